@@ -1,0 +1,125 @@
+//! Builds the service from its configuration and runs it until a shutdown signal: the store,
+//! the bootstrap token, the background workers and the HTTP server.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    http::{self, AppState},
+    jobs::Jobs,
+    people::Secret,
+    store::Store,
+};
+
+/// A started service.
+pub struct Running {
+    /// Where it listens (the real port when configured with port 0).
+    pub addr: SocketAddr,
+    /// Cancel to shut down gracefully: in-flight requests finish, workers stop.
+    pub shutdown: CancellationToken,
+    /// The store, for tests that look behind the API.
+    pub store: Store,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the service has stopped.
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Starts the service with the given clock and returns once it is listening.
+pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running> {
+    crate::telemetry::metrics_handle();
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("open the database ({})", redact(&config.database_url)))?;
+    bootstrap(&store, &config, clock.now_ms()).await?;
+
+    let shutdown = CancellationToken::new();
+    let jobs = Jobs::start(&config, store.clone(), clock.clone(), shutdown.clone())
+        .await
+        .context("start the background workers")?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState { store: store.clone(), config: Arc::new(config), clock, jobs: jobs.clone() };
+    let app = http::router(state);
+
+    let stop = shutdown.clone();
+    let signal = shutdown.clone();
+    let task_store = store.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { signal.cancelled().await })
+            .await;
+        stop.cancel();
+        jobs.stopped().await;
+        task_store.close().await;
+        tracing::info!("outcall stopped");
+        served.context("serve HTTP")
+    });
+    tracing::info!(%addr, backend = store.backend_name(), "outcall listening");
+    Ok(Running { addr, shutdown, store, task })
+}
+
+/// `outcall serve`: runs on the system clock until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(config, Arc::new(SystemClock)).await?;
+    println!("outcall listening on http://{}", running.addr);
+    let shutdown = running.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+        shutdown.cancel();
+    });
+    running.stopped().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// The bootstrap rule: a configured secret always works as an admin token; without one, the
+/// first start generates an admin token and prints it once.
+async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<()> {
+    match &config.bootstrap_token {
+        Some(secret) if !secret.trim().is_empty() => {
+            store.token_ensure_admin(&Secret::from_given(secret.trim().to_owned()).hash(), now).await?;
+        }
+        _ => {
+            let secret = Secret::generate();
+            if store.token_bootstrap_if_none(&secret.hash(), now).await? {
+                // Printed, not logged: this is the one time the secret is shown.
+                println!("outcall: generated an admin token (shown only now): {}", secret.expose());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,106 @@
+//! Configuration from flags and environment variables; the database URL picks the backend.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    duration::Span,
+    rules::{CallingHours, PhoneCap},
+};
+
+/// outcall: an outbound-call campaign scheduler for telemarketing teams.
+///
+/// Campaign leads build campaigns from subscriber lists and scripts; agents pull their next
+/// call over HTTP and record outcomes; dashboards read stats. See README.md.
+#[derive(Debug, Parser)]
+#[command(name = "outcall", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (and its background workers) until SIGTERM or SIGINT.
+    Serve(Config),
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings for `outcall serve`. Every flag can also be given as the environment variable named.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: `sqlite://FILE` (created if missing; background jobs go to FILE's
+    /// `.jobs.db` sibling) or `postgres://USER@HOST:PORT/DB` for several processes on one database.
+    #[arg(long, env = "OUTCALL_DATABASE_URL", default_value = "sqlite://outcall.db")]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "OUTCALL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// If set, an admin token with exactly this secret exists after start-up. If unset and no
+    /// admin token exists yet, one is generated and printed once.
+    #[arg(long, env = "OUTCALL_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+
+    /// Region used to read national phone numbers (ISO 3166 code).
+    #[arg(long, env = "OUTCALL_DEFAULT_REGION", default_value = "CN")]
+    pub default_region: String,
+
+    /// Time zone for contacts and campaigns that name none (IANA name).
+    #[arg(long, env = "OUTCALL_TIMEZONE", default_value = "Asia/Shanghai")]
+    pub timezone: chrono_tz::Tz,
+
+    /// Log format.
+    #[arg(long, env = "OUTCALL_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Local hours in which any call may be handed out, whatever a campaign says
+    /// (`00:00-24:00` allows all day).
+    #[arg(long, env = "OUTCALL_CALLING_HOURS", default_value = "08:00-21:00")]
+    pub calling_hours: CallingHours,
+
+    /// Most attempts per phone in a rolling period, across all campaigns.
+    #[arg(long, env = "OUTCALL_PHONE_CAP", default_value = "3/24h")]
+    pub phone_cap: PhoneCap,
+
+    /// Least time between two attempts on one phone (`0s` disables).
+    #[arg(long, env = "OUTCALL_PHONE_MIN_GAP", default_value = "1h")]
+    pub phone_min_gap: Span,
+
+    /// How long an agent-owned callback waits for its agent after it is due before anyone in
+    /// the campaign may take it.
+    #[arg(long, env = "OUTCALL_CALLBACK_GRACE", default_value = "15m")]
+    pub callback_grace: Span,
+
+    /// Largest request body accepted on ordinary routes, in bytes.
+    #[arg(long, env = "OUTCALL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest contact-list or DNC upload accepted, in bytes.
+    #[arg(long, env = "OUTCALL_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// How often the maintenance sweep runs (prunes expired idempotency records).
+    #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
+    pub sweep_every: Span,
+}
+
+impl Config {
+    /// A configuration with every default, for the given database; used by tests.
+    pub fn for_database(url: &str) -> Self {
+        let cli = Cli::parse_from(["outcall", "serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
+        match cli.command {
+            Command::Serve(config) => config,
+        }
+    }
+}

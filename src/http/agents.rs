@@ -1,0 +1,147 @@
+//! `/v1/agents`: the people who take calls. Leads create them; each gets one token, shown once.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    people::{Role, Secret},
+    store::{
+        Page,
+        agents::{Agent, AgentPatch},
+    },
+    text::Name,
+};
+
+use super::{
+    AppState,
+    auth::Auth,
+    error::{Result, Validator},
+    extract::{AppJson, AppPath, AppQuery},
+    pagination::ListParams,
+    patch::Patch,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents_create, agents_list))
+        .routes(routes!(agents_get, agents_update))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    /// 1–200 characters.
+    pub name: String,
+    /// The team the agent works in; campaigns may be limited to teams.
+    pub team: Option<String>,
+}
+
+/// An agent just created, with the only copy of its token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentCreated {
+    pub id: i64,
+    pub name: String,
+    pub team: Option<String>,
+    pub active: bool,
+    /// The agent's bearer token. Shown only here.
+    pub token: String,
+}
+
+fn parse_team(team: String) -> Result<String, String> {
+    Name::parse(&team).map(Name::into_string)
+}
+
+/// Create an agent and its token.
+#[utoipa::path(post, path = "/v1/agents", tag = "people", request_body = CreateAgent,
+    responses((status = 201, body = AgentCreated), (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_create(
+    auth: Auth,
+    State(state): State<AppState>,
+    AppJson(body): AppJson<CreateAgent>,
+) -> Result<(StatusCode, Json<AgentCreated>)> {
+    auth.require(&[Role::Lead])?;
+    let mut v = Validator::new();
+    let name = v.check("name", Name::parse(&body.name));
+    let team = v.check_opt("team", body.team, parse_team);
+    let (Some(name), Some(team)) = (name, team) else { return Err(v.fail()) };
+    let secret = Secret::generate();
+    let agent = state
+        .store
+        .agent_create(name.as_str(), team.as_deref(), &secret.hash(), state.clock.now_ms())
+        .await?;
+    let created = AgentCreated {
+        id: agent.id,
+        name: agent.name,
+        team: agent.team,
+        active: agent.active,
+        token: secret.expose().to_owned(),
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// List agents.
+#[utoipa::path(get, path = "/v1/agents", tag = "people", params(ListParams),
+    responses((status = 200, body = Page<Agent>)), security(("bearer" = [])))]
+async fn agents_list(
+    auth: Auth,
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<ListParams>,
+) -> Result<Json<Page<Agent>>> {
+    auth.require(&[Role::Lead])?;
+    let w = params.window()?;
+    let rows = state.store.agent_list(w.after, w.limit).await?;
+    Ok(Json(Page::from_rows(rows, w.limit, |a| a.id)))
+}
+
+/// One agent.
+#[utoipa::path(get, path = "/v1/agents/{id}", tag = "people", params(("id" = i64, Path)),
+    responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_get(
+    auth: Auth,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Agent>> {
+    auth.require(&[Role::Lead])?;
+    Ok(Json(state.store.agent_get(id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub name: Patch<String>,
+    /// `null` removes the agent from its team.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub team: Patch<String>,
+    /// `false` deactivates the agent: its token stops working at once.
+    #[schema(value_type = Option<bool>)]
+    #[serde(default)]
+    pub active: Patch<bool>,
+}
+
+/// Rename, move or (de)activate an agent.
+#[utoipa::path(patch, path = "/v1/agents/{id}", tag = "people", params(("id" = i64, Path)),
+    request_body = UpdateAgent,
+    responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_update(
+    auth: Auth,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<UpdateAgent>,
+) -> Result<Json<Agent>> {
+    auth.require(&[Role::Lead])?;
+    let mut v = Validator::new();
+    let name = v.check("name", body.name.required(|n| Name::parse(&n).map(Name::into_string)));
+    let team = v.check("team", body.team.nullable(parse_team));
+    let active = v.check("active", body.active.required(Ok));
+    let (Some(name), Some(team), Some(active)) = (name, team, active) else { return Err(v.fail()) };
+    let patch = AgentPatch { name, team, active };
+    let agent = state.store.agent_update(id, patch, state.clock.now_ms()).await?;
+    Ok(Json(agent))
+}

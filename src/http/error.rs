@@ -1,0 +1,236 @@
+//! The one error type at the HTTP edge. Every failure leaves as `application/problem+json`
+//! (RFC 9457) with, for bad input, the fields it concerns.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// One field that was wrong and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the request could not be read (malformed JSON, bad query or path parameter).
+    #[error("bad request: {detail}")]
+    BadRequest { detail: String, errors: Vec<FieldError> },
+    /// 401: no token, or a token that is unknown, revoked or belongs to an inactive agent.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: the token is known but its role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404: nothing at this path.
+    #[error("not found")]
+    NotFound,
+    /// 409: the request conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 413: the body is larger than this route accepts.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415: the body is not in a format this route reads.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// 422: the request was read but its values are not acceptable.
+    #[error("unprocessable: {0:?}")]
+    Unprocessable(Vec<FieldError>),
+    /// 429: too many attempts.
+    #[error("too many requests")]
+    TooManyRequests,
+    /// 503: the database cannot be reached right now.
+    #[error("service unavailable")]
+    Unavailable,
+    /// 500: a defect. Logged with context; the client sees no detail.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A 422 about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Unprocessable(vec![FieldError::new(field, message)])
+    }
+
+    /// A 400 about one field.
+    pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let e = FieldError::new(field, message);
+        Error::BadRequest { detail: format!("{}: {}", e.field, e.message), errors: vec![e] }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Error::NotFound,
+            StoreError::Conflict(message) => Error::Conflict(message),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Error::Unavailable
+            }
+            StoreError::Other(e) => Error::Internal(e.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        Error::Internal(error)
+    }
+}
+
+/// The problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// Builds a problem+json response for any status.
+pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError>>) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    let slug = title.to_lowercase().replace(' ', "-");
+    let body = Problem {
+        kind: format!("https://outcall.dev/problems/{slug}"),
+        title,
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (detail, errors) = match self {
+            Error::BadRequest { detail, errors } => (detail, Some(errors)),
+            Error::Unauthorized => ("a valid bearer token is required".to_owned(), None),
+            Error::Forbidden => ("this token's role may not do that".to_owned(), None),
+            Error::NotFound => ("nothing here".to_owned(), None),
+            Error::Conflict(detail) => (detail, None),
+            Error::PayloadTooLarge => ("the body is larger than this route accepts".to_owned(), None),
+            Error::UnsupportedMediaType(detail) => (detail, None),
+            Error::Unprocessable(errors) => {
+                let detail = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (detail, Some(errors))
+            }
+            Error::TooManyRequests => ("too many attempts; slow down".to_owned(), None),
+            Error::Unavailable => ("the database is unavailable; try again shortly".to_owned(), None),
+            Error::Internal(error) => {
+                tracing::error!(error = %format!("{error:#}"), "internal error");
+                ("something went wrong on our side".to_owned(), None)
+            }
+        };
+        let mut response = problem(status, detail, errors);
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// Collects field errors while a request is parsed into domain types.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value, or records the error under `field` and returns `None`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.errors.push(FieldError::new(field, message));
+                None
+            }
+        }
+    }
+
+    /// Like [`Validator::check`] for an optional input.
+    pub fn check_opt<T, U>(
+        &mut self,
+        field: &str,
+        value: Option<U>,
+        parse: impl FnOnce(U) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.check(field, parse(v)).map(Some),
+        }
+    }
+
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The 422 for what was recorded; used when some checked value came back `None`.
+    pub fn fail(self) -> Error {
+        Error::Unprocessable(self.errors)
+    }
+
+    /// Ends validation: a 422 listing every bad field, if any.
+    pub fn finish(self) -> Result<()> {
+        if self.errors.is_empty() { Ok(()) } else { Err(Error::Unprocessable(self.errors)) }
+    }
+}

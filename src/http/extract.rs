@@ -1,0 +1,149 @@
+//! Extractors that fail in problem+json and name the field: JSON bodies, query strings and
+//! path parameters.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, path::ErrorKind, rejection::PathRejection},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use super::error::{Error, FieldError};
+
+/// A JSON body. Wrong content type is 415; malformed JSON is 400; a value of the wrong type
+/// or a missing field is 422 naming the field.
+pub struct AppJson<T>(pub T);
+
+/// Whether the request says its body is JSON (`application/json`, `application/*+json`).
+pub fn is_json(parts_content_type: Option<&str>) -> bool {
+    let Some(ct) = parts_content_type else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parses JSON bytes into `T`, mapping every failure to a problem that names the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = missing_field(&message)
+                    .map(|f| if path == "." { f.to_owned() } else { format!("{path}.{f}") })
+                    .unwrap_or_else(|| if path == "." { "body".to_owned() } else { path });
+                Error::Unprocessable(vec![FieldError::new(field, strip_position(&message))])
+            }
+            _ => Error::BadRequest {
+                detail: format!("the body is not valid JSON: {message}"),
+                errors: vec![FieldError::new("body", strip_position(&message))],
+            },
+        }
+    })?;
+    de.end().map_err(|e| Error::bad("body", format!("trailing characters after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if !is_json(ct) {
+            return Err(Error::UnsupportedMediaType(
+                "send the body as application/json".to_owned(),
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+/// Reads the whole body within the route's size limit (413 past it).
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, Error> {
+    axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::bad("body", rejection.body_text())
+        }
+    })
+}
+
+/// A query string; a parameter of the wrong form is 400 naming it.
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(AppQuery).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let field = missing_field(&message)
+                .map(str::to_owned)
+                .or_else(|| unknown_field(&message))
+                .unwrap_or_else(|| if path == "." { "query".to_owned() } else { path });
+            Error::bad(field, message)
+        })
+    }
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// A path parameter; one that does not parse is 400 (or 404 for an id that cannot exist).
+pub struct AppPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(AppPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => {
+                        key.clone()
+                    }
+                    _ => parts
+                        .extensions
+                        .get::<axum::extract::MatchedPath>()
+                        .and_then(|m| m.as_str().rsplit('{').next())
+                        .map(|s| s.trim_end_matches(['}', '/']).to_owned())
+                        .unwrap_or_else(|| "path".to_owned()),
+                };
+                Err(Error::bad(field, e.body_text()))
+            }
+            Err(other) => Err(Error::bad("path", other.body_text())),
+        }
+    }
+}

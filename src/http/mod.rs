@@ -1,0 +1,135 @@
+//! The HTTP edge: the router, shared state and the layers every request passes through.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderName, StatusCode, header},
+    middleware::{self, Next},
+    response::Response,
+};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{clock::SharedClock, config::Config, jobs::Jobs, store::Store};
+
+pub mod agents;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod offers;
+pub mod pagination;
+pub mod patch;
+pub mod scripts;
+pub mod tokens;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub jobs: Jobs,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The API's routes with their OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(tokens::router())
+        .merge(agents::router())
+        .merge(offers::router())
+        .merge(scripts::router())
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api().split_for_parts();
+    describe(&mut doc);
+    doc
+}
+
+fn describe(doc: &mut utoipa::openapi::OpenApi) {
+    doc.info.title = "outcall".into();
+    doc.info.description = Some("Outbound-call campaign scheduler: HTTP API v1".into());
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+    doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
+}
+
+/// The complete router with every layer.
+pub fn router(state: AppState) -> Router {
+    let (api, mut doc) = api().split_for_parts();
+    describe(&mut doc);
+    let max_body = state.config.max_body_bytes;
+    api.with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .fallback(|| async { error::Error::NotFound })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(problems_and_metrics))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The route template, never the URI: paths and queries may carry phone numbers.
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Counts and times each request by route and status, and turns any error response that is
+/// not yet problem+json (axum's own 405, a 408 timeout) into one.
+async fn problems_and_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let mut response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() >= 400 {
+        let is_problem = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        if !is_problem {
+            let allow = response.headers().get(header::ALLOW).cloned();
+            let detail = match status {
+                StatusCode::METHOD_NOT_ALLOWED => "this path does not take that method".to_owned(),
+                StatusCode::REQUEST_TIMEOUT => "the request took too long".to_owned(),
+                StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this route accepts".to_owned(),
+                other => other.canonical_reason().unwrap_or("error").to_owned(),
+            };
+            response = error::problem(status, detail, None);
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+        }
+    }
+    let labels = [("method", method), ("route", route), ("status", status.as_u16().to_string())];
+    metrics::counter!("outcall_http_requests_total", &labels).increment(1);
+    metrics::histogram!("outcall_http_request_duration_seconds", &labels[..2])
+        .record(started.elapsed().as_secs_f64());
+    response
+}

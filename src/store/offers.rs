@@ -1,0 +1,58 @@
+//! Offers: the services campaigns promote.
+
+use serde::Serialize;
+
+use crate::on_pool;
+
+use super::{Result, Store, StoreError};
+
+/// An offer as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Offer {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl Store {
+    /// Creates an offer; a taken code is a [`StoreError::Conflict`].
+    pub async fn offer_create(
+        &self,
+        code: &str,
+        name: &str,
+        description: Option<&str>,
+        now: i64,
+    ) -> Result<Offer> {
+        const SQL: &str = "INSERT INTO offers (code, name, description, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id, code, name, description";
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(code)
+            .bind(name)
+            .bind(description)
+            .bind(now)
+            .fetch_one(p)
+            .await)
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("offer code '{code}' is taken")),
+            other => other,
+        })
+    }
+
+    pub async fn offer_get(&self, id: i64) -> Result<Offer> {
+        const SQL: &str = "SELECT id, code, name, description FROM offers WHERE id = $1";
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>> {
+        const SQL: &str = "SELECT id, code, name, description FROM offers WHERE code = $1";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(code).fetch_optional(p).await)?)
+    }
+
+    pub async fn offer_list(&self, after: i64, limit: i64) -> Result<Vec<Offer>> {
+        const SQL: &str = "SELECT id, code, name, description FROM offers \
+             WHERE id > $1 ORDER BY id LIMIT $2";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+    }
+}

@@ -1,0 +1,105 @@
+//! Scripts and their versions. Every change makes a new version; old versions stay readable.
+
+use serde::Serialize;
+
+use crate::{on_pool, on_tx};
+
+use super::{Result, Store, StoreError};
+
+/// A script at one version, as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Script {
+    pub id: i64,
+    pub name: String,
+    pub version: i64,
+    pub body: String,
+}
+
+/// The script columns at the current version; each query appends its own filter.
+macro_rules! current {
+    ($tail:literal) => {
+        concat!(
+            "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+             JOIN script_versions v ON v.script_id = s.id AND v.version = s.version ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn script_create(&self, name: &str, body: &str, now: i64) -> Result<Script> {
+        let mut tx = self.begin().await?;
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO scripts (name, version, created_at, updated_at) \
+             VALUES ($1, 1, $2, $2) RETURNING id"
+        )
+        .bind(name)
+        .bind(now)
+        .fetch_one(c)
+        .await)?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, 1, $2, $3)"
+        )
+        .bind(id)
+        .bind(body)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(Script { id, name: name.to_owned(), version: 1, body: body.to_owned() })
+    }
+
+    /// Stores a new version of the body (and optionally a new name); returns the script at it.
+    pub async fn script_update(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        body: &str,
+        now: i64,
+    ) -> Result<Script> {
+        let mut tx = self.begin().await?;
+        let row: Option<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
+            "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), updated_at = $3 \
+             WHERE id = $1 RETURNING version, name"
+        )
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .fetch_optional(c)
+        .await)?;
+        let (version, name) = row.ok_or(StoreError::NotFound)?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(id)
+        .bind(version)
+        .bind(body)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(Script { id, name, version, body: body.to_owned() })
+    }
+
+    /// The script at its current version.
+    pub async fn script_get(&self, id: i64) -> Result<Script> {
+        const SQL: &str = current!("WHERE s.id = $1");
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The script at a given version.
+    pub async fn script_version(&self, id: i64, version: i64) -> Result<Script> {
+        const SQL: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+             JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).bind(version).fetch_optional(p).await)?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn script_list(&self, after: i64, limit: i64) -> Result<Vec<Script>> {
+        const SQL: &str = current!("WHERE s.id > $1 ORDER BY s.id LIMIT $2");
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+    }
+}

@@ -1,0 +1,104 @@
+//! Validated text: names, codes, titles and notes. Control characters (NUL included) never get
+//! past these types, so they never reach the database.
+
+use std::fmt;
+
+use serde::Serialize;
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+}
+
+/// Refuses control characters other than line breaks and tabs (allowed in long text).
+pub fn check_free_text(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if has_control(text) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// A name, code or title: 1–200 characters, not blank, no control characters at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    pub const MAX: usize = 200;
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if trimmed.chars().count() > Self::MAX {
+            return Err(format!("must be at most {} characters", Self::MAX));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Free text up to 4,000 characters (notes, descriptions, reasons); line breaks allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Notes(String);
+
+impl Notes {
+    pub const MAX: usize = 4_000;
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        check_free_text(text, Self::MAX)?;
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  王芳 ").unwrap().as_str(), "王芳");
+        assert!(Name::parse("").is_err());
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"名".repeat(200)).is_ok());
+        assert!(Name::parse(&"名".repeat(201)).is_err());
+        assert!(Name::parse("a\0b").is_err());
+        assert!(Name::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn notes_allow_line_breaks_but_not_nul() {
+        assert!(Notes::parse("line one\nline two").is_ok());
+        assert!(Notes::parse("").is_ok());
+        assert!(Notes::parse("bad\0").is_err());
+        assert!(Notes::parse(&"x".repeat(4001)).is_err());
+    }
+}
