@@ -50,7 +50,12 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState { store: store.clone(), config: Arc::new(config), clock, jobs: jobs.clone() };
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(config),
+        clock,
+        jobs: jobs.clone(),
+    };
     let app = http::router(state);
 
     let stop = shutdown.clone();
@@ -67,7 +72,12 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         served.context("serve HTTP")
     });
     tracing::info!(%addr, backend = store.backend_name(), "outcall listening");
-    Ok(Running { addr, shutdown, store, task })
+    Ok(Running {
+        addr,
+        shutdown,
+        store,
+        task,
+    })
 }
 
 /// `outcall serve`: runs on the system clock until SIGTERM or SIGINT.
@@ -103,13 +113,18 @@ async fn wait_for_signal() {
 async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<()> {
     match &config.bootstrap_token {
         Some(secret) if !secret.trim().is_empty() => {
-            store.token_ensure_admin(&Secret::from_given(secret.trim().to_owned()).hash(), now).await?;
+            store
+                .token_ensure_admin(&Secret::from_given(secret.trim().to_owned()).hash(), now)
+                .await?;
         }
         _ => {
             let secret = Secret::generate();
             if store.token_bootstrap_if_none(&secret.hash(), now).await? {
                 // Printed, not logged: this is the one time the secret is shown.
-                println!("outcall: generated an admin token (shown only now): {}", secret.expose());
+                println!(
+                    "outcall: generated an admin token (shown only now): {}",
+                    secret.expose()
+                );
             }
         }
     }
@@ -119,7 +134,9 @@ async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<(
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }

@@ -39,7 +39,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { ms: Arc::new(AtomicI64::new(start.timestamp_millis())) }
+        Self {
+            ms: Arc::new(AtomicI64::new(start.timestamp_millis())),
+        }
     }
 
     pub fn set(&self, at: DateTime<Utc>) {
@@ -53,7 +55,9 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.ms.load(Ordering::SeqCst)).single().unwrap_or_default()
+        Utc.timestamp_millis_opt(self.ms.load(Ordering::SeqCst))
+            .single()
+            .unwrap_or_default()
     }
 }
 

@@ -40,7 +40,11 @@ pub enum LogFormat {
 pub struct Config {
     /// Database: `sqlite://FILE` (created if missing; background jobs go to FILE's
     /// `.jobs.db` sibling) or `postgres://USER@HOST:PORT/DB` for several processes on one database.
-    #[arg(long, env = "OUTCALL_DATABASE_URL", default_value = "sqlite://outcall.db")]
+    #[arg(
+        long,
+        env = "OUTCALL_DATABASE_URL",
+        default_value = "sqlite://outcall.db"
+    )]
     pub database_url: String,
 
     /// Address and port to listen on.
@@ -98,7 +102,14 @@ pub struct Config {
 impl Config {
     /// A configuration with every default, for the given database; used by tests.
     pub fn for_database(url: &str) -> Self {
-        let cli = Cli::parse_from(["outcall", "serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
+        let cli = Cli::parse_from([
+            "outcall",
+            "serve",
+            "--database-url",
+            url,
+            "--listen",
+            "127.0.0.1:0",
+        ]);
         match cli.command {
             Command::Serve(config) => config,
         }

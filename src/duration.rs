@@ -43,7 +43,10 @@ const MAX_SECONDS: i64 = 10 * 365 * 86_400;
 
 impl Span {
     pub fn from_secs(seconds: i64) -> Self {
-        Self { seconds, unit: Unit::S }
+        Self {
+            seconds,
+            unit: Unit::S,
+        }
     }
     pub fn as_secs(self) -> i64 {
         self.seconds
@@ -84,7 +87,12 @@ impl FromStr for Span {
 
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.seconds / self.unit.seconds(), self.unit.suffix())
+        write!(
+            f,
+            "{}{}",
+            self.seconds / self.unit.seconds(),
+            self.unit.suffix()
+        )
     }
 }
 
@@ -107,7 +115,13 @@ mod tests {
 
     #[test]
     fn spans_parse_and_print_in_their_own_unit() {
-        for (text, secs) in [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("0s", 0)] {
+        for (text, secs) in [
+            ("90s", 90),
+            ("15m", 900),
+            ("2h", 7200),
+            ("1d", 86400),
+            ("0s", 0),
+        ] {
             let span: Span = text.parse().unwrap();
             assert_eq!(span.as_secs(), secs);
             assert_eq!(span.to_string(), text);
@@ -116,7 +130,17 @@ mod tests {
 
     #[test]
     fn malformed_spans_are_refused() {
-        for text in ["", "s", "10", "1w", "-5m", "1.5h", "m5", "99999999999999d", "１h"] {
+        for text in [
+            "",
+            "s",
+            "10",
+            "1w",
+            "-5m",
+            "1.5h",
+            "m5",
+            "99999999999999d",
+            "１h",
+        ] {
             assert!(text.parse::<Span>().is_err(), "{text} should be refused");
         }
     }

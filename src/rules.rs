@@ -89,7 +89,9 @@ impl FromStr for PhoneCap {
         let max: u32 = max.trim().parse().map_err(|_| bad())?;
         let period: Span = period.trim().parse()?;
         if max == 0 || period.is_zero() {
-            return Err(format!("'{text}': the cap and its period must be above zero"));
+            return Err(format!(
+                "'{text}': the cap and its period must be above zero"
+            ));
         }
         Ok(Self { max, period })
     }
@@ -111,7 +113,13 @@ mod tests {
         assert!(h.contains(8 * 60) && !h.contains(21 * 60) && !h.contains(7 * 60 + 59));
         let all: CallingHours = "00:00-24:00".parse().unwrap();
         assert!(all.contains(0) && all.contains(1439));
-        for bad in ["25:00-26:00", "21:00-08:00", "8:00-21:00", "08:00", "08:60-09:00"] {
+        for bad in [
+            "25:00-26:00",
+            "21:00-08:00",
+            "8:00-21:00",
+            "08:00",
+            "08:60-09:00",
+        ] {
             assert!(bad.parse::<CallingHours>().is_err(), "{bad}");
         }
     }

@@ -23,7 +23,9 @@ static METRICS: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandl
 pub fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     METRICS.get_or_init(|| {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            .set_buckets(&[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
             .expect("static buckets are valid")
             .build_recorder();
         let handle = recorder.handle();

@@ -6,7 +6,8 @@ use std::fmt;
 use serde::Serialize;
 
 fn has_control(text: &str) -> bool {
-    text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
 }
 
 /// Refuses control characters other than line breaks and tabs (allowed in long text).

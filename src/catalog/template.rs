@@ -24,7 +24,10 @@ impl Template {
         if body.chars().count() > MAX_BODY_CHARS {
             return Err(format!("must be at most {MAX_BODY_CHARS} characters"));
         }
-        if body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if body
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err("must not contain control characters".into());
         }
         let env = environment();
@@ -70,13 +73,19 @@ mod tests {
         let vars = json!({"name": "王芳", "attributes": {"plan": "全球通 88"}});
         let body = "您好{{ name }}，您的套餐是{{ attributes.plan }}{{ attributes.missing.deeper }}{{ nope }}。";
         Template::parse(body).unwrap();
-        assert_eq!(Template::render(body, &vars), "您好王芳，您的套餐是全球通 88。");
+        assert_eq!(
+            Template::render(body, &vars),
+            "您好王芳，您的套餐是全球通 88。"
+        );
     }
 
     #[test]
     fn syntax_errors_name_the_line() {
         let err = Template::parse("line one\nline two {{ name \nline three").unwrap_err();
-        assert!(err.starts_with("line 2") || err.starts_with("line 3"), "{err}");
+        assert!(
+            err.starts_with("line 2") || err.starts_with("line 3"),
+            "{err}"
+        );
         assert!(Template::parse("{% if x %}open").is_err());
     }
 }

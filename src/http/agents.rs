@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    people::{Role, Secret},
+    people::Secret,
     store::{
         Page,
         agents::{Agent, AgentPatch},
@@ -15,7 +15,7 @@ use crate::{
 
 use super::{
     AppState,
-    auth::Auth,
+    auth::{Leads, Require},
     error::{Result, Validator},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
@@ -57,19 +57,25 @@ fn parse_team(team: String) -> Result<String, String> {
     responses((status = 201, body = AgentCreated), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_create(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateAgent>,
 ) -> Result<(StatusCode, Json<AgentCreated>)> {
-    auth.require(&[Role::Lead])?;
     let mut v = Validator::new();
     let name = v.check("name", Name::parse(&body.name));
     let team = v.check_opt("team", body.team, parse_team);
-    let (Some(name), Some(team)) = (name, team) else { return Err(v.fail()) };
+    let (Some(name), Some(team)) = (name, team) else {
+        return Err(v.fail());
+    };
     let secret = Secret::generate();
     let agent = state
         .store
-        .agent_create(name.as_str(), team.as_deref(), &secret.hash(), state.clock.now_ms())
+        .agent_create(
+            name.as_str(),
+            team.as_deref(),
+            &secret.hash(),
+            state.clock.now_ms(),
+        )
         .await?;
     let created = AgentCreated {
         id: agent.id,
@@ -85,11 +91,10 @@ async fn agents_create(
 #[utoipa::path(get, path = "/v1/agents", tag = "people", params(ListParams),
     responses((status = 200, body = Page<Agent>)), security(("bearer" = [])))]
 async fn agents_list(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Agent>>> {
-    auth.require(&[Role::Lead])?;
     let w = params.window()?;
     let rows = state.store.agent_list(w.after, w.limit).await?;
     Ok(Json(Page::from_rows(rows, w.limit, |a| a.id)))
@@ -100,11 +105,10 @@ async fn agents_list(
     responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_get(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Agent>> {
-    auth.require(&[Role::Lead])?;
     Ok(Json(state.store.agent_get(id).await?))
 }
 
@@ -130,18 +134,26 @@ pub struct UpdateAgent {
     responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_update(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<UpdateAgent>,
 ) -> Result<Json<Agent>> {
-    auth.require(&[Role::Lead])?;
     let mut v = Validator::new();
-    let name = v.check("name", body.name.required(|n| Name::parse(&n).map(Name::into_string)));
+    let name = v.check(
+        "name",
+        body.name
+            .required(|n| Name::parse(&n).map(Name::into_string)),
+    );
     let team = v.check("team", body.team.nullable(parse_team));
     let active = v.check("active", body.active.required(Ok));
-    let (Some(name), Some(team), Some(active)) = (name, team, active) else { return Err(v.fail()) };
+    let (Some(name), Some(team), Some(active)) = (name, team, active) else {
+        return Err(v.fail());
+    };
     let patch = AgentPatch { name, team, active };
-    let agent = state.store.agent_update(id, patch, state.clock.now_ms()).await?;
+    let agent = state
+        .store
+        .agent_update(id, patch, state.clock.now_ms())
+        .await?;
     Ok(Json(agent))
 }

@@ -13,6 +13,46 @@ use super::{
     error::{Error, Result},
 };
 
+/// Which roles a route admits (admin is always admitted).
+pub trait Admits: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Routes for admins only.
+pub struct Admins;
+/// Routes for campaign leads.
+pub struct Leads;
+/// Read routes for leads and viewers.
+pub struct LeadsAndViewers;
+/// Routes for agents (and leads and viewers reading their stats).
+pub struct Agents;
+
+impl Admits for Admins {
+    const ROLES: &'static [Role] = &[];
+}
+impl Admits for Leads {
+    const ROLES: &'static [Role] = &[Role::Lead];
+}
+impl Admits for LeadsAndViewers {
+    const ROLES: &'static [Role] = &[Role::Lead, Role::Viewer];
+}
+impl Admits for Agents {
+    const ROLES: &'static [Role] = &[Role::Agent];
+}
+
+/// An authenticated caller whose role the route admits; checked before the body is read,
+/// so a forbidden caller learns nothing about what the route expects.
+pub struct Require<R: Admits>(pub Principal, std::marker::PhantomData<R>);
+
+impl<R: Admits> FromRequestParts<AppState> for Require<R> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        Ok(Require(auth.require(R::ROLES)?, std::marker::PhantomData))
+    }
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Auth(pub Principal);
@@ -40,13 +80,19 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or(Error::Unauthorized)?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(Error::Unauthorized)?;
         let text = header.to_str().map_err(|_| Error::Unauthorized)?;
         let (scheme, secret) = text.trim().split_once(' ').ok_or(Error::Unauthorized)?;
         if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
             return Err(Error::Unauthorized);
         }
-        let principal = state.store.principal_by_hash(&hash_secret(secret.trim())).await?;
+        let principal = state
+            .store
+            .principal_by_hash(&hash_secret(secret.trim()))
+            .await?;
         principal.map(Auth).ok_or(Error::Unauthorized)
     }
 }

@@ -19,7 +19,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -28,7 +31,10 @@ impl FieldError {
 pub enum Error {
     /// 400: the request could not be read (malformed JSON, bad query or path parameter).
     #[error("bad request: {detail}")]
-    BadRequest { detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// 401: no token, or a token that is unknown, revoked or belongs to an inactive agent.
     #[error("unauthorized")]
     Unauthorized,
@@ -72,7 +78,10 @@ impl Error {
     /// A 400 about one field.
     pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
         let e = FieldError::new(field, message);
-        Error::BadRequest { detail: format!("{}: {}", e.field, e.message), errors: vec![e] }
+        Error::BadRequest {
+            detail: format!("{}: {}", e.field, e.message),
+            errors: vec![e],
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -136,9 +145,10 @@ pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError
         errors,
     };
     let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -151,7 +161,10 @@ impl IntoResponse for Error {
             Error::Forbidden => ("this token's role may not do that".to_owned(), None),
             Error::NotFound => ("nothing here".to_owned(), None),
             Error::Conflict(detail) => (detail, None),
-            Error::PayloadTooLarge => ("the body is larger than this route accepts".to_owned(), None),
+            Error::PayloadTooLarge => (
+                "the body is larger than this route accepts".to_owned(),
+                None,
+            ),
             Error::UnsupportedMediaType(detail) => (detail, None),
             Error::Unprocessable(errors) => {
                 let detail = errors
@@ -162,7 +175,10 @@ impl IntoResponse for Error {
                 (detail, Some(errors))
             }
             Error::TooManyRequests => ("too many attempts; slow down".to_owned(), None),
-            Error::Unavailable => ("the database is unavailable; try again shortly".to_owned(), None),
+            Error::Unavailable => (
+                "the database is unavailable; try again shortly".to_owned(),
+                None,
+            ),
             Error::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "internal error");
                 ("something went wrong on our side".to_owned(), None)
@@ -175,7 +191,9 @@ impl IntoResponse for Error {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -231,6 +249,10 @@ impl Validator {
 
     /// Ends validation: a 422 listing every bad field, if any.
     pub fn finish(self) -> Result<()> {
-        if self.errors.is_empty() { Ok(()) } else { Err(Error::Unprocessable(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Unprocessable(self.errors))
+        }
     }
 }

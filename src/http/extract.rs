@@ -15,33 +15,45 @@ pub struct AppJson<T>(pub T);
 
 /// Whether the request says its body is JSON (`application/json`, `application/*+json`).
 pub fn is_json(parts_content_type: Option<&str>) -> bool {
-    let Some(ct) = parts_content_type else { return false };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(ct) = parts_content_type else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses JSON bytes into `T`, mapping every failure to a problem that names the field.
+/// Parses JSON bytes into `T`: text that is not JSON is 400; JSON of the wrong shape is 422
+/// naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|error| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::BadRequest {
+            detail: format!("the body is not valid JSON: {e}"),
+            errors: vec![FieldError::new("body", strip_position(&e.to_string()))],
+        })?;
+    if !value.is_object() {
+        return Err(Error::field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = inner.to_string();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = missing_field(&message)
-                    .map(|f| if path == "." { f.to_owned() } else { format!("{path}.{f}") })
-                    .unwrap_or_else(|| if path == "." { "body".to_owned() } else { path });
-                Error::Unprocessable(vec![FieldError::new(field, strip_position(&message))])
+        let message = error.into_inner().to_string();
+        let field = if let Some(missing) = missing_field(&message) {
+            if path == "." {
+                missing.to_owned()
+            } else {
+                format!("{path}.{missing}")
             }
-            _ => Error::BadRequest {
-                detail: format!("the body is not valid JSON: {message}"),
-                errors: vec![FieldError::new("body", strip_position(&message))],
-            },
-        }
-    })?;
-    de.end().map_err(|e| Error::bad("body", format!("trailing characters after the JSON value: {e}")))?;
-    Ok(value)
+        } else if path == "." {
+            "body".to_owned()
+        } else {
+            path
+        };
+        Error::Unprocessable(vec![FieldError::new(field, strip_position(&message))])
+    })
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -64,7 +76,10 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         if !is_json(ct) {
             return Err(Error::UnsupportedMediaType(
                 "send the body as application/json".to_owned(),
@@ -76,14 +91,19 @@ where
 }
 
 /// Reads the whole body within the route's size limit (413 past it).
-pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, Error> {
-    axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge
-        } else {
-            Error::bad("body", rejection.body_text())
-        }
-    })
+pub async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, Error> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::bad("body", rejection.body_text())
+            }
+        })
 }
 
 /// A query string; a parameter of the wrong form is 400 naming it.
@@ -99,15 +119,23 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(AppQuery).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.into_inner().to_string();
-            let field = missing_field(&message)
-                .map(str::to_owned)
-                .or_else(|| unknown_field(&message))
-                .unwrap_or_else(|| if path == "." { "query".to_owned() } else { path });
-            Error::bad(field, message)
-        })
+        serde_path_to_error::deserialize(de)
+            .map(AppQuery)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                let field = missing_field(&message)
+                    .map(str::to_owned)
+                    .or_else(|| unknown_field(&message))
+                    .unwrap_or_else(|| {
+                        if path == "." {
+                            "query".to_owned()
+                        } else {
+                            path
+                        }
+                    });
+                Error::bad(field, message)
+            })
     }
 }
 
@@ -131,9 +159,8 @@ where
             Ok(axum::extract::Path(value)) => Ok(AppPath(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
                 let field = match e.kind() {
-                    ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => {
-                        key.clone()
-                    }
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
                     _ => parts
                         .extensions
                         .get::<axum::extract::MatchedPath>()

@@ -33,7 +33,11 @@ async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = super::error::Problem)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Error> {
-    if state.store.ping().await { Ok(Json(Health { status: "ready" })) } else { Err(Error::Unavailable) }
+    if state.store.ping().await {
+        Ok(Json(Health { status: "ready" }))
+    } else {
+        Err(Error::Unavailable)
+    }
 }
 
 /// Prometheus text exposition.

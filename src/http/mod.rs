@@ -65,7 +65,9 @@ fn describe(doc: &mut utoipa::openapi::OpenApi) {
     doc.info.description = Some("Outbound-call campaign scheduler: HTTP API v1".into());
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
-    doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", scheme);
 }
 
 /// The complete router with every layer.
@@ -118,7 +120,9 @@ async fn problems_and_metrics(req: Request, next: Next) -> Response {
             let detail = match status {
                 StatusCode::METHOD_NOT_ALLOWED => "this path does not take that method".to_owned(),
                 StatusCode::REQUEST_TIMEOUT => "the request took too long".to_owned(),
-                StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this route accepts".to_owned(),
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    "the body is larger than this route accepts".to_owned()
+                }
                 other => other.canonical_reason().unwrap_or("error").to_owned(),
             };
             response = error::problem(status, detail, None);
@@ -127,7 +131,11 @@ async fn problems_and_metrics(req: Request, next: Next) -> Response {
             }
         }
     }
-    let labels = [("method", method), ("route", route), ("status", status.as_u16().to_string())];
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status.as_u16().to_string()),
+    ];
     metrics::counter!("outcall_http_requests_total", &labels).increment(1);
     metrics::histogram!("outcall_http_request_duration_seconds", &labels[..2])
         .record(started.elapsed().as_secs_f64());

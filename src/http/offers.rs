@@ -5,21 +5,22 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    people::Role,
     store::{Page, offers::Offer},
     text::{Name, Notes},
 };
 
 use super::{
     AppState,
-    auth::Auth,
+    auth::{Leads, LeadsAndViewers, Require},
     error::{Result, Validator},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(offers_create, offers_list)).routes(routes!(offers_get))
+    OpenApiRouter::new()
+        .routes(routes!(offers_create, offers_list))
+        .routes(routes!(offers_get))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -38,11 +39,10 @@ pub struct CreateOffer {
         (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn offers_create(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateOffer>,
 ) -> Result<(StatusCode, Json<Offer>)> {
-    auth.require(&[Role::Lead])?;
     let mut v = Validator::new();
     let code = v.check("code", Name::parse(&body.code));
     let name = v.check("name", Name::parse(&body.name));
@@ -66,11 +66,10 @@ async fn offers_create(
 #[utoipa::path(get, path = "/v1/offers", tag = "catalog", params(ListParams),
     responses((status = 200, body = Page<Offer>)), security(("bearer" = [])))]
 async fn offers_list(
-    auth: Auth,
+    _auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Offer>>> {
-    auth.require(&[Role::Lead, Role::Viewer])?;
     let w = params.window()?;
     let rows = state.store.offer_list(w.after, w.limit).await?;
     Ok(Json(Page::from_rows(rows, w.limit, |o| o.id)))
@@ -81,10 +80,9 @@ async fn offers_list(
     responses((status = 200, body = Offer), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn offers_get(
-    auth: Auth,
+    _auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Offer>> {
-    auth.require(&[Role::Lead, Role::Viewer])?;
     Ok(Json(state.store.offer_get(id).await?))
 }

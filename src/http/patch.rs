@@ -25,7 +25,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 
 impl<T> Patch<T> {
     /// For a field that cannot be cleared: absent is `None`, `null` is refused.
-    pub fn required<U>(self, parse: impl FnOnce(T) -> Result<U, String>) -> Result<Option<U>, String> {
+    pub fn required<U>(
+        self,
+        parse: impl FnOnce(T) -> Result<U, String>,
+    ) -> Result<Option<U>, String> {
         match self {
             Patch::Missing => Ok(None),
             Patch::Null => Err("must not be null".into()),

@@ -7,14 +7,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     catalog::Template,
-    people::Role,
     store::{Page, scripts::Script},
     text::Name,
 };
 
 use super::{
     AppState,
-    auth::Auth,
+    auth::{Leads, Require},
     error::{Result, Validator},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
@@ -49,17 +48,20 @@ pub struct UpdateScript {
     responses((status = 201, body = Script), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_create(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateScript>,
 ) -> Result<(StatusCode, Json<Script>)> {
-    auth.require(&[Role::Lead])?;
     let mut v = Validator::new();
     let name = v.check("name", Name::parse(&body.name));
     let template = v.check("body", Template::parse(&body.body));
-    let (Some(name), Some(template)) = (name, template) else { return Err(v.fail()) };
-    let script =
-        state.store.script_create(name.as_str(), template.as_str(), state.clock.now_ms()).await?;
+    let (Some(name), Some(template)) = (name, template) else {
+        return Err(v.fail());
+    };
+    let script = state
+        .store
+        .script_create(name.as_str(), template.as_str(), state.clock.now_ms())
+        .await?;
     Ok((StatusCode::CREATED, Json(script)))
 }
 
@@ -70,19 +72,25 @@ async fn scripts_create(
         (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_update(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<UpdateScript>,
 ) -> Result<Json<Script>> {
-    auth.require(&[Role::Lead])?;
     let mut v = Validator::new();
     let name = v.check_opt("name", body.name, |n| Name::parse(&n));
     let template = v.check("body", Template::parse(&body.body));
-    let (Some(name), Some(template)) = (name, template) else { return Err(v.fail()) };
+    let (Some(name), Some(template)) = (name, template) else {
+        return Err(v.fail());
+    };
     let script = state
         .store
-        .script_update(id, name.as_ref().map(Name::as_str), template.as_str(), state.clock.now_ms())
+        .script_update(
+            id,
+            name.as_ref().map(Name::as_str),
+            template.as_str(),
+            state.clock.now_ms(),
+        )
         .await?;
     Ok(Json(script))
 }
@@ -92,11 +100,10 @@ async fn scripts_update(
     responses((status = 200, body = Script), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_get(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Script>> {
-    auth.require(&[Role::Lead])?;
     Ok(Json(state.store.script_get(id).await?))
 }
 
@@ -106,11 +113,10 @@ async fn scripts_get(
     responses((status = 200, body = Script), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_version(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath((id, version)): AppPath<(i64, i64)>,
 ) -> Result<Json<Script>> {
-    auth.require(&[Role::Lead])?;
     Ok(Json(state.store.script_version(id, version).await?))
 }
 
@@ -118,11 +124,10 @@ async fn scripts_version(
 #[utoipa::path(get, path = "/v1/scripts", tag = "catalog", params(ListParams),
     responses((status = 200, body = Page<Script>)), security(("bearer" = [])))]
 async fn scripts_list(
-    auth: Auth,
+    _auth: Require<Leads>,
     State(state): State<AppState>,
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Script>>> {
-    auth.require(&[Role::Lead])?;
     let w = params.window()?;
     let rows = state.store.script_list(w.after, w.limit).await?;
     Ok(Json(Page::from_rows(rows, w.limit, |s| s.id)))

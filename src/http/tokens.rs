@@ -11,13 +11,15 @@ use crate::{
 
 use super::{
     AppState,
-    auth::Auth,
+    auth::{Admins, Require},
     error::{Error, Result, Validator},
     extract::{AppJson, AppPath},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(tokens_create)).routes(routes!(tokens_delete))
+    OpenApiRouter::new()
+        .routes(routes!(tokens_create))
+        .routes(routes!(tokens_delete))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -43,11 +45,10 @@ pub struct TokenCreated {
     responses((status = 201, body = TokenCreated), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn tokens_create(
-    auth: Auth,
+    _auth: Require<Admins>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateToken>,
 ) -> Result<(StatusCode, Json<TokenCreated>)> {
-    auth.require(&[])?;
     let mut v = Validator::new();
     let role = v.check(
         "role",
@@ -58,13 +59,26 @@ async fn tokens_create(
         },
     );
     let name = v.check("name", Name::parse(&body.name));
-    let (Some(role), Some(name)) = (role, name) else { return Err(v.fail()) };
+    let (Some(role), Some(name)) = (role, name) else {
+        return Err(v.fail());
+    };
     let secret = Secret::generate();
     let id = state
         .store
-        .token_create(name.as_str(), role, &secret.hash(), None, state.clock.now_ms())
+        .token_create(
+            name.as_str(),
+            role,
+            &secret.hash(),
+            None,
+            state.clock.now_ms(),
+        )
         .await?;
-    let created = TokenCreated { id, name: name.into_string(), role, token: secret.expose().to_owned() };
+    let created = TokenCreated {
+        id,
+        name: name.into_string(),
+        role,
+        token: secret.expose().to_owned(),
+    };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -73,11 +87,10 @@ async fn tokens_create(
     responses((status = 204), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn tokens_delete(
-    auth: Auth,
+    _auth: Require<Admins>,
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode> {
-    auth.require(&[])?;
     if state.store.token_revoke(id, state.clock.now_ms()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

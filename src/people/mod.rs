@@ -84,7 +84,10 @@ impl fmt::Debug for Secret {
 /// The stored form of a token secret: SHA-256, hex. Secrets are 256 random bits, so a fast
 /// hash is enough; nothing can be brute-forced from it.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Who is calling, once their token is checked.

@@ -61,15 +61,22 @@ impl Store {
 
     pub async fn agent_get(&self, id: i64) -> Result<Agent> {
         const SQL: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
-            .ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Agents in id order after the cursor, `limit + 1` at most (see [`super::Page`]).
     pub async fn agent_list(&self, after: i64, limit: i64) -> Result<Vec<Agent>> {
         const SQL: &str =
             "SELECT id, name, team, active FROM agents WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Applies a patch and returns the agent as it now is.

@@ -17,7 +17,12 @@ pub struct Remembered {
 pub const KEEP_MS: i64 = 24 * 3_600_000;
 
 impl Store {
-    pub async fn idempotency_get(&self, token_id: i64, key: &str, now: i64) -> Result<Option<Remembered>> {
+    pub async fn idempotency_get(
+        &self,
+        token_id: i64,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<Remembered>> {
         const SQL: &str = "SELECT request_hash, status, body FROM idempotency \
              WHERE token_id = $1 AND key = $2 AND expires_at > $3";
         Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
@@ -60,7 +65,11 @@ impl Store {
     /// Deletes answers whose time is up; returns how many.
     pub async fn idempotency_prune(&self, now: i64) -> Result<u64> {
         const SQL: &str = "DELETE FROM idempotency WHERE expires_at <= $1";
-        let done = on_pool!(&self.pool, |p| sqlx::query(SQL).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(&self.pool, |p| sqlx::query(SQL)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 }

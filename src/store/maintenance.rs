@@ -16,20 +16,35 @@ pub struct MaintenanceRun {
 
 impl Store {
     pub async fn maintenance_record(&self, task: &str, now: i64, affected: i64) -> Result<()> {
-        const SQL: &str = "INSERT INTO maintenance_runs (task, ran_at, affected) VALUES ($1, $2, $3)";
-        on_pool!(&self.pool, |p| sqlx::query(SQL).bind(task).bind(now).bind(affected).execute(p).await.map(|r| r.rows_affected()))?;
+        const SQL: &str =
+            "INSERT INTO maintenance_runs (task, ran_at, affected) VALUES ($1, $2, $3)";
+        on_pool!(&self.pool, |p| sqlx::query(SQL)
+            .bind(task)
+            .bind(now)
+            .bind(affected)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// The most recent runs, newest first. Old entries are pruned by the sweep itself.
     pub async fn maintenance_recent(&self, limit: i64) -> Result<Vec<MaintenanceRun>> {
-        const SQL: &str = "SELECT task, ran_at, affected FROM maintenance_runs ORDER BY id DESC LIMIT $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
+        const SQL: &str =
+            "SELECT task, ran_at, affected FROM maintenance_runs ORDER BY id DESC LIMIT $1";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Keeps only runs newer than `before`.
     pub async fn maintenance_prune(&self, before: i64) -> Result<u64> {
         const SQL: &str = "DELETE FROM maintenance_runs WHERE ran_at < $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query(SQL).bind(before).execute(p).await.map(|r| r.rows_affected()))?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query(SQL)
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 }

@@ -164,7 +164,10 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        on_pool!(&self.pool, |p| sqlx::query("SELECT 1").execute(p).await.is_ok())
+        on_pool!(&self.pool, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .is_ok())
     }
 
     pub async fn close(&self) {

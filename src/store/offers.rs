@@ -34,25 +34,37 @@ impl Store {
             .fetch_one(p)
             .await)
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("offer code '{code}' is taken")),
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("offer code '{code}' is taken"))
+            }
             other => other,
         })
     }
 
     pub async fn offer_get(&self, id: i64) -> Result<Offer> {
         const SQL: &str = "SELECT id, code, name, description FROM offers WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
-            .ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     pub async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>> {
         const SQL: &str = "SELECT id, code, name, description FROM offers WHERE code = $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(code).fetch_optional(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(code)
+            .fetch_optional(p)
+            .await)?)
     }
 
     pub async fn offer_list(&self, after: i64, limit: i64) -> Result<Vec<Offer>> {
         const SQL: &str = "SELECT id, code, name, description FROM offers \
              WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 }

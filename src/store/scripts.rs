@@ -37,7 +37,8 @@ impl Store {
         .bind(now)
         .fetch_one(c)
         .await)?;
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, 1, $2, $3)"
         )
         .bind(id)
@@ -45,9 +46,15 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         tx.commit().await?;
-        Ok(Script { id, name: name.to_owned(), version: 1, body: body.to_owned() })
+        Ok(Script {
+            id,
+            name: name.to_owned(),
+            version: 1,
+            body: body.to_owned(),
+        })
     }
 
     /// Stores a new version of the body (and optionally a new name); returns the script at it.
@@ -59,7 +66,9 @@ impl Store {
         now: i64,
     ) -> Result<Script> {
         let mut tx = self.begin().await?;
-        let row: Option<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
+        let row: Option<(i64, String)> =
+            on_tx!(&mut tx, |c| {
+                sqlx::query_as(
             "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), updated_at = $3 \
              WHERE id = $1 RETURNING version, name"
         )
@@ -67,9 +76,11 @@ impl Store {
         .bind(name)
         .bind(now)
         .fetch_optional(c)
-        .await)?;
+        .await
+            })?;
         let (version, name) = row.ok_or(StoreError::NotFound)?;
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, $2, $3, $4)"
         )
         .bind(id)
@@ -78,28 +89,45 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         tx.commit().await?;
-        Ok(Script { id, name, version, body: body.to_owned() })
+        Ok(Script {
+            id,
+            name,
+            version,
+            body: body.to_owned(),
+        })
     }
 
     /// The script at its current version.
     pub async fn script_get(&self, id: i64) -> Result<Script> {
         const SQL: &str = current!("WHERE s.id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
-            .ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     /// The script at a given version.
     pub async fn script_version(&self, id: i64, version: i64) -> Result<Script> {
         const SQL: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
              JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).bind(version).fetch_optional(p).await)?
-            .ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(version)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     pub async fn script_list(&self, after: i64, limit: i64) -> Result<Vec<Script>> {
         const SQL: &str = current!("WHERE s.id > $1 ORDER BY s.id LIMIT $2");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 }

@@ -21,11 +21,17 @@ impl Store {
              LEFT JOIN agents a ON a.id = t.agent_id \
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
                AND (t.agent_id IS NULL OR a.active)";
-        let row: Option<PrincipalRow> =
-            on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(hash).fetch_optional(p).await)?;
+        let row: Option<PrincipalRow> = on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(hash)
+            .fetch_optional(p)
+            .await)?;
         Ok(row.and_then(|r| {
             let role = r.role.parse().ok()?;
-            Some(Principal { token_id: r.id, role, agent_id: r.agent_id })
+            Some(Principal {
+                token_id: r.id,
+                role,
+                agent_id: r.agent_id,
+            })
         }))
     }
 
@@ -56,7 +62,12 @@ impl Store {
     pub async fn token_revoke(&self, id: i64, now: i64) -> Result<bool> {
         const SQL: &str = "UPDATE tokens SET revoked_at = $2 \
              WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL";
-        let done = on_pool!(&self.pool, |p| sqlx::query(SQL).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(&self.pool, |p| sqlx::query(SQL)
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done == 1)
     }
 
@@ -65,7 +76,9 @@ impl Store {
     pub async fn token_bootstrap_if_none(&self, hash: &str, now: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         if let super::Tx::Postgres(t) = &mut tx {
-            sqlx::query("SELECT pg_advisory_xact_lock(7263001)").execute(&mut **t).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7263001)")
+                .execute(&mut **t)
+                .await?;
         }
         let n: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"
@@ -75,14 +88,16 @@ impl Store {
         if n > 0 {
             return Ok(false);
         }
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ('generated admin', 'admin', $1, $2)"
         )
         .bind(hash)
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         tx.commit().await?;
         Ok(true)
     }
@@ -100,7 +115,12 @@ impl Store {
         const SQL: &str = "INSERT INTO tokens (name, role, secret_hash, created_at) \
              VALUES ('bootstrap', 'admin', $1, $2) \
              ON CONFLICT (secret_hash) DO UPDATE SET revoked_at = NULL, role = 'admin', agent_id = NULL";
-        on_pool!(&self.pool, |p| sqlx::query(SQL).bind(hash).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(&self.pool, |p| sqlx::query(SQL)
+            .bind(hash)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

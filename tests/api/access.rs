@@ -1,0 +1,225 @@
+//! Who may call what: a role matrix over every route the OpenAPI document lists.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// (method, path, roles admitted besides admin). `{id}` paths use an id that may not exist:
+/// an admitted role gets anything but 401/403.
+const MATRIX: &[(&str, &str, &[&str])] = &[
+    ("GET", "/healthz", &["none", "agent", "lead", "viewer"]),
+    ("GET", "/readyz", &["none", "agent", "lead", "viewer"]),
+    ("GET", "/metrics", &["none", "agent", "lead", "viewer"]),
+    ("POST", "/v1/tokens", &[]),
+    ("DELETE", "/v1/tokens/{id}", &[]),
+    ("POST", "/v1/agents", &["lead"]),
+    ("GET", "/v1/agents", &["lead"]),
+    ("GET", "/v1/agents/{id}", &["lead"]),
+    ("PATCH", "/v1/agents/{id}", &["lead"]),
+    ("POST", "/v1/offers", &["lead"]),
+    ("GET", "/v1/offers", &["lead", "viewer"]),
+    ("GET", "/v1/offers/{id}", &["lead", "viewer"]),
+    ("POST", "/v1/scripts", &["lead"]),
+    ("GET", "/v1/scripts", &["lead"]),
+    ("GET", "/v1/scripts/{id}", &["lead"]),
+    ("PUT", "/v1/scripts/{id}", &["lead"]),
+    ("GET", "/v1/scripts/{id}/versions/{version}", &["lead"]),
+];
+
+async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
+    // The matrix covers every route the server describes, so none is forgotten.
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, Value::Null)
+        .await;
+    doc.expect(StatusCode::OK);
+    let mut described = vec![];
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                described.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    for (method, path) in &described {
+        assert!(
+            MATRIX.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} is missing from the role matrix"
+        );
+    }
+
+    let (_, agent) = app.agent("矩阵 agent", None).await;
+    let lead = app.token("lead").await;
+    let viewer = app.token("viewer").await;
+    let callers: [(&str, Option<&str>); 5] = [
+        ("none", None),
+        ("admin", Some(app.admin())),
+        ("agent", Some(&agent)),
+        ("lead", Some(&lead)),
+        ("viewer", Some(&viewer)),
+    ];
+    for (method, path, admitted) in MATRIX {
+        let concrete = path.replace("{id}", "999999").replace("{version}", "1");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
+            json!({})
+        } else {
+            Value::Null
+        };
+        for (role, token) in &callers {
+            let r = app
+                .call(method.clone(), &concrete, *token, body.clone())
+                .await;
+            let allowed = *role == "admin" || admitted.contains(role);
+            let public = admitted.contains(&"none");
+            if allowed || public {
+                assert!(
+                    r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
+                    "{role} should reach {method} {path}, got {}",
+                    r.status
+                );
+            } else if token.is_none() {
+                r.expect_problem(StatusCode::UNAUTHORIZED, "");
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{role} on {method} {path}: {}",
+                    r.text
+                );
+                r.expect_problem(StatusCode::FORBIDDEN, "");
+            }
+        }
+    }
+}
+
+async fn unknown_malformed_and_revoked_tokens_are_refused(app: TestApp) {
+    for header in ["Bearer nope", "Bearer ", "Basic abc", "bearer", "Token x"] {
+        let r = app
+            .client
+            .get(app.url("/v1/agents"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{header}");
+    }
+    let created = app
+        .post(
+            "/v1/tokens",
+            app.admin(),
+            json!({"role": "lead", "name": "temp"}),
+        )
+        .await;
+    created.expect(StatusCode::CREATED);
+    let (id, token) = (
+        created.body["id"].as_i64().unwrap(),
+        created.body["token"].as_str().unwrap().to_owned(),
+    );
+    app.get("/v1/agents", &token).await.expect(StatusCode::OK);
+    app.call(
+        Method::DELETE,
+        &format!("/v1/tokens/{id}"),
+        Some(app.admin()),
+        Value::Null,
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    app.get("/v1/agents", &token)
+        .await
+        .expect_problem(StatusCode::UNAUTHORIZED, "");
+    app.call(
+        Method::DELETE,
+        &format!("/v1/tokens/{id}"),
+        Some(app.admin()),
+        Value::Null,
+    )
+    .await
+    .expect_problem(StatusCode::NOT_FOUND, "");
+}
+
+async fn a_deactivated_agent_gets_401_and_a_reactivated_one_works_again(app: TestApp) {
+    let (id, token) = app.agent("李雷", Some("north")).await;
+    let lead = app.token("lead").await;
+    let off = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/agents/{id}"),
+            Some(&lead),
+            json!({"active": false}),
+        )
+        .await;
+    off.expect(StatusCode::OK);
+    assert_eq!(off.body["active"], false);
+    app.get("/v1/agents", &token)
+        .await
+        .expect_problem(StatusCode::UNAUTHORIZED, "");
+    app.call(
+        Method::PATCH,
+        &format!("/v1/agents/{id}"),
+        Some(&lead),
+        json!({"active": true}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // Back in: an agent token is known again (403 on a lead route, not 401).
+    app.get("/v1/agents", &token)
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "");
+}
+
+async fn tokens_are_stored_only_as_hashes(app: TestApp) {
+    let lead = app.token("lead").await;
+    let (_, agent) = app.agent("王芳", None).await;
+    let store = &app.running.as_ref().unwrap().store;
+    let hashes: Vec<String> = outcall::on_pool!(&store.pool, |p| sqlx::query_scalar(
+        "SELECT secret_hash FROM tokens"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap();
+    for secret in [lead.as_str(), agent.as_str(), app.admin()] {
+        assert!(
+            !hashes.iter().any(|h| h.contains(secret)),
+            "a secret is stored in clear"
+        );
+        assert!(hashes.contains(&outcall::people::hash_secret(secret)));
+    }
+}
+
+async fn only_admins_issue_tokens_and_roles_are_checked(app: TestApp) {
+    for (body, field) in [
+        (json!({"role": "agent", "name": "x"}), "role"),
+        (json!({"role": "root", "name": "x"}), "role"),
+        (json!({"role": "lead", "name": ""}), "name"),
+        (json!({"role": "lead"}), "name"),
+    ] {
+        app.post("/v1/tokens", app.admin(), body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, field);
+    }
+    let admin2 = app.token("admin").await;
+    let viewer = app.token("viewer").await;
+    app.post(
+        "/v1/tokens",
+        &admin2,
+        json!({"role": "viewer", "name": "wall"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    app.post(
+        "/v1/tokens",
+        &viewer,
+        json!({"role": "viewer", "name": "wall"}),
+    )
+    .await
+    .expect_problem(StatusCode::FORBIDDEN, "");
+}
+
+crate::on_both_backends!(
+    every_route_admits_exactly_the_roles_it_names,
+    unknown_malformed_and_revoked_tokens_are_refused,
+    a_deactivated_agent_gets_401_and_a_reactivated_one_works_again,
+    tokens_are_stored_only_as_hashes,
+    only_admins_issue_tokens_and_roles_are_checked,
+);

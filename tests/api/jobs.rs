@@ -1,0 +1,83 @@
+//! Background work runs on apalis on both backends.
+
+use std::time::Duration;
+
+use crate::helpers::{Backend, TestApp};
+
+async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app: TestApp) {
+    let store = app.running.as_ref().unwrap().store.clone();
+    let now = outcall::clock::Clock::now_ms(&app.clock);
+    let mut tx = store.begin().await.unwrap();
+    let answer = outcall::store::idempotency::Remembered {
+        request_hash: "h".into(),
+        status: 200,
+        body: "{}".into(),
+    };
+    outcall::store::Store::idempotency_put(
+        &mut tx,
+        1,
+        "old-key",
+        &answer,
+        now - 2 * outcall::store::idempotency::KEEP_MS,
+    )
+    .await
+    .unwrap();
+    outcall::store::Store::idempotency_put(&mut tx, 1, "fresh-key", &answer, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let runs = store.maintenance_recent(10).await.unwrap();
+        if runs
+            .iter()
+            .any(|r| r.task == "prune_idempotency" && r.affected >= 1)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sweep ran within 20 s: {runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        store
+            .idempotency_get(
+                1,
+                "old-key",
+                now - 10 * outcall::store::idempotency::KEEP_MS
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .idempotency_get(1, "fresh-key", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn start_sweeping_every_second(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |c| c.sweep_every = "1s".parse().unwrap()).await
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records() {
+        let app = super::start_sweeping_every_second(super::Backend::Sqlite).await;
+        super::the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app).await
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records() {
+        let app = super::start_sweeping_every_second(super::Backend::Postgres).await;
+        super::the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app).await
+    }
+}
