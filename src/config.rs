@@ -94,6 +94,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
     pub max_upload_bytes: usize,
 
+    /// CSV uploads up to this many bytes are imported at once (200 with the report); larger
+    /// ones are stored and read by a background job (202 with an import id).
+    #[arg(long, env = "OUTCALL_IMPORT_INLINE_BYTES", default_value_t = 1024 * 1024)]
+    pub import_inline_bytes: usize,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,

@@ -5,9 +5,11 @@
 //! background work.
 
 pub mod app;
+pub mod campaigns;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod duration;
 pub mod http;
 pub mod jobs;

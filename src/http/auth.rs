@@ -54,14 +54,14 @@ impl<R: Admits> FromRequestParts<AppState> for Require<R> {
 }
 
 /// The authenticated caller.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
 impl Auth {
     /// Admits the caller if their role is one of `roles`, or admin.
     pub fn require(&self, roles: &[Role]) -> Result<Principal> {
         if self.0.role == Role::Admin || roles.contains(&self.0.role) {
-            Ok(self.0)
+            Ok(self.0.clone())
         } else {
             Err(Error::Forbidden)
         }

@@ -23,6 +23,9 @@ use crate::{clock::SharedClock, config::Config, jobs::Jobs, store::Store};
 
 pub mod agents;
 pub mod auth;
+pub mod campaigns;
+pub mod contacts;
+pub mod dnc;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -51,6 +54,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(agents::router())
         .merge(offers::router())
         .merge(scripts::router())
+        .merge(campaigns::router())
+        .merge(contacts::router())
+        .merge(dnc::router())
 }
 
 /// The OpenAPI document of every route.

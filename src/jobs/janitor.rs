@@ -23,8 +23,38 @@ pub async fn sweep(_job: Sweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
     ctx.store
         .maintenance_record("prune_idempotency", now, pruned as i64)
         .await?;
+    let jobs = prune_finished_jobs(&ctx.jobs_db).await?;
+    if jobs > 0 {
+        tracing::debug!(jobs, "pruned finished background jobs");
+    }
     if pruned > 0 {
         tracing::info!(pruned, "pruned expired idempotency records");
     }
     Ok(())
+}
+
+/// apalis never deletes finished jobs; keep an hour of them for inspection.
+async fn prune_finished_jobs(db: &super::JobsDb) -> Result<u64, sqlx::Error> {
+    let cutoff = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64
+        - 3600;
+    Ok(match db {
+        super::JobsDb::Sqlite(p) => sqlx::query(
+            "DELETE FROM Jobs WHERE status IN ('Done', 'Killed') AND done_at IS NOT NULL AND done_at < $1",
+        )
+        .bind(cutoff)
+        .execute(p)
+        .await?
+        .rows_affected(),
+        super::JobsDb::Postgres(p) => sqlx::query(
+            "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Killed') AND done_at IS NOT NULL \
+             AND done_at < to_timestamp($1)",
+        )
+        .bind(cutoff as f64)
+        .execute(p)
+        .await?
+        .rows_affected(),
+    })
 }

@@ -3,41 +3,82 @@
 //! that drain them, and the tickers that enqueue periodic work.
 //!
 //! Periodic work is enqueued by a ticker on every process with an idempotency key per time
-//! slot, and every periodic job is itself idempotent, so several processes on one PostgreSQL
-//! never do a slot's work twice over.
+//! slot, and every periodic job is itself idempotent (compare-and-set updates), so several
+//! processes on one PostgreSQL never act twice on the same due time.
 
 use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::{BackendExt, Monitor, TaskBuilder, TaskSink, WorkerBuilder};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
+use serde::{Serialize, de::DeserializeOwned};
 use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     clock::SharedClock,
     config::Config,
+    contacts::Region,
     store::{Pool, Store},
 };
 
+pub mod importer;
 pub mod janitor;
+pub mod scheduler;
 
+pub use importer::ImportJob;
 pub use janitor::Sweep;
+pub use scheduler::Tick;
 
 /// How often idle workers look for new work.
 const POLL: Duration = Duration::from_millis(200);
+/// How often the scheduler runs (schedules, retries coming due, expired leases).
+const TICK: Duration = Duration::from_secs(1);
 
-/// The queues of one backend.
+/// One queue on whichever backend is configured.
 #[derive(Clone)]
-enum Queues {
-    Sqlite { sweep: SqliteStorage<Sweep> },
-    Postgres { sweep: PostgresStorage<Sweep> },
+enum Queue<T> {
+    Sqlite(SqliteStorage<T>),
+    Postgres(PostgresStorage<T>),
+}
+
+impl<T> Queue<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    fn open(backend: &Backend, name: &str) -> Self {
+        match backend {
+            Backend::Sqlite(pool) => Queue::Sqlite(SqliteStorage::new(pool).with_config(apalis_sqlite::Config::default().queue(name))),
+            Backend::Postgres(pool) => {
+                Queue::Postgres(PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(name)))
+            }
+        }
+    }
+
+    async fn push(&self, job: T, key: Option<String>, max_attempts: usize) -> Result<(), String> {
+        let mut task = TaskBuilder::new(job).max_attempts(max_attempts);
+        if let Some(key) = key {
+            task = task.idempotency_key(key);
+        }
+        let task = task.build();
+        match self {
+            Queue::Sqlite(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
+            Queue::Postgres(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 /// Handle to the background machinery; cheap to clone into handlers.
 #[derive(Clone)]
 pub struct Jobs {
-    queues: Queues,
+    sweeps: Queue<Sweep>,
+    ticks: Queue<Tick>,
+    imports: Queue<ImportJob>,
     monitor: Arc<Mutex<Option<JoinHandle<()>>>>,
     shutdown: CancellationToken,
 }
@@ -47,26 +88,49 @@ pub struct Jobs {
 pub struct Context {
     pub store: Store,
     pub clock: SharedClock,
+    pub region: Region,
+    pub jobs_db: JobsDb,
+    /// Set once the handle exists, so jobs can enqueue further jobs.
+    pub jobs: Arc<std::sync::OnceLock<Jobs>>,
+    pub config: Arc<Config>,
+}
+
+/// Where apalis keeps its jobs, for housekeeping.
+#[derive(Clone)]
+pub enum JobsDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 fn unique(name: &str) -> String {
-    use rand::RngCore;
-    format!("{name}-{:08x}", rand::rng().next_u32())
+    format!("{name}-{:08x}", rand::random::<u32>())
+}
+
+/// Registers a worker for `queue` running `handler`, on either backend.
+macro_rules! register {
+    ($monitor:expr, $queue:expr, $name:literal, $ctx:expr, $handler:path) => {{
+        let ctx = $ctx.clone();
+        match $queue.clone() {
+            Queue::Sqlite(q) => $monitor.register(move |_| {
+                WorkerBuilder::new(unique($name))
+                    .backend(q.clone().poll_with_interval(POLL))
+                    .data(ctx.clone())
+                    .build($handler)
+            }),
+            Queue::Postgres(q) => $monitor.register(move |_| {
+                WorkerBuilder::new(unique($name))
+                    .backend(q.clone().poll_with_interval(POLL))
+                    .data(ctx.clone())
+                    .build($handler)
+            }),
+        }
+    }};
 }
 
 impl Jobs {
     /// Opens the queues, starts the workers and tickers; they stop when `shutdown` is cancelled.
-    pub async fn start(
-        config: &Config,
-        store: Store,
-        clock: SharedClock,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<Self> {
-        let ctx = Context {
-            store: store.clone(),
-            clock,
-        };
-        let queues = match &store.pool {
+    pub async fn start(config: &Config, store: Store, clock: SharedClock, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let backend = match &store.pool {
             Pool::Sqlite(_) => {
                 // apalis keeps its own file: its migrations table and PRAGMAs must not touch ours.
                 let url = jobs_sqlite_url(&config.database_url);
@@ -75,40 +139,33 @@ impl Jobs {
                     .connect_with(crate::store::sqlite_options(&url)?)
                     .await?;
                 SqliteStorage::migrations().run(&pool).await?;
-                let sweep = SqliteStorage::new(&pool)
-                    .with_config(apalis_sqlite::Config::default().queue("outcall.sweep"));
-                Queues::Sqlite { sweep }
+                Backend::Sqlite(pool)
             }
             Pool::Postgres(pool) => {
                 PostgresStorage::setup(pool).await?;
-                let sweep = PostgresStorage::new(pool)
-                    .with_config(apalis_postgres::Config::default().queue("outcall.sweep"));
-                Queues::Postgres { sweep }
+                Backend::Postgres(pool.clone())
             }
         };
+        let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
+        let ctx = Context {
+            store,
+            clock,
+            region,
+            jobs_db: match &backend {
+                Backend::Sqlite(p) => JobsDb::Sqlite(p.clone()),
+                Backend::Postgres(p) => JobsDb::Postgres(p.clone()),
+            },
+            jobs: Arc::new(std::sync::OnceLock::new()),
+            config: Arc::new(config.clone()),
+        };
+        let sweeps: Queue<Sweep> = Queue::open(&backend, "outcall.sweep");
+        let ticks: Queue<Tick> = Queue::open(&backend, "outcall.tick");
+        let imports: Queue<ImportJob> = Queue::open(&backend, "outcall.import");
 
-        let monitor = match &queues {
-            Queues::Sqlite { sweep } => {
-                let sweep = sweep.clone();
-                let ctx = ctx.clone();
-                Monitor::new().register(move |_| {
-                    WorkerBuilder::new(unique("janitor"))
-                        .backend(sweep.clone().poll_with_interval(POLL))
-                        .data(ctx.clone())
-                        .build(janitor::sweep)
-                })
-            }
-            Queues::Postgres { sweep } => {
-                let sweep = sweep.clone();
-                let ctx = ctx.clone();
-                Monitor::new().register(move |_| {
-                    WorkerBuilder::new(unique("janitor"))
-                        .backend(sweep.clone().poll_with_interval(POLL))
-                        .data(ctx.clone())
-                        .build(janitor::sweep)
-                })
-            }
-        };
+        let monitor = Monitor::new();
+        let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
+        let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
+        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
         let stop = shutdown.clone();
         let monitor_task = tokio::spawn(async move {
             let signal = async move {
@@ -120,17 +177,27 @@ impl Jobs {
             }
         });
 
-        let jobs = Self {
-            queues,
-            monitor: Arc::new(Mutex::new(Some(monitor_task))),
-            shutdown,
-        };
-        jobs.spawn_ticker(config.sweep_every.std().max(Duration::from_secs(1)));
+        let jobs = Self { sweeps, ticks, imports, monitor: Arc::new(Mutex::new(Some(monitor_task))), shutdown };
+        let _ = ctx.jobs.set(jobs.clone());
+        jobs.spawn_ticker(config.sweep_every.std().max(Duration::from_secs(1)), |jobs, slot| async move {
+            if let Err(e) = jobs.sweeps.push(Sweep { slot }, Some(format!("sweep-{slot}")), 3).await {
+                tracing::debug!(error = %e, slot, "sweep not enqueued (already enqueued elsewhere?)");
+            }
+        });
+        jobs.spawn_ticker(TICK, |jobs, slot| async move {
+            if let Err(e) = jobs.ticks.push(Tick { slot }, Some(format!("tick-{slot}")), 1).await {
+                tracing::debug!(error = %e, slot, "tick not enqueued (already enqueued elsewhere?)");
+            }
+        });
         Ok(jobs)
     }
 
-    /// Enqueues a sweep for each period, keyed by its slot so several processes enqueue it once.
-    fn spawn_ticker(&self, every: Duration) {
+    /// Calls `push` once per period with the period's slot number (the same on every process).
+    fn spawn_ticker<F, Fut>(&self, every: Duration, push: F)
+    where
+        F: Fn(Jobs, i64) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let jobs = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
@@ -143,35 +210,16 @@ impl Jobs {
                             .duration_since(std::time::UNIX_EPOCH)
                             .unwrap_or_default()
                             .as_millis() / every.as_millis().max(1);
-                        jobs.push_sweep(slot as i64).await;
+                        push(jobs.clone(), slot as i64).await;
                     }
                 }
             }
         });
     }
 
-    async fn push_sweep(&self, slot: i64) {
-        let key = format!("sweep-{slot}");
-        let task = TaskBuilder::new(Sweep { slot })
-            .idempotency_key(&key)
-            .max_attempts(3)
-            .build();
-        let pushed = match &self.queues {
-            Queues::Sqlite { sweep } => sweep
-                .clone()
-                .push_task(task)
-                .await
-                .map_err(|e| e.to_string()),
-            Queues::Postgres { sweep } => sweep
-                .clone()
-                .push_task(task)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        // On PostgreSQL another process may have enqueued this slot already: that is the point.
-        if let Err(error) = pushed {
-            tracing::debug!(error = %error, slot, "sweep not enqueued (already enqueued elsewhere?)");
-        }
+    /// Enqueues the reading of a stored upload.
+    pub async fn push_import(&self, import_id: i64) -> Result<(), String> {
+        self.imports.push(ImportJob { import_id }, None, 5).await
     }
 
     /// Waits until the workers have finished their in-flight jobs after shutdown.

@@ -91,9 +91,11 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// Who is calling, once their token is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub token_id: i64,
+    /// The token's name (an agent's token carries the agent's name).
+    pub name: String,
     pub role: Role,
     /// Set exactly when `role` is `Agent`.
     pub agent_id: Option<i64>,

@@ -11,7 +11,11 @@ use sqlx::{
 };
 
 pub mod agents;
+pub mod campaigns;
+pub mod contacts;
+pub mod dnc;
 pub mod idempotency;
+pub mod imports;
 pub mod maintenance;
 pub mod offers;
 pub mod page;

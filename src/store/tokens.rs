@@ -10,6 +10,7 @@ use super::{Result, Store};
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
     id: i64,
+    name: String,
     role: String,
     agent_id: Option<i64>,
 }
@@ -17,7 +18,7 @@ struct PrincipalRow {
 impl Store {
     /// The live principal for a token hash: not revoked, and for agent tokens, the agent active.
     pub async fn principal_by_hash(&self, hash: &str) -> Result<Option<Principal>> {
-        const SQL: &str = "SELECT t.id, t.role, t.agent_id FROM tokens t \
+        const SQL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
              LEFT JOIN agents a ON a.id = t.agent_id \
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
                AND (t.agent_id IS NULL OR a.active)";
@@ -29,6 +30,7 @@ impl Store {
             let role = r.role.parse().ok()?;
             Some(Principal {
                 token_id: r.id,
+                name: r.name,
                 role,
                 agent_id: r.agent_id,
             })

@@ -1,0 +1,259 @@
+//! Reading contact lists: the CSV header, each row into a [`NewContact`] or a reason it is
+//! invalid, and the import report. Rows are numbered as a spreadsheet shows them: the CSV
+//! header is row 1, the first contact row 2; in a JSON upload the first contact is row 1.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region};
+use crate::text::{Name, check_free_text};
+
+/// One row that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Invalid {
+    pub row: u64,
+    pub reason: String,
+}
+
+/// What an import did, exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Report {
+    /// Rows read (not counting the header).
+    pub total: u64,
+    /// Rows added to the campaign.
+    pub accepted: u64,
+    /// Phones already in the campaign, or repeated in the upload.
+    pub duplicates: u64,
+    /// Phones on the do-not-call list (kept in the campaign as `suppressed`).
+    pub suppressed: u64,
+    /// Rows that could not be read, with why.
+    pub invalid: Vec<Invalid>,
+}
+
+impl Report {
+    pub fn add(&mut self, other: &Report) {
+        self.total += other.total;
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.suppressed += other.suppressed;
+        self.invalid.extend(other.invalid.iter().cloned());
+    }
+}
+
+/// Longest attribute name and value.
+const MAX_ATTRIBUTE_VALUE: usize = 1_000;
+const MAX_ATTRIBUTES: usize = 100;
+
+/// Which CSV column holds what.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    phone: usize,
+    name: Option<usize>,
+    timezone: Option<usize>,
+    priority: Option<usize>,
+    owner_agent: Option<usize>,
+    attributes: Vec<(usize, String)>,
+    width: usize,
+}
+
+impl Columns {
+    /// Reads the header row; `phone` is required, other unknown columns become attributes.
+    pub fn from_header(header: &[String]) -> Result<Self, String> {
+        let mut cols = Columns {
+            phone: usize::MAX,
+            name: None,
+            timezone: None,
+            priority: None,
+            owner_agent: None,
+            attributes: vec![],
+            width: header.len(),
+        };
+        let mut seen = HashSet::new();
+        for (i, raw) in header.iter().enumerate() {
+            let name = raw.trim_start_matches('\u{feff}').trim();
+            if name.is_empty() {
+                continue;
+            }
+            if !seen.insert(name.to_lowercase()) {
+                return Err(format!("column '{name}' appears twice in the header"));
+            }
+            if name.chars().any(char::is_control) || name.chars().count() > 200 {
+                return Err(format!("column {} has an unusable name", i + 1));
+            }
+            match name.to_lowercase().as_str() {
+                "phone" => cols.phone = i,
+                "name" => cols.name = Some(i),
+                "timezone" => cols.timezone = Some(i),
+                "priority" => cols.priority = Some(i),
+                "owner_agent" => cols.owner_agent = Some(i),
+                _ => cols.attributes.push((i, name.to_owned())),
+            }
+        }
+        if cols.phone == usize::MAX {
+            return Err("the header has no 'phone' column".into());
+        }
+        if cols.attributes.len() > MAX_ATTRIBUTES {
+            return Err(format!("at most {MAX_ATTRIBUTES} attribute columns"));
+        }
+        Ok(cols)
+    }
+
+    /// Reads one record (fields already UTF-8 checked by the caller).
+    pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, String> {
+        if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
+            return Err(format!("has {} fields but the header has {}", fields.len(), self.width));
+        }
+        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty());
+        let raw = RawContact {
+            phone: get(Some(self.phone)).unwrap_or("").to_owned(),
+            name: get(self.name).map(str::to_owned),
+            timezone: get(self.timezone).map(str::to_owned),
+            priority: get(self.priority).map(|p| PriorityInput::Text(p.to_owned())),
+            owner_agent: get(self.owner_agent).map(|p| OwnerInput::Text(p.to_owned())),
+            attributes: self
+                .attributes
+                .iter()
+                .filter_map(|(i, name)| fields.get(*i).map(|v| (name.clone(), serde_json::Value::String(v.trim().to_owned()))))
+                .collect(),
+        };
+        raw.check(ctx)
+    }
+}
+
+/// What a row is checked against.
+pub struct RowContext<'a> {
+    pub region: Region,
+    /// Whether an agent with this id exists.
+    pub agent_exists: &'a (dyn Fn(i64) -> bool + Sync),
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PriorityInput {
+    Number(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum OwnerInput {
+    Number(i64),
+    Text(String),
+}
+
+/// A contact as a JSON upload writes it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RawContact {
+    pub phone: String,
+    pub name: Option<String>,
+    /// IANA time zone; the campaign's when absent.
+    pub timezone: Option<String>,
+    /// 0..100; 50 when absent.
+    #[schema(value_type = Option<i64>)]
+    pub priority: Option<PriorityInput>,
+    /// The id of the agent who owns this contact.
+    #[schema(value_type = Option<i64>)]
+    pub owner_agent: Option<OwnerInput>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+impl RawContact {
+    /// Checks every field; the error says which and why.
+    pub fn check(self, ctx: &RowContext) -> Result<NewContact, String> {
+        let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| format!("phone {e}"))?;
+        let name = match self.name {
+            Some(n) if !n.trim().is_empty() => Some(Name::parse(&n).map_err(|e| format!("name {e}"))?.into_string()),
+            _ => None,
+        };
+        let timezone = match self.timezone {
+            Some(tz) if !tz.trim().is_empty() => Some(
+                tz.trim()
+                    .parse::<chrono_tz::Tz>()
+                    .map_err(|_| format!("timezone '{}' is not an IANA time zone", tz.trim()))?,
+            ),
+            _ => None,
+        };
+        let priority = match self.priority {
+            None => DEFAULT_PRIORITY,
+            Some(PriorityInput::Number(n)) => n,
+            Some(PriorityInput::Text(t)) => t.trim().parse().map_err(|_| format!("priority '{t}' is not a number from 0 to 100"))?,
+        };
+        if !(0..=100).contains(&priority) {
+            return Err(format!("priority {priority} is not from 0 to 100"));
+        }
+        let owner_agent = match self.owner_agent {
+            None => None,
+            Some(OwnerInput::Number(n)) => Some(n),
+            Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
+            Some(OwnerInput::Text(t)) => Some(t.trim().parse().map_err(|_| format!("owner_agent '{t}' is not an agent id"))?),
+        };
+        if let Some(id) = owner_agent {
+            if !(ctx.agent_exists)(id) {
+                return Err(format!("owner_agent {id} is not an agent"));
+            }
+        }
+        if self.attributes.len() > MAX_ATTRIBUTES {
+            return Err(format!("at most {MAX_ATTRIBUTES} attributes"));
+        }
+        let mut attributes = Attributes::new();
+        for (key, value) in self.attributes {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => continue,
+                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
+                _ => return Err(format!("attribute '{key}' must be text, a number or true/false")),
+            };
+            if key.trim().is_empty() {
+                return Err("attribute names must not be empty".into());
+            }
+            check_free_text(&key, 200).map_err(|e| format!("attribute name '{key}' {e}"))?;
+            check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| format!("attribute '{key}' {e}"))?;
+            attributes.insert(key, text);
+        }
+        Ok(NewContact { phone, name, timezone, priority, owner_agent, attributes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RowContext<'static> {
+        RowContext { region: Region::parse("CN").unwrap(), agent_exists: &|id| id == 7 }
+    }
+
+    fn header(cols: &[&str]) -> Columns {
+        Columns::from_header(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn known_columns_are_read_and_the_rest_become_attributes() {
+        let cols = header(&["\u{feff}Phone", "name", "plan", "timezone", "priority", "owner_agent"]);
+        let c = cols.read(&["138-0013-8000", "王芳", "全球通 88", "Asia/Urumqi", "80", "7"], &ctx()).unwrap();
+        assert_eq!(c.phone.as_str(), "+8613800138000");
+        assert_eq!(c.name.as_deref(), Some("王芳"));
+        assert_eq!(c.attributes.get("plan").map(String::as_str), Some("全球通 88"));
+        assert_eq!(c.timezone.map(|t| t.name().to_owned()).as_deref(), Some("Asia/Urumqi"));
+        assert_eq!((c.priority, c.owner_agent), (80, Some(7)));
+    }
+
+    #[test]
+    fn each_bad_field_is_explained() {
+        let cols = header(&["phone", "timezone", "priority", "owner_agent"]);
+        for (fields, word) in [
+            (vec!["12", "", "", ""], "phone"),
+            (vec!["13800138000", "Mars/Base", "", ""], "timezone"),
+            (vec!["13800138000", "", "101", ""], "priority"),
+            (vec!["13800138000", "", "high", ""], "priority"),
+            (vec!["13800138000", "", "", "8"], "owner_agent"),
+            (vec!["13800138000", "", "", "", "extra"], "fields"),
+        ] {
+            let err = cols.read(&fields, &ctx()).unwrap_err();
+            assert!(err.contains(word), "{fields:?}: {err}");
+        }
+        assert!(Columns::from_header(&["name".to_string()]).is_err());
+    }
+}

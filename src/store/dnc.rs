@@ -1,0 +1,87 @@
+//! The do-not-call list. A listing suppresses the phone's queued entries in every campaign in
+//! the same transaction, and dispatch checks the list again at hand-out.
+
+use serde::Serialize;
+
+use crate::{on_pool, on_tx};
+
+use super::{Result, Store, Tx};
+
+/// One listed phone.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct DncEntry {
+    pub phone: String,
+    pub reason: Option<String>,
+    /// Who listed it: the token's name, or `outcome by agent N`.
+    pub added_by: String,
+    #[serde(skip)]
+    pub added_at: i64,
+}
+
+impl Store {
+    /// Lists a phone inside the caller's transaction; returns false if it was already listed.
+    pub async fn dnc_add_in(tx: &mut Tx, phone: &str, reason: Option<&str>, added_by: &str, now: i64) -> Result<bool> {
+        let added = on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO dnc (phone, reason, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING"
+        )
+        .bind(phone)
+        .bind(reason)
+        .bind(added_by)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on_tx!(tx, |c| sqlx::query(
+            "UPDATE campaign_contacts SET state = 'suppressed', updated_at = $2 \
+             WHERE state IN ('ready', 'scheduled') AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
+        )
+        .bind(phone)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(added == 1)
+    }
+
+    /// Lists a phone; returns false if it was already listed.
+    pub async fn dnc_add(&self, phone: &str, reason: Option<&str>, added_by: &str, now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let added = Self::dnc_add_in(&mut tx, phone, reason, added_by, now).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    pub async fn dnc_get(&self, phone: &str) -> Result<Option<DncEntry>> {
+        const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(phone).fetch_optional(p).await)?)
+    }
+
+    /// Listed phones in phone order after `after`.
+    pub async fn dnc_list(&self, after: &str, limit: i64) -> Result<Vec<DncEntry>> {
+        const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+    }
+
+    /// Removes a listing; entries it suppressed become ready again. Returns whether it was listed.
+    pub async fn dnc_remove(&self, phone: &str, now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed = on_tx!(&mut tx, |c| sqlx::query("DELETE FROM dnc WHERE phone = $1")
+            .bind(phone)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if removed > 0 {
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE campaign_contacts SET state = 'ready', next_attempt_at = $2, release_at = $2, updated_at = $2 \
+                 WHERE state = 'suppressed' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
+            )
+            .bind(phone)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+}
