@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     seconds: i64,
-    unit: Unit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,10 +42,7 @@ const MAX_SECONDS: i64 = 10 * 365 * 86_400;
 
 impl Span {
     pub fn from_secs(seconds: i64) -> Self {
-        Self {
-            seconds,
-            unit: Unit::S,
-        }
+        Self { seconds }
     }
     pub fn as_secs(self) -> i64 {
         self.seconds
@@ -81,18 +77,18 @@ impl FromStr for Span {
         let n: i64 = digits.parse().map_err(|_| bad())?;
         let seconds = n.checked_mul(unit.seconds()).filter(|s| *s <= MAX_SECONDS);
         let seconds = seconds.ok_or_else(|| format!("'{text}' is longer than ten years"))?;
-        Ok(Self { seconds, unit })
+        Ok(Self { seconds })
     }
 }
 
 impl fmt::Display for Span {
+    /// In the largest unit that divides it: 7200 seconds is `2h`, 90 seconds `90s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{}",
-            self.seconds / self.unit.seconds(),
-            self.unit.suffix()
-        )
+        let unit = [Unit::D, Unit::H, Unit::M]
+            .into_iter()
+            .find(|u| self.seconds > 0 && self.seconds % u.seconds() == 0)
+            .unwrap_or(Unit::S);
+        write!(f, "{}{}", self.seconds / unit.seconds(), unit.suffix())
     }
 }
 

@@ -50,3 +50,12 @@ CREATE TABLE follow_ups (
     resolution   TEXT
 );
 CREATE INDEX follow_ups_open ON follow_ups (resolved_at, due_at);
+
+-- What dashboards stream (GET /v1/events): recorded in the transaction that made it happen.
+CREATE TABLE events (
+    id       INTEGER PRIMARY KEY,
+    kind     TEXT    NOT NULL CHECK (kind IN ('outcome', 'campaign')),
+    at       INTEGER NOT NULL,
+    payload  TEXT    NOT NULL
+);
+CREATE INDEX events_at ON events (at);

@@ -119,7 +119,11 @@ pub struct RetryDelays {
 
 impl Default for RetryDelays {
     fn default() -> Self {
-        Self { no_answer: Span::from_secs(7200), busy: Span::from_secs(900), voicemail: Span::from_secs(14400) }
+        Self {
+            no_answer: Span::from_secs(7200),
+            busy: Span::from_secs(900),
+            voicemail: Span::from_secs(14400),
+        }
     }
 }
 

@@ -26,11 +26,19 @@ impl Recurrence {
                  (09:00 on the 1st) or \"0 30 10 * * MON-FRI\""
             ));
         }
-        let schedule = cron::Schedule::from_str(trimmed).map_err(|e| format!("'{trimmed}' is not a cron expression: {e}"))?;
-        if schedule.after(&Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap()).next().is_none() {
+        let schedule = cron::Schedule::from_str(trimmed)
+            .map_err(|e| format!("'{trimmed}' is not a cron expression: {e}"))?;
+        if schedule
+            .after(&Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap())
+            .next()
+            .is_none()
+        {
             return Err(format!("'{trimmed}' never fires"));
         }
-        Ok(Self { text: trimmed.to_owned(), schedule })
+        Ok(Self {
+            text: trimmed.to_owned(),
+            schedule,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -72,7 +80,10 @@ mod tests {
         let r = Recurrence::parse("0 0 9 1 * *").unwrap();
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
-        assert_eq!(r.next_after(now, tz), Some(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+        assert_eq!(
+            r.next_after(now, tz),
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap())
+        );
     }
 
     #[test]

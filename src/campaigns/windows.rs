@@ -1,7 +1,10 @@
 //! Calling windows: when, in the contact's local time, a campaign may call. Together with the
 //! global calling hours they decide whether a contact can be called now, and if not, when next.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
+    Weekday,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +65,20 @@ impl Window {
 impl Windows {
     /// The default: 09:00–21:00 every day.
     pub fn all_week_9_to_21() -> Self {
-        Self(vec![Window { days: 0x7f, start: Minute::new(9 * 60).unwrap(), end: Minute::new(21 * 60).unwrap() }])
+        Self(vec![Window {
+            days: 0x7f,
+            start: Minute::new(9 * 60).unwrap(),
+            end: Minute::new(21 * 60).unwrap(),
+        }])
     }
 
     /// Every hour of every day (used for callbacks, which only the global hours limit).
     pub fn always() -> Self {
-        Self(vec![Window { days: 0x7f, start: Minute::new(0).unwrap(), end: Minute::new(1440).unwrap() }])
+        Self(vec![Window {
+            days: 0x7f,
+            start: Minute::new(0).unwrap(),
+            end: Minute::new(1440).unwrap(),
+        }])
     }
 
     /// Parses the API form; the error names the offending element (`[1].start`).
@@ -88,11 +99,21 @@ impl Windows {
                 let lower = name.trim().to_ascii_lowercase();
                 let day = DAYS
                     .iter()
-                    .find(|(n, _)| lower == *n || (lower.len() > 3 && day_full(n).starts_with(&lower)))
-                    .ok_or_else(|| (format!("[{i}].days"), format!("'{name}' is not a day (mon … sun)")))?;
+                    .find(|(n, _)| {
+                        lower == *n || (lower.len() > 3 && day_full(n).starts_with(&lower))
+                    })
+                    .ok_or_else(|| {
+                        (
+                            format!("[{i}].days"),
+                            format!("'{name}' is not a day (mon … sun)"),
+                        )
+                    })?;
                 days |= 1 << day.1.num_days_from_monday();
             }
-            let start: Minute = spec.start.parse().map_err(|e| (format!("[{i}].start"), e))?;
+            let start: Minute = spec
+                .start
+                .parse()
+                .map_err(|e| (format!("[{i}].start"), e))?;
             let end: Minute = spec.end.parse().map_err(|e| (format!("[{i}].end"), e))?;
             if start >= end {
                 return Err((format!("[{i}].end"), "must be after start".into()));
@@ -124,7 +145,12 @@ impl Windows {
             .0
             .iter()
             .filter(|w| w.on(day))
-            .map(|w| (w.start.get().max(hours.start.get()), w.end.get().min(hours.end.get())))
+            .map(|w| {
+                (
+                    w.start.get().max(hours.start.get()),
+                    w.end.get().min(hours.end.get()),
+                )
+            })
             .filter(|(s, e)| s < e)
             .collect();
         spans.sort();
@@ -135,12 +161,19 @@ impl Windows {
     pub fn is_open(&self, at: DateTime<Utc>, tz: Tz, hours: &CallingHours) -> bool {
         let local = at.with_timezone(&tz);
         let minute = (local.hour() * 60 + local.minute()) as u16;
-        self.open_on(local.weekday(), hours).iter().any(|(s, e)| *s <= minute && minute < *e)
+        self.open_on(local.weekday(), hours)
+            .iter()
+            .any(|(s, e)| *s <= minute && minute < *e)
     }
 
     /// The first instant at or after `at` when a call is allowed; `None` if the windows and
     /// the global hours never overlap.
-    pub fn next_open(&self, at: DateTime<Utc>, tz: Tz, hours: &CallingHours) -> Option<DateTime<Utc>> {
+    pub fn next_open(
+        &self,
+        at: DateTime<Utc>,
+        tz: Tz,
+        hours: &CallingHours,
+    ) -> Option<DateTime<Utc>> {
         if self.is_open(at, tz, hours) {
             return Some(at);
         }
@@ -201,31 +234,53 @@ mod tests {
     }
 
     fn spec(days: &[&str], start: &str, end: &str) -> WindowSpec {
-        WindowSpec { days: days.iter().map(|d| d.to_string()).collect(), start: start.into(), end: end.into() }
+        WindowSpec {
+            days: days.iter().map(|d| d.to_string()).collect(),
+            start: start.into(),
+            end: end.into(),
+        }
     }
 
     #[test]
     fn windows_open_and_close_in_local_time() {
-        let w = Windows::parse(&[spec(&["mon", "tue", "wed", "thu", "fri"], "09:00", "12:00"), spec(&["wed"], "14:00", "20:00")]).unwrap();
+        let w = Windows::parse(&[
+            spec(&["mon", "tue", "wed", "thu", "fri"], "09:00", "12:00"),
+            spec(&["wed"], "14:00", "20:00"),
+        ])
+        .unwrap();
         let hours: CallingHours = "08:00-21:00".parse().unwrap();
         // Wednesday 2026-11-25 10:00 Shanghai = 02:00 UTC.
         let wed10 = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
         assert!(w.is_open(wed10, shanghai(), &hours));
         let wed13 = wed10 + Duration::hours(3);
         assert!(!w.is_open(wed13, shanghai(), &hours));
-        assert_eq!(w.next_open(wed13, shanghai(), &hours), Some(wed10 + Duration::hours(4)));
+        assert_eq!(
+            w.next_open(wed13, shanghai(), &hours),
+            Some(wed10 + Duration::hours(4))
+        );
         // Friday 12:30 → Monday 09:00.
         let fri1230 = Utc.with_ymd_and_hms(2026, 11, 27, 4, 30, 0).unwrap();
-        assert_eq!(w.next_open(fri1230, shanghai(), &hours), Some(Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap()));
+        assert_eq!(
+            w.next_open(fri1230, shanghai(), &hours),
+            Some(Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap())
+        );
     }
 
     #[test]
     fn global_hours_narrow_the_windows() {
-        let w = Windows::parse(&[spec(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "06:00", "23:00")]).unwrap();
+        let w = Windows::parse(&[spec(
+            &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "06:00",
+            "23:00",
+        )])
+        .unwrap();
         let hours: CallingHours = "08:00-21:00".parse().unwrap();
         let at_7 = Utc.with_ymd_and_hms(2026, 11, 24, 23, 0, 0).unwrap(); // 07:00 Wed Shanghai
         assert!(!w.is_open(at_7, shanghai(), &hours));
-        assert_eq!(w.next_open(at_7, shanghai(), &hours), Some(at_7 + Duration::hours(1)));
+        assert_eq!(
+            w.next_open(at_7, shanghai(), &hours),
+            Some(at_7 + Duration::hours(1))
+        );
         let never: CallingHours = "22:00-23:00".parse().unwrap();
         let morning = Windows::parse(&[spec(&["mon"], "09:00", "10:00")]).unwrap();
         assert_eq!(morning.next_open(at_7, shanghai(), &never), None);

@@ -102,9 +102,17 @@ impl Columns {
     /// Reads one record (fields already UTF-8 checked by the caller).
     pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, String> {
         if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
-            return Err(format!("has {} fields but the header has {}", fields.len(), self.width));
+            return Err(format!(
+                "has {} fields but the header has {}",
+                fields.len(),
+                self.width
+            ));
         }
-        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty());
+        let get = |i: Option<usize>| {
+            i.and_then(|i| fields.get(i))
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+        };
         let raw = RawContact {
             phone: get(Some(self.phone)).unwrap_or("").to_owned(),
             name: get(self.name).map(str::to_owned),
@@ -114,7 +122,11 @@ impl Columns {
             attributes: self
                 .attributes
                 .iter()
-                .filter_map(|(i, name)| fields.get(*i).map(|v| (name.clone(), serde_json::Value::String(v.trim().to_owned()))))
+                .filter_map(|(i, name)| {
+                    fields
+                        .get(*i)
+                        .map(|v| (name.clone(), serde_json::Value::String(v.trim().to_owned())))
+                })
                 .collect(),
         };
         raw.check(ctx)
@@ -165,7 +177,11 @@ impl RawContact {
     pub fn check(self, ctx: &RowContext) -> Result<NewContact, String> {
         let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| format!("phone {e}"))?;
         let name = match self.name {
-            Some(n) if !n.trim().is_empty() => Some(Name::parse(&n).map_err(|e| format!("name {e}"))?.into_string()),
+            Some(n) if !n.trim().is_empty() => Some(
+                Name::parse(&n)
+                    .map_err(|e| format!("name {e}"))?
+                    .into_string(),
+            ),
             _ => None,
         };
         let timezone = match self.timezone {
@@ -179,7 +195,10 @@ impl RawContact {
         let priority = match self.priority {
             None => DEFAULT_PRIORITY,
             Some(PriorityInput::Number(n)) => n,
-            Some(PriorityInput::Text(t)) => t.trim().parse().map_err(|_| format!("priority '{t}' is not a number from 0 to 100"))?,
+            Some(PriorityInput::Text(t)) => t
+                .trim()
+                .parse()
+                .map_err(|_| format!("priority '{t}' is not a number from 0 to 100"))?,
         };
         if !(0..=100).contains(&priority) {
             return Err(format!("priority {priority} is not from 0 to 100"));
@@ -188,7 +207,11 @@ impl RawContact {
             None => None,
             Some(OwnerInput::Number(n)) => Some(n),
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
-            Some(OwnerInput::Text(t)) => Some(t.trim().parse().map_err(|_| format!("owner_agent '{t}' is not an agent id"))?),
+            Some(OwnerInput::Text(t)) => Some(
+                t.trim()
+                    .parse()
+                    .map_err(|_| format!("owner_agent '{t}' is not an agent id"))?,
+            ),
         };
         if let Some(id) = owner_agent {
             if !(ctx.agent_exists)(id) {
@@ -204,16 +227,28 @@ impl RawContact {
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Null => continue,
                 serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
-                _ => return Err(format!("attribute '{key}' must be text, a number or true/false")),
+                _ => {
+                    return Err(format!(
+                        "attribute '{key}' must be text, a number or true/false"
+                    ));
+                }
             };
             if key.trim().is_empty() {
                 return Err("attribute names must not be empty".into());
             }
             check_free_text(&key, 200).map_err(|e| format!("attribute name '{key}' {e}"))?;
-            check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| format!("attribute '{key}' {e}"))?;
+            check_free_text(&text, MAX_ATTRIBUTE_VALUE)
+                .map_err(|e| format!("attribute '{key}' {e}"))?;
             attributes.insert(key, text);
         }
-        Ok(NewContact { phone, name, timezone, priority, owner_agent, attributes })
+        Ok(NewContact {
+            phone,
+            name,
+            timezone,
+            priority,
+            owner_agent,
+            attributes,
+        })
     }
 }
 
@@ -222,7 +257,10 @@ mod tests {
     use super::*;
 
     fn ctx() -> RowContext<'static> {
-        RowContext { region: Region::parse("CN").unwrap(), agent_exists: &|id| id == 7 }
+        RowContext {
+            region: Region::parse("CN").unwrap(),
+            agent_exists: &|id| id == 7,
+        }
     }
 
     fn header(cols: &[&str]) -> Columns {
@@ -231,12 +269,37 @@ mod tests {
 
     #[test]
     fn known_columns_are_read_and_the_rest_become_attributes() {
-        let cols = header(&["\u{feff}Phone", "name", "plan", "timezone", "priority", "owner_agent"]);
-        let c = cols.read(&["138-0013-8000", "王芳", "全球通 88", "Asia/Urumqi", "80", "7"], &ctx()).unwrap();
+        let cols = header(&[
+            "\u{feff}Phone",
+            "name",
+            "plan",
+            "timezone",
+            "priority",
+            "owner_agent",
+        ]);
+        let c = cols
+            .read(
+                &[
+                    "138-0013-8000",
+                    "王芳",
+                    "全球通 88",
+                    "Asia/Urumqi",
+                    "80",
+                    "7",
+                ],
+                &ctx(),
+            )
+            .unwrap();
         assert_eq!(c.phone.as_str(), "+8613800138000");
         assert_eq!(c.name.as_deref(), Some("王芳"));
-        assert_eq!(c.attributes.get("plan").map(String::as_str), Some("全球通 88"));
-        assert_eq!(c.timezone.map(|t| t.name().to_owned()).as_deref(), Some("Asia/Urumqi"));
+        assert_eq!(
+            c.attributes.get("plan").map(String::as_str),
+            Some("全球通 88")
+        );
+        assert_eq!(
+            c.timezone.map(|t| t.name().to_owned()).as_deref(),
+            Some("Asia/Urumqi")
+        );
         assert_eq!((c.priority, c.owner_agent), (80, Some(7)));
     }
 

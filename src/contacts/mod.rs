@@ -62,7 +62,9 @@ impl FromStr for ContactState {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| "must be one of ready, leased, scheduled, done, exhausted, suppressed".to_owned())
+            .ok_or_else(|| {
+                "must be one of ready, leased, scheduled, done, exhausted, suppressed".to_owned()
+            })
     }
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    campaigns::{self, CampaignDef, CampaignStatus, Recurrence, RetryDelays, Transition, WindowSpec, Windows},
+    campaigns::{
+        self, CampaignDef, CampaignStatus, Recurrence, RetryDelays, Transition, WindowSpec, Windows,
+    },
     clock::from_ms,
     duration::Span,
     store::{Page, campaigns::CampaignRow},
@@ -177,14 +179,22 @@ fn parse_instant(text: String) -> Result<DateTime<Utc>, String> {
 fn parse_span(text: &str, min: i64, max: i64) -> Result<Span, String> {
     let span: Span = text.parse()?;
     if span.as_secs() < min || span.as_secs() > max {
-        return Err(format!("must be from {} to {}", Span::from_secs(min), Span::from_secs(max)));
+        return Err(format!(
+            "must be from {} to {}",
+            Span::from_secs(min),
+            Span::from_secs(max)
+        ));
     }
     Ok(span)
 }
 
 /// Applies `input` over `base`, checking every field; unknown offer codes and scripts are
 /// named like any other bad field.
-async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> Result<(CampaignDef, bool)> {
+async fn resolve(
+    state: &AppState,
+    input: CampaignInput,
+    base: CampaignDef,
+) -> Result<(CampaignDef, bool)> {
     let mut v = Validator::new();
     let mut def = base;
     if let Some(Some(name)) = v.check("name", input.name.required(|n| Name::parse(&n))) {
@@ -203,17 +213,27 @@ async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> R
                 def.script_id = id;
                 script_moved = true;
             }
-            Err(crate::store::StoreError::NotFound) => v.push("script_id", format!("no script has id {id}")),
+            Err(crate::store::StoreError::NotFound) => {
+                v.push("script_id", format!("no script has id {id}"))
+            }
             Err(e) => return Err(e.into()),
         }
     }
     let priority = input.priority.required(|p| {
-        if campaigns::PRIORITY.contains(&p) { Ok(p) } else { Err("must be from 1 to 100".into()) }
+        if campaigns::PRIORITY.contains(&p) {
+            Ok(p)
+        } else {
+            Err("must be from 1 to 100".into())
+        }
     });
     if let Some(Some(p)) = v.check("priority", priority) {
         def.priority = p;
     }
-    let tz = input.timezone.required(|t| t.trim().parse::<Tz>().map_err(|_| format!("'{t}' is not an IANA time zone")));
+    let tz = input.timezone.required(|t| {
+        t.trim()
+            .parse::<Tz>()
+            .map_err(|_| format!("'{t}' is not an IANA time zone"))
+    });
     if let Some(Some(tz)) = v.check("timezone", tz) {
         def.timezone = tz;
     }
@@ -231,11 +251,18 @@ async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> R
     if let Some(Some(end)) = v.check("end_at", input.end_at.nullable(parse_instant)) {
         def.end_at = end;
     }
-    if let Some(Some(r)) = v.check("recurrence", input.recurrence.nullable(|r| Recurrence::parse(&r))) {
+    if let Some(Some(r)) = v.check(
+        "recurrence",
+        input.recurrence.nullable(|r| Recurrence::parse(&r)),
+    ) {
         def.recurrence = r;
     }
     let attempts = input.max_attempts.required(|n| {
-        if campaigns::MAX_ATTEMPTS.contains(&n) { Ok(n) } else { Err("must be from 1 to 100".into()) }
+        if campaigns::MAX_ATTEMPTS.contains(&n) {
+            Ok(n)
+        } else {
+            Err("must be from 1 to 100".into())
+        }
     });
     if let Some(Some(n)) = v.check("max_attempts", attempts) {
         def.max_attempts = n;
@@ -244,19 +271,26 @@ async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> R
         Ok(None) => {}
         Ok(Some(retry)) => {
             let day = 30 * 86_400;
-            if let Some(Some(s)) = v.check_opt("retry.no_answer", retry.no_answer, |t| parse_span(&t, 0, day)) {
+            if let Some(Some(s)) = v.check_opt("retry.no_answer", retry.no_answer, |t| {
+                parse_span(&t, 0, day)
+            }) {
                 def.retry.no_answer = s;
             }
-            if let Some(Some(s)) = v.check_opt("retry.busy", retry.busy, |t| parse_span(&t, 0, day)) {
+            if let Some(Some(s)) = v.check_opt("retry.busy", retry.busy, |t| parse_span(&t, 0, day))
+            {
                 def.retry.busy = s;
             }
-            if let Some(Some(s)) = v.check_opt("retry.voicemail", retry.voicemail, |t| parse_span(&t, 0, day)) {
+            if let Some(Some(s)) = v.check_opt("retry.voicemail", retry.voicemail, |t| {
+                parse_span(&t, 0, day)
+            }) {
                 def.retry.voicemail = s;
             }
         }
         Err(message) => v.push("retry", message),
     }
-    let lease = input.lease.required(|t| parse_span(&t, campaigns::MIN_LEASE_SECS, campaigns::MAX_LEASE_SECS));
+    let lease = input
+        .lease
+        .required(|t| parse_span(&t, campaigns::MIN_LEASE_SECS, campaigns::MAX_LEASE_SECS));
     if let Some(Some(l)) = v.check("lease", lease) {
         def.lease = l;
     }
@@ -264,7 +298,10 @@ async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> R
         if teams.len() > 100 {
             return Err("at most 100 teams".to_owned());
         }
-        teams.iter().map(|t| Name::parse(t).map(Name::into_string)).collect::<Result<Vec<_>, _>>()
+        teams
+            .iter()
+            .map(|t| Name::parse(t).map(Name::into_string))
+            .collect::<Result<Vec<_>, _>>()
     });
     if let Some(Some(t)) = v.check("teams", teams) {
         def.teams = t;
@@ -283,7 +320,9 @@ async fn resolve(state: &AppState, input: CampaignInput, base: CampaignDef) -> R
 
 fn next_recurrence(def: &CampaignDef, now: i64) -> Option<i64> {
     let recurrence = def.recurrence.as_ref()?;
-    recurrence.next_after(from_ms(now), def.timezone).map(|t| t.timestamp_millis())
+    recurrence
+        .next_after(from_ms(now), def.timezone)
+        .map(|t| t.timestamp_millis())
 }
 
 /// Create a campaign (status `draft`).
@@ -296,7 +335,11 @@ async fn campaigns_create(
     AppJson(input): AppJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<CampaignView>)> {
     let mut v = Validator::new();
-    for (field, missing) in [("name", input.name.is_missing()), ("offer", input.offer.is_missing()), ("script_id", input.script_id.is_missing())] {
+    for (field, missing) in [
+        ("name", input.name.is_missing()),
+        ("offer", input.offer.is_missing()),
+        ("script_id", input.script_id.is_missing()),
+    ] {
         if missing {
             v.push(field, "is required");
         }
@@ -320,8 +363,14 @@ async fn campaigns_create(
     };
     let (def, _) = resolve(&state, input, base).await?;
     let now = state.clock.now_ms();
-    let id = state.store.campaign_create(&def, next_recurrence(&def, now), now).await?;
-    Ok((StatusCode::CREATED, Json(state.store.campaign_get(id).await?.into())))
+    let id = state
+        .store
+        .campaign_create(&def, next_recurrence(&def, now), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.campaign_get(id).await?.into()),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -341,13 +390,22 @@ async fn campaigns_list(
     State(state): State<AppState>,
     AppQuery(params): AppQuery<CampaignListParams>,
 ) -> Result<Json<Page<CampaignView>>> {
-    let w = ListParams { limit: params.limit, after: params.after }.window()?;
+    let w = ListParams {
+        limit: params.limit,
+        after: params.after,
+    }
+    .window()?;
     let status = match params.status.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<CampaignStatus>().map_err(|e| Error::bad("status", e))?),
+        Some(s) => Some(
+            s.parse::<CampaignStatus>()
+                .map_err(|e| Error::bad("status", e))?,
+        ),
     };
     let rows = state.store.campaign_list(status, w.after, w.limit).await?;
-    Ok(Json(Page::from_rows(rows, w.limit, |c| c.id).map(CampaignView::from)))
+    Ok(Json(
+        Page::from_rows(rows, w.limit, |c| c.id).map(CampaignView::from),
+    ))
 }
 
 /// One campaign.
@@ -376,19 +434,28 @@ async fn campaigns_update(
 ) -> Result<Json<CampaignView>> {
     let row = state.store.campaign_get(id).await?;
     if row.status() == CampaignStatus::Completed {
-        return Err(Error::Conflict("a completed campaign cannot be changed".into()));
+        return Err(Error::Conflict(
+            "a completed campaign cannot be changed".into(),
+        ));
     }
     let recurrence_changed = !input.recurrence.is_missing() || !input.timezone.is_missing();
     let (def, script_moved) = resolve(&state, input, row.def()).await?;
     let now = state.clock.now_ms();
-    let next = if recurrence_changed { next_recurrence(&def, now) } else { row.next_recurrence_at };
+    let next = if recurrence_changed {
+        next_recurrence(&def, now)
+    } else {
+        row.next_recurrence_at
+    };
     // A started campaign moves to the script's current version when the script is set.
     let version = if script_moved && row.script_version.is_some() {
         Some(state.store.script_get(def.script_id).await?.version)
     } else {
         None
     };
-    state.store.campaign_update(id, &def, next, version, now).await?;
+    state
+        .store
+        .campaign_update(id, &def, next, version, now)
+        .await?;
     Ok(Json(state.store.campaign_get(id).await?.into()))
 }
 
@@ -397,9 +464,16 @@ async fn transition(state: &AppState, id: i64, t: Transition) -> Result<Json<Cam
     let now = state.clock.now_ms();
     let later = row.start_at.is_some_and(|s| s > now);
     let to = t.to(later);
-    if !state.store.campaign_transition(id, t.from(), to, t == Transition::Start, now).await? {
+    if !state
+        .store
+        .campaign_transition(id, t.from(), to, t == Transition::Start, now)
+        .await?
+    {
         let current = state.store.campaign_get(id).await?.status();
-        return Err(Error::Conflict(format!("cannot {} a campaign that is {current}", t.name())));
+        return Err(Error::Conflict(format!(
+            "cannot {} a campaign that is {current}",
+            t.name()
+        )));
     }
     tracing::info!(campaign = id, status = %to, "campaign status changed");
     Ok(Json(state.store.campaign_get(id).await?.into()))
@@ -409,7 +483,11 @@ async fn transition(state: &AppState, id: i64, t: Transition) -> Result<Json<Cam
 #[utoipa::path(post, path = "/v1/campaigns/{id}/start", tag = "campaigns", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn campaigns_start(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<CampaignView>> {
+async fn campaigns_start(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<CampaignView>> {
     transition(&state, id, Transition::Start).await
 }
 
@@ -417,7 +495,11 @@ async fn campaigns_start(_auth: Require<Leads>, State(state): State<AppState>, A
 #[utoipa::path(post, path = "/v1/campaigns/{id}/pause", tag = "campaigns", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn campaigns_pause(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<CampaignView>> {
+async fn campaigns_pause(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<CampaignView>> {
     transition(&state, id, Transition::Pause).await
 }
 
@@ -425,7 +507,11 @@ async fn campaigns_pause(_auth: Require<Leads>, State(state): State<AppState>, A
 #[utoipa::path(post, path = "/v1/campaigns/{id}/resume", tag = "campaigns", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn campaigns_resume(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<CampaignView>> {
+async fn campaigns_resume(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<CampaignView>> {
     transition(&state, id, Transition::Resume).await
 }
 
@@ -433,6 +519,10 @@ async fn campaigns_resume(_auth: Require<Leads>, State(state): State<AppState>, 
 #[utoipa::path(post, path = "/v1/campaigns/{id}/stop", tag = "campaigns", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn campaigns_stop(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<CampaignView>> {
+async fn campaigns_stop(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<CampaignView>> {
     transition(&state, id, Transition::Stop).await
 }

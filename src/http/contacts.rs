@@ -83,15 +83,26 @@ enum Format {
 }
 
 fn format_of(req: &Request) -> Result<Format> {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if is_json(ct) {
         return Ok(Format::Json);
     }
-    let mime = ct.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if matches!(mime.as_str(), "text/csv" | "application/csv" | "text/plain") {
         Ok(Format::Csv)
     } else {
-        Err(Error::UnsupportedMediaType("send contacts as text/csv or application/json".into()))
+        Err(Error::UnsupportedMediaType(
+            "send contacts as text/csv or application/json".into(),
+        ))
     }
 }
 
@@ -122,7 +133,11 @@ async fn contacts_import(
     let now = state.clock.now_ms();
     match format {
         Format::Json => {
-            let bytes = read_limited(req.into_body(), MAX_JSON_UPLOAD.min(state.config.max_upload_bytes)).await?;
+            let bytes = read_limited(
+                req.into_body(),
+                MAX_JSON_UPLOAD.min(state.config.max_upload_bytes),
+            )
+            .await?;
             let upload: ContactsUpload = parse_json(&bytes)?;
             let batches = importer::check_json(upload.contacts, region, &agents);
             let (tx, rx) = tokio::sync::mpsc::channel(batches.len().max(1));
@@ -130,7 +145,9 @@ async fn contacts_import(
                 let _ = tx.try_send(Ok(batch));
             }
             drop(tx);
-            let report = importer::ingest_inline(&state.store, id, rx, now).await?.map_err(|m| Error::field("contacts", m))?;
+            let report = importer::ingest_inline(&state.store, id, rx, now)
+                .await?
+                .map_err(|m| Error::field("contacts", m))?;
             Ok(Json(report).into_response())
         }
         Format::Csv => import_csv(&state, id, req.into_body(), region, agents, now).await,
@@ -152,7 +169,14 @@ async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>> {
 
 /// Reads a CSV upload as it streams in. Up to the inline threshold it is imported at once in
 /// one transaction; past it, the upload is stored piece by piece and an import job reads it.
-async fn import_csv(state: &AppState, campaign_id: i64, body: Body, region: Region, agents: Arc<std::collections::HashSet<i64>>, now: i64) -> Result<Response> {
+async fn import_csv(
+    state: &AppState,
+    campaign_id: i64,
+    body: Body,
+    region: Region,
+    agents: Arc<std::collections::HashSet<i64>>,
+    now: i64,
+) -> Result<Response> {
     let inline_limit = state.config.import_inline_bytes;
     let max = state.config.max_upload_bytes;
     let mut stream = body.into_data_stream();
@@ -171,7 +195,9 @@ async fn import_csv(state: &AppState, campaign_id: i64, body: Body, region: Regi
     }
     if !overflow {
         let rx = importer::parse_csv(std::io::Cursor::new(head), region, agents, 0);
-        let report = importer::ingest_inline(&state.store, campaign_id, rx, now).await?.map_err(|m| Error::field("phone", m))?;
+        let report = importer::ingest_inline(&state.store, campaign_id, rx, now)
+            .await?
+            .map_err(|m| Error::field("phone", m))?;
         return Ok(Json(report).into_response());
     }
 
@@ -184,18 +210,42 @@ async fn import_csv(state: &AppState, campaign_id: i64, body: Body, region: Regi
                 Error::PayloadTooLarge => "the upload was larger than allowed".to_owned(),
                 _ => "the upload did not finish".to_owned(),
             };
-            state.store.import_finish(import_id, Some(&reason), state.clock.now_ms()).await?;
+            state
+                .store
+                .import_finish(import_id, Some(&reason), state.clock.now_ms())
+                .await?;
             return Err(error);
         }
     };
-    state.store.import_uploaded(import_id, total as i64, state.clock.now_ms()).await?;
-    state.jobs.push_import(import_id).await.map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    state
+        .store
+        .import_uploaded(import_id, total as i64, state.clock.now_ms())
+        .await?;
+    state
+        .jobs
+        .push_import(import_id)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
     metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
-    let accepted = ImportAccepted { id: import_id, state: ImportState::Queued };
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/v1/imports/{import_id}"))], Json(accepted)).into_response())
+    let accepted = ImportAccepted {
+        id: import_id,
+        state: ImportState::Queued,
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/imports/{import_id}"))],
+        Json(accepted),
+    )
+        .into_response())
 }
 
-async fn store_upload<S>(state: &AppState, import_id: i64, mut pending: Vec<u8>, stream: &mut S, max: usize) -> Result<usize>
+async fn store_upload<S>(
+    state: &AppState,
+    import_id: i64,
+    mut pending: Vec<u8>,
+    stream: &mut S,
+    max: usize,
+) -> Result<usize>
 where
     S: futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
 {
@@ -204,14 +254,21 @@ where
     loop {
         while pending.len() >= CHUNK {
             let rest = pending.split_off(CHUNK);
-            state.store.import_put_chunk(import_id, seq, &pending).await?;
+            state
+                .store
+                .import_put_chunk(import_id, seq, &pending)
+                .await?;
             seq += 1;
             pending = rest;
-            state.store.import_uploading(import_id, total as i64, state.clock.now_ms()).await?;
+            state
+                .store
+                .import_uploading(import_id, total as i64, state.clock.now_ms())
+                .await?;
         }
         match stream.next().await {
             Some(chunk) => {
-                let chunk = chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
                 total += chunk.len();
                 if total > max {
                     return Err(Error::PayloadTooLarge);
@@ -222,7 +279,10 @@ where
         }
     }
     if !pending.is_empty() {
-        state.store.import_put_chunk(import_id, seq, &pending).await?;
+        state
+            .store
+            .import_put_chunk(import_id, seq, &pending)
+            .await?;
     }
     Ok(total)
 }
@@ -234,7 +294,11 @@ const LIST_INVALID: i64 = 10_000;
 #[utoipa::path(get, path = "/v1/imports/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = ImportView), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn imports_get(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<ImportView>> {
+async fn imports_get(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<ImportView>> {
     let row = state.store.import_get(id).await?;
     let import_state = match row.state.as_str() {
         "queued" => ImportState::Queued,
@@ -308,27 +372,39 @@ async fn contacts_list(
     AppPath(id): AppPath<i64>,
     AppQuery(params): AppQuery<ContactListParams>,
 ) -> Result<Json<Page<EntryView>>> {
-    let w = ListParams { limit: params.limit, after: params.after }.window()?;
+    let w = ListParams {
+        limit: params.limit,
+        after: params.after,
+    }
+    .window()?;
     let filter = match params.state.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<ContactState>().map_err(|e| Error::bad("state", e))?),
+        Some(s) => Some(
+            s.parse::<ContactState>()
+                .map_err(|e| Error::bad("state", e))?,
+        ),
     };
     let campaign = state.store.campaign_get(id).await?;
-    let rows = state.store.campaign_contacts(id, filter, w.after, w.limit).await?;
+    let rows = state
+        .store
+        .campaign_contacts(id, filter, w.after, w.limit)
+        .await?;
     let tz = campaign.tz();
-    Ok(Json(Page::from_rows(rows, w.limit, |r| r.entry_id).map(|r: EntryRow| EntryView {
-        id: r.id,
-        next_attempt_at: rfc3339(r.next_attempt_at, contact_tz(r.timezone.as_deref(), tz)),
-        phone: r.phone,
-        name: r.name,
-        timezone: r.timezone,
-        attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
-        state: r.state.parse().unwrap_or(ContactState::Ready),
-        priority: r.priority,
-        owner_agent: r.owner_agent,
-        attempts: r.attempts,
-        last_disposition: r.last_disposition,
-    })))
+    Ok(Json(Page::from_rows(rows, w.limit, |r| r.entry_id).map(
+        |r: EntryRow| EntryView {
+            id: r.id,
+            next_attempt_at: rfc3339(r.next_attempt_at, contact_tz(r.timezone.as_deref(), tz)),
+            phone: r.phone,
+            name: r.name,
+            timezone: r.timezone,
+            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+            state: r.state.parse().unwrap_or(ContactState::Ready),
+            priority: r.priority,
+            owner_agent: r.owner_agent,
+            attempts: r.attempts,
+            last_disposition: r.last_disposition,
+        },
+    )))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -373,7 +449,11 @@ pub struct ContactView {
 #[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = ContactView), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn contacts_get(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<ContactView>> {
+async fn contacts_get(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<ContactView>> {
     let contact = state.store.contact_get(id).await?;
     let tz = contact_tz(contact.timezone.as_deref(), state.config.timezone);
     let campaigns = state.store.contact_memberships(id).await?;

@@ -25,7 +25,9 @@ use super::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(dnc_add, dnc_list)).routes(routes!(dnc_remove))
+    OpenApiRouter::new()
+        .routes(routes!(dnc_add, dnc_list))
+        .routes(routes!(dnc_remove))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -53,7 +55,12 @@ pub struct DncReport {
 }
 
 fn view(e: DncEntry, tz: chrono_tz::Tz) -> DncView {
-    DncView { added_at: rfc3339(e.added_at, tz), phone: e.phone, reason: e.reason, added_by: e.added_by }
+    DncView {
+        added_at: rfc3339(e.added_at, tz),
+        phone: e.phone,
+        reason: e.reason,
+        added_by: e.added_by,
+    }
 }
 
 fn region(state: &AppState) -> Result<Region> {
@@ -71,43 +78,93 @@ const DNC_BATCH: usize = 1_000;
     responses((status = 201, body = DncView), (status = 200, body = DncReport),
         (status = 415, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn dnc_add(auth: Require<Leads>, State(state): State<AppState>, req: Request) -> Result<Response> {
+async fn dnc_add(
+    auth: Require<Leads>,
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response> {
     let who = auth.0.name.clone();
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let now = state.clock.now_ms();
     if is_json(ct.as_deref()) {
         let bytes = body_bytes(req, &state).await?;
         let input: DncInput = parse_json(&bytes)?;
-        let phone = Phone::parse(&input.phone, region(&state)?).map_err(|e| Error::field("phone", e))?;
+        let phone =
+            Phone::parse(&input.phone, region(&state)?).map_err(|e| Error::field("phone", e))?;
         let reason = match input.reason {
             Some(r) => Some(Notes::parse(&r).map_err(|e| Error::field("reason", e))?),
             None => None,
         };
-        let added = state.store.dnc_add(phone.as_str(), reason.as_ref().map(Notes::as_str), &who, now).await?;
+        let added = state
+            .store
+            .dnc_add(
+                phone.as_str(),
+                reason.as_ref().map(Notes::as_str),
+                &who,
+                now,
+            )
+            .await?;
         tracing::info!(phone = %phone, added, "phone listed as do-not-call");
-        let entry = state.store.dnc_get(phone.as_str()).await?.ok_or(Error::NotFound)?;
-        let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+        let entry = state
+            .store
+            .dnc_get(phone.as_str())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let status = if added {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         return Ok((status, Json(view(entry, state.config.timezone))).into_response());
     }
-    let mime = ct.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !matches!(mime.as_str(), "text/csv" | "application/csv" | "text/plain") {
-        return Err(Error::UnsupportedMediaType("send a phone as application/json or many as text/csv".into()));
+        return Err(Error::UnsupportedMediaType(
+            "send a phone as application/json or many as text/csv".into(),
+        ));
     }
     let body = req.into_body();
-    let bytes = axum::body::to_bytes(body, MAX_DNC_CSV).await.map_err(|_| Error::PayloadTooLarge)?;
+    let bytes = axum::body::to_bytes(body, MAX_DNC_CSV)
+        .await
+        .map_err(|_| Error::PayloadTooLarge)?;
     let report = add_csv(&state.store, &bytes, region(&state)?, &who, now).await?;
     Ok((StatusCode::OK, Json(report)).into_response())
 }
 
-async fn add_csv(store: &Store, bytes: &[u8], region: Region, who: &str, now: i64) -> Result<DncReport> {
+async fn add_csv(
+    store: &Store,
+    bytes: &[u8],
+    region: Region,
+    who: &str,
+    now: i64,
+) -> Result<DncReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let header: Vec<String> = reader
         .byte_headers()
         .map_err(|e| Error::field("phone", format!("the header row cannot be read: {e}")))?
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_lowercase())
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_lowercase()
+        })
         .collect();
-    let phone_col = header.iter().position(|h| h == "phone").ok_or_else(|| Error::field("phone", "the header has no 'phone' column"))?;
+    let phone_col = header
+        .iter()
+        .position(|h| h == "phone")
+        .ok_or_else(|| Error::field("phone", "the header has no 'phone' column"))?;
     let reason_col = header.iter().position(|h| h == "reason");
     let mut report = DncReport::default();
     let mut batch: Vec<(Phone, Option<String>)> = vec![];
@@ -115,8 +172,12 @@ async fn add_csv(store: &Store, bytes: &[u8], region: Region, who: &str, now: i6
         let row = i as u64 + 2;
         report.total += 1;
         let parsed = record.map_err(|e| e.to_string()).and_then(|r| {
-            let field = |c: usize| r.get(c).map(|f| String::from_utf8_lossy(f).trim().to_owned());
-            let phone = Phone::parse(&field(phone_col).unwrap_or_default(), region).map_err(|e| format!("phone {e}"))?;
+            let field = |c: usize| {
+                r.get(c)
+                    .map(|f| String::from_utf8_lossy(f).trim().to_owned())
+            };
+            let phone = Phone::parse(&field(phone_col).unwrap_or_default(), region)
+                .map_err(|e| format!("phone {e}"))?;
             let reason = reason_col.and_then(field).filter(|r| !r.is_empty());
             if let Some(r) = &reason {
                 Notes::parse(r).map_err(|e| format!("reason {e}"))?;
@@ -135,7 +196,13 @@ async fn add_csv(store: &Store, bytes: &[u8], region: Region, who: &str, now: i6
     Ok(report)
 }
 
-async fn commit_batch(store: &Store, batch: &mut Vec<(Phone, Option<String>)>, who: &str, now: i64, report: &mut DncReport) -> Result<()> {
+async fn commit_batch(
+    store: &Store,
+    batch: &mut Vec<(Phone, Option<String>)>,
+    who: &str,
+    now: i64,
+    report: &mut DncReport,
+) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -164,22 +231,44 @@ pub struct DncListParams {
 /// Look a phone up (`?phone=`), or page through the list.
 #[utoipa::path(get, path = "/v1/dnc", tag = "dnc", params(DncListParams),
     responses((status = 200, body = Page<DncView>)), security(("bearer" = [])))]
-async fn dnc_list(_auth: Require<Leads>, State(state): State<AppState>, AppQuery(params): AppQuery<DncListParams>) -> Result<Json<Page<DncView>>> {
+async fn dnc_list(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<DncListParams>,
+) -> Result<Json<Page<DncView>>> {
     let tz = state.config.timezone;
     if let Some(phone) = params.phone.as_deref().filter(|p| !p.trim().is_empty()) {
         let phone = Phone::parse(phone, region(&state)?).map_err(|e| Error::bad("phone", e))?;
-        let items = state.store.dnc_get(phone.as_str()).await?.into_iter().map(|e| view(e, tz)).collect();
+        let items = state
+            .store
+            .dnc_get(phone.as_str())
+            .await?
+            .into_iter()
+            .map(|e| view(e, tz))
+            .collect();
         return Ok(Json(Page { items, next: None }));
     }
     let limit = match params.limit.as_deref() {
         None => 50,
-        Some(t) => t.parse::<i64>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| Error::bad("limit", "must be a whole number from 1 to 1000"))?,
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| Error::bad("limit", "must be a whole number from 1 to 1000"))?,
     };
     let after = params.after.unwrap_or_default();
     let rows = state.store.dnc_list(&after, limit).await?;
     let more = rows.len() as i64 > limit;
-    let mut items: Vec<DncView> = rows.into_iter().take(limit as usize).map(|e| view(e, tz)).collect();
-    let next = if more { items.last().map(|e| e.phone.clone()) } else { None };
+    let mut items: Vec<DncView> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|e| view(e, tz))
+        .collect();
+    let next = if more {
+        items.last().map(|e| e.phone.clone())
+    } else {
+        None
+    };
     items.truncate(limit as usize);
     Ok(Json(Page { items, next }))
 }
@@ -188,9 +277,17 @@ async fn dnc_list(_auth: Require<Leads>, State(state): State<AppState>, AppQuery
 #[utoipa::path(delete, path = "/v1/dnc/{phone}", tag = "dnc", params(("phone" = String, Path)),
     responses((status = 204), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn dnc_remove(_auth: Require<Leads>, State(state): State<AppState>, AppPath(phone): AppPath<String>) -> Result<StatusCode> {
+async fn dnc_remove(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(phone): AppPath<String>,
+) -> Result<StatusCode> {
     let phone = Phone::parse(&phone, region(&state)?).map_err(|e| Error::field("phone", e))?;
-    if state.store.dnc_remove(phone.as_str(), state.clock.now_ms()).await? {
+    if state
+        .store
+        .dnc_remove(phone.as_str(), state.clock.now_ms())
+        .await?
+    {
         tracing::info!(phone = %phone, "phone removed from do-not-call list");
         Ok(StatusCode::NO_CONTENT)
     } else {

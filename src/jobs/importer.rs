@@ -48,11 +48,16 @@ pub fn parse_csv(
 ) -> mpsc::Receiver<Result<Batch, String>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(input);
         let mut records = reader.byte_records();
         let header = match records.next() {
             None => {
-                let _ = tx.blocking_send(Err("the upload is empty; it needs a header row with a 'phone' column".into()));
+                let _ = tx.blocking_send(Err(
+                    "the upload is empty; it needs a header row with a 'phone' column".into(),
+                ));
                 return;
             }
             Some(Err(e)) => {
@@ -61,7 +66,10 @@ pub fn parse_csv(
             }
             Some(Ok(h)) => h,
         };
-        let names: Vec<String> = header.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let names: Vec<String> = header
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
         let columns = match Columns::from_header(&names) {
             Ok(c) => c,
             Err(e) => {
@@ -70,7 +78,10 @@ pub fn parse_csv(
             }
         };
         let exists = move |id: i64| agents.contains(&id);
-        let ctx = RowContext { region, agent_exists: &exists };
+        let ctx = RowContext {
+            region,
+            agent_exists: &exists,
+        };
         let mut batch = Batch::default();
         let mut index: u64 = 0;
         for record in records {
@@ -82,11 +93,18 @@ pub fn parse_csv(
             let row = index + 1;
             batch.read += 1;
             match record {
-                Err(e) => batch.invalid.push(Invalid { row, reason: format!("cannot be read: {e}") }),
+                Err(e) => batch.invalid.push(Invalid {
+                    row,
+                    reason: format!("cannot be read: {e}"),
+                }),
                 Ok(record) => {
-                    let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
+                    let fields: Result<Vec<&str>, _> =
+                        record.iter().map(std::str::from_utf8).collect();
                     match fields {
-                        Err(_) => batch.invalid.push(Invalid { row, reason: "is not UTF-8 text".into() }),
+                        Err(_) => batch.invalid.push(Invalid {
+                            row,
+                            reason: "is not UTF-8 text".into(),
+                        }),
                         Ok(fields) if fields.iter().all(|f| f.trim().is_empty()) => batch.read -= 1,
                         Ok(fields) => match columns.read(&fields, &ctx) {
                             Ok(contact) => batch.rows.push(contact),
@@ -95,7 +113,9 @@ pub fn parse_csv(
                     }
                 }
             }
-            if batch.read as usize >= BATCH && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+            if batch.read as usize >= BATCH
+                && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+            {
                 return;
             }
         }
@@ -109,14 +129,20 @@ pub fn parse_csv(
 /// Checks the contacts of a JSON upload, in batches.
 pub fn check_json(contacts: Vec<RawContact>, region: Region, agents: &HashSet<i64>) -> Vec<Batch> {
     let exists = |id: i64| agents.contains(&id);
-    let ctx = RowContext { region, agent_exists: &exists };
+    let ctx = RowContext {
+        region,
+        agent_exists: &exists,
+    };
     let mut batches = vec![];
     let mut batch = Batch::default();
     for (i, raw) in contacts.into_iter().enumerate() {
         batch.read += 1;
         match raw.check(&ctx) {
             Ok(c) => batch.rows.push(c),
-            Err(reason) => batch.invalid.push(Invalid { row: i as u64 + 1, reason }),
+            Err(reason) => batch.invalid.push(Invalid {
+                row: i as u64 + 1,
+                reason,
+            }),
         }
         if batch.read as usize >= BATCH {
             batches.push(std::mem::take(&mut batch));
@@ -129,7 +155,12 @@ pub fn check_json(contacts: Vec<RawContact>, region: Region, agents: &HashSet<i6
 }
 
 /// Commits every batch in one transaction: all rows or none.
-pub async fn ingest_inline(store: &Store, campaign_id: i64, mut batches: mpsc::Receiver<Result<Batch, String>>, now: i64) -> Result<Result<Report, String>, StoreError> {
+pub async fn ingest_inline(
+    store: &Store,
+    campaign_id: i64,
+    mut batches: mpsc::Receiver<Result<Batch, String>>,
+    now: i64,
+) -> Result<Result<Report, String>, StoreError> {
     let mut tx = store.begin().await?;
     let mut report = Report::default();
     while let Some(batch) = batches.recv().await {
@@ -159,7 +190,10 @@ struct ChunkReader {
 impl Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
-            let next = self.handle.block_on(self.store.import_chunk(self.import_id, self.seq)).map_err(std::io::Error::other)?;
+            let next = self
+                .handle
+                .block_on(self.store.import_chunk(self.import_id, self.seq))
+                .map_err(std::io::Error::other)?;
             match next {
                 None => return Ok(0),
                 Some(data) => {
@@ -178,8 +212,13 @@ impl Read for ChunkReader {
 
 /// The job: claims the import, resumes after its committed rows, commits batch by batch.
 pub async fn import(job: ImportJob, ctx: Data<Context>) -> Result<(), BoxDynError> {
-    let worker = format!("importer-{}", std::process::id()) + &format!("-{:x}", rand::random::<u32>());
-    let Some(row) = ctx.store.import_claim(job.import_id, &worker, ctx.clock.now_ms()).await? else {
+    let worker =
+        format!("importer-{}", std::process::id()) + &format!("-{:x}", rand::random::<u32>());
+    let Some(row) = ctx
+        .store
+        .import_claim(job.import_id, &worker, ctx.clock.now_ms())
+        .await?
+    else {
         return Ok(()); // done, failed, or another worker has it
     };
     let agents = Arc::new(ctx.store.agent_ids().await?);
@@ -196,13 +235,16 @@ pub async fn import(job: ImportJob, ctx: Data<Context>) -> Result<(), BoxDynErro
         let batch = match batch {
             Ok(b) => b,
             Err(message) => {
-                ctx.store.import_finish(row.id, Some(&message), ctx.clock.now_ms()).await?;
+                ctx.store
+                    .import_finish(row.id, Some(&message), ctx.clock.now_ms())
+                    .await?;
                 return Ok(());
             }
         };
         let now = ctx.clock.now_ms();
         let mut tx = ctx.store.begin().await?;
-        let mut part = Store::contacts_add_batch(&mut tx, row.campaign_id, &batch.rows, now).await?;
+        let mut part =
+            Store::contacts_add_batch(&mut tx, row.campaign_id, &batch.rows, now).await?;
         part.invalid = batch.invalid;
         match Store::import_progress(&mut tx, row.id, Some(&worker), &part, batch.read, now).await {
             Err(StoreError::Conflict(_)) => return Ok(()), // taken over after we went silent
@@ -211,7 +253,9 @@ pub async fn import(job: ImportJob, ctx: Data<Context>) -> Result<(), BoxDynErro
         tx.commit().await?;
         metrics::counter!("outcall_import_rows_total").increment(batch.read);
     }
-    ctx.store.import_finish(row.id, None, ctx.clock.now_ms()).await?;
+    ctx.store
+        .import_finish(row.id, None, ctx.clock.now_ms())
+        .await?;
     tracing::info!(import = row.id, "import finished");
     Ok(())
 }

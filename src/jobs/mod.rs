@@ -48,10 +48,13 @@ where
 {
     fn open(backend: &Backend, name: &str) -> Self {
         match backend {
-            Backend::Sqlite(pool) => Queue::Sqlite(SqliteStorage::new(pool).with_config(apalis_sqlite::Config::default().queue(name))),
-            Backend::Postgres(pool) => {
-                Queue::Postgres(PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(name)))
-            }
+            Backend::Sqlite(pool) => Queue::Sqlite(
+                SqliteStorage::new(pool).with_config(apalis_sqlite::Config::default().queue(name)),
+            ),
+            Backend::Postgres(pool) => Queue::Postgres(
+                PostgresStorage::new(pool)
+                    .with_config(apalis_postgres::Config::default().queue(name)),
+            ),
         }
     }
 
@@ -129,7 +132,12 @@ macro_rules! register {
 
 impl Jobs {
     /// Opens the queues, starts the workers and tickers; they stop when `shutdown` is cancelled.
-    pub async fn start(config: &Config, store: Store, clock: SharedClock, shutdown: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        config: &Config,
+        store: Store,
+        clock: SharedClock,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let backend = match &store.pool {
             Pool::Sqlite(_) => {
                 // apalis keeps its own file: its migrations table and PRAGMAs must not touch ours.
@@ -162,7 +170,12 @@ impl Jobs {
         let ticks: Queue<Tick> = Queue::open(&backend, "outcall.tick");
         let imports: Queue<ImportJob> = Queue::open(&backend, "outcall.import");
 
-        let monitor = Monitor::new();
+        // A worker ends on any backend error (a lost connection, a database restart); start it
+        // again. The pool's acquire timeout paces the retries while the database is away.
+        let monitor = Monitor::new().should_restart(|worker, error| {
+            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
+            true
+        });
         let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
         let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
         let monitor = register!(monitor, imports, "importer", ctx, importer::import);
@@ -177,7 +190,13 @@ impl Jobs {
             }
         });
 
-        let jobs = Self { sweeps, ticks, imports, monitor: Arc::new(Mutex::new(Some(monitor_task))), shutdown };
+        let jobs = Self {
+            sweeps,
+            ticks,
+            imports,
+            monitor: Arc::new(Mutex::new(Some(monitor_task))),
+            shutdown,
+        };
         let _ = ctx.jobs.set(jobs.clone());
         jobs.spawn_ticker(config.sweep_every.std().max(Duration::from_secs(1)), |jobs, slot| async move {
             if let Err(e) = jobs.sweeps.push(Sweep { slot }, Some(format!("sweep-{slot}")), 3).await {

@@ -34,17 +34,28 @@ pub async fn tick(_tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
             .and_then(|r| r.next_after(from_ms(now.max(due)), campaign.tz()))
             .map(|t| t.timestamp_millis());
         if let Some(reopened) = ctx.store.campaign_recur(id, due, next, now).await? {
-            tracing::info!(campaign = id, reopened, "recurrence re-opened finished contacts");
+            tracing::info!(
+                campaign = id,
+                reopened,
+                "recurrence re-opened finished contacts"
+            );
         }
     }
     let (orphaned, abandoned) = ctx.store.imports_orphaned(now).await?;
     for id in abandoned {
-        ctx.store.import_finish(id, Some("the upload did not finish"), now).await?;
+        ctx.store
+            .import_finish(id, Some("the upload did not finish"), now)
+            .await?;
     }
     if let Some(jobs) = ctx.jobs.get() {
         for id in orphaned {
-            tracing::warn!(import = id, "import has no live worker; enqueueing it again");
-            jobs.push_import(id).await.map_err(|e| BoxDynError::from(e))?;
+            tracing::warn!(
+                import = id,
+                "import has no live worker; enqueueing it again"
+            );
+            jobs.push_import(id)
+                .await
+                .map_err(|e| BoxDynError::from(e))?;
         }
     }
     Ok(())

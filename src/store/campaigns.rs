@@ -74,7 +74,10 @@ impl CampaignRow {
             windows: Windows::from_json(&self.calling_windows),
             start_at: self.start_at.map(from_ms),
             end_at: self.end_at.map(from_ms),
-            recurrence: self.recurrence.as_deref().and_then(|r| Recurrence::parse(r).ok()),
+            recurrence: self
+                .recurrence
+                .as_deref()
+                .and_then(|r| Recurrence::parse(r).ok()),
             max_attempts: self.max_attempts,
             retry: RetryDelays {
                 no_answer: Span::from_secs(self.retry_no_answer),
@@ -92,7 +95,12 @@ impl CampaignRow {
 pub type Changed = Vec<(i64, CampaignStatus)>;
 
 impl Store {
-    pub async fn campaign_create(&self, def: &CampaignDef, next_recurrence_at: Option<i64>, now: i64) -> Result<i64> {
+    pub async fn campaign_create(
+        &self,
+        def: &CampaignDef,
+        next_recurrence_at: Option<i64>,
+        now: i64,
+    ) -> Result<i64> {
         const SQL: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
              calling_windows, start_at, end_at, recurrence, next_recurrence_at, max_attempts, \
              retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, status, \
@@ -164,17 +172,32 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn campaign_get(&self, id: i64) -> Result<CampaignRow> {
         const SQL: &str = select_campaign!("WHERE c.id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?.ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Campaigns in id order after the cursor, optionally of one status.
-    pub async fn campaign_list(&self, status: Option<CampaignStatus>, after: i64, limit: i64) -> Result<Vec<CampaignRow>> {
-        const SQL: &str = select_campaign!("WHERE c.id > $1 AND ($2 IS NULL OR c.status = $2) ORDER BY c.id LIMIT $3");
+    pub async fn campaign_list(
+        &self,
+        status: Option<CampaignStatus>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<CampaignRow>> {
+        const SQL: &str = select_campaign!(
+            "WHERE c.id > $1 AND ($2 IS NULL OR c.status = $2) ORDER BY c.id LIMIT $3"
+        );
         Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
             .bind(after)
             .bind(status.map(CampaignStatus::as_str))
@@ -185,19 +208,36 @@ impl Store {
 
     /// Every active campaign, highest priority first (dispatch walks these).
     pub async fn campaigns_active(&self) -> Result<Vec<CampaignRow>> {
-        const SQL: &str = select_campaign!("WHERE c.status = 'active' ORDER BY c.priority DESC, c.id");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).fetch_all(p).await)?)
+        const SQL: &str =
+            select_campaign!("WHERE c.status = 'active' ORDER BY c.priority DESC, c.id");
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .fetch_all(p)
+            .await)?)
     }
 
-    /// Moves a campaign from one of `from` to `to` if it is still in one of them. Starting
-    /// pins the script's current version. Returns false if the status did not allow it.
-    pub async fn campaign_transition(&self, id: i64, from: &[CampaignStatus], to: CampaignStatus, pin_script: bool, now: i64) -> Result<bool> {
+    /// Moves a campaign from one of `from` to `to` if it is still in one of them, recording a
+    /// `campaign` event in the same transaction. Starting pins the script's current version.
+    /// Returns false if the status did not allow it.
+    pub async fn campaign_transition(
+        &self,
+        id: i64,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+        pin_script: bool,
+        now: i64,
+    ) -> Result<bool> {
         const SQL: &str = "UPDATE campaigns SET status = $2, updated_at = $3, \
                script_version = CASE WHEN $4 THEN (SELECT version FROM scripts WHERE id = campaigns.script_id) \
                                      ELSE script_version END \
-             WHERE id = $1 AND status IN ($5, $6, $7)";
-        let f = |i: usize| from.get(i).or(from.first()).map(|s| s.as_str()).unwrap_or("");
-        let n = on_pool!(&self.pool, |p| sqlx::query(SQL)
+             WHERE id = $1 AND status IN ($5, $6, $7) RETURNING name";
+        let f = |i: usize| {
+            from.get(i)
+                .or(from.first())
+                .map(|s| s.as_str())
+                .unwrap_or("")
+        };
+        let mut tx = self.begin().await?;
+        let name: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(SQL)
             .bind(id)
             .bind(to.as_str())
             .bind(now)
@@ -205,10 +245,12 @@ impl Store {
             .bind(f(0))
             .bind(f(1))
             .bind(f(2))
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+            .fetch_optional(c)
+            .await)?;
+        let Some(name) = name else { return Ok(false) };
+        campaign_event(&mut tx, id, &name, to, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Schedule sweep: activates scheduled campaigns whose `start_at` has come and completes
@@ -216,22 +258,30 @@ impl Store {
     pub async fn campaigns_apply_schedule(&self, now: i64) -> Result<Changed> {
         let mut changed = vec![];
         let mut tx = self.begin().await?;
-        let started: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        let started: Vec<(i64, String)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
             "UPDATE campaigns SET status = 'active', updated_at = $1 \
-             WHERE status = 'scheduled' AND start_at <= $1 AND (end_at IS NULL OR end_at > $1) RETURNING id"
+             WHERE status = 'scheduled' AND start_at <= $1 AND (end_at IS NULL OR end_at > $1) RETURNING id, name"
         )
         .bind(now)
         .fetch_all(c)
-        .await)?;
-        changed.extend(started.into_iter().map(|id| (id, CampaignStatus::Active)));
-        let ended: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        .await
+        })?;
+        for (id, name) in started {
+            campaign_event(&mut tx, id, &name, CampaignStatus::Active, now).await?;
+            changed.push((id, CampaignStatus::Active));
+        }
+        let ended: Vec<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
             "UPDATE campaigns SET status = 'completed', updated_at = $1 \
-             WHERE status IN ('scheduled', 'active', 'paused') AND end_at <= $1 RETURNING id"
+             WHERE status IN ('scheduled', 'active', 'paused') AND end_at <= $1 RETURNING id, name"
         )
         .bind(now)
         .fetch_all(c)
         .await)?;
-        changed.extend(ended.into_iter().map(|id| (id, CampaignStatus::Completed)));
+        for (id, name) in ended {
+            campaign_event(&mut tx, id, &name, CampaignStatus::Completed, now).await?;
+            changed.push((id, CampaignStatus::Completed));
+        }
         tx.commit().await?;
         Ok(changed)
     }
@@ -240,15 +290,25 @@ impl Store {
     pub async fn campaigns_recurrence_due(&self, now: i64) -> Result<Vec<(i64, i64)>> {
         const SQL: &str = "SELECT id, next_recurrence_at FROM campaigns \
              WHERE next_recurrence_at <= $1 AND status IN ('active', 'paused', 'scheduled', 'draft')";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(now).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(now)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Claims one due time of a campaign's recurrence (compare-and-set on the due time) and,
     /// in the same transaction, re-opens its finished contacts. Returns how many were
     /// re-opened, or `None` if another process claimed this due time first.
-    pub async fn campaign_recur(&self, id: i64, due: i64, next: Option<i64>, now: i64) -> Result<Option<u64>> {
+    pub async fn campaign_recur(
+        &self,
+        id: i64,
+        due: i64,
+        next: Option<i64>,
+        now: i64,
+    ) -> Result<Option<u64>> {
         let mut tx = self.begin().await?;
-        let claimed = on_tx!(&mut tx, |c| sqlx::query(
+        let claimed = on_tx!(&mut tx, |c| {
+            sqlx::query(
             "UPDATE campaigns SET next_recurrence_at = $3, updated_at = $4 WHERE id = $1 AND next_recurrence_at = $2"
         )
         .bind(id)
@@ -257,11 +317,13 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if claimed == 0 {
             return Ok(None);
         }
-        let reopened = on_tx!(&mut tx, |c| sqlx::query(
+        let reopened = on_tx!(&mut tx, |c| {
+            sqlx::query(
             "UPDATE campaign_contacts SET state = 'ready', attempts = 0, next_attempt_at = $2, release_at = $2, \
                reserved_for = NULL, is_callback = FALSE, updated_at = $2 \
              WHERE campaign_id = $1 AND state IN ('done', 'exhausted') \
@@ -272,8 +334,24 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
+        let payload =
+            serde_json::json!({"campaign": id, "recurrence_due_at": due, "reopened": reopened});
+        Store::event_in(&mut tx, "campaign", now, &payload).await?;
         tx.commit().await?;
         Ok(Some(reopened))
     }
+}
+
+async fn campaign_event(
+    tx: &mut super::Tx,
+    id: i64,
+    name: &str,
+    status: CampaignStatus,
+    now: i64,
+) -> Result<()> {
+    let payload =
+        serde_json::json!({"campaign": id, "name": name, "status": status.as_str(), "at": now});
+    Store::event_in(tx, "campaign", now, &payload).await
 }

@@ -84,11 +84,22 @@ fn placeholders(rows: usize, cols: usize, first: usize) -> String {
 impl Store {
     /// Adds a batch of checked contacts to a campaign in the caller's transaction. Returns the
     /// counts for the batch (without invalid rows, which the caller knows).
-    pub async fn contacts_add_batch(tx: &mut Tx, campaign_id: i64, rows: &[NewContact], now: i64) -> Result<Report> {
-        let mut report = Report { total: rows.len() as u64, ..Report::default() };
+    pub async fn contacts_add_batch(
+        tx: &mut Tx,
+        campaign_id: i64,
+        rows: &[NewContact],
+        now: i64,
+    ) -> Result<Report> {
+        let mut report = Report {
+            total: rows.len() as u64,
+            ..Report::default()
+        };
         // Repeats inside the batch are duplicates; the database decides for the rest.
         let mut seen = HashSet::new();
-        let unique: Vec<&NewContact> = rows.iter().filter(|c| seen.insert(c.phone.as_str())).collect();
+        let unique: Vec<&NewContact> = rows
+            .iter()
+            .filter(|c| seen.insert(c.phone.as_str()))
+            .collect();
         report.duplicates += (rows.len() - unique.len()) as u64;
         if unique.is_empty() {
             return Ok(report);
@@ -110,7 +121,9 @@ impl Store {
                     .bind(contact.phone.as_str())
                     .bind(contact.name.as_deref())
                     .bind(contact.timezone.map(|t| t.name()))
-                    .bind(serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into()))
+                    .bind(
+                        serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into()),
+                    )
                     .bind(now)
                     .bind(now);
             }
@@ -118,7 +131,13 @@ impl Store {
         })?;
         let id_of: HashMap<String, i64> = ids.into_iter().map(|(id, phone)| (phone, id)).collect();
 
-        let dnc_sql = format!("SELECT phone FROM dnc WHERE phone IN ({})", (1..=unique.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "));
+        let dnc_sql = format!(
+            "SELECT phone FROM dnc WHERE phone IN ({})",
+            (1..=unique.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let listed: Vec<String> = on_tx!(tx, |c| {
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(dnc_sql.clone()));
             for contact in &unique {
@@ -137,10 +156,19 @@ impl Store {
         let inserted: Vec<i64> = on_tx!(tx, |c| {
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(entry_sql.clone()));
             for contact in &unique {
-                let state = if listed.contains(contact.phone.as_str()) { ContactState::Suppressed } else { ContactState::Ready };
+                let state = if listed.contains(contact.phone.as_str()) {
+                    ContactState::Suppressed
+                } else {
+                    ContactState::Ready
+                };
                 q = q
                     .bind(campaign_id)
-                    .bind(id_of.get(contact.phone.as_str()).copied().unwrap_or_default())
+                    .bind(
+                        id_of
+                            .get(contact.phone.as_str())
+                            .copied()
+                            .unwrap_or_default(),
+                    )
                     .bind(state.as_str())
                     .bind(contact.priority)
                     .bind(contact.owner_agent)
@@ -153,7 +181,10 @@ impl Store {
         })?;
         let inserted: HashSet<i64> = inserted.into_iter().collect();
         for contact in &unique {
-            let id = id_of.get(contact.phone.as_str()).copied().unwrap_or_default();
+            let id = id_of
+                .get(contact.phone.as_str())
+                .copied()
+                .unwrap_or_default();
             if listed.contains(contact.phone.as_str()) {
                 report.suppressed += 1;
             } else if inserted.contains(&id) {
@@ -166,7 +197,13 @@ impl Store {
     }
 
     /// A campaign's contacts in entry order after the cursor, optionally in one state.
-    pub async fn campaign_contacts(&self, campaign_id: i64, state: Option<ContactState>, after: i64, limit: i64) -> Result<Vec<EntryRow>> {
+    pub async fn campaign_contacts(
+        &self,
+        campaign_id: i64,
+        state: Option<ContactState>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EntryRow>> {
         const SQL: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, e.state, \
                e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition \
              FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id \
@@ -181,15 +218,23 @@ impl Store {
     }
 
     pub async fn contact_get(&self, id: i64) -> Result<ContactRow> {
-        const SQL: &str = "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?.ok_or(StoreError::NotFound)
+        const SQL: &str =
+            "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     pub async fn contact_memberships(&self, id: i64) -> Result<Vec<MembershipRow>> {
         const SQL: &str = "SELECT e.campaign_id, c.name AS campaign_name, e.state, e.attempts, e.next_attempt_at, \
                e.last_disposition FROM campaign_contacts e JOIN campaigns c ON c.id = e.campaign_id \
              WHERE e.contact_id = $1 ORDER BY e.campaign_id";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// A contact's history across campaigns, oldest first.
@@ -197,12 +242,17 @@ impl Store {
         const SQL: &str = "SELECT h.at, h.campaign_id, c.name AS campaign_name, h.agent_id, a.name AS agent_name, \
                h.kind, h.disposition, h.notes FROM history h JOIN campaigns c ON c.id = h.campaign_id \
                LEFT JOIN agents a ON a.id = h.agent_id WHERE h.contact_id = $1 ORDER BY h.at, h.id";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Ids of every agent (imports check `owner_agent` against them).
     pub async fn agent_ids(&self) -> Result<HashSet<i64>> {
-        let ids: Vec<i64> = on_pool!(&self.pool, |p| sqlx::query_scalar("SELECT id FROM agents").fetch_all(p).await)?;
+        let ids: Vec<i64> = on_pool!(&self.pool, |p| sqlx::query_scalar("SELECT id FROM agents")
+            .fetch_all(p)
+            .await)?;
         Ok(ids.into_iter().collect())
     }
 }

@@ -20,8 +20,15 @@ pub struct DncEntry {
 
 impl Store {
     /// Lists a phone inside the caller's transaction; returns false if it was already listed.
-    pub async fn dnc_add_in(tx: &mut Tx, phone: &str, reason: Option<&str>, added_by: &str, now: i64) -> Result<bool> {
-        let added = on_tx!(tx, |c| sqlx::query(
+    pub async fn dnc_add_in(
+        tx: &mut Tx,
+        phone: &str,
+        reason: Option<&str>,
+        added_by: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let added = on_tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO dnc (phone, reason, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING"
         )
         .bind(phone)
@@ -30,8 +37,10 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
-        on_tx!(tx, |c| sqlx::query(
+        .map(|r| r.rows_affected())
+        })?;
+        on_tx!(tx, |c| {
+            sqlx::query(
             "UPDATE campaign_contacts SET state = 'suppressed', updated_at = $2 \
              WHERE state IN ('ready', 'scheduled') AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
         )
@@ -39,12 +48,19 @@ impl Store {
         .bind(now)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         Ok(added == 1)
     }
 
     /// Lists a phone; returns false if it was already listed.
-    pub async fn dnc_add(&self, phone: &str, reason: Option<&str>, added_by: &str, now: i64) -> Result<bool> {
+    pub async fn dnc_add(
+        &self,
+        phone: &str,
+        reason: Option<&str>,
+        added_by: &str,
+        now: i64,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let added = Self::dnc_add_in(&mut tx, phone, reason, added_by, now).await?;
         tx.commit().await?;
@@ -53,13 +69,20 @@ impl Store {
 
     pub async fn dnc_get(&self, phone: &str) -> Result<Option<DncEntry>> {
         const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(phone).fetch_optional(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(phone)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// Listed phones in phone order after `after`.
     pub async fn dnc_list(&self, after: &str, limit: i64) -> Result<Vec<DncEntry>> {
         const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(limit + 1).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Removes a listing; entries it suppressed become ready again. Returns whether it was listed.
@@ -71,7 +94,8 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         if removed > 0 {
-            on_tx!(&mut tx, |c| sqlx::query(
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
                 "UPDATE campaign_contacts SET state = 'ready', next_attempt_at = $2, release_at = $2, updated_at = $2 \
                  WHERE state = 'suppressed' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
             )
@@ -79,7 +103,8 @@ impl Store {
             .bind(now)
             .execute(c)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|r| r.rows_affected())
+            })?;
         }
         tx.commit().await?;
         Ok(removed > 0)

@@ -14,6 +14,7 @@ pub mod agents;
 pub mod campaigns;
 pub mod contacts;
 pub mod dnc;
+pub mod events;
 pub mod idempotency;
 pub mod imports;
 pub mod maintenance;

@@ -66,9 +66,8 @@ impl Store {
         now: i64,
     ) -> Result<Script> {
         let mut tx = self.begin().await?;
-        let row: Option<(i64, String)> =
-            on_tx!(&mut tx, |c| {
-                sqlx::query_as(
+        let row: Option<(i64, String)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
             "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), updated_at = $3 \
              WHERE id = $1 RETURNING version, name"
         )
@@ -77,7 +76,7 @@ impl Store {
         .bind(now)
         .fetch_optional(c)
         .await
-            })?;
+        })?;
         let (version, name) = row.ok_or(StoreError::NotFound)?;
         on_tx!(&mut tx, |c| {
             sqlx::query(

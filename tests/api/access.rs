@@ -25,6 +25,21 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/scripts/{id}", &["lead"]),
     ("PUT", "/v1/scripts/{id}", &["lead"]),
     ("GET", "/v1/scripts/{id}/versions/{version}", &["lead"]),
+    ("POST", "/v1/campaigns", &["lead"]),
+    ("GET", "/v1/campaigns", &["lead", "viewer"]),
+    ("GET", "/v1/campaigns/{id}", &["lead", "viewer"]),
+    ("PATCH", "/v1/campaigns/{id}", &["lead"]),
+    ("POST", "/v1/campaigns/{id}/start", &["lead"]),
+    ("POST", "/v1/campaigns/{id}/pause", &["lead"]),
+    ("POST", "/v1/campaigns/{id}/resume", &["lead"]),
+    ("POST", "/v1/campaigns/{id}/stop", &["lead"]),
+    ("POST", "/v1/campaigns/{id}/contacts", &["lead"]),
+    ("GET", "/v1/campaigns/{id}/contacts", &["lead"]),
+    ("GET", "/v1/contacts/{id}", &["lead"]),
+    ("GET", "/v1/imports/{id}", &["lead"]),
+    ("POST", "/v1/dnc", &["lead"]),
+    ("GET", "/v1/dnc", &["lead"]),
+    ("DELETE", "/v1/dnc/{phone}", &["lead"]),
 ];
 
 async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
@@ -59,7 +74,10 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
         ("viewer", Some(&viewer)),
     ];
     for (method, path, admitted) in MATRIX {
-        let concrete = path.replace("{id}", "999999").replace("{version}", "1");
+        let concrete = path
+            .replace("{id}", "999999")
+            .replace("{version}", "1")
+            .replace("{phone}", "13800138000");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
             json!({})

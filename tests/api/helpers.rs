@@ -230,6 +230,15 @@ impl TestApp {
 
     /// Starts with a configuration adjusted by `tweak`.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        static LOGS: Once = Once::new();
+        LOGS.call_once(|| {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        });
         let (url, dir) = fresh_database(backend).await;
         let mut config = Config::for_database(&url);
         config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
@@ -333,6 +342,118 @@ impl TestApp {
             r.body["id"].as_i64().unwrap(),
             r.body["token"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// Creates an offer; returns its code.
+    pub async fn offer(&self, code: &str) -> String {
+        let r = self
+            .post(
+                "/v1/offers",
+                ADMIN_SECRET,
+                json!({"code": code, "name": format!("offer {code}")}),
+            )
+            .await;
+        r.expect(StatusCode::CREATED);
+        code.to_owned()
+    }
+
+    /// Creates a script; returns its id.
+    pub async fn script(&self, body: &str) -> i64 {
+        let r = self
+            .post(
+                "/v1/scripts",
+                ADMIN_SECRET,
+                json!({"name": "script", "body": body}),
+            )
+            .await;
+        r.expect(StatusCode::CREATED);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Creates a draft campaign with a fresh offer and script; `extra` fields override.
+    pub async fn campaign(&self, extra: Value) -> i64 {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let offer = self.offer(&format!("OFFER-{n}")).await;
+        let script = self.script("您好{{ name }}，{{ attributes.plan }}").await;
+        let mut body = json!({"name": format!("campaign {n}"), "offer": offer, "script_id": script,
+            "calling_windows": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let r = self.post("/v1/campaigns", ADMIN_SECRET, body).await;
+        r.expect(StatusCode::CREATED);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Starts a campaign (expects 200).
+    pub async fn start_campaign(&self, id: i64) {
+        self.post(
+            &format!("/v1/campaigns/{id}/start"),
+            ADMIN_SECRET,
+            Value::Null,
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+
+    /// A campaign's status.
+    pub async fn campaign_status(&self, id: i64) -> String {
+        self.get(&format!("/v1/campaigns/{id}"), ADMIN_SECRET)
+            .await
+            .body["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// Uploads CSV contacts.
+    pub async fn import_csv(&self, campaign: i64, csv: &str) -> Reply {
+        self.raw(
+            Method::POST,
+            &format!("/v1/campaigns/{campaign}/contacts"),
+            Some(ADMIN_SECRET),
+            "text/csv",
+            csv.to_owned(),
+        )
+        .await
+    }
+
+    /// All of a campaign's contacts (following pages), optionally in one state.
+    pub async fn contacts(&self, campaign: i64, state: Option<&str>) -> Vec<Value> {
+        let mut out = vec![];
+        let mut after = String::new();
+        loop {
+            let mut path = format!("/v1/campaigns/{campaign}/contacts?limit=1000&after={after}");
+            if let Some(s) = state {
+                path.push_str(&format!("&state={s}"));
+            }
+            let page = self.get(&path, ADMIN_SECRET).await;
+            page.expect(StatusCode::OK);
+            out.extend(page.body["items"].as_array().unwrap().iter().cloned());
+            match page.body["next"].as_str() {
+                Some(next) => after = next.to_owned(),
+                None => return out,
+            }
+        }
+    }
+
+    /// Polls `probe` every 100 ms until it returns `Some`, for at most `secs` seconds.
+    pub async fn eventually<T, F, Fut>(&self, secs: u64, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = probe().await {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Shuts the server down gracefully and waits for it.

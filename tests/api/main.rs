@@ -3,8 +3,12 @@
 mod helpers;
 
 mod access;
+mod campaigns;
+mod contacts;
+mod dnc;
 mod edge;
 mod jobs;
 mod people;
 mod process;
+mod schedules;
 mod scripts;
