@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod contacts;
+pub mod dispatch;
+pub mod dispatcher;
 pub mod duration;
 pub mod http;
 pub mod jobs;

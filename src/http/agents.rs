@@ -122,7 +122,7 @@ pub struct UpdateAgent {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub team: Patch<String>,
-    /// `false` deactivates the agent: its token stops working at once.
+    /// `false` deactivates the agent: its token stops working at once and the call it holds goes back to the queue.
     #[schema(value_type = Option<bool>)]
     #[serde(default)]
     pub active: Patch<bool>,
@@ -155,5 +155,11 @@ async fn agents_update(
         .store
         .agent_update(id, patch, state.clock.now_ms())
         .await?;
+    if !agent.active {
+        state
+            .store
+            .release_all_of(agent.id, state.clock.now_ms())
+            .await?;
+    }
     Ok(Json(agent))
 }

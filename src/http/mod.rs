@@ -23,11 +23,13 @@ use crate::{clock::SharedClock, config::Config, jobs::Jobs, store::Store};
 
 pub mod agents;
 pub mod auth;
+pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dnc;
 pub mod error;
 pub mod extract;
+pub mod follow_ups;
 pub mod health;
 pub mod offers;
 pub mod pagination;
@@ -57,6 +59,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(campaigns::router())
         .merge(contacts::router())
         .merge(dnc::router())
+        .merge(calls::router())
+        .merge(follow_ups::router())
 }
 
 /// The OpenAPI document of every route.

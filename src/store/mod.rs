@@ -13,8 +13,10 @@ use sqlx::{
 pub mod agents;
 pub mod campaigns;
 pub mod contacts;
+pub mod dispatch;
 pub mod dnc;
 pub mod events;
+pub mod follow_ups;
 pub mod idempotency;
 pub mod imports;
 pub mod maintenance;

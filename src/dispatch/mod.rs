@@ -1,0 +1,298 @@
+//! Dispatch rules: whether a contact may be called now and, if not, from when; what each
+//! outcome does to the contact. Pure functions; the store applies them.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    campaigns::{CampaignDef, Windows},
+    contacts::ContactState,
+    duration::Span,
+    rules::{CallingHours, PhoneCap},
+};
+
+/// What happened on a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Took the offer: a conversion. Final.
+    Accepted,
+    /// Turned the offer down. Final.
+    Declined,
+    /// Asked to be called back at `callback_at`.
+    Callback,
+    /// Nobody answered; retried after the campaign's delay.
+    NoAnswer,
+    /// Line busy; retried after the campaign's delay.
+    Busy,
+    /// Reached voicemail; retried after the campaign's delay.
+    Voicemail,
+    /// Not the person we meant. Final.
+    WrongNumber,
+    /// Asked never to be called again: final, and the phone joins the DNC list.
+    DoNotCall,
+    /// Complained: final, joins the DNC list, and opens a follow-up for leads.
+    Complaint,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 9] = [
+        Disposition::Accepted,
+        Disposition::Declined,
+        Disposition::Callback,
+        Disposition::NoAnswer,
+        Disposition::Busy,
+        Disposition::Voicemail,
+        Disposition::WrongNumber,
+        Disposition::DoNotCall,
+        Disposition::Complaint,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Accepted => "accepted",
+            Disposition::Declined => "declined",
+            Disposition::Callback => "callback",
+            Disposition::NoAnswer => "no_answer",
+            Disposition::Busy => "busy",
+            Disposition::Voicemail => "voicemail",
+            Disposition::WrongNumber => "wrong_number",
+            Disposition::DoNotCall => "do_not_call",
+            Disposition::Complaint => "complaint",
+        }
+    }
+
+    /// A person was spoken to.
+    pub fn reached(self) -> bool {
+        matches!(
+            self,
+            Disposition::Accepted
+                | Disposition::Declined
+                | Disposition::Callback
+                | Disposition::DoNotCall
+                | Disposition::Complaint
+        )
+    }
+
+    /// The phone joins the do-not-call list.
+    pub fn lists_phone(self) -> bool {
+        matches!(self, Disposition::DoNotCall | Disposition::Complaint)
+    }
+
+    /// The retry delay, for outcomes that are retried.
+    pub fn retry_delay(self, def: &CampaignDef) -> Option<Span> {
+        match self {
+            Disposition::NoAnswer => Some(def.retry.no_answer),
+            Disposition::Busy => Some(def.retry.busy),
+            Disposition::Voicemail => Some(def.retry.voicemail),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Disposition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
+            "must be one of accepted, declined, callback, no_answer, busy, voicemail, wrong_number, do_not_call, complaint".into()
+        })
+    }
+}
+
+/// Who may take a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallbackScope {
+    /// The agent who took the call, until the grace period after it is due passes.
+    Agent,
+    /// Anyone who works the campaign.
+    Campaign,
+}
+
+/// The global contact-pressure rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Pressure {
+    pub hours: CallingHours,
+    pub cap: PhoneCap,
+    pub min_gap: Span,
+}
+
+/// What the rules say about handing a contact out now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// May be called now.
+    Now,
+    /// Not before this instant (outside the windows, or held back by the cap or the gap).
+    NotBefore(DateTime<Utc>),
+    /// The windows never open (they do not meet the global hours): park it for a day.
+    Never,
+}
+
+/// Whether a contact may be called at `now`. `recent` are the instants of the phone's
+/// attempts within the cap period, newest first. A callback is exempt from the cap, the gap and
+/// the campaign's windows, never from the global hours.
+pub fn verdict(
+    windows: &Windows,
+    tz: Tz,
+    is_callback: bool,
+    recent: &[DateTime<Utc>],
+    rules: &Pressure,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let mut earliest = now;
+    if !is_callback {
+        if let Some(last) = recent.first() {
+            let gap_ends = *last + Duration::seconds(rules.min_gap.as_secs());
+            earliest = earliest.max(gap_ends);
+        }
+        let max = rules.cap.max as usize;
+        if recent.len() >= max {
+            let frees = recent[max - 1] + Duration::seconds(rules.cap.period.as_secs());
+            earliest = earliest.max(frees);
+        }
+    }
+    let always = Windows::always();
+    let windows = if is_callback { &always } else { windows };
+    match windows.next_open(earliest, tz, &rules.hours) {
+        Some(t) if t <= now => Verdict::Now,
+        Some(t) => Verdict::NotBefore(t),
+        None => Verdict::Never,
+    }
+}
+
+/// Where a contact goes after an outcome: its new state and when it is next due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub state: ContactState,
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it joins the pool for every agent (later than `next_attempt_at` for an agent's callback).
+    pub release_at: DateTime<Utc>,
+    pub reserved_for: Option<i64>,
+    pub is_callback: bool,
+}
+
+/// Applies an outcome. `attempts` counts this attempt.
+#[allow(clippy::too_many_arguments)]
+pub fn after_outcome(
+    disposition: Disposition,
+    def: &CampaignDef,
+    tz: Tz,
+    attempts: i64,
+    callback: Option<(DateTime<Utc>, CallbackScope)>,
+    agent_id: i64,
+    grace: Span,
+    hours: &CallingHours,
+    now: DateTime<Utc>,
+) -> After {
+    let finished = |state| After {
+        state,
+        next_attempt_at: now,
+        release_at: now,
+        reserved_for: None,
+        is_callback: false,
+    };
+    match disposition {
+        Disposition::Callback => {
+            let (at, scope) = callback.unwrap_or((now, CallbackScope::Agent));
+            match scope {
+                CallbackScope::Agent => After {
+                    state: ContactState::Scheduled,
+                    next_attempt_at: at,
+                    release_at: at + Duration::seconds(grace.as_secs()),
+                    reserved_for: Some(agent_id),
+                    is_callback: true,
+                },
+                CallbackScope::Campaign => After {
+                    state: ContactState::Scheduled,
+                    next_attempt_at: at,
+                    release_at: at,
+                    reserved_for: None,
+                    is_callback: true,
+                },
+            }
+        }
+        d => match d.retry_delay(def) {
+            None => finished(ContactState::Done),
+            Some(_) if attempts >= def.max_attempts => finished(ContactState::Exhausted),
+            Some(delay) => {
+                let due = now + Duration::seconds(delay.as_secs());
+                let open = def
+                    .windows
+                    .next_open(due, tz, hours)
+                    .unwrap_or(due + Duration::days(1));
+                After {
+                    state: ContactState::Scheduled,
+                    next_attempt_at: open,
+                    release_at: open,
+                    reserved_for: None,
+                    is_callback: false,
+                }
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn rules() -> Pressure {
+        Pressure {
+            hours: "08:00-21:00".parse().unwrap(),
+            cap: "3/24h".parse().unwrap(),
+            min_gap: "1h".parse().unwrap(),
+        }
+    }
+
+    fn shanghai() -> Tz {
+        "Asia/Shanghai".parse().unwrap()
+    }
+
+    #[test]
+    fn the_gap_and_the_cap_hold_a_phone_back_but_not_a_callback() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap(); // 12:00 Shanghai
+        let all = Windows::always();
+        let last = now - Duration::minutes(30);
+        assert_eq!(
+            verdict(&all, shanghai(), false, &[last], &rules(), now),
+            Verdict::NotBefore(last + Duration::hours(1))
+        );
+        assert_eq!(
+            verdict(&all, shanghai(), true, &[last], &rules(), now),
+            Verdict::Now
+        );
+        let three = [
+            now - Duration::hours(2),
+            now - Duration::hours(3),
+            now - Duration::hours(4),
+        ];
+        assert_eq!(
+            verdict(&all, shanghai(), false, &three, &rules(), now),
+            Verdict::NotBefore(now + Duration::hours(20))
+        );
+        assert_eq!(
+            verdict(&all, shanghai(), false, &three[..2], &rules(), now),
+            Verdict::Now
+        );
+    }
+
+    #[test]
+    fn callbacks_still_respect_the_global_hours() {
+        let late = Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap(); // 22:00 Shanghai
+        let v = verdict(&Windows::always(), shanghai(), true, &[], &rules(), late);
+        assert_eq!(
+            v,
+            Verdict::NotBefore(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
+        );
+    }
+}

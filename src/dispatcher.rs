@@ -1,0 +1,153 @@
+//! The dispatcher: hands an agent their next call, in the contract's order, applying every
+//! eligibility rule. Candidates come from indexed queries in small batches; one that fails a
+//! rule is moved out of the ready queue until the rule would allow it, so no contact is judged
+//! twice before its time and the cost of a hand-out does not grow with the queue.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+
+use crate::{
+    clock::from_ms,
+    dispatch::{self, Pressure, Verdict},
+    http::AppState,
+    store::{
+        Store, StoreError,
+        campaigns::CampaignRow,
+        dispatch::{CANDIDATES, CallRow, Step},
+    },
+};
+
+/// Batches searched per step before moving on.
+const ROUNDS: usize = 8;
+
+/// The pressure rules from the configuration.
+pub fn pressure(state: &AppState) -> Pressure {
+    Pressure {
+        hours: state.config.calling_hours,
+        cap: state.config.phone_cap,
+        min_gap: state.config.phone_min_gap,
+    }
+}
+
+/// Finds and leases the agent's next call, or `None` when nothing is due for them. A call the
+/// agent already holds is returned as it is.
+pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<CallRow>, StoreError> {
+    let store = &state.store;
+    let now = state.clock.now_ms();
+    store.reap_expired(now).await?;
+    if let Some(held) = store.call_held_by(agent_id, now).await? {
+        return Ok(Some(held));
+    }
+    store.promote_due(now).await?;
+    let agent = store.agent_get(agent_id).await?;
+    let campaigns: Vec<CampaignRow> = store
+        .campaigns_active()
+        .await?
+        .into_iter()
+        .filter(|c| c.def().admits(agent.team.as_deref()))
+        .collect();
+    if campaigns.is_empty() {
+        return Ok(None);
+    }
+    let all: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
+    let owner_first: Vec<i64> = campaigns
+        .iter()
+        .filter(|c| c.owner_first)
+        .map(|c| c.id)
+        .collect();
+    let by_id: HashMap<i64, &CampaignRow> = campaigns.iter().map(|c| (c.id, c)).collect();
+    let mut steps = vec![
+        (Step::Reserved, all.clone()),
+        (Step::Owned, owner_first),
+        (Step::Callbacks, all.clone()),
+    ];
+    steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
+
+    let rules = pressure(state);
+    for (step, within) in steps {
+        for _ in 0..ROUNDS {
+            let (found, exhausted) =
+                try_step(store, step, agent_id, &within, &by_id, &rules, now).await?;
+            if found.is_some() {
+                metrics::counter!("outcall_calls_handed_out_total").increment(1);
+                return Ok(found);
+            }
+            if exhausted {
+                break;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// One batch of one step: judges each candidate, leases the first that may be called, and
+/// reschedules those that may not. Returns the call, and whether the step has no more rows.
+async fn try_step(
+    store: &Store,
+    step: Step,
+    agent: i64,
+    within: &[i64],
+    campaigns: &HashMap<i64, &CampaignRow>,
+    rules: &Pressure,
+    now: i64,
+) -> Result<(Option<CallRow>, bool), StoreError> {
+    let mut tx = store.begin().await?;
+    let candidates = store.candidates(&mut tx, step, agent, within, now).await?;
+    let exhausted = (candidates.len() as i64) < CANDIDATES;
+    for candidate in &candidates {
+        let Some(campaign) = campaigns.get(&candidate.campaign_id) else {
+            continue;
+        };
+        let def = campaign.def();
+        let tz = candidate
+            .contact_tz
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(def.timezone);
+        let recent: Vec<_> = if candidate.is_callback {
+            vec![]
+        } else {
+            let since = now - rules.cap.period.as_millis();
+            Store::recent_attempts(&mut tx, candidate.contact_id, since, rules.cap.max as i64)
+                .await?
+                .into_iter()
+                .map(from_ms)
+                .collect()
+        };
+        match dispatch::verdict(
+            &def.windows,
+            tz,
+            candidate.is_callback,
+            &recent,
+            rules,
+            from_ms(now),
+        ) {
+            Verdict::Now => {
+                let version = campaign.script_version.unwrap_or(1);
+                if let Some(call) = Store::claim(
+                    &mut tx,
+                    candidate,
+                    agent,
+                    version,
+                    def.lease.as_millis(),
+                    now,
+                )
+                .await?
+                {
+                    tx.commit().await?;
+                    return Ok((Some(call), false));
+                }
+            }
+            Verdict::NotBefore(at) => {
+                Store::reschedule(&mut tx, candidate.id, at.timestamp_millis(), now).await?
+            }
+            Verdict::Never => {
+                let later = from_ms(now) + Duration::days(1);
+                Store::reschedule(&mut tx, candidate.id, later.timestamp_millis(), now).await?
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok((None, exhausted))
+}

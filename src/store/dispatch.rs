@@ -1,0 +1,556 @@
+//! The call queue: finding candidates, claiming one under a lease, heartbeats, releases,
+//! expiry, and recording outcomes. Every claim and every outcome is one transaction; the
+//! database's unique indexes (one lease per entry, per person, per agent) are the last word
+//! on "never two holders".
+//!
+//! On PostgreSQL candidates are selected `FOR UPDATE SKIP LOCKED`, so concurrent agents on
+//! any process pass each other instead of queueing; on SQLite the `BEGIN IMMEDIATE` write
+//! transaction serialises claims.
+
+use serde::Serialize;
+
+use crate::{on_pool, on_tx};
+
+use super::{Pool, Result, Store, StoreError, Tx};
+
+/// A contact that may be handed out, with what the rules need to judge it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub contact_id: i64,
+    pub contact_tz: Option<String>,
+    pub attempts: i64,
+    pub is_callback: bool,
+    pub reserved_for: Option<i64>,
+}
+
+/// A call row.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct CallRow {
+    pub id: i64,
+    pub cc_id: i64,
+    pub campaign_id: i64,
+    pub contact_id: i64,
+    pub agent_id: i64,
+    pub attempt: i64,
+    pub script_version: i64,
+    pub state: String,
+    pub leased_at: i64,
+    pub lease_expires_at: i64,
+    pub finished_at: Option<i64>,
+    pub disposition: Option<String>,
+}
+
+/// Which queue a candidate search looks in, in hand-out order.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Callbacks reserved for this agent that are due.
+    Reserved,
+    /// Ready contacts this agent owns (in campaigns with `owner_first`).
+    Owned,
+    /// Ready callbacks open to the campaign.
+    Callbacks,
+    /// Ready contacts of one campaign, contact priority then longest waiting.
+    Campaign(i64),
+}
+
+const CANDIDATE_COLUMNS: &str = "SELECT e.id, e.campaign_id, e.contact_id, k.timezone AS contact_tz, e.attempts, \
+     e.is_callback, e.reserved_for FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
+
+/// Never a phone on the list, never a person already on a call.
+const CANDIDATE_GUARDS: &str = " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) \
+     AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') ";
+
+/// How many candidates one search returns.
+pub const CANDIDATES: i64 = 16;
+
+const CALL_COLUMNS: &str = "id, cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, \
+     lease_expires_at, finished_at, disposition";
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An outcome to record.
+pub struct OutcomeWrite<'a> {
+    pub call_id: i64,
+    pub agent_id: i64,
+    pub disposition: &'a str,
+    pub notes: Option<&'a str>,
+    pub callback_at: Option<i64>,
+    pub answers: Option<String>,
+    pub state: &'a str,
+    pub next_attempt_at: i64,
+    pub release_at: i64,
+    pub reserved_for: Option<i64>,
+    pub is_callback: bool,
+    pub now: i64,
+}
+
+impl Store {
+    /// The row-locking suffix of candidate searches.
+    fn lock_suffix(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => " FOR UPDATE OF e SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        }
+    }
+
+    /// Candidates for `agent` in one step, within `campaigns` (active ones the agent may work).
+    pub async fn candidates(
+        &self,
+        tx: &mut Tx,
+        step: Step,
+        agent: i64,
+        campaigns: &[i64],
+        now: i64,
+    ) -> Result<Vec<Candidate>> {
+        if campaigns.is_empty() {
+            return Ok(vec![]);
+        }
+        let within = id_list(campaigns);
+        let filter = match step {
+            Step::Reserved => format!(
+                "WHERE e.reserved_for = $1 AND e.state IN ('ready', 'scheduled') AND e.next_attempt_at <= $2 \
+                 AND e.campaign_id IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at"
+            ),
+            Step::Owned => format!(
+                "WHERE e.owner_agent = $1 AND e.state = 'ready' AND e.next_attempt_at <= $2 AND e.campaign_id IN ({within}) \
+                 {CANDIDATE_GUARDS} ORDER BY e.priority DESC, e.next_attempt_at"
+            ),
+            Step::Callbacks => format!(
+                "WHERE e.state = 'ready' AND e.is_callback AND $1 = $1 AND e.next_attempt_at <= $2 \
+                 AND e.campaign_id IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at"
+            ),
+            Step::Campaign(id) => format!(
+                "WHERE e.campaign_id = {id} AND e.state = 'ready' AND $1 = $1 AND $2 = $2 {CANDIDATE_GUARDS} \
+                 ORDER BY e.priority DESC, e.next_attempt_at"
+            ),
+        };
+        let sql = format!(
+            "{CANDIDATE_COLUMNS}{filter} LIMIT {CANDIDATES}{}",
+            self.lock_suffix()
+        );
+        Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(agent)
+        .bind(now)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    /// The instants of a person's attempts since `since`, newest first, at most `limit`.
+    pub async fn recent_attempts(
+        tx: &mut Tx,
+        contact_id: i64,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        Ok(on_tx!(tx, |c| {
+            sqlx::query_scalar(
+            "SELECT at FROM history WHERE contact_id = $1 AND kind = 'outcome' AND at > $2 ORDER BY at DESC LIMIT $3"
+        )
+        .bind(contact_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+        })?)
+    }
+
+    /// Moves a candidate out of the ready queue until `at` (outside its windows, or held back
+    /// by the pressure rules). A reserved callback keeps its reservation.
+    pub async fn reschedule(tx: &mut Tx, id: i64, at: i64, now: i64) -> Result<()> {
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "UPDATE campaign_contacts SET state = 'scheduled', next_attempt_at = $2, \
+               release_at = CASE WHEN reserved_for IS NULL OR release_at < $2 THEN $2 ELSE release_at END, updated_at = $3 \
+             WHERE id = $1 AND state IN ('ready', 'scheduled')"
+        )
+        .bind(id)
+        .bind(at)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Leases a candidate to an agent. Returns the call, or `None` if someone else got there
+    /// first (the row changed, or a unique index refused a second lease).
+    pub async fn claim(
+        tx: &mut Tx,
+        candidate: &Candidate,
+        agent: i64,
+        script_version: i64,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Option<CallRow>> {
+        on_tx!(tx, |c| sqlx::query("SAVEPOINT claim")
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        let attempt: Result<Option<CallRow>> = async {
+            let moved = on_tx!(tx, |c| sqlx::query(
+                "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 WHERE id = $1 AND state IN ('ready', 'scheduled')"
+            )
+            .bind(candidate.id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            if moved == 0 {
+                return Ok(None);
+            }
+            let sql = format!(
+                "INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, \
+                   lease_expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'leased', $7, $8) RETURNING {CALL_COLUMNS}"
+            );
+            let call: CallRow = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(candidate.id)
+                .bind(candidate.campaign_id)
+                .bind(candidate.contact_id)
+                .bind(agent)
+                .bind(candidate.attempts + 1)
+                .bind(script_version)
+                .bind(now)
+                .bind(now + lease_ms)
+                .fetch_one(c)
+                .await)?;
+            Ok(Some(call))
+        }
+        .await;
+        match attempt {
+            Ok(Some(call)) => {
+                on_tx!(tx, |c| sqlx::query("RELEASE SAVEPOINT claim")
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
+                Ok(Some(call))
+            }
+            Ok(None) | Err(StoreError::Conflict(_)) => {
+                on_tx!(tx, |c| sqlx::query("ROLLBACK TO SAVEPOINT claim")
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The call an agent holds under a live lease, if any.
+    pub async fn call_held_by(&self, agent: i64, now: i64) -> Result<Option<CallRow>> {
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2"
+        );
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(agent)
+        .bind(now)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    pub async fn call_get(&self, id: i64) -> Result<CallRow> {
+        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = $1");
+        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// Extends a live lease held by `agent`; `None` if the lease is not (or no longer) theirs.
+    pub async fn heartbeat(
+        &self,
+        call: i64,
+        agent: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        const SQL: &str = "UPDATE calls SET lease_expires_at = $3 \
+             WHERE id = $1 AND agent_id = $2 AND state = 'leased' AND lease_expires_at > $4 RETURNING lease_expires_at";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(SQL)
+            .bind(call)
+            .bind(agent)
+            .bind(until)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// Hands a leased call back unattempted. With `live_only`, only a lease that has not run out.
+    pub async fn release(&self, call: i64, agent: i64, live_only: bool, now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let row: Option<(i64, i64, i64)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+            "UPDATE calls SET state = 'released', finished_at = $3 \
+             WHERE id = $1 AND agent_id = $2 AND state = 'leased' AND (NOT $4 OR lease_expires_at > $3) \
+             RETURNING cc_id, contact_id, campaign_id"
+        )
+        .bind(call)
+        .bind(agent)
+        .bind(now)
+        .bind(live_only)
+        .fetch_optional(c)
+        .await
+        })?;
+        let Some((cc, contact, campaign)) = row else {
+            return Ok(false);
+        };
+        back_to_queue(&mut tx, cc, now).await?;
+        history(
+            &mut tx,
+            contact,
+            campaign,
+            Some(agent),
+            call,
+            "released",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Releases whatever call an agent holds (the agent was deactivated).
+    pub async fn release_all_of(&self, agent: i64, now: i64) -> Result<()> {
+        let held: Vec<i64> = on_pool!(&self.pool, |p| sqlx::query_scalar(
+            "SELECT id FROM calls WHERE agent_id = $1 AND state = 'leased'"
+        )
+        .bind(agent)
+        .fetch_all(p)
+        .await)?;
+        for call in held {
+            self.release(call, agent, false, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Returns every lease that ran out to the queue, noting the hand-over in the history.
+    pub async fn reap_expired(&self, now: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let expired: Vec<(i64, i64, i64, i64, i64)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+            "UPDATE calls SET state = 'expired', finished_at = $1 \
+             WHERE id IN (SELECT id FROM calls WHERE state = 'leased' AND lease_expires_at <= $1 LIMIT 1000) \
+             RETURNING id, cc_id, contact_id, campaign_id, agent_id"
+        )
+        .bind(now)
+        .fetch_all(c)
+        .await
+        })?;
+        for (call, cc, contact, campaign, agent) in &expired {
+            back_to_queue(&mut tx, *cc, now).await?;
+            history(
+                &mut tx,
+                *contact,
+                *campaign,
+                Some(*agent),
+                *call,
+                "lease_expired",
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if !expired.is_empty() {
+            metrics::counter!("outcall_lease_expiries_total").increment(expired.len() as u64);
+        }
+        Ok(expired.len() as u64)
+    }
+
+    /// Moves scheduled contacts whose time has come into the ready queue. An agent's callback
+    /// that passes its grace period opens to the whole campaign, and the history says so.
+    pub async fn promote_due(&self, now: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO history (contact_id, campaign_id, agent_id, at, kind) \
+             SELECT contact_id, campaign_id, reserved_for, $1, 'callback_opened' FROM campaign_contacts \
+             WHERE state = 'scheduled' AND release_at <= $1 AND reserved_for IS NOT NULL"
+        )
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        let n = on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE campaign_contacts SET state = 'ready', reserved_for = NULL, updated_at = $1 \
+             WHERE id IN (SELECT id FROM campaign_contacts WHERE state = 'scheduled' AND release_at <= $1 LIMIT 5000)"
+        )
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Records an outcome in the caller's transaction. Returns the call, or `None` if the
+    /// call is no longer this agent's to finish (its lease passed to someone else).
+    pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<CallRow>> {
+        let sql = format!(
+            "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, callback_at = $5, answers = $6, finished_at = $7 \
+             WHERE id = $1 AND agent_id = $2 AND (state = 'leased' OR (state = 'expired' AND NOT EXISTS \
+               (SELECT 1 FROM calls later WHERE later.cc_id = calls.cc_id AND later.id > calls.id))) \
+             RETURNING {CALL_COLUMNS}"
+        );
+        let call: Option<CallRow> =
+            on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(w.call_id)
+                .bind(w.agent_id)
+                .bind(w.disposition)
+                .bind(w.notes)
+                .bind(w.callback_at)
+                .bind(w.answers.as_deref())
+                .bind(w.now)
+                .fetch_optional(c)
+                .await)?;
+        let Some(call) = call else { return Ok(None) };
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "UPDATE campaign_contacts SET \
+               state = CASE WHEN $2 = 'scheduled' AND EXISTS (SELECT 1 FROM contacts k JOIN dnc d ON d.phone = k.phone \
+                             WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE $2 END, \
+               attempts = $3, last_disposition = $4, next_attempt_at = $5, release_at = $6, reserved_for = $7, \
+               is_callback = $8, updated_at = $9 \
+             WHERE id = $1"
+        )
+        .bind(call.cc_id)
+        .bind(w.state)
+        .bind(call.attempt)
+        .bind(w.disposition)
+        .bind(w.next_attempt_at)
+        .bind(w.release_at)
+        .bind(w.reserved_for)
+        .bind(w.is_callback)
+        .bind(w.now)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, kind, disposition, notes, script_version) \
+             VALUES ($1, $2, $3, $4, $5, 'outcome', $6, $7, $8)"
+        )
+        .bind(call.contact_id)
+        .bind(call.campaign_id)
+        .bind(w.agent_id)
+        .bind(call.id)
+        .bind(w.now)
+        .bind(w.disposition)
+        .bind(w.notes)
+        .bind(call.script_version)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(Some(call))
+    }
+
+    /// A contact entry's state and next due time.
+    pub async fn entry_state(tx: &mut Tx, cc: i64) -> Result<(String, i64)> {
+        Ok(on_tx!(tx, |c| sqlx::query_as(
+            "SELECT state, next_attempt_at FROM campaign_contacts WHERE id = $1"
+        )
+        .bind(cc)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    /// Opens a follow-up for leads (after a complaint).
+    pub async fn follow_up_in(
+        tx: &mut Tx,
+        call: &CallRow,
+        notes: Option<&str>,
+        due: i64,
+        now: i64,
+    ) -> Result<()> {
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO follow_ups (contact_id, campaign_id, call_id, agent_id, notes, due_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(call.contact_id)
+        .bind(call.campaign_id)
+        .bind(call.id)
+        .bind(call.agent_id)
+        .bind(notes)
+        .bind(due)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// The phone of a contact.
+    pub async fn contact_phone(tx: &mut Tx, contact: i64) -> Result<String> {
+        Ok(on_tx!(tx, |c| sqlx::query_scalar(
+            "SELECT phone FROM contacts WHERE id = $1"
+        )
+        .bind(contact)
+        .fetch_one(c)
+        .await)?)
+    }
+}
+
+/// Puts an entry back in the ready queue after a release or an expired lease (suppressed if
+/// its phone was listed meanwhile).
+async fn back_to_queue(tx: &mut Tx, cc: i64, now: i64) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE campaign_contacts SET updated_at = $2, \
+           state = CASE WHEN EXISTS (SELECT 1 FROM contacts k JOIN dnc d ON d.phone = k.phone \
+                                     WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE 'ready' END \
+         WHERE id = $1 AND state = 'leased'"
+    )
+    .bind(cc)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+async fn history(
+    tx: &mut Tx,
+    contact: i64,
+    campaign: i64,
+    agent: Option<i64>,
+    call: i64,
+    kind: &str,
+    now: i64,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, kind) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(contact)
+    .bind(campaign)
+    .bind(agent)
+    .bind(call)
+    .bind(now)
+    .bind(kind)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
