@@ -1,6 +1,6 @@
 //! The scheduler: every second, on whichever process takes the tick, acts on what has come
-//! due: campaigns whose `start_at` or `end_at` has passed, recurrences, and imports left
-//! without a worker. Every step is a compare-and-set, so a due time is acted on once however
+//! due: expired leases, retries and callbacks whose time has come, campaigns whose
+//! `start_at` or `end_at` has passed, recurrences, and imports left without a worker. Every step is a compare-and-set, so a due time is acted on once however
 //! many processes run.
 //!
 //! Missed due times: a process that starts after every process was down acts at once on what
@@ -23,6 +23,8 @@ pub struct Tick {
 
 pub async fn tick(_tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
+    ctx.store.reap_expired(now).await?;
+    ctx.store.promote_due(now).await?;
     for (id, status) in ctx.store.campaigns_apply_schedule(now).await? {
         tracing::info!(campaign = id, status = %status, "campaign schedule applied");
     }

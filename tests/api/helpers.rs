@@ -396,6 +396,44 @@ impl TestApp {
         .expect(StatusCode::OK);
     }
 
+    /// `POST /v1/calls/next` as an agent.
+    pub async fn next(&self, agent_token: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/v1/calls/next",
+            Some(agent_token),
+            Value::Null,
+        )
+        .await
+    }
+
+    /// Takes the next call and expects one; returns (call id, contact phone, whole body).
+    pub async fn take(&self, agent_token: &str) -> (i64, String, Value) {
+        let r = self.next(agent_token).await;
+        r.expect(StatusCode::OK);
+        (
+            r.body["call"]["id"].as_i64().unwrap(),
+            r.body["contact"]["phone"].as_str().unwrap().to_owned(),
+            r.body.clone(),
+        )
+    }
+
+    /// Records an outcome.
+    pub async fn outcome(&self, agent_token: &str, call: i64, body: Value) -> Reply {
+        self.call(
+            Method::POST,
+            &format!("/v1/calls/{call}/outcome"),
+            Some(agent_token),
+            body,
+        )
+        .await
+    }
+
+    /// Moves the manual clock forward.
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
     /// A campaign's status.
     pub async fn campaign_status(&self, id: i64) -> String {
         self.get(&format!("/v1/campaigns/{id}"), ADMIN_SECRET)

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod calls;
 mod campaigns;
 mod contacts;
 mod dnc;
