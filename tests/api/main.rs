@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod calls;
 mod campaigns;
+mod crash;
 mod contacts;
 mod dnc;
 mod edge;
