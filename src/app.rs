@@ -46,6 +46,9 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let jobs = Jobs::start(&config, store.clone(), clock.clone(), shutdown.clone())
         .await
         .context("start the background workers")?;
+    let events = crate::events::EventHub::start(store.clone(), shutdown.clone())
+        .await
+        .context("start the event hub")?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
@@ -55,6 +58,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         config: Arc::new(config),
         clock,
         jobs: jobs.clone(),
+        events,
     };
     let app = http::router(state);
 

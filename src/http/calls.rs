@@ -500,6 +500,7 @@ async fn calls_outcome(
     let event = json!({"campaign": campaign.id, "offer": campaign.offer_code, "agent": agent, "agent_name": principal.name,
         "disposition": d, "at": rfc3339(now, state.config.timezone)});
     Store::event_in(&mut tx, "outcome", now, &event).await?;
+    Store::rollup_in(&mut tx, campaign.id, campaign.offer_id, agent, now, d).await?;
     let (entry_state, next_at) = Store::entry_state(&mut tx, done.cc_id).await?;
     let answer = json!({
         "call": {"id": done.id, "state": "completed", "disposition": d, "attempt": done.attempt,
@@ -515,6 +516,7 @@ async fn calls_outcome(
         Store::idempotency_put(&mut tx, principal.token_id, key, &remembered, now).await?;
     }
     tx.commit().await?;
+    state.events.poke();
     metrics::counter!("outcall_outcomes_total", "disposition" => d).increment(1);
     tracing::info!(
         call = id,

@@ -475,6 +475,7 @@ async fn transition(state: &AppState, id: i64, t: Transition) -> Result<Json<Cam
             t.name()
         )));
     }
+    state.events.poke();
     tracing::info!(campaign = id, status = %to, "campaign status changed");
     Ok(Json(state.store.campaign_get(id).await?.into()))
 }

@@ -28,6 +28,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod dnc;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod follow_ups;
 pub mod health;
@@ -35,6 +36,7 @@ pub mod offers;
 pub mod pagination;
 pub mod patch;
 pub mod scripts;
+pub mod stats;
 pub mod tokens;
 
 /// What every handler can reach.
@@ -44,6 +46,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: SharedClock,
     pub jobs: Jobs,
+    pub events: crate::events::EventHub,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,6 +64,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(dnc::router())
         .merge(calls::router())
         .merge(follow_ups::router())
+        .merge(stats::router())
+        .merge(events::router())
 }
 
 /// The OpenAPI document of every route.

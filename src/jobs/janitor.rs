@@ -20,6 +20,8 @@ pub async fn sweep(_job: Sweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
     let pruned = ctx.store.idempotency_prune(now).await?;
     ctx.store.maintenance_prune(now - KEEP_LOG_MS).await?;
+    // Last-Event-ID replays reach back a day.
+    ctx.store.events_prune(now - 24 * 3_600_000).await?;
     ctx.store
         .maintenance_record("prune_idempotency", now, pruned as i64)
         .await?;

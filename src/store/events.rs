@@ -33,7 +33,20 @@ impl Store {
         .execute(c)
         .await
         .map(|_| ()))?;
+        // Wakes every process's event pump when this transaction commits.
+        if let Tx::Postgres(t) = tx {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(crate::events::CHANNEL)
+                .execute(&mut **t)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// The newest event id (0 when there is none).
+    pub async fn events_last_id(&self) -> Result<i64> {
+        const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(SQL).fetch_one(p).await)?)
     }
 
     /// Events after `after`, oldest first, at most `limit`.

@@ -23,6 +23,7 @@ pub mod maintenance;
 pub mod offers;
 pub mod page;
 pub mod scripts;
+pub mod stats;
 pub mod tokens;
 
 pub use page::Page;
