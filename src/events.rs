@@ -30,7 +30,10 @@ impl EventHub {
     /// Starts the pump (and, on PostgreSQL, the listener) until `shutdown`.
     pub async fn start(store: Store, shutdown: CancellationToken) -> anyhow::Result<Self> {
         let (tx, _) = broadcast::channel(1_024);
-        let hub = Self { tx, wake: Arc::new(Notify::new()) };
+        let hub = Self {
+            tx,
+            wake: Arc::new(Notify::new()),
+        };
         let mut watermark = store.events_last_id().await?;
         if let Pool::Postgres(pool) = &store.pool {
             let pool = pool.clone();

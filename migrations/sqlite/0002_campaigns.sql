@@ -54,10 +54,10 @@ CREATE TABLE campaign_contacts (
     updated_at       INTEGER NOT NULL,
     UNIQUE (campaign_id, contact_id)
 );
-CREATE INDEX cc_ready ON campaign_contacts (campaign_id, priority DESC, next_attempt_at) WHERE state = 'ready';
+CREATE INDEX cc_ready ON campaign_contacts (campaign_id, priority DESC, next_attempt_at, id) WHERE state = 'ready';
 CREATE INDEX cc_scheduled ON campaign_contacts (release_at) WHERE state = 'scheduled';
-CREATE INDEX cc_owner ON campaign_contacts (owner_agent, priority DESC, next_attempt_at) WHERE state = 'ready' AND owner_agent IS NOT NULL;
-CREATE INDEX cc_callbacks ON campaign_contacts (next_attempt_at) WHERE state = 'ready' AND is_callback;
+CREATE INDEX cc_owner ON campaign_contacts (owner_agent, priority DESC, next_attempt_at, id) WHERE state = 'ready' AND owner_agent IS NOT NULL;
+CREATE INDEX cc_callbacks ON campaign_contacts (next_attempt_at, id) WHERE state = 'ready' AND is_callback;
 CREATE INDEX cc_reserved ON campaign_contacts (reserved_for, next_attempt_at) WHERE reserved_for IS NOT NULL;
 CREATE INDEX cc_list ON campaign_contacts (campaign_id, state, id);
 CREATE INDEX cc_contact ON campaign_contacts (contact_id);

@@ -36,7 +36,10 @@ pub struct EventParams {
 }
 
 fn sse(row: &EventRow) -> Event {
-    Event::default().id(row.id.to_string()).event(row.kind.clone()).data(row.payload.clone())
+    Event::default()
+        .id(row.id.to_string())
+        .event(row.kind.clone())
+        .data(row.payload.clone())
 }
 
 struct Feed {
@@ -56,11 +59,18 @@ async fn events_stream(
     headers: HeaderMap,
     AppQuery(params): AppQuery<EventParams>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
-    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let last = match header.or(params.last_event_id) {
         None => None,
         Some(t) if t.trim().is_empty() => None,
-        Some(t) => Some(t.trim().parse::<i64>().map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?),
+        Some(t) => Some(
+            t.trim()
+                .parse::<i64>()
+                .map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?,
+        ),
     };
     // Subscribe before reading the backlog, so nothing falls between the two.
     let rx = state.events.subscribe();
@@ -71,7 +81,12 @@ async fn events_stream(
         }
         None => (Default::default(), state.store.events_last_id().await?),
     };
-    let feed = Feed { store: state.store.clone(), rx, backlog, last };
+    let feed = Feed {
+        store: state.store.clone(),
+        rx,
+        backlog,
+        last,
+    };
     let stream = stream::unfold(feed, |mut feed| async move {
         loop {
             if let Some(row) = feed.backlog.pop_front() {
@@ -89,7 +104,12 @@ async fn events_stream(
                 Ok(_) => continue,
                 // Fell behind: catch up from the table instead of slowing anyone down.
                 Err(RecvError::Lagged(_)) => {
-                    feed.backlog = feed.store.events_after(feed.last, 10_000).await.unwrap_or_default().into();
+                    feed.backlog = feed
+                        .store
+                        .events_after(feed.last, 10_000)
+                        .await
+                        .unwrap_or_default()
+                        .into();
                 }
                 Err(RecvError::Closed) => return None,
             }

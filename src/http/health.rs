@@ -43,7 +43,13 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Error> {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics_text() -> impl IntoResponse {
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    // Queue depth is read at scrape time, so every process reports the same truth.
+    if let Ok(depths) = state.store.queue_depths().await {
+        for (campaign, queue, n) in depths {
+            metrics::gauge!("outcall_queue_depth", "campaign" => campaign.to_string(), "state" => queue).set(n as f64);
+        }
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

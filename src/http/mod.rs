@@ -29,6 +29,7 @@ pub mod contacts;
 pub mod dnc;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod follow_ups;
 pub mod health;
@@ -66,6 +67,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(follow_ups::router())
         .merge(stats::router())
         .merge(events::router())
+        .merge(export::router())
 }
 
 /// The OpenAPI document of every route.

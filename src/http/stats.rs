@@ -100,15 +100,33 @@ pub struct CampaignStats {
 /// A target's progress now.
 async fn evaluate(state: &AppState, t: TargetRow) -> Result<TargetView> {
     let tz = state.config.timezone;
-    let period: Period = t.period.parse().map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
-    let metric: Metric = t.metric.parse().map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
+    let period: Period = t
+        .period
+        .parse()
+        .map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
+    let metric: Metric = t
+        .metric
+        .parse()
+        .map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
     let (start, end) = period.range(tz);
     let filter = match t.scope.as_str() {
-        "campaign" => Filter { campaign: t.scope_id.parse().ok(), ..Filter::default() },
-        "agent" => Filter { agent: t.scope_id.parse().ok(), ..Filter::default() },
-        _ => Filter { team: Some(t.scope_id.clone()), ..Filter::default() },
+        "campaign" => Filter {
+            campaign: t.scope_id.parse().ok(),
+            ..Filter::default()
+        },
+        "agent" => Filter {
+            agent: t.scope_id.parse().ok(),
+            ..Filter::default()
+        },
+        _ => Filter {
+            team: Some(t.scope_id.clone()),
+            ..Filter::default()
+        },
     };
-    let groups = state.store.tally_range(GroupBy::Offer, &filter, hour_floor(start), hour_ceil(end)).await?;
+    let groups = state
+        .store
+        .tally_range(GroupBy::Offer, &filter, hour_floor(start), hour_ceil(end))
+        .await?;
     let mut total = Tally::default();
     for tally in groups.values() {
         for (d, n) in &tally.by_disposition {
@@ -127,7 +145,11 @@ async fn evaluate(state: &AppState, t: TargetRow) -> Result<TargetView> {
 }
 
 async fn current_targets(state: &AppState, scope: &str, scope_id: &str) -> Result<Vec<TargetView>> {
-    let periods: Vec<String> = Period::current(from_ms(state.clock.now_ms()), state.config.timezone).iter().map(|p| p.to_string()).collect();
+    let periods: Vec<String> =
+        Period::current(from_ms(state.clock.now_ms()), state.config.timezone)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
     let mut out = vec![];
     for t in state.store.targets_for(scope, scope_id, &periods).await? {
         out.push(evaluate(state, t).await?);
@@ -148,17 +170,31 @@ fn hour_ceil(t: DateTime<Utc>) -> i64 {
 /// A campaign's outcomes, contacts by state, agents and target.
 #[utoipa::path(get, path = "/v1/stats/campaigns/{id}", tag = "stats", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignStats), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
-async fn stats_campaign(_auth: Require<LeadsAndViewers>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<CampaignStats>> {
+async fn stats_campaign(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<CampaignStats>> {
     state.store.campaign_get(id).await?;
     let mut total = Tally::default();
     let mut agents: BTreeMap<i64, (String, Tally)> = BTreeMap::new();
     for (agent, name, disposition, n) in state.store.campaign_totals(id).await? {
         total.add(&disposition, n);
-        agents.entry(agent).or_insert_with(|| (name, Tally::default())).1.add(&disposition, n);
+        agents
+            .entry(agent)
+            .or_insert_with(|| (name, Tally::default()))
+            .1
+            .add(&disposition, n);
     }
     let by_agent = agents
         .into_iter()
-        .map(|(agent, (agent_name, t))| AgentCounts { agent, agent_name, attempts: t.attempts, reached: t.reached, conversions: t.conversions })
+        .map(|(agent, (agent_name, t))| AgentCounts {
+            agent,
+            agent_name,
+            attempts: t.attempts,
+            reached: t.reached,
+            conversions: t.conversions,
+        })
         .collect();
     let targets = current_targets(&state, "campaign", &id.to_string()).await?;
     let target = targets.first().map(|t| TargetView {
@@ -169,7 +205,13 @@ async fn stats_campaign(_auth: Require<LeadsAndViewers>, State(state): State<App
         metric: t.metric.clone(),
         progress: t.progress.clone(),
     });
-    Ok(Json(CampaignStats { contacts: state.store.contact_states(id).await?, counts: Counts::from(&total), by_agent, target, targets }))
+    Ok(Json(CampaignStats {
+        contacts: state.store.contact_states(id).await?,
+        counts: Counts::from(&total),
+        by_agent,
+        target,
+        targets,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -181,7 +223,11 @@ pub struct RangeParams {
     pub to: Option<String>,
 }
 
-fn range(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+fn range(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
     let parse = |field: &str, t: &str| {
         DateTime::parse_from_rfc3339(t.trim())
             .map(|d| d.with_timezone(&Utc))
@@ -216,13 +262,29 @@ pub struct OfferStats {
 /// Outcomes and conversions per offer in a time range.
 #[utoipa::path(get, path = "/v1/stats/offers", tag = "stats", params(RangeParams),
     responses((status = 200, body = Page<OfferStats>)), security(("bearer" = [])))]
-async fn stats_offers(_auth: Require<LeadsAndViewers>, State(state): State<AppState>, AppQuery(p): AppQuery<RangeParams>) -> Result<Json<Page<OfferStats>>> {
+async fn stats_offers(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<RangeParams>,
+) -> Result<Json<Page<OfferStats>>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
-    let groups = state.store.tally_range(GroupBy::Offer, &Filter::default(), hour_floor(from), hour_ceil(to)).await?;
+    let groups = state
+        .store
+        .tally_range(
+            GroupBy::Offer,
+            &Filter::default(),
+            hour_floor(from),
+            hour_ceil(to),
+        )
+        .await?;
     let mut items = vec![];
     for (offer, tally) in groups {
         let o = state.store.offer_get(offer).await?;
-        items.push(OfferStats { offer: o.code, name: o.name, counts: Counts::from(&tally) });
+        items.push(OfferStats {
+            offer: o.code,
+            name: o.name,
+            counts: Counts::from(&tally),
+        });
     }
     Ok(Json(Page { items, next: None }))
 }
@@ -239,15 +301,37 @@ pub struct AgentStats {
 /// Outcomes per agent in a time range (a leaderboard).
 #[utoipa::path(get, path = "/v1/stats/agents", tag = "stats", params(RangeParams),
     responses((status = 200, body = Page<AgentStats>)), security(("bearer" = [])))]
-async fn stats_agents(_auth: Require<LeadsAndViewers>, State(state): State<AppState>, AppQuery(p): AppQuery<RangeParams>) -> Result<Json<Page<AgentStats>>> {
+async fn stats_agents(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<RangeParams>,
+) -> Result<Json<Page<AgentStats>>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
-    let groups = state.store.tally_range(GroupBy::Agent, &Filter::default(), hour_floor(from), hour_ceil(to)).await?;
+    let groups = state
+        .store
+        .tally_range(
+            GroupBy::Agent,
+            &Filter::default(),
+            hour_floor(from),
+            hour_ceil(to),
+        )
+        .await?;
     let mut items = vec![];
     for (agent, tally) in groups {
         let a = state.store.agent_get(agent).await?;
-        items.push(AgentStats { agent, agent_name: a.name, team: a.team, counts: Counts::from(&tally) });
+        items.push(AgentStats {
+            agent,
+            agent_name: a.name,
+            team: a.team,
+            counts: Counts::from(&tally),
+        });
     }
-    items.sort_by(|a, b| b.counts.conversions.cmp(&a.counts.conversions).then(a.agent.cmp(&b.agent)));
+    items.sort_by(|a, b| {
+        b.counts
+            .conversions
+            .cmp(&a.counts.conversions)
+            .then(a.agent.cmp(&b.agent))
+    });
     Ok(Json(Page { items, next: None }))
 }
 
@@ -283,29 +367,46 @@ pub struct Series {
 /// Outcomes per hour or day.
 #[utoipa::path(get, path = "/v1/stats/timeseries", tag = "stats", params(SeriesParams),
     responses((status = 200, body = Series)), security(("bearer" = [])))]
-async fn stats_timeseries(_auth: Require<LeadsAndViewers>, State(state): State<AppState>, AppQuery(p): AppQuery<SeriesParams>) -> Result<Json<Series>> {
+async fn stats_timeseries(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<SeriesParams>,
+) -> Result<Json<Series>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
     let tz: Tz = match p.timezone.as_deref() {
         None | Some("") => state.config.timezone,
-        Some(t) => t.parse().map_err(|_| Error::bad("timezone", format!("'{t}' is not an IANA time zone")))?,
+        Some(t) => t
+            .parse()
+            .map_err(|_| Error::bad("timezone", format!("'{t}' is not an IANA time zone")))?,
     };
     let campaign = match p.campaign.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad("campaign", "must be a campaign id"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| Error::bad("campaign", "must be a campaign id"))?,
+        ),
     };
     let day = match p.bucket.as_deref() {
         None | Some("") | Some("hour") => false,
         Some("day") => true,
         Some(_) => return Err(Error::bad("bucket", "must be hour or day")),
     };
-    let filter = Filter { campaign, ..Filter::default() };
-    let hours = state.store.tally_range(GroupBy::Hour, &filter, hour_floor(from), hour_ceil(to)).await?;
+    let filter = Filter {
+        campaign,
+        ..Filter::default()
+    };
+    let hours = state
+        .store
+        .tally_range(GroupBy::Hour, &filter, hour_floor(from), hour_ceil(to))
+        .await?;
     let mut buckets: BTreeMap<i64, Tally> = BTreeMap::new();
     for (hour, tally) in hours {
         let start = hour * 3_600_000;
         let key = if day {
             let date: NaiveDate = from_ms(start).with_timezone(&tz).date_naive();
-            crate::campaigns::windows::resolve(tz, date.and_hms_opt(0, 0, 0).unwrap_or_default()).map(|t| t.timestamp_millis()).unwrap_or(start)
+            crate::campaigns::windows::resolve(tz, date.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(start)
         } else {
             start
         };
@@ -316,9 +417,18 @@ async fn stats_timeseries(_auth: Require<LeadsAndViewers>, State(state): State<A
     }
     let items = buckets
         .into_iter()
-        .map(|(at, t)| Bucket { at: rfc3339(at, tz), attempts: t.attempts, reached: t.reached, conversions: t.conversions })
+        .map(|(at, t)| Bucket {
+            at: rfc3339(at, tz),
+            attempts: t.attempts,
+            reached: t.reached,
+            conversions: t.conversions,
+        })
         .collect();
-    Ok(Json(Series { bucket: if day { "day".into() } else { "hour".into() }, timezone: tz.name().to_owned(), items }))
+    Ok(Json(Series {
+        bucket: if day { "day".into() } else { "hour".into() },
+        timezone: tz.name().to_owned(),
+        items,
+    }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -340,15 +450,34 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
     let tz = state.config.timezone;
     let now = from_ms(state.clock.now_ms());
     let today = now.with_timezone(&tz).date_naive();
-    let start = crate::campaigns::windows::resolve(tz, today.and_hms_opt(0, 0, 0).unwrap_or_default()).unwrap_or(now);
-    let filter = Filter { agent: Some(agent), ..Filter::default() };
-    let groups = state.store.tally_range(GroupBy::Agent, &filter, hour_floor(start), hour_ceil(now) + 1).await?;
+    let start =
+        crate::campaigns::windows::resolve(tz, today.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .unwrap_or(now);
+    let filter = Filter {
+        agent: Some(agent),
+        ..Filter::default()
+    };
+    let groups = state
+        .store
+        .tally_range(
+            GroupBy::Agent,
+            &filter,
+            hour_floor(start),
+            hour_ceil(now) + 1,
+        )
+        .await?;
     let t = groups.get(&agent).cloned().unwrap_or_default();
     let mut targets = current_targets(&state, "agent", &agent.to_string()).await?;
     if let Some(team) = state.store.agent_get(agent).await?.team {
         targets.extend(current_targets(&state, "team", &team).await?);
     }
-    Ok(Json(MyStats { date: today.to_string(), attempts: t.attempts, reached: t.reached, conversions: t.conversions, targets }))
+    Ok(Json(MyStats {
+        date: today.to_string(),
+        attempts: t.attempts,
+        reached: t.reached,
+        conversions: t.conversions,
+        targets,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -370,13 +499,20 @@ pub struct TargetInput {
 #[utoipa::path(post, path = "/v1/targets", tag = "stats", request_body = TargetInput,
     responses((status = 201, body = TargetView), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
-async fn targets_create(_auth: Require<Leads>, State(state): State<AppState>, AppJson(input): AppJson<TargetInput>) -> Result<(StatusCode, Json<TargetView>)> {
+async fn targets_create(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppJson(input): AppJson<TargetInput>,
+) -> Result<(StatusCode, Json<TargetView>)> {
     let mut v = Validator::new();
     let scope_id = match &input.scope_id {
         serde_json::Value::String(s) => Some(s.trim().to_owned()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => {
-            v.push("scope_id", "must be a campaign id, a team name or an agent id");
+            v.push(
+                "scope_id",
+                "must be a campaign id, a team name or an agent id",
+            );
             None
         }
     };
@@ -400,11 +536,20 @@ async fn targets_create(_auth: Require<Leads>, State(state): State<AppState>, Ap
         ("campaign" | "agent" | "team", None) => {}
         _ => v.push("scope", "must be campaign, team or agent"),
     }
-    let (Some(scope_id), Some(period), Some(metric)) = (scope_id, period, metric) else { return Err(v.fail()) };
+    let (Some(scope_id), Some(period), Some(metric)) = (scope_id, period, metric) else {
+        return Err(v.fail());
+    };
     v.finish()?;
     let row = state
         .store
-        .target_create(&input.scope, &scope_id, &period.to_string(), metric.as_str(), input.goal, state.clock.now_ms())
+        .target_create(
+            &input.scope,
+            &scope_id,
+            &period.to_string(),
+            metric.as_str(),
+            input.goal,
+            state.clock.now_ms(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(evaluate(&state, row).await?)))
 }
@@ -421,15 +566,29 @@ pub struct TargetParams {
 /// Targets with their progress now.
 #[utoipa::path(get, path = "/v1/targets", tag = "stats", params(TargetParams),
     responses((status = 200, body = Page<TargetView>)), security(("bearer" = [])))]
-async fn targets_list(_auth: Require<LeadsAndViewers>, State(state): State<AppState>, AppQuery(p): AppQuery<TargetParams>) -> Result<Json<Page<TargetView>>> {
-    let w = ListParams { limit: p.limit, after: p.after }.window()?;
-    let rows = state.store.target_list(p.scope.as_deref(), p.scope_id.as_deref(), w.after, w.limit).await?;
+async fn targets_list(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<TargetParams>,
+) -> Result<Json<Page<TargetView>>> {
+    let w = ListParams {
+        limit: p.limit,
+        after: p.after,
+    }
+    .window()?;
+    let rows = state
+        .store
+        .target_list(p.scope.as_deref(), p.scope_id.as_deref(), w.after, w.limit)
+        .await?;
     let page = Page::from_rows(rows, w.limit, |t| t.id);
     let mut items = vec![];
     for t in page.items {
         items.push(evaluate(&state, t).await?);
     }
-    Ok(Json(Page { items, next: page.next }))
+    Ok(Json(Page {
+        items,
+        next: page.next,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -441,7 +600,12 @@ pub struct TargetUpdate {
 /// Change a target's goal.
 #[utoipa::path(patch, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)), request_body = TargetUpdate,
     responses((status = 200, body = TargetView), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
-async fn targets_update(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>, AppJson(input): AppJson<TargetUpdate>) -> Result<Json<TargetView>> {
+async fn targets_update(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+    AppJson(input): AppJson<TargetUpdate>,
+) -> Result<Json<TargetView>> {
     if !(1..=1_000_000_000).contains(&input.goal) {
         return Err(Error::field("goal", "must be from 1 to 1,000,000,000"));
     }
@@ -452,6 +616,14 @@ async fn targets_update(_auth: Require<Leads>, State(state): State<AppState>, Ap
 /// Delete a target.
 #[utoipa::path(delete, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
-async fn targets_delete(_auth: Require<Leads>, State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<StatusCode> {
-    if state.store.target_delete(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(Error::NotFound) }
+async fn targets_delete(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<StatusCode> {
+    if state.store.target_delete(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound)
+    }
 }

@@ -212,6 +212,10 @@ impl Read for ChunkReader {
 
 /// The job: claims the import, resumes after its committed rows, commits batch by batch.
 pub async fn import(job: ImportJob, ctx: Data<Context>) -> Result<(), BoxDynError> {
+    super::counted("importer", run(job, &ctx).await)
+}
+
+async fn run(job: ImportJob, ctx: &Context) -> Result<(), BoxDynError> {
     let worker =
         format!("importer-{}", std::process::id()) + &format!("-{:x}", rand::random::<u32>());
     let Some(row) = ctx

@@ -17,6 +17,10 @@ pub struct Sweep {
 const KEEP_LOG_MS: i64 = 7 * 24 * 3_600_000;
 
 pub async fn sweep(_job: Sweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
+    super::counted("janitor", run(_job, &ctx).await)
+}
+
+async fn run(_job: Sweep, ctx: &Context) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
     let pruned = ctx.store.idempotency_prune(now).await?;
     ctx.store.maintenance_prune(now - KEEP_LOG_MS).await?;

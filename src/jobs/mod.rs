@@ -250,6 +250,18 @@ impl Jobs {
     }
 }
 
+/// Counts a background job's failure (by job) before handing the error back to apalis.
+pub(crate) fn counted<T>(
+    job: &'static str,
+    result: Result<T, apalis::prelude::BoxDynError>,
+) -> Result<T, apalis::prelude::BoxDynError> {
+    if let Err(error) = &result {
+        metrics::counter!("outcall_job_failures_total", "job" => job).increment(1);
+        tracing::warn!(job, error = %error, "background job failed");
+    }
+    result
+}
+
 /// The apalis SQLite file that sits beside the application's: `outcall.db` → `outcall.jobs.db`.
 pub fn jobs_sqlite_url(url: &str) -> String {
     let (path, query) = match url.split_once('?') {

@@ -22,6 +22,10 @@ pub struct Tick {
 }
 
 pub async fn tick(_tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
+    super::counted("scheduler", run(_tick, &ctx).await)
+}
+
+async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
     ctx.store.reap_expired(now).await?;
     ctx.store.promote_due(now).await?;

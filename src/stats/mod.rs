@@ -21,7 +21,12 @@ impl FromStr for Period {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("'{s}' is not a period like 2026-11, 2026-Q4 or 2026");
-        let year = |y: &str| y.parse::<i32>().ok().filter(|y| (2000..=2200).contains(y)).ok_or_else(bad);
+        let year = |y: &str| {
+            y.parse::<i32>()
+                .ok()
+                .filter(|y| (2000..=2200).contains(y))
+                .ok_or_else(bad)
+        };
         match s.split_once('-') {
             None if s.len() == 4 => Ok(Period::Year(year(s)?)),
             None => Err(bad()),
@@ -77,7 +82,11 @@ impl Period {
     pub fn current(at: DateTime<Utc>, tz: Tz) -> [Period; 3] {
         let local = at.with_timezone(&tz);
         let (y, m) = (local.year(), local.month());
-        [Period::Month(y, m), Period::Quarter(y, (m - 1) / 3 + 1), Period::Year(y)]
+        [
+            Period::Month(y, m),
+            Period::Quarter(y, (m - 1) / 3 + 1),
+            Period::Year(y),
+        ]
     }
 }
 
@@ -140,7 +149,10 @@ impl Tally {
                 self.conversions += n;
             }
         }
-        *self.by_disposition.entry(disposition.to_owned()).or_default() += n;
+        *self
+            .by_disposition
+            .entry(disposition.to_owned())
+            .or_default() += n;
     }
 
     pub fn contact_rate(&self) -> f64 {
@@ -168,12 +180,23 @@ pub struct Progress {
     pub on_track: bool,
 }
 
-pub fn progress(goal: i64, actual: i64, period: (DateTime<Utc>, DateTime<Utc>), now: DateTime<Utc>) -> Progress {
+pub fn progress(
+    goal: i64,
+    actual: i64,
+    period: (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> Progress {
     let (start, end) = period;
     let total = (end - start).num_milliseconds().max(1) as f64;
     let elapsed = (now - start).num_milliseconds().clamp(0, total as i64) as f64;
     let expected = (goal as f64 * elapsed / total * 100.0).round() / 100.0;
-    Progress { goal, actual, gap: (goal - actual).max(0), expected_by_now: expected, on_track: actual as f64 >= expected }
+    Progress {
+        goal,
+        actual,
+        gap: (goal - actual).max(0),
+        expected_by_now: expected,
+        on_track: actual as f64 >= expected,
+    }
 }
 
 #[cfg(test)]
@@ -187,7 +210,10 @@ mod tests {
         assert_eq!(s.to_rfc3339(), "2026-10-31T16:00:00+00:00");
         assert_eq!(e.to_rfc3339(), "2026-11-30T16:00:00+00:00");
         let (s, e) = "2026-Q4".parse::<Period>().unwrap().range(tz);
-        assert_eq!((s.to_rfc3339().as_str(), e.to_rfc3339().as_str()), ("2026-09-30T16:00:00+00:00", "2026-12-31T16:00:00+00:00"));
+        assert_eq!(
+            (s.to_rfc3339().as_str(), e.to_rfc3339().as_str()),
+            ("2026-09-30T16:00:00+00:00", "2026-12-31T16:00:00+00:00")
+        );
         assert!("2026-13".parse::<Period>().is_err());
         assert!("2026-Q5".parse::<Period>().is_err());
         assert!("26".parse::<Period>().is_err());

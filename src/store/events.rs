@@ -46,7 +46,9 @@ impl Store {
     /// The newest event id (0 when there is none).
     pub async fn events_last_id(&self) -> Result<i64> {
         const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(SQL).fetch_one(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(SQL)
+            .fetch_one(p)
+            .await)?)
     }
 
     /// Events after `after`, oldest first, at most `limit`.

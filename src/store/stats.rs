@@ -35,8 +35,16 @@ pub struct TargetRow {
 
 impl Store {
     /// Counts one outcome in the roll-ups, inside the outcome's transaction.
-    pub async fn rollup_in(tx: &mut Tx, campaign: i64, offer: i64, agent: i64, at: i64, disposition: &str) -> Result<()> {
-        on_tx!(tx, |c| sqlx::query(
+    pub async fn rollup_in(
+        tx: &mut Tx,
+        campaign: i64,
+        offer: i64,
+        agent: i64,
+        at: i64,
+        disposition: &str,
+    ) -> Result<()> {
+        on_tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO outcome_totals (campaign_id, agent_id, disposition, n) VALUES ($1, $2, $3, 1) \
              ON CONFLICT (campaign_id, agent_id, disposition) DO UPDATE SET n = outcome_totals.n + 1"
         )
@@ -45,8 +53,10 @@ impl Store {
         .bind(disposition)
         .execute(c)
         .await
-        .map(|_| ()))?;
-        on_tx!(tx, |c| sqlx::query(
+        .map(|_| ())
+        })?;
+        on_tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO outcome_hourly (campaign_id, offer_id, agent_id, hour, disposition, n) VALUES ($1, $2, $3, $4, $5, 1) \
              ON CONFLICT (campaign_id, agent_id, hour, disposition, offer_id) DO UPDATE SET n = outcome_hourly.n + 1"
         )
@@ -57,7 +67,8 @@ impl Store {
         .bind(disposition)
         .execute(c)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -65,18 +76,31 @@ impl Store {
     pub async fn campaign_totals(&self, campaign: i64) -> Result<Vec<(i64, String, String, i64)>> {
         const SQL: &str = "SELECT t.agent_id, a.name, t.disposition, t.n FROM outcome_totals t \
              JOIN agents a ON a.id = t.agent_id WHERE t.campaign_id = $1 ORDER BY t.agent_id";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(campaign).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(campaign)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// How many of a campaign's contacts are in each state.
     pub async fn contact_states(&self, campaign: i64) -> Result<BTreeMap<String, i64>> {
-        const SQL: &str = "SELECT state, COUNT(*) FROM campaign_contacts WHERE campaign_id = $1 GROUP BY state";
-        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(campaign).fetch_all(p).await)?;
+        const SQL: &str =
+            "SELECT state, COUNT(*) FROM campaign_contacts WHERE campaign_id = $1 GROUP BY state";
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(campaign)
+            .fetch_all(p)
+            .await)?;
         Ok(rows.into_iter().collect())
     }
 
     /// Outcome counts in `[from_hour, to_hour)` epoch hours, grouped, for the filter.
-    pub async fn tally_range(&self, group: GroupBy, filter: &Filter, from_hour: i64, to_hour: i64) -> Result<BTreeMap<i64, Tally>> {
+    pub async fn tally_range(
+        &self,
+        group: GroupBy,
+        filter: &Filter,
+        from_hour: i64,
+        to_hour: i64,
+    ) -> Result<BTreeMap<i64, Tally>> {
         let key = match group {
             GroupBy::Offer => "h.offer_id",
             GroupBy::Agent => "h.agent_id",
@@ -100,15 +124,17 @@ impl Store {
                 .await
                 .map_err(StoreError::from)?,
             // SUM of BIGINT is NUMERIC on PostgreSQL: cast back.
-            super::Pool::Postgres(p) => sqlx::query_as(sqlx::AssertSqlSafe(sql.replace("SUM(h.n) AS n", "SUM(h.n)::BIGINT AS n")))
-                .bind(from_hour)
-                .bind(to_hour)
-                .bind(filter.campaign)
-                .bind(filter.agent)
-                .bind(filter.team.as_deref())
-                .fetch_all(p)
-                .await
-                .map_err(StoreError::from)?,
+            super::Pool::Postgres(p) => sqlx::query_as(sqlx::AssertSqlSafe(
+                sql.replace("SUM(h.n) AS n", "SUM(h.n)::BIGINT AS n"),
+            ))
+            .bind(from_hour)
+            .bind(to_hour)
+            .bind(filter.campaign)
+            .bind(filter.agent)
+            .bind(filter.team.as_deref())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?,
         };
         let mut out: BTreeMap<i64, Tally> = BTreeMap::new();
         for (k, disposition, n) in rows {
@@ -117,7 +143,15 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn target_create(&self, scope: &str, scope_id: &str, period: &str, metric: &str, goal: i64, now: i64) -> Result<TargetRow> {
+    pub async fn target_create(
+        &self,
+        scope: &str,
+        scope_id: &str,
+        period: &str,
+        metric: &str,
+        goal: i64,
+        now: i64,
+    ) -> Result<TargetRow> {
         const SQL: &str = "INSERT INTO targets (scope, scope_id, period, metric, goal, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, scope, scope_id, period, metric, goal";
         on_pool!(&self.pool, |p| sqlx::query_as(SQL)
@@ -130,32 +164,70 @@ impl Store {
             .fetch_one(p)
             .await)
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict("a target for this scope, period and metric exists; PATCH it".into()),
+            StoreError::Conflict(_) => StoreError::Conflict(
+                "a target for this scope, period and metric exists; PATCH it".into(),
+            ),
             other => other,
         })
     }
 
-    pub async fn target_list(&self, scope: Option<&str>, scope_id: Option<&str>, after: i64, limit: i64) -> Result<Vec<TargetRow>> {
+    pub async fn target_list(
+        &self,
+        scope: Option<&str>,
+        scope_id: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<TargetRow>> {
         const SQL: &str = "SELECT id, scope, scope_id, period, metric, goal FROM targets \
              WHERE id > $1 AND ($2 IS NULL OR scope = $2) AND ($3 IS NULL OR scope_id = $3) ORDER BY id LIMIT $4";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(after).bind(scope).bind(scope_id).bind(limit + 1).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(after)
+            .bind(scope)
+            .bind(scope_id)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 
     pub async fn target_set_goal(&self, id: i64, goal: i64) -> Result<TargetRow> {
         const SQL: &str = "UPDATE targets SET goal = $2 WHERE id = $1 RETURNING id, scope, scope_id, period, metric, goal";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL).bind(id).bind(goal).fetch_optional(p).await)?.ok_or(StoreError::NotFound)
+        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(goal)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound)
     }
 
     pub async fn target_delete(&self, id: i64) -> Result<bool> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query("DELETE FROM targets WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))? == 1)
+        Ok(on_pool!(&self.pool, |p| sqlx::query(
+            "DELETE FROM targets WHERE id = $1"
+        )
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?
+            == 1)
     }
 
     /// The targets of one scope whose period is one of `periods`.
-    pub async fn targets_for(&self, scope: &str, scope_id: &str, periods: &[String]) -> Result<Vec<TargetRow>> {
+    pub async fn targets_for(
+        &self,
+        scope: &str,
+        scope_id: &str,
+        periods: &[String],
+    ) -> Result<Vec<TargetRow>> {
         const SQL: &str = "SELECT id, scope, scope_id, period, metric, goal FROM targets \
              WHERE scope = $1 AND scope_id = $2 AND period IN ($3, $4, $5) ORDER BY id";
         let p = |i: usize| periods.get(i).cloned().unwrap_or_default();
-        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(SQL).bind(scope).bind(scope_id).bind(p(0)).bind(p(1)).bind(p(2)).fetch_all(pool).await)?)
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(SQL)
+            .bind(scope)
+            .bind(scope_id)
+            .bind(p(0))
+            .bind(p(1))
+            .bind(p(2))
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// Queue depth by campaign and state, for the metrics endpoint (active campaigns only).
@@ -163,6 +235,48 @@ impl Store {
         const SQL: &str = "SELECT e.campaign_id, e.state, COUNT(*) FROM campaign_contacts e \
              JOIN campaigns c ON c.id = e.campaign_id WHERE c.status IN ('active', 'paused') \
                AND e.state IN ('ready', 'leased', 'scheduled') GROUP BY e.campaign_id, e.state";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL).fetch_all(p).await)?)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .fetch_all(p)
+            .await)?)
+    }
+}
+
+/// One recorded outcome, for the CSV export.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub id: i64,
+    pub at: i64,
+    pub contact_id: i64,
+    pub phone: String,
+    pub contact_name: Option<String>,
+    pub agent_id: Option<i64>,
+    pub agent_name: Option<String>,
+    pub disposition: Option<String>,
+    pub notes: Option<String>,
+    pub script_version: Option<i64>,
+}
+
+impl Store {
+    /// A campaign's outcomes in `[from, to)`, in id order after `after`.
+    pub async fn outcomes_export(
+        &self,
+        campaign: i64,
+        from: i64,
+        to: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportRow>> {
+        const SQL: &str = "SELECT h.id, h.at, h.contact_id, k.phone, k.name AS contact_name, h.agent_id, a.name AS agent_name, \
+               h.disposition, h.notes, h.script_version FROM history h JOIN contacts k ON k.id = h.contact_id \
+               LEFT JOIN agents a ON a.id = h.agent_id \
+             WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at >= $2 AND h.at < $3 AND h.id > $4 ORDER BY h.id LIMIT $5";
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+            .bind(campaign)
+            .bind(from)
+            .bind(to)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?)
     }
 }

@@ -47,6 +47,17 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/calls/{id}/outcome", &["agent", "no-admin"]),
     ("GET", "/v1/follow-ups", &["lead"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),
+    ("GET", "/v1/stats/campaigns/{id}", &["lead", "viewer"]),
+    ("GET", "/v1/stats/offers", &["lead", "viewer"]),
+    ("GET", "/v1/stats/agents", &["lead", "viewer"]),
+    ("GET", "/v1/stats/timeseries", &["lead", "viewer"]),
+    ("GET", "/v1/agents/me/stats", &["agent", "no-admin"]),
+    ("POST", "/v1/targets", &["lead"]),
+    ("GET", "/v1/targets", &["lead", "viewer"]),
+    ("PATCH", "/v1/targets/{id}", &["lead"]),
+    ("DELETE", "/v1/targets/{id}", &["lead"]),
+    ("GET", "/v1/campaigns/{id}/outcomes.csv", &["lead"]),
+    ("GET", "/v1/events", &["lead", "viewer", "stream"]),
 ];
 
 async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
@@ -95,7 +106,8 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
             let r = app
                 .call(method.clone(), &concrete, *token, body.clone())
                 .await;
-            let allowed = (*role == "admin" && !admitted.contains(&"no-admin")) || admitted.contains(role);
+            let allowed =
+                (*role == "admin" && !admitted.contains(&"no-admin")) || admitted.contains(role);
             let public = admitted.contains(&"none");
             if allowed || public {
                 assert!(

@@ -31,18 +31,22 @@ async fn a_scheduled_campaign_activates_at_start_at_and_completes_at_end_at(app:
     .await;
 }
 
-
 async fn a_recurrence_reopens_finished_contacts_at_each_due_time(app: TestApp) {
-    let id = app.campaign(json!({"recurrence": "0 0 12 * * *", "max_attempts": 1})).await;
-    app.import_csv(id, "phone\n13800138000\n13800138001\n").await;
+    let id = app
+        .campaign(json!({"recurrence": "0 0 12 * * *", "max_attempts": 1}))
+        .await;
+    app.import_csv(id, "phone\n13800138000\n13800138001\n")
+        .await;
     app.start_campaign(id).await;
     let c = app.get(&format!("/v1/campaigns/{id}"), app.admin()).await;
     assert_eq!(c.body["next_recurrence_at"], "2026-11-25T12:00:00+08:00");
     let (_, agent) = app.agent("a", None).await;
     let (call, _, _) = app.take(&agent).await;
-    app.outcome(&agent, call, json!({"disposition": "accepted"})).await;
+    app.outcome(&agent, call, json!({"disposition": "accepted"}))
+        .await;
     let (call, _, _) = app.take(&agent).await;
-    app.outcome(&agent, call, json!({"disposition": "no_answer"})).await;
+    app.outcome(&agent, call, json!({"disposition": "no_answer"}))
+        .await;
     assert_eq!(app.contacts(id, Some("done")).await.len(), 1);
     assert_eq!(app.contacts(id, Some("exhausted")).await.len(), 1);
     app.advance(2 * 3600); // 12:00
@@ -59,19 +63,37 @@ async fn a_recurrence_reopens_finished_contacts_at_each_due_time(app: TestApp) {
 
 async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp) {
     // 2026-03-08 in New York: 02:00–03:00 does not exist. 02:30 falls in the gap.
-    app.clock.set(chrono::DateTime::parse_from_rfc3339("2026-03-07T23:00:00-05:00").unwrap().into());
-    let id = app.campaign(json!({"timezone": "America/New_York", "recurrence": "0 30 2 * * *"})).await;
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-03-07T23:00:00-05:00")
+            .unwrap()
+            .into(),
+    );
+    let id = app
+        .campaign(json!({"timezone": "America/New_York", "recurrence": "0 30 2 * * *"}))
+        .await;
     app.start_campaign(id).await;
     let next = |app: &TestApp| {
         let path = format!("/v1/campaigns/{id}");
         let client = app.client.clone();
         let url = app.url(&path);
         async move {
-            let r = client.get(url).bearer_auth(crate::helpers::ADMIN_SECRET).send().await.unwrap();
-            r.json::<serde_json::Value>().await.unwrap()["next_recurrence_at"].as_str().unwrap_or("").to_owned()
+            let r = client
+                .get(url)
+                .bearer_auth(crate::helpers::ADMIN_SECRET)
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()["next_recurrence_at"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
         }
     };
-    assert_eq!(next(&app).await, "2026-03-08T03:00:00-04:00", "a skipped 02:30 fires right after the gap");
+    assert_eq!(
+        next(&app).await,
+        "2026-03-08T03:00:00-04:00",
+        "a skipped 02:30 fires right after the gap"
+    );
     app.advance(5 * 3600); // 05:00 EDT
     app.eventually(30, "the recurrence fires and moves on", || async {
         (next(&app).await == "2026-03-09T02:30:00-04:00").then_some(())
@@ -95,31 +117,57 @@ mod two_postgres {
         let first = TestApp::start(Backend::Postgres).await;
         let mut config = outcall::config::Config::for_database(&first.database_url);
         config.bootstrap_token = Some(crate::helpers::ADMIN_SECRET.to_owned());
-        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone())).await.unwrap();
-        let id = first.campaign(json!({"recurrence": "0 */10 * * * *"})).await;
+        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone()))
+            .await
+            .unwrap();
+        let id = first
+            .campaign(json!({"recurrence": "0 */10 * * * *"}))
+            .await;
         first.start_campaign(id).await;
         let store = first.running.as_ref().unwrap().store.clone();
         let count = || {
             let store = store.clone();
             async move {
                 let events = store.events_after(0, 10_000).await.unwrap();
-                events.iter().filter(|e| e.payload.contains("recurrence_due_at") && e.payload.contains(&format!("\"campaign\":{id}"))).count()
+                events
+                    .iter()
+                    .filter(|e| {
+                        e.payload.contains("recurrence_due_at")
+                            && e.payload.contains(&format!("\"campaign\":{id}"))
+                    })
+                    .count()
             }
         };
         for due in 1..=3 {
             first.advance(600);
-            first.eventually(30, "the due time is acted on", || async { (count().await >= due).then_some(()) }).await;
+            first
+                .eventually(30, "the due time is acted on", || async {
+                    (count().await >= due).then_some(())
+                })
+                .await;
         }
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        assert_eq!(count().await, 3, "three due times, three actions, across two processes");
+        assert_eq!(
+            count().await,
+            3,
+            "three due times, three actions, across two processes"
+        );
 
         // The claim itself is a compare-and-set: many racers, one winner.
         let row = store.campaign_get(id).await.unwrap();
         let due = row.next_recurrence_at.unwrap();
         let mut racers = vec![];
         for _ in 0..16 {
-            let s = if racers.len() % 2 == 0 { store.clone() } else { second.store.clone() };
-            racers.push(tokio::spawn(async move { s.campaign_recur(id, due, Some(due + 600_000), due).await.unwrap() }));
+            let s = if racers.len() % 2 == 0 {
+                store.clone()
+            } else {
+                second.store.clone()
+            };
+            racers.push(tokio::spawn(async move {
+                s.campaign_recur(id, due, Some(due + 600_000), due)
+                    .await
+                    .unwrap()
+            }));
         }
         let mut winners = 0;
         for r in racers {

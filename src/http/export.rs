@@ -1,0 +1,131 @@
+//! `GET /v1/campaigns/{id}/outcomes.csv`: a campaign's outcomes for a period, streamed page by
+//! page so a long history never sits whole in memory.
+
+use axum::{
+    body::Body,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use futures::stream;
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::store::{Store, stats::ExportRow};
+
+use super::{
+    AppState,
+    auth::{Leads, Require},
+    campaigns::rfc3339,
+    error::{Error, Result},
+    extract::{AppPath, AppQuery},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(campaigns_outcomes_csv))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// RFC 3339; from the beginning when absent.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive; up to now when absent.
+    pub to: Option<String>,
+}
+
+const PAGE: i64 = 1_000;
+
+fn instant(field: &str, text: Option<&str>, default: i64) -> Result<i64> {
+    match text {
+        None | Some("") => Ok(default),
+        Some(t) => DateTime::parse_from_rfc3339(t.trim())
+            .map(|d| d.with_timezone(&Utc).timestamp_millis())
+            .map_err(|_| Error::bad(field, format!("'{t}' is not an RFC 3339 time"))),
+    }
+}
+
+fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    if header {
+        let _ = w.write_record([
+            "at",
+            "contact_id",
+            "phone",
+            "name",
+            "agent_id",
+            "agent",
+            "disposition",
+            "notes",
+            "script_version",
+        ]);
+    }
+    for r in rows {
+        let _ = w.write_record([
+            rfc3339(r.at, tz),
+            r.contact_id.to_string(),
+            r.phone.clone(),
+            r.contact_name.clone().unwrap_or_default(),
+            r.agent_id.map(|a| a.to_string()).unwrap_or_default(),
+            r.agent_name.clone().unwrap_or_default(),
+            r.disposition.clone().unwrap_or_default(),
+            r.notes.clone().unwrap_or_default(),
+            r.script_version.map(|v| v.to_string()).unwrap_or_default(),
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version.
+#[utoipa::path(get, path = "/v1/campaigns/{id}/outcomes.csv", tag = "stats", params(("id" = i64, Path), ExportParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn campaigns_outcomes_csv(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+    AppQuery(p): AppQuery<ExportParams>,
+) -> Result<Response> {
+    let campaign = state.store.campaign_get(id).await?;
+    let from = instant("from", p.from.as_deref(), i64::MIN)?;
+    let to = instant("to", p.to.as_deref(), state.clock.now_ms() + 1)?;
+    if from > to {
+        return Err(Error::bad("from", "must not be after to"));
+    }
+    let tz = campaign.tz();
+    let store: Store = state.store.clone();
+    // State: (cursor, first page?, finished?)
+    let body = stream::unfold((0i64, true, false), move |(after, first, done)| {
+        let store = store.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match store.outcomes_export(id, from, to, after, PAGE).await {
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.id).unwrap_or(after);
+                    let finished = (rows.len() as i64) < PAGE;
+                    let bytes = csv_page(&rows, tz, first);
+                    Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "outcome export failed midway");
+                    Some((
+                        Err(std::io::Error::other("export failed")),
+                        (after, false, true),
+                    ))
+                }
+            }
+        }
+    });
+    let name = format!("attachment; filename=\"campaign-{id}-outcomes.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
