@@ -24,6 +24,8 @@ const REMEMBER: usize = 8_192;
 pub struct EventHub {
     tx: broadcast::Sender<Arc<EventRow>>,
     wake: Arc<Notify>,
+    /// Cancelled at shutdown: open streams end so the server can stop.
+    pub shutdown: CancellationToken,
 }
 
 impl EventHub {
@@ -33,6 +35,7 @@ impl EventHub {
         let hub = Self {
             tx,
             wake: Arc::new(Notify::new()),
+            shutdown: shutdown.clone(),
         };
         let mut watermark = store.events_last_id().await?;
         if let Pool::Postgres(pool) = &store.pool {

@@ -44,6 +44,7 @@ fn sse(row: &EventRow) -> Event {
 
 struct Feed {
     store: Store,
+    shutdown: tokio_util::sync::CancellationToken,
     rx: broadcast::Receiver<Arc<EventRow>>,
     backlog: std::collections::VecDeque<EventRow>,
     last: i64,
@@ -83,6 +84,7 @@ async fn events_stream(
     };
     let feed = Feed {
         store: state.store.clone(),
+        shutdown: state.events.shutdown.clone(),
         rx,
         backlog,
         last,
@@ -96,7 +98,11 @@ async fn events_stream(
                 }
                 continue;
             }
-            match feed.rx.recv().await {
+            let received = tokio::select! {
+                _ = feed.shutdown.cancelled() => return None,
+                r = feed.rx.recv() => r,
+            };
+            match received {
                 Ok(row) if row.id > feed.last => {
                     feed.last = row.id;
                     return Some((Ok(sse(&row)), feed));
