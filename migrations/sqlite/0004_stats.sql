@@ -8,17 +8,26 @@ CREATE TABLE outcome_totals (
 );
 
 -- Hour buckets are epoch hours (UTC); day buckets are built from them in the asked zone.
-CREATE TABLE outcome_hourly (
+-- Per campaign (offers, time series, campaign targets) and per agent (leaderboards, agent and
+-- team targets): neither grows with the number of outcomes, only with hours worked.
+CREATE TABLE campaign_hourly (
     campaign_id  INTEGER NOT NULL,
     offer_id     INTEGER NOT NULL,
+    hour         INTEGER NOT NULL,
+    disposition  TEXT    NOT NULL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (campaign_id, hour, disposition, offer_id)
+);
+CREATE INDEX campaign_hourly_hour ON campaign_hourly (hour);
+
+CREATE TABLE agent_hourly (
     agent_id     INTEGER NOT NULL,
     hour         INTEGER NOT NULL,
     disposition  TEXT    NOT NULL,
     n            INTEGER NOT NULL,
-    PRIMARY KEY (campaign_id, agent_id, hour, disposition, offer_id)
+    PRIMARY KEY (agent_id, hour, disposition)
 );
-CREATE INDEX outcome_hourly_hour ON outcome_hourly (hour);
-CREATE INDEX outcome_hourly_agent ON outcome_hourly (agent_id, hour);
+CREATE INDEX agent_hourly_hour ON agent_hourly (hour);
 
 CREATE TABLE targets (
     id          INTEGER PRIMARY KEY,

@@ -125,7 +125,7 @@ async fn evaluate(state: &AppState, t: TargetRow) -> Result<TargetView> {
     };
     let groups = state
         .store
-        .tally_range(GroupBy::Offer, &filter, hour_floor(start), hour_ceil(end))
+        .tally_range(GroupBy::Hour, &filter, hour_floor(start), hour_ceil(end))
         .await?;
     let mut total = Tally::default();
     for tally in groups.values() {

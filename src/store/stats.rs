@@ -55,20 +55,30 @@ impl Store {
         .await
         .map(|_| ())
         })?;
+        let hour = at.div_euclid(3_600_000);
         on_tx!(tx, |c| {
             sqlx::query(
-            "INSERT INTO outcome_hourly (campaign_id, offer_id, agent_id, hour, disposition, n) VALUES ($1, $2, $3, $4, $5, 1) \
-             ON CONFLICT (campaign_id, agent_id, hour, disposition, offer_id) DO UPDATE SET n = outcome_hourly.n + 1"
+            "INSERT INTO campaign_hourly (campaign_id, offer_id, hour, disposition, n) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (campaign_id, hour, disposition, offer_id) DO UPDATE SET n = campaign_hourly.n + 1"
         )
         .bind(campaign)
         .bind(offer)
-        .bind(agent)
-        .bind(at.div_euclid(3_600_000))
+        .bind(hour)
         .bind(disposition)
         .execute(c)
         .await
         .map(|_| ())
         })?;
+        on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO agent_hourly (agent_id, hour, disposition, n) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (agent_id, hour, disposition) DO UPDATE SET n = agent_hourly.n + 1"
+        )
+        .bind(agent)
+        .bind(hour)
+        .bind(disposition)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 
@@ -93,7 +103,8 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// Outcome counts in `[from_hour, to_hour)` epoch hours, grouped, for the filter.
+    /// Outcome counts in `[from_hour, to_hour)` epoch hours, grouped, for the filter. Reads the
+    /// per-agent roll-up when the query is about agents or teams, else the per-campaign one.
     pub async fn tally_range(
         &self,
         group: GroupBy,
@@ -101,24 +112,41 @@ impl Store {
         from_hour: i64,
         to_hour: i64,
     ) -> Result<BTreeMap<i64, Tally>> {
-        let key = match group {
-            GroupBy::Offer => "h.offer_id",
-            GroupBy::Agent => "h.agent_id",
-            GroupBy::Hour => "h.hour",
+        let by_agent =
+            matches!(group, GroupBy::Agent) || filter.agent.is_some() || filter.team.is_some();
+        let sql = if by_agent {
+            let key = if matches!(group, GroupBy::Agent) {
+                "h.agent_id"
+            } else {
+                "h.hour"
+            };
+            format!(
+                "SELECT {key} AS k, h.disposition, SUM(h.n) AS n FROM agent_hourly h JOIN agents a ON a.id = h.agent_id \
+                 WHERE h.hour >= $1 AND h.hour < $2 AND ($3 IS NULL OR h.agent_id = $3) AND ($4 IS NULL OR a.team = $4) \
+                 GROUP BY {key}, h.disposition"
+            )
+        } else {
+            let key = if matches!(group, GroupBy::Offer) {
+                "h.offer_id"
+            } else {
+                "h.hour"
+            };
+            format!(
+                "SELECT {key} AS k, h.disposition, SUM(h.n) AS n FROM campaign_hourly h \
+                 WHERE h.hour >= $1 AND h.hour < $2 AND ($3 IS NULL OR h.campaign_id = $3) AND ($4 IS NULL OR $4 = '') \
+                 GROUP BY {key}, h.disposition"
+            )
         };
-        let sql = format!(
-            "SELECT {key} AS k, h.disposition, SUM(h.n) AS n FROM outcome_hourly h \
-             LEFT JOIN agents a ON a.id = h.agent_id \
-             WHERE h.hour >= $1 AND h.hour < $2 AND ($3 IS NULL OR h.campaign_id = $3) \
-               AND ($4 IS NULL OR h.agent_id = $4) AND ($5 IS NULL OR a.team = $5) \
-             GROUP BY {key}, h.disposition"
-        );
+        let first = if by_agent {
+            filter.agent
+        } else {
+            filter.campaign
+        };
         let rows: Vec<(i64, String, i64)> = match &self.pool {
             super::Pool::Sqlite(p) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(from_hour)
                 .bind(to_hour)
-                .bind(filter.campaign)
-                .bind(filter.agent)
+                .bind(first)
                 .bind(filter.team.as_deref())
                 .fetch_all(p)
                 .await
@@ -129,8 +157,7 @@ impl Store {
             ))
             .bind(from_hour)
             .bind(to_hour)
-            .bind(filter.campaign)
-            .bind(filter.agent)
+            .bind(first)
             .bind(filter.team.as_deref())
             .fetch_all(p)
             .await

@@ -27,7 +27,7 @@ async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records
         .unwrap();
     tx.commit().await.unwrap();
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let runs = store.maintenance_recent(10).await.unwrap();
         if runs
@@ -38,7 +38,7 @@ async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no sweep ran within 20 s: {runs:?}"
+            "no sweep ran within 60 s: {runs:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

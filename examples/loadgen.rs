@@ -1,0 +1,229 @@
+//! Load generator for the benchmark scripts under `scripts/` (not a test).
+//!
+//! - `loadgen import URL TOKEN CAMPAIGN ROWS` uploads ROWS generated contacts (realistic CN
+//!   mobile numbers, Chinese names, a few attributes) as one CSV stream and waits for the import.
+//! - `loadgen dispatch URL TOKEN AGENTS SECONDS` runs AGENTS simulated agents doing
+//!   next → outcome cycles for SECONDS and reports cycles/s and next-call latency.
+//! - `loadgen stats URL TOKEN CAMPAIGN REQUESTS` times campaign stats and time series.
+//!
+//! Each prints one JSON line of results.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+const SURNAMES: [&str; 12] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
+];
+const GIVEN: [&str; 12] = [
+    "芳", "伟", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰",
+];
+const PLANS: [&str; 4] = ["全球通 88", "动感地带 38", "神州行 18", "5G 畅享 128"];
+const PREFIXES: [&str; 8] = ["138", "139", "135", "136", "150", "158", "187", "188"];
+
+/// The CSV of `rows` contacts (deterministic; phones unique for rows ≤ 80 million).
+pub fn csv(rows: usize) -> String {
+    let mut out = String::with_capacity(rows * 60);
+    out.push_str("phone,name,plan,monthly_spend,city\n");
+    for i in 0..rows {
+        let prefix = PREFIXES[i % PREFIXES.len()];
+        let n = i / PREFIXES.len();
+        out.push_str(&format!(
+            "{prefix}{n:08},{}{},{},{},{}\n",
+            SURNAMES[i % 12],
+            GIVEN[(i / 12) % 12],
+            PLANS[i % 4],
+            30 + (i * 7) % 300,
+            if i % 3 == 0 { "北京" } else { "上海" }
+        ));
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .pool_max_idle_per_host(512)
+        .build()
+        .unwrap();
+    match args.get(1).map(String::as_str) {
+        Some("csv") => print!("{}", csv(args[2].parse().unwrap())),
+        Some("import") => {
+            let (url, token, campaign, rows) = (
+                &args[2],
+                &args[3],
+                &args[4],
+                args[5].parse::<usize>().unwrap(),
+            );
+            let body = csv(rows);
+            let started = Instant::now();
+            let r = client
+                .post(format!("{url}/v1/campaigns/{campaign}/contacts"))
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let reply: Value = r.json().await.unwrap();
+            let uploaded = started.elapsed().as_secs_f64();
+            let report = if status.as_u16() == 202 {
+                let id = reply["id"].as_i64().unwrap();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let s: Value = client
+                        .get(format!("{url}/v1/imports/{id}"))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    if s["state"] == "done" || s["state"] == "failed" {
+                        break s["report"].clone();
+                    }
+                }
+            } else {
+                reply
+            };
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({"rows": rows, "seconds": secs, "upload_seconds": uploaded, "rows_per_second": rows as f64 / secs,
+                       "accepted": report["accepted"], "invalid": report["invalid"].as_array().map(|a| a.len())})
+            );
+        }
+        Some("dispatch") => {
+            let (url, token, agents, seconds) = (
+                &args[2],
+                &args[3],
+                args[4].parse::<usize>().unwrap(),
+                args[5].parse::<u64>().unwrap(),
+            );
+            let mut tokens = vec![];
+            for i in 0..agents {
+                let a: Value = client
+                    .post(format!("{url}/v1/agents"))
+                    .bearer_auth(token)
+                    .json(&json!({"name": format!("bench agent {i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                tokens.push(a["token"].as_str().unwrap().to_owned());
+            }
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let started = Instant::now();
+            let mut tasks = vec![];
+            for t in tokens {
+                let (client, url) = (client.clone(), url.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = vec![];
+                    let (mut cycles, mut errors, mut empty) = (0u64, 0u64, 0u64);
+                    while Instant::now() < deadline {
+                        let t0 = Instant::now();
+                        let r = client
+                            .post(format!("{url}/v1/calls/next"))
+                            .bearer_auth(&t)
+                            .send()
+                            .await;
+                        let Ok(r) = r else {
+                            errors += 1;
+                            continue;
+                        };
+                        let status = r.status().as_u16();
+                        let body: Value = if status == 200 {
+                            r.json().await.unwrap_or(Value::Null)
+                        } else {
+                            Value::Null
+                        };
+                        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        if status == 204 {
+                            empty += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        if status != 200 {
+                            errors += 1;
+                            continue;
+                        }
+                        let call = body["call"]["id"].as_i64().unwrap();
+                        let r = client
+                            .post(format!("{url}/v1/calls/{call}/outcome"))
+                            .bearer_auth(&t)
+                            .json(&json!({"disposition": "declined", "notes": "bench"}))
+                            .send()
+                            .await;
+                        match r {
+                            Ok(r) if r.status().is_success() => cycles += 1,
+                            _ => errors += 1,
+                        }
+                    }
+                    (lat, cycles, errors, empty)
+                }));
+            }
+            let (mut lat, mut cycles, mut errors, mut empty) = (vec![], 0, 0, 0);
+            for t in tasks {
+                let (l, c, e, m) = t.await.unwrap();
+                lat.extend(l);
+                cycles += c;
+                errors += e;
+                empty += m;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "{}",
+                json!({"agents": agents, "seconds": secs, "cycles": cycles, "cycles_per_second": cycles as f64 / secs,
+                       "next_p50_ms": percentile(&lat, 0.5), "next_p99_ms": percentile(&lat, 0.99), "errors": errors, "empty": empty})
+            );
+        }
+        Some("stats") => {
+            let (url, token, campaign, n) = (
+                &args[2],
+                &args[3],
+                &args[4],
+                args[5].parse::<usize>().unwrap(),
+            );
+            let mut time = |path: String| {
+                let client = client.clone();
+                let token = token.clone();
+                async move {
+                    let mut lat = vec![];
+                    for _ in 0..n {
+                        let t0 = Instant::now();
+                        let r = client.get(&path).bearer_auth(&token).send().await.unwrap();
+                        assert!(r.status().is_success(), "{path}: {}", r.status());
+                        let _ = r.bytes().await;
+                        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    (percentile(&lat, 0.5), percentile(&lat, 0.99))
+                }
+            };
+            let (c50, c99) = time(format!("{url}/v1/stats/campaigns/{campaign}")).await;
+            let (t50, t99) = time(format!("{url}/v1/stats/timeseries?campaign={campaign}&bucket=day&from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).await;
+            println!(
+                "{}",
+                json!({"campaign_p50_ms": c50, "campaign_p99_ms": c99, "series_p50_ms": t50, "series_p99_ms": t99})
+            );
+        }
+        _ => eprintln!(
+            "usage: loadgen csv ROWS | import URL TOKEN CAMPAIGN ROWS | dispatch URL TOKEN AGENTS SECONDS | stats URL TOKEN CAMPAIGN N"
+        ),
+    }
+}
