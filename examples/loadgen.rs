@@ -199,7 +199,7 @@ async fn main() {
                 &args[4],
                 args[5].parse::<usize>().unwrap(),
             );
-            let mut time = |path: String| {
+            let time = |path: String| {
                 let client = client.clone();
                 let token = token.clone();
                 async move {

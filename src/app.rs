@@ -53,11 +53,13 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let config_limit = config.auth_failures_per_minute;
     let state = AppState {
         store: store.clone(),
         config: Arc::new(config),
         clock,
         jobs: jobs.clone(),
+        failed_auth: Arc::new(crate::http::limiter::FailedAuth::new(config_limit)),
         events,
     };
     let app = http::router(state);
@@ -66,9 +68,12 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let signal = shutdown.clone();
     let task_store = store.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { signal.cancelled().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { signal.cancelled().await })
+        .await;
         stop.cancel();
         jobs.stopped().await;
         task_store.close().await;

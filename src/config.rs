@@ -99,6 +99,10 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORT_INLINE_BYTES", default_value_t = 1024 * 1024)]
     pub import_inline_bytes: usize,
 
+    /// Unknown tokens one client address may present per minute before it gets 429.
+    #[arg(long, env = "OUTCALL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,

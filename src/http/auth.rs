@@ -84,15 +84,28 @@ impl FromRequestParts<AppState> for Auth {
             .headers
             .get(header::AUTHORIZATION)
             .ok_or(Error::Unauthorized)?;
-        let text = header.to_str().map_err(|_| Error::Unauthorized)?;
-        let (scheme, secret) = text.trim().split_once(' ').ok_or(Error::Unauthorized)?;
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        // An unknown token is 401, or 429 once this address has failed too often.
+        let refuse = || match ip {
+            Some(ip) if state.failed_auth.exhausted(ip) => Error::TooManyRequests,
+            Some(ip) => {
+                state.failed_auth.record(ip);
+                Error::Unauthorized
+            }
+            None => Error::Unauthorized,
+        };
+        let text = header.to_str().map_err(|_| refuse())?;
+        let (scheme, secret) = text.trim().split_once(' ').ok_or_else(refuse)?;
         if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
-            return Err(Error::Unauthorized);
+            return Err(refuse());
         }
         let principal = state
             .store
             .principal_by_hash(&hash_secret(secret.trim()))
             .await?;
-        principal.map(Auth).ok_or(Error::Unauthorized)
+        principal.map(Auth).ok_or_else(refuse)
     }
 }

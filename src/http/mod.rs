@@ -33,6 +33,7 @@ pub mod export;
 pub mod extract;
 pub mod follow_ups;
 pub mod health;
+pub mod limiter;
 pub mod offers;
 pub mod pagination;
 pub mod patch;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub jobs: Jobs,
     pub events: crate::events::EventHub,
+    pub failed_auth: Arc<limiter::FailedAuth>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

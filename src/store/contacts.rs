@@ -62,13 +62,22 @@ pub struct HistoryRow {
     pub notes: Option<String>,
 }
 
-fn placeholders(rows: usize, cols: usize, first: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
+/// Rows per multi-row statement.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// `(head, $first, …, tail), (…)`: `rows` rows of `cols` numbered parameters each, starting at
+/// `$first`, between the shared `head` and `tail` parameters.
+fn rows_sql(rows: usize, cols: usize, first: usize, head: &str, tail: &str) -> String {
+    let mut out = String::with_capacity(rows * (cols * 6 + head.len() + tail.len() + 6));
     for r in 0..rows {
         if r > 0 {
             out.push_str(", ");
         }
         out.push('(');
+        if !head.is_empty() {
+            out.push_str(head);
+            out.push_str(", ");
+        }
         for c in 0..cols {
             if c > 0 {
                 out.push_str(", ");
@@ -76,6 +85,8 @@ fn placeholders(rows: usize, cols: usize, first: usize) -> String {
             out.push('$');
             out.push_str(&(first + r * cols + c).to_string());
         }
+        out.push_str(", ");
+        out.push_str(tail);
         out.push(')');
     }
     out
@@ -105,80 +116,88 @@ impl Store {
             return Ok(report);
         }
 
-        let sql = format!(
-            "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) VALUES {} \
-             ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
-               timezone = COALESCE(excluded.timezone, contacts.timezone), \
-               attributes = CASE WHEN excluded.attributes = '{{}}' THEN contacts.attributes ELSE excluded.attributes END, \
-               updated_at = excluded.updated_at \
-             RETURNING id, phone",
-            placeholders(unique.len(), 6, 1)
-        );
-        let ids: Vec<(i64, String)> = on_tx!(tx, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-            for contact in &unique {
-                q = q
-                    .bind(contact.phone.as_str())
-                    .bind(contact.name.as_deref())
-                    .bind(contact.timezone.map(|t| t.name()))
-                    .bind(
-                        serde_json::to_string(&contact.attributes).unwrap_or_else(|_| "{}".into()),
-                    )
-                    .bind(now)
-                    .bind(now);
-            }
-            q.fetch_all(c).await
-        })?;
-        let id_of: HashMap<String, i64> = ids.into_iter().map(|(id, phone)| (phone, id)).collect();
+        // Statements of at most ROWS_PER_STATEMENT rows: sqlx-sqlite looks every `$N` up by name
+        // when binding, which is quadratic in the number of parameters of one statement.
+        let mut id_of: HashMap<String, i64> = HashMap::with_capacity(unique.len());
+        let mut listed: HashSet<String> = HashSet::new();
+        for part in unique.chunks(ROWS_PER_STATEMENT) {
+            // $1 is the shared timestamp; four parameters per row follow.
+            let sql = format!(
+                "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+                   timezone = COALESCE(excluded.timezone, contacts.timezone), \
+                   attributes = CASE WHEN excluded.attributes = '{{}}' THEN contacts.attributes ELSE excluded.attributes END, \
+                   updated_at = excluded.updated_at \
+                 RETURNING id, phone",
+                rows_sql(part.len(), 4, 2, "", "$1, $1")
+            );
+            let ids: Vec<(i64, String)> = on_tx!(tx, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+                for contact in part {
+                    q = q
+                        .bind(contact.phone.as_str())
+                        .bind(contact.name.as_deref())
+                        .bind(contact.timezone.map(|t| t.name()))
+                        .bind(
+                            serde_json::to_string(&contact.attributes)
+                                .unwrap_or_else(|_| "{}".into()),
+                        );
+                }
+                q.fetch_all(c).await
+            })?;
+            id_of.extend(ids.into_iter().map(|(id, phone)| (phone, id)));
 
-        let dnc_sql = format!(
-            "SELECT phone FROM dnc WHERE phone IN ({})",
-            (1..=unique.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let listed: Vec<String> = on_tx!(tx, |c| {
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(dnc_sql.clone()));
-            for contact in &unique {
-                q = q.bind(contact.phone.as_str());
-            }
-            q.fetch_all(c).await
-        })?;
-        let listed: HashSet<String> = listed.into_iter().collect();
+            let dnc_sql = format!(
+                "SELECT phone FROM dnc WHERE phone IN ({})",
+                (1..=part.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let found: Vec<String> = on_tx!(tx, |c| {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(dnc_sql.clone()));
+                for contact in part {
+                    q = q.bind(contact.phone.as_str());
+                }
+                q.fetch_all(c).await
+            })?;
+            listed.extend(found);
+        }
 
-        let entry_sql = format!(
-            "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, owner_agent, \
-               next_attempt_at, release_at, created_at, updated_at) VALUES {} \
-             ON CONFLICT (campaign_id, contact_id) DO NOTHING RETURNING contact_id",
-            placeholders(unique.len(), 9, 1)
-        );
-        let inserted: Vec<i64> = on_tx!(tx, |c| {
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(entry_sql.clone()));
-            for contact in &unique {
-                let state = if listed.contains(contact.phone.as_str()) {
-                    ContactState::Suppressed
-                } else {
-                    ContactState::Ready
-                };
-                q = q
+        let mut inserted: Vec<i64> = Vec::with_capacity(unique.len());
+        for part in unique.chunks(ROWS_PER_STATEMENT) {
+            // $1 campaign, $2 timestamp; four parameters per row follow.
+            let entry_sql = format!(
+                "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, owner_agent, \
+                   next_attempt_at, release_at, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (campaign_id, contact_id) DO NOTHING RETURNING contact_id",
+                rows_sql(part.len(), 4, 3, "$1", "$2, $2, $2, $2")
+            );
+            let ids: Vec<i64> = on_tx!(tx, |c| {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(entry_sql.clone()))
                     .bind(campaign_id)
-                    .bind(
-                        id_of
-                            .get(contact.phone.as_str())
-                            .copied()
-                            .unwrap_or_default(),
-                    )
-                    .bind(state.as_str())
-                    .bind(contact.priority)
-                    .bind(contact.owner_agent)
-                    .bind(now)
-                    .bind(now)
-                    .bind(now)
                     .bind(now);
-            }
-            q.fetch_all(c).await
-        })?;
+                for contact in part {
+                    let state = if listed.contains(contact.phone.as_str()) {
+                        ContactState::Suppressed
+                    } else {
+                        ContactState::Ready
+                    };
+                    q = q
+                        .bind(
+                            id_of
+                                .get(contact.phone.as_str())
+                                .copied()
+                                .unwrap_or_default(),
+                        )
+                        .bind(state.as_str())
+                        .bind(contact.priority)
+                        .bind(contact.owner_agent);
+                }
+                q.fetch_all(c).await
+            })?;
+            inserted.extend(ids);
+        }
         let inserted: HashSet<i64> = inserted.into_iter().collect();
         for contact in &unique {
             let id = id_of

@@ -14,4 +14,5 @@ mod people;
 mod process;
 mod schedules;
 mod scripts;
+mod security;
 mod stats;

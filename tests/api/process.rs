@@ -20,14 +20,30 @@ pub struct Server {
 impl Server {
     /// Starts the binary on `url` and waits until it says where it listens.
     pub fn start(url: &str, bootstrap: Option<&str>) -> Self {
+        Self::start_logging(url, bootstrap, None)
+    }
+
+    /// Like [`Server::start`], writing the server's log (default level) to `log`.
+    pub fn start_logging(
+        url: &str,
+        bootstrap: Option<&str>,
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_outcall"));
         cmd.arg("serve")
             .env("OUTCALL_DATABASE_URL", url)
             .env("OUTCALL_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
             .env_remove("OUTCALL_BOOTSTRAP_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stdout(Stdio::piped());
+        match log {
+            Some(path) => {
+                cmd.env_remove("RUST_LOG")
+                    .stderr(std::fs::File::create(path).unwrap());
+            }
+            None => {
+                cmd.env("RUST_LOG", "warn").stderr(Stdio::null());
+            }
+        }
         if let Some(secret) = bootstrap {
             cmd.env("OUTCALL_BOOTSTRAP_TOKEN", secret);
         }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Dispatch benchmark: simulated agents (8, 64, 256) doing next → outcome cycles over HTTP
+# against ROWS (default 1,000,000) queued contacts, on SQLite and PostgreSQL, beside the
+# database's raw limit for the same work in the same run:
+#   PostgreSQL: pgbench, one transaction leasing a row FOR UPDATE SKIP LOCKED, a second
+#               recording the outcome; SQLite: the same two transactions in a tight loop on one
+#               connection.
+# Also the ratio of next-call latency at ROWS versus SMALL (default 10,000) queued contacts.
+source "$(dirname "$0")/bench-lib.sh"
+ROWS="${ROWS:-1000000}"
+SMALL="${SMALL:-10000}"
+SECONDS_EACH="${SECONDS_EACH:-10}"
+AGENTS="${AGENTS:-8 64 256}"
+build
+
+raw_sqlite() { # agents-independent: one connection is SQLite's writer limit
+  python3 - "$WORK/raw-dispatch.db" "$1" "$SECONDS_EACH" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=NORMAL")
+db.execute("CREATE TABLE q (id INTEGER PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)")
+db.execute("CREATE INDEX q_ready ON q (id) WHERE state = 'ready'")
+db.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, qid INTEGER, at INTEGER)")
+db.execute("BEGIN"); db.executemany("INSERT INTO q (state) VALUES ('ready')", (() for _ in range(int(sys.argv[2])))); db.execute("COMMIT")
+end = time.perf_counter() + float(sys.argv[3]); n = 0; t = time.perf_counter()
+while time.perf_counter() < end:
+    db.execute("BEGIN IMMEDIATE")
+    (qid,) = db.execute("SELECT id FROM q WHERE state = 'ready' ORDER BY id LIMIT 1").fetchone()
+    db.execute("UPDATE q SET state = 'leased' WHERE id = ?", (qid,)); db.execute("COMMIT")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE q SET state = 'done', attempts = attempts + 1 WHERE id = ?", (qid,))
+    db.execute("INSERT INTO log (qid, at) VALUES (?, ?)", (qid, int(time.time() * 1000))); db.execute("COMMIT")
+    n += 1
+print(n / (time.perf_counter() - t))
+PY
+}
+
+raw_postgres() { # raw_postgres AGENTS
+  local db; db=$(fresh_db postgres)
+  psql "$db" -q <<SQL
+CREATE TABLE q (id BIGSERIAL PRIMARY KEY, state TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0);
+INSERT INTO q (state) SELECT 'ready' FROM generate_series(1, $ROWS);
+CREATE INDEX q_ready ON q (id) WHERE state = 'ready';
+CREATE TABLE log (id BIGSERIAL PRIMARY KEY, qid BIGINT, at TIMESTAMPTZ);
+VACUUM ANALYZE q;
+SQL
+  cat > "$WORK/cycle.sql" <<'SQL'
+BEGIN;
+SELECT id AS qid FROM q WHERE state = 'ready' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED \gset
+UPDATE q SET state = 'leased' WHERE id = :qid;
+COMMIT;
+BEGIN;
+UPDATE q SET state = 'done', attempts = attempts + 1 WHERE id = :qid;
+INSERT INTO log (qid, at) VALUES (:qid, now());
+COMMIT;
+SQL
+  pgbench -n -f "$WORK/cycle.sql" -c "$1" -j 2 -T "$SECONDS_EACH" "$db" 2>/dev/null | awk '/^tps/ {print $3}'
+}
+
+for backend in sqlite postgres; do
+  url=$(fresh_db $backend)
+  start_server "$url"
+  campaign=$(new_campaign "dispatch bench")
+  "$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$ROWS" >/dev/null
+  api POST "/v1/campaigns/$campaign/start" >/dev/null
+  declare -A p50
+  for agents in $AGENTS; do
+    result=$("$LOADGEN" dispatch "$BASE" "$TOKEN" "$agents" "$SECONDS_EACH")
+    rate=$(json_field "$result" cycles_per_second)
+    p50[$agents]=$(json_field "$result" next_p50_ms)
+    if [ $backend = sqlite ]; then raw=$(raw_sqlite "$ROWS"); rm -f "$WORK"/raw-dispatch.db*; else raw=$(raw_postgres "$agents"); fi
+    printf '%-8s %4s agents | %7.0f cycles/s | raw %7.0f/s | ratio %s | next p50 %6.2f ms p99 %7.2f ms | %s\n' \
+      $backend "$agents" "$rate" "$raw" "$(ratio "$rate" "$raw")" "${p50[$agents]}" "$(json_field "$result" next_p99_ms)" "$result"
+  done
+  stop_server
+
+  small_url=$(fresh_db $backend)
+  start_server "$small_url"
+  campaign=$(new_campaign "dispatch bench small")
+  "$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$SMALL" >/dev/null
+  api POST "/v1/campaigns/$campaign/start" >/dev/null
+  small=$("$LOADGEN" dispatch "$BASE" "$TOKEN" 64 "$SECONDS_EACH")
+  stop_server
+  printf '%-8s latency ratio next p50 at %s vs %s queued (64 agents): %s (%s ms vs %s ms)\n' \
+    $backend "$ROWS" "$SMALL" "$(ratio "${p50[64]:-0}" "$(json_field "$small" next_p50_ms)")" "${p50[64]:-?}" "$(json_field "$small" next_p50_ms)"
+done

@@ -1,0 +1,75 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/target/release/outcall"
+LOADGEN="$ROOT/target/release/examples/loadgen"
+PG_ADMIN="${OUTCALL_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+TOKEN=bench-admin-token
+WORK="$(mktemp -d)"
+SERVER_PID=""
+
+build() {
+  (cd "$ROOT" && cargo build --release --quiet --bin outcall --example loadgen)
+}
+
+# A fresh database URL for a backend: sqlite (temp file) or postgres (new database).
+fresh_db() {
+  case "$1" in
+    sqlite) echo "sqlite://$WORK/bench-$RANDOM.db" ;;
+    postgres)
+      local name="outcall_bench_$$_$RANDOM"
+      psql "$PG_ADMIN" -qAtc "CREATE DATABASE $name" >/dev/null
+      echo "${PG_ADMIN%/*}/$name" ;;
+  esac
+}
+
+# start_server URL [extra env...]: starts the release binary, waits for /readyz, sets BASE.
+start_server() {
+  local url="$1"; shift
+  local port=$((20000 + RANDOM % 20000))
+  env OUTCALL_DATABASE_URL="$url" OUTCALL_LISTEN="127.0.0.1:$port" OUTCALL_BOOTSTRAP_TOKEN="$TOKEN" \
+      OUTCALL_CALLING_HOURS=00:00-24:00 OUTCALL_PHONE_MIN_GAP=0s OUTCALL_PHONE_CAP=1000/1h RUST_LOG=warn "$@" \
+      "$BIN" serve >"$WORK/server.out" 2>"$WORK/server.err" &
+  SERVER_PID=$!
+  BASE="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    curl -fs "$BASE/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server did not start:"; cat "$WORK/server.err"; exit 1
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# Peak resident memory of the server so far, in MiB.
+peak_rss_mib() {
+  awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER_PID/status"
+}
+
+api() { # api METHOD PATH [JSON]
+  curl -fsS -X "$1" "$BASE$2" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' ${3:+-d "$3"}
+}
+
+# new_campaign NAME: an offer, a script and an all-day campaign; prints the campaign id.
+new_campaign() {
+  local code="B$RANDOM$RANDOM"
+  api POST /v1/offers "{\"code\":\"$code\",\"name\":\"bench\"}" >/dev/null
+  local script; script=$(api POST /v1/scripts '{"name":"bench","body":"您好{{ name }}，{{ attributes.plan }}"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  api POST /v1/campaigns "{\"name\":\"$1\",\"offer\":\"$code\",\"script_id\":$script,\"max_attempts\":100,\"calling_windows\":[{\"days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"],\"start\":\"00:00\",\"end\":\"24:00\"}]}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+
+cleanup() {
+  stop_server
+  for db in $(psql "$PG_ADMIN" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'outcall\_bench\_$$\_%'" 2>/dev/null); do
+    psql "$PG_ADMIN" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
