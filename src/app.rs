@@ -61,6 +61,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         jobs: jobs.clone(),
         failed_auth: Arc::new(crate::http::limiter::FailedAuth::new(config_limit)),
         events,
+        swept_at: Arc::new(std::sync::atomic::AtomicI64::new(0)),
     };
     let app = http::router(state);
 

@@ -18,6 +18,9 @@ use crate::{
     },
 };
 
+/// How often a hand-out also sweeps expired leases and due retries, in milliseconds.
+const SWEEP_EVERY_MS: i64 = 250;
+
 /// Batches searched per step before moving on.
 const ROUNDS: usize = 8;
 
@@ -35,11 +38,28 @@ pub fn pressure(state: &AppState) -> Pressure {
 pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<CallRow>, StoreError> {
     let store = &state.store;
     let now = state.clock.now_ms();
-    store.reap_expired(now).await?;
+    // Expired leases and due retries are swept every second in the background; at hand-out
+    // they are swept too, at most every quarter second, so a busy queue pays for it rarely.
+    let last = state.swept_at.load(std::sync::atomic::Ordering::SeqCst);
+    let due = (now < last || last + SWEEP_EVERY_MS <= now)
+        && state
+            .swept_at
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            )
+            .is_ok();
+    if due {
+        store.reap_expired(now).await?;
+    }
     if let Some(held) = store.call_held_by(agent_id, now).await? {
         return Ok(Some(held));
     }
-    store.promote_due(now).await?;
+    if due {
+        store.promote_due(now).await?;
+    }
     let agent = store.agent_get(agent_id).await?;
     let campaigns: Vec<CampaignRow> = store
         .campaigns_active()

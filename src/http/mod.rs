@@ -50,6 +50,8 @@ pub struct AppState {
     pub jobs: Jobs,
     pub events: crate::events::EventHub,
     pub failed_auth: Arc<limiter::FailedAuth>,
+    /// When a hand-out last swept expired leases and due retries (clock milliseconds).
+    pub swept_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -113,18 +113,21 @@ impl Store {
             return Ok(vec![]);
         }
         let within = id_list(campaigns);
+        // `campaign_id + 0` keeps the planners off the per-campaign indexes for the
+        // cross-campaign steps, which have partial indexes of their own (reserved, owned,
+        // callbacks); otherwise they walk every ready row of the campaign.
         let filter = match step {
             Step::Reserved => format!(
                 "WHERE e.reserved_for = $1 AND e.state IN ('ready', 'scheduled') AND e.next_attempt_at <= $2 \
-                 AND e.campaign_id IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at, e.id"
+                 AND e.campaign_id + 0 IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at, e.id"
             ),
             Step::Owned => format!(
-                "WHERE e.owner_agent = $1 AND e.state = 'ready' AND e.next_attempt_at <= $2 AND e.campaign_id IN ({within}) \
+                "WHERE e.owner_agent = $1 AND e.state = 'ready' AND e.next_attempt_at <= $2 AND e.campaign_id + 0 IN ({within}) \
                  {CANDIDATE_GUARDS} ORDER BY e.priority DESC, e.next_attempt_at, e.id"
             ),
             Step::Callbacks => format!(
                 "WHERE e.state = 'ready' AND e.is_callback AND $1 = $1 AND e.next_attempt_at <= $2 \
-                 AND e.campaign_id IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at, e.id"
+                 AND e.campaign_id + 0 IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at, e.id"
             ),
             Step::Campaign(id) => format!(
                 "WHERE e.campaign_id = {id} AND e.state = 'ready' AND $1 = $1 AND $2 = $2 {CANDIDATE_GUARDS} \

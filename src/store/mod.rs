@@ -142,8 +142,10 @@ impl Store {
             POSTGRES_MIGRATOR.run(&pool).await?;
             Pool::Postgres(pool)
         } else if url.starts_with("sqlite:") {
+            // One connection: SQLite has one writer anyway, and waiting in the pool's queue wakes
+            // at once, where SQLite's busy handler sleeps in growing steps under contention.
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(sqlite_options(url)?)
                 .await?;
