@@ -20,21 +20,28 @@ rng = random.Random(7)
 start_hour = 1764547200000 // 3600000 - 30 * 24  # 30 days before 2025-12-01
 hours = [start_hour + h for h in range(30 * 24)]
 camp, agent_h, totals = {}, {}, {}
-per_cell = max(1, total // (len(hours) * len(agents)))
-remaining = total
+def record(h, a, d, k):
+    camp[(h, d)] = camp.get((h, d), 0) + k
+    agent_h[(a, h, d)] = agent_h.get((a, h, d), 0) + k
+    totals[(a, d)] = totals.get((a, d), 0) + k
 cells = [(h, a) for h in hours for a in agents]
-rng.shuffle(cells)
-for i, (h, a) in enumerate(cells):
-    if remaining <= 0:
-        break
-    n = min(remaining, per_cell if i < len(cells) - 1 else remaining)
-    remaining -= n
-    for d, k in zip(disp, [max(0, round(n * w / 100)) for w in weights]):
-        if k == 0:
-            continue
-        camp[(h, d)] = camp.get((h, d), 0) + k
-        agent_h[(a, h, d)] = agent_h.get((a, h, d), 0) + k
-        totals[(a, d)] = totals.get((a, d), 0) + k
+if total <= 2_000_000:
+    # Each outcome at a random hour, agent and disposition.
+    for _ in range(total):
+        h, a = cells[rng.randrange(len(cells))]
+        record(h, a, rng.choices(disp, weights)[0], 1)
+else:
+    # Spread evenly; each cell's count split by the weights with exact sums.
+    base, extra = divmod(total, len(cells))
+    for i, (h, a) in enumerate(cells):
+        n = base + (1 if i < extra else 0)
+        shares = [n * w / sum(weights) for w in weights]
+        ks = [int(x) for x in shares]
+        for j in sorted(range(len(ks)), key=lambda j: shares[j] - ks[j], reverse=True)[: n - sum(ks)]:
+            ks[j] += 1
+        for d, k in zip(disp, ks):
+            if k:
+                record(h, a, d, k)
 def chunks(rows, size=500):
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
@@ -64,11 +71,12 @@ for backend in sqlite postgres; do
     if [ $backend = sqlite ]; then sqlite3 "${url#sqlite://}" < "$WORK/seed.sql"; else psql "$url" -q -f "$WORK/seed.sql" >/dev/null; fi
   done
   got=$(api GET "/v1/stats/campaigns/$large" | python3 -c 'import json,sys; print(json.load(sys.stdin)["attempts"])')
+  got_small=$(api GET "/v1/stats/campaigns/$small" | python3 -c 'import json,sys; print(json.load(sys.stdin)["attempts"])')
   s=$("$LOADGEN" stats "$BASE" "$TOKEN" "$small" "$REQUESTS")
   l=$("$LOADGEN" stats "$BASE" "$TOKEN" "$large" "$REQUESTS")
   stop_server
-  printf '%-8s %s outcomes (check: %s): campaign p50 %s ms vs %s ms → ratio %s; series p50 %s ms vs %s ms → ratio %s\n' \
-    $backend "$LARGE" "$got" "$(json_field "$l" campaign_p50_ms)" "$(json_field "$s" campaign_p50_ms)" \
+  printf '%-8s %s vs %s outcomes (check: %s vs %s): campaign p50 %s ms vs %s ms → ratio %s; series p50 %s ms vs %s ms → ratio %s\n' \
+    $backend "$LARGE" "$SMALL" "$got" "$got_small" "$(json_field "$l" campaign_p50_ms)" "$(json_field "$s" campaign_p50_ms)" \
     "$(ratio "$(json_field "$l" campaign_p50_ms)" "$(json_field "$s" campaign_p50_ms)")" \
     "$(json_field "$l" series_p50_ms)" "$(json_field "$s" series_p50_ms)" \
     "$(ratio "$(json_field "$l" series_p50_ms)" "$(json_field "$s" series_p50_ms)")"

@@ -99,6 +99,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORT_INLINE_BYTES", default_value_t = 1024 * 1024)]
     pub import_inline_bytes: usize,
 
+    /// How long an import may go without progress before it is taken for abandoned by its
+    /// worker (a crash) and resumed by another; an upload that stalls this long is failed.
+    #[arg(long, env = "OUTCALL_IMPORT_STALE", default_value = "30s")]
+    pub import_stale: Span,
+
     /// Unknown tokens one client address may present per minute before it gets 429.
     #[arg(long, env = "OUTCALL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,

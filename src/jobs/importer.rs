@@ -220,7 +220,12 @@ async fn run(job: ImportJob, ctx: &Context) -> Result<(), BoxDynError> {
         format!("importer-{}", std::process::id()) + &format!("-{:x}", rand::random::<u32>());
     let Some(row) = ctx
         .store
-        .import_claim(job.import_id, &worker, ctx.clock.now_ms())
+        .import_claim(
+            job.import_id,
+            &worker,
+            ctx.clock.now_ms(),
+            ctx.config.import_stale.as_millis(),
+        )
         .await?
     else {
         return Ok(()); // done, failed, or another worker has it

@@ -47,7 +47,10 @@ async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
             );
         }
     }
-    let (orphaned, abandoned) = ctx.store.imports_orphaned(now).await?;
+    let (orphaned, abandoned) = ctx
+        .store
+        .imports_orphaned(now, ctx.config.import_stale.as_millis())
+        .await?;
     for id in abandoned {
         ctx.store
             .import_finish(id, Some("the upload did not finish"), now)

@@ -56,9 +56,6 @@ macro_rules! select_import {
 /// The `worker` an import has while its upload is still being stored.
 pub const UPLOADING: &str = "upload";
 
-/// How long a worker may stay silent before another may take its import over.
-pub const STALE_MS: i64 = 30_000;
-
 impl Store {
     /// Creates a queued import whose upload is still arriving (see [`UPLOADING`]).
     pub async fn import_create(&self, campaign_id: i64, format: &str, now: i64) -> Result<i64> {
@@ -133,14 +130,21 @@ impl Store {
     }
 
     /// Takes an import for `worker` if it is queued, or running under a worker that went silent.
-    pub async fn import_claim(&self, id: i64, worker: &str, now: i64) -> Result<Option<ImportRow>> {
+    /// `stale_ms` is how long a worker may stay silent before another may take its import over.
+    pub async fn import_claim(
+        &self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        stale_ms: i64,
+    ) -> Result<Option<ImportRow>> {
         const SQL: &str = "UPDATE imports SET state = 'running', worker = $2, heartbeat_at = $3 \
              WHERE id = $1 AND ((state = 'queued' AND worker IS NULL) OR (state = 'running' AND heartbeat_at < $4))";
         let n = on_pool!(&self.pool, |p| sqlx::query(SQL)
             .bind(id)
             .bind(worker)
             .bind(now)
-            .bind(now - STALE_MS)
+            .bind(now - stale_ms)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
@@ -243,10 +247,10 @@ impl Store {
 
     /// Imports that should be running but have no live worker (after a crash or restart), and
     /// uploads abandoned half-way (the client never got a 202 for those).
-    pub async fn imports_orphaned(&self, now: i64) -> Result<(Vec<i64>, Vec<i64>)> {
+    pub async fn imports_orphaned(&self, now: i64, stale_ms: i64) -> Result<(Vec<i64>, Vec<i64>)> {
         const SQL: &str = "SELECT id, worker FROM imports WHERE state IN ('queued', 'running') AND heartbeat_at < $1";
         let rows: Vec<(i64, Option<String>)> = on_pool!(&self.pool, |p| sqlx::query_as(SQL)
-            .bind(now - STALE_MS)
+            .bind(now - stale_ms)
             .fetch_all(p)
             .await)?;
         let (abandoned, orphaned): (Vec<_>, Vec<_>) = rows

@@ -188,3 +188,149 @@ mod postgres {
         super::acknowledged_outcomes_survive_kill_9(super::Backend::Postgres).await
     }
 }
+
+/// kill -9 in the middle of a large import: after a restart the import is resumed after its
+/// last committed batch and ends with an exact report.
+async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let start = |url: &str| {
+        Server::start_env(
+            url,
+            Some(SECRET),
+            &[
+                ("OUTCALL_IMPORT_INLINE_BYTES", "4096"),
+                ("OUTCALL_IMPORT_STALE", "2s"),
+            ],
+        )
+    };
+    let mut server = start(&url);
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    post(
+        &client,
+        format!("{base}/v1/offers"),
+        SECRET,
+        json!({"code": "IMP", "name": "imp"}),
+    )
+    .await;
+    let script: Value = post(
+        &client,
+        format!("{base}/v1/scripts"),
+        SECRET,
+        json!({"name": "s", "body": "hi"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let campaign: Value = post(
+        &client,
+        format!("{base}/v1/campaigns"),
+        SECRET,
+        json!({"name": "imp", "offer": "IMP", "script_id": script["id"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = campaign["id"].as_i64().unwrap();
+    let rows = 60_000;
+    let mut csv = String::from("phone,name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("1{}{:08},客户{i}\n", [38, 39, 50, 58][i % 4], i));
+    }
+    csv.push_str("not-a-phone,bad\n");
+    let r = client
+        .post(format!("{base}/v1/campaigns/{id}/contacts"))
+        .bearer_auth(SECRET)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let import = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    // Kill it once some, but not all, batches are in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let at_kill = loop {
+        let s: Value = client
+            .get(format!("{base}/v1/imports/{import}"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let processed = s["processed"].as_i64().unwrap();
+        assert_ne!(
+            s["state"], "done",
+            "the import finished before it could be killed; make it bigger"
+        );
+        if processed > 0 {
+            break processed;
+        }
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let restarted = start(&url);
+    let base = format!("http://{}", restarted.addr);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let s: Value = client
+            .get(format!("{base}/v1/imports/{import}"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["state"] == "done" {
+            break s;
+        }
+        assert_ne!(s["state"], "failed", "{s}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import was not resumed: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(at_kill < rows as i64);
+    assert_eq!(done["report"]["total"], rows + 1);
+    assert_eq!(done["report"]["accepted"], rows);
+    assert_eq!(
+        done["report"]["duplicates"], 0,
+        "resumed exactly after the last committed row"
+    );
+    assert_eq!(done["invalid_count"], 1);
+    let stats: Value = client
+        .get(format!("{base}/v1/stats/campaigns/{id}"))
+        .bearer_auth(SECRET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["contacts"]["ready"], rows);
+}
+
+mod import_sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_killed_midway_resumes_with_exact_counts() {
+        super::an_import_killed_midway_resumes_with_exact_counts(super::Backend::Sqlite).await
+    }
+}
+
+mod import_postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_killed_midway_resumes_with_exact_counts() {
+        super::an_import_killed_midway_resumes_with_exact_counts(super::Backend::Postgres).await
+    }
+}

@@ -29,6 +29,20 @@ impl Server {
         bootstrap: Option<&str>,
         log: Option<&std::path::Path>,
     ) -> Self {
+        Self::start_full(url, bootstrap, log, &[])
+    }
+
+    /// Like [`Server::start`] with extra environment variables.
+    pub fn start_env(url: &str, bootstrap: Option<&str>, vars: &[(&str, &str)]) -> Self {
+        Self::start_full(url, bootstrap, None, vars)
+    }
+
+    fn start_full(
+        url: &str,
+        bootstrap: Option<&str>,
+        log: Option<&std::path::Path>,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_outcall"));
         cmd.arg("serve")
             .env("OUTCALL_DATABASE_URL", url)
@@ -46,6 +60,9 @@ impl Server {
         }
         if let Some(secret) = bootstrap {
             cmd.env("OUTCALL_BOOTSTRAP_TOKEN", secret);
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("the outcall binary starts");
         let stdout = child.stdout.take().unwrap();
