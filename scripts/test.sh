@@ -22,9 +22,26 @@ PY
   fi
 }
 
+# Runs cargo test, then prints one closing line with the totals of every test binary.
+run_tests() {
+  local log; log="$(mktemp)"
+  set +e
+  cargo test --all-targets "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  set -e
+  local passed failed
+  passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$log")
+  failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$log")
+  rm -f "$log"
+  echo
+  echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+  return "$status"
+}
+
 if pg_reachable; then
   echo "scripts/test.sh: PostgreSQL reachable at ${OUTCALL_TEST_DATABASE_URL%%\?*}: running both suites"
-  exec cargo test --all-targets "$@"
+  run_tests "$@"
+  exit $?
 fi
 
 if [ "${CI:-}" = "true" ]; then
@@ -39,5 +56,7 @@ cat >&2 <<WARN
 #  Start PostgreSQL (or set OUTCALL_TEST_DATABASE_URL) to run everything.
 ################################################################################
 WARN
-cargo test --all-targets "$@" -- --skip postgres::
+status=0
+run_tests "$@" -- --skip postgres:: || status=$?
 echo "scripts/test.sh: WARNING: the PostgreSQL suite was skipped" >&2
+exit $status
