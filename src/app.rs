@@ -16,6 +16,9 @@ use crate::{
     store::Store,
 };
 
+/// How long shutdown waits for background jobs in flight.
+const JOBS_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// A started service.
 pub struct Running {
     /// Where it listens (the real port when configured with port 0).
@@ -76,7 +79,17 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         .with_graceful_shutdown(async move { signal.cancelled().await })
         .await;
         stop.cancel();
-        jobs.stopped().await;
+        tracing::info!("HTTP server stopped; stopping background workers");
+        // Background work is durable (imports resume, sweeps are idempotent): give in-flight
+        // jobs a bounded time to finish, then stop regardless.
+        if tokio::time::timeout(JOBS_GRACE, jobs.stopped())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "background workers did not stop within {JOBS_GRACE:?}; stopping without them"
+            );
+        }
         task_store.close().await;
         tracing::info!("outcall stopped");
         served.context("serve HTTP")
