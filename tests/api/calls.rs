@@ -137,9 +137,9 @@ async fn calling_windows_are_read_in_the_contacts_own_time_zone(app: TestApp) {
 }
 
 async fn the_global_calling_hours_hold_whatever_the_campaign_says(app: TestApp) {
-    let campaign = app.campaign(json!({})).await; // windows 00:00–24:00
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await; // windows 00:00–24:00
     let (_, agent) = app.agent("a", None).await;
     app.advance(12 * 3600); // 22:00 in Shanghai
     app.next(&agent).await.expect(StatusCode::NO_CONTENT);
@@ -231,9 +231,9 @@ async fn a_contact_is_exhausted_after_max_attempts(app: TestApp) {
 }
 
 async fn teams_limit_who_may_work_a_campaign(app: TestApp) {
-    let campaign = app.campaign(json!({"teams": ["north"]})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({"teams": ["north"]}), "phone\n13800138000\n")
+        .await;
     let (_, south) = app.agent("south", Some("south")).await;
     let (_, nobody) = app.agent("no team", None).await;
     let (_, north) = app.agent("north", Some("north")).await;
@@ -298,9 +298,9 @@ async fn calls_go_out_in_the_contract_order(app: TestApp) {
 }
 
 async fn an_expired_lease_goes_back_to_the_queue_and_a_late_outcome_is_409(app: TestApp) {
-    let campaign = app.campaign(json!({"lease": "30s"})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({"lease": "30s"}), "phone\n13800138000\n")
+        .await;
     let (_, first) = app.agent("first", None).await;
     let (_, second) = app.agent("second", None).await;
     let (call, _, _) = app.take(&first).await;
@@ -335,9 +335,9 @@ async fn an_expired_lease_goes_back_to_the_queue_and_a_late_outcome_is_409(app: 
 }
 
 async fn an_outcome_after_expiry_counts_while_nobody_else_took_the_contact(app: TestApp) {
-    let campaign = app.campaign(json!({"lease": "30s"})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({"lease": "30s"}), "phone\n13800138000\n")
+        .await;
     let (_, agent) = app.agent("slow", None).await;
     let (call, _, _) = app.take(&agent).await;
     app.advance(45);
@@ -348,9 +348,9 @@ async fn an_outcome_after_expiry_counts_while_nobody_else_took_the_contact(app: 
 }
 
 async fn a_heartbeat_extends_the_lease(app: TestApp) {
-    let campaign = app.campaign(json!({"lease": "60s"})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({"lease": "60s"}), "phone\n13800138000\n")
+        .await;
     let (_, holder) = app.agent("holder", None).await;
     let (_, other) = app.agent("other", None).await;
     let (call, _, _) = app.take(&holder).await;
@@ -378,9 +378,9 @@ async fn a_heartbeat_extends_the_lease(app: TestApp) {
 }
 
 async fn a_released_call_goes_back_unattempted(app: TestApp) {
-    let campaign = app.campaign(json!({})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
     let (_, a) = app.agent("a", None).await;
     let (_, b) = app.agent("b", None).await;
     let (call, _, _) = app.take(&a).await;
@@ -406,9 +406,9 @@ async fn a_released_call_goes_back_unattempted(app: TestApp) {
 }
 
 async fn an_agents_callback_waits_for_them_then_opens_to_the_campaign(app: TestApp) {
-    let campaign = app.campaign(json!({})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
     let (_, mine) = app.agent("mine", None).await;
     let (_, other) = app.agent("other", None).await;
     let (call, _, _) = app.take(&mine).await;
@@ -441,9 +441,7 @@ async fn an_agents_callback_waits_for_them_then_opens_to_the_campaign(app: TestA
 }
 
 async fn a_callback_ignores_the_campaign_windows_but_not_the_calling_hours(app: TestApp) {
-    let campaign = app.campaign(json!({"calling_windows": [{"days": ["wed"], "start": "09:00", "end": "11:00"}], "max_attempts": 5})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app.running_campaign(json!({"calling_windows": [{"days": ["wed"], "start": "09:00", "end": "11:00"}], "max_attempts": 5}), "phone\n13800138000\n").await;
     let (_, agent) = app.agent("a", None).await;
     let (call, _, _) = app.take(&agent).await;
     let late = app
@@ -473,9 +471,9 @@ async fn a_callback_ignores_the_campaign_windows_but_not_the_calling_hours(app: 
 }
 
 async fn bad_outcomes_are_422_naming_the_field(app: TestApp) {
-    let campaign = app.campaign(json!({})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
     let (_, agent) = app.agent("a", None).await;
     let (call, _, _) = app.take(&agent).await;
     for (body, field) in [
@@ -520,9 +518,9 @@ async fn bad_outcomes_are_422_naming_the_field(app: TestApp) {
 }
 
 async fn the_same_idempotency_key_records_once_and_a_different_body_is_422(app: TestApp) {
-    let campaign = app.campaign(json!({})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
     let (_, agent) = app.agent("a", None).await;
     let (call, _, _) = app.take(&agent).await;
     let send = |body: Value| {
@@ -642,9 +640,9 @@ async fn do_not_call_and_complaint_list_the_phone_and_a_complaint_opens_a_follow
 }
 
 async fn deactivating_an_agent_releases_their_call(app: TestApp) {
-    let campaign = app.campaign(json!({})).await;
-    app.import_csv(campaign, "phone\n13800138000\n").await;
-    app.start_campaign(campaign).await;
+    let _campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
     let (id, leaving) = app.agent("leaving", None).await;
     let (_, staying) = app.agent("staying", None).await;
     app.take(&leaving).await;

@@ -28,23 +28,17 @@ async fn post(
         .unwrap()
 }
 
-async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
-    let (url, _dir) = fresh_database(backend).await;
-    let server = Server::start(&url, Some(SECRET));
-    let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+/// An offer `code`, a script and a draft campaign (with `extra` fields) over HTTP; its id.
+async fn new_campaign(client: &reqwest::Client, base: &str, code: &str, extra: Value) -> i64 {
     post(
-        &client,
+        client,
         format!("{base}/v1/offers"),
         SECRET,
-        json!({"code": "K9", "name": "k9"}),
+        json!({"code": code, "name": code}),
     )
     .await;
     let script: Value = post(
-        &client,
+        client,
         format!("{base}/v1/scripts"),
         SECRET,
         json!({"name": "s", "body": "hi"}),
@@ -53,18 +47,28 @@ async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
     .json()
     .await
     .unwrap();
+    let mut body = json!({"name": code, "offer": code, "script_id": script["id"]});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        body[k] = v;
+    }
+    let campaign: Value = post(client, format!("{base}/v1/campaigns"), SECRET, body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    campaign["id"].as_i64().unwrap()
+}
+
+async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let server = Server::start(&url, Some(SECRET));
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
-    let campaign: Value = post(
-        &client,
-        format!("{base}/v1/campaigns"),
-        SECRET,
-        json!({"name": "k9", "offer": "K9", "script_id": script["id"], "calling_windows": windows}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let id = campaign["id"].as_i64().unwrap();
+    let id = new_campaign(&client, &base, "K9", json!({"calling_windows": windows})).await;
     let mut csv = String::from("phone\n");
     for i in 0..2000 {
         csv.push_str(&format!("1370000{i:04}\n"));
@@ -209,34 +213,7 @@ async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    post(
-        &client,
-        format!("{base}/v1/offers"),
-        SECRET,
-        json!({"code": "IMP", "name": "imp"}),
-    )
-    .await;
-    let script: Value = post(
-        &client,
-        format!("{base}/v1/scripts"),
-        SECRET,
-        json!({"name": "s", "body": "hi"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let campaign: Value = post(
-        &client,
-        format!("{base}/v1/campaigns"),
-        SECRET,
-        json!({"name": "imp", "offer": "IMP", "script_id": script["id"]}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let id = campaign["id"].as_i64().unwrap();
+    let id = new_campaign(&client, &base, "IMP", json!({})).await;
     let rows = 60_000;
     let mut csv = String::from("phone,name\n");
     for i in 0..rows {

@@ -385,6 +385,14 @@ impl TestApp {
         r.body["id"].as_i64().unwrap()
     }
 
+    /// A started campaign (see [`TestApp::campaign`]) holding the contacts of `csv`.
+    pub async fn running_campaign(&self, extra: Value, csv: &str) -> i64 {
+        let id = self.campaign(extra).await;
+        self.import_csv(id, csv).await.expect(StatusCode::OK);
+        self.start_campaign(id).await;
+        id
+    }
+
     /// Starts a campaign (expects 200).
     pub async fn start_campaign(&self, id: i64) {
         self.post(
