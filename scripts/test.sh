@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the black-box API suite on SQLite always, and on PostgreSQL
 # whenever a server is reachable at OUTCALL_TEST_DATABASE_URL
-# (default postgres://postgres@127.0.0.1:5432/postgres).
-# Outside CI a missing PostgreSQL skips that suite with a loud warning; with CI=true it fails.
+# (default postgres://postgres@127.0.0.1:5432/postgres); the browser tests (tests/api/web.rs)
+# in Debian's Chromium, which this script installs with playwright-core when they are missing.
+# Outside CI a missing PostgreSQL or browser skips that part with a loud warning; with CI=true
+# it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,25 +40,51 @@ run_tests() {
   return "$status"
 }
 
-if pg_reachable; then
-  echo "scripts/test.sh: PostgreSQL reachable at ${OUTCALL_TEST_DATABASE_URL%%\?*}: running both suites"
+# Debian's Chromium and playwright-core (pinned in tests/web/package-lock.json).
+browser_ready() {
+  local chromium="${OUTCALL_CHROMIUM:-/usr/bin/chromium}"
+  if [ ! -x "$chromium" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "scripts/test.sh: installing Debian's chromium for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || true
+  fi
+  if [ ! -d tests/web/node_modules/playwright-core ] && command -v npm >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing playwright-core for the browser tests"
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error) || true
+  fi
+  [ -x "$chromium" ] && command -v node >/dev/null 2>&1 && [ -d tests/web/node_modules/playwright-core ]
+}
+
+skips=()
+missing=()
+if ! pg_reachable; then
+  skips+=(--skip postgres::)
+  missing+=("PostgreSQL at $OUTCALL_TEST_DATABASE_URL (the PostgreSQL suite)")
+fi
+if ! browser_ready; then
+  skips+=(--skip web::)
+  missing+=("Chromium/Node.js/playwright-core (the browser tests)")
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "scripts/test.sh: PostgreSQL reachable at ${OUTCALL_TEST_DATABASE_URL%%\?*} and a browser ready: running everything"
   run_tests "$@"
   exit $?
 fi
 
 if [ "${CI:-}" = "true" ]; then
-  echo "scripts/test.sh: PostgreSQL is not reachable at $OUTCALL_TEST_DATABASE_URL and CI=true: failing" >&2
+  printf 'scripts/test.sh: CI=true and not available: %s\n' "${missing[@]}" >&2
   exit 1
 fi
 
-cat >&2 <<WARN
-################################################################################
-#  PostgreSQL is NOT reachable at $OUTCALL_TEST_DATABASE_URL
-#  The PostgreSQL suite is SKIPPED. Only SQLite was tested.
-#  Start PostgreSQL (or set OUTCALL_TEST_DATABASE_URL) to run everything.
-################################################################################
-WARN
+{
+  echo "################################################################################"
+  for m in "${missing[@]}"; do echo "#  NOT available: $m -- SKIPPED"; done
+  echo "#  Start PostgreSQL (or set OUTCALL_TEST_DATABASE_URL) and install chromium/npm"
+  echo "#  to run everything."
+  echo "################################################################################"
+} >&2
 status=0
-run_tests "$@" -- --skip postgres:: || status=$?
-echo "scripts/test.sh: WARNING: the PostgreSQL suite was skipped" >&2
+run_tests "$@" -- "${skips[@]}" || status=$?
+printf 'scripts/test.sh: WARNING: skipped %s\n' "${missing[@]}" >&2
 exit $status

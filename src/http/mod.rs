@@ -37,9 +37,11 @@ pub mod limiter;
 pub mod offers;
 pub mod pagination;
 pub mod patch;
+pub mod schedules;
 pub mod scripts;
 pub mod stats;
 pub mod tokens;
+pub mod web;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -65,6 +67,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(offers::router())
         .merge(scripts::router())
         .merge(campaigns::router())
+        .merge(schedules::router())
         .merge(contacts::router())
         .merge(dnc::router())
         .merge(calls::router())
@@ -98,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(web::router())
         .fallback(|| async { error::Error::NotFound })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(problems_and_metrics))

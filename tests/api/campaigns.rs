@@ -343,10 +343,68 @@ async fn patch_changes_only_the_fields_given_and_null_clears_schedules(app: Test
     );
 }
 
+async fn the_schedule_preview_lists_the_next_due_times_in_the_zone_and_names_bad_fields(
+    app: TestApp,
+) {
+    // The clock reads Wednesday 2026-11-25 10:00 in Shanghai.
+    let lead = app.token("lead").await;
+    let r = app
+        .get(
+            "/v1/schedules/preview?recurrence=0%200%209%201%20*%20*&timezone=Asia/Shanghai&count=3",
+            &lead,
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    assert_eq!(
+        r.body["next"],
+        json!([
+            "2026-12-01T09:00:00+08:00",
+            "2027-01-01T09:00:00+08:00",
+            "2027-02-01T09:00:00+08:00"
+        ])
+    );
+    // 02:30 on the day New York springs forward does not exist: it fires once, just after the gap.
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 3, 13, 12, 0, 0).unwrap());
+    let r = app
+        .get(
+            "/v1/schedules/preview?recurrence=0%2030%202%20*%20*%20*&timezone=America/New_York&count=2",
+            &lead,
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    assert_eq!(
+        r.body["next"],
+        json!(["2027-03-14T03:00:00-04:00", "2027-03-15T02:30:00-04:00"])
+    );
+    for (query, field) in [
+        ("recurrence=0%200%209", "recurrence"),
+        ("recurrence=nonsense%20a%20b%20c%20d%20e", "recurrence"),
+        (
+            "recurrence=0%200%209%201%20*%20*&timezone=Mars/Olympus",
+            "timezone",
+        ),
+        ("recurrence=0%200%209%201%20*%20*&count=0", "count"),
+        ("recurrence=0%200%209%201%20*%20*&count=21", "count"),
+    ] {
+        app.get(&format!("/v1/schedules/preview?{query}"), &lead)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, field);
+    }
+    let agent = app.agent("a", None).await.1;
+    app.get(
+        "/v1/schedules/preview?recurrence=0%200%209%201%20*%20*",
+        &agent,
+    )
+    .await
+    .expect(StatusCode::FORBIDDEN);
+}
+
 crate::on_both_backends!(
     campaign_fields_are_validated_and_each_error_names_its_field,
     a_campaign_starts_as_a_draft_with_sane_defaults,
     every_lifecycle_transition_is_allowed_or_a_409,
     starting_pins_the_script_version_until_the_campaign_is_moved,
     patch_changes_only_the_fields_given_and_null_clears_schedules,
+    the_schedule_preview_lists_the_next_due_times_in_the_zone_and_names_bad_fields,
 );

@@ -16,3 +16,4 @@ mod schedules;
 mod scripts;
 mod security;
 mod stats;
+mod web;

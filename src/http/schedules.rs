@@ -1,0 +1,91 @@
+//! `/v1/schedules/preview`: the next due times of a recurrence, so a lead can read what a cron
+//! expression means before saving it.
+
+use axum::{Json, extract::State};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{campaigns::Recurrence, clock::from_ms};
+
+use super::{
+    AppState,
+    auth::{Leads, Require},
+    campaigns::rfc3339,
+    error::{Error, Result, Validator},
+    extract::AppQuery,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(schedules_preview))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// A campaign recurrence: cron with 6 or 7 fields, seconds first.
+    pub recurrence: String,
+    /// IANA zone the recurrence runs in; default the server's.
+    pub timezone: Option<String>,
+    /// How many due times, 1 to 20; default 5.
+    pub count: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    pub recurrence: String,
+    pub timezone: String,
+    /// The next due times from now, in the zone's offset.
+    pub next: Vec<String>,
+}
+
+/// The next due times of a recurrence in a time zone (daylight-saving handled as campaigns do).
+#[utoipa::path(get, path = "/v1/schedules/preview", tag = "campaigns", params(PreviewParams),
+    responses((status = 200, body = Preview), (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn schedules_preview(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<PreviewParams>,
+) -> Result<Json<Preview>> {
+    let mut v = Validator::new();
+    let recurrence = v.check("recurrence", Recurrence::parse(&p.recurrence));
+    let tz = match p.timezone.as_deref().map(str::trim) {
+        None | Some("") => Some(state.config.timezone),
+        Some(t) => v.check(
+            "timezone",
+            t.parse::<Tz>()
+                .map_err(|_| format!("'{t}' is not an IANA time zone")),
+        ),
+    };
+    let count = match p.count.as_deref().map(str::trim) {
+        None | Some("") => Some(5),
+        Some(c) => v.check(
+            "count",
+            c.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| "must be a whole number from 1 to 20".to_owned()),
+        ),
+    };
+    v.finish()?;
+    let (Some(recurrence), Some(tz), Some(count)) = (recurrence, tz, count) else {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "a checked value is missing"
+        )));
+    };
+    let mut next = Vec::with_capacity(count);
+    let mut after = from_ms(state.clock.now_ms());
+    while next.len() < count {
+        let Some(due) = recurrence.next_after(after, tz) else {
+            break;
+        };
+        next.push(rfc3339(due.timestamp_millis(), tz));
+        after = due;
+    }
+    Ok(Json(Preview {
+        recurrence: recurrence.as_str().to_owned(),
+        timezone: tz.name().to_owned(),
+        next,
+    }))
+}

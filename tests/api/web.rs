@@ -1,0 +1,317 @@
+//! The browser pages, driven in headless Chromium by Playwright (tests/web/e2e.mjs) against
+//! the real server. Each test prepares data over HTTP, runs one browser scenario, then checks
+//! through the API that what the browser did really happened.
+//!
+//! Needs Debian's `chromium` and `npm ci` in tests/web: scripts/test.sh installs both.
+
+use std::{path::PathBuf, time::Duration};
+
+use chrono::{Datelike, Duration as Days, Utc};
+use chrono_tz::Asia::Shanghai;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_SECRET, Backend, TestApp};
+
+/// A server whose clock reads the real time (the browser counts leases down on its own
+/// clock) and whose calling hours never close, so the tests pass at any hour.
+pub async fn browser_app(backend: Backend) -> TestApp {
+    let app = TestApp::start_with(backend, |c| {
+        c.calling_hours = "00:00-24:00".parse().expect("all-day calling hours");
+    })
+    .await;
+    app.clock.set(Utc::now());
+    app
+}
+
+fn web_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/web")
+}
+
+/// Runs one scenario of tests/web/e2e.mjs and fails the test with its output if any check fails.
+async fn scenario(app: &TestApp, name: &str, mut input: Value) {
+    let dir = web_dir();
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run scripts/test.sh (it runs `npm ci` in tests/web)"
+    );
+    let chromium = std::env::var("OUTCALL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: run scripts/test.sh (it installs Debian's chromium package)"
+    );
+    input["scenario"] = json!(name);
+    input["base"] = json!(app.base);
+    let mut node = tokio::process::Command::new("node");
+    node.arg(dir.join("e2e.mjs"))
+        .env("OUTCALL_E2E", input.to_string())
+        .current_dir(&dir)
+        .kill_on_drop(true);
+    if let Ok(shots) = std::env::var("OUTCALL_SCREENSHOTS") {
+        // Relative to the repository, like every other path the README names.
+        node.env(
+            "OUTCALL_SCREENSHOTS",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(shots),
+        );
+    }
+    let run = node.output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the browser scenario ends within 120 s")
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "browser scenario {name} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn history(app: &TestApp, contact: i64) -> Vec<Value> {
+    let r = app
+        .get(&format!("/v1/contacts/{contact}"), ADMIN_SECRET)
+        .await;
+    r.expect(StatusCode::OK);
+    r.body["history"].as_array().cloned().unwrap_or_default()
+}
+
+async fn contacts(app: &TestApp, campaign: i64) -> Vec<Value> {
+    let r = app
+        .get(
+            &format!("/v1/campaigns/{campaign}/contacts?limit=1000"),
+            ADMIN_SECRET,
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn contact_id(list: &[Value], phone: &str) -> i64 {
+    list.iter()
+        .find(|c| c["phone"] == phone)
+        .and_then(|c| c["id"].as_i64())
+        .unwrap_or_else(|| panic!("{phone} is in the campaign"))
+}
+
+async fn an_agent_takes_a_call_sees_the_script_and_records_outcomes_in_the_browser(app: TestApp) {
+    let (_, agent) = app.agent("王磊", None).await;
+    let campaign = app
+        .running_campaign(
+            json!({}),
+            "phone,name,plan,priority\n13800138000,王芳,全球通 88,90\n13900139000,李娜,5G 畅享,10\n",
+        )
+        .await;
+    let notes = "客户同意升级 <b>5G</b> & 'quotes'";
+    scenario(
+        &app,
+        "agent",
+        json!({
+            "agent_token": agent,
+            "first": {"phone": "+8613800138000", "name": "王芳", "script": "您好王芳，全球通 88", "attribute": "全球通 88"},
+            "second": {"phone": "+8613900139000"},
+            "notes": notes,
+        }),
+    )
+    .await;
+    let list = contacts(&app, campaign).await;
+    let first = history(&app, contact_id(&list, "+8613800138000")).await;
+    assert_eq!(
+        first.len(),
+        1,
+        "one outcome for the first contact: {first:?}"
+    );
+    assert_eq!(first[0]["disposition"], "accepted");
+    assert_eq!(first[0]["notes"], notes, "notes are stored verbatim");
+    let second = history(&app, contact_id(&list, "+8613900139000")).await;
+    assert_eq!(
+        second[0]["disposition"], "no_answer",
+        "the keyboard shortcut 3 records no answer"
+    );
+}
+
+async fn a_callback_picked_in_the_contacts_local_time_is_sent_with_its_offset(app: TestApp) {
+    let (_, agent) = app.agent("agent", None).await;
+    let campaign = app
+        .running_campaign(json!({}), "phone,name\n13800138000,王芳\n")
+        .await;
+    let tomorrow = (Utc::now().with_timezone(&Shanghai) + Days::days(1)).date_naive();
+    let local = format!("{}T10:00", tomorrow.format("%Y-%m-%d"));
+    scenario(
+        &app,
+        "callback",
+        json!({
+            "agent_token": agent,
+            "callback_local": local,
+            // The browser runs in London: 10:00 in Shanghai is 02:00 there in winter.
+            "callback_agent_time": "02:00",
+        }),
+    )
+    .await;
+    let list = contacts(&app, campaign).await;
+    assert_eq!(list[0]["state"], "scheduled");
+    let due = chrono::DateTime::parse_from_rfc3339(list[0]["next_attempt_at"].as_str().unwrap())
+        .expect("next_attempt_at is RFC 3339");
+    let wanted = tomorrow
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_local_timezone(Shanghai)
+        .unwrap();
+    assert_eq!(
+        due, wanted,
+        "the callback is due at 10:00 on the contact's clock"
+    );
+}
+
+async fn a_lead_uploads_a_csv_in_the_browser_and_sees_the_report_with_its_invalid_rows(
+    app: TestApp,
+) {
+    let lead = app.token("lead").await;
+    let campaign = app.campaign(json!({})).await;
+    let csv = "phone,name,timezone\n13800138000,王芳,\n12345,坏号码,\n13900139000,李娜,Mars/Olympus\n13700137000,张伟,\n13800138000,重复,\n";
+    // What the API says about the same rows decides what the page must show.
+    let reference = app.campaign(json!({})).await;
+    let report = app.import_csv(reference, csv).await;
+    report.expect(StatusCode::OK);
+    let report = report.body.clone();
+    assert_eq!(report["invalid"].as_array().map(Vec::len), Some(2));
+    scenario(
+        &app,
+        "import",
+        json!({"lead_token": lead, "campaign": campaign, "csv": csv, "report": report}),
+    )
+    .await;
+    assert_eq!(
+        contacts(&app, campaign).await.len(),
+        2,
+        "the good rows are in the campaign"
+    );
+}
+
+async fn a_lead_creates_and_starts_a_campaign_in_the_browser_with_a_schedule_preview(app: TestApp) {
+    let lead = app.token("lead").await;
+    let offer = app.offer("5G-PLUS").await;
+    app.script("您好{{ name }}").await;
+    let name = "5G 升级 — <script>alert(1)</script>";
+    scenario(
+        &app,
+        "campaign",
+        json!({"lead_token": lead, "offer": offer, "name": name}),
+    )
+    .await;
+    let list = app.get("/v1/campaigns", ADMIN_SECRET).await;
+    let made = list.body["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["name"] == name).cloned())
+        .expect("the campaign exists with its name verbatim");
+    assert_eq!(made["status"], "active");
+    assert_eq!(made["priority"], 70);
+    assert_eq!(made["recurrence"], "0 0 9 1 * *");
+    assert_eq!(made["offer"], offer);
+    assert_eq!(made["calling_windows"].as_array().map(Vec::len), Some(2));
+}
+
+async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: TestApp) {
+    let viewer = app.token("viewer").await;
+    let (_, agent) = app.agent("赵敏", Some("north")).await;
+    let campaign = app
+        .running_campaign(
+            json!({}),
+            "phone,name\n13800138000,王芳\n13900139000,李娜\n",
+        )
+        .await;
+    let now = Utc::now().with_timezone(&Shanghai);
+    app.post(
+        "/v1/targets",
+        ADMIN_SECRET,
+        json!({"scope": "campaign", "scope_id": campaign, "period": format!("{}-{:02}", now.year(), now.month()),
+               "metric": "conversions", "goal": 10}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    scenario(
+        &app,
+        "dashboard",
+        json!({"viewer_token": viewer, "agent_token": agent, "agent_name": "赵敏", "campaign": campaign}),
+    )
+    .await;
+    let stats = app
+        .get(&format!("/v1/stats/campaigns/{campaign}"), ADMIN_SECRET)
+        .await;
+    assert_eq!(stats.body["conversions"], 1);
+}
+
+async fn the_language_follows_the_browser_and_the_switch_sticks(app: TestApp) {
+    let (_, agent) = app.agent("agent", None).await;
+    scenario(&app, "language", json!({"agent_token": agent})).await;
+}
+
+async fn the_pages_are_served_from_the_binary_with_a_strict_content_security_policy(app: TestApp) {
+    for page in ["/app/agent", "/app/lead", "/app/dashboard"] {
+        let r = app.call(Method::GET, page, None, Value::Null).await;
+        r.expect(StatusCode::OK);
+        assert!(r.content_type.starts_with("text/html"), "{page} is HTML");
+        let csp = r.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+        assert!(
+            !r.text.contains("https://"),
+            "{page} loads nothing from the internet"
+        );
+    }
+    let js = app
+        .call(
+            Method::GET,
+            "/app/assets/vendor/uPlot.iife.min.js",
+            None,
+            Value::Null,
+        )
+        .await;
+    js.expect(StatusCode::OK);
+    assert!(js.content_type.starts_with("text/javascript"));
+    for missing in [
+        "/app/nope",
+        "/app/assets/nope.js",
+        "/app/assets/../Cargo.toml",
+    ] {
+        let r = app.call(Method::GET, missing, None, Value::Null).await;
+        r.expect(StatusCode::NOT_FOUND);
+        assert!(
+            r.content_type.starts_with("application/problem+json"),
+            "{missing}"
+        );
+    }
+}
+
+/// Like `on_both_backends!`, with the server of [`browser_app`].
+macro_rules! in_the_browser {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::browser_app(crate::helpers::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::browser_app(crate::helpers::Backend::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
+
+in_the_browser!(
+    an_agent_takes_a_call_sees_the_script_and_records_outcomes_in_the_browser,
+    a_callback_picked_in_the_contacts_local_time_is_sent_with_its_offset,
+    a_lead_uploads_a_csv_in_the_browser_and_sees_the_report_with_its_invalid_rows,
+    a_lead_creates_and_starts_a_campaign_in_the_browser_with_a_schedule_preview,
+    the_dashboard_updates_live_when_another_agent_records_an_outcome,
+    the_language_follows_the_browser_and_the_switch_sticks,
+    the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
+);

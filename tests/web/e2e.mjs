@@ -1,0 +1,217 @@
+// Browser scenarios for the outcall pages, in headless Chromium driven by Playwright.
+// Called by tests/api/web.rs, which starts the server, prepares data over HTTP, and passes
+// what the scenario needs as JSON in OUTCALL_E2E. Exit code 0 means every check passed.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const cfg = JSON.parse(process.env.OUTCALL_E2E || "{}");
+const shots = process.env.OUTCALL_SCREENSHOTS || null;
+const executablePath = process.env.OUTCALL_CHROMIUM || "/usr/bin/chromium";
+const TIMEOUT = 15000;
+
+function check(cond, message) {
+  if (!cond) throw new Error("check failed: " + message);
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function signIn(page, path, token) {
+  await page.goto(cfg.base + path);
+  await page.locator("#token").fill(token);
+  await page.locator("#signin button[type=submit]").click();
+  await page.locator("#app").waitFor({ state: "visible" });
+}
+
+async function text(page, sel) {
+  return (await page.locator(sel).textContent()) || "";
+}
+
+const scenarios = {
+  // An agent signs in, takes a call, sees contact, script and history, records outcomes by
+  // button and by keyboard, and the page fits a phone's width.
+  async agent(browser) {
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#next").click();
+    await page.locator("#call").waitFor({ state: "visible" });
+    const phone = page.locator("#phone");
+    check((await phone.getAttribute("href")) === "tel:" + cfg.first.phone, "the phone is a tel: link to the contact");
+    check((await phone.textContent()) === cfg.first.phone, "the phone is shown in E.164");
+    check((await text(page, "#name")) === cfg.first.name, "the contact's name is shown");
+    check((await text(page, "#script")) === cfg.first.script, "the script is rendered with the contact's fields: " + (await text(page, "#script")));
+    check((await text(page, "#attributes")).includes(cfg.first.attribute), "attributes are listed");
+    check((await text(page, "#history")).includes("First call"), "an empty history says so");
+    await page.waitForFunction(() => /\d+:\d\d left/.test(document.querySelector("#countdown").textContent));
+    await shot(page, "agent");
+    await page.locator("#notes").fill(cfg.notes);
+    await page.locator("button[data-disposition=accepted]").click();
+    await page.locator("#status", { hasText: "Recorded: Accepted" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#p-conversions", { hasText: "1" }).waitFor({ timeout: TIMEOUT });
+
+    // The second call, recorded with the keyboard: 3 = no answer.
+    await page.keyboard.press("n");
+    await page.locator("#call").waitFor({ state: "visible" });
+    check((await text(page, "#phone")) === cfg.second.phone, "the second call is the second contact");
+    await page.locator("body").click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press("3");
+    await page.locator("#status", { hasText: "Recorded: No answer" }).waitFor({ timeout: TIMEOUT });
+
+    // Nothing more is due.
+    await page.locator("#next").click();
+    await page.locator("#status", { hasText: "Nothing is due" }).waitFor({ timeout: TIMEOUT });
+
+    // A narrow screen: nothing wider than the viewport.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, "the desk fits a 390 px wide screen (overflow " + overflow + " px)");
+  },
+
+  // A callback picked in the contact's local time is sent with the contact's offset.
+  async callback(browser) {
+    const page = await browser.newPage({ locale: "en-US", timezoneId: "Europe/London" });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#next").click();
+    await page.locator("#call").waitFor({ state: "visible" });
+    await page.locator("button[data-disposition=callback]").click();
+    await page.locator("#callback-at").fill(cfg.callback_local);
+    check((await text(page, "#callback-yours")).includes(cfg.callback_agent_time), "the agent's local equivalent is shown: " + (await text(page, "#callback-yours")));
+    await page.locator("#callback-save").click();
+    await page.locator("#status", { hasText: "Recorded: Callback" }).waitFor({ timeout: TIMEOUT });
+  },
+
+  // A lead uploads a CSV and sees the report with its invalid rows.
+  async import(browser) {
+    const page = await browser.newPage({ locale: "en-US" });
+    await signIn(page, "/app/lead", cfg.lead_token);
+    await page.locator("[data-tab=import]").click();
+    await page.locator(`#import-campaign option[value="${cfg.campaign}"]`).waitFor({ state: "attached" });
+    await page.locator("#import-campaign").selectOption(String(cfg.campaign));
+    await page.locator("#import-file").setInputFiles({ name: "contacts.csv", mimeType: "text/csv", buffer: Buffer.from(cfg.csv) });
+    await page.locator("#import-form button[type=submit]").click();
+    await page.locator("#import-report").waitFor({ state: "visible", timeout: TIMEOUT });
+    check((await text(page, "#r-total")) === String(cfg.report.total), "total rows");
+    check((await text(page, "#r-accepted")) === String(cfg.report.accepted), "accepted rows");
+    check((await text(page, "#r-duplicates")) === String(cfg.report.duplicates), "duplicates");
+    check((await text(page, "#r-invalid")) === String(cfg.report.invalid.length), "invalid count");
+    const rows = await page.locator("#invalid-rows tr").allTextContents();
+    check(rows.length === cfg.report.invalid.length, "one line per invalid row");
+    cfg.report.invalid.forEach((r, i) => check(rows[i].startsWith(String(r.row)) && rows[i].includes(r.reason), `invalid row ${r.row} shows its reason: ${rows[i]}`));
+    await shot(page, "lead-import");
+  },
+
+  // A lead creates a campaign with a recurrence, reads the preview, sees a field error, starts it.
+  async campaign(browser) {
+    const page = await browser.newPage({ locale: "en-US" });
+    await signIn(page, "/app/lead", cfg.lead_token);
+    await page.locator("#new-campaign").click();
+    await page.locator("#campaign-form").waitFor({ state: "visible" });
+    const form = page.locator("#campaign-form");
+    await form.locator("[name=name]").fill(cfg.name);
+    await form.locator("[name=offer]").selectOption(cfg.offer);
+    await form.locator("[name=priority]").fill("0");
+    await form.locator("[name=recurrence]").fill("0 0 9 1 * *");
+    await page.locator("#preview li").nth(4).waitFor({ timeout: TIMEOUT });
+    const first = await page.locator("#preview li").first().textContent();
+    check(first.includes("09:00") && first.includes("Asia/Shanghai"), "the preview shows 09:00 in the campaign's zone: " + first);
+    await shot(page, "lead-form");
+    await page.locator("#campaign-save").click();
+    await page.locator("[data-field=priority] + .field-error").waitFor({ timeout: TIMEOUT });
+    await form.locator("[name=priority]").fill("70");
+    await page.locator("#campaign-save").click();
+    await page.locator("#campaign-form").waitFor({ state: "hidden", timeout: TIMEOUT });
+    const row = page.locator("#campaign-rows tr", { hasText: cfg.name });
+    await row.locator("[data-status=draft]").waitFor();
+    await shot(page, "lead");
+    await row.locator("[data-action=start]").click();
+    await row.locator("[data-status=active]").waitFor({ timeout: TIMEOUT });
+  },
+
+  // The dashboard moves when another agent records an outcome, without a reload.
+  async dashboard(browser) {
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1600, height: 1000 } });
+    await signIn(page, "/app/dashboard", cfg.viewer_token);
+    await page.locator("#live-text", { hasText: "live" }).waitFor({ timeout: TIMEOUT });
+    await page.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"]`).waitFor({ timeout: TIMEOUT });
+    const before = Number((await text(page, "#k-conversions")).replace(/\D/g, ""));
+    // Another agent, through the API.
+    const auth = { Authorization: "Bearer " + cfg.agent_token, "Content-Type": "application/json" };
+    const next = await (await fetch(cfg.base + "/v1/calls/next", { method: "POST", headers: auth })).json();
+    const res = await fetch(`${cfg.base}/v1/calls/${next.call.id}/outcome`, { method: "POST", headers: auth, body: JSON.stringify({ disposition: "accepted" }) });
+    check(res.status === 200, "the other agent's outcome is recorded");
+    await page.locator("#k-conversions", { hasText: String(before + 1) }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#feed li", { hasText: "Accepted" }).waitFor({ timeout: TIMEOUT });
+    await page.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"] td[data-conversions]`, { hasText: String(before + 1) }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#leader-rows tr", { hasText: cfg.agent_name }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#chart canvas").waitFor({ timeout: TIMEOUT });
+    await shot(page, "dashboard");
+  },
+
+  // Chinese by default for a Chinese browser, a switch that sticks, and back.
+  async language(browser) {
+    const zh = await browser.newContext({ locale: "zh-CN" });
+    const page = await zh.newPage();
+    await page.goto(cfg.base + "/app/agent");
+    check((await text(page, "h1")) === "坐席工作台", "a Chinese browser gets Chinese: " + (await text(page, "h1")));
+    check((await page.locator("html").getAttribute("lang")) === "zh-CN", "the page says it is Chinese");
+    await page.locator("#lang-switch").click();
+    check((await text(page, "h1")) === "Agent desk", "the switch turns it to English");
+    await page.reload();
+    check((await text(page, "h1")) === "Agent desk", "the choice survives a reload");
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#lang-switch").click();
+    check((await text(page, "#next")).includes("下一通电话"), "signed in, the switch turns buttons to Chinese");
+    await shot(page, "agent-zh");
+
+    const en = await browser.newContext({ locale: "en-US" });
+    for (const [path, english, chinese] of [["/app/lead", "Campaign console", "活动管理台"], ["/app/dashboard", "Live dashboard", "实时看板"]]) {
+      const p = await en.newPage();
+      await p.goto(cfg.base + path);
+      check((await text(p, "h1")) === english, `${path} is English in an English browser`);
+      await p.locator("#lang-switch").click();
+      check((await text(p, "h1")) === chinese, `${path} switches to Chinese`);
+      await p.locator("#lang-switch").click();
+    }
+  },
+};
+
+const run = scenarios[cfg.scenario];
+if (!run) {
+  console.error("unknown scenario: " + cfg.scenario);
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+browser.on("disconnected", () => {});
+try {
+  // Page errors (an exception in a script, a CSP violation) fail the scenario.
+  const origNewPage = browser.newPage.bind(browser);
+  const watch = (page) => {
+    page.on("pageerror", (e) => errors.push("page error: " + e.message));
+    page.on("console", (m) => { if (m.type() === "error" && !/status of (4\d\d)/.test(m.text())) errors.push("console: " + m.text()); });
+    return page;
+  };
+  browser.newPage = async (o) => watch(await origNewPage(o));
+  const origNewContext = browser.newContext.bind(browser);
+  browser.newContext = async (o) => {
+    const ctx = await origNewContext(o);
+    ctx.on("page", watch);
+    return ctx;
+  };
+  await run(browser);
+  check(errors.length === 0, "no script errors: " + errors.join("; "));
+  console.log(`scenario ${cfg.scenario}: ok`);
+} catch (e) {
+  console.error(`scenario ${cfg.scenario}: ${e.message}`);
+  if (errors.length) console.error(errors.join("\n"));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

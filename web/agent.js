@@ -1,0 +1,252 @@
+// Agent desk: take the next call, read the script, keep the lease alive, record the outcome.
+"use strict";
+(() => {
+  const { t, h, $, $$, api, showError, toast } = OC;
+  // Disposition, shortcut key, needs confirmation.
+  const DISPOSITIONS = [
+    ["accepted", "1"], ["declined", "2"], ["no_answer", "3"], ["busy", "4"], ["voicemail", "5"],
+    ["callback", "6"], ["wrong_number", ""], ["do_not_call", "", "agent.confirm.dnc"],
+    ["complaint", "", "agent.confirm.complaint"],
+  ];
+
+  let current = null;      // the call being worked: the /v1/calls/next answer
+  let expiresAt = 0;       // lease expiry, ms
+  let heartbeatTimer = null;
+  let tickTimer = null;
+  let outcomeKey = null;   // Idempotency-Key of the outcome being sent (kept across retries)
+  let busy = false;
+
+  function setStatus(text) { $("#status").textContent = text || ""; }
+
+  async function loadProgress() {
+    try {
+      const me = await api("GET", "/v1/agents/me/stats");
+      $("#p-attempts").textContent = OC.num(me.attempts);
+      $("#p-reached").textContent = OC.num(me.reached);
+      $("#p-conversions").textContent = OC.num(me.conversions);
+      const box = $("#p-targets");
+      box.replaceChildren(...me.targets.map((tg) => {
+        const share = tg.goal ? Math.min(1, tg.actual / tg.goal) : 0;
+        const pace = tg.goal ? Math.min(1, tg.expected_by_now / tg.goal) : 0;
+        const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
+        meter.firstChild.style.width = (share * 100).toFixed(1) + "%";
+        meter.lastChild.style.left = (pace * 100).toFixed(1) + "%";
+        return h("div", { class: "target" },
+          h("div", { class: "small" }, `${t("metric." + tg.metric)} ${tg.period}: ${tg.actual} / ${tg.goal} `,
+            h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? "✓" : "−" + tg.gap })),
+          meter);
+      }));
+    } catch (e) { /* progress is secondary; the desk keeps working */ }
+  }
+
+  async function next() {
+    if (busy) return;
+    busy = true;
+    showError($("#error"), null);
+    setStatus(t("loading"));
+    try {
+      const call = await api("POST", "/v1/calls/next");
+      if (!call) {
+        clearCall();
+        setStatus(t("agent.nothing"));
+      } else {
+        show(call);
+        setStatus("");
+      }
+    } catch (e) {
+      setStatus("");
+      showError($("#error"), e);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function show(call) {
+    const sameCall = current && current.call.id === call.call.id;
+    current = call;
+    if (!sameCall) {
+      outcomeKey = null;
+      $("#notes").value = "";
+      $("#callback-panel").hidden = true;
+    }
+    const c = call.contact;
+    const phone = $("#phone");
+    phone.textContent = c.phone;
+    phone.href = "tel:" + c.phone;
+    $("#name").textContent = c.name || "";
+    $("#attributes").replaceChildren(...Object.entries(c.attributes || {}).flatMap(([k, v]) =>
+      [h("dt", { text: k }), h("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })]));
+    $("#campaign").textContent = call.campaign.name;
+    $("#offer").textContent = `${call.campaign.offer.name} (${call.campaign.offer.code})`;
+    $("#attempt").textContent = t("agent.attempt", { n: call.call.attempt });
+    $("#script").textContent = call.script.text;
+    renderHistory();
+    renderLocalTime();
+    $("#call").hidden = false;
+    expiresAt = Date.parse(call.call.lease_expires_at);
+    scheduleHeartbeat();
+    tick();
+  }
+
+  function renderHistory() {
+    if (!current) return;
+    const items = current.history || [];
+    $("#history").replaceChildren(...(items.length ? items.map((e) => {
+      const what = e.disposition ? t("d." + e.disposition) : t("e." + e.event);
+      return h("li", {},
+        h("b", { text: what }), " · ",
+        h("span", { class: "muted", text: OC.fmtTime(new Date(e.at), OC.browserZone) }),
+        e.agent ? " · " + e.agent : "", e.campaign_name ? " · " + e.campaign_name : "",
+        e.notes ? h("div", { class: "small", text: e.notes }) : null);
+    }) : [h("li", { class: "muted", text: t("agent.history.empty") })]));
+  }
+
+  function renderLocalTime() {
+    if (!current) return;
+    const zone = current.contact.timezone;
+    $("#local-time").textContent = t("agent.localtime", { time: OC.fmtTime(new Date(), zone, false), zone });
+    $("#callback-at-label").textContent = t("agent.callback.at", { zone });
+    renderCallbackEquivalent();
+  }
+
+  function clearCall() {
+    current = null;
+    clearTimeout(heartbeatTimer);
+    clearInterval(tickTimer);
+    $("#call").hidden = true;
+  }
+
+  // ---- lease: countdown and automatic heartbeats ----
+  function scheduleHeartbeat() {
+    clearTimeout(heartbeatTimer);
+    const left = expiresAt - Date.now();
+    // Beat at a third of what is left, so two misses still leave time.
+    const wait = Math.max(1000, Math.min(left / 3, 60000));
+    heartbeatTimer = setTimeout(heartbeat, wait);
+    clearInterval(tickTimer);
+    tickTimer = setInterval(tick, 1000);
+  }
+
+  async function heartbeat() {
+    if (!current) return;
+    try {
+      const r = await api("POST", `/v1/calls/${current.call.id}/heartbeat`);
+      expiresAt = Date.parse(r.lease_expires_at);
+    } catch (e) {
+      if (e.status === 409 || e.status === 404) { leaseLost(); return; }
+    }
+    scheduleHeartbeat();
+  }
+
+  function tick() {
+    const el = $("#countdown");
+    const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+    el.textContent = t("agent.lease.left", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
+    el.classList.toggle("low", left < 30);
+    if (left === 0 && current) leaseLost();
+  }
+
+  function leaseLost() {
+    clearCall();
+    setStatus(t("agent.lease.expired"));
+  }
+
+  // ---- outcomes ----
+  function renderDispositions() {
+    $("#dispositions").replaceChildren(...DISPOSITIONS.map(([d, key]) =>
+      h("button", { type: "button", class: d, dataset: { disposition: d }, onclick: () => choose(d) },
+        t("d." + d), key ? h("kbd", { text: key }) : null)));
+  }
+
+  function choose(d) {
+    if (!current) return;
+    if (d === "callback") {
+      $("#callback-panel").hidden = false;
+      const input = $("#callback-at");
+      if (!input.value) {
+        // Suggest tomorrow at this hour, on the contact's clock.
+        input.value = OC.localInputValue(new Date(Date.now() + 86400000), current.contact.timezone);
+      }
+      renderCallbackEquivalent();
+      input.focus();
+      return;
+    }
+    const confirmKey = (DISPOSITIONS.find((x) => x[0] === d) || [])[2];
+    if (confirmKey && !window.confirm(t(confirmKey))) return;
+    record({ disposition: d });
+  }
+
+  function renderCallbackEquivalent() {
+    if (!current) return;
+    const at = OC.zonedToInstant($("#callback-at").value, current.contact.timezone);
+    $("#callback-yours").textContent = at
+      ? t("agent.callback.yours", { time: OC.fmtTime(at, OC.browserZone), zone: OC.browserZone })
+      : "";
+  }
+
+  function saveCallback() {
+    const at = OC.zonedToInstant($("#callback-at").value, current.contact.timezone);
+    if (!at) { showError($("#error"), new OC.ApiError(422, { detail: t("agent.callback.missing") })); return; }
+    record({
+      disposition: "callback",
+      callback_at: OC.rfc3339In(at, current.contact.timezone),
+      callback_scope: $("#callback-scope").value,
+    });
+  }
+
+  async function record(body) {
+    if (!current || busy) return;
+    busy = true;
+    const notes = $("#notes").value.trim();
+    if (notes) body.notes = notes;
+    // One key per attempt at recording: a retry after a network error cannot record twice.
+    const key = JSON.stringify(body);
+    if (!outcomeKey || outcomeKey.body !== key) outcomeKey = { body: key, id: crypto.randomUUID() };
+    const form = $("#call");
+    try {
+      await api("POST", `/v1/calls/${current.call.id}/outcome`, body, { headers: { "Idempotency-Key": outcomeKey.id } });
+      showError($("#error"), null, form);
+      clearCall();
+      setStatus(t("agent.recorded", { d: t("d." + body.disposition) }));
+      toast(t("agent.recorded", { d: t("d." + body.disposition) }));
+      loadProgress();
+    } catch (e) {
+      showError($("#error"), e, form);
+      if (e.status === 409) clearCall();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function release() {
+    if (!current) return;
+    try {
+      await api("POST", `/v1/calls/${current.call.id}/release`);
+      clearCall();
+      setStatus(t("e.released"));
+    } catch (e) { showError($("#error"), e); }
+  }
+
+  function onKey(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const tag = (ev.target.tagName || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag)) return;
+    if ($("#app").hidden) return;
+    if (ev.key === "n" || ev.key === "N") { ev.preventDefault(); next(); return; }
+    const hit = DISPOSITIONS.find((x) => x[1] && x[1] === ev.key);
+    if (hit && current) { ev.preventDefault(); choose(hit[0]); }
+  }
+
+  $("#next").addEventListener("click", next);
+  $("#release").addEventListener("click", release);
+  $("#callback-save").addEventListener("click", saveCallback);
+  $("#callback-at").addEventListener("input", renderCallbackEquivalent);
+  document.addEventListener("keydown", onKey);
+  OC.onLang(() => { renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
+  renderDispositions();
+  OC.session("/v1/agents/me/stats", () => {
+    loadProgress();
+    setInterval(loadProgress, 60000);
+    setInterval(renderLocalTime, 30000);
+  });
+})();

@@ -1,0 +1,177 @@
+// Wall dashboard: today's numbers, campaigns against target, offers, outcomes per hour and an
+// agent leaderboard, kept live by the event stream (every server process feeds it).
+"use strict";
+(() => {
+  const { t, h, $, api, showError } = OC;
+  const REACHED = new Set(["accepted", "declined", "callback", "do_not_call", "complaint"]);
+  const feed = [];
+  let chart = null;
+  let refreshTimer = null;
+  let stream = null;
+
+  function todayStart() {
+    const d = new Date();
+    d.setHours(0, 0, 0, 0);
+    return d;
+  }
+  const q = (d) => encodeURIComponent(d.toISOString());
+
+  async function refresh() {
+    const from = q(todayStart());
+    const to = q(new Date());
+    try {
+      const [offers, agents, campaigns, series] = await Promise.all([
+        api("GET", `/v1/stats/offers?from=${from}&to=${to}`),
+        api("GET", `/v1/stats/agents?from=${from}&to=${to}`),
+        api("GET", "/v1/campaigns?limit=100"),
+        api("GET", `/v1/stats/timeseries?bucket=hour&from=${q(new Date(Date.now() - 12 * 3600e3))}&to=${to}&timezone=${encodeURIComponent(OC.browserZone)}`),
+      ]);
+      const live = campaigns.items.filter((c) => c.status !== "completed" && c.status !== "draft");
+      const stats = await Promise.all(live.map((c) => api("GET", `/v1/stats/campaigns/${c.id}`)));
+      showError($("#error"), null);
+      renderKpis(offers.items);
+      renderOffers(offers.items);
+      renderLeaders(agents.items);
+      renderCampaigns(live, stats);
+      renderChart(series.items);
+    } catch (e) {
+      showError($("#error"), e);
+    }
+  }
+
+  function soon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, 800);
+  }
+
+  function sum(items) {
+    const s = { attempts: 0, reached: 0, conversions: 0 };
+    for (const i of items) { s.attempts += i.attempts; s.reached += i.reached; s.conversions += i.conversions; }
+    return s;
+  }
+
+  function renderKpis(offers) {
+    const s = sum(offers);
+    $("#k-attempts").textContent = OC.num(s.attempts);
+    $("#k-reached").textContent = OC.num(s.reached);
+    $("#k-conversions").textContent = OC.num(s.conversions);
+    $("#k-contact-rate").textContent = s.attempts ? OC.pct(s.reached / s.attempts) : "–";
+    $("#k-conversion-rate").textContent = s.attempts ? OC.pct(s.conversions / s.attempts) : "–";
+  }
+
+  function renderOffers(items) {
+    $("#offer-rows").replaceChildren(...items.map((o) => h("tr", {},
+      h("td", { text: `${o.name} (${o.offer})` }),
+      h("td", { class: "num", text: OC.num(o.attempts) }),
+      h("td", { class: "num", text: OC.num(o.reached) }),
+      h("td", { class: "num", text: OC.num(o.conversions) }),
+      h("td", { class: "num", text: OC.pct(o.contact_rate) }),
+      h("td", { class: "num", text: OC.pct(o.conversion_rate) }))));
+  }
+
+  function renderLeaders(items) {
+    const top = [...items].sort((a, b) => b.conversions - a.conversions || b.reached - a.reached || a.agent_name.localeCompare(b.agent_name)).slice(0, 10);
+    $("#leader-rows").replaceChildren(...top.map((a, i) => h("tr", { dataset: { agent: a.agent } },
+      h("td", { text: i + 1 }),
+      h("td", { text: a.agent_name + (a.team ? ` · ${a.team}` : "") }),
+      h("td", { class: "num", text: OC.num(a.conversions) }),
+      h("td", { class: "num", text: OC.num(a.reached) }),
+      h("td", { class: "num", text: OC.num(a.attempts) }))));
+  }
+
+  function targetCell(target) {
+    if (!target) return h("td", { class: "muted small", text: t("dash.no_target") });
+    const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
+    meter.firstChild.style.width = Math.min(100, (target.actual / target.goal) * 100).toFixed(1) + "%";
+    meter.lastChild.style.left = Math.min(100, (target.expected_by_now / target.goal) * 100).toFixed(1) + "%";
+    return h("td", {},
+      h("div", { class: "small" },
+        `${OC.num(target.actual)} / ${OC.num(target.goal)} ${t("metric." + target.metric)} (${target.period}) · `,
+        h("span", { class: target.on_track ? "ok" : "behind", text: target.on_track ? t("dash.on_track") : `${t("dash.behind")} · ${t("dash.gap")} ${OC.num(target.gap)}` }),
+        ` · ${t("dash.pace")} ${OC.num(Math.round(target.expected_by_now))}`),
+      meter);
+  }
+
+  function renderCampaigns(list, stats) {
+    $("#campaign-rows").replaceChildren(...list.map((c, i) => {
+      const s = stats[i];
+      return h("tr", { dataset: { campaign: c.id } },
+        h("td", {}, c.name, " ", h("span", { class: "badge " + c.status, text: t("status." + c.status) })),
+        h("td", { class: "num", text: OC.num(s.attempts) }),
+        h("td", { class: "num", dataset: { conversions: c.id }, text: OC.num(s.conversions) }),
+        h("td", { class: "num", text: OC.pct(s.contact_rate) }),
+        h("td", { class: "num", text: OC.pct(s.conversion_rate) }),
+        targetCell(s.target));
+    }));
+  }
+
+  function renderChart(items) {
+    const box = $("#chart");
+    // Every hour of the last 12, empty ones as zero, so the axis always shows the same span.
+    const byHour = new Map(items.map((b) => [Math.floor(Date.parse(b.at) / 3600e3), b]));
+    const now = Math.floor(Date.now() / 3600e3);
+    const hours = Array.from({ length: 13 }, (_, i) => now - 12 + i);
+    const get = (hr, k) => (byHour.get(hr) || {})[k] || 0;
+    const data = [hours.map((hr) => hr * 3600), hours.map((hr) => get(hr, "attempts")),
+      hours.map((hr) => get(hr, "reached")), hours.map((hr) => get(hr, "conversions"))];
+    const width = Math.max(280, box.clientWidth || 600);
+    if (chart) { chart.setData(data); chart.setSize({ width, height: 260 }); return; }
+    const bars = uPlot.paths.bars({ size: [0.8, 40] });
+    const axis = { stroke: "#93a1b5", grid: { stroke: "#263447" }, ticks: { stroke: "#263447" } };
+    chart = new uPlot({
+      width, height: 260,
+      series: [
+        {},
+        { label: t("dash.attempts"), stroke: "#58a6ff", fill: "rgba(88,166,255,.25)", paths: bars },
+        { label: t("dash.reached"), stroke: "#d29922", width: 2 },
+        { label: t("dash.conversions"), stroke: "#3fb950", width: 3 },
+      ],
+      axes: [axis, axis],
+      scales: { x: { time: true } },
+    }, data, box);
+  }
+
+  function onEvent(kind, e) {
+    if (kind === "outcome") {
+      bump("#k-attempts");
+      if (REACHED.has(e.disposition)) bump("#k-reached");
+      if (e.disposition === "accepted") bump("#k-conversions");
+      feed.unshift(e);
+      feed.length = Math.min(feed.length, 30);
+      renderFeed();
+    }
+    soon();
+  }
+
+  function bump(sel) {
+    const el = $(sel);
+    const n = Number((el.textContent || "0").replace(/[^\d]/g, "")) || 0;
+    el.textContent = OC.num(n + 1);
+  }
+
+  function renderFeed() {
+    $("#feed").replaceChildren(...feed.map((e) => h("li", {},
+      h("span", { class: "muted", text: OC.fmtTime(new Date(e.at), OC.browserZone, false) }), " ",
+      h("b", { class: e.disposition === "accepted" ? "ok" : "", text: t("d." + e.disposition) }), " · ",
+      e.agent_name || ("#" + e.agent), " · ", e.offer || "")));
+  }
+
+  function liveState(up) {
+    $("#live-dot").classList.toggle("off", !up);
+    $("#live-text").textContent = up ? t("dash.live") : t("dash.reconnecting");
+    if (up) soon();
+  }
+
+  function clock() { $("#clock").textContent = OC.fmtTime(new Date(), OC.browserZone); }
+
+  OC.onLang(() => { if (chart) { chart.destroy(); chart = null; } renderFeed(); refresh(); clock(); });
+  window.addEventListener("resize", () => { if (chart) chart.setSize({ width: Math.max(280, $("#chart").clientWidth), height: 260 }); });
+  OC.session("/v1/stats/offers", () => {
+    refresh();
+    if (stream) stream.stop();
+    stream = OC.events("/v1/events", onEvent, liveState);
+    setInterval(refresh, 60000);
+    setInterval(clock, 10000);
+    clock();
+  });
+})();

@@ -1,0 +1,413 @@
+// Campaign console: campaigns and their lifecycle, contact imports with progress and report,
+// the do-not-call list, targets, follow-ups, offers and scripts.
+"use strict";
+(() => {
+  const { t, h, $, $$, api, showError, toast } = OC;
+  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const ACTIONS = { draft: ["start"], scheduled: ["stop"], active: ["pause", "stop"], paused: ["resume", "stop"], completed: [] };
+
+  let campaigns = [];
+  let editing = null; // campaign being edited, or null for a new one
+  const errorBox = () => $("#error");
+
+  // ---- tabs ----
+  function showTab(name) {
+    $$("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+    $$("[role=tabpanel]").forEach((p) => { p.hidden = p.id !== "tab-" + name; });
+    showError(errorBox(), null);
+    ({ campaigns: loadCampaigns, import: loadCampaigns, targets: loadTargets, followups: loadFollowUps }[name] || (() => {}))();
+  }
+
+  /** Every page of a list endpoint. */
+  async function all(path) {
+    const out = [];
+    let after = null;
+    do {
+      const sep = path.includes("?") ? "&" : "?";
+      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
+      out.push(...page.items);
+      after = page.next;
+    } while (after);
+    return out;
+  }
+
+  // ---- campaigns ----
+  async function loadCampaigns() {
+    try {
+      campaigns = await all("/v1/campaigns");
+    } catch (e) { showError(errorBox(), e); return; }
+    renderCampaigns();
+    const sel = $("#import-campaign");
+    const keep = sel.value;
+    sel.replaceChildren(...campaigns.filter((c) => c.status !== "completed")
+      .map((c) => h("option", { value: c.id, text: `#${c.id} ${c.name}` })));
+    if (keep) sel.value = keep;
+  }
+
+  function schedule(c) {
+    const parts = [];
+    if (c.start_at) parts.push("▶ " + OC.fmtTime(new Date(c.start_at), c.timezone));
+    if (c.end_at) parts.push("■ " + OC.fmtTime(new Date(c.end_at), c.timezone));
+    if (c.recurrence) parts.push("↻ " + c.recurrence + (c.next_recurrence_at ? " → " + OC.fmtTime(new Date(c.next_recurrence_at), c.timezone) : ""));
+    return parts.join(" · ");
+  }
+
+  function renderCampaigns() {
+    $("#campaign-rows").replaceChildren(...campaigns.map((c) => h("tr", { dataset: { campaign: c.id } },
+      h("td", { text: c.id }),
+      h("td", { text: c.name }),
+      h("td", {}, h("span", { class: "badge " + c.status, dataset: { status: c.status }, text: t("status." + c.status) })),
+      h("td", { class: "num hide-narrow", text: c.priority }),
+      h("td", { class: "hide-narrow", text: c.offer }),
+      h("td", { class: "small hide-narrow", text: schedule(c) }),
+      h("td", {},
+        ...ACTIONS[c.status].map((a) => h("button", { type: "button", class: a === "stop" ? "danger" : "", dataset: { action: a }, onclick: () => act(c, a) }, t("lead." + a))),
+        c.status !== "completed" ? h("button", { type: "button", dataset: { action: "edit" }, onclick: () => edit(c) }, t("lead.edit")) : null))));
+  }
+
+  async function act(c, action) {
+    if (action === "stop" && !window.confirm(t("lead.confirm.stop"))) return;
+    try {
+      await api("POST", `/v1/campaigns/${c.id}/${action}`);
+      await loadCampaigns();
+    } catch (e) { showError(errorBox(), e); }
+  }
+
+  async function loadChoices() {
+    const [offers, scripts] = await Promise.all([all("/v1/offers"), all("/v1/scripts")]);
+    $("[name=offer]").replaceChildren(...offers.map((o) => h("option", { value: o.code, text: `${o.code} — ${o.name}` })));
+    $("[name=script_id]").replaceChildren(...scripts.map((s) => h("option", { value: s.id, text: `#${s.id} ${s.name} (v${s.version})` })));
+  }
+
+  function windowRow(w) {
+    const row = h("div", { class: "window", dataset: { end24: String(w.end === "24:00") } },
+      h("span", { class: "days" }, ...DAYS.map((d) => h("label", {},
+        h("input", { type: "checkbox", value: d, checked: w.days.includes(d) }), " ", t("day." + d)))),
+      h("input", { type: "time", class: "w-start", value: w.start, "aria-label": "start" }), "–",
+      h("input", { type: "time", class: "w-end", value: w.end === "24:00" ? "23:59" : w.end, "aria-label": "end" }),
+      h("button", { type: "button", class: "danger", onclick: () => row.remove() }, t("lead.f.window.remove")));
+    return row;
+  }
+
+  function readWindows() {
+    return $$("#windows .window").map((row) => ({
+      days: $$("input[type=checkbox]", row).filter((c) => c.checked).map((c) => c.value),
+      start: $(".w-start", row).value,
+      // A time input cannot show 24:00; an untouched end of day stays 24:00.
+      end: $(".w-end", row).value === "23:59" && row.dataset.end24 === "true" ? "24:00" : $(".w-end", row).value,
+    }));
+  }
+
+  async function edit(c) {
+    editing = c || null;
+    const form = $("#campaign-form");
+    showError(errorBox(), null, form);
+    try { await loadChoices(); } catch (e) { showError(errorBox(), e); return; }
+    const v = c || {
+      name: "", priority: 50, timezone: "Asia/Shanghai", max_attempts: 3, lease: "15m", teams: [],
+      calling_windows: [{ days: DAYS.slice(0, 5), start: "09:00", end: "12:00" }, { days: DAYS.slice(0, 5), start: "14:00", end: "20:00" }],
+      retry: { no_answer: "2h", busy: "15m", voicemail: "4h" }, owner_first: false,
+    };
+    form.name.value = v.name;
+    if (c) { form.offer.value = c.offer; form.script_id.value = c.script_id; }
+    form.priority.value = v.priority;
+    form.timezone.value = v.timezone;
+    form.max_attempts.value = v.max_attempts;
+    form.lease.value = v.lease;
+    form.teams.value = (v.teams || []).join(", ");
+    form.retry_no_answer.value = v.retry.no_answer;
+    form.retry_busy.value = v.retry.busy;
+    form.retry_voicemail.value = v.retry.voicemail;
+    form.start_at.value = v.start_at ? OC.localInputValue(new Date(v.start_at), v.timezone) : "";
+    form.end_at.value = v.end_at ? OC.localInputValue(new Date(v.end_at), v.timezone) : "";
+    form.recurrence.value = v.recurrence || "";
+    form.owner_first.checked = !!v.owner_first;
+    $("#windows").replaceChildren(...v.calling_windows.map(windowRow));
+    $("#campaign-form-title").textContent = c ? `${t("lead.edit")} #${c.id}` : t("lead.new");
+    $("#campaign-save").textContent = c ? t("lead.form.save") : t("lead.form.create");
+    form.hidden = false;
+    preview();
+    form.name.focus();
+  }
+
+  function readCampaign() {
+    const f = $("#campaign-form");
+    const zone = f.timezone.value.trim();
+    const at = (v) => {
+      if (!v) return null;
+      const d = OC.zonedToInstant(v, zone);
+      return d ? OC.rfc3339In(d, zone) : v;
+    };
+    return {
+      name: f.name.value,
+      offer: f.offer.value,
+      script_id: Number(f.script_id.value),
+      priority: Number(f.priority.value),
+      timezone: zone,
+      calling_windows: readWindows(),
+      start_at: at(f.start_at.value),
+      end_at: at(f.end_at.value),
+      recurrence: f.recurrence.value.trim() || null,
+      max_attempts: Number(f.max_attempts.value),
+      retry: { no_answer: f.retry_no_answer.value, busy: f.retry_busy.value, voicemail: f.retry_voicemail.value },
+      lease: f.lease.value,
+      teams: f.teams.value.split(",").map((s) => s.trim()).filter(Boolean),
+      owner_first: f.owner_first.checked,
+    };
+  }
+
+  async function saveCampaign(ev) {
+    ev.preventDefault();
+    const form = $("#campaign-form");
+    const body = readCampaign();
+    try {
+      if (editing) await api("PATCH", `/v1/campaigns/${editing.id}`, body);
+      else {
+        for (const k of ["start_at", "end_at", "recurrence"]) if (body[k] === null) delete body[k];
+        await api("POST", "/v1/campaigns", body);
+      }
+      showError(errorBox(), null, form);
+      form.hidden = true;
+      toast(t("saved"));
+      await loadCampaigns();
+    } catch (e) { showError(errorBox(), e, form); }
+  }
+
+  let previewTimer = null;
+  function preview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(async () => {
+      const f = $("#campaign-form");
+      const rec = f.recurrence.value.trim();
+      const box = $("#preview-box");
+      if (!rec) { box.hidden = true; return; }
+      const zone = f.timezone.value.trim();
+      try {
+        const p = await api("GET", `/v1/schedules/preview?recurrence=${encodeURIComponent(rec)}&timezone=${encodeURIComponent(zone)}&count=5`);
+        $("#preview").replaceChildren(...p.next.map((d) => h("li", { text: OC.fmtTime(new Date(d), p.timezone) + " (" + p.timezone + ")" })));
+      } catch (e) {
+        $("#preview").replaceChildren(h("li", { class: "field-error", text: (e.fields[0] && e.fields[0].message) || e.message }));
+      }
+      box.hidden = false;
+    }, 300);
+  }
+
+  // ---- import ----
+  function upload(path, file, onProgress) {
+    // XMLHttpRequest, not fetch: it reports upload progress.
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", path);
+      xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem("outcall.token.lead"));
+      xhr.setRequestHeader("Content-Type", "text/csv");
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (_) { data = { detail: xhr.responseText }; }
+        if (xhr.status >= 200 && xhr.status < 300) resolve({ status: xhr.status, data });
+        else reject(new OC.ApiError(xhr.status, data));
+      };
+      xhr.onerror = () => reject(new OC.ApiError(0, { detail: t("error.network") }));
+      xhr.send(file);
+    });
+  }
+
+  async function importCsv(ev) {
+    ev.preventDefault();
+    const file = $("#import-file").files[0];
+    const campaign = $("#import-campaign").value;
+    if (!file || !campaign) return;
+    const bar = $("#import-bar");
+    const status = $("#import-status");
+    $("#import-progress").hidden = false;
+    $("#import-report").hidden = true;
+    showError(errorBox(), null);
+    // Rows are roughly lines; the bar uses that estimate until the server reports the total.
+    const estimate = Math.max(1, (await file.slice(0, 8 << 20).text()).split("\n").length * Math.max(1, file.size / (8 << 20)) - 1);
+    try {
+      const res = await upload(`/v1/campaigns/${campaign}/contacts`, file, (share) => {
+        bar.value = share * 50;
+        status.textContent = t("lead.import.uploading", { pct: Math.round(share * 100) });
+      });
+      let report = res.data;
+      if (res.status === 202) {
+        for (;;) {
+          const job = await api("GET", `/v1/imports/${res.data.id}`);
+          bar.value = 50 + Math.min(50, (job.processed / estimate) * 50);
+          status.textContent = t("lead.import.processing", { n: OC.num(job.processed) });
+          if (job.state === "done") { report = job.report; break; }
+          if (job.state === "failed") {
+            status.textContent = t("lead.import.failed", { why: job.error || "" });
+            report = job.report;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 700));
+        }
+      }
+      bar.value = 100;
+      if (report && report.total !== undefined) {
+        status.textContent = t("lead.import.done");
+        renderReport(report);
+      }
+    } catch (e) {
+      $("#import-progress").hidden = true;
+      showError(errorBox(), e);
+    }
+  }
+
+  function renderReport(r) {
+    $("#r-total").textContent = OC.num(r.total);
+    $("#r-accepted").textContent = OC.num(r.accepted);
+    $("#r-duplicates").textContent = OC.num(r.duplicates);
+    $("#r-suppressed").textContent = OC.num(r.suppressed);
+    $("#r-invalid").textContent = OC.num(r.invalid.length);
+    $("#invalid-rows").replaceChildren(...r.invalid.slice(0, 1000).map((i) => h("tr", {},
+      h("td", { class: "num", text: i.row }), h("td", { text: i.reason }))));
+    $("#invalid-table").hidden = r.invalid.length === 0;
+    $("#import-report").hidden = false;
+  }
+
+  // ---- do-not-call ----
+  async function dncAdd(ev) {
+    ev.preventDefault();
+    const form = $("#dnc-form");
+    const body = { phone: $("#dnc-phone").value };
+    const reason = $("#dnc-reason").value.trim();
+    if (reason) body.reason = reason;
+    try {
+      const r = await api("POST", "/v1/dnc", body);
+      showError(errorBox(), null, form);
+      $("#dnc-result").textContent = t("lead.dnc.added", { phone: r.phone });
+    } catch (e) { showError(errorBox(), e, form); }
+  }
+
+  async function dncLookup() {
+    const form = $("#dnc-form");
+    const phone = $("#dnc-phone").value.trim();
+    try {
+      const r = await api("GET", "/v1/dnc?phone=" + encodeURIComponent(phone));
+      showError(errorBox(), null, form);
+      const e = r.items[0];
+      $("#dnc-result").textContent = e
+        ? t("lead.dnc.listed", { phone: e.phone, by: e.added_by || "", at: OC.fmtTime(new Date(e.added_at), OC.browserZone) })
+        : t("lead.dnc.notlisted", { phone });
+    } catch (e) { showError(errorBox(), e, form); }
+  }
+
+  async function dncRemove() {
+    const form = $("#dnc-form");
+    const phone = $("#dnc-phone").value.trim();
+    try {
+      await api("DELETE", "/v1/dnc/" + encodeURIComponent(phone));
+      showError(errorBox(), null, form);
+      $("#dnc-result").textContent = t("lead.dnc.removed", { phone });
+    } catch (e) { showError(errorBox(), e, form); }
+  }
+
+  async function dncCsv(ev) {
+    ev.preventDefault();
+    const file = $("#dnc-file").files[0];
+    if (!file) return;
+    try {
+      const r = await upload("/v1/dnc", file, () => {});
+      $("#dnc-result").textContent = JSON.stringify(r.data);
+    } catch (e) { showError(errorBox(), e); }
+  }
+
+  // ---- targets ----
+  async function loadTargets() {
+    let items;
+    try { items = await all("/v1/targets"); } catch (e) { showError(errorBox(), e); return; }
+    $("#target-rows").replaceChildren(...items.map((tg) => {
+      const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
+      meter.firstChild.style.width = Math.min(100, (tg.actual / tg.goal) * 100).toFixed(1) + "%";
+      meter.lastChild.style.left = Math.min(100, (tg.expected_by_now / tg.goal) * 100).toFixed(1) + "%";
+      return h("tr", {},
+        h("td", { text: `${t("scope." + tg.scope)} ${tg.scope_id}` }),
+        h("td", { text: tg.period }),
+        h("td", { text: t("metric." + tg.metric) }),
+        h("td", {}, h("div", { class: "small" }, `${OC.num(tg.actual)} / ${OC.num(tg.goal)} `,
+          h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? t("dash.on_track") : `${t("dash.gap")} ${OC.num(tg.gap)}` })), meter),
+        h("td", {}, h("button", { type: "button", class: "danger", onclick: async () => {
+          try { await api("DELETE", `/v1/targets/${tg.id}`); loadTargets(); } catch (e) { showError(errorBox(), e); }
+        } }, t("lead.t.delete"))));
+    }));
+  }
+
+  async function addTarget(ev) {
+    ev.preventDefault();
+    const f = $("#target-form");
+    try {
+      await api("POST", "/v1/targets", {
+        scope: f.scope.value, scope_id: f.scope_id.value.trim(), period: f.period.value.trim(),
+        metric: f.metric.value, goal: Number(f.goal.value),
+      });
+      showError(errorBox(), null, f);
+      toast(t("saved"));
+      loadTargets();
+    } catch (e) { showError(errorBox(), e, f); }
+  }
+
+  // ---- follow-ups ----
+  async function loadFollowUps() {
+    let items;
+    try { items = await all("/v1/follow-ups"); } catch (e) { showError(errorBox(), e); return; }
+    $("#followup-rows").replaceChildren(...(items.length ? items.map((f) => {
+      const note = h("input", { placeholder: t("lead.fu.resolution"), maxlength: 4000 });
+      return h("tr", {},
+        h("td", { text: OC.fmtTime(new Date(f.due_at), OC.browserZone) }),
+        h("td", {}, h("a", { href: "tel:" + f.phone, text: f.phone }), ` (#${f.contact}, ${t("agent.campaign")} #${f.campaign})`),
+        h("td", { text: f.notes || "" }),
+        h("td", {}, note, " ", h("button", { type: "button", onclick: async () => {
+          try {
+            await api("PATCH", `/v1/follow-ups/${f.id}`, { resolved: true, resolution: note.value.trim() || null });
+            loadFollowUps();
+          } catch (e) { showError(errorBox(), e); }
+        } }, t("lead.fu.resolve"))));
+    }) : [h("tr", {}, h("td", { colspan: 4, class: "muted", text: t("lead.fu.empty") }))]));
+  }
+
+  // ---- offers and scripts ----
+  async function createFrom(form, path, body) {
+    try {
+      await api("POST", path, body);
+      showError(errorBox(), null, form);
+      form.reset();
+      toast(t("saved"));
+    } catch (e) { showError(errorBox(), e, form); }
+  }
+
+  function zoneList() {
+    const zones = (Intl.supportedValuesOf && Intl.supportedValuesOf("timeZone")) || ["Asia/Shanghai", "UTC"];
+    $("#zones").replaceChildren(...zones.map((z) => h("option", { value: z })));
+  }
+
+  $$("[role=tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  $("#new-campaign").addEventListener("click", () => edit(null));
+  $("#campaign-cancel").addEventListener("click", () => { $("#campaign-form").hidden = true; });
+  $("#campaign-form").addEventListener("submit", saveCampaign);
+  $("#add-window").addEventListener("click", () => $("#windows").append(windowRow({ days: DAYS.slice(0, 5), start: "09:00", end: "18:00" })));
+  $("[name=recurrence]").addEventListener("input", preview);
+  $("[name=timezone]").addEventListener("change", preview);
+  $("#import-form").addEventListener("submit", importCsv);
+  $("#dnc-form").addEventListener("submit", dncAdd);
+  $("#dnc-lookup").addEventListener("click", dncLookup);
+  $("#dnc-remove").addEventListener("click", dncRemove);
+  $("#dnc-csv-form").addEventListener("submit", dncCsv);
+  $("#target-form").addEventListener("submit", addTarget);
+  $("#offer-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const body = { code: f.code.value.trim(), name: f.name.value.trim() };
+    if (f.description.value.trim()) body.description = f.description.value.trim();
+    createFrom(f, "/v1/offers", body);
+  });
+  $("#script-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    createFrom(f, "/v1/scripts", { name: f.name.value.trim(), body: f.body.value });
+  });
+  OC.onLang(() => { renderCampaigns(); if (!$("#campaign-form").hidden) preview(); });
+  zoneList();
+  OC.session("/v1/campaigns?limit=1", () => showTab("campaigns"));
+})();
