@@ -9,6 +9,7 @@ mod contacts;
 mod crash;
 mod dnc;
 mod edge;
+mod injection;
 mod jobs;
 mod people;
 mod process;
