@@ -210,6 +210,48 @@ async fn a_lead_creates_and_starts_a_campaign_in_the_browser_with_a_schedule_pre
     assert_eq!(made["calling_windows"].as_array().map(Vec::len), Some(2));
 }
 
+async fn a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_in_the_browser(
+    app: TestApp,
+) {
+    let lead = app.token("lead").await;
+    let (_, agent) = app.agent("agent", None).await;
+    let campaign = app
+        .running_campaign(json!({}), "phone,name\n13700137000,张伟\n")
+        .await;
+    let (call, _, _) = app.take(&agent).await;
+    let complaint = "客户投诉：重复来电";
+    app.outcome(
+        &agent,
+        call,
+        json!({"disposition": "complaint", "notes": complaint}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let now = Utc::now().with_timezone(&Shanghai);
+    let reason = "客户要求 <不再来电>";
+    let resolution = "已致电道歉";
+    scenario(
+        &app,
+        "console",
+        json!({"lead_token": lead, "campaign": campaign, "reason": reason,
+               "period": format!("{}-{:02}", now.year(), now.month()),
+               "complaint_notes": complaint, "resolution": resolution}),
+    )
+    .await;
+    let listed = app.get("/v1/dnc?phone=13800138000", ADMIN_SECRET).await;
+    assert_eq!(listed.body["items"][0]["reason"], reason);
+    let removed = app.get("/v1/dnc?phone=13900139000", ADMIN_SECRET).await;
+    assert_eq!(
+        removed.body["items"],
+        json!([]),
+        "the second phone was removed again"
+    );
+    let targets = app.get("/v1/targets", ADMIN_SECRET).await;
+    assert_eq!(targets.body["items"][0]["goal"], 20);
+    let done = app.get("/v1/follow-ups?state=resolved", ADMIN_SECRET).await;
+    assert_eq!(done.body["items"][0]["resolution"], resolution);
+}
+
 async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: TestApp) {
     let viewer = app.token("viewer").await;
     let (_, agent) = app.agent("赵敏", Some("north")).await;
@@ -311,6 +353,7 @@ in_the_browser!(
     a_callback_picked_in_the_contacts_local_time_is_sent_with_its_offset,
     a_lead_uploads_a_csv_in_the_browser_and_sees_the_report_with_its_invalid_rows,
     a_lead_creates_and_starts_a_campaign_in_the_browser_with_a_schedule_preview,
+    a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_in_the_browser,
     the_dashboard_updates_live_when_another_agent_records_an_outcome,
     the_language_follows_the_browser_and_the_switch_sticks,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,

@@ -130,6 +130,43 @@ const scenarios = {
     await row.locator("[data-status=active]").waitFor({ timeout: TIMEOUT });
   },
 
+  // The rest of the console: the do-not-call list, targets and follow-ups.
+  async console(browser) {
+    const page = await browser.newPage({ locale: "en-US" });
+    await signIn(page, "/app/lead", cfg.lead_token);
+    await page.locator("[data-tab=dnc]").click();
+    await page.locator("#dnc-phone").fill("138-0013-8000");
+    await page.locator("#dnc-reason").fill(cfg.reason);
+    await page.locator("#dnc-form button[type=submit]").click();
+    await page.locator("#dnc-result", { hasText: "+8613800138000 added" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#dnc-lookup").click();
+    await page.locator("#dnc-result", { hasText: "is on the list" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#dnc-phone").fill("12345");
+    await page.locator("#dnc-form button[type=submit]").click();
+    await page.locator("#dnc-phone[aria-invalid=true] + .field-error").waitFor({ timeout: TIMEOUT });
+    await page.locator("#dnc-phone").fill("13900139000");
+    await page.locator("#dnc-form button[type=submit]").click();
+    await page.locator("#dnc-result", { hasText: "+8613900139000 added" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#dnc-remove").click();
+    await page.locator("#dnc-result", { hasText: "removed" }).waitFor({ timeout: TIMEOUT });
+
+    await page.locator("[data-tab=targets]").click();
+    const tf = page.locator("#target-form");
+    await tf.locator("[name=scope]").selectOption("campaign");
+    await tf.locator("[name=scope_id]").fill(String(cfg.campaign));
+    await tf.locator("[name=period]").fill(cfg.period);
+    await tf.locator("[name=goal]").fill("20");
+    await tf.locator("button[type=submit]").click();
+    await page.locator("#target-rows tr", { hasText: "0 / 20" }).waitFor({ timeout: TIMEOUT });
+
+    await page.locator("[data-tab=followups]").click();
+    const row = page.locator("#followup-rows tr", { hasText: cfg.complaint_notes });
+    await row.waitFor({ timeout: TIMEOUT });
+    await row.locator("input").fill(cfg.resolution);
+    await row.locator("button").click();
+    await page.locator("#followup-rows", { hasText: "No open follow-ups" }).waitFor({ timeout: TIMEOUT });
+  },
+
   // The dashboard moves when another agent records an outcome, without a reload.
   async dashboard(browser) {
     const page = await browser.newPage({ locale: "en-US", viewport: { width: 1600, height: 1000 } });
