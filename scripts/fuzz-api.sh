@@ -121,7 +121,7 @@ seed_data() {
   api "$AGENT" POST /v1/calls/next >/dev/null
 }
 
-# Per-run totals, filled from the ndjson event stream.
+# One schemathesis run with one role's token; appends its totals to summary.tsv.
 run_role() { # run_role BACKEND ROLE TOKEN
   local backend="$1" role="$2" token="$3"
   local out="$WORK/st-$backend-$role"
