@@ -11,7 +11,7 @@
 #
 # Usage: scripts/fuzz-api.sh
 # Environment:
-#   FUZZ_MAX_EXAMPLES  cases per operation and phase (default 20)
+#   FUZZ_MAX_EXAMPLES  cases per operation and phase (default 50; about 5 minutes for both backends)
 #   FUZZ_BACKENDS      "sqlite postgres" (default; postgres is skipped if unreachable)
 #   FUZZ_ROLES         "admin agent viewer" (default)
 #   FUZZ_SEED          a fixed seed for a reproducible run (default: random, printed)
@@ -24,7 +24,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-20}"
+MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-50}"
 BACKENDS="${FUZZ_BACKENDS:-sqlite postgres}"
 ROLES="${FUZZ_ROLES:-admin agent viewer}"
 SEED="${FUZZ_SEED:-$RANDOM$RANDOM}"
