@@ -120,3 +120,80 @@ mod tests {
         assert!(!format!("{p}").contains("13800138"));
     }
 }
+
+/// Generators shared by the property tests of phone parsing and contact-list reading.
+#[cfg(test)]
+pub(crate) mod strategies {
+    use proptest::prelude::*;
+
+    /// Second and third digits of CN mobile ranges that are valid whatever the last eight.
+    const PREFIXES: &[&str] = &[
+        "30", "31", "32", "33", "34", "35", "36", "37", "38", "39", "50", "51", "52", "53", "55",
+        "56", "57", "58", "59", "80", "81", "82", "83", "84", "85", "86", "87", "88", "89",
+    ];
+
+    /// The ways a person writes one CN mobile number.
+    pub const STYLES: usize = 11;
+
+    /// A valid CN mobile number as eleven national digits (`13800138000`).
+    pub fn cn_mobile() -> impl Strategy<Value = String> {
+        (prop::sample::select(PREFIXES), "[0-9]{8}").prop_map(|(p, rest)| format!("1{p}{rest}"))
+    }
+
+    /// `digits` (eleven national digits) written in style `style` (`0..STYLES`).
+    pub fn written(digits: &str, style: usize) -> String {
+        let (a, b, c) = (&digits[..3], &digits[3..7], &digits[7..]);
+        match style % STYLES {
+            0 => digits.to_owned(),
+            1 => format!("{a}-{b}-{c}"),
+            2 => format!("{a} {b} {c}"),
+            3 => format!("+86 {a} {b} {c}"),
+            4 => format!("+86{digits}"),
+            5 => format!("86{digits}"),
+            6 => format!("+86-{a}-{b}-{c}"),
+            7 => format!("0086 {digits}"),
+            8 => format!("  {digits}\t"),
+            9 => format!("({a}) {b}-{c}"),
+            _ => format!("+86 ({a}) {b} {c}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{Phone, Region, strategies::*};
+
+    fn cn() -> Region {
+        Region::parse("CN").unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text at all: an answer, never a panic; an accepted number is E.164 and reads
+        /// back as itself.
+        #[test]
+        fn parsing_any_text_never_panics_and_accepts_only_e164(text in "\\PC{0,50}|[-+() 0-9]{0,24}|\\PC*") {
+            if let Ok(phone) = Phone::parse(&text, cn()) {
+                let e164 = phone.as_str();
+                prop_assert!(e164.starts_with('+') && e164.len() <= 16, "{e164}");
+                prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()), "{e164}");
+                let again = Phone::parse(e164, cn()).unwrap();
+                prop_assert_eq!(again.as_str(), e164);
+            }
+        }
+
+        /// Every accepted way of writing a CN mobile number gives the same E.164 number.
+        #[test]
+        fn a_cn_mobile_in_any_accepted_format_normalises_to_one_e164(
+            digits in cn_mobile(),
+            style in 0..STYLES,
+        ) {
+            let text = written(&digits, style);
+            let parsed = Phone::parse(&text, cn()).map(|p| p.as_str().to_owned());
+            prop_assert_eq!(parsed, Ok(format!("+86{digits}")), "{:?}", text);
+        }
+    }
+}

@@ -54,6 +54,16 @@ pub struct DncReport {
     pub invalid: Vec<Invalid>,
 }
 
+/// The 200 of `POST /v1/dnc`: the entry, when a JSON body names a phone already listed;
+/// the report, for a CSV body. Only describes the answer in the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum DncAdded {
+    AlreadyListed(DncView),
+    Report(DncReport),
+}
+
 fn view(e: DncEntry, tz: chrono_tz::Tz) -> DncView {
     DncView {
         added_at: rfc3339(e.added_at, tz),
@@ -75,7 +85,7 @@ const DNC_BATCH: usize = 1_000;
 /// optional `reason`: 200 with a report).
 #[utoipa::path(post, path = "/v1/dnc", tag = "dnc",
     request_body(content((DncInput = "application/json"), (String = "text/csv", example = "phone,reason\n13800138000,asked\n"))),
-    responses((status = 201, body = DncView), (status = 200, body = DncReport),
+    responses((status = 201, body = DncView), (status = 200, body = DncAdded),
         (status = 415, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn dnc_add(
