@@ -92,6 +92,7 @@ fn describe(doc: &mut utoipa::openapi::OpenApi) {
     doc.components
         .get_or_insert_with(Default::default)
         .add_security_scheme("bearer", scheme);
+    error::document_problems(doc);
 }
 
 /// The complete router with every layer.

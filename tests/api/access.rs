@@ -34,6 +34,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/campaigns/{id}/pause", &["lead"]),
     ("POST", "/v1/campaigns/{id}/resume", &["lead"]),
     ("POST", "/v1/campaigns/{id}/stop", &["lead"]),
+    ("GET", "/v1/schedules/preview", &["lead"]),
     ("POST", "/v1/campaigns/{id}/contacts", &["lead"]),
     ("GET", "/v1/campaigns/{id}/contacts", &["lead"]),
     ("GET", "/v1/contacts/{id}", &["lead"]),
