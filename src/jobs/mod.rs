@@ -19,7 +19,7 @@ use crate::{
     clock::SharedClock,
     config::Config,
     contacts::Region,
-    store::{Pool, Store},
+    store::{Pool, Store, StoreError},
 };
 
 pub mod importer;
@@ -58,16 +58,46 @@ where
         }
     }
 
-    async fn push(&self, job: T, key: Option<String>, max_attempts: usize) -> Result<(), String> {
+    async fn push(
+        &self,
+        job: T,
+        key: Option<String>,
+        max_attempts: usize,
+    ) -> Result<(), PushError> {
+        use apalis::prelude::TaskSinkError;
         let mut task = TaskBuilder::new(job).max_attempts(max_attempts);
         if let Some(key) = key {
             task = task.idempotency_key(key);
         }
         let task = task.build();
         match self {
-            Queue::Sqlite(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
-            Queue::Postgres(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
+            Queue::Sqlite(q) => q.clone().push_task(task).await.map_err(|e| match e {
+                TaskSinkError::PushError(apalis_sqlite::Error::Database(e)) => e.into(),
+                other => PushError::Other(other.to_string()),
+            }),
+            Queue::Postgres(q) => q.clone().push_task(task).await.map_err(|e| match e {
+                TaskSinkError::PushError(apalis_postgres::Error::Database(e)) => e.into(),
+                other => PushError::Other(other.to_string()),
+            }),
         }
+    }
+}
+
+/// Why a job could not be enqueued.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The queue's database refused or could not be reached; [`StoreError::Unavailable`]
+    /// when it is out of reach, so the HTTP edge answers 503 rather than 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else (the job could not be encoded).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for PushError {
+    fn from(error: sqlx::Error) -> Self {
+        PushError::Store(error.into())
     }
 }
 
@@ -237,7 +267,7 @@ impl Jobs {
     }
 
     /// Enqueues the reading of a stored upload.
-    pub async fn push_import(&self, import_id: i64) -> Result<(), String> {
+    pub async fn push_import(&self, import_id: i64) -> Result<(), PushError> {
         self.imports.push(ImportJob { import_id }, None, 5).await
     }
 
