@@ -7,6 +7,7 @@ mod calls;
 mod campaigns;
 mod contacts;
 mod crash;
+mod crash_schedules;
 mod dnc;
 mod edge;
 mod faults;
