@@ -1,7 +1,8 @@
-//! Losing PostgreSQL under load, with the real binary behind a TCP proxy the test cuts: while
+//! Losing PostgreSQL under load. With the real binary behind a TCP proxy the test cuts: while
 //! the database is away every request that needs it is a prompt 503 problem+json, `/healthz`
 //! stays 200; once it is back the service recovers by itself, background work included, and
-//! every outcome that got a 2xx is there. SQLite has no server to lose, so this is
+//! every outcome that got a 2xx is there. And with PostgreSQL ending the service's sessions
+//! again and again: 503s, never 500s. SQLite has no server to lose, so these are
 //! PostgreSQL-only.
 
 use std::{
@@ -23,6 +24,7 @@ use crate::{
 };
 
 const SECRET: &str = "faults-test-admin-secret";
+const SECRET_IN_APP: &str = crate::helpers::ADMIN_SECRET;
 /// How long the database stays away: longer than the pool's acquire timeout (5 s), so requests
 /// that wait for a new connection give up inside the outage.
 const OUTAGE: Duration = Duration::from_secs(8);
@@ -465,10 +467,111 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     let _ = std::fs::remove_file(&log);
 }
 
+/// The other way to lose the database: PostgreSQL ends the service's sessions
+/// (`pg_terminate_backend`, as an administrator or a failover does), again and again under
+/// load. Queries cut off that way are 503s the agent retries, never 500s, and nothing
+/// acknowledged is lost.
+async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s() {
+    let app = crate::helpers::TestApp::start(Backend::Postgres).await;
+    let mut csv = String::from("phone\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("1370000{i:04}\n"));
+    }
+    let campaign = app.running_campaign(json!({}), &csv).await;
+    let client = Arc::new(Client {
+        http: app.client.clone(),
+        base: app.base.clone(),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let down = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut agents = vec![];
+    for i in 0..8 {
+        let (_, token) = app.agent(&format!("a{i}"), None).await;
+        agents.push(tokio::spawn(agent_loop(
+            client.clone(),
+            token,
+            stop.clone(),
+            down.clone(),
+            seen.clone(),
+        )));
+    }
+    let database = app.database_url.rsplit('/').next().unwrap().to_owned();
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&crate::helpers::postgres_admin_url())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut terminated = 0;
+    for _ in 0..20 {
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&database)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        terminated += ended.into_iter().filter(|e| *e).count();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (ready, _, _) = client
+        .send(client.http.get(format!("{}/readyz", client.base)))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for agent in agents {
+        agent.await.unwrap();
+    }
+    let seen = seen.lock().await;
+    eprintln!(
+        "sessions ended: {terminated} sessions terminated in 20 rounds; {} outcomes acknowledged",
+        seen.acknowledged.len()
+    );
+    assert!(terminated >= 20, "sessions were ended ({terminated})");
+    assert_eq!(
+        ready,
+        StatusCode::OK,
+        "ready again once sessions can be opened"
+    );
+    assert!(
+        seen.wrong.is_empty(),
+        "every failure is a 503 problem+json: {:?}",
+        seen.wrong
+    );
+    for contact in &seen.acknowledged {
+        let (_, _, page) = client
+            .get(&format!("/v1/contacts/{contact}"), SECRET_IN_APP)
+            .await;
+        let outcomes = page["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["event"] == "outcome")
+            .count();
+        assert_eq!(
+            outcomes, 1,
+            "contact {contact}: exactly one outcome recorded"
+        );
+    }
+    let (_, _, stats) = client
+        .get(&format!("/v1/stats/campaigns/{campaign}"), SECRET_IN_APP)
+        .await;
+    assert_eq!(
+        stats["attempts"].as_u64(),
+        Some(seen.acknowledged.len() as u64),
+        "the roll-ups agree: {stats}"
+    );
+}
+
 mod db_loss_postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged()
      {
         super::losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged().await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s() {
+        super::postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s().await
     }
 }
