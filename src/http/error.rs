@@ -96,6 +96,7 @@ impl Error {
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(e) if database_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +114,20 @@ impl From<StoreError> for Error {
             StoreError::Other(e) => Error::Internal(e.into()),
         }
     }
+}
+
+/// Whether an internal error was caused by the database being out of reach (a lost
+/// connection, a pool timeout), wherever it was wrapped on the way here: that is a 503 the
+/// client may retry, not a defect.
+fn database_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(|e| matches!(e, StoreError::Unavailable(_)))
+            || cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(crate::store::is_unavailable)
+    })
 }
 
 impl From<anyhow::Error> for Error {
@@ -179,6 +194,13 @@ impl IntoResponse for Error {
                 "the database is unavailable; try again shortly".to_owned(),
                 None,
             ),
+            Error::Internal(error) if database_unavailable(&error) => {
+                tracing::warn!(error = %format!("{error:#}"), "database unavailable");
+                (
+                    "the database is unavailable; try again shortly".to_owned(),
+                    None,
+                )
+            }
             Error::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "internal error");
                 ("something went wrong on our side".to_owned(), None)

@@ -19,7 +19,7 @@ use crate::{
     clock::SharedClock,
     config::Config,
     contacts::Region,
-    store::{Pool, Store},
+    store::{Pool, Store, StoreError},
 };
 
 pub mod importer;
@@ -34,6 +34,13 @@ pub use scheduler::Tick;
 const POLL: Duration = Duration::from_millis(200);
 /// How often the scheduler runs (schedules, retries coming due, expired leases).
 const TICK: Duration = Duration::from_secs(1);
+/// How long the scheduler may go without making progress before its workers are started
+/// afresh. A tick takes milliseconds; one that has not moved for this long is stuck.
+const STALL: Duration = Duration::from_secs(15);
+/// How often the watchdog looks.
+const WATCH: Duration = Duration::from_secs(2);
+/// How long one enqueue may take before the ticker gives up on that slot.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One queue on whichever backend is configured.
 #[derive(Clone)]
@@ -58,16 +65,46 @@ where
         }
     }
 
-    async fn push(&self, job: T, key: Option<String>, max_attempts: usize) -> Result<(), String> {
+    async fn push(
+        &self,
+        job: T,
+        key: Option<String>,
+        max_attempts: usize,
+    ) -> Result<(), PushError> {
+        use apalis::prelude::TaskSinkError;
         let mut task = TaskBuilder::new(job).max_attempts(max_attempts);
         if let Some(key) = key {
             task = task.idempotency_key(key);
         }
         let task = task.build();
         match self {
-            Queue::Sqlite(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
-            Queue::Postgres(q) => q.clone().push_task(task).await.map_err(|e| e.to_string()),
+            Queue::Sqlite(q) => q.clone().push_task(task).await.map_err(|e| match e {
+                TaskSinkError::PushError(apalis_sqlite::Error::Database(e)) => e.into(),
+                other => PushError::Other(other.to_string()),
+            }),
+            Queue::Postgres(q) => q.clone().push_task(task).await.map_err(|e| match e {
+                TaskSinkError::PushError(apalis_postgres::Error::Database(e)) => e.into(),
+                other => PushError::Other(other.to_string()),
+            }),
         }
+    }
+}
+
+/// Why a job could not be enqueued.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The queue's database refused or could not be reached; [`StoreError::Unavailable`]
+    /// when it is out of reach, so the HTTP edge answers 503 rather than 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else (the job could not be encoded).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for PushError {
+    fn from(error: sqlx::Error) -> Self {
+        PushError::Store(error.into())
     }
 }
 
@@ -96,6 +133,30 @@ pub struct Context {
     /// Set once the handle exists, so jobs can enqueue further jobs.
     pub jobs: Arc<std::sync::OnceLock<Jobs>>,
     pub config: Arc<Config>,
+    /// When the scheduler last made progress, for the watchdog.
+    pub progress: Progress,
+}
+
+/// When background work last moved. The scheduler beats at every step of every tick; the
+/// watchdog restarts the workers when it has not beaten for [`STALL`].
+#[derive(Clone)]
+pub struct Progress(Arc<std::sync::Mutex<std::time::Instant>>);
+
+impl Progress {
+    fn new() -> Self {
+        Self(Arc::new(std::sync::Mutex::new(std::time::Instant::now())))
+    }
+
+    /// Records that work moved just now.
+    pub fn beat(&self) {
+        if let Ok(mut at) = self.0.lock() {
+            *at = std::time::Instant::now();
+        }
+    }
+
+    fn idle(&self) -> Duration {
+        self.0.lock().map(|at| at.elapsed()).unwrap_or_default()
+    }
 }
 
 /// Where apalis keeps its jobs, for housekeeping.
@@ -165,36 +226,25 @@ impl Jobs {
             },
             jobs: Arc::new(std::sync::OnceLock::new()),
             config: Arc::new(config.clone()),
+            progress: Progress::new(),
         };
         let sweeps: Queue<Sweep> = Queue::open(&backend, "outcall.sweep");
         let ticks: Queue<Tick> = Queue::open(&backend, "outcall.tick");
         let imports: Queue<ImportJob> = Queue::open(&backend, "outcall.import");
 
-        // A worker ends on any backend error (a lost connection, a database restart); start it
-        // again. The pool's acquire timeout paces the retries while the database is away.
-        let monitor = Monitor::new().should_restart(|worker, error| {
-            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
-            true
-        });
-        let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
-        let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
-        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
-        let stop = shutdown.clone();
-        let monitor_task = tokio::spawn(async move {
-            let signal = async move {
-                stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            };
-            if let Err(error) = monitor.run_with_signal(signal).await {
-                tracing::error!(error = %error, "background workers stopped with an error");
-            }
-        });
+        let supervisor = tokio::spawn(supervise(
+            sweeps.clone(),
+            ticks.clone(),
+            imports.clone(),
+            ctx.clone(),
+            shutdown.clone(),
+        ));
 
         let jobs = Self {
             sweeps,
             ticks,
             imports,
-            monitor: Arc::new(Mutex::new(Some(monitor_task))),
+            monitor: Arc::new(Mutex::new(Some(supervisor))),
             shutdown,
         };
         let _ = ctx.jobs.set(jobs.clone());
@@ -229,7 +279,10 @@ impl Jobs {
                             .duration_since(std::time::UNIX_EPOCH)
                             .unwrap_or_default()
                             .as_millis() / every.as_millis().max(1);
-                        push(jobs.clone(), slot as i64).await;
+                        // A stuck enqueue must not hold up the next slots (nor a connection).
+                        if tokio::time::timeout(PUSH_TIMEOUT, push(jobs.clone(), slot as i64)).await.is_err() {
+                            tracing::warn!(slot, "enqueueing periodic work timed out");
+                        }
                     }
                 }
             }
@@ -237,7 +290,7 @@ impl Jobs {
     }
 
     /// Enqueues the reading of a stored upload.
-    pub async fn push_import(&self, import_id: i64) -> Result<(), String> {
+    pub async fn push_import(&self, import_id: i64) -> Result<(), PushError> {
         self.imports.push(ImportJob { import_id }, None, 5).await
     }
 
@@ -246,6 +299,68 @@ impl Jobs {
         self.shutdown.cancelled().await;
         if let Some(task) = self.monitor.lock().await.take() {
             let _ = task.await;
+        }
+    }
+}
+
+/// Runs the workers until shutdown, and starts them afresh whenever they stop making progress.
+///
+/// A worker ends on any backend error (a lost connection, a database restart); apalis starts
+/// it again at once, and the pool's acquire timeout paces the retries while the database is
+/// away. A worker can also hang without an error (seen under load right after a restart: the
+/// scheduler fetched a tick and never finished it, or never fetched one), which would stop
+/// lease reaping and schedules for good; the watchdog drops the whole set of workers, with
+/// whatever they had in flight (their transactions roll back, and every job is idempotent),
+/// and registers new ones.
+async fn supervise(
+    sweeps: Queue<Sweep>,
+    ticks: Queue<Tick>,
+    imports: Queue<ImportJob>,
+    ctx: Context,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let monitor = Monitor::new().should_restart(|worker, error| {
+            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
+            true
+        });
+        let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
+        let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
+        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
+        let stop = shutdown.clone();
+        let mut run = tokio::spawn(async move {
+            let signal = async move {
+                stop.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            };
+            if let Err(error) = monitor.run_with_signal(signal).await {
+                tracing::error!(error = %error, "background workers stopped with an error");
+            }
+        });
+        ctx.progress.beat();
+        loop {
+            tokio::select! {
+                _ = &mut run => {
+                    if shutdown.is_cancelled() {
+                        return;
+                    }
+                    tracing::warn!("background workers ended; starting them again");
+                    break;
+                }
+                _ = tokio::time::sleep(WATCH), if !shutdown.is_cancelled() => {
+                    let idle = ctx.progress.idle();
+                    if idle >= STALL {
+                        metrics::counter!("outcall_worker_restarts_total").increment(1);
+                        tracing::warn!(
+                            idle_secs = idle.as_secs(),
+                            "the scheduler made no progress; starting the background workers afresh"
+                        );
+                        run.abort();
+                        let _ = run.await;
+                        break;
+                    }
+                }
+            }
         }
     }
 }

@@ -21,14 +21,30 @@ pub struct Tick {
     pub slot: i64,
 }
 
-pub async fn tick(_tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
-    super::counted("scheduler", run(_tick, &ctx).await)
+/// A tick this far behind its time slot is skipped: a later one does the same work. After a
+/// stall the backlog is not replayed all at once.
+const STALE_SECS: i64 = 5;
+
+pub async fn tick(tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
+    ctx.progress.beat();
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    if tick.slot > 0 && tick.slot < now_secs - STALE_SECS {
+        return Ok(());
+    }
+    let result = run(tick, &ctx).await;
+    ctx.progress.beat();
+    super::counted("scheduler", result)
 }
 
 async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
     ctx.store.reap_expired(now).await?;
+    ctx.progress.beat();
     ctx.store.promote_due(now).await?;
+    ctx.progress.beat();
     for (id, status) in ctx.store.campaigns_apply_schedule(now).await? {
         tracing::info!(campaign = id, status = %status, "campaign schedule applied");
     }
@@ -39,6 +55,7 @@ async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
             .recurrence
             .and_then(|r| r.next_after(from_ms(now.max(due)), campaign.tz()))
             .map(|t| t.timestamp_millis());
+        ctx.progress.beat();
         if let Some(reopened) = ctx.store.campaign_recur(id, due, next, now).await? {
             tracing::info!(
                 campaign = id,
@@ -62,9 +79,7 @@ async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
                 import = id,
                 "import has no live worker; enqueueing it again"
             );
-            jobs.push_import(id)
-                .await
-                .map_err(|e| BoxDynError::from(e))?;
+            jobs.push_import(id).await?;
         }
     }
     Ok(())

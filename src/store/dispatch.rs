@@ -343,10 +343,12 @@ impl Store {
     /// Returns every lease that ran out to the queue, noting the hand-over in the history.
     pub async fn reap_expired(&self, now: i64) -> Result<u64> {
         let mut tx = self.begin().await?;
+        exclusive(&mut tx, REAPER_LOCK).await?;
         let expired: Vec<(i64, i64, i64, i64, i64)> = on_tx!(&mut tx, |c| {
             sqlx::query_as(
             "UPDATE calls SET state = 'expired', finished_at = $1 \
              WHERE id IN (SELECT id FROM calls WHERE state = 'leased' AND lease_expires_at <= $1 LIMIT 1000) \
+               AND state = 'leased' \
              RETURNING id, cc_id, contact_id, campaign_id, agent_id"
         )
         .bind(now)
@@ -377,6 +379,7 @@ impl Store {
     /// that passes its grace period opens to the whole campaign, and the history says so.
     pub async fn promote_due(&self, now: i64) -> Result<u64> {
         let mut tx = self.begin().await?;
+        exclusive(&mut tx, PROMOTER_LOCK).await?;
         on_tx!(&mut tx, |c| {
             sqlx::query(
             "INSERT INTO history (contact_id, campaign_id, agent_id, at, kind) \
@@ -391,7 +394,8 @@ impl Store {
         let n = on_tx!(&mut tx, |c| {
             sqlx::query(
             "UPDATE campaign_contacts SET state = 'ready', reserved_for = NULL, updated_at = $1 \
-             WHERE id IN (SELECT id FROM campaign_contacts WHERE state = 'scheduled' AND release_at <= $1 LIMIT 5000)"
+             WHERE id IN (SELECT id FROM campaign_contacts WHERE state = 'scheduled' AND release_at <= $1 LIMIT 5000) \
+               AND state = 'scheduled'"
         )
         .bind(now)
         .execute(c)
@@ -515,6 +519,26 @@ impl Store {
 
 /// Puts an entry back in the ready queue after a release or an expired lease (suppressed if
 /// its phone was listed meanwhile).
+/// Advisory lock keys of the sweeps that must not run twice at once.
+const REAPER_LOCK: i64 = 0x6f75_7463_0001;
+const PROMOTER_LOCK: i64 = 0x6f75_7463_0002;
+
+/// Makes the transaction the only one running this sweep until it ends. On PostgreSQL two
+/// sweeps at once (a hand-out and the scheduler, two processes, or a backlog of ticks) would
+/// each pick the same rows in their own snapshot and act on them twice: a lease expiry recorded
+/// twice, a callback opened twice. A transaction-scoped advisory lock, taken before any row,
+/// makes the second wait for the first and then see its work. SQLite's write transactions are
+/// serial already.
+async fn exclusive(tx: &mut Tx, key: i64) -> Result<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn back_to_queue(tx: &mut Tx, cc: i64, now: i64) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(

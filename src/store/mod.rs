@@ -105,11 +105,24 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                StoreError::Unavailable(error)
-            }
+            _ if is_unavailable(&error) => StoreError::Unavailable(error),
             other => StoreError::Other(other),
         }
+    }
+}
+
+/// Whether an error means the database is out of reach for now (and a retry later may work),
+/// rather than that the request or the code is wrong: no connection to be had in time, a
+/// connection lost mid-query, or the server refusing or ending sessions (SQLSTATE class 08
+/// connection exceptions; 57P01–57P03 administrator or crash shutdown, not accepting
+/// connections; 53300 too many connections).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -120,6 +133,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pub pool: Pool,
 }
+
+/// How long a request waits for a PostgreSQL connection before it is answered 503: long enough
+/// to ride out a burst of load, short enough that a client is not left hanging while the
+/// database is away.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits for the database to answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -136,7 +156,7 @@ impl Store {
         let pool = if is_postgres(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
@@ -172,12 +192,18 @@ impl Store {
         }
     }
 
-    /// Whether the database answers a trivial query.
+    /// Whether the database answers a trivial query within [`PING_TIMEOUT`], so a readiness
+    /// probe gets its answer quickly even while new connections wait out the acquire timeout.
     pub async fn ping(&self) -> bool {
-        on_pool!(&self.pool, |p| sqlx::query("SELECT 1")
-            .execute(p)
+        let ping = async {
+            on_pool!(&self.pool, |p| sqlx::query("SELECT 1")
+                .execute(p)
+                .await
+                .is_ok())
+        };
+        tokio::time::timeout(PING_TIMEOUT, ping)
             .await
-            .is_ok())
+            .unwrap_or(false)
     }
 
     pub async fn close(&self) {

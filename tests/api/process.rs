@@ -37,7 +37,8 @@ impl Server {
         Self::start_full(url, bootstrap, None, vars)
     }
 
-    fn start_full(
+    /// Starts the binary on `url`, logging to `log` if given, with extra environment variables.
+    pub fn start_full(
         url: &str,
         bootstrap: Option<&str>,
         log: Option<&std::path::Path>,

@@ -1,0 +1,453 @@
+//! kill -9 of the real binary while schedules are being acted on and while calls are leased:
+//! after a restart every due time has been acted on exactly once, nothing is half-done, and no
+//! contact stays leased past its lease.
+
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{Backend, fresh_database},
+    process::Server,
+};
+
+const SECRET: &str = "crash-schedules-admin-secret";
+
+/// The binary on `url`, calling allowed all day (the real binary runs on the wall clock),
+/// logging to `log`.
+fn start(url: &str, log: &std::path::Path) -> Server {
+    Server::start_full(
+        url,
+        Some(SECRET),
+        Some(log),
+        &[("OUTCALL_CALLING_HOURS", "00:00-24:00")],
+    )
+}
+
+/// Where the `n`th server of a test logs (kept when the test fails).
+fn log_path(test: &str, n: u32) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("outcall-{test}-{}-{n}.log", std::process::id()))
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            base: format!("http://{}", server.addr),
+        }
+    }
+
+    async fn call(&self, post: bool, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = if post {
+            self.http.post(url)
+        } else {
+            self.http.get(url)
+        }
+        .bearer_auth(token);
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("the server answers");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(true, path, token, body).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(false, path, SECRET, Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
+    /// Creates with the admin token and expects 201; returns the body.
+    async fn create(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.post(path, SECRET, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+        body
+    }
+
+    async fn import(&self, campaign: i64, csv: String) {
+        let r = self
+            .http
+            .post(format!("{}/v1/campaigns/{campaign}/contacts", self.base))
+            .bearer_auth(SECRET)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    async fn start_campaign(&self, id: i64) {
+        let (status, body) = self
+            .post(&format!("/v1/campaigns/{id}/start"), SECRET, Value::Null)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// An agent's token.
+    async fn agent(&self, name: &str) -> String {
+        self.create("/v1/agents", json!({"name": name})).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Ids of the campaigns in `status`.
+    async fn campaigns_in(&self, status: &str) -> Vec<i64> {
+        self.get(&format!("/v1/campaigns?status={status}&limit=1000"))
+            .await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    }
+
+    /// A campaign's contacts in one state.
+    async fn contacts_in(&self, campaign: i64, state: &str) -> Vec<Value> {
+        self.get(&format!(
+            "/v1/campaigns/{campaign}/contacts?state={state}&limit=1000"
+        ))
+        .await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Every `campaign` event recorded so far, replayed from the start of the event stream.
+    async fn campaign_events(&self) -> Vec<Value> {
+        let replay = self
+            .http
+            .get(format!("{}/v1/events", self.base))
+            .bearer_auth(SECRET)
+            .header("Last-Event-ID", "0")
+            .send()
+            .await
+            .unwrap();
+        crate::stats::read_events(replay, usize::MAX, 3)
+            .await
+            .into_iter()
+            .filter(|(_, kind, _)| kind == "campaign")
+            .map(|(_, _, data)| data)
+            .collect()
+    }
+}
+
+fn rfc3339(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Campaigns coming due one after another, and a recurrence every two seconds, while the
+/// process is killed: afterwards each campaign was activated at most once and completed exactly
+/// once, each recurrence due time fired once, and every finished contact was re-opened once.
+async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let logs = [1, 2].map(|n| log_path(&format!("sweep-{backend:?}"), n));
+    let server = start(&url, &logs[0]);
+    let api = Api::new(&server);
+    api.create("/v1/offers", json!({"code": "DUE", "name": "due"}))
+        .await;
+    let script = api
+        .create("/v1/scripts", json!({"name": "s", "body": "hi"}))
+        .await["id"]
+        .clone();
+    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
+    let campaign = |name: String, extra: Value| {
+        let mut body = json!({"name": name, "offer": "DUE", "script_id": script,
+                              "calling_windows": windows});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        body
+    };
+
+    // A recurrence every two seconds over contacts that are all finished.
+    let recurring = api
+        .create(
+            "/v1/campaigns",
+            campaign("recurring".into(), json!({"recurrence": "*/2 * * * * *"})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let finished = 20;
+    let mut csv = String::from("phone\n");
+    for i in 0..finished {
+        csv.push_str(&format!("1360000{i:04}\n"));
+    }
+    api.import(recurring, csv).await;
+    api.start_campaign(recurring).await;
+    let agent = api.agent("closer").await;
+    let mut outcomes = 0;
+    while outcomes < finished {
+        let (status, body) = api.post("/v1/calls/next", &agent, Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let call = body["call"]["id"].as_i64().unwrap();
+        let (status, body) = api
+            .post(
+                &format!("/v1/calls/{call}/outcome"),
+                &agent,
+                json!({"disposition": "accepted"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        outcomes += 1;
+    }
+
+    // Campaigns whose start_at and end_at come due 25 ms apart, from 4 s from now.
+    let count = 120;
+    let first_start = Utc::now() + chrono::Duration::seconds(4);
+    let step = chrono::Duration::milliseconds(25);
+    let run_for = chrono::Duration::seconds(2);
+    let mut scheduled = vec![];
+    for i in 0..count {
+        let start_at = first_start + step * i;
+        let body = campaign(
+            format!("due {i}"),
+            json!({"start_at": rfc3339(start_at), "end_at": rfc3339(start_at + run_for)}),
+        );
+        let id = api.create("/v1/campaigns", body).await["id"]
+            .as_i64()
+            .unwrap();
+        api.start_campaign(id).await;
+        scheduled.push(id);
+    }
+    let last_end = first_start + step * (count - 1) + run_for;
+
+    // Kill it while the due times are being acted on: once some campaigns have started and
+    // others wait (or, on a machine too busy to see that, 8 s after the first start_at).
+    let give_up = first_start + chrono::Duration::seconds(8);
+    tokio::time::sleep((first_start - Utc::now()).to_std().unwrap_or_default()).await;
+    let (active_at_kill, waiting_at_kill) = loop {
+        let active: Vec<i64> = api
+            .campaigns_in("active")
+            .await
+            .into_iter()
+            .filter(|id| scheduled.contains(id))
+            .collect();
+        let waiting = api.campaigns_in("scheduled").await;
+        if (!active.is_empty() && !waiting.is_empty()) || Utc::now() > give_up {
+            break (active, waiting);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let kill_at = Utc::now();
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+
+    let restarted = start(&url, &logs[1]);
+    let api = Api::new(&restarted);
+    tokio::time::sleep((last_end - Utc::now()).to_std().unwrap_or_default()).await;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let completed = api.campaigns_in("completed").await;
+        if scheduled.iter().all(|id| completed.contains(id)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every campaign completes after its end_at ({} of {count} did; logs: {logs:?})",
+            completed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the recurrence fire at least once more after the restart.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let events = api.campaign_events().await;
+    for id in &scheduled {
+        let statuses: Vec<&str> = events
+            .iter()
+            .filter(|e| e["campaign"] == *id && e["status"].is_string())
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
+        let times = |s: &str| statuses.iter().filter(|x| **x == s).count();
+        assert_eq!(times("scheduled"), 1, "campaign {id}: {statuses:?}");
+        assert!(
+            times("active") <= 1,
+            "campaign {id} activated twice: {statuses:?}"
+        );
+        assert_eq!(times("completed"), 1, "campaign {id}: {statuses:?}");
+        assert_eq!(
+            statuses.last(),
+            Some(&"completed"),
+            "campaign {id}: {statuses:?}"
+        );
+        if active_at_kill.contains(id) {
+            assert_eq!(
+                times("active"),
+                1,
+                "campaign {id} was active at the kill: its activation is recorded once"
+            );
+        }
+    }
+
+    let mut due_times: Vec<i64> = events
+        .iter()
+        .filter(|e| e["campaign"] == recurring && e["recurrence_due_at"].is_i64())
+        .map(|e| e["recurrence_due_at"].as_i64().unwrap())
+        .collect();
+    let reopened: u64 = events
+        .iter()
+        .filter(|e| e["campaign"] == recurring && e["recurrence_due_at"].is_i64())
+        .map(|e| e["reopened"].as_u64().unwrap())
+        .sum();
+    let fired = due_times.len();
+    due_times.dedup();
+    assert_eq!(
+        due_times.len(),
+        fired,
+        "a due time fired twice: {due_times:?}"
+    );
+    assert!(
+        due_times.iter().any(|t| *t > kill_at.timestamp_millis()),
+        "the recurrence goes on after the restart: {due_times:?}"
+    );
+    assert_eq!(
+        reopened, finished as u64,
+        "every finished contact was re-opened exactly once"
+    );
+    assert!(api.contacts_in(recurring, "done").await.is_empty());
+    eprintln!(
+        "schedule sweep kill: {} active and {} waiting at the kill; recurrence fired {fired} times",
+        active_at_kill.len(),
+        waiting_at_kill.len()
+    );
+    drop(restarted);
+    for log in logs {
+        let _ = std::fs::remove_file(log);
+    }
+}
+
+/// Every contact of a campaign with a 10 s lease (the shortest allowed) is leased when the process is killed; after a
+/// restart, with nobody asking for calls, each lease runs out, the contact is back in the queue
+/// with the expiry in its history, and every contact is handed out again.
+async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let logs = [1, 2].map(|n| log_path(&format!("lease-{backend:?}"), n));
+    let server = start(&url, &logs[0]);
+    let api = Api::new(&server);
+    api.create("/v1/offers", json!({"code": "LEASE", "name": "lease"}))
+        .await;
+    let script = api
+        .create("/v1/scripts", json!({"name": "s", "body": "hi"}))
+        .await["id"]
+        .clone();
+    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
+    let id = api
+        .create(
+            "/v1/campaigns",
+            json!({"name": "leases", "offer": "LEASE", "script_id": script,
+                   "calling_windows": windows, "lease": "10s"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let contacts = 24;
+    let mut csv = String::from("phone\n");
+    for i in 0..contacts {
+        csv.push_str(&format!("1350000{i:04}\n"));
+    }
+    api.import(id, csv).await;
+    api.start_campaign(id).await;
+    let mut agents = vec![];
+    for i in 0..contacts {
+        let token = api.agent(&format!("agent {i}")).await;
+        let (status, body) = api.post("/v1/calls/next", &token, Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        agents.push(token);
+    }
+    assert_eq!(api.contacts_in(id, "leased").await.len(), contacts);
+
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let killed_at = Instant::now();
+
+    let restarted = start(&url, &logs[1]);
+    let api = Api::new(&restarted);
+    // The lease runs out 10 s after it was taken; the scheduler's watchdog (15 s) is the bound
+    // if the restarted workers stall.
+    let deadline = killed_at + Duration::from_secs(45);
+    let reaped_after = loop {
+        if api.contacts_in(id, "leased").await.is_empty() {
+            break killed_at.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "contacts still leased 45 s after the kill, with 10 s leases (logs: {logs:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ready = api.contacts_in(id, "ready").await;
+    assert_eq!(ready.len(), contacts, "every contact is back in the queue");
+    for contact in &ready {
+        let cid = contact["id"].as_i64().unwrap();
+        let page = api.get(&format!("/v1/contacts/{cid}")).await;
+        let expiries = page["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["event"] == "lease_expired")
+            .count();
+        assert_eq!(expiries, 1, "the hand-over is in the history once: {page}");
+    }
+
+    let mut handed = std::collections::BTreeSet::new();
+    for token in &agents {
+        let (status, body) = api.post("/v1/calls/next", token, Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        handed.insert(body["contact"]["id"].as_i64().unwrap());
+    }
+    assert_eq!(handed.len(), contacts, "every contact is handed out again");
+    eprintln!("lease kill: every 10 s lease was reaped {reaped_after:?} after the kill");
+    drop(restarted);
+    for log in logs {
+        let _ = std::fs::remove_file(log);
+    }
+}
+
+mod kill_sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once() {
+        super::a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(
+            super::Backend::Sqlite,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_contact_stays_leased_past_its_lease_after_kill_9() {
+        super::no_contact_stays_leased_past_its_lease_after_kill_9(super::Backend::Sqlite).await
+    }
+}
+
+mod kill_postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once() {
+        super::a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(
+            super::Backend::Postgres,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_contact_stays_leased_past_its_lease_after_kill_9() {
+        super::no_contact_stays_leased_past_its_lease_after_kill_9(super::Backend::Postgres).await
+    }
+}
