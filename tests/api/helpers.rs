@@ -112,9 +112,20 @@ fn clean_leftovers() {
         })
         .join()
         .unwrap_or_default();
+        // Only those of test processes that are gone: a run in another checkout may be live.
+        let gone = |name: &String| {
+            name.strip_prefix(PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_none_or(|pid| {
+                    pid != std::process::id()
+                        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                })
+        };
         run_blocking_pg(
             names
                 .into_iter()
+                .filter(gone)
                 .map(|n| format!("DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"))
                 .collect(),
         );
