@@ -407,12 +407,14 @@ impl Store {
     }
 
     /// Records an outcome in the caller's transaction. Returns the call, or `None` if the
-    /// call is no longer this agent's to finish (its lease passed to someone else).
+    /// call is no longer this agent's to finish (its lease passed to someone else). A lease that
+    /// ran out still takes its outcome only while nobody has been handed the *person* since, in
+    /// any campaign: otherwise two agents' holds on one person would overlap.
     pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<CallRow>> {
         let sql = format!(
             "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, callback_at = $5, answers = $6, finished_at = $7 \
              WHERE id = $1 AND agent_id = $2 AND (state = 'leased' OR (state = 'expired' AND NOT EXISTS \
-               (SELECT 1 FROM calls later WHERE later.cc_id = calls.cc_id AND later.id > calls.id))) \
+               (SELECT 1 FROM calls later WHERE later.contact_id = calls.contact_id AND later.id > calls.id))) \
              RETURNING {CALL_COLUMNS}"
         );
         let call: Option<CallRow> =
