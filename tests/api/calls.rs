@@ -347,6 +347,45 @@ async fn an_outcome_after_expiry_counts_while_nobody_else_took_the_contact(app: 
     app.next(&agent).await.expect(StatusCode::NO_CONTENT);
 }
 
+async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaign(app: TestApp) {
+    // One person in two campaigns; the first campaign outranks the second.
+    let first_campaign = app
+        .running_campaign(
+            json!({"lease": "30s", "priority": 90}),
+            "phone\n13800138000\n",
+        )
+        .await;
+    app.running_campaign(
+        json!({"lease": "30s", "priority": 10}),
+        "phone\n13800138000\n",
+    )
+    .await;
+    let (_, slow) = app.agent("slow", None).await;
+    let (_, other) = app.agent("other", None).await;
+    let (call, _, _) = app.take(&slow).await;
+    app.advance(31);
+    app.post(
+        &format!("/v1/campaigns/{first_campaign}/pause"),
+        app.admin(),
+        Value::Null,
+    )
+    .await
+    .expect(StatusCode::OK);
+    let (again, phone, body) = app.take(&other).await;
+    assert_eq!(phone, "+8613800138000");
+    assert_ne!(
+        body["campaign"]["id"], first_campaign,
+        "handed out through the other campaign"
+    );
+    // The slow agent's outcome would now overlap the other agent's hold on the same person.
+    app.outcome(&slow, call, json!({"disposition": "accepted"}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
+    app.outcome(&other, again, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+}
+
 async fn a_heartbeat_extends_the_lease(app: TestApp) {
     let _campaign = app
         .running_campaign(json!({"lease": "60s"}), "phone\n13800138000\n")
@@ -738,6 +777,7 @@ crate::on_both_backends!(
     teams_limit_who_may_work_a_campaign,
     calls_go_out_in_the_contract_order,
     an_expired_lease_goes_back_to_the_queue_and_a_late_outcome_is_409,
+    a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaign,
     an_outcome_after_expiry_counts_while_nobody_else_took_the_contact,
     a_heartbeat_extends_the_lease,
     a_released_call_goes_back_unattempted,
