@@ -26,15 +26,10 @@
       $("#p-conversions").textContent = OC.num(me.conversions);
       const box = $("#p-targets");
       box.replaceChildren(...me.targets.map((tg) => {
-        const share = tg.goal ? Math.min(1, tg.actual / tg.goal) : 0;
-        const pace = tg.goal ? Math.min(1, tg.expected_by_now / tg.goal) : 0;
-        const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
-        meter.firstChild.style.width = (share * 100).toFixed(1) + "%";
-        meter.lastChild.style.left = (pace * 100).toFixed(1) + "%";
         return h("div", { class: "target" },
           h("div", { class: "small" }, `${t("metric." + tg.metric)} ${tg.period}: ${tg.actual} / ${tg.goal} `,
             h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? "✓" : "−" + tg.gap })),
-          meter);
+          OC.meter(tg.actual, tg.goal, tg.expected_by_now));
       }));
     } catch (e) { /* progress is secondary; the desk keeps working */ }
   }

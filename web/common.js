@@ -269,7 +269,29 @@ const OC = (() => {
   const pct = (x) => (x * 100).toFixed(1) + "%";
   const num = (x) => new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-GB").format(x);
 
+  /** The sign-in form every page shares, with this page's hint. */
+  function buildSignIn() {
+    $("#signin-panel").replaceChildren(
+      h("h2", { dataset: { i18n: "signin.title" } }),
+      h("form", { id: "signin" },
+        h("p", { class: "muted", dataset: { i18n: "signin.hint." + page } }),
+        h("label", { for: "token", dataset: { i18n: "signin.token" } }),
+        h("input", { id: "token", type: "password", autocomplete: "off", required: true }),
+        h("div", { id: "signin-error", class: "error", role: "alert", hidden: true }),
+        h("button", { class: "primary", type: "submit", dataset: { i18n: "signin.submit" } })));
+  }
+
+  /** A progress bar: the share of `goal` reached, with a mark where a linear pace would be. */
+  function meter(actual, goal, expected) {
+    const share = (x) => (goal ? Math.min(100, (x / goal) * 100) : 0).toFixed(1) + "%";
+    const el = h("div", { class: "bar-meter" }, h("span"), h("i"));
+    el.firstChild.style.width = share(actual);
+    el.lastChild.style.left = share(expected);
+    return el;
+  }
+
   function init() {
+    buildSignIn();
     applyI18n();
     const sw = document.getElementById("lang-switch");
     if (sw) sw.addEventListener("click", () => setLang(lang === "zh" ? "en" : "zh"));
@@ -277,7 +299,7 @@ const OC = (() => {
   init();
 
   return {
-    t, h, $, $$, api, ApiError, showError, toast, session, signOut, events, applyI18n,
+    t, h, $, $$, api, ApiError, showError, toast, session, meter, signOut, events, applyI18n,
     onLang: (f) => langListeners.push(f), lang: () => lang,
     zonedToInstant, rfc3339In, localInputValue, fmtTime, offsetMinutes, browserZone, pct, num,
   };

@@ -81,15 +81,12 @@
 
   function targetCell(target) {
     if (!target) return h("td", { class: "muted small", text: t("dash.no_target") });
-    const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
-    meter.firstChild.style.width = Math.min(100, (target.actual / target.goal) * 100).toFixed(1) + "%";
-    meter.lastChild.style.left = Math.min(100, (target.expected_by_now / target.goal) * 100).toFixed(1) + "%";
     return h("td", {},
       h("div", { class: "small" },
         `${OC.num(target.actual)} / ${OC.num(target.goal)} ${t("metric." + target.metric)} (${target.period}) · `,
         h("span", { class: target.on_track ? "ok" : "behind", text: target.on_track ? t("dash.on_track") : `${t("dash.behind")} · ${t("dash.gap")} ${OC.num(target.gap)}` }),
         ` · ${t("dash.pace")} ${OC.num(Math.round(target.expected_by_now))}`),
-      meter);
+      OC.meter(target.actual, target.goal, target.expected_by_now));
   }
 
   function renderCampaigns(list, stats) {

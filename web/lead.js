@@ -319,15 +319,12 @@
     let items;
     try { items = await all("/v1/targets"); } catch (e) { showError(errorBox(), e); return; }
     $("#target-rows").replaceChildren(...items.map((tg) => {
-      const meter = h("div", { class: "bar-meter" }, h("span"), h("i"));
-      meter.firstChild.style.width = Math.min(100, (tg.actual / tg.goal) * 100).toFixed(1) + "%";
-      meter.lastChild.style.left = Math.min(100, (tg.expected_by_now / tg.goal) * 100).toFixed(1) + "%";
       return h("tr", {},
         h("td", { text: `${t("scope." + tg.scope)} ${tg.scope_id}` }),
         h("td", { text: tg.period }),
         h("td", { text: t("metric." + tg.metric) }),
         h("td", {}, h("div", { class: "small" }, `${OC.num(tg.actual)} / ${OC.num(tg.goal)} `,
-          h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? t("dash.on_track") : `${t("dash.gap")} ${OC.num(tg.gap)}` })), meter),
+          h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? t("dash.on_track") : `${t("dash.gap")} ${OC.num(tg.gap)}` })), OC.meter(tg.actual, tg.goal, tg.expected_by_now)),
         h("td", {}, h("button", { type: "button", class: "danger", onclick: async () => {
           try { await api("DELETE", `/v1/targets/${tg.id}`); loadTargets(); } catch (e) { showError(errorBox(), e); }
         } }, t("lead.t.delete"))));
