@@ -15,15 +15,9 @@ use crate::{
 
 const SECRET: &str = "crash-schedules-admin-secret";
 
-/// The binary on `url`, calling allowed all day (the real binary runs on the wall clock),
-/// logging to `log`.
+/// The binary on `url`, logging to `log`.
 fn start(url: &str, log: &std::path::Path) -> Server {
-    Server::start_full(
-        url,
-        Some(SECRET),
-        Some(log),
-        &[("OUTCALL_CALLING_HOURS", "00:00-24:00")],
-    )
+    Server::start_full(url, Some(SECRET), Some(log), &[])
 }
 
 /// Where the `n`th server of a test logs (kept when the test fails).

@@ -207,12 +207,7 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
         .map_or(String::new(), |(u, _)| format!("{u}@"));
     let url = format!("postgres://{userinfo}127.0.0.1:{}/{database}", proxy.port());
     let log = std::env::temp_dir().join(format!("outcall-faults-{}.log", std::process::id()));
-    let server = Server::start_full(
-        &url,
-        Some(SECRET),
-        Some(&log),
-        &[("OUTCALL_CALLING_HOURS", "00:00-24:00")],
-    );
+    let server = Server::start_full(&url, Some(SECRET), Some(&log), &[]);
     let client = Arc::new(Client {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

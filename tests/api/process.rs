@@ -38,6 +38,7 @@ impl Server {
     }
 
     /// Starts the binary on `url`, logging to `log` if given, with extra environment variables.
+    /// Calling hours are all day unless `vars` says otherwise.
     pub fn start_full(
         url: &str,
         bootstrap: Option<&str>,
@@ -48,6 +49,9 @@ impl Server {
         cmd.arg("serve")
             .env("OUTCALL_DATABASE_URL", url)
             .env("OUTCALL_LISTEN", "127.0.0.1:0")
+            // The binary runs on the wall clock: calls may be handed out at any hour the tests
+            // run (`vars` may still set calling hours of its own).
+            .env("OUTCALL_CALLING_HOURS", "00:00-24:00")
             .env_remove("OUTCALL_BOOTSTRAP_TOKEN")
             .stdout(Stdio::piped());
         match log {
