@@ -20,12 +20,12 @@ async fn a_scheduled_campaign_activates_at_start_at_and_completes_at_end_at(app:
         "nothing happens before start_at"
     );
     app.clock.advance(std::time::Duration::from_secs(3600));
-    app.eventually(30, "activation at start_at", || async {
+    app.eventually(60, "activation at start_at", || async {
         (app.campaign_status(id).await == "active").then_some(())
     })
     .await;
     app.clock.advance(std::time::Duration::from_secs(3600));
-    app.eventually(30, "completion at end_at", || async {
+    app.eventually(60, "completion at end_at", || async {
         (app.campaign_status(id).await == "completed").then_some(())
     })
     .await;
@@ -50,7 +50,7 @@ async fn a_recurrence_reopens_finished_contacts_at_each_due_time(app: TestApp) {
     assert_eq!(app.contacts(id, Some("done")).await.len(), 1);
     assert_eq!(app.contacts(id, Some("exhausted")).await.len(), 1);
     app.advance(2 * 3600); // 12:00
-    app.eventually(30, "the recurrence re-opens both contacts", || async {
+    app.eventually(60, "the recurrence re-opens both contacts", || async {
         (app.contacts(id, Some("ready")).await.len() == 2).then_some(())
     })
     .await;
@@ -95,7 +95,7 @@ async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp)
         "a skipped 02:30 fires right after the gap"
     );
     app.advance(5 * 3600); // 05:00 EDT
-    app.eventually(30, "the recurrence fires and moves on", || async {
+    app.eventually(60, "the recurrence fires and moves on", || async {
         (next(&app).await == "2026-03-09T02:30:00-04:00").then_some(())
     })
     .await;
@@ -141,7 +141,7 @@ mod two_postgres {
         for due in 1..=3 {
             first.advance(600);
             first
-                .eventually(30, "the due time is acted on", || async {
+                .eventually(60, "the due time is acted on", || async {
                     (count().await >= due).then_some(())
                 })
                 .await;
