@@ -62,9 +62,11 @@ async fn a_recurrence_reopens_finished_contacts_at_each_due_time(app: TestApp) {
 }
 
 async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp) {
-    // 2026-03-08 in New York: 02:00–03:00 does not exist. 02:30 falls in the gap.
+    // 2027-03-14 in New York: 02:00–03:00 does not exist. 02:30 falls in the gap. The clock
+    // only ever moves forward: a scheduler tick already running with the start time must not
+    // find this campaign due (a backward jump once made that tick fire it in CI).
     app.clock.set(
-        chrono::DateTime::parse_from_rfc3339("2026-03-07T23:00:00-05:00")
+        chrono::DateTime::parse_from_rfc3339("2027-03-13T23:00:00-05:00")
             .unwrap()
             .into(),
     );
@@ -91,12 +93,12 @@ async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp)
     };
     assert_eq!(
         next(&app).await,
-        "2026-03-08T03:00:00-04:00",
+        "2027-03-14T03:00:00-04:00",
         "a skipped 02:30 fires right after the gap"
     );
     app.advance(5 * 3600); // 05:00 EDT
     app.eventually(60, "the recurrence fires and moves on", || async {
-        (next(&app).await == "2026-03-09T02:30:00-04:00").then_some(())
+        (next(&app).await == "2027-03-15T02:30:00-04:00").then_some(())
     })
     .await;
 }
