@@ -12,11 +12,20 @@ use crate::{
     dispatch::{self, Pressure, Verdict},
     http::AppState,
     store::{
-        Store, StoreError,
+        Store, StoreError, Tx,
+        agents::Agent,
         campaigns::CampaignRow,
         dispatch::{CANDIDATES, CallRow, Step},
     },
 };
+
+/// A call handed out, with the agent and campaign rows the response is built from (already
+/// read to choose the call, so not read again).
+pub struct Handout {
+    pub call: CallRow,
+    pub agent: Agent,
+    pub campaign: CampaignRow,
+}
 
 /// How often a hand-out also sweeps expired leases and due retries, in milliseconds.
 const SWEEP_EVERY_MS: i64 = 250;
@@ -35,7 +44,7 @@ pub fn pressure(state: &AppState) -> Pressure {
 
 /// Finds and leases the agent's next call, or `None` when nothing is due for them. A call the
 /// agent already holds is returned as it is.
-pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<CallRow>, StoreError> {
+pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout>, StoreError> {
     let store = &state.store;
     let now = state.clock.now_ms();
     // Expired leases and due retries are swept every second in the background; at hand-out
@@ -54,13 +63,18 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<CallRow
     if due {
         store.reap_expired(now).await?;
     }
-    if let Some(held) = store.call_held_by(agent_id, now).await? {
-        return Ok(Some(held));
+    let agent = store.agent_get(agent_id).await?;
+    if let Some(call) = store.call_held_by(agent_id, now).await? {
+        let campaign = store.campaign_get(call.campaign_id).await?;
+        return Ok(Some(Handout {
+            call,
+            agent,
+            campaign,
+        }));
     }
     if due {
         store.promote_due(now).await?;
     }
-    let agent = store.agent_get(agent_id).await?;
     let campaigns: Vec<CampaignRow> = store
         .campaigns_active()
         .await?
@@ -85,26 +99,41 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<CallRow
     steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
 
     let rules = pressure(state);
+    // One transaction for the whole search: on SQLite one write lock and on PostgreSQL one
+    // round of BEGIN/COMMIT, however many steps come up empty before the call is found.
+    let mut tx = store.begin().await?;
     for (step, within) in steps {
+        if within.is_empty() {
+            continue;
+        }
         for _ in 0..ROUNDS {
             let (found, exhausted) =
-                try_step(store, step, agent_id, &within, &by_id, &rules, now).await?;
-            if found.is_some() {
+                try_step(store, &mut tx, step, agent_id, &within, &by_id, &rules, now).await?;
+            if let Some(call) = found {
+                tx.commit().await?;
                 metrics::counter!("outcall_calls_handed_out_total").increment(1);
-                return Ok(found);
+                let campaign = by_id[&call.campaign_id].clone();
+                return Ok(Some(Handout {
+                    call,
+                    agent,
+                    campaign,
+                }));
             }
             if exhausted {
                 break;
             }
         }
     }
+    tx.commit().await?;
     Ok(None)
 }
 
 /// One batch of one step: judges each candidate, leases the first that may be called, and
 /// reschedules those that may not. Returns the call, and whether the step has no more rows.
+#[allow(clippy::too_many_arguments)]
 async fn try_step(
     store: &Store,
+    tx: &mut Tx,
     step: Step,
     agent: i64,
     within: &[i64],
@@ -112,8 +141,7 @@ async fn try_step(
     rules: &Pressure,
     now: i64,
 ) -> Result<(Option<CallRow>, bool), StoreError> {
-    let mut tx = store.begin().await?;
-    let candidates = store.candidates(&mut tx, step, agent, within, now).await?;
+    let candidates = store.candidates(tx, step, agent, within, now).await?;
     let exhausted = (candidates.len() as i64) < CANDIDATES;
     for candidate in &candidates {
         let Some(campaign) = campaigns.get(&candidate.campaign_id) else {
@@ -129,7 +157,7 @@ async fn try_step(
             vec![]
         } else {
             let since = now - rules.cap.period.as_millis();
-            Store::recent_attempts(&mut tx, candidate.contact_id, since, rules.cap.max as i64)
+            Store::recent_attempts(tx, candidate.contact_id, since, rules.cap.max as i64)
                 .await?
                 .into_iter()
                 .map(from_ms)
@@ -146,7 +174,7 @@ async fn try_step(
             Verdict::Now => {
                 let version = campaign.script_version.unwrap_or(1);
                 if let Some(call) = Store::claim(
-                    &mut tx,
+                    tx,
                     candidate,
                     agent,
                     version,
@@ -155,19 +183,17 @@ async fn try_step(
                 )
                 .await?
                 {
-                    tx.commit().await?;
                     return Ok((Some(call), false));
                 }
             }
             Verdict::NotBefore(at) => {
-                Store::reschedule(&mut tx, candidate.id, at.timestamp_millis(), now).await?
+                Store::reschedule(tx, candidate.id, at.timestamp_millis(), now).await?
             }
             Verdict::Never => {
                 let later = from_ms(now) + Duration::days(1);
-                Store::reschedule(&mut tx, candidate.id, later.timestamp_millis(), now).await?
+                Store::reschedule(tx, candidate.id, later.timestamp_millis(), now).await?
             }
         }
     }
-    tx.commit().await?;
     Ok((None, exhausted))
 }

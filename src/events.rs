@@ -6,7 +6,11 @@
 //! A slow client never slows anyone: the broadcast never waits, and a client that falls behind
 //! re-reads what it missed from the table.
 
-use std::{collections::VecDeque, sync::Arc, time::Duration};
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -15,8 +19,14 @@ use crate::store::{Pool, Store, events::EventRow};
 
 /// The Postgres channel events are announced on.
 pub const CHANNEL: &str = "outcall_events";
-/// How far back (in ids) the pump looks again, for events that committed out of id order.
+/// How far back (in ids) the pump looks again on PostgreSQL, for events that committed out of
+/// id order. SQLite commits one writer at a time, so its ids commit in order.
 const LOOKBACK: i64 = 256;
+/// How many rows one read of the table takes at most.
+const PAGE: i64 = 1_000;
+/// The least time between two reads of the table: under load, the pokes of many outcomes are
+/// served by one read instead of one read each.
+const COALESCE: Duration = Duration::from_millis(50);
 /// How many delivered ids the pump remembers, to never send one twice.
 const REMEMBER: usize = 8_192;
 
@@ -66,25 +76,37 @@ impl EventHub {
                 }
             });
         }
+        let lookback = match store.pool {
+            Pool::Postgres(_) => LOOKBACK,
+            Pool::Sqlite(_) => 0,
+        };
         let pump = hub.clone();
         tokio::spawn(async move {
-            let mut seen: VecDeque<i64> = VecDeque::new();
+            let mut seen_order: VecDeque<i64> = VecDeque::new();
+            let mut seen: HashSet<i64> = HashSet::new();
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = pump.wake.notified() => {},
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {},
                 }
-                match store.events_after(watermark - LOOKBACK, 1_000).await {
+                tokio::time::sleep(COALESCE).await;
+                match store.events_after(watermark - lookback, PAGE).await {
                     Ok(rows) => {
+                        if rows.len() as i64 == PAGE {
+                            // More may be waiting: read again without waiting for a poke.
+                            pump.wake.notify_one();
+                        }
                         for row in rows {
-                            if row.id <= watermark - LOOKBACK || seen.contains(&row.id) {
+                            if row.id <= watermark - lookback || !seen.insert(row.id) {
                                 continue;
                             }
                             watermark = watermark.max(row.id);
-                            seen.push_back(row.id);
-                            if seen.len() > REMEMBER {
-                                seen.pop_front();
+                            seen_order.push_back(row.id);
+                            if seen_order.len() > REMEMBER
+                                && let Some(old) = seen_order.pop_front()
+                            {
+                                seen.remove(&old);
                             }
                             let _ = pump.tx.send(Arc::new(row));
                         }

@@ -18,7 +18,7 @@ use crate::{
     catalog::Template,
     clock::from_ms,
     dispatch::{self, CallbackScope, Disposition},
-    dispatcher,
+    dispatcher::{self, Handout},
     store::{
         Store,
         dispatch::{CallRow, OutcomeWrite},
@@ -94,11 +94,14 @@ pub struct NextCall {
 }
 
 /// Builds the agent's view of a leased call.
-async fn call_view(state: &AppState, call: &CallRow) -> Result<NextCall> {
-    let campaign = state.store.campaign_get(call.campaign_id).await?;
+async fn call_view(state: &AppState, handout: Handout) -> Result<NextCall> {
+    let Handout {
+        call,
+        agent,
+        campaign,
+    } = handout;
     let contact = state.store.contact_get(call.contact_id).await?;
     let tz = contact_tz(contact.timezone.as_deref(), campaign.tz());
-    let agent = state.store.agent_get(call.agent_id).await?;
     let script = state
         .store
         .script_version(campaign.script_id, call.script_version)
@@ -154,14 +157,14 @@ async fn calls_next(auth: Require<Agents>, State(state): State<AppState>) -> Res
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
     match dispatcher::next_call(&state, agent).await? {
         None => Ok(StatusCode::NO_CONTENT.into_response()),
-        Some(call) => {
+        Some(handout) => {
             tracing::info!(
-                call = call.id,
-                campaign = call.campaign_id,
+                call = handout.call.id,
+                campaign = handout.call.campaign_id,
                 agent,
                 "call handed out"
             );
-            Ok(Json(call_view(&state, &call).await?).into_response())
+            Ok(Json(call_view(&state, handout).await?).into_response())
         }
     }
 }
