@@ -200,14 +200,24 @@ impl Store {
             .await
             .map(|_| ()))?;
         let attempt: Result<Option<CallRow>> = async {
-            let moved = on_tx!(tx, |c| sqlx::query(
-                "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 WHERE id = $1 AND state IN ('ready', 'scheduled')"
-            )
-            .bind(candidate.id)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+            // On PostgreSQL the claim also takes the person's lock, without waiting: a late
+            // outcome of this person holding it makes this candidate lose, like a lost race.
+            let person_lock = match tx {
+                Tx::Postgres(_) => "pg_try_advisory_xact_lock($3, $4)",
+                Tx::Sqlite(_) => "$3 = $3 AND $4 = $4",
+            };
+            let sql = format!(
+                "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 \
+                 WHERE id = $1 AND state IN ('ready', 'scheduled') AND {person_lock}"
+            );
+            let moved = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(candidate.id)
+                .bind(now)
+                .bind(PERSON_LOCK_CLASS)
+                .bind(person_key(candidate.contact_id))
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
             if moved == 0 {
                 return Ok(None);
             }
@@ -411,24 +421,24 @@ impl Store {
     /// ran out still takes its outcome only while nobody has been handed the *person* since, in
     /// any campaign: otherwise two agents' holds on one person would overlap.
     pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<CallRow>> {
-        let sql = format!(
-            "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, callback_at = $5, answers = $6, finished_at = $7 \
-             WHERE id = $1 AND agent_id = $2 AND (state = 'leased' OR (state = 'expired' AND NOT EXISTS \
-               (SELECT 1 FROM calls later WHERE later.contact_id = calls.contact_id AND later.id > calls.id))) \
-             RETURNING {CALL_COLUMNS}"
-        );
-        let call: Option<CallRow> =
-            on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(w.call_id)
-                .bind(w.agent_id)
-                .bind(w.disposition)
-                .bind(w.notes)
-                .bind(w.callback_at)
-                .bind(w.answers.as_deref())
-                .bind(w.now)
-                .fetch_optional(c)
-                .await)?;
-        let Some(call) = call else { return Ok(None) };
+        let call = match complete(tx, w, "state = 'leased'").await? {
+            Some(call) => call,
+            None => {
+                // The lease ran out. A hand-out of this person still in flight (on PostgreSQL,
+                // not visible yet) must finish before the check below looks for it: hand-outs
+                // take the person's lock too, without waiting for it (see `claim`).
+                let Some(contact) = expired_call_contact(tx, w.call_id, w.agent_id).await? else {
+                    return Ok(None);
+                };
+                lock_person(tx, contact).await?;
+                let late = "state = 'expired' AND NOT EXISTS \
+                    (SELECT 1 FROM calls later WHERE later.contact_id = calls.contact_id AND later.id > calls.id)";
+                match complete(tx, w, late).await? {
+                    Some(call) => call,
+                    None => return Ok(None),
+                }
+            }
+        };
         on_tx!(tx, |c| {
             sqlx::query(
             "UPDATE campaign_contacts SET \
@@ -519,8 +529,59 @@ impl Store {
     }
 }
 
-/// Puts an entry back in the ready queue after a release or an expired lease (suppressed if
-/// its phone was listed meanwhile).
+/// Marks a call completed with the outcome `w`, if the call is this agent's and `condition`
+/// holds.
+async fn complete(tx: &mut Tx, w: &OutcomeWrite<'_>, condition: &str) -> Result<Option<CallRow>> {
+    let sql = format!(
+        "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, callback_at = $5, answers = $6, finished_at = $7 \
+         WHERE id = $1 AND agent_id = $2 AND {condition} RETURNING {CALL_COLUMNS}"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(w.call_id)
+        .bind(w.agent_id)
+        .bind(w.disposition)
+        .bind(w.notes)
+        .bind(w.callback_at)
+        .bind(w.answers.as_deref())
+        .bind(w.now)
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// The person of an agent's call whose lease ran out.
+async fn expired_call_contact(tx: &mut Tx, call: i64, agent: i64) -> Result<Option<i64>> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT contact_id FROM calls WHERE id = $1 AND agent_id = $2 AND state = 'expired'"
+    )
+    .bind(call)
+    .bind(agent)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// The advisory lock class of "a hand-out or a late outcome of this person is in flight"
+/// (PostgreSQL's two-key advisory locks, a space apart from the one-key sweep locks).
+const PERSON_LOCK_CLASS: i32 = 0x6f75_7463;
+
+/// The second advisory key of a person (ids beyond `i32::MAX` share keys: a shared key only
+/// makes two people wait for each other, never lets one through).
+fn person_key(contact: i64) -> i32 {
+    (contact % i64::from(i32::MAX)) as i32
+}
+
+/// Waits until no hand-out of the person is in flight, and keeps new ones out until the
+/// transaction ends (PostgreSQL; SQLite's writer is alone anyway).
+async fn lock_person(tx: &mut Tx, contact: i64) -> Result<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(PERSON_LOCK_CLASS)
+            .bind(person_key(contact))
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Advisory lock keys of the sweeps that must not run twice at once.
 const REAPER_LOCK: i64 = 0x6f75_7463_0001;
 const PROMOTER_LOCK: i64 = 0x6f75_7463_0002;
@@ -541,6 +602,8 @@ async fn exclusive(tx: &mut Tx, key: i64) -> Result<()> {
     Ok(())
 }
 
+/// Puts an entry back in the ready queue after a release or an expired lease (suppressed if
+/// its phone was listed meanwhile).
 async fn back_to_queue(tx: &mut Tx, cc: i64, now: i64) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(

@@ -386,6 +386,76 @@ async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaig
         .expect(StatusCode::OK);
 }
 
+async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409(
+    app: TestApp,
+) {
+    use outcall::{
+        clock::Clock,
+        store::{Store, dispatch::Step},
+    };
+    let first_campaign = app
+        .running_campaign(
+            json!({"lease": "30s", "priority": 90}),
+            "phone\n13800138000\n",
+        )
+        .await;
+    let second_campaign = app
+        .running_campaign(
+            json!({"lease": "30s", "priority": 10}),
+            "phone\n13800138000\n",
+        )
+        .await;
+    let (_, slow) = app.agent("slow", None).await;
+    let (other_id, _) = app.agent("other", None).await;
+    let (call, _, body) = app.take(&slow).await;
+    assert_eq!(body["campaign"]["id"], first_campaign);
+    app.advance(31);
+    let store = app.running.as_ref().unwrap().store.clone();
+    let now = app.clock.now_ms();
+    store.reap_expired(now).await.unwrap();
+    // A hand-out of the same person through the other campaign, caught before its commit:
+    // exactly the statements the dispatcher runs, in one open transaction.
+    let mut handout = store.begin().await.unwrap();
+    let candidates = store
+        .candidates(
+            &mut handout,
+            Step::Campaign(second_campaign),
+            other_id,
+            &[second_campaign],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(candidates.len(), 1, "the person is free to hand out again");
+    let claimed = Store::claim(&mut handout, &candidates[0], other_id, 1, 30_000, now)
+        .await
+        .unwrap();
+    assert!(claimed.is_some(), "the hand-out holds the person");
+    let late = {
+        let client = app.client.clone();
+        let url = app.url(&format!("/v1/calls/{call}/outcome"));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(slow)
+                .json(&json!({"disposition": "accepted"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    handout.commit().await.unwrap();
+    assert_eq!(
+        late.await.unwrap(),
+        StatusCode::CONFLICT,
+        "the late outcome would overlap the hand-out that committed first"
+    );
+    let entries = app.contacts(first_campaign, None).await;
+    assert_eq!(entries[0]["attempts"], 0, "the refused outcome counted nothing");
+}
+
 async fn a_heartbeat_extends_the_lease(app: TestApp) {
     let _campaign = app
         .running_campaign(json!({"lease": "60s"}), "phone\n13800138000\n")
@@ -778,6 +848,7 @@ crate::on_both_backends!(
     calls_go_out_in_the_contract_order,
     an_expired_lease_goes_back_to_the_queue_and_a_late_outcome_is_409,
     a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaign,
+    a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409,
     an_outcome_after_expiry_counts_while_nobody_else_took_the_contact,
     a_heartbeat_extends_the_lease,
     a_released_call_goes_back_unattempted,
