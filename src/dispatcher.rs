@@ -173,15 +173,8 @@ async fn try_step(
         ) {
             Verdict::Now => {
                 let version = campaign.script_version.unwrap_or(1);
-                if let Some(call) = Store::claim(
-                    tx,
-                    candidate,
-                    agent,
-                    version,
-                    def.lease.as_millis(),
-                    now,
-                )
-                .await?
+                if let Some(call) =
+                    Store::claim(tx, candidate, agent, version, def.lease.as_millis(), now).await?
                 {
                     return Ok((Some(call), false));
                 }

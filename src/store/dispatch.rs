@@ -536,16 +536,18 @@ async fn complete(tx: &mut Tx, w: &OutcomeWrite<'_>, condition: &str) -> Result<
         "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, callback_at = $5, answers = $6, finished_at = $7 \
          WHERE id = $1 AND agent_id = $2 AND {condition} RETURNING {CALL_COLUMNS}"
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(w.call_id)
-        .bind(w.agent_id)
-        .bind(w.disposition)
-        .bind(w.notes)
-        .bind(w.callback_at)
-        .bind(w.answers.as_deref())
-        .bind(w.now)
-        .fetch_optional(c)
-        .await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(w.call_id)
+    .bind(w.agent_id)
+    .bind(w.disposition)
+    .bind(w.notes)
+    .bind(w.callback_at)
+    .bind(w.answers.as_deref())
+    .bind(w.now)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// The person of an agent's call whose lease ran out.

@@ -386,9 +386,7 @@ async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaig
         .expect(StatusCode::OK);
 }
 
-async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409(
-    app: TestApp,
-) {
+async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409(app: TestApp) {
     use outcall::{
         clock::Clock,
         store::{Store, dispatch::Step},
@@ -453,7 +451,10 @@ async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is
         "the late outcome would overlap the hand-out that committed first"
     );
     let entries = app.contacts(first_campaign, None).await;
-    assert_eq!(entries[0]["attempts"], 0, "the refused outcome counted nothing");
+    assert_eq!(
+        entries[0]["attempts"], 0,
+        "the refused outcome counted nothing"
+    );
 }
 
 async fn a_heartbeat_extends_the_lease(app: TestApp) {
