@@ -166,12 +166,7 @@ async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
             page["campaigns"][0]["state"], "done",
             "contact {contact} lost its acknowledged outcome"
         );
-        let outcomes = page["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|h| h["event"] == "outcome")
-            .count();
+        let outcomes = crate::helpers::history_count(&page, "outcome");
         assert_eq!(
             outcomes, 1,
             "contact {contact}: exactly one outcome recorded"

@@ -395,12 +395,7 @@ async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
     for contact in &ready {
         let cid = contact["id"].as_i64().unwrap();
         let page = api.get(&format!("/v1/contacts/{cid}")).await;
-        let expiries = page["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|h| h["event"] == "lease_expired")
-            .count();
+        let expiries = crate::helpers::history_count(&page, "lease_expired");
         assert_eq!(expiries, 1, "the hand-over is in the history once: {page}");
     }
 

@@ -443,12 +443,7 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
             page["campaigns"][0]["state"], "done",
             "contact {contact} lost its acknowledged outcome"
         );
-        let outcomes = page["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|h| h["event"] == "outcome")
-            .count();
+        let outcomes = crate::helpers::history_count(&page, "outcome");
         assert_eq!(
             outcomes, 1,
             "contact {contact}: exactly one outcome recorded"
@@ -542,12 +537,7 @@ async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500
         let (_, _, page) = client
             .get(&format!("/v1/contacts/{contact}"), SECRET_IN_APP)
             .await;
-        let outcomes = page["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|h| h["event"] == "outcome")
-            .count();
+        let outcomes = crate::helpers::history_count(&page, "outcome");
         assert_eq!(
             outcomes, 1,
             "contact {contact}: exactly one outcome recorded"

@@ -49,6 +49,13 @@ macro_rules! on_both_backends {
     };
 }
 
+/// How many entries of one kind (`outcome`, `lease_expired`, …) a contact page's history has.
+pub fn history_count(page: &Value, event: &str) -> usize {
+    page["history"]
+        .as_array()
+        .map_or(0, |h| h.iter().filter(|e| e["event"] == event).count())
+}
+
 /// The admin URL of the PostgreSQL server tests create databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("OUTCALL_TEST_DATABASE_URL")
