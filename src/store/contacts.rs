@@ -1,6 +1,6 @@
 //! Contacts and their place in campaigns: batch import, listing, one contact with history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -62,39 +62,66 @@ pub struct HistoryRow {
     pub notes: Option<String>,
 }
 
-/// Rows per multi-row statement.
-const ROWS_PER_STATEMENT: usize = 100;
+/// One contact of a batch, as the JSON arrays the batch statements read (see
+/// [`Tx::json_rows`]).
+#[derive(serde::Serialize)]
+struct JsonContact<'a> {
+    phone: &'a str,
+    name: Option<&'a str>,
+    timezone: Option<&'static str>,
+    /// The attributes as stored: a JSON object in text.
+    attributes: String,
+    priority: i64,
+    owner_agent: Option<i64>,
+}
 
-/// `(head, $first, …, tail), (…)`: `rows` rows of `cols` numbered parameters each, starting at
-/// `$first`, between the shared `head` and `tail` parameters.
-fn rows_sql(rows: usize, cols: usize, first: usize, head: &str, tail: &str) -> String {
-    let mut out = String::with_capacity(rows * (cols * 6 + head.len() + tail.len() + 6));
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
+impl<'a> From<&'a NewContact> for JsonContact<'a> {
+    fn from(c: &'a NewContact) -> Self {
+        JsonContact {
+            phone: c.phone.as_str(),
+            name: c.name.as_deref(),
+            timezone: c.timezone.map(|t| t.name()),
+            attributes: serde_json::to_string(&c.attributes).unwrap_or_else(|_| "{}".into()),
+            priority: c.priority,
+            owner_agent: c.owner_agent,
         }
-        out.push('(');
-        if !head.is_empty() {
-            out.push_str(head);
-            out.push_str(", ");
-        }
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push('$');
-            out.push_str(&(first + r * cols + c).to_string());
-        }
-        out.push_str(", ");
-        out.push_str(tail);
-        out.push(')');
     }
-    out
+}
+
+/// Most bytes of JSON one statement carries: a 1,000-row batch of ordinary contacts goes in
+/// one statement each; rows with large attributes are spread over several.
+const JSON_BYTES: usize = 256 * 1024;
+
+/// `items` as JSON arrays of at most [`JSON_BYTES`] each (a larger item goes alone).
+fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+    let mut arrays = vec![];
+    let mut array = String::from("[");
+    for item in items {
+        let text = serde_json::to_string(&item).unwrap_or_else(|_| "null".into());
+        if array.len() > 1 && array.len() + text.len() + 2 > JSON_BYTES {
+            array.push(']');
+            arrays.push(std::mem::replace(&mut array, String::from("[")));
+        }
+        if array.len() > 1 {
+            array.push(',');
+        }
+        array.push_str(&text);
+    }
+    if array.len() > 1 {
+        array.push(']');
+        arrays.push(array);
+    }
+    arrays
 }
 
 impl Store {
     /// Adds a batch of checked contacts to a campaign in the caller's transaction. Returns the
     /// counts for the batch (without invalid rows, which the caller knows).
+    ///
+    /// The rows travel as JSON arrays, one parameter per statement, expanded into rows by the
+    /// database: a few statements a batch, each with the same text (so it stays prepared), and
+    /// no per-row parameters (sqlx-sqlite looks every `$N` up by name when binding, which is
+    /// quadratic in the parameters of one statement).
     pub async fn contacts_add_batch(
         tx: &mut Tx,
         campaign_id: i64,
@@ -116,102 +143,81 @@ impl Store {
             return Ok(report);
         }
 
-        // Statements of at most ROWS_PER_STATEMENT rows: sqlx-sqlite looks every `$N` up by name
-        // when binding, which is quadratic in the number of parameters of one statement.
-        let mut id_of: HashMap<String, i64> = HashMap::with_capacity(unique.len());
+        let contacts = json_arrays(unique.iter().map(|&c| JsonContact::from(c)));
+        // `WHERE true` keeps SQLite from reading the upsert's ON as a join constraint.
+        let upsert = format!(
+            "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
+             SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'attributes', $1, $1 \
+             FROM {} WHERE true \
+             ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+               timezone = COALESCE(excluded.timezone, contacts.timezone), \
+               attributes = CASE WHEN excluded.attributes = '{{}}' THEN contacts.attributes ELSE excluded.attributes END, \
+               updated_at = excluded.updated_at",
+            tx.json_rows(2)
+        );
+        let probe = format!(
+            "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value ->> 'phone' FROM {})",
+            tx.json_rows(1)
+        );
         let mut listed: HashSet<String> = HashSet::new();
-        for part in unique.chunks(ROWS_PER_STATEMENT) {
-            // $1 is the shared timestamp; four parameters per row follow.
-            let sql = format!(
-                "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) VALUES {} \
-                 ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
-                   timezone = COALESCE(excluded.timezone, contacts.timezone), \
-                   attributes = CASE WHEN excluded.attributes = '{{}}' THEN contacts.attributes ELSE excluded.attributes END, \
-                   updated_at = excluded.updated_at \
-                 RETURNING id, phone",
-                rows_sql(part.len(), 4, 2, "", "$1, $1")
-            );
-            let ids: Vec<(i64, String)> = on_tx!(tx, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(now);
-                for contact in part {
-                    q = q
-                        .bind(contact.phone.as_str())
-                        .bind(contact.name.as_deref())
-                        .bind(contact.timezone.map(|t| t.name()))
-                        .bind(
-                            serde_json::to_string(&contact.attributes)
-                                .unwrap_or_else(|_| "{}".into()),
-                        );
-                }
-                q.fetch_all(c).await
-            })?;
-            id_of.extend(ids.into_iter().map(|(id, phone)| (phone, id)));
-
-            let dnc_sql = format!(
-                "SELECT phone FROM dnc WHERE phone IN ({})",
-                (1..=part.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let found: Vec<String> = on_tx!(tx, |c| {
-                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(dnc_sql.clone()));
-                for contact in part {
-                    q = q.bind(contact.phone.as_str());
-                }
-                q.fetch_all(c).await
-            })?;
+        for part in &contacts {
+            on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(upsert.clone()))
+                .bind(now)
+                .bind(part)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+            let found: Vec<String> = on_tx!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(
+                probe.clone()
+            ))
+            .bind(part)
+            .fetch_all(c)
+            .await)?;
             listed.extend(found);
         }
 
-        let mut inserted: Vec<i64> = Vec::with_capacity(unique.len());
-        for part in unique.chunks(ROWS_PER_STATEMENT) {
-            // $1 campaign, $2 timestamp; four parameters per row follow.
-            let entry_sql = format!(
-                "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, owner_agent, \
-                   next_attempt_at, release_at, created_at, updated_at) VALUES {} \
-                 ON CONFLICT (campaign_id, contact_id) DO NOTHING RETURNING contact_id",
-                rows_sql(part.len(), 4, 3, "$1", "$2, $2, $2, $2")
-            );
-            let ids: Vec<i64> = on_tx!(tx, |c| {
-                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(entry_sql.clone()))
+        // Listed phones join the campaign suppressed, the rest ready; what the campaign had
+        // already is left alone. Nothing is read back: the counts are the rows inserted.
+        let insert = format!(
+            "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, owner_agent, \
+               next_attempt_at, release_at, created_at, updated_at) \
+             SELECT $1, (SELECT k.id FROM contacts k WHERE k.phone = j.value ->> 'phone'), $3, \
+               CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), $2, $2, $2, $2 \
+             FROM {} WHERE true \
+             ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+            tx.json_rows(4)
+        );
+        let (ready, suppressed) = if listed.is_empty() {
+            (contacts, vec![])
+        } else {
+            let (held, free): (Vec<&NewContact>, Vec<&NewContact>) = unique
+                .iter()
+                .partition(|c| listed.contains(c.phone.as_str()));
+            report.suppressed = held.len() as u64;
+            (
+                json_arrays(free.into_iter().map(JsonContact::from)),
+                json_arrays(held.into_iter().map(JsonContact::from)),
+            )
+        };
+        for (arrays, state) in [
+            (ready, ContactState::Ready),
+            (suppressed, ContactState::Suppressed),
+        ] {
+            for part in arrays {
+                let inserted = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
                     .bind(campaign_id)
-                    .bind(now);
-                for contact in part {
-                    let state = if listed.contains(contact.phone.as_str()) {
-                        ContactState::Suppressed
-                    } else {
-                        ContactState::Ready
-                    };
-                    q = q
-                        .bind(
-                            id_of
-                                .get(contact.phone.as_str())
-                                .copied()
-                                .unwrap_or_default(),
-                        )
-                        .bind(state.as_str())
-                        .bind(contact.priority)
-                        .bind(contact.owner_agent);
+                    .bind(now)
+                    .bind(state.as_str())
+                    .bind(part)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                if state == ContactState::Ready {
+                    report.accepted += inserted;
                 }
-                q.fetch_all(c).await
-            })?;
-            inserted.extend(ids);
-        }
-        let inserted: HashSet<i64> = inserted.into_iter().collect();
-        for contact in &unique {
-            let id = id_of
-                .get(contact.phone.as_str())
-                .copied()
-                .unwrap_or_default();
-            if listed.contains(contact.phone.as_str()) {
-                report.suppressed += 1;
-            } else if inserted.contains(&id) {
-                report.accepted += 1;
-            } else {
-                report.duplicates += 1;
             }
         }
+        report.duplicates += unique.len() as u64 - report.accepted - report.suppressed;
         Ok(report)
     }
 

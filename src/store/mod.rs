@@ -79,6 +79,17 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// A `FROM` item that expands the JSON array bound as `$n` into rows, as table `j` with
+    /// one column `value` (each element; read fields with `j.value ->> 'name'`). One statement
+    /// then carries a whole batch in a single parameter. The array is parsed once into each
+    /// backend's binary JSON, so reading several fields of an element does not parse it again.
+    pub fn json_rows(&self, n: usize) -> String {
+        match self {
+            Tx::Sqlite(_) => format!("jsonb_each(${n}) AS j"),
+            Tx::Postgres(_) => format!("jsonb_array_elements(${n}::jsonb) AS j(value)"),
+        }
+    }
 }
 
 /// What went wrong in storage, in the terms handlers care about.
