@@ -39,9 +39,14 @@ impl Phone {
         if !number.is_valid() {
             return Err("is not a valid phone number for its region".into());
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        // E.164 is `+`, the country code and the national significant number: what the crate's
+        // own E.164 formatter writes, without the national layout it works out first and then
+        // drops (that took a third of an import's time per row).
+        Ok(Self(format!(
+            "+{}{}",
+            number.code().value(),
+            number.national()
+        )))
     }
 
     /// A value read back from storage, already normalised.
@@ -111,6 +116,36 @@ mod tests {
         ] {
             assert!(Phone::parse(bad, cn).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn e164_is_exactly_what_the_crates_own_formatter_writes() {
+        let cn = Region::parse("CN").unwrap();
+        let mut checked = 0;
+        for text in [
+            "13800138000",
+            "(010) 6552 9988",
+            "+39 333 123 4567",
+            "+44 20 7946 0958",
+            "+49 30 901820",
+            "+1 650 253 0000",
+            "+81 3-1234-5678",
+            "+852 2123 4567",
+            "+886 2 2345 6789",
+            "+7 495 123-45-67",
+        ] {
+            let number = phonenumber::parse(Some(cn.0), text).unwrap();
+            if !number.is_valid() {
+                continue;
+            }
+            let expected = number.format().mode(phonenumber::Mode::E164).to_string();
+            assert_eq!(Phone::parse(text, cn).unwrap().as_str(), expected, "{text}");
+            checked += 1;
+        }
+        assert!(
+            checked >= 8,
+            "only {checked} of the samples are valid numbers"
+        );
     }
 
     #[test]
