@@ -1,7 +1,8 @@
 # Shared helpers for the benchmark scripts (sourced, not run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/target/release/outcall"
+# BIN=path runs another build of the server (an A/B against a saved binary).
+BIN="${BIN:-$ROOT/target/release/outcall}"
 LOADGEN="$ROOT/target/release/examples/loadgen"
 PG_ADMIN="${OUTCALL_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 TOKEN=bench-admin-token
