@@ -61,7 +61,7 @@ impl Store {
 
     pub async fn agent_get(&self, id: i64) -> Result<Agent> {
         const SQL: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(id)
             .fetch_optional(p)
             .await)?

@@ -181,7 +181,7 @@ impl Store {
 
     pub async fn campaign_get(&self, id: i64) -> Result<CampaignRow> {
         const SQL: &str = select_campaign!("WHERE c.id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(id)
             .fetch_optional(p)
             .await)?
@@ -210,7 +210,7 @@ impl Store {
     pub async fn campaigns_active(&self) -> Result<Vec<CampaignRow>> {
         const SQL: &str =
             select_campaign!("WHERE c.status = 'active' ORDER BY c.priority DESC, c.id");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .fetch_all(p)
             .await)?)
     }

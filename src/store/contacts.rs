@@ -245,7 +245,7 @@ impl Store {
     pub async fn contact_get(&self, id: i64) -> Result<ContactRow> {
         const SQL: &str =
             "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(id)
             .fetch_optional(p)
             .await)?
@@ -267,7 +267,7 @@ impl Store {
         const SQL: &str = "SELECT h.at, h.campaign_id, c.name AS campaign_name, h.agent_id, a.name AS agent_name, \
                h.kind, h.disposition, h.notes FROM history h JOIN campaigns c ON c.id = h.campaign_id \
                LEFT JOIN agents a ON a.id = h.agent_id WHERE h.contact_id = $1 ORDER BY h.at, h.id";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(id)
             .fetch_all(p)
             .await)?)

@@ -263,7 +263,7 @@ impl Store {
         let sql = format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2"
         );
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(agent)
@@ -274,7 +274,7 @@ impl Store {
 
     pub async fn call_get(&self, id: i64) -> Result<CallRow> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(id)

@@ -25,7 +25,7 @@ impl Store {
     ) -> Result<Option<Remembered>> {
         const SQL: &str = "SELECT request_hash, status, body FROM idempotency \
              WHERE token_id = $1 AND key = $2 AND expires_at > $3";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(token_id)
             .bind(key)
             .bind(now)

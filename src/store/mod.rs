@@ -142,8 +142,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The application's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Transactions and writes (on SQLite, its one writer connection).
     pub pool: Pool,
+    /// Reads that need no transaction. On SQLite, read-only connections beside the writer:
+    /// WAL lets them read the last committed state while the writer works, so the hand-out's
+    /// and the outcome's lookups run on the other core instead of queueing behind writes. On
+    /// PostgreSQL, the same pool as `pool`.
+    pub reads: Pool,
 }
+
+/// Read-only SQLite connections beside the writer (one per core here).
+const SQLITE_READERS: u32 = 2;
 
 /// How long a request waits for a PostgreSQL connection before it is answered 503: long enough
 /// to ride out a burst of load, short enough that a client is not left hanging while the
@@ -164,14 +173,15 @@ impl Store {
     /// Connects to the database the URL names and brings its schema up to date. Several
     /// processes may do this at once on one PostgreSQL: sqlx migrates under an advisory lock.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let pool = if is_postgres(url) {
+        let (pool, reads) = if is_postgres(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
-            Pool::Postgres(pool)
+            let pool = Pool::Postgres(pool);
+            (pool.clone(), pool)
         } else if url.starts_with("sqlite:") {
             // One connection: SQLite has one writer anyway, and waiting in the pool's queue wakes
             // at once, where SQLite's busy handler sleeps in growing steps under contention.
@@ -181,11 +191,20 @@ impl Store {
                 .connect_with(sqlite_options(url)?)
                 .await?;
             SQLITE_MIGRATOR.run(&pool).await?;
-            Pool::Sqlite(pool)
+            let reads = SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(
+                    sqlite_options(url)?
+                        .create_if_missing(false)
+                        .read_only(true),
+                )
+                .await?;
+            (Pool::Sqlite(pool), Pool::Sqlite(reads))
         } else {
             anyhow::bail!("OUTCALL_DATABASE_URL must start with sqlite:// or postgres://");
         };
-        Ok(Self { pool })
+        Ok(Self { pool, reads })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
@@ -218,6 +237,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        on_pool!(&self.reads, |p| p.close().await);
         on_pool!(&self.pool, |p| p.close().await)
     }
 }

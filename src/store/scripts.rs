@@ -113,7 +113,7 @@ impl Store {
     pub async fn script_version(&self, id: i64, version: i64) -> Result<Script> {
         const SQL: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
              JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(id)
             .bind(version)
             .fetch_optional(p)

@@ -22,7 +22,7 @@ impl Store {
              LEFT JOIN agents a ON a.id = t.agent_id \
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
                AND (t.agent_id IS NULL OR a.active)";
-        let row: Option<PrincipalRow> = on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        let row: Option<PrincipalRow> = on_pool!(&self.reads, |p| sqlx::query_as(SQL)
             .bind(hash)
             .fetch_optional(p)
             .await)?;
