@@ -24,22 +24,22 @@ impl Store {
         at: i64,
         payload: &serde_json::Value,
     ) -> Result<()> {
-        on_tx!(tx, |c| sqlx::query(
-            "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3)"
-        )
-        .bind(kind)
-        .bind(at)
-        .bind(payload.to_string())
-        .execute(c)
-        .await
-        .map(|_| ()))?;
-        // Wakes every process's event pump when this transaction commits.
-        if let Tx::Postgres(t) = tx {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(crate::events::CHANNEL)
-                .execute(&mut **t)
-                .await?;
-        }
+        // On PostgreSQL the same statement wakes every process's event pump when this
+        // transaction commits (one round trip, not two).
+        let sql = match tx {
+            Tx::Postgres(_) => {
+                "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')"
+            }
+            Tx::Sqlite(_) => "INSERT INTO events (kind, at, payload) SELECT $1, $2, $3 WHERE $4 = $4",
+        };
+        on_tx!(tx, |c| sqlx::query(sql)
+            .bind(kind)
+            .bind(at)
+            .bind(payload.to_string())
+            .bind(crate::events::CHANNEL)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
