@@ -4,6 +4,8 @@
 //!   mobile numbers, Chinese names, a few attributes) as one CSV stream and waits for the import.
 //! - `loadgen dispatch URL TOKEN AGENTS SECONDS` runs AGENTS simulated agents doing
 //!   next → outcome cycles for SECONDS and reports cycles/s and next-call latency.
+//! - `loadgen floor URL AGENTS SECONDS` runs the same closed loop of two requests per cycle
+//!   against `GET /healthz` (no database): the most cycles/s HTTP allows on this machine.
 //! - `loadgen stats URL TOKEN CAMPAIGN REQUESTS` times campaign stats and time series.
 //!
 //! Each prints one JSON line of results.
@@ -192,6 +194,43 @@ async fn main() {
                        "next_p50_ms": percentile(&lat, 0.5), "next_p99_ms": percentile(&lat, 0.99), "errors": errors, "empty": empty})
             );
         }
+        Some("floor") => {
+            // The same closed loop of two requests per cycle against `GET /healthz`, which
+            // touches no database: what HTTP alone allows on this machine, whatever the server
+            // does behind it.
+            let (url, agents, seconds) = (
+                &args[2],
+                args[3].parse::<usize>().unwrap(),
+                args[4].parse::<u64>().unwrap(),
+            );
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let started = Instant::now();
+            let mut tasks = vec![];
+            for _ in 0..agents {
+                let (client, url) = (client.clone(), format!("{url}/healthz"));
+                tasks.push(tokio::spawn(async move {
+                    let mut cycles = 0u64;
+                    while Instant::now() < deadline {
+                        for _ in 0..2 {
+                            let r = client.get(&url).send().await.unwrap();
+                            assert!(r.status().is_success(), "{url}: {}", r.status());
+                            let _ = r.bytes().await;
+                        }
+                        cycles += 1;
+                    }
+                    cycles
+                }));
+            }
+            let mut cycles = 0;
+            for t in tasks {
+                cycles += t.await.unwrap();
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({"agents": agents, "seconds": secs, "cycles": cycles, "cycles_per_second": cycles as f64 / secs})
+            );
+        }
         Some("stats") => {
             let (url, token, campaign, n) = (
                 &args[2],
@@ -223,7 +262,7 @@ async fn main() {
             );
         }
         _ => eprintln!(
-            "usage: loadgen csv ROWS | import URL TOKEN CAMPAIGN ROWS | dispatch URL TOKEN AGENTS SECONDS | stats URL TOKEN CAMPAIGN N"
+            "usage: loadgen csv ROWS | import URL TOKEN CAMPAIGN ROWS | dispatch URL TOKEN AGENTS SECONDS | floor URL AGENTS SECONDS | stats URL TOKEN CAMPAIGN N"
         ),
     }
 }

@@ -5,7 +5,9 @@
 #   PostgreSQL: pgbench, one transaction leasing a row FOR UPDATE SKIP LOCKED, a second
 #               recording the outcome; SQLite: the same two transactions in a tight loop on one
 #               connection.
-# Also the ratio of next-call latency at ROWS versus SMALL (default 10,000) queued contacts.
+# Also the ratio of next-call latency at ROWS versus SMALL (default 10,000) queued contacts, and
+# the "http floor": the same closed loop of two requests per cycle against GET /healthz, which
+# touches no database — the most cycles/s any server could give over HTTP on this machine.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 SMALL="${SMALL:-10000}"
@@ -75,9 +77,11 @@ for backend in $BACKENDS; do
     result=$("$LOADGEN" dispatch "$BASE" "$TOKEN" "$agents" "$SECONDS_EACH")
     rate=$(json_field "$result" cycles_per_second)
     p50[$agents]=$(json_field "$result" next_p50_ms)
+    floor=$(json_field "$("$LOADGEN" floor "$BASE" "$agents" "$SECONDS_EACH")" cycles_per_second)
     if [ $backend = sqlite ]; then raw=$(raw_sqlite "$ROWS"); rm -f "$WORK"/raw-dispatch.db*; else raw=$(raw_postgres "$agents"); fi
-    printf '%-8s %4s agents | %7.0f cycles/s | raw %7.0f/s | ratio %s | next p50 %6.2f ms p99 %7.2f ms | %s\n' \
-      $backend "$agents" "$rate" "$raw" "$(ratio "$rate" "$raw")" "${p50[$agents]}" "$(json_field "$result" next_p99_ms)" "$result"
+    printf '%-8s %4s agents | %7.0f cycles/s | raw %7.0f/s | ratio %s | next p50 %6.2f ms p99 %7.2f ms | http floor %7.0f/s (%s of raw) | %s\n' \
+      $backend "$agents" "$rate" "$raw" "$(ratio "$rate" "$raw")" "${p50[$agents]}" "$(json_field "$result" next_p99_ms)" \
+      "$floor" "$(ratio "$floor" "$raw")" "$result"
   done
   stop_server
 
