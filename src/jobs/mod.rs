@@ -309,13 +309,53 @@ impl Jobs {
 /// it again at once, and the pool's acquire timeout paces the retries while the database is
 /// away. A worker can also hang without an error (seen under load right after a restart: the
 /// scheduler fetched a tick and never finished it, or never fetched one), which would stop
-/// lease reaping and schedules for good; the watchdog drops the whole set of workers, with
-/// whatever they had in flight (their transactions roll back, and every job is idempotent),
-/// and registers new ones.
+/// lease reaping and schedules for good; the watchdog drops the janitor's and the scheduler's
+/// workers, with whatever they had in flight (their transactions roll back, and every job is
+/// idempotent), and registers new ones. The importer runs apart ([`run_importer`]).
 async fn supervise(
     sweeps: Queue<Sweep>,
     ticks: Queue<Tick>,
     imports: Queue<ImportJob>,
+    ctx: Context,
+    shutdown: CancellationToken,
+) {
+    let importer = tokio::spawn(run_importer(imports, ctx.clone(), shutdown.clone()));
+    watch_scheduler(sweeps, ticks, ctx, shutdown).await;
+    let _ = importer.await;
+}
+
+/// The importer runs under its own monitor, out of the watchdog's reach: an import is long (a
+/// million rows take tens of seconds) and shows its own progress batch by batch, so a restart
+/// for the scheduler's sake must not cut it (it did, on PostgreSQL: the import then waited out
+/// `OUTCALL_IMPORT_STALE` before the orphan sweep enqueued it again).
+async fn run_importer(imports: Queue<ImportJob>, ctx: Context, shutdown: CancellationToken) {
+    loop {
+        let monitor = Monitor::new().should_restart(|worker, error| {
+            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
+            true
+        });
+        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
+        let stop = shutdown.clone();
+        let signal = async move {
+            stop.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        };
+        if let Err(error) = monitor.run_with_signal(signal).await {
+            tracing::error!(error = %error, "the importer stopped with an error");
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+        tracing::warn!("the importer ended; starting it again");
+        tokio::time::sleep(WATCH).await;
+    }
+}
+
+/// Runs the janitor and the scheduler, and starts them afresh whenever the scheduler stops
+/// making progress.
+async fn watch_scheduler(
+    sweeps: Queue<Sweep>,
+    ticks: Queue<Tick>,
     ctx: Context,
     shutdown: CancellationToken,
 ) {
@@ -326,7 +366,6 @@ async fn supervise(
         });
         let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
         let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
-        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
         let stop = shutdown.clone();
         let mut run = tokio::spawn(async move {
             let signal = async move {
