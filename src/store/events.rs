@@ -30,7 +30,9 @@ impl Store {
             Tx::Postgres(_) => {
                 "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')"
             }
-            Tx::Sqlite(_) => "INSERT INTO events (kind, at, payload) SELECT $1, $2, $3 WHERE $4 = $4",
+            Tx::Sqlite(_) => {
+                "INSERT INTO events (kind, at, payload) SELECT $1, $2, $3 WHERE $4 = $4"
+            }
         };
         on_tx!(tx, |c| sqlx::query(sql)
             .bind(kind)
