@@ -64,14 +64,6 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
         store.reap_expired(now).await?;
     }
     let agent = store.agent_get(agent_id).await?;
-    if let Some(call) = store.call_held_by(agent_id, now).await? {
-        let campaign = store.campaign_get(call.campaign_id).await?;
-        return Ok(Some(Handout {
-            call,
-            agent,
-            campaign,
-        }));
-    }
     if due {
         store.promote_due(now).await?;
     }
@@ -81,7 +73,18 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
         .into_iter()
         .filter(|c| c.def().admits(agent.team.as_deref()))
         .collect();
+    // One transaction for the whole search: on SQLite one write lock and on PostgreSQL one
+    // round of BEGIN/COMMIT, however many steps come up empty before the call is found. It
+    // begins with the agent's own hand-outs in turn (a retry sent while the first request is
+    // still choosing waits for it), so a call the agent holds is seen and handed back as it is.
+    let mut tx = store.begin().await?;
+    Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
+    if let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await? {
+        tx.commit().await?;
+        return held(store, call, agent).await.map(Some);
+    }
     if campaigns.is_empty() {
+        tx.commit().await?;
         return Ok(None);
     }
     let all: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
@@ -99,9 +102,6 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
     steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
 
     let rules = pressure(state);
-    // One transaction for the whole search: on SQLite one write lock and on PostgreSQL one
-    // round of BEGIN/COMMIT, however many steps come up empty before the call is found.
-    let mut tx = store.begin().await?;
     for (step, within) in steps {
         if within.is_empty() {
             continue;
@@ -126,6 +126,16 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
     }
     tx.commit().await?;
     Ok(None)
+}
+
+/// The call an agent already holds, as a hand-out.
+async fn held(store: &Store, call: CallRow, agent: Agent) -> Result<Handout, StoreError> {
+    let campaign = store.campaign_get(call.campaign_id).await?;
+    Ok(Handout {
+        call,
+        agent,
+        campaign,
+    })
 }
 
 /// One batch of one step: judges each candidate, leases the first that may be called, and

@@ -258,18 +258,32 @@ impl Store {
         }
     }
 
-    /// The call an agent holds under a live lease, if any.
-    pub async fn call_held_by(&self, agent: i64, now: i64) -> Result<Option<CallRow>> {
+    /// The call an agent holds under a live lease, if any, seen from the caller's transaction.
+    pub async fn call_held_in(tx: &mut Tx, agent: i64, now: i64) -> Result<Option<CallRow>> {
         let sql = format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2"
         );
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
-        )
+        Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
         .bind(agent)
         .bind(now)
-        .fetch_optional(p)
+        .fetch_optional(c)
         .await)?)
+    }
+
+    /// Makes the transaction the agent's only hand-out in flight until it ends: a second one
+    /// (a retry racing the first) waits, then sees the call the first handed out. PostgreSQL;
+    /// SQLite's writer is alone anyway.
+    pub async fn one_hand_out_per_agent(tx: &mut Tx, agent: i64) -> Result<()> {
+        if let Tx::Postgres(t) = tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(AGENT_LOCK_CLASS)
+                .bind(person_key(agent))
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn call_get(&self, id: i64) -> Result<CallRow> {
@@ -565,7 +579,10 @@ async fn expired_call_contact(tx: &mut Tx, call: i64, agent: i64) -> Result<Opti
 /// (PostgreSQL's two-key advisory locks, a space apart from the one-key sweep locks).
 const PERSON_LOCK_CLASS: i32 = 0x6f75_7463;
 
-/// The second advisory key of a person (ids beyond `i32::MAX` share keys: a shared key only
+/// The advisory lock class of "a hand-out for this agent is in flight".
+const AGENT_LOCK_CLASS: i32 = 0x6f75_7464;
+
+/// The second advisory key of a person (or an agent) (ids beyond `i32::MAX` share keys: a shared key only
 /// makes two people wait for each other, never lets one through).
 fn person_key(contact: i64) -> i32 {
     (contact % i64::from(i32::MAX)) as i32

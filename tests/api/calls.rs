@@ -837,7 +837,58 @@ async fn many_agents_hammering_one_campaign_never_share_a_contact(app: TestApp) 
     assert_eq!(app.contacts(campaign, Some("done")).await.len(), contacts);
 }
 
+/// An agent's client that sends `next` twice at once (a retry racing the first request) gets one
+/// call, twice: never a call and a "nothing due".
+async fn two_nexts_of_one_agent_at_once_get_the_same_call(app: TestApp) {
+    let campaign = app.campaign(json!({})).await;
+    let rounds = 15;
+    let mut csv = String::from("phone\n");
+    for i in 0..rounds * 2 {
+        csv.push_str(&format!("1370000{i:04}\n"));
+    }
+    app.import_csv(campaign, &csv).await.expect(StatusCode::OK);
+    app.start_campaign(campaign).await;
+    let (_, token) = app.agent("twice", None).await;
+    let next = || {
+        let (client, base, token) = (app.client.clone(), app.base.clone(), token.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/v1/calls/next"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = if status == StatusCode::OK {
+                r.json().await.unwrap()
+            } else {
+                Value::Null
+            };
+            (status, body["call"]["id"].as_i64())
+        }
+    };
+    for round in 0..rounds {
+        let (a, b) = tokio::join!(next(), next());
+        assert_eq!(
+            (a.0, b.0),
+            (StatusCode::OK, StatusCode::OK),
+            "round {round}: {a:?} {b:?}"
+        );
+        assert_eq!(a.1, b.1, "round {round}: two calls for one agent");
+        let r = app
+            .client
+            .post(format!("{}/v1/calls/{}/outcome", app.base, a.1.unwrap()))
+            .bearer_auth(&token)
+            .json(&json!({"disposition": "declined"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+}
+
 crate::on_both_backends!(
+    two_nexts_of_one_agent_at_once_get_the_same_call,
     an_agent_gets_a_call_with_the_rendered_script_and_the_same_call_on_retry,
     only_active_campaigns_hand_out_calls,
     calling_windows_are_read_in_the_contacts_own_time_zone,
