@@ -242,6 +242,7 @@ pub async fn import(job: ImportJob, ctx: Data<Context>) -> Result<(), BoxDynErro
 }
 
 async fn run(job: ImportJob, ctx: &Context) -> Result<(), BoxDynError> {
+    let _reading = ctx.importer.reading();
     let worker =
         format!("importer-{}", std::process::id()) + &format!("-{:x}", rand::random::<u32>());
     let Some(row) = ctx

@@ -135,6 +135,45 @@ pub struct Context {
     pub config: Arc<Config>,
     /// When the scheduler last made progress, for the watchdog.
     pub progress: Progress,
+    /// This process's importer, as the scheduler sees it.
+    pub importer: ImporterWatch,
+}
+
+/// How many imports this process's importer is reading, and a way to start it afresh: the
+/// scheduler does when imports wait with no live worker while this importer reads none (its
+/// fetching may have hung, as the scheduler's has been seen to).
+#[derive(Clone, Default)]
+pub struct ImporterWatch {
+    reading: Arc<std::sync::atomic::AtomicUsize>,
+    restart: Arc<tokio::sync::Notify>,
+}
+
+/// Counts one import as being read until dropped.
+pub struct Reading(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl ImporterWatch {
+    /// Marks an import as being read by this process until the guard is dropped.
+    pub fn reading(&self) -> Reading {
+        self.reading
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Reading(self.reading.clone())
+    }
+
+    /// Whether this process reads no import now.
+    pub fn idle(&self) -> bool {
+        self.reading.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+
+    /// Asks for the importer to be started afresh.
+    pub fn restart(&self) {
+        self.restart.notify_one();
+    }
 }
 
 /// When background work last moved. The scheduler beats at every step of every tick; the
@@ -227,6 +266,7 @@ impl Jobs {
             jobs: Arc::new(std::sync::OnceLock::new()),
             config: Arc::new(config.clone()),
             progress: Progress::new(),
+            importer: ImporterWatch::default(),
         };
         let sweeps: Queue<Sweep> = Queue::open(&backend, "outcall.sweep");
         let ticks: Queue<Tick> = Queue::open(&backend, "outcall.tick");
@@ -336,18 +376,30 @@ async fn run_importer(imports: Queue<ImportJob>, ctx: Context, shutdown: Cancell
         });
         let monitor = register!(monitor, imports, "importer", ctx, importer::import);
         let stop = shutdown.clone();
-        let signal = async move {
-            stop.cancelled().await;
-            Ok::<(), std::io::Error>(())
-        };
-        if let Err(error) = monitor.run_with_signal(signal).await {
-            tracing::error!(error = %error, "the importer stopped with an error");
+        let mut run = tokio::spawn(async move {
+            let signal = async move {
+                stop.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            };
+            if let Err(error) = monitor.run_with_signal(signal).await {
+                tracing::error!(error = %error, "the importer stopped with an error");
+            }
+        });
+        tokio::select! {
+            _ = &mut run => {
+                if shutdown.is_cancelled() {
+                    return;
+                }
+                tracing::warn!("the importer ended; starting it again");
+                tokio::time::sleep(WATCH).await;
+            }
+            _ = ctx.importer.restart.notified(), if !shutdown.is_cancelled() => {
+                metrics::counter!("outcall_worker_restarts_total").increment(1);
+                tracing::warn!("imports wait with no live worker; starting the importer afresh");
+                run.abort();
+                let _ = run.await;
+            }
         }
-        if shutdown.is_cancelled() {
-            return;
-        }
-        tracing::warn!("the importer ended; starting it again");
-        tokio::time::sleep(WATCH).await;
     }
 }
 

@@ -74,6 +74,10 @@ async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
             .await?;
     }
     if let Some(jobs) = ctx.jobs.get() {
+        if !orphaned.is_empty() && ctx.importer.idle() {
+            // Work nobody reads while this importer reads nothing: its fetching may have hung.
+            ctx.importer.restart();
+        }
         for id in orphaned {
             tracing::warn!(
                 import = id,
