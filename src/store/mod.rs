@@ -191,15 +191,20 @@ impl Store {
                 .connect_with(sqlite_options(url)?)
                 .await?;
             SQLITE_MIGRATOR.run(&pool).await?;
-            let reads = SqlitePoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(
-                    sqlite_options(url)?
-                        .create_if_missing(false)
-                        .read_only(true),
-                )
-                .await?;
+            // An in-memory database is private to its connection: it reads through the writer.
+            let reads = if url.contains(":memory:") || url.contains("mode=memory") {
+                pool.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(
+                        sqlite_options(url)?
+                            .create_if_missing(false)
+                            .read_only(true),
+                    )
+                    .await?
+            };
             (Pool::Sqlite(pool), Pool::Sqlite(reads))
         } else {
             anyhow::bail!("OUTCALL_DATABASE_URL must start with sqlite:// or postgres://");
