@@ -5,7 +5,7 @@
 //! - `loadgen dispatch URL TOKEN AGENTS SECONDS` runs AGENTS simulated agents doing
 //!   next → outcome cycles for SECONDS and reports cycles/s and next-call latency.
 //! - `loadgen floor URL AGENTS SECONDS` runs the same closed loop of two requests per cycle
-//!   against `GET /healthz` (no database): the most cycles/s HTTP allows on this machine.
+//!   against `GET /healthz` (no database): an upper bound for the real cycle on this machine.
 //! - `loadgen stats URL TOKEN CAMPAIGN REQUESTS` times campaign stats and time series.
 //!
 //! Each prints one JSON line of results.

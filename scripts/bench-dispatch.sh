@@ -7,7 +7,7 @@
 #               connection.
 # Also the ratio of next-call latency at ROWS versus SMALL (default 10,000) queued contacts, and
 # the "http floor": the same closed loop of two requests per cycle against GET /healthz, which
-# touches no database — the most cycles/s any server could give over HTTP on this machine.
+# touches no database — what this HTTP stack and load generator allow here, an upper bound.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 SMALL="${SMALL:-10000}"
