@@ -364,27 +364,35 @@ async fn supervise(
     let _ = importer.await;
 }
 
+/// A monitor whose workers apalis starts again whenever they end with an error.
+fn monitor() -> Monitor {
+    Monitor::new().should_restart(|worker, error| {
+        tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
+        true
+    })
+}
+
+/// Runs `monitor`'s workers on their own task until `shutdown`.
+fn run_until(monitor: Monitor, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let signal = async move {
+            shutdown.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        };
+        if let Err(error) = monitor.run_with_signal(signal).await {
+            tracing::error!(error = %error, "background workers stopped with an error");
+        }
+    })
+}
+
 /// The importer runs under its own monitor, out of the watchdog's reach: an import is long (a
 /// million rows take tens of seconds) and shows its own progress batch by batch, so a restart
 /// for the scheduler's sake must not cut it (it did, on PostgreSQL: the import then waited out
 /// `OUTCALL_IMPORT_STALE` before the orphan sweep enqueued it again).
 async fn run_importer(imports: Queue<ImportJob>, ctx: Context, shutdown: CancellationToken) {
     loop {
-        let monitor = Monitor::new().should_restart(|worker, error| {
-            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
-            true
-        });
-        let monitor = register!(monitor, imports, "importer", ctx, importer::import);
-        let stop = shutdown.clone();
-        let mut run = tokio::spawn(async move {
-            let signal = async move {
-                stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            };
-            if let Err(error) = monitor.run_with_signal(signal).await {
-                tracing::error!(error = %error, "the importer stopped with an error");
-            }
-        });
+        let monitor = register!(monitor(), imports, "importer", ctx, importer::import);
+        let mut run = run_until(monitor, shutdown.clone());
         tokio::select! {
             _ = &mut run => {
                 if shutdown.is_cancelled() {
@@ -412,22 +420,9 @@ async fn watch_scheduler(
     shutdown: CancellationToken,
 ) {
     loop {
-        let monitor = Monitor::new().should_restart(|worker, error| {
-            tracing::warn!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "restarting background worker");
-            true
-        });
-        let monitor = register!(monitor, sweeps, "janitor", ctx, janitor::sweep);
+        let monitor = register!(monitor(), sweeps, "janitor", ctx, janitor::sweep);
         let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
-        let stop = shutdown.clone();
-        let mut run = tokio::spawn(async move {
-            let signal = async move {
-                stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            };
-            if let Err(error) = monitor.run_with_signal(signal).await {
-                tracing::error!(error = %error, "background workers stopped with an error");
-            }
-        });
+        let mut run = run_until(monitor, shutdown.clone());
         ctx.progress.beat();
         loop {
             tokio::select! {
