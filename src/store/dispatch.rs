@@ -582,8 +582,8 @@ const PERSON_LOCK_CLASS: i32 = 0x6f75_7463;
 /// The advisory lock class of "a hand-out for this agent is in flight".
 const AGENT_LOCK_CLASS: i32 = 0x6f75_7464;
 
-/// The second advisory key of a person (or an agent) (ids beyond `i32::MAX` share keys: a shared key only
-/// makes two people wait for each other, never lets one through).
+/// The second advisory key of a person, or of an agent (ids beyond `i32::MAX` share keys: a
+/// shared key only makes two wait for each other, never lets one through).
 fn person_key(contact: i64) -> i32 {
     (contact % i64::from(i32::MAX)) as i32
 }
