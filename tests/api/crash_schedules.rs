@@ -262,10 +262,24 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Let the recurrence fire at least once more after the restart.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-
-    let events = api.campaign_events().await;
+    // Let the recurrence fire at least once more after the restart: every two seconds, or after
+    // the watchdog's restart of a stalled scheduler (15 s; seen in CI right after a restart).
+    let fired_after_kill = |events: &[Value]| {
+        events.iter().any(|e| {
+            e["campaign"] == recurring
+                && e["recurrence_due_at"]
+                    .as_i64()
+                    .is_some_and(|t| t > kill_at.timestamp_millis())
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let events = loop {
+        let events = api.campaign_events().await;
+        if fired_after_kill(&events) || Instant::now() >= deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     for id in &scheduled {
         let statuses: Vec<&str> = events
             .iter()
