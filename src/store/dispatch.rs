@@ -276,14 +276,7 @@ impl Store {
     /// (a retry racing the first) waits, then sees the call the first handed out. PostgreSQL;
     /// SQLite's writer is alone anyway.
     pub async fn one_hand_out_per_agent(tx: &mut Tx, agent: i64) -> Result<()> {
-        if let Tx::Postgres(t) = tx {
-            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                .bind(AGENT_LOCK_CLASS)
-                .bind(person_key(agent))
-                .execute(&mut **t)
-                .await?;
-        }
-        Ok(())
+        lock_for_transaction(tx, AGENT_LOCK_CLASS, agent).await
     }
 
     pub async fn call_get(&self, id: i64) -> Result<CallRow> {
@@ -591,10 +584,16 @@ fn person_key(contact: i64) -> i32 {
 /// Waits until no hand-out of the person is in flight, and keeps new ones out until the
 /// transaction ends (PostgreSQL; SQLite's writer is alone anyway).
 async fn lock_person(tx: &mut Tx, contact: i64) -> Result<()> {
+    lock_for_transaction(tx, PERSON_LOCK_CLASS, contact).await
+}
+
+/// Takes the two-key advisory lock (`class`, `id`) until the transaction ends, waiting for it
+/// (PostgreSQL; SQLite's writer is alone anyway).
+async fn lock_for_transaction(tx: &mut Tx, class: i32, id: i64) -> Result<()> {
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(PERSON_LOCK_CLASS)
-            .bind(person_key(contact))
+            .bind(class)
+            .bind(person_key(id))
             .execute(&mut **t)
             .await?;
     }
