@@ -15,7 +15,7 @@ use crate::{
         Store, StoreError, Tx,
         agents::Agent,
         campaigns::CampaignRow,
-        dispatch::{CANDIDATES, CallRow, Step},
+        dispatch::{CallRow, Search, Step},
     },
 };
 
@@ -32,6 +32,14 @@ const SWEEP_EVERY_MS: i64 = 250;
 
 /// Batches searched per step before moving on.
 const ROUNDS: usize = 8;
+
+/// The first batch of a step: one row, since it is usually the call. A larger batch costs
+/// for every row: its person's recent attempts are read with it, SQLite's driver hands each row
+/// over between threads, and on PostgreSQL each stays locked until the hand-out commits.
+const FIRST_BATCH: i64 = 1;
+
+/// Later batches of a step, once candidates have been found ineligible and moved aside.
+const BATCH: i64 = 16;
 
 /// The pressure rules from the configuration.
 pub fn pressure(state: &AppState) -> Pressure {
@@ -79,36 +87,49 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
     // still choosing waits for it), so a call the agent holds is seen and handed back as it is.
     let mut tx = store.begin().await?;
     Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
-    if let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await? {
-        tx.commit().await?;
-        return held(store, call, agent).await.map(Some);
-    }
-    if campaigns.is_empty() {
-        tx.commit().await?;
-        return Ok(None);
-    }
     let all: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
     let owner_first: Vec<i64> = campaigns
         .iter()
         .filter(|c| c.owner_first)
         .map(|c| c.id)
         .collect();
+    let outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+    if outlook.held.is_some() {
+        if let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await? {
+            tx.commit().await?;
+            return held(store, call, agent).await.map(Some);
+        }
+    }
+    if campaigns.is_empty() {
+        tx.commit().await?;
+        return Ok(None);
+    }
     let by_id: HashMap<i64, &CampaignRow> = campaigns.iter().map(|c| (c.id, c)).collect();
-    let mut steps = vec![
-        (Step::Reserved, all.clone()),
-        (Step::Owned, owner_first),
-        (Step::Callbacks, all.clone()),
-    ];
+    let mut steps = Vec::new();
+    if outlook.reserved {
+        steps.push((Step::Reserved, all.clone()));
+    }
+    if outlook.owned {
+        steps.push((Step::Owned, owner_first));
+    }
+    if outlook.callbacks {
+        steps.push((Step::Callbacks, all.clone()));
+    }
     steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
 
     let rules = pressure(state);
     for (step, within) in steps {
-        if within.is_empty() {
-            continue;
-        }
-        for _ in 0..ROUNDS {
-            let (found, exhausted) =
-                try_step(store, &mut tx, step, agent_id, &within, &by_id, &rules, now).await?;
+        for round in 0..ROUNDS {
+            let search = Search {
+                step,
+                agent: agent_id,
+                within: &within,
+                now,
+                since: now - rules.cap.period.as_millis(),
+                cap: rules.cap.max as i64,
+                batch: if round == 0 { FIRST_BATCH } else { BATCH },
+            };
+            let (found, exhausted) = try_batch(store, &mut tx, &search, &by_id, &rules).await?;
             if let Some(call) = found {
                 tx.commit().await?;
                 metrics::counter!("outcall_calls_handed_out_total").increment(1);
@@ -140,19 +161,16 @@ async fn held(store: &Store, call: CallRow, agent: Agent) -> Result<Handout, Sto
 
 /// One batch of one step: judges each candidate, leases the first that may be called, and
 /// reschedules those that may not. Returns the call, and whether the step has no more rows.
-#[allow(clippy::too_many_arguments)]
-async fn try_step(
+async fn try_batch(
     store: &Store,
     tx: &mut Tx,
-    step: Step,
-    agent: i64,
-    within: &[i64],
+    search: &Search<'_>,
     campaigns: &HashMap<i64, &CampaignRow>,
     rules: &Pressure,
-    now: i64,
 ) -> Result<(Option<CallRow>, bool), StoreError> {
-    let candidates = store.candidates(tx, step, agent, within, now).await?;
-    let exhausted = (candidates.len() as i64) < CANDIDATES;
+    let now = search.now;
+    let candidates = store.candidates(tx, search).await?;
+    let exhausted = (candidates.len() as i64) < search.batch;
     for candidate in &candidates {
         let Some(campaign) = campaigns.get(&candidate.campaign_id) else {
             continue;
@@ -163,16 +181,11 @@ async fn try_step(
             .as_deref()
             .and_then(|t| t.parse().ok())
             .unwrap_or(def.timezone);
-        let recent: Vec<_> = if candidate.is_callback {
-            vec![]
-        } else {
-            let since = now - rules.cap.period.as_millis();
-            Store::recent_attempts(tx, candidate.contact_id, since, rules.cap.max as i64)
-                .await?
-                .into_iter()
-                .map(from_ms)
-                .collect()
-        };
+        let recent: Vec<_> = candidate
+            .recent_attempts()
+            .into_iter()
+            .map(from_ms)
+            .collect();
         match dispatch::verdict(
             &def.windows,
             tz,
@@ -183,8 +196,15 @@ async fn try_step(
         ) {
             Verdict::Now => {
                 let version = campaign.script_version.unwrap_or(1);
-                if let Some(call) =
-                    Store::claim(tx, candidate, agent, version, def.lease.as_millis(), now).await?
+                if let Some(call) = Store::claim(
+                    tx,
+                    candidate,
+                    search.agent,
+                    version,
+                    def.lease.as_millis(),
+                    now,
+                )
+                .await?
                 {
                     return Ok((Some(call), false));
                 }

@@ -21,7 +21,7 @@ use crate::{
     dispatcher::{self, Handout},
     store::{
         Store,
-        dispatch::{CallRow, OutcomeWrite},
+        dispatch::{CallRow, OutcomeWrite, Recorded},
         idempotency::Remembered,
     },
     text::Notes,
@@ -462,7 +462,12 @@ async fn calls_outcome(
         now,
     };
     let mut tx = state.store.begin().await?;
-    let Some(done) = Store::outcome_in(&mut tx, &write).await? else {
+    let Some(Recorded {
+        call: done,
+        entry_state,
+        next_attempt_at: next_at,
+    }) = Store::outcome_in(&mut tx, &write).await?
+    else {
         drop(tx);
         if let Some(key) = &key {
             if let Some(answer) = state
@@ -503,8 +508,6 @@ async fn calls_outcome(
     let event = json!({"campaign": campaign.id, "offer": campaign.offer_code, "agent": agent, "agent_name": principal.name,
         "disposition": d, "at": rfc3339(now, state.config.timezone)});
     Store::event_in(&mut tx, "outcome", now, &event).await?;
-    Store::rollup_in(&mut tx, campaign.id, campaign.offer_id, agent, now, d).await?;
-    let (entry_state, next_at) = Store::entry_state(&mut tx, done.cc_id).await?;
     let answer = json!({
         "call": {"id": done.id, "state": "completed", "disposition": d, "attempt": done.attempt,
                  "script_version": done.script_version, "finished_at": rfc3339(now, tz)},

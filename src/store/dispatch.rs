@@ -23,6 +23,34 @@ pub struct Candidate {
     pub attempts: i64,
     pub is_callback: bool,
     pub reserved_for: Option<i64>,
+    /// The person's recent attempts (epoch ms, comma-separated), for the pressure rules;
+    /// `None` for a callback, which they do not bind, or a person not tried lately.
+    recent: Option<String>,
+}
+
+impl Candidate {
+    /// The instants of the person's attempts within the cap's period, newest first.
+    pub fn recent_attempts(&self) -> Vec<i64> {
+        let mut at: Vec<i64> = self
+            .recent
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|t| t.trim().parse().ok())
+            .collect();
+        at.sort_unstable_by(|a, b| b.cmp(a));
+        at
+    }
+}
+
+/// What a hand-out's transaction sees first: the call the agent already holds, and which of
+/// the cross-campaign steps have anything due (so the empty ones cost no search of their own).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Outlook {
+    pub held: Option<i64>,
+    pub reserved: bool,
+    pub owned: bool,
+    pub callbacks: bool,
 }
 
 /// A call row.
@@ -55,15 +83,30 @@ pub enum Step {
     Campaign(i64),
 }
 
+/// The person's attempts since `$3`, newest first, at most `$4`, come with each candidate: the
+/// pressure rules need them, and a statement per candidate would cost a round trip each.
 const CANDIDATE_COLUMNS: &str = "SELECT e.id, e.campaign_id, e.contact_id, k.timezone AS contact_tz, e.attempts, \
-     e.is_callback, e.reserved_for FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
+     e.is_callback, e.reserved_for, CASE WHEN e.is_callback THEN NULL ELSE \
+       (SELECT string_agg(CAST(r.at AS TEXT), ',') FROM (SELECT h.at FROM history h \
+          WHERE h.contact_id = e.contact_id AND h.kind = 'outcome' AND h.at > $3 ORDER BY h.at DESC LIMIT $4) r) \
+     END AS recent FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
 
 /// Never a phone on the list, never a person already on a call.
 const CANDIDATE_GUARDS: &str = " AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) \
      AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') ";
 
-/// How many candidates one search returns.
-pub const CANDIDATES: i64 = 16;
+/// One candidate search: a step of `agent`'s search, within `within` (active campaigns the
+/// agent may work), at most `batch` rows, with the person's attempts since `since` (at most
+/// `cap` of them) for the pressure rules.
+pub struct Search<'a> {
+    pub step: Step,
+    pub agent: i64,
+    pub within: &'a [i64],
+    pub now: i64,
+    pub since: i64,
+    pub cap: i64,
+    pub batch: i64,
+}
 
 const CALL_COLUMNS: &str = "id, cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, \
      lease_expires_at, finished_at, disposition";
@@ -73,6 +116,15 @@ fn id_list(ids: &[i64]) -> String {
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An outcome recorded: the call, and its entry's state and next due time after it. (A
+/// do-not-call outcome lists the phone afterwards, which suppresses only entries still ready or
+/// scheduled; this entry is already finished by then, so its state here stays true.)
+pub struct Recorded {
+    pub call: CallRow,
+    pub entry_state: String,
+    pub next_attempt_at: i64,
 }
 
 /// An outcome to record.
@@ -100,23 +152,16 @@ impl Store {
         }
     }
 
-    /// Candidates for `agent` in one step, within `campaigns` (active ones the agent may work).
-    pub async fn candidates(
-        &self,
-        tx: &mut Tx,
-        step: Step,
-        agent: i64,
-        campaigns: &[i64],
-        now: i64,
-    ) -> Result<Vec<Candidate>> {
-        if campaigns.is_empty() {
+    /// One batch of candidates for one step of an agent's search.
+    pub async fn candidates(&self, tx: &mut Tx, search: &Search<'_>) -> Result<Vec<Candidate>> {
+        if search.within.is_empty() {
             return Ok(vec![]);
         }
-        let within = id_list(campaigns);
+        let within = id_list(search.within);
         // `campaign_id + 0` keeps the planners off the per-campaign indexes for the
         // cross-campaign steps, which have partial indexes of their own (reserved, owned,
         // callbacks); otherwise they walk every ready row of the campaign.
-        let filter = match step {
+        let filter = match search.step {
             Step::Reserved => format!(
                 "WHERE e.reserved_for = $1 AND e.state IN ('ready', 'scheduled') AND e.next_attempt_at <= $2 \
                  AND e.campaign_id + 0 IN ({within}) {CANDIDATE_GUARDS} ORDER BY e.next_attempt_at, e.id"
@@ -135,35 +180,59 @@ impl Store {
             ),
         };
         let sql = format!(
-            "{CANDIDATE_COLUMNS}{filter} LIMIT {CANDIDATES}{}",
+            "{CANDIDATE_COLUMNS}{filter} LIMIT {}{}",
+            search.batch,
             self.lock_suffix()
+        );
+        Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(search.agent)
+        .bind(search.now)
+        .bind(search.since)
+        .bind(search.cap)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    /// The hand-out's first look, in its transaction: the call the agent holds, and which
+    /// cross-campaign steps have rows due within `all` (`owner_first` for the owned step). A
+    /// step seen empty is skipped; one seen non-empty is searched with its guards and locks.
+    pub async fn outlook(
+        tx: &mut Tx,
+        agent: i64,
+        all: &[i64],
+        owner_first: &[i64],
+        now: i64,
+    ) -> Result<Outlook> {
+        let any = |ids: &[i64], filter: &str| {
+            if ids.is_empty() {
+                "false".to_owned()
+            } else {
+                format!(
+                    "EXISTS (SELECT 1 FROM campaign_contacts e WHERE {filter} AND e.next_attempt_at <= $2 \
+                     AND e.campaign_id + 0 IN ({}))",
+                    id_list(ids)
+                )
+            }
+        };
+        let sql = format!(
+            "SELECT (SELECT id FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2) AS held, \
+               {} AS reserved, {} AS owned, {} AS callbacks",
+            any(
+                all,
+                "e.reserved_for = $1 AND e.state IN ('ready', 'scheduled')"
+            ),
+            any(owner_first, "e.owner_agent = $1 AND e.state = 'ready'"),
+            any(all, "e.state = 'ready' AND e.is_callback"),
         );
         Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(agent)
         .bind(now)
-        .fetch_all(c)
+        .fetch_one(c)
         .await)?)
-    }
-
-    /// The instants of a person's attempts since `since`, newest first, at most `limit`.
-    pub async fn recent_attempts(
-        tx: &mut Tx,
-        contact_id: i64,
-        since: i64,
-        limit: i64,
-    ) -> Result<Vec<i64>> {
-        Ok(on_tx!(tx, |c| {
-            sqlx::query_scalar(
-            "SELECT at FROM history WHERE contact_id = $1 AND kind = 'outcome' AND at > $2 ORDER BY at DESC LIMIT $3"
-        )
-        .bind(contact_id)
-        .bind(since)
-        .bind(limit)
-        .fetch_all(c)
-        .await
-        })?)
     }
 
     /// Moves a candidate out of the ready queue until `at` (outside its windows, or held back
@@ -186,7 +255,13 @@ impl Store {
     }
 
     /// Leases a candidate to an agent. Returns the call, or `None` if someone else got there
-    /// first (the row changed, or a unique index refused a second lease).
+    /// first (the entry left the queue, or a unique index refused a second lease: one per
+    /// entry, per person, per agent).
+    ///
+    /// The call is inserted first, `ON CONFLICT DO NOTHING`, and the entry marked leased only
+    /// when it was: a refused claim leaves nothing to undo, so it needs no savepoint. The entry
+    /// cannot change in between: on PostgreSQL the search locked its row, on SQLite the write
+    /// transaction is alone.
     pub async fn claim(
         tx: &mut Tx,
         candidate: &Candidate,
@@ -195,37 +270,21 @@ impl Store {
         lease_ms: i64,
         now: i64,
     ) -> Result<Option<CallRow>> {
-        on_tx!(tx, |c| sqlx::query("SAVEPOINT claim")
-            .execute(c)
-            .await
-            .map(|_| ()))?;
-        let attempt: Result<Option<CallRow>> = async {
-            // On PostgreSQL the claim also takes the person's lock, without waiting: a late
-            // outcome of this person holding it makes this candidate lose, like a lost race.
-            let person_lock = match tx {
-                Tx::Postgres(_) => "pg_try_advisory_xact_lock($3, $4)",
-                Tx::Sqlite(_) => "$3 = $3 AND $4 = $4",
-            };
-            let sql = format!(
-                "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 \
-                 WHERE id = $1 AND state IN ('ready', 'scheduled') AND {person_lock}"
-            );
-            let moved = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(candidate.id)
-                .bind(now)
-                .bind(PERSON_LOCK_CLASS)
-                .bind(person_key(candidate.contact_id))
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
-            if moved == 0 {
-                return Ok(None);
-            }
-            let sql = format!(
-                "INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, \
-                   lease_expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'leased', $7, $8) RETURNING {CALL_COLUMNS}"
-            );
-            let call: CallRow = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        // On PostgreSQL the claim also takes the person's lock, without waiting: a late
+        // outcome of this person holding it makes this candidate lose, like a lost race.
+        let person_lock = match tx {
+            Tx::Postgres(_) => "pg_try_advisory_xact_lock($9, $10)",
+            Tx::Sqlite(_) => "$9 = $9 AND $10 = $10",
+        };
+        let sql = format!(
+            "INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, \
+               lease_expires_at) SELECT $1, $2, $3, $4, $5, $6, 'leased', $7, $8 \
+             WHERE EXISTS (SELECT 1 FROM campaign_contacts WHERE id = $1 AND state IN ('ready', 'scheduled')) \
+               AND {person_lock} \
+             ON CONFLICT DO NOTHING RETURNING {CALL_COLUMNS}"
+        );
+        let call: Option<CallRow> =
+            on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(candidate.id)
                 .bind(candidate.campaign_id)
                 .bind(candidate.contact_id)
@@ -234,28 +293,21 @@ impl Store {
                 .bind(script_version)
                 .bind(now)
                 .bind(now + lease_ms)
-                .fetch_one(c)
+                .bind(PERSON_LOCK_CLASS)
+                .bind(person_key(candidate.contact_id))
+                .fetch_optional(c)
                 .await)?;
-            Ok(Some(call))
+        if call.is_some() {
+            on_tx!(tx, |c| sqlx::query(
+                "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 WHERE id = $1"
+            )
+            .bind(candidate.id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         }
-        .await;
-        match attempt {
-            Ok(Some(call)) => {
-                on_tx!(tx, |c| sqlx::query("RELEASE SAVEPOINT claim")
-                    .execute(c)
-                    .await
-                    .map(|_| ()))?;
-                Ok(Some(call))
-            }
-            Ok(None) | Err(StoreError::Conflict(_)) => {
-                on_tx!(tx, |c| sqlx::query("ROLLBACK TO SAVEPOINT claim")
-                    .execute(c)
-                    .await
-                    .map(|_| ()))?;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        Ok(call)
     }
 
     /// The call an agent holds under a live lease, if any, seen from the caller's transaction.
@@ -427,7 +479,7 @@ impl Store {
     /// call is no longer this agent's to finish (its lease passed to someone else). A lease that
     /// ran out still takes its outcome only while nobody has been handed the *person* since, in
     /// any campaign: otherwise two agents' holds on one person would overlap.
-    pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<CallRow>> {
+    pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<Recorded>> {
         let call = match complete(tx, w, "state = 'leased'").await? {
             Some(call) => call,
             None => {
@@ -446,14 +498,14 @@ impl Store {
                 }
             }
         };
-        on_tx!(tx, |c| {
-            sqlx::query(
+        let (entry_state, next_attempt_at): (String, i64) = on_tx!(tx, |c| {
+            sqlx::query_as(
             "UPDATE campaign_contacts SET \
                state = CASE WHEN $2 = 'scheduled' AND EXISTS (SELECT 1 FROM contacts k JOIN dnc d ON d.phone = k.phone \
                              WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE $2 END, \
                attempts = $3, last_disposition = $4, next_attempt_at = $5, release_at = $6, reserved_for = $7, \
                is_callback = $8, updated_at = $9 \
-             WHERE id = $1"
+             WHERE id = $1 RETURNING state, next_attempt_at"
         )
         .bind(call.cc_id)
         .bind(w.state)
@@ -464,9 +516,8 @@ impl Store {
         .bind(w.reserved_for)
         .bind(w.is_callback)
         .bind(w.now)
-        .execute(c)
+        .fetch_one(c)
         .await
-        .map(|_| ())
         })?;
         on_tx!(tx, |c| {
             sqlx::query(
@@ -485,17 +536,11 @@ impl Store {
         .await
         .map(|_| ())
         })?;
-        Ok(Some(call))
-    }
-
-    /// A contact entry's state and next due time.
-    pub async fn entry_state(tx: &mut Tx, cc: i64) -> Result<(String, i64)> {
-        Ok(on_tx!(tx, |c| sqlx::query_as(
-            "SELECT state, next_attempt_at FROM campaign_contacts WHERE id = $1"
-        )
-        .bind(cc)
-        .fetch_one(c)
-        .await)?)
+        Ok(Some(Recorded {
+            call,
+            entry_state,
+            next_attempt_at,
+        }))
     }
 
     /// Opens a follow-up for leads (after a complaint).

@@ -1,11 +1,12 @@
-//! Outcome roll-ups and targets. Roll-ups are upserted in the outcome's own transaction, so
-//! stats never disagree with what was recorded and never re-read the history.
+//! Outcome roll-ups and targets. Roll-ups are counted by a trigger on the outcome's history row
+//! (migration 0006), in the outcome's own transaction, so stats never disagree with what was
+//! recorded and never re-read the history.
 
 use std::collections::BTreeMap;
 
-use crate::{on_pool, on_tx, stats::Tally};
+use crate::{on_pool, stats::Tally};
 
-use super::{Result, Store, StoreError, Tx};
+use super::{Result, Store, StoreError};
 
 /// What a range query groups by.
 #[derive(Debug, Clone, Copy)]
@@ -34,54 +35,6 @@ pub struct TargetRow {
 }
 
 impl Store {
-    /// Counts one outcome in the roll-ups, inside the outcome's transaction.
-    pub async fn rollup_in(
-        tx: &mut Tx,
-        campaign: i64,
-        offer: i64,
-        agent: i64,
-        at: i64,
-        disposition: &str,
-    ) -> Result<()> {
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO outcome_totals (campaign_id, agent_id, disposition, n) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (campaign_id, agent_id, disposition) DO UPDATE SET n = outcome_totals.n + 1"
-        )
-        .bind(campaign)
-        .bind(agent)
-        .bind(disposition)
-        .execute(c)
-        .await
-        .map(|_| ())
-        })?;
-        let hour = at.div_euclid(3_600_000);
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO campaign_hourly (campaign_id, offer_id, hour, disposition, n) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (campaign_id, hour, disposition, offer_id) DO UPDATE SET n = campaign_hourly.n + 1"
-        )
-        .bind(campaign)
-        .bind(offer)
-        .bind(hour)
-        .bind(disposition)
-        .execute(c)
-        .await
-        .map(|_| ())
-        })?;
-        on_tx!(tx, |c| sqlx::query(
-            "INSERT INTO agent_hourly (agent_id, hour, disposition, n) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (agent_id, hour, disposition) DO UPDATE SET n = agent_hourly.n + 1"
-        )
-        .bind(agent)
-        .bind(hour)
-        .bind(disposition)
-        .execute(c)
-        .await
-        .map(|_| ()))?;
-        Ok(())
-    }
-
     /// A campaign's all-time tally per agent (agent id, agent name, disposition, count).
     pub async fn campaign_totals(&self, campaign: i64) -> Result<Vec<(i64, String, String, i64)>> {
         const SQL: &str = "SELECT t.agent_id, a.name, t.disposition, t.n FROM outcome_totals t \

@@ -389,7 +389,10 @@ async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaig
 async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409(app: TestApp) {
     use outcall::{
         clock::Clock,
-        store::{Store, dispatch::Step},
+        store::{
+            Store,
+            dispatch::{Search, Step},
+        },
     };
     let first_campaign = app
         .running_campaign(
@@ -414,16 +417,17 @@ async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is
     // A hand-out of the same person through the other campaign, caught before its commit:
     // exactly the statements the dispatcher runs, in one open transaction.
     let mut handout = store.begin().await.unwrap();
-    let candidates = store
-        .candidates(
-            &mut handout,
-            Step::Campaign(second_campaign),
-            other_id,
-            &[second_campaign],
-            now,
-        )
-        .await
-        .unwrap();
+    let within = [second_campaign];
+    let search = Search {
+        step: Step::Campaign(second_campaign),
+        agent: other_id,
+        within: &within,
+        now,
+        since: now - 86_400_000,
+        cap: 3,
+        batch: 16,
+    };
+    let candidates = store.candidates(&mut handout, &search).await.unwrap();
     assert_eq!(candidates.len(), 1, "the person is free to hand out again");
     let claimed = Store::claim(&mut handout, &candidates[0], other_id, 1, 30_000, now)
         .await
