@@ -7,7 +7,9 @@
 #               connection.
 # Also the ratio of next-call latency at ROWS versus SMALL (default 10,000) queued contacts, and
 # the "http floor": the same closed loop of two requests per cycle against GET /healthz, which
-# touches no database — what this HTTP stack and load generator allow here, an upper bound.
+# touches no database — what this HTTP stack and load generator allow here, an upper bound —
+# and the "rules reference": the cycle's own statements run by the database with no HTTP and no
+# driver (scripts/dispatch-reference.*), what the database allows for this schema and these rules.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 SMALL="${SMALL:-10000}"
@@ -66,24 +68,54 @@ SQL
   echo "$tps"
 }
 
+# The rules reference: the statements of one cycle as the server runs them (the same SQL, locks,
+# indexes and trigger), on the benchmark's own database, with no HTTP and no driver:
+# scripts/dispatch-reference.{py,sql}. What the database itself does for these rules.
+reference_sqlite() { # reference_sqlite URL
+  python3 "$ROOT/scripts/dispatch-reference.py" "${1#sqlite://}" "$SECONDS_EACH"
+}
+
+reference_postgres() { # reference_postgres URL AGENTS
+  local clients=$(( $2 > 64 ? 64 : $2 )) agent0 campaign token tps
+  agent0=$(psql "$1" -qAtc "INSERT INTO agents (name, created_at, updated_at) SELECT 'reference', 0, 0 FROM generate_series(1, $clients) RETURNING id" | sort -n | head -1)
+  campaign=$(psql "$1" -qAtc "SELECT id FROM campaigns WHERE status = 'active' ORDER BY id LIMIT 1")
+  token=$(psql "$1" -qAtc "SELECT secret_hash FROM tokens ORDER BY id LIMIT 1")
+  tps=$(pgbench -n -f "$ROOT/scripts/dispatch-reference.sql" -c "$clients" -j 2 -T "$SECONDS_EACH" \
+      -D campaign="$campaign" -D agent0="$agent0" -D token="$token" -D now="$(date +%s%3N)" "$1" \
+      2>"$WORK/reference.err" | awk '/^tps/ {print $3}' || true)
+  [ -n "$tps" ] || { echo "rules reference failed:" >&2; cat "$WORK/reference.err" >&2; exit 1; }
+  echo "$tps"
+}
+
 for backend in $BACKENDS; do
   url=$(fresh_db $backend)
   start_server "$url"
   campaign=$(new_campaign "dispatch bench")
   "$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$ROWS" >/dev/null
   api POST "/v1/campaigns/$campaign/start" >/dev/null
-  declare -A p50
+  declare -A p50 line
   for agents in $AGENTS; do
     result=$("$LOADGEN" dispatch "$BASE" "$TOKEN" "$agents" "$SECONDS_EACH")
     rate=$(json_field "$result" cycles_per_second)
     p50[$agents]=$(json_field "$result" next_p50_ms)
     floor=$(json_field "$("$LOADGEN" floor "$BASE" "$agents" "$SECONDS_EACH")" cycles_per_second)
     if [ $backend = sqlite ]; then raw=$(raw_sqlite "$ROWS"); rm -f "$WORK"/raw-dispatch.db*; else raw=$(raw_postgres "$agents"); fi
-    printf '%-8s %4s agents | %7.0f cycles/s | raw %7.0f/s | ratio %s | next p50 %6.2f ms p99 %7.2f ms | http floor %7.0f/s (%s of raw) | %s\n' \
+    line[$agents]=$(printf '%-8s %4s agents | %7.0f cycles/s | raw %7.0f/s | ratio %s | next p50 %6.2f ms p99 %7.2f ms | http floor %7.0f/s (%s of raw)' \
       $backend "$agents" "$rate" "$raw" "$(ratio "$rate" "$raw")" "${p50[$agents]}" "$(json_field "$result" next_p99_ms)" \
-      "$floor" "$(ratio "$floor" "$raw")" "$result"
+      "$floor" "$(ratio "$floor" "$raw")")
+    line[$agents]="${line[$agents]}|$rate|$raw|$result"
   done
   stop_server
+  # The rules reference runs on the same database once the server has stopped (on SQLite a
+  # second writer would only wait on the first).
+  for agents in $AGENTS; do
+    IFS='|' read -r -a f <<<"${line[$agents]}"
+    n=$(( ${#f[@]} ))
+    rate=${f[n-3]}; raw=${f[n-2]}; result=${f[n-1]}
+    if [ $backend = sqlite ]; then ref=$(reference_sqlite "$url"); else ref=$(reference_postgres "$url" "$agents"); fi
+    printf '%s | rules ref %7.0f/s (%s of raw; server %s of ref) | %s\n' \
+      "$(IFS='|'; echo "${f[*]:0:n-3}")" "$ref" "$(ratio "$ref" "$raw")" "$(ratio "$rate" "$ref")" "$result"
+  done
 
   small_url=$(fresh_db $backend)
   start_server "$small_url"
