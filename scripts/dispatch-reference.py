@@ -30,6 +30,7 @@ CAMPAIGN = ("SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS of
 CALL = ("id, cc_id, campaign_id, contact_id, agent_id, attempt, script_version, state, leased_at, "
         "lease_expires_at, finished_at, disposition")
 OUTLOOK = (f"SELECT (SELECT id FROM calls WHERE agent_id = ?1 AND state = 'leased' AND lease_expires_at > ?2) AS held, "
+           f"EXISTS (SELECT 1 FROM calls WHERE agent_id = ?1 AND state = 'leased' AND lease_expires_at <= ?2), "
            f"EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.reserved_for = ?1 AND e.state IN ('ready', 'scheduled') "
            f"AND e.next_attempt_at <= ?2 AND e.campaign_id + 0 IN ({campaign})), false, "
            f"EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.state = 'ready' AND e.is_callback "

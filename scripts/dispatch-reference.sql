@@ -18,6 +18,7 @@ SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, c.s
 BEGIN;
 SELECT pg_advisory_xact_lock(1869968484, :agent);
 SELECT (SELECT id FROM calls WHERE agent_id = :agent AND state = 'leased' AND lease_expires_at > :now) AS held,
+  EXISTS (SELECT 1 FROM calls WHERE agent_id = :agent AND state = 'leased' AND lease_expires_at <= :now) AS lapsed,
   EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.reserved_for = :agent AND e.state IN ('ready', 'scheduled')
     AND e.next_attempt_at <= :now AND e.campaign_id + 0 IN (:campaign)) AS reserved, false AS owned,
   EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.state = 'ready' AND e.is_callback

@@ -85,15 +85,25 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
     // round of BEGIN/COMMIT, however many steps come up empty before the call is found. It
     // begins with the agent's own hand-outs in turn (a retry sent while the first request is
     // still choosing waits for it), so a call the agent holds is seen and handed back as it is.
-    let mut tx = store.begin().await?;
-    Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
     let all: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
     let owner_first: Vec<i64> = campaigns
         .iter()
         .filter(|c| c.owner_first)
         .map(|c| c.id)
         .collect();
-    let outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+    let mut tx = store.begin().await?;
+    Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
+    let mut outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+    if outlook.lapsed {
+        // The agent's last lease ran out and has not been reaped yet: the one-lease-per-agent
+        // index would refuse every claim. Reap it (its own transaction: on SQLite the writer is
+        // this one), then look again.
+        tx.commit().await?;
+        store.reap_expired(now).await?;
+        tx = store.begin().await?;
+        Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
+        outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+    }
     if outlook.held.is_some() {
         if let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await? {
             tx.commit().await?;

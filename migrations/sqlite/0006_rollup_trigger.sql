@@ -1,6 +1,8 @@
 -- An outcome's history row counts itself in the roll-ups, in the statement that writes it: one
 -- statement per outcome instead of four (the three upserts were separate round trips to the
 -- database), and a recorded outcome can never miss its count.
+-- Upgrading: stop every process of an older build before starting this one. An older process
+-- still running would upsert its outcomes' roll-ups itself and the trigger would count them again.
 CREATE TRIGGER history_rollups AFTER INSERT ON history WHEN NEW.kind = 'outcome'
 BEGIN
     INSERT INTO outcome_totals (campaign_id, agent_id, disposition, n)

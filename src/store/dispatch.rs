@@ -48,6 +48,8 @@ impl Candidate {
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct Outlook {
     pub held: Option<i64>,
+    /// The agent still has a lease that ran out and was not reaped yet.
+    pub lapsed: bool,
     pub reserved: bool,
     pub owned: bool,
     pub callbacks: bool,
@@ -218,6 +220,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT (SELECT id FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2) AS held, \
+               EXISTS (SELECT 1 FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at <= $2) AS lapsed, \
                {} AS reserved, {} AS owned, {} AS callbacks",
             any(
                 all,
@@ -259,9 +262,10 @@ impl Store {
     /// entry, per person, per agent).
     ///
     /// The call is inserted first, `ON CONFLICT DO NOTHING`, and the entry marked leased only
-    /// when it was: a refused claim leaves nothing to undo, so it needs no savepoint. The entry
-    /// cannot change in between: on PostgreSQL the search locked its row, on SQLite the write
-    /// transaction is alone.
+    /// when it was: a refused claim writes nothing, so it needs no savepoint (on PostgreSQL it
+    /// may keep the person's advisory lock until the hand-out commits, which only makes a late
+    /// outcome of that person wait that long). The entry cannot change in between: on
+    /// PostgreSQL the search locked its row, on SQLite the write transaction is alone.
     pub async fn claim(
         tx: &mut Tx,
         candidate: &Candidate,

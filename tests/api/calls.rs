@@ -461,6 +461,24 @@ async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is
     );
 }
 
+async fn an_agent_whose_lease_just_ran_out_gets_a_call_before_the_reaper_passes(app: TestApp) {
+    let _campaign = app
+        .running_campaign(json!({"lease": "30s"}), "phone\n13800138000\n13800138001\n")
+        .await;
+    let (_, first) = app.agent("first", None).await;
+    let (_, second) = app.agent("second", None).await;
+    let (call, _, _) = app.take(&first).await;
+    // Another hand-out sweeps just before the lease runs out; the first agent asks again
+    // within the quarter second in which hand-outs do not sweep, so the lapsed lease is still
+    // recorded as theirs and would make the one-lease-per-agent index refuse every claim.
+    app.clock.advance(std::time::Duration::from_millis(29_900));
+    app.take(&second).await;
+    app.clock.advance(std::time::Duration::from_millis(200));
+    let (again, _, body) = app.take(&first).await;
+    assert_ne!(again, call, "the lapsed call is not handed back");
+    assert_eq!(body["history"][0]["event"], "lease_expired");
+}
+
 async fn a_heartbeat_extends_the_lease(app: TestApp) {
     let _campaign = app
         .running_campaign(json!({"lease": "60s"}), "phone\n13800138000\n")
@@ -906,6 +924,7 @@ crate::on_both_backends!(
     a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaign,
     a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409,
     an_outcome_after_expiry_counts_while_nobody_else_took_the_contact,
+    an_agent_whose_lease_just_ran_out_gets_a_call_before_the_reaper_passes,
     a_heartbeat_extends_the_lease,
     a_released_call_goes_back_unattempted,
     an_agents_callback_waits_for_them_then_opens_to_the_campaign,
