@@ -15,7 +15,7 @@ use crate::{
         Store, StoreError, Tx,
         agents::Agent,
         campaigns::CampaignRow,
-        dispatch::{CallRow, Search, Step},
+        dispatch::{CallRow, Outlook, Search, Step},
     },
 };
 
@@ -81,28 +81,20 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
         .into_iter()
         .filter(|c| c.def().admits(agent.team.as_deref()))
         .collect();
-    // One transaction for the whole search: on SQLite one write lock and on PostgreSQL one
-    // round of BEGIN/COMMIT, however many steps come up empty before the call is found. It
-    // begins with the agent's own hand-outs in turn (a retry sent while the first request is
-    // still choosing waits for it), so a call the agent holds is seen and handed back as it is.
     let all: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
     let owner_first: Vec<i64> = campaigns
         .iter()
         .filter(|c| c.owner_first)
         .map(|c| c.id)
         .collect();
-    let mut tx = store.begin().await?;
-    Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
-    let mut outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+    let (mut tx, mut outlook) = begin_search(store, agent_id, &all, &owner_first, now).await?;
     if outlook.lapsed {
         // The agent's last lease ran out and has not been reaped yet: the one-lease-per-agent
         // index would refuse every claim. Reap it (its own transaction: on SQLite the writer is
         // this one), then look again.
         tx.commit().await?;
         store.reap_expired(now).await?;
-        tx = store.begin().await?;
-        Store::one_hand_out_per_agent(&mut tx, agent_id).await?;
-        outlook = Store::outlook(&mut tx, agent_id, &all, &owner_first, now).await?;
+        (tx, outlook) = begin_search(store, agent_id, &all, &owner_first, now).await?;
     }
     if outlook.held.is_some() {
         if let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await? {
@@ -157,6 +149,24 @@ pub async fn next_call(state: &AppState, agent_id: i64) -> Result<Option<Handout
     }
     tx.commit().await?;
     Ok(None)
+}
+
+/// Opens the search's transaction and takes its first look. One transaction for the whole
+/// search: on SQLite one write lock and on PostgreSQL one round of BEGIN/COMMIT, however many
+/// steps come up empty before the call is found. It begins with the agent's own hand-outs in
+/// turn (a retry sent while the first request is still choosing waits for it), so a call the
+/// agent holds is seen and handed back as it is.
+async fn begin_search(
+    store: &Store,
+    agent: i64,
+    all: &[i64],
+    owner_first: &[i64],
+    now: i64,
+) -> Result<(Tx, Outlook), StoreError> {
+    let mut tx = store.begin().await?;
+    Store::one_hand_out_per_agent(&mut tx, agent).await?;
+    let outlook = Store::outlook(&mut tx, agent, all, owner_first, now).await?;
+    Ok((tx, outlook))
 }
 
 /// The call an agent already holds, as a hand-out.
