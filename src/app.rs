@@ -27,10 +27,20 @@ pub struct Running {
     pub shutdown: CancellationToken,
     /// The store, for tests that look behind the API.
     pub store: Store,
+    scheduler: crate::jobs::Context,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Running {
+    /// Runs one scheduler tick now (expired leases, due retries and callbacks, schedules,
+    /// recurrences, orphaned imports), as the background scheduler does every second: tests
+    /// use it instead of waiting for a real tick.
+    pub async fn tick(&self) -> anyhow::Result<()> {
+        crate::jobs::scheduler::run_once(&self.scheduler)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// Waits until the service has stopped.
     pub async fn stopped(self) -> anyhow::Result<()> {
         self.task.await.context("server task panicked")?
@@ -46,7 +56,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     bootstrap(&store, &config, clock.now_ms()).await?;
 
     let shutdown = CancellationToken::new();
-    let jobs = Jobs::start(&config, store.clone(), clock.clone(), shutdown.clone())
+    let (jobs, scheduler) = Jobs::start(&config, store.clone(), clock.clone(), shutdown.clone())
         .await
         .context("start the background workers")?;
     let events = crate::events::EventHub::start(store.clone(), shutdown.clone())
@@ -99,6 +109,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         addr,
         shutdown,
         store,
+        scheduler,
         task,
     })
 }

@@ -237,7 +237,7 @@ impl Jobs {
         store: Store,
         clock: SharedClock,
         shutdown: CancellationToken,
-    ) -> anyhow::Result<Self> {
+    ) -> anyhow::Result<(Self, Context)> {
         let backend = match &store.pool {
             Pool::Sqlite(_) => {
                 // apalis keeps its own file: its migrations table and PRAGMAs must not touch ours.
@@ -298,7 +298,7 @@ impl Jobs {
                 tracing::debug!(error = %e, slot, "tick not enqueued (already enqueued elsewhere?)");
             }
         });
-        Ok(jobs)
+        Ok((jobs, ctx))
     }
 
     /// Calls `push` once per period with the period's slot number (the same on every process).

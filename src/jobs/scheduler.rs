@@ -39,6 +39,12 @@ pub async fn tick(tick: Tick, ctx: Data<Context>) -> Result<(), BoxDynError> {
     super::counted("scheduler", result)
 }
 
+/// Runs one scheduler tick now, as the background scheduler does each second (tests call this
+/// through `Running::tick` instead of waiting for a real tick).
+pub async fn run_once(ctx: &Context) -> Result<(), BoxDynError> {
+    run(Tick { slot: 0 }, ctx).await
+}
+
 async fn run(_tick: Tick, ctx: &Context) -> Result<(), BoxDynError> {
     let now = ctx.clock.now_ms();
     ctx.store.reap_expired(now).await?;
