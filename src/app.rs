@@ -13,7 +13,9 @@ use crate::{
     http::{self, AppState},
     jobs::Jobs,
     people::Secret,
+    service::Service,
     store::Store,
+    time::Instant,
 };
 
 /// How long shutdown waits for background jobs in flight.
@@ -27,7 +29,8 @@ pub struct Running {
     pub shutdown: CancellationToken,
     /// The store, for tests that look behind the API.
     pub store: Store,
-    scheduler: crate::jobs::Context,
+    /// The operations, for tests that drive them directly (the scheduler's tick).
+    pub service: Service,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -36,9 +39,8 @@ impl Running {
     /// recurrences, orphaned imports), as the background scheduler does every second: tests
     /// use it instead of waiting for a real tick.
     pub async fn tick(&self) -> anyhow::Result<()> {
-        crate::jobs::scheduler::run_once(&self.scheduler)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        self.service.tick(&|| {}).await?;
+        Ok(())
     }
 
     /// Waits until the service has stopped.
@@ -53,12 +55,12 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("open the database ({})", redact(&config.database_url)))?;
-    bootstrap(&store, &config, clock.now_ms()).await?;
+    bootstrap(&store, &config, clock.now()).await?;
 
     let shutdown = CancellationToken::new();
-    let (jobs, scheduler) = Jobs::start(&config, store.clone(), clock.clone(), shutdown.clone())
+    let jobs = Jobs::open(&config, &store, shutdown.clone())
         .await
-        .context("start the background workers")?;
+        .context("open the job queues")?;
     let events = crate::events::EventHub::start(store.clone(), shutdown.clone())
         .await
         .context("start the event hub")?;
@@ -66,16 +68,15 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let config_limit = config.auth_failures_per_minute;
-    let state = AppState {
-        store: store.clone(),
-        config: Arc::new(config),
+    let service = Service::new(
+        store.clone(),
         clock,
-        jobs: jobs.clone(),
-        failed_auth: Arc::new(crate::http::limiter::FailedAuth::new(config_limit)),
+        Arc::new(config),
         events,
-        swept_at: Arc::new(std::sync::atomic::AtomicI64::new(0)),
-    };
+        Arc::new(jobs.clone()),
+    )?;
+    jobs.start(service.clone()).await;
+    let state = AppState::new(service.clone());
     let app = http::router(state);
 
     let stop = shutdown.clone();
@@ -109,7 +110,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         addr,
         shutdown,
         store,
-        scheduler,
+        service,
         task,
     })
 }
@@ -144,7 +145,7 @@ async fn wait_for_signal() {
 
 /// The bootstrap rule: a configured secret always works as an admin token; without one, the
 /// first start generates an admin token and prints it once.
-async fn bootstrap(store: &Store, config: &Config, now: i64) -> anyhow::Result<()> {
+async fn bootstrap(store: &Store, config: &Config, now: Instant) -> anyhow::Result<()> {
     match &config.bootstrap_token {
         Some(secret) if !secret.trim().is_empty() => {
             store

@@ -7,16 +7,13 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::time::Instant;
 
 /// A source of the current instant.
 pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-
-    /// The current instant as epoch milliseconds, the way instants are stored.
-    fn now_ms(&self) -> i64 {
-        self.now().timestamp_millis()
-    }
+    fn now(&self) -> Instant;
 }
 
 /// Shared handle to the clock in use.
@@ -26,8 +23,8 @@ pub type SharedClock = Arc<dyn Clock>;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+    fn now(&self) -> Instant {
+        Instant::from_utc(Utc::now())
     }
 }
 
@@ -54,14 +51,7 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.ms.load(Ordering::SeqCst))
-            .single()
-            .unwrap_or_default()
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.ms.load(Ordering::SeqCst))
     }
-}
-
-/// Converts stored epoch milliseconds back to an instant.
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }

@@ -105,6 +105,46 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
+/// Stored as whole seconds.
+impl<DB: sqlx::Database> sqlx::Type<DB> for Span
+where
+    i64: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <i64 as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <i64 as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Span
+where
+    i64: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i64 as sqlx::Encode<'q, DB>>::encode(self.seconds, buf)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Span
+where
+    i64: sqlx::Decode<'r, DB>,
+{
+    fn decode(
+        value: <DB as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let seconds = <i64 as sqlx::Decode<'r, DB>>::decode(value)?;
+        if !(0..=MAX_SECONDS).contains(&seconds) {
+            return Err(format!("stored duration {seconds}s is out of range").into());
+        }
+        Ok(Self { seconds })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,23 @@ use std::{
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Pool, Store, events::EventRow};
+use crate::{
+    ids::EventId,
+    store::{
+        Pool, Store,
+        events::{CHANNEL, EventRow},
+    },
+};
 
-/// The Postgres channel events are announced on.
-pub const CHANNEL: &str = "outcall_events";
+crate::text_enum! {
+    /// What an event of the live stream is about (its SSE `event:` name).
+    pub enum EventKind {
+        /// An outcome was recorded: campaign, offer, agent, disposition, time; never a phone.
+        Outcome = "outcome",
+        /// A campaign changed status, or its recurrence re-opened contacts.
+        Campaign = "campaign",
+    }
+}
 /// How far back (in ids) the pump looks again on PostgreSQL, for events that committed out of
 /// id order. SQLite commits one writer at a time, so its ids commit in order.
 const LOOKBACK: i64 = 256;
@@ -47,7 +60,7 @@ impl EventHub {
             wake: Arc::new(Notify::new()),
             shutdown: shutdown.clone(),
         };
-        let mut watermark = store.events_last_id().await?;
+        let mut watermark = store.events_last_id().await?.get();
         if let Pool::Postgres(pool) = &store.pool {
             let pool = pool.clone();
             let wake = hub.wake.clone();
@@ -91,18 +104,22 @@ impl EventHub {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {},
                 }
                 tokio::time::sleep(COALESCE).await;
-                match store.events_after(watermark - lookback, PAGE).await {
+                match store
+                    .events_after(EventId(watermark - lookback), PAGE)
+                    .await
+                {
                     Ok(rows) => {
                         if rows.len() as i64 == PAGE {
                             // More may be waiting: read again without waiting for a poke.
                             pump.wake.notify_one();
                         }
                         for row in rows {
-                            if row.id <= watermark - lookback || !seen.insert(row.id) {
+                            let id = row.id.get();
+                            if id <= watermark - lookback || !seen.insert(id) {
                                 continue;
                             }
-                            watermark = watermark.max(row.id);
-                            seen_order.push_back(row.id);
+                            watermark = watermark.max(id);
+                            seen_order.push_back(id);
                             if seen_order.len() > REMEMBER
                                 && let Some(old) = seen_order.pop_front()
                             {

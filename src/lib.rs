@@ -1,8 +1,10 @@
 //! outcall: an outbound-call campaign scheduler for telemarketing teams.
 //!
-//! `app` wires the pieces together; domain modules (`people`, `catalog`, `text`, `duration`)
-//! hold types and pure rules; `http` is the edge, `store` the storage seam, `jobs` the
-//! background work.
+//! The layers (docs/architecture.md has the whole picture): `app` wires the pieces together;
+//! `http` (the edge) and `jobs` (background work) call the operations in `service`; operations
+//! use `store` (the storage seam) and the domain modules (`campaigns`, `contacts`, `dispatch`,
+//! `stats`, `people`, `catalog`, `rules`, and the value types `ids`, `time`, `duration`,
+//! `text`), which use nothing of the layers above them.
 
 pub mod app;
 pub mod campaigns;
@@ -11,14 +13,19 @@ pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod dispatch;
-pub mod dispatcher;
 pub mod duration;
 pub mod events;
 pub mod http;
+pub mod ids;
 pub mod jobs;
+pub mod patch;
 pub mod people;
 pub mod rules;
+pub mod service;
 pub mod stats;
 pub mod store;
+pub mod stored;
 pub mod telemetry;
 pub mod text;
+pub mod time;
+pub mod validate;

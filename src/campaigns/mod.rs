@@ -1,7 +1,5 @@
 //! Campaigns: what is promoted to whom, when and how often. Pure rules; no HTTP, no SQL.
 
-use std::{fmt, str::FromStr};
-
 use serde::{Deserialize, Serialize};
 
 pub mod recurrence;
@@ -10,51 +8,40 @@ pub mod windows;
 pub use recurrence::Recurrence;
 pub use windows::{WindowSpec, Windows};
 
-use crate::duration::Span;
+use crate::{
+    duration::Span,
+    ids::{OfferId, ScriptId},
+    time::Instant,
+};
 
-/// Where a campaign is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CampaignStatus {
-    /// Created, being prepared; hands out nothing. Leaves by `start`.
-    Draft,
-    /// Started with a `start_at` in the future; becomes `active` on its own at `start_at`,
-    /// or `completed` by `stop`.
-    Scheduled,
-    /// Hands out calls. Leaves by `pause`, `stop`, or reaching `end_at`.
-    Active,
-    /// Hands out nothing until `resume`; `stop` or `end_at` complete it.
-    Paused,
-    /// Finished for good, by `stop` or `end_at`. Final.
-    Completed,
+crate::text_enum! {
+    /// Where a campaign is in its life.
+    pub enum CampaignStatus {
+        /// Created, being prepared; hands out nothing. Leaves by `start`.
+        Draft = "draft",
+        /// Started with a `start_at` in the future; becomes `active` on its own at `start_at`,
+        /// or `completed` by `stop`.
+        Scheduled = "scheduled",
+        /// Hands out calls. Leaves by `pause`, `stop`, or reaching `end_at`.
+        Active = "active",
+        /// Hands out nothing until `resume`; `stop` or `end_at` complete it.
+        Paused = "paused",
+        /// Finished for good, by `stop` or `end_at`. Final.
+        Completed = "completed",
+    }
 }
 
-/// A lifecycle command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
-    Start,
-    Pause,
-    Resume,
-    Stop,
-}
-
-impl CampaignStatus {
-    pub const ALL: [CampaignStatus; 5] = [
-        CampaignStatus::Draft,
-        CampaignStatus::Scheduled,
-        CampaignStatus::Active,
-        CampaignStatus::Paused,
-        CampaignStatus::Completed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::Scheduled => "scheduled",
-            CampaignStatus::Active => "active",
-            CampaignStatus::Paused => "paused",
-            CampaignStatus::Completed => "completed",
-        }
+crate::text_enum! {
+    /// A lifecycle command.
+    pub enum Transition {
+        /// `draft` → `active`, or `scheduled` when `start_at` is in the future.
+        Start = "start",
+        /// `active` → `paused`.
+        Pause = "pause",
+        /// `paused` → `active`.
+        Resume = "resume",
+        /// `scheduled`, `active` or `paused` → `completed`.
+        Stop = "stop",
     }
 }
 
@@ -79,30 +66,16 @@ impl Transition {
             Transition::Stop => CampaignStatus::Completed,
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Transition::Start => "start",
-            Transition::Pause => "pause",
-            Transition::Resume => "resume",
-            Transition::Stop => "stop",
-        }
-    }
 }
 
-impl fmt::Display for CampaignStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CampaignStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown campaign status '{s}'"))
+impl CampaignStatus {
+    /// The lifecycle commands a campaign in this status accepts.
+    pub fn actions(self) -> Vec<Transition> {
+        Transition::ALL
+            .iter()
+            .copied()
+            .filter(|t| t.from().contains(&self))
+            .collect()
     }
 }
 
@@ -137,13 +110,13 @@ pub const MAX_LEASE_SECS: i64 = 24 * 3600;
 #[derive(Debug, Clone)]
 pub struct CampaignDef {
     pub name: String,
-    pub offer_id: i64,
-    pub script_id: i64,
+    pub offer_id: OfferId,
+    pub script_id: ScriptId,
     pub priority: i64,
     pub timezone: chrono_tz::Tz,
     pub windows: Windows,
-    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub start_at: Option<Instant>,
+    pub end_at: Option<Instant>,
     pub recurrence: Option<Recurrence>,
     pub max_attempts: i64,
     pub retry: RetryDelays,

@@ -16,6 +16,21 @@ pub struct Recurrence {
     schedule: cron::Schedule,
 }
 
+impl std::fmt::Display for Recurrence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for Recurrence {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
+}
+
+crate::text_column!(Recurrence);
+
 impl Recurrence {
     pub fn parse(text: &str) -> Result<Self, String> {
         let trimmed = text.trim();
@@ -52,10 +67,10 @@ impl Recurrence {
         let local_after = after.with_timezone(&tz).naive_local();
         let naive_base = Utc.from_utc_datetime(&local_after);
         for naive in self.schedule.after(&naive_base).take(16) {
-            if let Some(instant) = resolve(tz, naive.naive_utc()) {
-                if instant > after {
-                    return Some(instant);
-                }
+            if let Some(instant) = resolve(tz, naive.naive_utc())
+                && instant > after
+            {
+                return Some(instant);
             }
         }
         None

@@ -40,9 +40,26 @@ pub struct WindowSpec {
     pub end: String,
 }
 
-/// A campaign's calling windows; never empty.
+/// A campaign's calling windows; never empty. Stored as the JSON of the API form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Windows(Vec<Window>);
+
+impl std::fmt::Display for Windows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_string(&self.specs()).map_err(|_| std::fmt::Error)?;
+        f.write_str(&json)
+    }
+}
+
+impl std::str::FromStr for Windows {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let specs: Vec<WindowSpec> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Self::parse(&specs).map_err(|(at, message)| format!("{at}: {message}"))
+    }
+}
+
+crate::text_column!(Windows);
 
 impl Window {
     fn on(&self, day: Weekday) -> bool {
@@ -127,18 +144,6 @@ impl Windows {
         self.0.iter().map(Window::spec).collect()
     }
 
-    /// Stored as the JSON of the API form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.specs()).unwrap_or_else(|_| "[]".into())
-    }
-
-    pub fn from_json(text: &str) -> Self {
-        serde_json::from_str::<Vec<WindowSpec>>(text)
-            .ok()
-            .and_then(|specs| Self::parse(&specs).ok())
-            .unwrap_or_else(Self::all_week_9_to_21)
-    }
-
     /// The local intervals (minutes after midnight) open on `day` within the global hours.
     fn open_on(&self, day: Weekday, hours: &CallingHours) -> Vec<(u16, u16)> {
         let mut spans: Vec<(u16, u16)> = self
@@ -185,10 +190,10 @@ impl Windows {
                 if candidate <= local {
                     continue;
                 }
-                if let Some(instant) = resolve(tz, candidate) {
-                    if instant > at {
-                        return Some(instant);
-                    }
+                if let Some(instant) = resolve(tz, candidate)
+                    && instant > at
+                {
+                    return Some(instant);
                 }
             }
         }

@@ -7,7 +7,32 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::{Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region};
-use crate::text::{Name, check_free_text};
+use crate::{
+    ids::AgentId,
+    text::{Name, check_free_text},
+};
+
+crate::text_enum! {
+    /// Where an import stands.
+    pub enum ImportState {
+        /// Upload stored (or still arriving); waiting for a worker.
+        Queued = "queued",
+        /// A worker is reading it; `processed` grows.
+        Running = "running",
+        /// Every row was read; the report is final.
+        Done = "done",
+        /// Stopped by an error; the counts say exactly what was committed.
+        Failed = "failed",
+    }
+}
+
+crate::text_enum! {
+    /// How an upload is written.
+    pub enum ImportFormat {
+        Csv = "csv",
+        Json = "json",
+    }
+}
 
 /// One row that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -137,7 +162,7 @@ impl Columns {
 pub struct RowContext<'a> {
     pub region: Region,
     /// Whether an agent with this id exists.
-    pub agent_exists: &'a (dyn Fn(i64) -> bool + Sync),
+    pub agent_exists: &'a (dyn Fn(AgentId) -> bool + Sync),
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -205,18 +230,18 @@ impl RawContact {
         }
         let owner_agent = match self.owner_agent {
             None => None,
-            Some(OwnerInput::Number(n)) => Some(n),
+            Some(OwnerInput::Number(n)) => Some(AgentId(n)),
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
-            Some(OwnerInput::Text(t)) => Some(
-                t.trim()
-                    .parse()
-                    .map_err(|_| format!("owner_agent '{t}' is not an agent id"))?,
-            ),
-        };
-        if let Some(id) = owner_agent {
-            if !(ctx.agent_exists)(id) {
-                return Err(format!("owner_agent {id} is not an agent"));
+            Some(OwnerInput::Text(t)) => {
+                Some(AgentId(t.trim().parse().map_err(|_| {
+                    format!("owner_agent '{t}' is not an agent id")
+                })?))
             }
+        };
+        if let Some(id) = owner_agent
+            && !(ctx.agent_exists)(id)
+        {
+            return Err(format!("owner_agent {id} is not an agent"));
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
             return Err(format!("at most {MAX_ATTRIBUTES} attributes"));
@@ -259,7 +284,7 @@ mod tests {
     fn ctx() -> RowContext<'static> {
         RowContext {
             region: Region::parse("CN").unwrap(),
-            agent_exists: &|id| id == 7,
+            agent_exists: &|id| id == AgentId(7),
         }
     }
 
@@ -300,7 +325,7 @@ mod tests {
             c.timezone.map(|t| t.name().to_owned()).as_deref(),
             Some("Asia/Urumqi")
         );
-        assert_eq!((c.priority, c.owner_agent), (80, Some(7)));
+        assert_eq!((c.priority, c.owner_agent), (80, Some(AgentId(7))));
     }
 
     #[test]

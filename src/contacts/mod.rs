@@ -1,70 +1,33 @@
 //! Contacts (the people called), their place in each campaign, and the rules for reading
 //! contact lists.
 
-use std::{collections::BTreeMap, fmt, str::FromStr};
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
+pub mod csv;
+#[cfg(test)]
+mod csv_properties;
 pub mod import;
 pub mod phone;
 
 pub use phone::{Phone, Region};
 
-/// Where a contact stands in one campaign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ContactState {
-    /// Due now: may be handed out (subject to windows, DNC and pressure rules at hand-out).
-    Ready,
-    /// Held by an agent under a lease; leaves by outcome, release or lease expiry.
-    Leased,
-    /// Waiting for `next_attempt_at` (a retry, a callback, or the next calling window).
-    Scheduled,
-    /// Finished with a final outcome. A campaign's recurrence may re-open it.
-    Done,
-    /// Reached `max_attempts` without a final outcome. A recurrence may re-open it.
-    Exhausted,
-    /// The phone is on the do-not-call list; never handed out while it is.
-    Suppressed,
-}
+use crate::ids::AgentId;
 
-impl ContactState {
-    pub const ALL: [ContactState; 6] = [
-        ContactState::Ready,
-        ContactState::Leased,
-        ContactState::Scheduled,
-        ContactState::Done,
-        ContactState::Exhausted,
-        ContactState::Suppressed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactState::Ready => "ready",
-            ContactState::Leased => "leased",
-            ContactState::Scheduled => "scheduled",
-            ContactState::Done => "done",
-            ContactState::Exhausted => "exhausted",
-            ContactState::Suppressed => "suppressed",
-        }
-    }
-}
-
-impl fmt::Display for ContactState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ContactState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                "must be one of ready, leased, scheduled, done, exhausted, suppressed".to_owned()
-            })
+crate::text_enum! {
+    /// Where a contact stands in one campaign.
+    pub enum ContactState {
+        /// Due now: may be handed out (subject to windows, DNC and pressure rules at hand-out).
+        Ready = "ready",
+        /// Held by an agent under a lease; leaves by outcome, release or lease expiry.
+        Leased = "leased",
+        /// Waiting for `next_attempt_at` (a retry, a callback, or the next calling window).
+        Scheduled = "scheduled",
+        /// Finished with a final outcome. A campaign's recurrence may re-open it.
+        Done = "done",
+        /// Reached `max_attempts` without a final outcome. A recurrence may re-open it.
+        Exhausted = "exhausted",
+        /// The phone is on the do-not-call list; never handed out while it is.
+        Suppressed = "suppressed",
     }
 }
 
@@ -78,7 +41,7 @@ pub struct NewContact {
     pub name: Option<String>,
     pub timezone: Option<chrono_tz::Tz>,
     pub priority: i64,
-    pub owner_agent: Option<i64>,
+    pub owner_agent: Option<AgentId>,
     pub attributes: Attributes,
 }
 

@@ -1,8 +1,6 @@
 //! Dispatch rules: whether a contact may be called now and, if not, from when; what each
 //! outcome does to the contact. Pure functions; the store applies them.
 
-use std::{fmt, str::FromStr};
-
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -11,60 +9,65 @@ use crate::{
     campaigns::{CampaignDef, Windows},
     contacts::ContactState,
     duration::Span,
+    ids::AgentId,
     rules::{CallingHours, PhoneCap},
+    time::Instant,
 };
 
-/// What happened on a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    /// Took the offer: a conversion. Final.
-    Accepted,
-    /// Turned the offer down. Final.
-    Declined,
-    /// Asked to be called back at `callback_at`.
-    Callback,
-    /// Nobody answered; retried after the campaign's delay.
-    NoAnswer,
-    /// Line busy; retried after the campaign's delay.
-    Busy,
-    /// Reached voicemail; retried after the campaign's delay.
-    Voicemail,
-    /// Not the person we meant. Final.
-    WrongNumber,
-    /// Asked never to be called again: final, and the phone joins the DNC list.
-    DoNotCall,
-    /// Complained: final, joins the DNC list, and opens a follow-up for leads.
-    Complaint,
+crate::text_enum! {
+    /// What happened on a call.
+    pub enum Disposition {
+        /// Took the offer: a conversion. Final.
+        Accepted = "accepted",
+        /// Turned the offer down. Final.
+        Declined = "declined",
+        /// Asked to be called back at `callback_at`.
+        Callback = "callback",
+        /// Nobody answered; retried after the campaign's delay.
+        NoAnswer = "no_answer",
+        /// Line busy; retried after the campaign's delay.
+        Busy = "busy",
+        /// Reached voicemail; retried after the campaign's delay.
+        Voicemail = "voicemail",
+        /// Not the person we meant. Final.
+        WrongNumber = "wrong_number",
+        /// Asked never to be called again: final, and the phone joins the DNC list.
+        DoNotCall = "do_not_call",
+        /// Complained: final, joins the DNC list, and opens a follow-up for leads.
+        Complaint = "complaint",
+    }
+}
+
+crate::text_enum! {
+    /// Where a call (one hand-out under a lease) stands.
+    pub enum CallState {
+        /// Held by its agent until `lease_expires_at`; leaves by outcome, release or expiry.
+        Leased = "leased",
+        /// Finished with an outcome. Final.
+        Completed = "completed",
+        /// Handed back unattempted by the agent (or for them). Final.
+        Released = "released",
+        /// The lease ran out; the entry went back to the queue. Final (a late outcome may still
+        /// complete it while nobody else was handed the person).
+        Expired = "expired",
+    }
+}
+
+crate::text_enum! {
+    /// What a line of a contact's history records.
+    pub enum HistoryKind {
+        /// An outcome was recorded.
+        Outcome = "outcome",
+        /// The agent handed the call back unattempted.
+        Released = "released",
+        /// The lease ran out and the contact went back to the queue.
+        LeaseExpired = "lease_expired",
+        /// An agent's callback passed its grace period and opened to the whole campaign.
+        CallbackOpened = "callback_opened",
+    }
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 9] = [
-        Disposition::Accepted,
-        Disposition::Declined,
-        Disposition::Callback,
-        Disposition::NoAnswer,
-        Disposition::Busy,
-        Disposition::Voicemail,
-        Disposition::WrongNumber,
-        Disposition::DoNotCall,
-        Disposition::Complaint,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Disposition::Accepted => "accepted",
-            Disposition::Declined => "declined",
-            Disposition::Callback => "callback",
-            Disposition::NoAnswer => "no_answer",
-            Disposition::Busy => "busy",
-            Disposition::Voicemail => "voicemail",
-            Disposition::WrongNumber => "wrong_number",
-            Disposition::DoNotCall => "do_not_call",
-            Disposition::Complaint => "complaint",
-        }
-    }
-
     /// A person was spoken to.
     pub fn reached(self) -> bool {
         matches!(
@@ -75,6 +78,11 @@ impl Disposition {
                 | Disposition::DoNotCall
                 | Disposition::Complaint
         )
+    }
+
+    /// The offer was taken: a conversion.
+    pub fn converts(self) -> bool {
+        self == Disposition::Accepted
     }
 
     /// The phone joins the do-not-call list.
@@ -90,21 +98,6 @@ impl Disposition {
             Disposition::Voicemail => Some(def.retry.voicemail),
             _ => None,
         }
-    }
-}
-
-impl fmt::Display for Disposition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Disposition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
-            "must be one of accepted, declined, callback, no_answer, busy, voicemail, wrong_number, do_not_call, complaint".into()
-        })
     }
 }
 
@@ -173,10 +166,10 @@ pub fn verdict(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {
     pub state: ContactState,
-    pub next_attempt_at: DateTime<Utc>,
+    pub next_attempt_at: Instant,
     /// When it joins the pool for every agent (later than `next_attempt_at` for an agent's callback).
-    pub release_at: DateTime<Utc>,
-    pub reserved_for: Option<i64>,
+    pub release_at: Instant,
+    pub reserved_for: Option<AgentId>,
     pub is_callback: bool,
 }
 
@@ -188,15 +181,15 @@ pub fn after_outcome(
     tz: Tz,
     attempts: i64,
     callback: Option<(DateTime<Utc>, CallbackScope)>,
-    agent_id: i64,
+    agent_id: AgentId,
     grace: Span,
     hours: &CallingHours,
     now: DateTime<Utc>,
 ) -> After {
     let finished = |state| After {
         state,
-        next_attempt_at: now,
-        release_at: now,
+        next_attempt_at: now.into(),
+        release_at: now.into(),
         reserved_for: None,
         is_callback: false,
     };
@@ -206,15 +199,15 @@ pub fn after_outcome(
             match scope {
                 CallbackScope::Agent => After {
                     state: ContactState::Scheduled,
-                    next_attempt_at: at,
-                    release_at: at + Duration::seconds(grace.as_secs()),
+                    next_attempt_at: at.into(),
+                    release_at: (at + Duration::seconds(grace.as_secs())).into(),
                     reserved_for: Some(agent_id),
                     is_callback: true,
                 },
                 CallbackScope::Campaign => After {
                     state: ContactState::Scheduled,
-                    next_attempt_at: at,
-                    release_at: at,
+                    next_attempt_at: at.into(),
+                    release_at: at.into(),
                     reserved_for: None,
                     is_callback: true,
                 },
@@ -231,8 +224,8 @@ pub fn after_outcome(
                     .unwrap_or(due + Duration::days(1));
                 After {
                     state: ContactState::Scheduled,
-                    next_attempt_at: open,
-                    release_at: open,
+                    next_attempt_at: open.into(),
+                    release_at: open.into(),
                     reserved_for: None,
                     is_callback: false,
                 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    ids::AgentId,
+    patch::Patch,
     people::Secret,
     store::{
         Page,
@@ -19,7 +21,6 @@ use super::{
     error::{Result, Validator},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
-    patch::Patch,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,7 +41,7 @@ pub struct CreateAgent {
 /// An agent just created, with the only copy of its token.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentCreated {
-    pub id: i64,
+    pub id: AgentId,
     pub name: String,
     pub team: Option<String>,
     pub active: bool,
@@ -65,17 +66,12 @@ async fn agents_create(
     let name = v.check("name", Name::parse(&body.name));
     let team = v.check_opt("team", body.team, parse_team);
     let (Some(name), Some(team)) = (name, team) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
     let secret = Secret::generate();
     let agent = state
         .store
-        .agent_create(
-            name.as_str(),
-            team.as_deref(),
-            &secret.hash(),
-            state.clock.now_ms(),
-        )
+        .agent_create(name.as_str(), team.as_deref(), &secret.hash(), state.now())
         .await?;
     let created = AgentCreated {
         id: agent.id,
@@ -96,8 +92,8 @@ async fn agents_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Agent>>> {
     let w = params.window()?;
-    let rows = state.store.agent_list(w.after, w.limit).await?;
-    Ok(Json(Page::from_rows(rows, w.limit, |a| a.id)))
+    let rows = state.store.agent_list(AgentId(w.after), w.limit).await?;
+    Ok(Json(Page::from_rows(rows, w.limit, |a| a.id.get())))
 }
 
 /// One agent.
@@ -107,7 +103,7 @@ async fn agents_list(
 async fn agents_get(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<AgentId>,
 ) -> Result<Json<Agent>> {
     Ok(Json(state.store.agent_get(id).await?))
 }
@@ -136,7 +132,7 @@ pub struct UpdateAgent {
 async fn agents_update(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<AgentId>,
     AppJson(body): AppJson<UpdateAgent>,
 ) -> Result<Json<Agent>> {
     let mut v = Validator::new();
@@ -148,18 +144,12 @@ async fn agents_update(
     let team = v.check("team", body.team.nullable(parse_team));
     let active = v.check("active", body.active.required(Ok));
     let (Some(name), Some(team), Some(active)) = (name, team, active) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
     let patch = AgentPatch { name, team, active };
-    let agent = state
-        .store
-        .agent_update(id, patch, state.clock.now_ms())
-        .await?;
+    let agent = state.store.agent_update(id, patch, state.now()).await?;
     if !agent.active {
-        state
-            .store
-            .release_all_of(agent.id, state.clock.now_ms())
-            .await?;
+        state.store.release_all_of(agent.id, state.now()).await?;
     }
     Ok(Json(agent))
 }

@@ -68,7 +68,7 @@ impl Auth {
     }
 
     /// Admits only an agent, returning their agent id.
-    pub fn agent(&self) -> Result<i64> {
+    pub fn agent(&self) -> Result<crate::ids::AgentId> {
         match (self.0.role, self.0.agent_id) {
             (Role::Agent, Some(id)) => Ok(id),
             _ => Err(Error::Forbidden),

@@ -4,35 +4,28 @@
 use axum::{
     Json,
     extract::{Request, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    catalog::Template,
-    clock::from_ms,
-    dispatch::{self, CallbackScope, Disposition},
-    dispatcher::{self, Handout},
-    store::{
-        Store,
-        dispatch::{CallRow, OutcomeWrite, Recorded},
-        idempotency::Remembered,
+    ids::{CallId, CampaignId, ContactId, ScriptId},
+    service::{
+        handout::HandedOut,
+        outcome::{Answer, OutcomeInput, OutcomeRequest},
     },
-    text::Notes,
+    store::idempotency::Remembered,
 };
 
 use super::{
     AppState,
     auth::{Agents, Require},
-    campaigns::rfc3339,
-    contacts::{HistoryView, contact_tz, history_view},
-    error::{Error, Result, Validator},
+    contacts::{HistoryView, history_view},
+    error::{Error, Result},
     extract::{AppPath, body_bytes, is_json, parse_json},
 };
 
@@ -46,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaseView {
-    pub id: i64,
+    pub id: CallId,
     pub lease_expires_at: String,
     /// Which attempt on this contact in this campaign (1 for the first).
     pub attempt: i64,
@@ -54,7 +47,7 @@ pub struct LeaseView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallContact {
-    pub id: i64,
+    pub id: ContactId,
     pub phone: String,
     pub name: Option<String>,
     pub timezone: String,
@@ -70,14 +63,14 @@ pub struct OfferRef {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignRef {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub offer: OfferRef,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RenderedScript {
-    pub id: i64,
+    pub id: ScriptId,
     pub version: i64,
     /// The script with the contact's fields filled in.
     pub text: String,
@@ -93,60 +86,38 @@ pub struct NextCall {
     pub history: Vec<HistoryView>,
 }
 
-/// Builds the agent's view of a leased call.
-async fn call_view(state: &AppState, handout: Handout) -> Result<NextCall> {
-    let Handout {
-        call,
-        agent,
-        campaign,
-    } = handout;
-    let contact = state.store.contact_get(call.contact_id).await?;
-    let tz = contact_tz(contact.timezone.as_deref(), campaign.tz());
-    let script = state
-        .store
-        .script_version(campaign.script_id, call.script_version)
-        .await?;
-    let attributes: Value = serde_json::from_str(&contact.attributes).unwrap_or_else(|_| json!({}));
-    let vars = json!({
-        "id": contact.id, "name": contact.name, "phone": contact.phone, "timezone": tz.name(),
-        "attributes": attributes, "campaign": {"name": campaign.name, "offer": campaign.offer_name},
-        "agent": {"name": agent.name},
-    });
-    let history = state
-        .store
-        .contact_history(contact.id)
-        .await?
-        .into_iter()
-        .map(|h| history_view(h, tz))
-        .collect();
-    Ok(NextCall {
-        call: LeaseView {
-            id: call.id,
-            lease_expires_at: rfc3339(call.lease_expires_at, tz),
-            attempt: call.attempt,
-        },
-        contact: CallContact {
-            id: contact.id,
-            phone: contact.phone,
-            name: contact.name,
-            timezone: tz.name().to_owned(),
-            attributes,
-        },
-        campaign: CampaignRef {
-            id: campaign.id,
-            name: campaign.name.clone(),
-            offer: OfferRef {
-                code: campaign.offer_code.clone(),
-                name: campaign.offer_name.clone(),
+impl From<HandedOut> for NextCall {
+    fn from(h: HandedOut) -> Self {
+        let tz = h.contact.tz_or(h.campaign.tz());
+        NextCall {
+            call: LeaseView {
+                id: h.call.id,
+                lease_expires_at: h.call.lease_expires_at.rfc3339(tz),
+                attempt: h.call.attempt,
             },
-        },
-        script: RenderedScript {
-            id: script.id,
-            version: script.version,
-            text: Template::render(&script.body, &vars),
-        },
-        history,
-    })
+            contact: CallContact {
+                id: h.contact.id,
+                phone: h.contact.phone,
+                name: h.contact.name,
+                timezone: tz.name().to_owned(),
+                attributes: json!(h.contact.attributes.0),
+            },
+            campaign: CampaignRef {
+                id: h.campaign.id,
+                name: h.campaign.name,
+                offer: OfferRef {
+                    code: h.campaign.offer_code,
+                    name: h.campaign.offer_name,
+                },
+            },
+            script: RenderedScript {
+                id: h.script.id,
+                version: h.script.version,
+                text: h.text,
+            },
+            history: h.history.into_iter().map(|r| history_view(r, tz)).collect(),
+        }
+    }
 }
 
 /// The agent's next call (200), or 204 when nothing is due for them. Safe to retry: an agent
@@ -155,27 +126,13 @@ async fn call_view(state: &AppState, handout: Handout) -> Result<NextCall> {
     responses((status = 200, body = NextCall), (status = 204)), security(("bearer" = [])))]
 async fn calls_next(auth: Require<Agents>, State(state): State<AppState>) -> Result<Response> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    match dispatcher::next_call(&state, agent).await? {
+    match state.next_call(agent).await? {
         None => Ok(StatusCode::NO_CONTENT.into_response()),
-        Some(handout) => {
-            tracing::info!(
-                call = handout.call.id,
-                campaign = handout.call.campaign_id,
-                agent,
-                "call handed out"
-            );
-            Ok(Json(call_view(&state, handout).await?).into_response())
+        Some(handed) => {
+            let (call, campaign) = (handed.call.id, handed.campaign.id);
+            tracing::info!(call = %call, campaign = %campaign, agent = %agent, "call handed out");
+            Ok(Json(NextCall::from(handed)).into_response())
         }
-    }
-}
-
-/// A call of this agent's, or 404.
-async fn own_call(state: &AppState, id: i64, agent: i64) -> Result<CallRow> {
-    let call = state.store.call_get(id).await?;
-    if call.agent_id != agent {
-        Err(Error::NotFound)
-    } else {
-        Ok(call)
     }
 }
 
@@ -192,24 +149,13 @@ pub struct HeartbeatView {
 async fn calls_heartbeat(
     auth: Require<Agents>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CallId>,
 ) -> Result<Json<HeartbeatView>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    let call = own_call(&state, id, agent).await?;
-    let campaign = state.store.campaign_get(call.campaign_id).await?;
-    let now = state.clock.now_ms();
-    let until = now + campaign.def().lease.as_millis();
-    match state.store.heartbeat(id, agent, until, now).await? {
-        Some(at) => Ok(Json(HeartbeatView {
-            lease_expires_at: rfc3339(at, campaign.tz()),
-        })),
-        None => {
-            state.store.reap_expired(now).await?;
-            Err(Error::Conflict(
-                "this call's lease has run out or ended".into(),
-            ))
-        }
-    }
+    let (until, campaign) = state.heartbeat(id, agent).await?;
+    Ok(Json(HeartbeatView {
+        lease_expires_at: until.rfc3339(campaign.tz()),
+    }))
 }
 
 /// Hand the contact back without counting an attempt.
@@ -219,138 +165,11 @@ async fn calls_heartbeat(
 async fn calls_release(
     auth: Require<Agents>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CallId>,
 ) -> Result<Json<Value>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    own_call(&state, id, agent).await?;
-    let now = state.clock.now_ms();
-    if state.store.release(id, agent, true, now).await? {
-        Ok(Json(json!({"call": {"id": id, "state": "released"}})))
-    } else {
-        state.store.reap_expired(now).await?;
-        Err(Error::Conflict(
-            "this call's lease has run out or ended".into(),
-        ))
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutcomeInput {
-    /// accepted, declined, callback, no_answer, busy, voicemail, wrong_number, do_not_call, complaint.
-    pub disposition: String,
-    /// Up to 4,000 characters.
-    pub notes: Option<String>,
-    /// With `callback`: when to call back (RFC 3339); its local time must fall in the global
-    /// calling hours.
-    pub callback_at: Option<String>,
-    /// `agent` (default: back to this agent first) or `campaign` (anyone).
-    pub callback_scope: Option<String>,
-    /// Answers to the script's questions.
-    #[schema(value_type = Option<Object>)]
-    pub answers: Option<Value>,
-}
-
-/// The longest a callback may be set ahead.
-const MAX_CALLBACK_DAYS: i64 = 180;
-/// The largest `answers` object, as JSON.
-const MAX_ANSWERS_BYTES: usize = 16 * 1024;
-
-fn clean_json(value: &Value) -> bool {
-    match value {
-        Value::String(s) => crate::text::check_free_text(s, Notes::MAX).is_ok(),
-        Value::Array(items) => items.iter().all(clean_json),
-        Value::Object(map) => map
-            .iter()
-            .all(|(k, v)| crate::text::check_free_text(k, 200).is_ok() && clean_json(v)),
-        _ => true,
-    }
-}
-
-struct Checked {
-    disposition: Disposition,
-    notes: Option<Notes>,
-    callback: Option<(DateTime<Utc>, CallbackScope)>,
-    answers: Option<String>,
-}
-
-fn check_outcome(
-    input: OutcomeInput,
-    tz: Tz,
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Result<Checked> {
-    let mut v = Validator::new();
-    let disposition = v.check("disposition", input.disposition.parse::<Disposition>());
-    let notes = v.check_opt("notes", input.notes, |n| Notes::parse(&n));
-    let scope = v.check_opt("callback_scope", input.callback_scope, |s| {
-        match s.as_str() {
-            "agent" => Ok(CallbackScope::Agent),
-            "campaign" => Ok(CallbackScope::Campaign),
-            _ => Err("must be agent or campaign".to_owned()),
-        }
-    });
-    let answers = v.check_opt("answers", input.answers, |a| {
-        if !a.is_object() {
-            return Err("must be an object".to_owned());
-        }
-        if !clean_json(&a) {
-            return Err("must not contain control characters".to_owned());
-        }
-        let text = a.to_string();
-        if text.len() > MAX_ANSWERS_BYTES {
-            Err(format!("must be at most {MAX_ANSWERS_BYTES} bytes"))
-        } else {
-            Ok(text)
-        }
-    });
-    let mut callback = None;
-    match (disposition, input.callback_at) {
-        (Some(Disposition::Callback), None) => {
-            v.push("callback_at", "is required with disposition callback")
-        }
-        (Some(Disposition::Callback), Some(at)) => match DateTime::parse_from_rfc3339(at.trim()) {
-            Err(_) => v.push("callback_at", format!("'{at}' is not an RFC 3339 time")),
-            Ok(at) => {
-                let at = at.with_timezone(&Utc);
-                let local = at.with_timezone(&tz);
-                let minute =
-                    (chrono::Timelike::hour(&local) * 60 + chrono::Timelike::minute(&local)) as u16;
-                if at <= now {
-                    v.push("callback_at", "must be in the future");
-                } else if at > now + Duration::days(MAX_CALLBACK_DAYS) {
-                    v.push(
-                        "callback_at",
-                        format!("must be within {MAX_CALLBACK_DAYS} days"),
-                    );
-                } else if !state.config.calling_hours.contains(minute) {
-                    v.push(
-                        "callback_at",
-                        format!(
-                            "{} in the contact's zone ({}) is outside the calling hours {}",
-                            local.format("%H:%M"),
-                            tz.name(),
-                            state.config.calling_hours
-                        ),
-                    );
-                } else {
-                    callback = Some((at, scope.flatten().unwrap_or(CallbackScope::Agent)));
-                }
-            }
-        },
-        (Some(_), Some(_)) => v.push("callback_at", "only goes with disposition callback"),
-        _ => {}
-    }
-    let (Some(disposition), Some(notes), Some(answers)) = (disposition, notes, answers) else {
-        return Err(v.fail());
-    };
-    v.finish()?;
-    Ok(Checked {
-        disposition,
-        notes,
-        callback,
-        answers,
-    })
+    state.release(id, agent).await?;
+    Ok(Json(json!({"call": {"id": id, "state": "released"}})))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
@@ -376,6 +195,14 @@ fn replay(answer: Remembered) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The hash an idempotency record keeps of a request: the call and the body.
+fn request_hash(id: CallId, body: &Value) -> String {
+    Sha256::digest(format!("{id}|{body}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Record what happened. With an `Idempotency-Key`, the same key and body return the first
 /// answer and record nothing twice; the same key with another body is a 422.
 #[utoipa::path(post, path = "/v1/calls/{id}/outcome", tag = "calls", params(("id" = i64, Path),
@@ -387,149 +214,37 @@ fn replay(answer: Remembered) -> Response {
 async fn calls_outcome(
     auth: Require<Agents>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CallId>,
     req: Request,
 ) -> Result<Response> {
     let principal = auth.0;
     let agent = principal.agent_id.ok_or(Error::Forbidden)?;
     let key = idempotency_key(req.headers())?;
-    let ct = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if !is_json(ct.as_deref()) {
+    let ct = req.headers().get(header::CONTENT_TYPE);
+    if !is_json(ct.and_then(|v| v.to_str().ok())) {
         return Err(Error::UnsupportedMediaType(
             "send the outcome as application/json".into(),
         ));
     }
     let bytes = body_bytes(req, &state).await?;
     let body: Value = parse_json(&bytes)?;
-    let request_hash = {
-        let digest = Sha256::digest(format!("{id}|{body}").as_bytes());
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
-    let now = state.clock.now_ms();
-    if let Some(key) = &key {
-        if let Some(answer) = state
-            .store
-            .idempotency_get(principal.token_id, key, now)
-            .await?
-        {
-            if answer.request_hash != request_hash {
-                return Err(Error::field(
-                    "Idempotency-Key",
-                    "was already used with a different request",
-                ));
-            }
-            return Ok(replay(answer));
-        }
+    let key = key.map(|k| (k, request_hash(id, &body)));
+    if let Some(key) = &key
+        && let Some(answer) = state.replayed(principal.token_id, key).await?
+    {
+        return Ok(replay(answer));
     }
     let input: OutcomeInput = parse_json(&bytes)?;
-    let call = own_call(&state, id, agent).await?;
-    let campaign = state.store.campaign_get(call.campaign_id).await?;
-    let contact = state.store.contact_get(call.contact_id).await?;
-    let tz = contact_tz(contact.timezone.as_deref(), campaign.tz());
-    let checked = check_outcome(input, tz, &state, from_ms(now))?;
-    let def = campaign.def();
-    let after = dispatch::after_outcome(
-        checked.disposition,
-        &def,
-        tz,
-        call.attempt,
-        checked.callback,
+    let request = OutcomeRequest {
+        token: principal.token_id,
         agent,
-        state.config.callback_grace,
-        &state.config.calling_hours,
-        from_ms(now),
-    );
-    let d = checked.disposition.as_str();
-    let write = OutcomeWrite {
-        call_id: id,
-        agent_id: agent,
-        disposition: d,
-        notes: checked.notes.as_ref().map(Notes::as_str),
-        callback_at: checked.callback.map(|(at, _)| at.timestamp_millis()),
-        answers: checked.answers,
-        state: after.state.as_str(),
-        next_attempt_at: after.next_attempt_at.timestamp_millis(),
-        release_at: after.release_at.timestamp_millis(),
-        reserved_for: after.reserved_for,
-        is_callback: after.is_callback,
-        now,
+        agent_name: &principal.name,
+        call: id,
+        key,
+        input,
     };
-    let mut tx = state.store.begin().await?;
-    let Some(Recorded {
-        call: done,
-        entry_state,
-        next_attempt_at: next_at,
-    }) = Store::outcome_in(&mut tx, &write).await?
-    else {
-        drop(tx);
-        if let Some(key) = &key {
-            if let Some(answer) = state
-                .store
-                .idempotency_get(principal.token_id, key, now)
-                .await?
-            {
-                if answer.request_hash == request_hash {
-                    return Ok(replay(answer));
-                }
-            }
-        }
-        return Err(Error::Conflict(
-            "this call already has an outcome, or its lease passed to someone else".into(),
-        ));
-    };
-    if checked.disposition.lists_phone() {
-        let phone = Store::contact_phone(&mut tx, done.contact_id).await?;
-        Store::dnc_add_in(
-            &mut tx,
-            &phone,
-            Some(d),
-            &format!("agent {} ({d})", principal.name),
-            now,
-        )
-        .await?;
-    }
-    if checked.disposition == Disposition::Complaint {
-        Store::follow_up_in(
-            &mut tx,
-            &done,
-            checked.notes.as_ref().map(Notes::as_str),
-            now + 24 * 3_600_000,
-            now,
-        )
-        .await?;
-    }
-    let event = json!({"campaign": campaign.id, "offer": campaign.offer_code, "agent": agent, "agent_name": principal.name,
-        "disposition": d, "at": rfc3339(now, state.config.timezone)});
-    Store::event_in(&mut tx, "outcome", now, &event).await?;
-    let answer = json!({
-        "call": {"id": done.id, "state": "completed", "disposition": d, "attempt": done.attempt,
-                 "script_version": done.script_version, "finished_at": rfc3339(now, tz)},
-        "contact": {"id": done.contact_id, "state": entry_state, "next_attempt_at": rfc3339(next_at, tz)},
-    });
-    if let Some(key) = &key {
-        let remembered = Remembered {
-            request_hash,
-            status: 200,
-            body: answer.to_string(),
-        };
-        Store::idempotency_put(&mut tx, principal.token_id, key, &remembered, now).await?;
-    }
-    tx.commit().await?;
-    state.events.poke();
-    metrics::counter!("outcall_outcomes_total", "disposition" => d).increment(1);
-    tracing::info!(
-        call = id,
-        campaign = campaign.id,
-        agent,
-        disposition = d,
-        "outcome recorded"
-    );
-    Ok(Json(answer).into_response())
+    Ok(match state.record_outcome(request).await? {
+        Answer::Recorded(answer) => Json(answer).into_response(),
+        Answer::Replayed(answer) => replay(answer),
+    })
 }

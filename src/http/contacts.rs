@@ -1,11 +1,8 @@
 //! Contact lists: `POST /v1/campaigns/{id}/contacts` (CSV or JSON), the campaign's contacts,
-//! one contact with its history, and the progress of large imports.
-
-use std::sync::Arc;
+//! and one contact with its history.
 
 use axum::{
     Json,
-    body::Body,
     extract::{Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
@@ -16,19 +13,19 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    campaigns::CampaignStatus,
     contacts::{
-        ContactState, Region,
-        import::{RawContact, Report},
+        ContactState,
+        import::{ImportState, RawContact, Report},
     },
-    jobs::importer,
-    store::{Page, contacts::EntryRow, imports::ImportState},
+    dispatch::{Disposition, HistoryKind},
+    ids::{AgentId, CampaignId, ContactId, EntryId, ImportId},
+    service::imports::Upload,
+    store::{Page, contacts::HistoryRow},
 };
 
 use super::{
     AppState,
     auth::{Leads, Require},
-    campaigns::rfc3339,
     error::{Error, Result},
     extract::{AppPath, AppQuery, is_json, parse_json},
     pagination::ListParams,
@@ -38,13 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(contacts_import, contacts_list))
         .routes(routes!(contacts_get))
-        .routes(routes!(imports_get))
 }
 
 /// Largest JSON contact upload (JSON is read whole; use CSV for big lists).
 const MAX_JSON_UPLOAD: usize = 64 * 1024 * 1024;
-/// Pieces an upload is stored in for its import job.
-const CHUNK: usize = 1024 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,26 +49,8 @@ pub struct ContactsUpload {
 /// A queued import (202).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportAccepted {
-    pub id: i64,
+    pub id: ImportId,
     pub state: ImportState,
-}
-
-/// An import's progress and, once finished, its report.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImportView {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub state: ImportState,
-    /// Rows read and committed so far.
-    pub processed: i64,
-    /// Size of the upload in bytes.
-    pub bytes: i64,
-    /// The report once the import is done (or failed: then it counts what was committed).
-    pub report: Option<Report>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// How many invalid rows there are; `report.invalid` lists the first 10,000.
-    pub invalid_count: i64,
 }
 
 enum Format {
@@ -120,41 +96,36 @@ fn format_of(req: &Request) -> Result<Format> {
 async fn contacts_import(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CampaignId>,
     req: Request,
 ) -> Result<Response> {
-    let campaign = state.store.campaign_get(id).await?;
-    if campaign.status() == CampaignStatus::Completed {
-        return Err(Error::Conflict("the campaign is completed".into()));
-    }
-    let format = format_of(&req)?;
-    let region = Region::parse(&state.config.default_region).map_err(anyhow::Error::msg)?;
-    let agents = Arc::new(state.store.agent_ids().await?);
-    let now = state.clock.now_ms();
-    match format {
+    state.open_campaign(id).await?;
+    match format_of(&req)? {
         Format::Json => {
-            let bytes = read_limited(
-                req.into_body(),
-                MAX_JSON_UPLOAD.min(state.config.max_upload_bytes),
-            )
-            .await?;
+            let limit = MAX_JSON_UPLOAD.min(state.config.max_upload_bytes);
+            let bytes = read_limited(req.into_body(), limit).await?;
             let upload: ContactsUpload = parse_json(&bytes)?;
-            let batches = importer::check_json(upload.contacts, region, &agents);
-            let (tx, rx) = tokio::sync::mpsc::channel(batches.len().max(1));
-            for batch in batches {
-                let _ = tx.try_send(Ok(batch));
-            }
-            drop(tx);
-            let report = importer::ingest_inline(&state.store, id, rx, now)
-                .await?
-                .map_err(|m| Error::field("contacts", m))?;
+            let report = state.import_json(id, upload.contacts).await?;
             Ok(Json(report).into_response())
         }
-        Format::Csv => import_csv(&state, id, req.into_body(), region, agents, now).await,
+        Format::Csv => {
+            let stream = req.into_body().into_data_stream();
+            match state.import_csv(id, stream).await? {
+                Upload::Done(report) => Ok(Json(report).into_response()),
+                Upload::Queued(import) => {
+                    let accepted = ImportAccepted {
+                        id: import,
+                        state: ImportState::Queued,
+                    };
+                    let location = [(header::LOCATION, format!("/v1/imports/{import}"))];
+                    Ok((StatusCode::ACCEPTED, location, Json(accepted)).into_response())
+                }
+            }
+        }
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>> {
+async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Vec<u8>> {
     let mut stream = body.into_data_stream();
     let mut out = vec![];
     while let Some(chunk) = stream.next().await {
@@ -167,172 +138,10 @@ async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Reads a CSV upload as it streams in. Up to the inline threshold it is imported at once in
-/// one transaction; past it, the upload is stored piece by piece and an import job reads it.
-async fn import_csv(
-    state: &AppState,
-    campaign_id: i64,
-    body: Body,
-    region: Region,
-    agents: Arc<std::collections::HashSet<i64>>,
-    now: i64,
-) -> Result<Response> {
-    let inline_limit = state.config.import_inline_bytes;
-    let max = state.config.max_upload_bytes;
-    let mut stream = body.into_data_stream();
-    let mut head: Vec<u8> = vec![];
-    let mut overflow = false;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
-        head.extend_from_slice(&chunk);
-        if head.len() > max {
-            return Err(Error::PayloadTooLarge);
-        }
-        if head.len() > inline_limit {
-            overflow = true;
-            break;
-        }
-    }
-    if !overflow {
-        let rx = importer::parse_csv(std::io::Cursor::new(head), region, agents, 0);
-        let report = importer::ingest_inline(&state.store, campaign_id, rx, now)
-            .await?
-            .map_err(|m| Error::field("phone", m))?;
-        return Ok(Json(report).into_response());
-    }
-
-    let import_id = state.store.import_create(campaign_id, "csv", now).await?;
-    let stored = store_upload(state, import_id, head, &mut stream, max).await;
-    let total = match stored {
-        Ok(total) => total,
-        Err(error) => {
-            let reason = match &error {
-                Error::PayloadTooLarge => "the upload was larger than allowed".to_owned(),
-                _ => "the upload did not finish".to_owned(),
-            };
-            state
-                .store
-                .import_finish(import_id, Some(&reason), state.clock.now_ms())
-                .await?;
-            return Err(error);
-        }
-    };
-    state
-        .store
-        .import_uploaded(import_id, total as i64, state.clock.now_ms())
-        .await?;
-    state
-        .jobs
-        .push_import(import_id)
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
-    metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
-    let accepted = ImportAccepted {
-        id: import_id,
-        state: ImportState::Queued,
-    };
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/v1/imports/{import_id}"))],
-        Json(accepted),
-    )
-        .into_response())
-}
-
-async fn store_upload<S>(
-    state: &AppState,
-    import_id: i64,
-    mut pending: Vec<u8>,
-    stream: &mut S,
-    max: usize,
-) -> Result<usize>
-where
-    S: futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
-{
-    let mut seq = 0i64;
-    let mut total = pending.len();
-    loop {
-        while pending.len() >= CHUNK {
-            let rest = pending.split_off(CHUNK);
-            state
-                .store
-                .import_put_chunk(import_id, seq, &pending)
-                .await?;
-            seq += 1;
-            pending = rest;
-            state
-                .store
-                .import_uploading(import_id, total as i64, state.clock.now_ms())
-                .await?;
-        }
-        match stream.next().await {
-            Some(chunk) => {
-                let chunk =
-                    chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
-                total += chunk.len();
-                if total > max {
-                    return Err(Error::PayloadTooLarge);
-                }
-                pending.extend_from_slice(&chunk);
-            }
-            None => break,
-        }
-    }
-    if !pending.is_empty() {
-        state
-            .store
-            .import_put_chunk(import_id, seq, &pending)
-            .await?;
-    }
-    Ok(total)
-}
-
-/// The largest number of invalid rows listed in a report.
-const LIST_INVALID: i64 = 10_000;
-
-/// An import's state, progress and report.
-#[utoipa::path(get, path = "/v1/imports/{id}", tag = "contacts", params(("id" = i64, Path)),
-    responses((status = 200, body = ImportView), (status = 404, body = super::error::Problem)),
-    security(("bearer" = [])))]
-async fn imports_get(
-    _auth: Require<Leads>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
-) -> Result<Json<ImportView>> {
-    let row = state.store.import_get(id).await?;
-    let import_state = match row.state.as_str() {
-        "queued" => ImportState::Queued,
-        "running" => ImportState::Running,
-        "done" => ImportState::Done,
-        _ => ImportState::Failed,
-    };
-    let report = if matches!(import_state, ImportState::Done | ImportState::Failed) {
-        Some(Report {
-            total: row.processed as u64,
-            accepted: row.accepted as u64,
-            duplicates: row.duplicates as u64,
-            suppressed: row.suppressed as u64,
-            invalid: state.store.import_invalid(id, LIST_INVALID).await?,
-        })
-    } else {
-        None
-    };
-    Ok(Json(ImportView {
-        id,
-        campaign_id: row.campaign_id,
-        state: import_state,
-        processed: row.processed,
-        bytes: row.bytes,
-        report,
-        error: row.error,
-        invalid_count: row.invalid_count,
-    }))
-}
-
 /// A contact in a campaign's list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
-    pub id: i64,
+    pub id: ContactId,
     pub phone: String,
     pub name: Option<String>,
     pub timezone: Option<String>,
@@ -340,16 +149,11 @@ pub struct EntryView {
     pub attributes: serde_json::Value,
     pub state: ContactState,
     pub priority: i64,
-    pub owner_agent: Option<i64>,
+    pub owner_agent: Option<AgentId>,
     pub attempts: i64,
     /// When the contact is next due (RFC 3339, the contact's or campaign's zone).
     pub next_attempt_at: String,
-    pub last_disposition: Option<String>,
-}
-
-/// The zone a contact's times are shown in: its own, else the campaign's.
-pub fn contact_tz(own: Option<&str>, fallback: Tz) -> Tz {
-    own.and_then(|t| t.parse().ok()).unwrap_or(fallback)
+    pub last_disposition: Option<Disposition>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -369,14 +173,10 @@ pub struct ContactListParams {
 async fn contacts_list(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CampaignId>,
     AppQuery(params): AppQuery<ContactListParams>,
 ) -> Result<Json<Page<EntryView>>> {
-    let w = ListParams {
-        limit: params.limit,
-        after: params.after,
-    }
-    .window()?;
+    let w = ListParams::new(params.limit, params.after).window()?;
     let filter = match params.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
@@ -387,55 +187,58 @@ async fn contacts_list(
     let campaign = state.store.campaign_get(id).await?;
     let rows = state
         .store
-        .campaign_contacts(id, filter, w.after, w.limit)
+        .campaign_contacts(id, filter, EntryId(w.after), w.limit)
         .await?;
     let tz = campaign.tz();
-    Ok(Json(Page::from_rows(rows, w.limit, |r| r.entry_id).map(
-        |r: EntryRow| EntryView {
-            id: r.id,
-            next_attempt_at: rfc3339(r.next_attempt_at, contact_tz(r.timezone.as_deref(), tz)),
-            phone: r.phone,
-            name: r.name,
-            timezone: r.timezone,
-            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
-            state: r.state.parse().unwrap_or(ContactState::Ready),
-            priority: r.priority,
-            owner_agent: r.owner_agent,
-            attempts: r.attempts,
-            last_disposition: r.last_disposition,
-        },
-    )))
+    Ok(Json(
+        Page::from_rows(rows, w.limit, |r| r.entry_id.get()).map(|r| {
+            let own = r.timezone.map(|z| z.0);
+            EntryView {
+                id: r.id,
+                next_attempt_at: r.next_attempt_at.rfc3339(own.unwrap_or(tz)),
+                phone: r.phone,
+                name: r.name,
+                timezone: own.map(|z| z.name().to_owned()),
+                attributes: serde_json::json!(r.attributes.0),
+                state: r.state,
+                priority: r.priority,
+                owner_agent: r.owner_agent,
+                attempts: r.attempts,
+                last_disposition: r.last_disposition,
+            }
+        }),
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MembershipView {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub state: ContactState,
     pub attempts: i64,
     pub next_attempt_at: String,
-    pub last_disposition: Option<String>,
+    pub last_disposition: Option<Disposition>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub at: String,
     /// The campaign's id.
-    pub campaign: i64,
+    pub campaign: CampaignId,
     pub campaign_name: String,
     /// The agent's name.
     pub agent: Option<String>,
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// `outcome`, `released`, `lease_expired` (handed back to the queue) or `callback_opened`
     /// (an agent's callback opened to the whole campaign after its grace period).
-    pub event: String,
-    pub disposition: Option<String>,
+    pub event: HistoryKind,
+    pub disposition: Option<Disposition>,
     pub notes: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContactView {
-    pub id: i64,
+    pub id: ContactId,
     pub phone: String,
     pub name: Option<String>,
     pub timezone: Option<String>,
@@ -452,26 +255,26 @@ pub struct ContactView {
 async fn contacts_get(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<ContactId>,
 ) -> Result<Json<ContactView>> {
     let contact = state.store.contact_get(id).await?;
-    let tz = contact_tz(contact.timezone.as_deref(), state.config.timezone);
+    let tz = contact.tz_or(state.tz());
     let campaigns = state.store.contact_memberships(id).await?;
     let history = state.store.contact_history(id).await?;
     Ok(Json(ContactView {
         id,
         phone: contact.phone,
         name: contact.name,
-        timezone: contact.timezone,
-        attributes: serde_json::from_str(&contact.attributes).unwrap_or_default(),
+        timezone: contact.timezone.map(|z| z.to_string()),
+        attributes: serde_json::json!(contact.attributes.0),
         campaigns: campaigns
             .into_iter()
             .map(|m| MembershipView {
                 id: m.campaign_id,
                 name: m.campaign_name,
-                state: m.state.parse().unwrap_or(ContactState::Ready),
+                state: m.state,
                 attempts: m.attempts,
-                next_attempt_at: rfc3339(m.next_attempt_at, tz),
+                next_attempt_at: m.next_attempt_at.rfc3339(tz),
                 last_disposition: m.last_disposition,
             })
             .collect(),
@@ -479,9 +282,9 @@ async fn contacts_get(
     }))
 }
 
-pub fn history_view(h: crate::store::contacts::HistoryRow, tz: Tz) -> HistoryView {
+pub fn history_view(h: HistoryRow, tz: Tz) -> HistoryView {
     HistoryView {
-        at: rfc3339(h.at, tz),
+        at: h.at.rfc3339(tz),
         campaign: h.campaign_id,
         campaign_name: h.campaign_name,
         agent: h.agent_name,

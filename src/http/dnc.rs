@@ -11,15 +11,14 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    contacts::{Phone, Region, import::Invalid},
-    store::{Page, Store, dnc::DncEntry},
-    text::Notes,
+    contacts::Phone,
+    service::dnc::DncReport,
+    store::{Page, dnc::DncEntry},
 };
 
 use super::{
     AppState,
     auth::{Leads, Require},
-    campaigns::rfc3339,
     error::{Error, Result},
     extract::{AppPath, AppQuery, body_bytes, is_json, parse_json},
 };
@@ -45,15 +44,6 @@ pub struct DncView {
     pub added_at: String,
 }
 
-/// What a CSV of phones did.
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct DncReport {
-    pub total: u64,
-    pub added: u64,
-    pub already_listed: u64,
-    pub invalid: Vec<Invalid>,
-}
-
 /// The 200 of `POST /v1/dnc`: the entry, when a JSON body names a phone already listed;
 /// the report, for a CSV body. Only describes the answer in the OpenAPI document.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -66,20 +56,15 @@ pub enum DncAdded {
 
 fn view(e: DncEntry, tz: chrono_tz::Tz) -> DncView {
     DncView {
-        added_at: rfc3339(e.added_at, tz),
+        added_at: e.added_at.rfc3339(tz),
         phone: e.phone,
         reason: e.reason,
         added_by: e.added_by,
     }
 }
 
-fn region(state: &AppState) -> Result<Region> {
-    Region::parse(&state.config.default_region).map_err(|e| Error::Internal(anyhow::anyhow!(e)))
-}
-
 /// Largest CSV of phones read in one request.
 const MAX_DNC_CSV: usize = 64 * 1024 * 1024;
-const DNC_BATCH: usize = 1_000;
 
 /// List a phone (JSON: 201, or 200 if already listed) or many (CSV with a `phone` column and an
 /// optional `reason`: 200 with a report).
@@ -99,37 +84,18 @@ async fn dnc_add(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let now = state.clock.now_ms();
     if is_json(ct.as_deref()) {
         let bytes = body_bytes(req, &state).await?;
         let input: DncInput = parse_json(&bytes)?;
-        let phone =
-            Phone::parse(&input.phone, region(&state)?).map_err(|e| Error::field("phone", e))?;
-        let reason = match input.reason {
-            Some(r) => Some(Notes::parse(&r).map_err(|e| Error::field("reason", e))?),
-            None => None,
-        };
-        let added = state
-            .store
-            .dnc_add(
-                phone.as_str(),
-                reason.as_ref().map(Notes::as_str),
-                &who,
-                now,
-            )
+        let (entry, added) = state
+            .list_phone(&input.phone, input.reason.as_deref(), &who)
             .await?;
-        tracing::info!(phone = %phone, added, "phone listed as do-not-call");
-        let entry = state
-            .store
-            .dnc_get(phone.as_str())
-            .await?
-            .ok_or(Error::NotFound)?;
         let status = if added {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         };
-        return Ok((status, Json(view(entry, state.config.timezone))).into_response());
+        return Ok((status, Json(view(entry, state.tz()))).into_response());
     }
     let mime = ct
         .as_deref()
@@ -144,88 +110,11 @@ async fn dnc_add(
             "send a phone as application/json or many as text/csv".into(),
         ));
     }
-    let body = req.into_body();
-    let bytes = axum::body::to_bytes(body, MAX_DNC_CSV)
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_DNC_CSV)
         .await
         .map_err(|_| Error::PayloadTooLarge)?;
-    let report = add_csv(&state.store, &bytes, region(&state)?, &who, now).await?;
+    let report = state.list_phones_csv(&bytes, &who).await?;
     Ok((StatusCode::OK, Json(report)).into_response())
-}
-
-async fn add_csv(
-    store: &Store,
-    bytes: &[u8],
-    region: Region,
-    who: &str,
-    now: i64,
-) -> Result<DncReport> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let header: Vec<String> = reader
-        .byte_headers()
-        .map_err(|e| Error::field("phone", format!("the header row cannot be read: {e}")))?
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim_start_matches('\u{feff}')
-                .trim()
-                .to_lowercase()
-        })
-        .collect();
-    let phone_col = header
-        .iter()
-        .position(|h| h == "phone")
-        .ok_or_else(|| Error::field("phone", "the header has no 'phone' column"))?;
-    let reason_col = header.iter().position(|h| h == "reason");
-    let mut report = DncReport::default();
-    let mut batch: Vec<(Phone, Option<String>)> = vec![];
-    for (i, record) in reader.byte_records().enumerate() {
-        let row = i as u64 + 2;
-        report.total += 1;
-        let parsed = record.map_err(|e| e.to_string()).and_then(|r| {
-            let field = |c: usize| {
-                r.get(c)
-                    .map(|f| String::from_utf8_lossy(f).trim().to_owned())
-            };
-            let phone = Phone::parse(&field(phone_col).unwrap_or_default(), region)
-                .map_err(|e| format!("phone {e}"))?;
-            let reason = reason_col.and_then(field).filter(|r| !r.is_empty());
-            if let Some(r) = &reason {
-                Notes::parse(r).map_err(|e| format!("reason {e}"))?;
-            }
-            Ok((phone, reason))
-        });
-        match parsed {
-            Ok(entry) => batch.push(entry),
-            Err(reason) => report.invalid.push(Invalid { row, reason }),
-        }
-        if batch.len() >= DNC_BATCH {
-            commit_batch(store, &mut batch, who, now, &mut report).await?;
-        }
-    }
-    commit_batch(store, &mut batch, who, now, &mut report).await?;
-    Ok(report)
-}
-
-async fn commit_batch(
-    store: &Store,
-    batch: &mut Vec<(Phone, Option<String>)>,
-    who: &str,
-    now: i64,
-    report: &mut DncReport,
-) -> Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let mut tx = store.begin().await?;
-    for (phone, reason) in batch.drain(..) {
-        if Store::dnc_add_in(&mut tx, phone.as_str(), reason.as_deref(), who, now).await? {
-            report.added += 1;
-        } else {
-            report.already_listed += 1;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -246,9 +135,9 @@ async fn dnc_list(
     State(state): State<AppState>,
     AppQuery(params): AppQuery<DncListParams>,
 ) -> Result<Json<Page<DncView>>> {
-    let tz = state.config.timezone;
+    let tz = state.tz();
     if let Some(phone) = params.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        let phone = Phone::parse(phone, region(&state)?).map_err(|e| Error::bad("phone", e))?;
+        let phone = Phone::parse(phone, state.region).map_err(|e| Error::bad("phone", e))?;
         let items = state
             .store
             .dnc_get(phone.as_str())
@@ -269,7 +158,7 @@ async fn dnc_list(
     let after = params.after.unwrap_or_default();
     let rows = state.store.dnc_list(&after, limit).await?;
     let more = rows.len() as i64 > limit;
-    let mut items: Vec<DncView> = rows
+    let items: Vec<DncView> = rows
         .into_iter()
         .take(limit as usize)
         .map(|e| view(e, tz))
@@ -279,7 +168,6 @@ async fn dnc_list(
     } else {
         None
     };
-    items.truncate(limit as usize);
     Ok(Json(Page { items, next }))
 }
 
@@ -292,15 +180,6 @@ async fn dnc_remove(
     State(state): State<AppState>,
     AppPath(phone): AppPath<String>,
 ) -> Result<StatusCode> {
-    let phone = Phone::parse(&phone, region(&state)?).map_err(|e| Error::field("phone", e))?;
-    if state
-        .store
-        .dnc_remove(phone.as_str(), state.clock.now_ms())
-        .await?
-    {
-        tracing::info!(phone = %phone, "phone removed from do-not-call list");
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
+    state.unlist_phone(&phone).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -8,23 +8,9 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::{service, store::StoreError};
 
-/// One field that was wrong and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::validate::{FieldError, Validator};
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +116,29 @@ fn database_unavailable(error: &anyhow::Error) -> bool {
     })
 }
 
+impl From<crate::validate::Invalid> for Error {
+    fn from(invalid: crate::validate::Invalid) -> Self {
+        Error::Unprocessable(invalid.0)
+    }
+}
+
+impl From<service::Error> for Error {
+    fn from(error: service::Error) -> Self {
+        match error {
+            service::Error::NotFound => Error::NotFound,
+            service::Error::Conflict(message) => Error::Conflict(message),
+            service::Error::Invalid(invalid) => invalid.into(),
+            service::Error::Unreadable(field) => Error::BadRequest {
+                detail: format!("{}: {}", field.field, field.message),
+                errors: vec![field],
+            },
+            service::Error::TooLarge => Error::PayloadTooLarge,
+            service::Error::Store(e) => e.into(),
+            service::Error::Internal(e) => Error::Internal(e),
+        }
+    }
+}
+
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
         Error::Internal(error)
@@ -218,188 +227,5 @@ impl IntoResponse for Error {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
-    }
-}
-
-/// Describes the problem answers every operation can give, so the OpenAPI document matches
-/// what clients see: 400 (unreadable input), 401, 403, 404 (paths with ids), 413, 415 and 422
-/// (bodies) and 429 on every operation that does not already name them, and every error
-/// response declared as
-/// `application/problem+json` rather than `application/json`.
-pub fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{
-        ContentBuilder, HttpMethod, Ref, RefOr, ResponseBuilder, path::Operation,
-    };
-    let problem = || {
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build()
-    };
-    let common: &[(u16, &str, bool)] = &[
-        (
-            400,
-            "The request could not be read (malformed JSON, bad query or path parameter)",
-            false,
-        ),
-        (
-            401,
-            "No token, or an unknown, revoked or deactivated one",
-            false,
-        ),
-        (403, "The token's role may not do this", false),
-        (413, "The body is larger than this route accepts", true),
-        (415, "The body is not in a format this route reads", true),
-        (
-            422,
-            "A value is not acceptable; `errors` names the field",
-            true,
-        ),
-        (429, "Too many unknown tokens from this address", false),
-    ];
-    let fix = |op: &mut Operation, has_body: bool, has_path_params: bool| {
-        for (code, status) in op.responses.responses.iter_mut() {
-            if code.starts_with('4') || code.starts_with('5') {
-                if let RefOr::T(r) = status {
-                    if let Some(content) = r.content.shift_remove("application/json") {
-                        r.content.insert("application/problem+json".into(), content);
-                    }
-                }
-            }
-        }
-        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-        if has_path_params {
-            op.responses
-                .responses
-                .entry("404".to_owned())
-                .or_insert_with(|| {
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description("Nothing at this path")
-                            .content("application/problem+json", problem())
-                            .build(),
-                    )
-                });
-        }
-        for &(code, description, needs_body) in common {
-            if needs_body && !has_body {
-                continue;
-            }
-            if matches!(code, 401 | 403 | 429) && !secured {
-                continue;
-            }
-            op.responses
-                .responses
-                .entry(code.to_string())
-                .or_insert_with(|| {
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description(description)
-                            .content("application/problem+json", problem())
-                            .build(),
-                    )
-                });
-        }
-    };
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let has_path_params = path.contains('{');
-        for (method, op) in [
-            (HttpMethod::Get, item.get.as_mut()),
-            (HttpMethod::Post, item.post.as_mut()),
-            (HttpMethod::Put, item.put.as_mut()),
-            (HttpMethod::Patch, item.patch.as_mut()),
-            (HttpMethod::Delete, item.delete.as_mut()),
-        ] {
-            if let Some(op) = op {
-                let has_body = op.request_body.is_some()
-                    || matches!(
-                        method,
-                        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch
-                    );
-                fix(op, has_body, has_path_params);
-            }
-        }
-    }
-}
-
-/// Collects field errors while a request is parsed into domain types.
-#[derive(Default)]
-pub struct Validator {
-    errors: Vec<FieldError>,
-}
-
-impl Validator {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Keeps the value, or records the error under `field` and returns `None`.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(message) => {
-                self.errors.push(FieldError::new(field, message));
-                None
-            }
-        }
-    }
-
-    /// Like [`Validator::check`] for an optional input.
-    pub fn check_opt<T, U>(
-        &mut self,
-        field: &str,
-        value: Option<U>,
-        parse: impl FnOnce(U) -> Result<T, String>,
-    ) -> Option<Option<T>> {
-        match value {
-            None => Some(None),
-            Some(v) => self.check(field, parse(v)).map(Some),
-        }
-    }
-
-    pub fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, message));
-    }
-
-    pub fn is_ok(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// The 422 for what was recorded; used when some checked value came back `None`.
-    pub fn fail(self) -> Error {
-        Error::Unprocessable(self.errors)
-    }
-
-    /// Ends validation: a 422 listing every bad field, if any.
-    pub fn finish(self) -> Result<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Unprocessable(self.errors))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::document_problems;
-
-    #[test]
-    fn every_operation_documents_its_problem_answers_as_problem_json() {
-        let mut doc = crate::http::openapi();
-        document_problems(&mut doc);
-        let json = serde_json::to_value(&doc).unwrap();
-        let offers = &json["paths"]["/v1/offers"]["post"]["responses"];
-        for code in ["400", "401", "403", "409", "415", "422"] {
-            assert!(
-                offers[code]["content"]["application/problem+json"].is_object(),
-                "{code}: {offers}"
-            );
-        }
-        assert!(offers["409"]["content"]["application/json"].is_null());
-        let health = &json["paths"]["/healthz"]["get"]["responses"];
-        assert!(
-            health["401"].is_null(),
-            "open routes need no token: {health}"
-        );
     }
 }

@@ -15,7 +15,10 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::store::{Store, events::EventRow};
+use crate::{
+    ids::EventId,
+    store::{Store, events::EventRow},
+};
 
 use super::{
     AppState,
@@ -38,7 +41,7 @@ pub struct EventParams {
 fn sse(row: &EventRow) -> Event {
     Event::default()
         .id(row.id.to_string())
-        .event(row.kind.clone())
+        .event(row.kind.as_str())
         .data(row.payload.clone())
 }
 
@@ -47,7 +50,7 @@ struct Feed {
     shutdown: tokio_util::sync::CancellationToken,
     rx: broadcast::Receiver<Arc<EventRow>>,
     backlog: std::collections::VecDeque<EventRow>,
-    last: i64,
+    last: EventId,
 }
 
 /// The live stream of events.
@@ -69,7 +72,7 @@ async fn events_stream(
         Some(t) if t.trim().is_empty() => None,
         Some(t) => Some(
             t.trim()
-                .parse::<i64>()
+                .parse::<EventId>()
                 .map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?,
         ),
     };

@@ -7,17 +7,19 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
 use futures::stream;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::store::{Store, stats::ExportRow};
+use crate::{
+    ids::CampaignId,
+    store::{Store, stats::ExportRow},
+    time::Instant,
+};
 
 use super::{
     AppState,
     auth::{Leads, Require},
-    campaigns::rfc3339,
     error::{Error, Result},
     extract::{AppPath, AppQuery},
 };
@@ -37,12 +39,10 @@ pub struct ExportParams {
 
 const PAGE: i64 = 1_000;
 
-fn instant(field: &str, text: Option<&str>, default: i64) -> Result<i64> {
+fn instant(field: &str, text: Option<&str>, default: Instant) -> Result<Instant> {
     match text {
         None | Some("") => Ok(default),
-        Some(t) => DateTime::parse_from_rfc3339(t.trim())
-            .map(|d| d.with_timezone(&Utc).timestamp_millis())
-            .map_err(|_| Error::bad(field, format!("'{t}' is not an RFC 3339 time"))),
+        Some(t) => Instant::parse_rfc3339(t).map_err(|e| Error::bad(field, e)),
     }
 }
 
@@ -63,13 +63,13 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
     }
     for r in rows {
         let _ = w.write_record([
-            rfc3339(r.at, tz),
+            r.at.rfc3339(tz),
             r.contact_id.to_string(),
             r.phone.clone(),
             r.contact_name.clone().unwrap_or_default(),
             r.agent_id.map(|a| a.to_string()).unwrap_or_default(),
             r.agent_name.clone().unwrap_or_default(),
-            r.disposition.clone().unwrap_or_default(),
+            r.disposition.map(|d| d.to_string()).unwrap_or_default(),
             r.notes.clone().unwrap_or_default(),
             r.script_version.map(|v| v.to_string()).unwrap_or_default(),
         ]);
@@ -84,12 +84,12 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
 async fn campaigns_outcomes_csv(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CampaignId>,
     AppQuery(p): AppQuery<ExportParams>,
 ) -> Result<Response> {
     let campaign = state.store.campaign_get(id).await?;
-    let from = instant("from", p.from.as_deref(), i64::MIN)?;
-    let to = instant("to", p.to.as_deref(), state.clock.now_ms() + 1)?;
+    let from = instant("from", p.from.as_deref(), Instant::MIN)?;
+    let to = instant("to", p.to.as_deref(), state.now().plus_millis(1))?;
     if from > to {
         return Err(Error::bad("from", "must not be after to"));
     }

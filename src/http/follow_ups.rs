@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    ids::{AgentId, CallId, CampaignId, ContactId, FollowUpId},
     store::{Page, follow_ups::FollowUpRow},
     text::Notes,
 };
@@ -12,7 +13,6 @@ use crate::{
 use super::{
     AppState,
     auth::{Leads, Require},
-    campaigns::rfc3339,
     error::{Error, Result},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
@@ -26,12 +26,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FollowUpView {
-    pub id: i64,
-    pub contact: i64,
+    pub id: FollowUpId,
+    pub contact: ContactId,
     pub phone: String,
-    pub campaign: i64,
-    pub call: i64,
-    pub agent: Option<i64>,
+    pub campaign: CampaignId,
+    pub call: CallId,
+    pub agent: Option<AgentId>,
     pub notes: Option<String>,
     pub due_at: String,
     pub created_at: String,
@@ -40,7 +40,7 @@ pub struct FollowUpView {
 }
 
 fn view(state: &AppState, f: FollowUpRow) -> FollowUpView {
-    let tz = state.config.timezone;
+    let tz = state.tz();
     FollowUpView {
         id: f.id,
         contact: f.contact_id,
@@ -49,9 +49,9 @@ fn view(state: &AppState, f: FollowUpRow) -> FollowUpView {
         call: f.call_id,
         agent: f.agent_id,
         notes: f.notes,
-        due_at: rfc3339(f.due_at, tz),
-        created_at: rfc3339(f.created_at, tz),
-        resolved_at: f.resolved_at.map(|t| rfc3339(t, tz)),
+        due_at: f.due_at.rfc3339(tz),
+        created_at: f.created_at.rfc3339(tz),
+        resolved_at: f.resolved_at.map(|t| t.rfc3339(tz)),
         resolution: f.resolution,
     }
 }
@@ -73,20 +73,19 @@ async fn follow_ups_list(
     State(state): State<AppState>,
     AppQuery(p): AppQuery<FollowUpParams>,
 ) -> Result<Json<Page<FollowUpView>>> {
-    let w = ListParams {
-        limit: p.limit,
-        after: p.after,
-    }
-    .window()?;
+    let w = ListParams::new(p.limit, p.after).window()?;
     let open = match p.state.as_deref() {
         None | Some("") | Some("open") => Some(true),
         Some("resolved") => Some(false),
         Some("all") => None,
         Some(_) => return Err(Error::bad("state", "must be open, resolved or all")),
     };
-    let rows = state.store.follow_ups(open, w.after, w.limit).await?;
+    let rows = state
+        .store
+        .follow_ups(open, FollowUpId(w.after), w.limit)
+        .await?;
     Ok(Json(
-        Page::from_rows(rows, w.limit, |f| f.id).map(|f| view(&state, f)),
+        Page::from_rows(rows, w.limit, |f| f.id.get()).map(|f| view(&state, f)),
     ))
 }
 
@@ -105,7 +104,7 @@ pub struct FollowUpUpdate {
 async fn follow_ups_update(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<FollowUpId>,
     AppJson(body): AppJson<FollowUpUpdate>,
 ) -> Result<Json<FollowUpView>> {
     let resolution = match body.resolution {
@@ -118,7 +117,7 @@ async fn follow_ups_update(
             id,
             resolution.as_ref().map(Notes::as_str),
             body.resolved,
-            state.clock.now_ms(),
+            state.now(),
         )
         .await?;
     Ok(Json(view(&state, row)))

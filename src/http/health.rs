@@ -47,7 +47,11 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     // Queue depth is read at scrape time, so every process reports the same truth.
     if let Ok(depths) = state.store.queue_depths().await {
         for (campaign, queue, n) in depths {
-            metrics::gauge!("outcall_queue_depth", "campaign" => campaign.to_string(), "state" => queue).set(n as f64);
+            let labels = [
+                ("campaign", campaign.to_string()),
+                ("state", queue.to_string()),
+            ];
+            metrics::gauge!("outcall_queue_depth", &labels).set(n as f64);
         }
     }
     (

@@ -15,11 +15,10 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{clock::SharedClock, config::Config, jobs::Jobs, store::Store};
+use crate::service::Service;
 
 pub mod agents;
 pub mod auth;
@@ -33,27 +32,42 @@ pub mod export;
 pub mod extract;
 pub mod follow_ups;
 pub mod health;
+pub mod imports;
 pub mod limiter;
 pub mod offers;
+pub mod openapi;
 pub mod pagination;
-pub mod patch;
 pub mod schedules;
 pub mod scripts;
 pub mod stats;
+pub mod targets;
 pub mod tokens;
 pub mod web;
 
-/// What every handler can reach.
+/// What every handler can reach: the operations (and through them the store, clock and
+/// configuration) and the edge's own failed-auth limiter.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub clock: SharedClock,
-    pub jobs: Jobs,
-    pub events: crate::events::EventHub,
+    pub service: Service,
     pub failed_auth: Arc<limiter::FailedAuth>,
-    /// When a hand-out last swept expired leases and due retries (clock milliseconds).
-    pub swept_at: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl AppState {
+    pub fn new(service: Service) -> Self {
+        let limit = service.config.auth_failures_per_minute;
+        Self {
+            service,
+            failed_auth: Arc::new(limiter::FailedAuth::new(limit)),
+        }
+    }
+}
+
+/// Handlers reach the service's store, clock and configuration as `state.store`, … .
+impl std::ops::Deref for AppState {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -69,10 +83,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(campaigns::router())
         .merge(schedules::router())
         .merge(contacts::router())
+        .merge(imports::router())
         .merge(dnc::router())
         .merge(calls::router())
         .merge(follow_ups::router())
         .merge(stats::router())
+        .merge(targets::router())
         .merge(events::router())
         .merge(export::router())
 }
@@ -80,25 +96,14 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api().split_for_parts();
-    describe(&mut doc);
+    openapi::describe(&mut doc);
     doc
-}
-
-fn describe(doc: &mut utoipa::openapi::OpenApi) {
-    doc.info.title = "outcall".into();
-    doc.info.description = Some("Outbound-call campaign scheduler: HTTP API v1".into());
-    doc.info.version = env!("CARGO_PKG_VERSION").into();
-    let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
-    doc.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme("bearer", scheme);
-    error::document_problems(doc);
 }
 
 /// The complete router with every layer.
 pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api().split_for_parts();
-    describe(&mut doc);
+    openapi::describe(&mut doc);
     let max_body = state.config.max_body_bytes;
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    ids::OfferId,
     store::{Page, offers::Offer},
     text::{Name, Notes},
 };
@@ -48,7 +49,7 @@ async fn offers_create(
     let name = v.check("name", Name::parse(&body.name));
     let description = v.check_opt("description", body.description, |d| Notes::parse(&d));
     let (Some(code), Some(name), Some(description)) = (code, name, description) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
     let offer = state
         .store
@@ -56,7 +57,7 @@ async fn offers_create(
             code.as_str(),
             name.as_str(),
             description.as_ref().map(Notes::as_str),
-            state.clock.now_ms(),
+            state.now(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(offer)))
@@ -71,8 +72,8 @@ async fn offers_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Offer>>> {
     let w = params.window()?;
-    let rows = state.store.offer_list(w.after, w.limit).await?;
-    Ok(Json(Page::from_rows(rows, w.limit, |o| o.id)))
+    let rows = state.store.offer_list(OfferId(w.after), w.limit).await?;
+    Ok(Json(Page::from_rows(rows, w.limit, |o| o.id.get())))
 }
 
 /// One offer.
@@ -82,7 +83,7 @@ async fn offers_list(
 async fn offers_get(
     _auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<OfferId>,
 ) -> Result<Json<Offer>> {
     Ok(Json(state.store.offer_get(id).await?))
 }

@@ -22,6 +22,10 @@ pub struct Window {
 }
 
 impl ListParams {
+    pub fn new(limit: Option<String>, after: Option<String>) -> Self {
+        Self { limit, after }
+    }
+
     pub fn window(&self) -> Result<Window> {
         let limit = match self.limit.as_deref() {
             None => 50,

@@ -2,16 +2,17 @@
 //! expression means before saving it.
 
 use axum::{Json, extract::State};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{campaigns::Recurrence, clock::from_ms};
+use crate::{
+    campaigns::Recurrence,
+    time::{Instant, Zone},
+};
 
 use super::{
     AppState,
     auth::{Leads, Require},
-    campaigns::rfc3339,
     error::{Error, Result, Validator},
     extract::AppQuery,
 };
@@ -51,12 +52,8 @@ async fn schedules_preview(
     let mut v = Validator::new();
     let recurrence = v.check("recurrence", Recurrence::parse(&p.recurrence));
     let tz = match p.timezone.as_deref().map(str::trim) {
-        None | Some("") => Some(state.config.timezone),
-        Some(t) => v.check(
-            "timezone",
-            t.parse::<Tz>()
-                .map_err(|_| format!("'{t}' is not an IANA time zone")),
-        ),
+        None | Some("") => Some(state.tz()),
+        Some(t) => v.check("timezone", t.parse::<Zone>().map(|z| z.0)),
     };
     let count = match p.count.as_deref().map(str::trim) {
         None | Some("") => Some(5),
@@ -75,12 +72,12 @@ async fn schedules_preview(
         )));
     };
     let mut next = Vec::with_capacity(count);
-    let mut after = from_ms(state.clock.now_ms());
+    let mut after = state.now().utc();
     while next.len() < count {
         let Some(due) = recurrence.next_after(after, tz) else {
             break;
         };
-        next.push(rfc3339(due.timestamp_millis(), tz));
+        next.push(Instant::from_utc(due).rfc3339(tz));
         after = due;
     }
     Ok(Json(Preview {

@@ -7,6 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     catalog::Template,
+    ids::ScriptId,
     store::{Page, scripts::Script},
     text::Name,
 };
@@ -56,11 +57,11 @@ async fn scripts_create(
     let name = v.check("name", Name::parse(&body.name));
     let template = v.check("body", Template::parse(&body.body));
     let (Some(name), Some(template)) = (name, template) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
     let script = state
         .store
-        .script_create(name.as_str(), template.as_str(), state.clock.now_ms())
+        .script_create(name.as_str(), template.as_str(), state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(script)))
 }
@@ -74,23 +75,19 @@ async fn scripts_create(
 async fn scripts_update(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<ScriptId>,
     AppJson(body): AppJson<UpdateScript>,
 ) -> Result<Json<Script>> {
     let mut v = Validator::new();
     let name = v.check_opt("name", body.name, |n| Name::parse(&n));
     let template = v.check("body", Template::parse(&body.body));
     let (Some(name), Some(template)) = (name, template) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
+    let name = name.as_ref().map(Name::as_str);
     let script = state
         .store
-        .script_update(
-            id,
-            name.as_ref().map(Name::as_str),
-            template.as_str(),
-            state.clock.now_ms(),
-        )
+        .script_update(id, name, template.as_str(), state.now())
         .await?;
     Ok(Json(script))
 }
@@ -102,7 +99,7 @@ async fn scripts_update(
 async fn scripts_get(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<ScriptId>,
 ) -> Result<Json<Script>> {
     Ok(Json(state.store.script_get(id).await?))
 }
@@ -115,7 +112,7 @@ async fn scripts_get(
 async fn scripts_version(
     _auth: Require<Leads>,
     State(state): State<AppState>,
-    AppPath((id, version)): AppPath<(i64, i64)>,
+    AppPath((id, version)): AppPath<(ScriptId, i64)>,
 ) -> Result<Json<Script>> {
     Ok(Json(state.store.script_version(id, version).await?))
 }
@@ -129,6 +126,6 @@ async fn scripts_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Script>>> {
     let w = params.window()?;
-    let rows = state.store.script_list(w.after, w.limit).await?;
-    Ok(Json(Page::from_rows(rows, w.limit, |s| s.id)))
+    let rows = state.store.script_list(ScriptId(w.after), w.limit).await?;
+    Ok(Json(Page::from_rows(rows, w.limit, |s| s.id.get())))
 }

@@ -1,31 +1,31 @@
-//! `/v1/stats`, `/v1/targets` and `/v1/agents/me/stats`: numbers for dashboards and managers,
-//! read from roll-ups so their cost does not grow with history.
+//! `/v1/stats` and `/v1/agents/me/stats`: numbers for dashboards and managers, read from
+//! roll-ups so their cost does not grow with history.
 
 use std::collections::BTreeMap;
 
-use axum::{Json, extract::State, http::StatusCode};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use axum::{Json, extract::State};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    clock::from_ms,
-    stats::{Metric, Period, Progress, Tally, progress},
+    campaigns::windows::resolve,
+    ids::{AgentId, CampaignId},
+    stats::{Tally, TargetScope},
     store::{
         Page,
-        stats::{Filter, GroupBy, TargetRow},
+        stats::{Filter, GroupBy},
     },
-    text::Name,
+    time::{DAY_MS, HOUR_MS, Instant, Zone},
 };
 
 use super::{
     AppState,
-    auth::{Agents, Leads, LeadsAndViewers, Require},
-    campaigns::rfc3339,
-    error::{Error, Result, Validator},
-    extract::{AppJson, AppPath, AppQuery},
-    pagination::ListParams,
+    auth::{Agents, LeadsAndViewers, Require},
+    error::{Error, Result},
+    extract::{AppPath, AppQuery},
+    targets::TargetView,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,8 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats_agents))
         .routes(routes!(stats_timeseries))
         .routes(routes!(stats_me))
-        .routes(routes!(targets_create, targets_list))
-        .routes(routes!(targets_update, targets_delete))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -65,23 +63,11 @@ impl From<&Tally> for Counts {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentCounts {
     /// The agent's id.
-    pub agent: i64,
+    pub agent: AgentId,
     pub agent_name: String,
     pub attempts: i64,
     pub reached: i64,
     pub conversions: i64,
-}
-
-/// A target with its progress now.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TargetView {
-    pub id: i64,
-    pub scope: String,
-    pub scope_id: String,
-    pub period: String,
-    pub metric: String,
-    #[serde(flatten)]
-    pub progress: Progress,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -97,94 +83,23 @@ pub struct CampaignStats {
     pub targets: Vec<TargetView>,
 }
 
-/// A target's progress now.
-async fn evaluate(state: &AppState, t: TargetRow) -> Result<TargetView> {
-    let tz = state.config.timezone;
-    let period: Period = t
-        .period
-        .parse()
-        .map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
-    let metric: Metric = t
-        .metric
-        .parse()
-        .map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
-    let (start, end) = period.range(tz);
-    let filter = match t.scope.as_str() {
-        "campaign" => Filter {
-            campaign: t.scope_id.parse().ok(),
-            ..Filter::default()
-        },
-        "agent" => Filter {
-            agent: t.scope_id.parse().ok(),
-            ..Filter::default()
-        },
-        _ => Filter {
-            team: Some(t.scope_id.clone()),
-            ..Filter::default()
-        },
-    };
-    let groups = state
-        .store
-        .tally_range(GroupBy::Hour, &filter, hour_floor(start), hour_ceil(end))
-        .await?;
-    let mut total = Tally::default();
-    for tally in groups.values() {
-        for (d, n) in &tally.by_disposition {
-            total.add(d, *n);
-        }
-    }
-    let now = from_ms(state.clock.now_ms());
-    Ok(TargetView {
-        id: t.id,
-        scope: t.scope,
-        scope_id: t.scope_id,
-        period: t.period,
-        metric: t.metric,
-        progress: progress(t.goal, metric.of(&total), (start, end), now),
-    })
-}
-
-async fn current_targets(state: &AppState, scope: &str, scope_id: &str) -> Result<Vec<TargetView>> {
-    let periods: Vec<String> =
-        Period::current(from_ms(state.clock.now_ms()), state.config.timezone)
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-    let mut out = vec![];
-    for t in state.store.targets_for(scope, scope_id, &periods).await? {
-        out.push(evaluate(state, t).await?);
-    }
-    // Month first, then quarter, then year.
-    out.sort_by_key(|t| (std::cmp::Reverse(t.period.len()), t.id));
-    Ok(out)
-}
-
-fn hour_floor(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis().div_euclid(3_600_000)
-}
-
-fn hour_ceil(t: DateTime<Utc>) -> i64 {
-    (t.timestamp_millis() + 3_599_999).div_euclid(3_600_000)
-}
-
 /// A campaign's outcomes, contacts by state, agents and target.
 #[utoipa::path(get, path = "/v1/stats/campaigns/{id}", tag = "stats", params(("id" = i64, Path)),
     responses((status = 200, body = CampaignStats), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
 async fn stats_campaign(
     _auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignStats>> {
     state.store.campaign_get(id).await?;
     let mut total = Tally::default();
-    let mut agents: BTreeMap<i64, (String, Tally)> = BTreeMap::new();
+    let mut agents: BTreeMap<AgentId, (String, Tally)> = BTreeMap::new();
     for (agent, name, disposition, n) in state.store.campaign_totals(id).await? {
-        total.add(&disposition, n);
-        agents
+        total.add(disposition, n);
+        let (_, tally) = agents
             .entry(agent)
-            .or_insert_with(|| (name, Tally::default()))
-            .1
-            .add(&disposition, n);
+            .or_insert_with(|| (name, Tally::default()));
+        tally.add(disposition, n);
     }
     let by_agent = agents
         .into_iter()
@@ -196,20 +111,21 @@ async fn stats_campaign(
             conversions: t.conversions,
         })
         .collect();
-    let targets = current_targets(&state, "campaign", &id.to_string()).await?;
-    let target = targets.first().map(|t| TargetView {
-        id: t.id,
-        scope: t.scope.clone(),
-        scope_id: t.scope_id.clone(),
-        period: t.period.clone(),
-        metric: t.metric.clone(),
-        progress: t.progress.clone(),
-    });
+    let targets: Vec<TargetView> = state
+        .current_targets(TargetScope::Campaign, &id.to_string())
+        .await?
+        .into_iter()
+        .map(TargetView::from)
+        .collect();
+    let contacts = state.store.contact_states(id).await?;
     Ok(Json(CampaignStats {
-        contacts: state.store.contact_states(id).await?,
+        contacts: contacts
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect(),
         counts: Counts::from(&total),
         by_agent,
-        target,
+        target: targets.first().cloned(),
         targets,
     }))
 }
@@ -223,31 +139,26 @@ pub struct RangeParams {
     pub to: Option<String>,
 }
 
-fn range(
-    state: &AppState,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let parse = |field: &str, t: &str| {
-        DateTime::parse_from_rfc3339(t.trim())
-            .map(|d| d.with_timezone(&Utc))
-            .map_err(|_| Error::bad(field, format!("'{t}' is not an RFC 3339 time")))
+/// The longest range a stats query may ask for: ten years.
+const MAX_RANGE_MS: i64 = 3660 * DAY_MS;
+
+/// `[from, to)` as whole epoch hours, from the query (default: the last 30 days).
+fn range(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(i64, i64)> {
+    let parse = |field: &str, t: Option<&str>| match t {
+        None | Some("") => Ok(None),
+        Some(t) => Instant::parse_rfc3339(t)
+            .map(Some)
+            .map_err(|e| Error::bad(field, e)),
     };
-    let to = match to {
-        Some(t) if !t.is_empty() => parse("to", t)?,
-        _ => from_ms(state.clock.now_ms()),
-    };
-    let from = match from {
-        Some(f) if !f.is_empty() => parse("from", f)?,
-        _ => to - Duration::days(30),
-    };
+    let to = parse("to", to)?.unwrap_or_else(|| state.now());
+    let from = parse("from", from)?.unwrap_or(to.plus_millis(-30 * DAY_MS));
     if from > to {
         return Err(Error::bad("from", "must not be after to"));
     }
-    if to - from > Duration::days(3660) {
+    if to.millis() - from.millis() > MAX_RANGE_MS {
         return Err(Error::bad("from", "the range is at most ten years"));
     }
-    Ok((from, to))
+    Ok((from.hour(), to.hour_ceil()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -268,18 +179,14 @@ async fn stats_offers(
     AppQuery(p): AppQuery<RangeParams>,
 ) -> Result<Json<Page<OfferStats>>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
+    let filter = Filter::default();
     let groups = state
         .store
-        .tally_range(
-            GroupBy::Offer,
-            &Filter::default(),
-            hour_floor(from),
-            hour_ceil(to),
-        )
+        .tally_range(GroupBy::Offer, &filter, from, to)
         .await?;
     let mut items = vec![];
     for (offer, tally) in groups {
-        let o = state.store.offer_get(offer).await?;
+        let o = state.store.offer_get(crate::ids::OfferId(offer)).await?;
         items.push(OfferStats {
             offer: o.code,
             name: o.name,
@@ -291,7 +198,7 @@ async fn stats_offers(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentStats {
-    pub agent: i64,
+    pub agent: AgentId,
     pub agent_name: String,
     pub team: Option<String>,
     #[serde(flatten)]
@@ -307,20 +214,16 @@ async fn stats_agents(
     AppQuery(p): AppQuery<RangeParams>,
 ) -> Result<Json<Page<AgentStats>>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
+    let filter = Filter::default();
     let groups = state
         .store
-        .tally_range(
-            GroupBy::Agent,
-            &Filter::default(),
-            hour_floor(from),
-            hour_ceil(to),
-        )
+        .tally_range(GroupBy::Agent, &filter, from, to)
         .await?;
     let mut items = vec![];
     for (agent, tally) in groups {
-        let a = state.store.agent_get(agent).await?;
+        let a = state.store.agent_get(AgentId(agent)).await?;
         items.push(AgentStats {
-            agent,
+            agent: a.id,
             agent_name: a.name,
             team: a.team,
             counts: Counts::from(&tally),
@@ -364,6 +267,12 @@ pub struct Series {
     pub items: Vec<Bucket>,
 }
 
+/// The start of the local day `at` falls in, in `tz`.
+fn day_start(at: Instant, tz: Tz) -> Instant {
+    let date: NaiveDate = at.utc().with_timezone(&tz).date_naive();
+    resolve(tz, date.and_hms_opt(0, 0, 0).unwrap_or_default()).map_or(at, Instant::from_utc)
+}
+
 /// Outcomes per hour or day.
 #[utoipa::path(get, path = "/v1/stats/timeseries", tag = "stats", params(SeriesParams),
     responses((status = 200, body = Series)), security(("bearer" = [])))]
@@ -374,15 +283,13 @@ async fn stats_timeseries(
 ) -> Result<Json<Series>> {
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
     let tz: Tz = match p.timezone.as_deref() {
-        None | Some("") => state.config.timezone,
-        Some(t) => t
-            .parse()
-            .map_err(|_| Error::bad("timezone", format!("'{t}' is not an IANA time zone")))?,
+        None | Some("") => state.tz(),
+        Some(t) => t.parse::<Zone>().map_err(|e| Error::bad("timezone", e))?.0,
     };
     let campaign = match p.campaign.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
-            c.parse::<i64>()
+            c.parse::<CampaignId>()
                 .map_err(|_| Error::bad("campaign", "must be a campaign id"))?,
         ),
     };
@@ -397,28 +304,18 @@ async fn stats_timeseries(
     };
     let hours = state
         .store
-        .tally_range(GroupBy::Hour, &filter, hour_floor(from), hour_ceil(to))
+        .tally_range(GroupBy::Hour, &filter, from, to)
         .await?;
-    let mut buckets: BTreeMap<i64, Tally> = BTreeMap::new();
+    let mut buckets: BTreeMap<Instant, Tally> = BTreeMap::new();
     for (hour, tally) in hours {
-        let start = hour * 3_600_000;
-        let key = if day {
-            let date: NaiveDate = from_ms(start).with_timezone(&tz).date_naive();
-            crate::campaigns::windows::resolve(tz, date.and_hms_opt(0, 0, 0).unwrap_or_default())
-                .map(|t| t.timestamp_millis())
-                .unwrap_or(start)
-        } else {
-            start
-        };
-        let b = buckets.entry(key).or_default();
-        for (d, n) in &tally.by_disposition {
-            b.add(d, *n);
-        }
+        let start = Instant::from_millis(hour * HOUR_MS);
+        let key = if day { day_start(start, tz) } else { start };
+        buckets.entry(key).or_default().merge(&tally);
     }
     let items = buckets
         .into_iter()
         .map(|(at, t)| Bucket {
-            at: rfc3339(at, tz),
+            at: at.rfc3339(tz),
             attempts: t.attempts,
             reached: t.reached,
             conversions: t.conversions,
@@ -447,183 +344,29 @@ pub struct MyStats {
     responses((status = 200, body = MyStats)), security(("bearer" = [])))]
 async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Result<Json<MyStats>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    let tz = state.config.timezone;
-    let now = from_ms(state.clock.now_ms());
-    let today = now.with_timezone(&tz).date_naive();
-    let start =
-        crate::campaigns::windows::resolve(tz, today.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .unwrap_or(now);
+    let tz = state.tz();
+    let now = state.now();
+    let start = day_start(now, tz);
     let filter = Filter {
         agent: Some(agent),
         ..Filter::default()
     };
     let groups = state
         .store
-        .tally_range(
-            GroupBy::Agent,
-            &filter,
-            hour_floor(start),
-            hour_ceil(now) + 1,
-        )
+        .tally_range(GroupBy::Agent, &filter, start.hour(), now.hour_ceil() + 1)
         .await?;
-    let t = groups.get(&agent).cloned().unwrap_or_default();
-    let mut targets = current_targets(&state, "agent", &agent.to_string()).await?;
+    let t = groups.get(&agent.get()).cloned().unwrap_or_default();
+    let mut targets = state
+        .current_targets(TargetScope::Agent, &agent.to_string())
+        .await?;
     if let Some(team) = state.store.agent_get(agent).await?.team {
-        targets.extend(current_targets(&state, "team", &team).await?);
+        targets.extend(state.current_targets(TargetScope::Team, &team).await?);
     }
     Ok(Json(MyStats {
-        date: today.to_string(),
+        date: now.utc().with_timezone(&tz).date_naive().to_string(),
         attempts: t.attempts,
         reached: t.reached,
         conversions: t.conversions,
-        targets,
+        targets: targets.into_iter().map(TargetView::from).collect(),
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TargetInput {
-    /// `campaign`, `team` or `agent`.
-    pub scope: String,
-    /// The campaign id, team name or agent id.
-    #[schema(value_type = String)]
-    pub scope_id: serde_json::Value,
-    /// `2026-11`, `2026-Q4` or `2026`.
-    pub period: String,
-    /// `conversions`, `reached` or `attempts`.
-    pub metric: String,
-    pub goal: i64,
-}
-
-/// Set a target.
-#[utoipa::path(post, path = "/v1/targets", tag = "stats", request_body = TargetInput,
-    responses((status = 201, body = TargetView), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
-    security(("bearer" = [])))]
-async fn targets_create(
-    _auth: Require<Leads>,
-    State(state): State<AppState>,
-    AppJson(input): AppJson<TargetInput>,
-) -> Result<(StatusCode, Json<TargetView>)> {
-    let mut v = Validator::new();
-    let scope_id = match &input.scope_id {
-        serde_json::Value::String(s) => Some(s.trim().to_owned()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => {
-            v.push(
-                "scope_id",
-                "must be a campaign id, a team name or an agent id",
-            );
-            None
-        }
-    };
-    let period = v.check("period", input.period.parse::<Period>());
-    let metric = v.check("metric", input.metric.parse::<Metric>());
-    if !(1..=1_000_000_000).contains(&input.goal) {
-        v.push("goal", "must be from 1 to 1,000,000,000");
-    }
-    match (input.scope.as_str(), scope_id.as_deref()) {
-        ("campaign", Some(id)) => match id.parse::<i64>() {
-            Ok(id) if state.store.campaign_get(id).await.is_ok() => {}
-            _ => v.push("scope_id", format!("no campaign has id {id}")),
-        },
-        ("agent", Some(id)) => match id.parse::<i64>() {
-            Ok(id) if state.store.agent_get(id).await.is_ok() => {}
-            _ => v.push("scope_id", format!("no agent has id {id}")),
-        },
-        ("team", Some(name)) => {
-            v.check("scope_id", Name::parse(name));
-        }
-        ("campaign" | "agent" | "team", None) => {}
-        _ => v.push("scope", "must be campaign, team or agent"),
-    }
-    let (Some(scope_id), Some(period), Some(metric)) = (scope_id, period, metric) else {
-        return Err(v.fail());
-    };
-    v.finish()?;
-    let row = state
-        .store
-        .target_create(
-            &input.scope,
-            &scope_id,
-            &period.to_string(),
-            metric.as_str(),
-            input.goal,
-            state.clock.now_ms(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(evaluate(&state, row).await?)))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TargetParams {
-    pub limit: Option<String>,
-    pub after: Option<String>,
-    pub scope: Option<String>,
-    pub scope_id: Option<String>,
-}
-
-/// Targets with their progress now.
-#[utoipa::path(get, path = "/v1/targets", tag = "stats", params(TargetParams),
-    responses((status = 200, body = Page<TargetView>)), security(("bearer" = [])))]
-async fn targets_list(
-    _auth: Require<LeadsAndViewers>,
-    State(state): State<AppState>,
-    AppQuery(p): AppQuery<TargetParams>,
-) -> Result<Json<Page<TargetView>>> {
-    let w = ListParams {
-        limit: p.limit,
-        after: p.after,
-    }
-    .window()?;
-    let rows = state
-        .store
-        .target_list(p.scope.as_deref(), p.scope_id.as_deref(), w.after, w.limit)
-        .await?;
-    let page = Page::from_rows(rows, w.limit, |t| t.id);
-    let mut items = vec![];
-    for t in page.items {
-        items.push(evaluate(&state, t).await?);
-    }
-    Ok(Json(Page {
-        items,
-        next: page.next,
-    }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TargetUpdate {
-    pub goal: i64,
-}
-
-/// Change a target's goal.
-#[utoipa::path(patch, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)), request_body = TargetUpdate,
-    responses((status = 200, body = TargetView), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
-async fn targets_update(
-    _auth: Require<Leads>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
-    AppJson(input): AppJson<TargetUpdate>,
-) -> Result<Json<TargetView>> {
-    if !(1..=1_000_000_000).contains(&input.goal) {
-        return Err(Error::field("goal", "must be from 1 to 1,000,000,000"));
-    }
-    let row = state.store.target_set_goal(id, input.goal).await?;
-    Ok(Json(evaluate(&state, row).await?))
-}
-
-/// Delete a target.
-#[utoipa::path(delete, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
-async fn targets_delete(
-    _auth: Require<Leads>,
-    State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
-) -> Result<StatusCode> {
-    if state.store.target_delete(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
 }

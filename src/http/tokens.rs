@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    ids::TokenId,
     people::{Role, Secret},
     text::Name,
 };
@@ -33,7 +34,7 @@ pub struct CreateToken {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenCreated {
-    pub id: i64,
+    pub id: TokenId,
     pub name: String,
     pub role: Role,
     /// The bearer token. Shown only here; only its hash is stored.
@@ -60,18 +61,12 @@ async fn tokens_create(
     );
     let name = v.check("name", Name::parse(&body.name));
     let (Some(role), Some(name)) = (role, name) else {
-        return Err(v.fail());
+        return Err(v.fail().into());
     };
     let secret = Secret::generate();
     let id = state
         .store
-        .token_create(
-            name.as_str(),
-            role,
-            &secret.hash(),
-            None,
-            state.clock.now_ms(),
-        )
+        .token_create(name.as_str(), role, &secret.hash(), None, state.now())
         .await?;
     let created = TokenCreated {
         id,
@@ -89,9 +84,9 @@ async fn tokens_create(
 async fn tokens_delete(
     _auth: Require<Admins>,
     State(state): State<AppState>,
-    AppPath(id): AppPath<i64>,
+    AppPath(id): AppPath<TokenId>,
 ) -> Result<StatusCode> {
-    if state.store.token_revoke(id, state.clock.now_ms()).await? {
+    if state.store.token_revoke(id, state.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound)

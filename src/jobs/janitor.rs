@@ -4,7 +4,8 @@
 use apalis::prelude::{BoxDynError, Data};
 use serde::{Deserialize, Serialize};
 
-use super::Context;
+use super::{Context, JobsDb};
+use crate::time::DAY_MS;
 
 /// One periodic sweep; `slot` is the time slot it was enqueued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -14,19 +15,22 @@ pub struct Sweep {
 }
 
 /// How long maintenance log entries are kept.
-const KEEP_LOG_MS: i64 = 7 * 24 * 3_600_000;
+const KEEP_LOG_MS: i64 = 7 * DAY_MS;
 
 pub async fn sweep(_job: Sweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
     super::counted("janitor", run(_job, &ctx).await)
 }
 
 async fn run(_job: Sweep, ctx: &Context) -> Result<(), BoxDynError> {
-    let now = ctx.clock.now_ms();
-    let pruned = ctx.store.idempotency_prune(now).await?;
-    ctx.store.maintenance_prune(now - KEEP_LOG_MS).await?;
+    let store = &ctx.service.store;
+    let now = ctx.service.now();
+    let pruned = store.idempotency_prune(now).await?;
+    store
+        .maintenance_prune(now.plus_millis(-KEEP_LOG_MS))
+        .await?;
     // Last-Event-ID replays reach back a day.
-    ctx.store.events_prune(now - 24 * 3_600_000).await?;
-    ctx.store
+    store.events_prune(now.plus_millis(-DAY_MS)).await?;
+    store
         .maintenance_record("prune_idempotency", now, pruned as i64)
         .await?;
     let jobs = prune_finished_jobs(&ctx.jobs_db).await?;
@@ -40,21 +44,21 @@ async fn run(_job: Sweep, ctx: &Context) -> Result<(), BoxDynError> {
 }
 
 /// apalis never deletes finished jobs; keep an hour of them for inspection.
-async fn prune_finished_jobs(db: &super::JobsDb) -> Result<u64, sqlx::Error> {
+async fn prune_finished_jobs(db: &JobsDb) -> Result<u64, sqlx::Error> {
     let cutoff = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64
         - 3600;
     Ok(match db {
-        super::JobsDb::Sqlite(p) => sqlx::query(
+        JobsDb::Sqlite(p) => sqlx::query(
             "DELETE FROM Jobs WHERE status IN ('Done', 'Killed') AND done_at IS NOT NULL AND done_at < $1",
         )
         .bind(cutoff)
         .execute(p)
         .await?
         .rows_affected(),
-        super::JobsDb::Postgres(p) => sqlx::query(
+        JobsDb::Postgres(p) => sqlx::query(
             "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Killed') AND done_at IS NOT NULL \
              AND done_at < to_timestamp($1)",
         )

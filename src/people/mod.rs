@@ -1,52 +1,23 @@
 //! People and their credentials: roles, API tokens, agents.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including issuing and revoking tokens.
-    Admin,
-    /// Campaigns, contacts, agents, scripts, offers, the DNC list and stats.
-    Lead,
-    /// Their own calls and their own stats. Every agent has exactly one such token.
-    Agent,
-    /// Read-only stats and events.
-    Viewer,
-}
+use crate::ids::{AgentId, TokenId};
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Lead => "lead",
-            Role::Agent => "agent",
-            Role::Viewer => "viewer",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "lead" => Ok(Role::Lead),
-            "agent" => Ok(Role::Agent),
-            "viewer" => Ok(Role::Viewer),
-            other => Err(format!("unknown role '{other}'")),
-        }
+crate::text_enum! {
+    /// What a token may do.
+    pub enum Role {
+        /// Everything, including issuing and revoking tokens.
+        Admin = "admin",
+        /// Campaigns, contacts, agents, scripts, offers, the DNC list and stats.
+        Lead = "lead",
+        /// Their own calls and their own stats. Every agent has exactly one such token.
+        Agent = "agent",
+        /// Read-only stats and events.
+        Viewer = "viewer",
     }
 }
 
@@ -93,12 +64,12 @@ pub fn hash_secret(secret: &str) -> String {
 /// Who is calling, once their token is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: i64,
+    pub token_id: TokenId,
     /// The token's name (an agent's token carries the agent's name).
     pub name: String,
     pub role: Role,
     /// Set exactly when `role` is `Agent`.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ impl FromStr for Period {
     }
 }
 
+crate::text_column!(Period);
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -78,6 +80,15 @@ impl Period {
         }
     }
 
+    /// Month before quarter before year: the order a scope's current targets are listed in.
+    pub fn rank(self) -> u8 {
+        match self {
+            Period::Month(..) => 0,
+            Period::Quarter(..) => 1,
+            Period::Year(_) => 2,
+        }
+    }
+
     /// The month, quarter and year containing `at` in `tz`.
     pub fn current(at: DateTime<Utc>, tz: Tz) -> [Period; 3] {
         let local = at.with_timezone(&tz);
@@ -90,36 +101,31 @@ impl Period {
     }
 }
 
-/// What a target counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    Conversions,
-    Reached,
-    Attempts,
+crate::text_enum! {
+    /// What a target counts.
+    pub enum Metric {
+        /// `accepted` outcomes.
+        Conversions = "conversions",
+        /// Outcomes in which a person was spoken to.
+        Reached = "reached",
+        /// Every outcome.
+        Attempts = "attempts",
+    }
 }
 
-impl FromStr for Metric {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "conversions" => Ok(Metric::Conversions),
-            "reached" => Ok(Metric::Reached),
-            "attempts" => Ok(Metric::Attempts),
-            _ => Err("must be conversions, reached or attempts".into()),
-        }
+crate::text_enum! {
+    /// Whose outcomes a target counts.
+    pub enum TargetScope {
+        /// One campaign's (`scope_id` is its id).
+        Campaign = "campaign",
+        /// One team's agents' (`scope_id` is the team's name).
+        Team = "team",
+        /// One agent's (`scope_id` is the agent's id).
+        Agent = "agent",
     }
 }
 
 impl Metric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::Conversions => "conversions",
-            Metric::Reached => "reached",
-            Metric::Attempts => "attempts",
-        }
-    }
-
     pub fn of(self, t: &Tally) -> i64 {
         match self {
             Metric::Conversions => t.conversions,
@@ -139,20 +145,28 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, disposition: &str, n: i64) {
+    pub fn add(&mut self, disposition: Disposition, n: i64) {
         self.attempts += n;
-        if let Ok(d) = disposition.parse::<Disposition>() {
-            if d.reached() {
-                self.reached += n;
-            }
-            if d == Disposition::Accepted {
-                self.conversions += n;
-            }
+        if disposition.reached() {
+            self.reached += n;
+        }
+        if disposition.converts() {
+            self.conversions += n;
         }
         *self
             .by_disposition
-            .entry(disposition.to_owned())
+            .entry(disposition.as_str().to_owned())
             .or_default() += n;
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &Tally) {
+        self.attempts += other.attempts;
+        self.reached += other.reached;
+        self.conversions += other.conversions;
+        for (d, n) in &other.by_disposition {
+            *self.by_disposition.entry(d.clone()).or_default() += n;
+        }
     }
 
     pub fn contact_rate(&self) -> f64 {

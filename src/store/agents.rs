@@ -2,14 +2,14 @@
 
 use serde::Serialize;
 
-use crate::{on_pool, on_tx, people::Role};
+use crate::{ids::AgentId, on_pool, on_tx, people::Role, time::Instant};
 
 use super::{Result, Store, StoreError};
 
 /// An agent as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Agent {
-    pub id: i64,
+    pub id: AgentId,
     pub name: String,
     pub team: Option<String>,
     pub active: bool,
@@ -24,6 +24,16 @@ pub struct AgentPatch {
     pub active: Option<bool>,
 }
 
+const INSERT: &str = "INSERT INTO agents (name, team, active, created_at, updated_at) \
+     VALUES ($1, $2, TRUE, $3, $3) RETURNING id, name, team, active";
+const INSERT_TOKEN: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+const GET: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
+const LIST: &str = "SELECT id, name, team, active FROM agents WHERE id > $1 ORDER BY id LIMIT $2";
+const UPDATE: &str = "UPDATE agents SET name = COALESCE($2, name), \
+       team = CASE WHEN $3 THEN $4 ELSE team END, active = COALESCE($5, active), updated_at = $6 \
+     WHERE id = $1 RETURNING id, name, team, active";
+
 impl Store {
     /// Creates an agent and its token in one transaction.
     pub async fn agent_create(
@@ -31,37 +41,30 @@ impl Store {
         name: &str,
         team: Option<&str>,
         token_hash: &str,
-        now: i64,
+        now: Instant,
     ) -> Result<Agent> {
         let mut tx = self.begin().await?;
-        let agent: Agent = on_tx!(&mut tx, |c| sqlx::query_as(
-            "INSERT INTO agents (name, team, active, created_at, updated_at) \
-             VALUES ($1, $2, TRUE, $3, $3) RETURNING id, name, team, active"
-        )
-        .bind(name)
-        .bind(team)
-        .bind(now)
-        .fetch_one(c)
-        .await)?;
-        on_tx!(&mut tx, |c| sqlx::query(
-            "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(name)
-        .bind(Role::Agent.as_str())
-        .bind(token_hash)
-        .bind(agent.id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let agent: Agent = on_tx!(&mut tx, |c| sqlx::query_as(INSERT)
+            .bind(name)
+            .bind(team)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        on_tx!(&mut tx, |c| sqlx::query(INSERT_TOKEN)
+            .bind(name)
+            .bind(Role::Agent)
+            .bind(token_hash)
+            .bind(agent.id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         tx.commit().await?;
         Ok(agent)
     }
 
-    pub async fn agent_get(&self, id: i64) -> Result<Agent> {
-        const SQL: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
-        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+    pub async fn agent_get(&self, id: AgentId) -> Result<Agent> {
+        on_pool!(&self.reads, |p| sqlx::query_as(GET)
             .bind(id)
             .fetch_optional(p)
             .await)?
@@ -69,10 +72,8 @@ impl Store {
     }
 
     /// Agents in id order after the cursor, `limit + 1` at most (see [`super::Page`]).
-    pub async fn agent_list(&self, after: i64, limit: i64) -> Result<Vec<Agent>> {
-        const SQL: &str =
-            "SELECT id, name, team, active FROM agents WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn agent_list(&self, after: AgentId, limit: i64) -> Result<Vec<Agent>> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)
@@ -80,18 +81,17 @@ impl Store {
     }
 
     /// Applies a patch and returns the agent as it now is.
-    pub async fn agent_update(&self, id: i64, patch: AgentPatch, now: i64) -> Result<Agent> {
-        const SQL: &str = "UPDATE agents SET \
-               name = COALESCE($2, name), \
-               team = CASE WHEN $3 THEN $4 ELSE team END, \
-               active = COALESCE($5, active), \
-               updated_at = $6 \
-             WHERE id = $1 RETURNING id, name, team, active";
+    pub async fn agent_update(
+        &self,
+        id: AgentId,
+        patch: AgentPatch,
+        now: Instant,
+    ) -> Result<Agent> {
         let (team_set, team) = match patch.team {
             Some(team) => (true, team),
             None => (false, None),
         };
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.pool, |p| sqlx::query_as(UPDATE)
             .bind(id)
             .bind(patch.name)
             .bind(team_set)

@@ -1,66 +1,101 @@
 //! Campaign rows and their lifecycle: transitions are compare-and-set updates, so concurrent
 //! commands and several processes never disagree about a campaign's status.
 
-use chrono_tz::Tz;
-
 use crate::{
     campaigns::{CampaignDef, CampaignStatus, Recurrence, RetryDelays, Windows},
-    clock::from_ms,
     duration::Span,
+    events::EventKind,
+    ids::{CampaignId, OfferId, ScriptId},
     on_pool, on_tx,
+    stored::JsonText,
+    time::{Instant, Zone},
 };
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, Tx};
 
 /// A campaign as stored, with its offer's code and name.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CampaignRow {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
-    pub offer_id: i64,
+    pub offer_id: OfferId,
     pub offer_code: String,
     pub offer_name: String,
-    pub script_id: i64,
+    pub script_id: ScriptId,
     pub script_version: Option<i64>,
     pub priority: i64,
-    pub timezone: String,
-    pub calling_windows: String,
-    pub start_at: Option<i64>,
-    pub end_at: Option<i64>,
-    pub recurrence: Option<String>,
-    pub next_recurrence_at: Option<i64>,
+    pub timezone: Zone,
+    pub calling_windows: Windows,
+    pub start_at: Option<Instant>,
+    pub end_at: Option<Instant>,
+    pub recurrence: Option<Recurrence>,
+    pub next_recurrence_at: Option<Instant>,
     pub max_attempts: i64,
-    pub retry_no_answer: i64,
-    pub retry_busy: i64,
-    pub retry_voicemail: i64,
-    pub lease_seconds: i64,
-    pub teams: String,
+    pub retry_no_answer: Span,
+    pub retry_busy: Span,
+    pub retry_voicemail: Span,
+    pub lease_seconds: Span,
+    pub teams: JsonText<Vec<String>>,
     pub owner_first: bool,
-    pub status: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub status: CampaignStatus,
+    pub created_at: Instant,
+    pub updated_at: Instant,
 }
 
-macro_rules! select_campaign {
-    ($tail:literal) => {
-        concat!(
-            "SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, c.script_id, \
-             c.script_version, c.priority, c.timezone, c.calling_windows, c.start_at, c.end_at, \
-             c.recurrence, c.next_recurrence_at, c.max_attempts, c.retry_no_answer, c.retry_busy, \
-             c.retry_voicemail, c.lease_seconds, c.teams, c.owner_first, c.status, c.created_at, \
-             c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id ",
-            $tail
-        )
-    };
-}
+const SELECT: &str = "SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, \
+     c.script_id, c.script_version, c.priority, c.timezone, c.calling_windows, c.start_at, c.end_at, \
+     c.recurrence, c.next_recurrence_at, c.max_attempts, c.retry_no_answer, c.retry_busy, \
+     c.retry_voicemail, c.lease_seconds, c.teams, c.owner_first, c.status, c.created_at, \
+     c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id ";
+
+const BY_ID: &str = "WHERE c.id = $1";
+const LIST: &str = "WHERE c.id > $1 AND ($2 IS NULL OR c.status = $2) ORDER BY c.id LIMIT $3";
+const ACTIVE: &str = "WHERE c.status = $1 ORDER BY c.priority DESC, c.id";
+
+const INSERT: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
+       calling_windows, start_at, end_at, recurrence, next_recurrence_at, max_attempts, \
+       retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, status, \
+       created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+     RETURNING id";
+
+const UPDATE: &str = "UPDATE campaigns SET name = $2, offer_id = $3, script_id = $4, priority = $5, \
+       timezone = $6, calling_windows = $7, start_at = $8, end_at = $9, recurrence = $10, \
+       next_recurrence_at = $11, max_attempts = $12, retry_no_answer = $13, retry_busy = $14, \
+       retry_voicemail = $15, lease_seconds = $16, teams = $17, owner_first = $18, \
+       script_version = COALESCE($19, script_version), updated_at = $20 WHERE id = $1";
+
+const STATUS: &str = "SELECT status FROM campaigns WHERE id = $1";
+
+/// Compare-and-set on the status seen; starting pins the script's current version.
+const TRANSITION: &str = "UPDATE campaigns SET status = $3, updated_at = $4, \
+       script_version = CASE WHEN $5 THEN (SELECT version FROM scripts WHERE id = campaigns.script_id) \
+                             ELSE script_version END \
+     WHERE id = $1 AND status = $2 RETURNING name";
+
+const ACTIVATE_DUE: &str = "UPDATE campaigns SET status = $2, updated_at = $1 \
+     WHERE status = $3 AND start_at <= $1 AND (end_at IS NULL OR end_at > $1) RETURNING id, name";
+
+const COMPLETE_DUE: &str = "UPDATE campaigns SET status = $2, updated_at = $1 \
+     WHERE status IN ($3, $4, $5) AND end_at <= $1 RETURNING id, name";
+
+const RECURRENCE_DUE: &str = "SELECT id, next_recurrence_at FROM campaigns \
+     WHERE next_recurrence_at <= $1 AND status <> $2";
+
+const CLAIM_DUE_TIME: &str = "UPDATE campaigns SET next_recurrence_at = $3, updated_at = $4 \
+     WHERE id = $1 AND next_recurrence_at = $2";
+
+/// Re-opens a campaign's finished contacts, except those finished for good (a wrong number, a
+/// do-not-call or a complaint) and phones on the list.
+const REOPEN: &str = "UPDATE campaign_contacts SET state = 'ready', attempts = 0, next_attempt_at = $2, \
+       release_at = $2, reserved_for = NULL, is_callback = FALSE, updated_at = $2 \
+     WHERE campaign_id = $1 AND state IN ('done', 'exhausted') \
+       AND (last_disposition IS NULL OR last_disposition NOT IN ('wrong_number', 'do_not_call', 'complaint')) \
+       AND contact_id NOT IN (SELECT k.id FROM contacts k JOIN dnc d ON d.phone = k.phone)";
 
 impl CampaignRow {
-    pub fn status(&self) -> CampaignStatus {
-        self.status.parse().unwrap_or(CampaignStatus::Draft)
-    }
-
-    pub fn tz(&self) -> Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.0
     }
 
     /// The definition this row holds.
@@ -70,102 +105,86 @@ impl CampaignRow {
             offer_id: self.offer_id,
             script_id: self.script_id,
             priority: self.priority,
-            timezone: self.tz(),
-            windows: Windows::from_json(&self.calling_windows),
-            start_at: self.start_at.map(from_ms),
-            end_at: self.end_at.map(from_ms),
-            recurrence: self
-                .recurrence
-                .as_deref()
-                .and_then(|r| Recurrence::parse(r).ok()),
+            timezone: self.timezone.0,
+            windows: self.calling_windows.clone(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            recurrence: self.recurrence.clone(),
             max_attempts: self.max_attempts,
             retry: RetryDelays {
-                no_answer: Span::from_secs(self.retry_no_answer),
-                busy: Span::from_secs(self.retry_busy),
-                voicemail: Span::from_secs(self.retry_voicemail),
+                no_answer: self.retry_no_answer,
+                busy: self.retry_busy,
+                voicemail: self.retry_voicemail,
             },
-            lease: Span::from_secs(self.lease_seconds),
-            teams: serde_json::from_str(&self.teams).unwrap_or_default(),
+            lease: self.lease_seconds,
+            teams: self.teams.0.clone(),
             owner_first: self.owner_first,
         }
     }
 }
 
 /// Each campaign that a schedule sweep changed, with its new status.
-pub type Changed = Vec<(i64, CampaignStatus)>;
+pub type Changed = Vec<(CampaignId, CampaignStatus)>;
 
 impl Store {
     pub async fn campaign_create(
         &self,
         def: &CampaignDef,
-        next_recurrence_at: Option<i64>,
-        now: i64,
-    ) -> Result<i64> {
-        const SQL: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
-             calling_windows, start_at, end_at, recurrence, next_recurrence_at, max_attempts, \
-             retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, status, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'draft', $18, $18) \
-             RETURNING id";
-        let teams = serde_json::to_string(&def.teams).unwrap_or_else(|_| "[]".into());
-        let id: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(SQL)
+        next_recurrence_at: Option<Instant>,
+        now: Instant,
+    ) -> Result<CampaignId> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
             .bind(&def.name)
             .bind(def.offer_id)
             .bind(def.script_id)
             .bind(def.priority)
-            .bind(def.timezone.name())
-            .bind(def.windows.to_json())
-            .bind(def.start_at.map(|t| t.timestamp_millis()))
-            .bind(def.end_at.map(|t| t.timestamp_millis()))
-            .bind(def.recurrence.as_ref().map(|r| r.as_str().to_owned()))
+            .bind(Zone(def.timezone))
+            .bind(&def.windows)
+            .bind(def.start_at)
+            .bind(def.end_at)
+            .bind(&def.recurrence)
             .bind(next_recurrence_at)
             .bind(def.max_attempts)
-            .bind(def.retry.no_answer.as_secs())
-            .bind(def.retry.busy.as_secs())
-            .bind(def.retry.voicemail.as_secs())
-            .bind(def.lease.as_secs())
-            .bind(&teams)
+            .bind(def.retry.no_answer)
+            .bind(def.retry.busy)
+            .bind(def.retry.voicemail)
+            .bind(def.lease)
+            .bind(JsonText(&def.teams))
             .bind(def.owner_first)
+            .bind(CampaignStatus::Draft)
             .bind(now)
             .fetch_one(p)
-            .await)?;
-        Ok(id)
+            .await)?)
     }
 
     /// Replaces a campaign's definition. `script_version`, when given, moves the campaign to
     /// that script version.
     pub async fn campaign_update(
         &self,
-        id: i64,
+        id: CampaignId,
         def: &CampaignDef,
-        next_recurrence_at: Option<i64>,
+        next_recurrence_at: Option<Instant>,
         script_version: Option<i64>,
-        now: i64,
+        now: Instant,
     ) -> Result<()> {
-        const SQL: &str = "UPDATE campaigns SET name = $2, offer_id = $3, script_id = $4, priority = $5, \
-             timezone = $6, calling_windows = $7, start_at = $8, end_at = $9, recurrence = $10, \
-             next_recurrence_at = $11, max_attempts = $12, retry_no_answer = $13, retry_busy = $14, \
-             retry_voicemail = $15, lease_seconds = $16, teams = $17, owner_first = $18, \
-             script_version = COALESCE($19, script_version), updated_at = $20 WHERE id = $1";
-        let teams = serde_json::to_string(&def.teams).unwrap_or_else(|_| "[]".into());
-        let n = on_pool!(&self.pool, |p| sqlx::query(SQL)
+        let n = on_pool!(&self.pool, |p| sqlx::query(UPDATE)
             .bind(id)
             .bind(&def.name)
             .bind(def.offer_id)
             .bind(def.script_id)
             .bind(def.priority)
-            .bind(def.timezone.name())
-            .bind(def.windows.to_json())
-            .bind(def.start_at.map(|t| t.timestamp_millis()))
-            .bind(def.end_at.map(|t| t.timestamp_millis()))
-            .bind(def.recurrence.as_ref().map(|r| r.as_str().to_owned()))
+            .bind(Zone(def.timezone))
+            .bind(&def.windows)
+            .bind(def.start_at)
+            .bind(def.end_at)
+            .bind(&def.recurrence)
             .bind(next_recurrence_at)
             .bind(def.max_attempts)
-            .bind(def.retry.no_answer.as_secs())
-            .bind(def.retry.busy.as_secs())
-            .bind(def.retry.voicemail.as_secs())
-            .bind(def.lease.as_secs())
-            .bind(&teams)
+            .bind(def.retry.no_answer)
+            .bind(def.retry.busy)
+            .bind(def.retry.voicemail)
+            .bind(def.lease)
+            .bind(JsonText(&def.teams))
             .bind(def.owner_first)
             .bind(script_version)
             .bind(now)
@@ -179,12 +198,14 @@ impl Store {
         }
     }
 
-    pub async fn campaign_get(&self, id: i64) -> Result<CampaignRow> {
-        const SQL: &str = select_campaign!("WHERE c.id = $1");
-        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(p)
-            .await)?
+    pub async fn campaign_get(&self, id: CampaignId) -> Result<CampaignRow> {
+        let sql = format!("{SELECT}{BY_ID}");
+        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
         .ok_or(StoreError::NotFound)
     }
 
@@ -192,106 +213,108 @@ impl Store {
     pub async fn campaign_list(
         &self,
         status: Option<CampaignStatus>,
-        after: i64,
+        after: CampaignId,
         limit: i64,
     ) -> Result<Vec<CampaignRow>> {
-        const SQL: &str = select_campaign!(
-            "WHERE c.id > $1 AND ($2 IS NULL OR c.status = $2) ORDER BY c.id LIMIT $3"
-        );
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
-            .bind(after)
-            .bind(status.map(CampaignStatus::as_str))
-            .bind(limit + 1)
-            .fetch_all(p)
-            .await)?)
+        let sql = format!("{SELECT}{LIST}");
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(after)
+        .bind(status)
+        .bind(limit + 1)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Every active campaign, highest priority first (dispatch walks these).
     pub async fn campaigns_active(&self) -> Result<Vec<CampaignRow>> {
-        const SQL: &str =
-            select_campaign!("WHERE c.status = 'active' ORDER BY c.priority DESC, c.id");
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
-            .fetch_all(p)
-            .await)?)
+        let sql = format!("{SELECT}{ACTIVE}");
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(CampaignStatus::Active)
+        .fetch_all(p)
+        .await)?)
     }
 
-    /// Moves a campaign from one of `from` to `to` if it is still in one of them, recording a
-    /// `campaign` event in the same transaction. Starting pins the script's current version.
-    /// Returns false if the status did not allow it.
+    /// Moves a campaign to `to` if its status is one of `from`, recording a `campaign` event in
+    /// the same transaction; `pin_script` pins the script's current version (starting). The
+    /// update is a compare-and-set on the status read, so a concurrent change makes it fail.
+    /// Returns the status it found when the move was not allowed.
     pub async fn campaign_transition(
         &self,
-        id: i64,
+        id: CampaignId,
         from: &[CampaignStatus],
         to: CampaignStatus,
         pin_script: bool,
-        now: i64,
-    ) -> Result<bool> {
-        const SQL: &str = "UPDATE campaigns SET status = $2, updated_at = $3, \
-               script_version = CASE WHEN $4 THEN (SELECT version FROM scripts WHERE id = campaigns.script_id) \
-                                     ELSE script_version END \
-             WHERE id = $1 AND status IN ($5, $6, $7) RETURNING name";
-        let f = |i: usize| {
-            from.get(i)
-                .or(from.first())
-                .map(|s| s.as_str())
-                .unwrap_or("")
-        };
+        now: Instant,
+    ) -> Result<Result<(), CampaignStatus>> {
         let mut tx = self.begin().await?;
-        let name: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(SQL)
+        let current: CampaignStatus = on_tx!(&mut tx, |c| sqlx::query_scalar(STATUS)
             .bind(id)
-            .bind(to.as_str())
+            .fetch_optional(c)
+            .await)?
+        .ok_or(StoreError::NotFound)?;
+        if !from.contains(&current) {
+            return Ok(Err(current));
+        }
+        let name: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(TRANSITION)
+            .bind(id)
+            .bind(current)
+            .bind(to)
             .bind(now)
             .bind(pin_script)
-            .bind(f(0))
-            .bind(f(1))
-            .bind(f(2))
             .fetch_optional(c)
             .await)?;
-        let Some(name) = name else { return Ok(false) };
+        let Some(name) = name else {
+            return Ok(Err(current));
+        };
         campaign_event(&mut tx, id, &name, to, now).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
     /// Schedule sweep: activates scheduled campaigns whose `start_at` has come and completes
     /// those whose `end_at` has passed. Each row changes once, whichever process sees it.
-    pub async fn campaigns_apply_schedule(&self, now: i64) -> Result<Changed> {
+    pub async fn campaigns_apply_schedule(&self, now: Instant) -> Result<Changed> {
+        use CampaignStatus::{Active, Completed, Paused, Scheduled};
         let mut changed = vec![];
         let mut tx = self.begin().await?;
-        let started: Vec<(i64, String)> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(
-            "UPDATE campaigns SET status = 'active', updated_at = $1 \
-             WHERE status = 'scheduled' AND start_at <= $1 AND (end_at IS NULL OR end_at > $1) RETURNING id, name"
-        )
-        .bind(now)
-        .fetch_all(c)
-        .await
-        })?;
+        let started: Vec<(CampaignId, String)> = on_tx!(&mut tx, |c| sqlx::query_as(ACTIVATE_DUE)
+            .bind(now)
+            .bind(Active)
+            .bind(Scheduled)
+            .fetch_all(c)
+            .await)?;
         for (id, name) in started {
-            campaign_event(&mut tx, id, &name, CampaignStatus::Active, now).await?;
-            changed.push((id, CampaignStatus::Active));
+            campaign_event(&mut tx, id, &name, Active, now).await?;
+            changed.push((id, Active));
         }
-        let ended: Vec<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
-            "UPDATE campaigns SET status = 'completed', updated_at = $1 \
-             WHERE status IN ('scheduled', 'active', 'paused') AND end_at <= $1 RETURNING id, name"
-        )
-        .bind(now)
-        .fetch_all(c)
-        .await)?;
+        let ended: Vec<(CampaignId, String)> = on_tx!(&mut tx, |c| sqlx::query_as(COMPLETE_DUE)
+            .bind(now)
+            .bind(Completed)
+            .bind(Scheduled)
+            .bind(Active)
+            .bind(Paused)
+            .fetch_all(c)
+            .await)?;
         for (id, name) in ended {
-            campaign_event(&mut tx, id, &name, CampaignStatus::Completed, now).await?;
-            changed.push((id, CampaignStatus::Completed));
+            campaign_event(&mut tx, id, &name, Completed, now).await?;
+            changed.push((id, Completed));
         }
         tx.commit().await?;
         Ok(changed)
     }
 
     /// Campaigns whose recurrence is due: (id, due time).
-    pub async fn campaigns_recurrence_due(&self, now: i64) -> Result<Vec<(i64, i64)>> {
-        const SQL: &str = "SELECT id, next_recurrence_at FROM campaigns \
-             WHERE next_recurrence_at <= $1 AND status IN ('active', 'paused', 'scheduled', 'draft')";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn campaigns_recurrence_due(
+        &self,
+        now: Instant,
+    ) -> Result<Vec<(CampaignId, Instant)>> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(RECURRENCE_DUE)
             .bind(now)
+            .bind(CampaignStatus::Completed)
             .fetch_all(p)
             .await)?)
     }
@@ -301,57 +324,44 @@ impl Store {
     /// re-opened, or `None` if another process claimed this due time first.
     pub async fn campaign_recur(
         &self,
-        id: i64,
-        due: i64,
-        next: Option<i64>,
-        now: i64,
+        id: CampaignId,
+        due: Instant,
+        next: Option<Instant>,
+        now: Instant,
     ) -> Result<Option<u64>> {
         let mut tx = self.begin().await?;
-        let claimed = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE campaigns SET next_recurrence_at = $3, updated_at = $4 WHERE id = $1 AND next_recurrence_at = $2"
-        )
-        .bind(id)
-        .bind(due)
-        .bind(next)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        let claimed = on_tx!(&mut tx, |c| sqlx::query(CLAIM_DUE_TIME)
+            .bind(id)
+            .bind(due)
+            .bind(next)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         if claimed == 0 {
             return Ok(None);
         }
-        let reopened = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE campaign_contacts SET state = 'ready', attempts = 0, next_attempt_at = $2, release_at = $2, \
-               reserved_for = NULL, is_callback = FALSE, updated_at = $2 \
-             WHERE campaign_id = $1 AND state IN ('done', 'exhausted') \
-               AND (last_disposition IS NULL OR last_disposition NOT IN ('wrong_number', 'do_not_call', 'complaint')) \
-               AND contact_id NOT IN (SELECT k.id FROM contacts k JOIN dnc d ON d.phone = k.phone)"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        let payload =
-            serde_json::json!({"campaign": id, "recurrence_due_at": due, "reopened": reopened});
-        Store::event_in(&mut tx, "campaign", now, &payload).await?;
+        let reopened = on_tx!(&mut tx, |c| sqlx::query(REOPEN)
+            .bind(id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let payload = serde_json::json!({"campaign": id, "recurrence_due_at": due.millis(), "reopened": reopened});
+        Store::event_in(&mut tx, EventKind::Campaign, now, &payload).await?;
         tx.commit().await?;
         Ok(Some(reopened))
     }
 }
 
 async fn campaign_event(
-    tx: &mut super::Tx,
-    id: i64,
+    tx: &mut Tx,
+    id: CampaignId,
     name: &str,
     status: CampaignStatus,
-    now: i64,
+    now: Instant,
 ) -> Result<()> {
     let payload =
-        serde_json::json!({"campaign": id, "name": name, "status": status.as_str(), "at": now});
-    Store::event_in(tx, "campaign", now, &payload).await
+        serde_json::json!({"campaign": id, "name": name, "status": status, "at": now.millis()});
+    Store::event_in(tx, EventKind::Campaign, now, &payload).await
 }

@@ -2,11 +2,13 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
-
 use crate::{
-    contacts::{ContactState, NewContact, import::Report},
+    contacts::{Attributes, ContactState, NewContact, import::Report},
+    dispatch::{Disposition, HistoryKind},
+    ids::{AgentId, CampaignId, ContactId, EntryId},
     on_pool, on_tx,
+    stored::JsonText,
+    time::{Instant, Zone},
 };
 
 use super::{Result, Store, StoreError, Tx};
@@ -14,51 +16,58 @@ use super::{Result, Store, StoreError, Tx};
 /// A contact in one campaign, as the campaign's contact list shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
-    pub entry_id: i64,
-    pub id: i64,
+    pub entry_id: EntryId,
+    pub id: ContactId,
     pub phone: String,
     pub name: Option<String>,
-    pub timezone: Option<String>,
-    pub attributes: String,
-    pub state: String,
+    pub timezone: Option<Zone>,
+    pub attributes: JsonText<Attributes>,
+    pub state: ContactState,
     pub priority: i64,
-    pub owner_agent: Option<i64>,
+    pub owner_agent: Option<AgentId>,
     pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_disposition: Option<String>,
+    pub next_attempt_at: Instant,
+    pub last_disposition: Option<Disposition>,
 }
 
 /// A contact (the person).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ContactRow {
-    pub id: i64,
+    pub id: ContactId,
     pub phone: String,
     pub name: Option<String>,
-    pub timezone: Option<String>,
-    pub attributes: String,
+    pub timezone: Option<Zone>,
+    pub attributes: JsonText<Attributes>,
+}
+
+impl ContactRow {
+    /// The zone the contact's times are in: its own, else `fallback` (the campaign's).
+    pub fn tz_or(&self, fallback: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.timezone.map_or(fallback, |z| z.0)
+    }
 }
 
 /// A contact's place in one campaign, for the contact's own page.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MembershipRow {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
-    pub state: String,
+    pub state: ContactState,
     pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_disposition: Option<String>,
+    pub next_attempt_at: Instant,
+    pub last_disposition: Option<Disposition>,
 }
 
 /// One line of a contact's history.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HistoryRow {
-    pub at: i64,
-    pub campaign_id: i64,
+    pub at: Instant,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     pub agent_name: Option<String>,
-    pub kind: String,
-    pub disposition: Option<String>,
+    pub kind: HistoryKind,
+    pub disposition: Option<Disposition>,
     pub notes: Option<String>,
 }
 
@@ -72,7 +81,7 @@ struct JsonContact<'a> {
     /// The attributes as stored: a JSON object in text.
     attributes: String,
     priority: i64,
-    owner_agent: Option<i64>,
+    owner_agent: Option<AgentId>,
 }
 
 impl<'a> From<&'a NewContact> for JsonContact<'a> {
@@ -114,6 +123,39 @@ fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<S
     arrays
 }
 
+// The batch statements: each reads its rows from a JSON array parameter (see
+// [`Tx::json_rows`], which goes between head and tail). `WHERE true` keeps SQLite from reading
+// the upsert's ON as a join constraint.
+const UPSERT_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
+     SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'attributes', $1, $1 \
+     FROM ";
+const UPSERT_TAIL: &str = " WHERE true \
+     ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+       timezone = COALESCE(excluded.timezone, contacts.timezone), \
+       attributes = CASE WHEN excluded.attributes = '{}' THEN contacts.attributes ELSE excluded.attributes END, \
+       updated_at = excluded.updated_at";
+const PROBE: &str = "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value ->> 'phone' FROM ";
+const ENTRIES_HEAD: &str = "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, \
+       owner_agent, next_attempt_at, release_at, created_at, updated_at) \
+     SELECT $1, (SELECT k.id FROM contacts k WHERE k.phone = j.value ->> 'phone'), $3, \
+       CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), $2, $2, $2, $2 \
+     FROM ";
+const ENTRIES_TAIL: &str = " WHERE true ON CONFLICT (campaign_id, contact_id) DO NOTHING";
+
+const ENTRIES: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, \
+       e.state, e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition \
+     FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id \
+     WHERE e.campaign_id = $1 AND e.id > $2 AND ($3 IS NULL OR e.state = $3) ORDER BY e.id LIMIT $4";
+const CONTACT: &str = "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
+const MEMBERSHIPS: &str = "SELECT e.campaign_id, c.name AS campaign_name, e.state, e.attempts, \
+       e.next_attempt_at, e.last_disposition FROM campaign_contacts e JOIN campaigns c ON c.id = e.campaign_id \
+     WHERE e.contact_id = $1 ORDER BY e.campaign_id";
+const HISTORY: &str = "SELECT h.at, h.campaign_id, c.name AS campaign_name, h.agent_id, \
+       a.name AS agent_name, h.kind, h.disposition, h.notes FROM history h \
+       JOIN campaigns c ON c.id = h.campaign_id LEFT JOIN agents a ON a.id = h.agent_id \
+     WHERE h.contact_id = $1 ORDER BY h.at, h.id";
+const AGENT_IDS: &str = "SELECT id FROM agents";
+
 impl Store {
     /// Adds a batch of checked contacts to a campaign in the caller's transaction. Returns the
     /// counts for the batch (without invalid rows, which the caller knows).
@@ -124,9 +166,9 @@ impl Store {
     /// quadratic in the parameters of one statement).
     pub async fn contacts_add_batch(
         tx: &mut Tx,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         rows: &[NewContact],
-        now: i64,
+        now: Instant,
     ) -> Result<Report> {
         let mut report = Report {
             total: rows.len() as u64,
@@ -144,21 +186,8 @@ impl Store {
         }
 
         let contacts = json_arrays(unique.iter().map(|&c| JsonContact::from(c)));
-        // `WHERE true` keeps SQLite from reading the upsert's ON as a join constraint.
-        let upsert = format!(
-            "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
-             SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'attributes', $1, $1 \
-             FROM {} WHERE true \
-             ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
-               timezone = COALESCE(excluded.timezone, contacts.timezone), \
-               attributes = CASE WHEN excluded.attributes = '{{}}' THEN contacts.attributes ELSE excluded.attributes END, \
-               updated_at = excluded.updated_at",
-            tx.json_rows(2)
-        );
-        let probe = format!(
-            "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value ->> 'phone' FROM {})",
-            tx.json_rows(1)
-        );
+        let upsert = format!("{UPSERT_HEAD}{}{UPSERT_TAIL}", tx.json_rows(2));
+        let probe = format!("{PROBE}{})", tx.json_rows(1));
         let mut listed: HashSet<String> = HashSet::new();
         for part in &contacts {
             on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(upsert.clone()))
@@ -178,15 +207,7 @@ impl Store {
 
         // Listed phones join the campaign suppressed, the rest ready; what the campaign had
         // already is left alone. Nothing is read back: the counts are the rows inserted.
-        let insert = format!(
-            "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, owner_agent, \
-               next_attempt_at, release_at, created_at, updated_at) \
-             SELECT $1, (SELECT k.id FROM contacts k WHERE k.phone = j.value ->> 'phone'), $3, \
-               CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), $2, $2, $2, $2 \
-             FROM {} WHERE true \
-             ON CONFLICT (campaign_id, contact_id) DO NOTHING",
-            tx.json_rows(4)
-        );
+        let insert = format!("{ENTRIES_HEAD}{}{ENTRIES_TAIL}", tx.json_rows(4));
         let (ready, suppressed) = if listed.is_empty() {
             (contacts, vec![])
         } else {
@@ -207,7 +228,7 @@ impl Store {
                 let inserted = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
                     .bind(campaign_id)
                     .bind(now)
-                    .bind(state.as_str())
+                    .bind(state)
                     .bind(part)
                     .execute(c)
                     .await
@@ -224,58 +245,46 @@ impl Store {
     /// A campaign's contacts in entry order after the cursor, optionally in one state.
     pub async fn campaign_contacts(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         state: Option<ContactState>,
-        after: i64,
+        after: EntryId,
         limit: i64,
     ) -> Result<Vec<EntryRow>> {
-        const SQL: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, e.state, \
-               e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition \
-             FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id \
-             WHERE e.campaign_id = $1 AND e.id > $2 AND ($3 IS NULL OR e.state = $3) ORDER BY e.id LIMIT $4";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(ENTRIES)
             .bind(campaign_id)
             .bind(after)
-            .bind(state.map(ContactState::as_str))
+            .bind(state)
             .bind(limit + 1)
             .fetch_all(p)
             .await)?)
     }
 
-    pub async fn contact_get(&self, id: i64) -> Result<ContactRow> {
-        const SQL: &str =
-            "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
-        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+    pub async fn contact_get(&self, id: ContactId) -> Result<ContactRow> {
+        on_pool!(&self.reads, |p| sqlx::query_as(CONTACT)
             .bind(id)
             .fetch_optional(p)
             .await)?
         .ok_or(StoreError::NotFound)
     }
 
-    pub async fn contact_memberships(&self, id: i64) -> Result<Vec<MembershipRow>> {
-        const SQL: &str = "SELECT e.campaign_id, c.name AS campaign_name, e.state, e.attempts, e.next_attempt_at, \
-               e.last_disposition FROM campaign_contacts e JOIN campaigns c ON c.id = e.campaign_id \
-             WHERE e.contact_id = $1 ORDER BY e.campaign_id";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn contact_memberships(&self, id: ContactId) -> Result<Vec<MembershipRow>> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(MEMBERSHIPS)
             .bind(id)
             .fetch_all(p)
             .await)?)
     }
 
     /// A contact's history across campaigns, oldest first.
-    pub async fn contact_history(&self, id: i64) -> Result<Vec<HistoryRow>> {
-        const SQL: &str = "SELECT h.at, h.campaign_id, c.name AS campaign_name, h.agent_id, a.name AS agent_name, \
-               h.kind, h.disposition, h.notes FROM history h JOIN campaigns c ON c.id = h.campaign_id \
-               LEFT JOIN agents a ON a.id = h.agent_id WHERE h.contact_id = $1 ORDER BY h.at, h.id";
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+    pub async fn contact_history(&self, id: ContactId) -> Result<Vec<HistoryRow>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(HISTORY)
             .bind(id)
             .fetch_all(p)
             .await)?)
     }
 
     /// Ids of every agent (imports check `owner_agent` against them).
-    pub async fn agent_ids(&self) -> Result<HashSet<i64>> {
-        let ids: Vec<i64> = on_pool!(&self.pool, |p| sqlx::query_scalar("SELECT id FROM agents")
+    pub async fn agent_ids(&self) -> Result<HashSet<AgentId>> {
+        let ids: Vec<AgentId> = on_pool!(&self.pool, |p| sqlx::query_scalar(AGENT_IDS)
             .fetch_all(p)
             .await)?;
         Ok(ids.into_iter().collect())

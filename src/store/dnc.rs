@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{on_pool, on_tx};
+use crate::{on_pool, on_tx, time::Instant};
 
 use super::{Result, Store, Tx};
 
@@ -12,11 +12,24 @@ use super::{Result, Store, Tx};
 pub struct DncEntry {
     pub phone: String,
     pub reason: Option<String>,
-    /// Who listed it: the token's name, or `outcome by agent N`.
+    /// Who listed it: the token's name, or `agent NAME (disposition)`.
     pub added_by: String,
     #[serde(skip)]
-    pub added_at: i64,
+    pub added_at: Instant,
 }
+
+const INSERT: &str = "INSERT INTO dnc (phone, reason, added_by, added_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (phone) DO NOTHING";
+/// Entries are suppressed only while queued: a leased one is caught at its outcome or release.
+const SUPPRESS: &str = "UPDATE campaign_contacts SET state = 'suppressed', updated_at = $2 \
+     WHERE state IN ('ready', 'scheduled') AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)";
+const GET: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
+const LIST: &str =
+    "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
+const DELETE: &str = "DELETE FROM dnc WHERE phone = $1";
+const UNSUPPRESS: &str = "UPDATE campaign_contacts SET state = 'ready', next_attempt_at = $2, \
+       release_at = $2, updated_at = $2 \
+     WHERE state = 'suppressed' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)";
 
 impl Store {
     /// Lists a phone inside the caller's transaction; returns false if it was already listed.
@@ -25,31 +38,22 @@ impl Store {
         phone: &str,
         reason: Option<&str>,
         added_by: &str,
-        now: i64,
+        now: Instant,
     ) -> Result<bool> {
-        let added = on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO dnc (phone, reason, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING"
-        )
-        .bind(phone)
-        .bind(reason)
-        .bind(added_by)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "UPDATE campaign_contacts SET state = 'suppressed', updated_at = $2 \
-             WHERE state IN ('ready', 'scheduled') AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
-        )
-        .bind(phone)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        let added = on_tx!(tx, |c| sqlx::query(INSERT)
+            .bind(phone)
+            .bind(reason)
+            .bind(added_by)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on_tx!(tx, |c| sqlx::query(SUPPRESS)
+            .bind(phone)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         Ok(added == 1)
     }
 
@@ -59,7 +63,7 @@ impl Store {
         phone: &str,
         reason: Option<&str>,
         added_by: &str,
-        now: i64,
+        now: Instant,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let added = Self::dnc_add_in(&mut tx, phone, reason, added_by, now).await?;
@@ -68,8 +72,7 @@ impl Store {
     }
 
     pub async fn dnc_get(&self, phone: &str) -> Result<Option<DncEntry>> {
-        const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(GET)
             .bind(phone)
             .fetch_optional(p)
             .await)?)
@@ -77,8 +80,7 @@ impl Store {
 
     /// Listed phones in phone order after `after`.
     pub async fn dnc_list(&self, after: &str, limit: i64) -> Result<Vec<DncEntry>> {
-        const SQL: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)
@@ -86,25 +88,20 @@ impl Store {
     }
 
     /// Removes a listing; entries it suppressed become ready again. Returns whether it was listed.
-    pub async fn dnc_remove(&self, phone: &str, now: i64) -> Result<bool> {
+    pub async fn dnc_remove(&self, phone: &str, now: Instant) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let removed = on_tx!(&mut tx, |c| sqlx::query("DELETE FROM dnc WHERE phone = $1")
+        let removed = on_tx!(&mut tx, |c| sqlx::query(DELETE)
             .bind(phone)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
         if removed > 0 {
-            on_tx!(&mut tx, |c| {
-                sqlx::query(
-                "UPDATE campaign_contacts SET state = 'ready', next_attempt_at = $2, release_at = $2, updated_at = $2 \
-                 WHERE state = 'suppressed' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)"
-            )
-            .bind(phone)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-            })?;
+            on_tx!(&mut tx, |c| sqlx::query(UNSUPPRESS)
+                .bind(phone)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
         }
         tx.commit().await?;
         Ok(removed > 0)

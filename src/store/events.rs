@@ -1,63 +1,72 @@
 //! The event log dashboards stream: each event is written in the transaction that made it
 //! happen, so an event exists exactly when its cause committed. Ids are the SSE event ids.
 
-use serde::Serialize;
-
-use crate::{on_pool, on_tx};
+use crate::{events::EventKind, ids::EventId, on_pool, time::Instant};
 
 use super::{Result, Store, Tx};
 
+/// The PostgreSQL channel events are announced on.
+pub const CHANNEL: &str = "outcall_events";
+
 /// One stored event.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    pub id: i64,
-    pub kind: String,
-    pub at: i64,
+    pub id: EventId,
+    pub kind: EventKind,
+    pub at: Instant,
     pub payload: String,
 }
+
+const INSERT: &str = "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3)";
+/// On PostgreSQL the same statement wakes every process's event pump when the transaction
+/// commits (one round trip, not two).
+const INSERT_NOTIFY: &str =
+    "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')";
+const LAST_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
+const AFTER: &str = "SELECT id, kind, at, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2";
+const PRUNE: &str = "DELETE FROM events WHERE at < $1";
 
 impl Store {
     /// Records an event inside the caller's transaction.
     pub async fn event_in(
         tx: &mut Tx,
-        kind: &str,
-        at: i64,
+        kind: EventKind,
+        at: Instant,
         payload: &serde_json::Value,
     ) -> Result<()> {
-        // On PostgreSQL the same statement wakes every process's event pump when this
-        // transaction commits (one round trip, not two).
-        let sql = match tx {
-            Tx::Postgres(_) => {
-                "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')"
+        let payload = payload.to_string();
+        match tx {
+            Tx::Sqlite(t) => {
+                sqlx::query(INSERT)
+                    .bind(kind)
+                    .bind(at)
+                    .bind(payload)
+                    .execute(&mut **t)
+                    .await?;
             }
-            Tx::Sqlite(_) => {
-                "INSERT INTO events (kind, at, payload) SELECT $1, $2, $3 WHERE $4 = $4"
+            Tx::Postgres(t) => {
+                sqlx::query(INSERT_NOTIFY)
+                    .bind(kind)
+                    .bind(at)
+                    .bind(payload)
+                    .bind(CHANNEL)
+                    .execute(&mut **t)
+                    .await?;
             }
-        };
-        on_tx!(tx, |c| sqlx::query(sql)
-            .bind(kind)
-            .bind(at)
-            .bind(payload.to_string())
-            .bind(crate::events::CHANNEL)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        }
         Ok(())
     }
 
     /// The newest event id (0 when there is none).
-    pub async fn events_last_id(&self) -> Result<i64> {
-        const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(SQL)
+    pub async fn events_last_id(&self) -> Result<EventId> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(LAST_ID)
             .fetch_one(p)
             .await)?)
     }
 
     /// Events after `after`, oldest first, at most `limit`.
-    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {
-        const SQL: &str =
-            "SELECT id, kind, at, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<EventRow>> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(AFTER)
             .bind(after)
             .bind(limit)
             .fetch_all(p)
@@ -65,9 +74,8 @@ impl Store {
     }
 
     /// Drops events older than `before` (the replay window is bounded).
-    pub async fn events_prune(&self, before: i64) -> Result<u64> {
-        const SQL: &str = "DELETE FROM events WHERE at < $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn events_prune(&self, before: Instant) -> Result<u64> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query(PRUNE)
             .bind(before)
             .execute(p)
             .await

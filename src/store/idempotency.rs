@@ -1,7 +1,7 @@
 //! Answers already given for an `Idempotency-Key`, so a retried request returns the first
 //! answer and records nothing twice. Kept for a day, then pruned by the maintenance sweep.
 
-use crate::{on_pool, on_tx};
+use crate::{ids::TokenId, on_pool, on_tx, time::Instant};
 
 use super::{Result, Store, Tx};
 
@@ -16,16 +16,25 @@ pub struct Remembered {
 /// How long an answer is kept.
 pub const KEEP_MS: i64 = 24 * 3_600_000;
 
+const GET: &str = "SELECT request_hash, status, body FROM idempotency \
+     WHERE token_id = $1 AND key = $2 AND expires_at > $3";
+/// An expired record under the same key is replaced.
+const PUT: &str = "INSERT INTO idempotency \
+       (token_id, key, request_hash, status, body, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (token_id, key) DO UPDATE SET request_hash = excluded.request_hash, \
+       status = excluded.status, body = excluded.body, created_at = excluded.created_at, \
+       expires_at = excluded.expires_at";
+const PRUNE: &str = "DELETE FROM idempotency WHERE expires_at <= $1";
+
 impl Store {
     pub async fn idempotency_get(
         &self,
-        token_id: i64,
+        token_id: TokenId,
         key: &str,
-        now: i64,
+        now: Instant,
     ) -> Result<Option<Remembered>> {
-        const SQL: &str = "SELECT request_hash, status, body FROM idempotency \
-             WHERE token_id = $1 AND key = $2 AND expires_at > $3";
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(GET)
             .bind(token_id)
             .bind(key)
             .bind(now)
@@ -37,25 +46,19 @@ impl Store {
     /// An expired record under the same key is replaced.
     pub async fn idempotency_put(
         tx: &mut Tx,
-        token_id: i64,
+        token_id: TokenId,
         key: &str,
         answer: &Remembered,
-        now: i64,
+        now: Instant,
     ) -> Result<()> {
-        const SQL: &str = "INSERT INTO idempotency \
-             (token_id, key, request_hash, status, body, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (token_id, key) DO UPDATE SET request_hash = excluded.request_hash, \
-               status = excluded.status, body = excluded.body, created_at = excluded.created_at, \
-               expires_at = excluded.expires_at";
-        on_tx!(tx, |c| sqlx::query(SQL)
+        on_tx!(tx, |c| sqlx::query(PUT)
             .bind(token_id)
             .bind(key)
             .bind(&answer.request_hash)
             .bind(answer.status)
             .bind(&answer.body)
             .bind(now)
-            .bind(now + KEEP_MS)
+            .bind(now.plus_millis(KEEP_MS))
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
@@ -63,9 +66,8 @@ impl Store {
     }
 
     /// Deletes answers whose time is up; returns how many.
-    pub async fn idempotency_prune(&self, now: i64) -> Result<u64> {
-        const SQL: &str = "DELETE FROM idempotency WHERE expires_at <= $1";
-        let done = on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn idempotency_prune(&self, now: Instant) -> Result<u64> {
+        let done = on_pool!(&self.pool, |p| sqlx::query(PRUNE)
             .bind(now)
             .execute(p)
             .await

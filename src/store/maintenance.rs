@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::on_pool;
+use crate::{on_pool, time::Instant};
 
 use super::{Result, Store};
 
@@ -10,15 +10,19 @@ use super::{Result, Store};
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MaintenanceRun {
     pub task: String,
-    pub ran_at: i64,
+    #[schema(value_type = i64)]
+    pub ran_at: Instant,
     pub affected: i64,
 }
 
+const RECORD: &str = "INSERT INTO maintenance_runs (task, ran_at, affected) VALUES ($1, $2, $3)";
+const RECENT: &str =
+    "SELECT task, ran_at, affected FROM maintenance_runs ORDER BY id DESC LIMIT $1";
+const PRUNE: &str = "DELETE FROM maintenance_runs WHERE ran_at < $1";
+
 impl Store {
-    pub async fn maintenance_record(&self, task: &str, now: i64, affected: i64) -> Result<()> {
-        const SQL: &str =
-            "INSERT INTO maintenance_runs (task, ran_at, affected) VALUES ($1, $2, $3)";
-        on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn maintenance_record(&self, task: &str, now: Instant, affected: i64) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(RECORD)
             .bind(task)
             .bind(now)
             .bind(affected)
@@ -30,18 +34,15 @@ impl Store {
 
     /// The most recent runs, newest first. Old entries are pruned by the sweep itself.
     pub async fn maintenance_recent(&self, limit: i64) -> Result<Vec<MaintenanceRun>> {
-        const SQL: &str =
-            "SELECT task, ran_at, affected FROM maintenance_runs ORDER BY id DESC LIMIT $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(RECENT)
             .bind(limit)
             .fetch_all(p)
             .await)?)
     }
 
     /// Keeps only runs newer than `before`.
-    pub async fn maintenance_prune(&self, before: i64) -> Result<u64> {
-        const SQL: &str = "DELETE FROM maintenance_runs WHERE ran_at < $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn maintenance_prune(&self, before: Instant) -> Result<u64> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query(PRUNE)
             .bind(before)
             .execute(p)
             .await

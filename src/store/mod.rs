@@ -11,19 +11,22 @@ use sqlx::{
 };
 
 pub mod agents;
+pub mod calls;
 pub mod campaigns;
 pub mod contacts;
-pub mod dispatch;
 pub mod dnc;
 pub mod events;
 pub mod follow_ups;
 pub mod idempotency;
 pub mod imports;
+pub mod locks;
 pub mod maintenance;
 pub mod offers;
 pub mod page;
+pub mod queue;
 pub mod scripts;
 pub mod stats;
+pub mod targets;
 pub mod tokens;
 
 pub use page::Page;

@@ -2,18 +2,25 @@
 
 use serde::Serialize;
 
-use crate::on_pool;
+use crate::{ids::OfferId, on_pool, time::Instant};
 
 use super::{Result, Store, StoreError};
 
 /// An offer as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Offer {
-    pub id: i64,
+    pub id: OfferId,
     pub code: String,
     pub name: String,
     pub description: Option<String>,
 }
+
+const INSERT: &str = "INSERT INTO offers (code, name, description, created_at) \
+     VALUES ($1, $2, $3, $4) RETURNING id, code, name, description";
+const GET: &str = "SELECT id, code, name, description FROM offers WHERE id = $1";
+const BY_CODE: &str = "SELECT id, code, name, description FROM offers WHERE code = $1";
+const LIST: &str =
+    "SELECT id, code, name, description FROM offers WHERE id > $1 ORDER BY id LIMIT $2";
 
 impl Store {
     /// Creates an offer; a taken code is a [`StoreError::Conflict`].
@@ -22,11 +29,9 @@ impl Store {
         code: &str,
         name: &str,
         description: Option<&str>,
-        now: i64,
+        now: Instant,
     ) -> Result<Offer> {
-        const SQL: &str = "INSERT INTO offers (code, name, description, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id, code, name, description";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        on_pool!(&self.pool, |p| sqlx::query_as(INSERT)
             .bind(code)
             .bind(name)
             .bind(description)
@@ -41,9 +46,8 @@ impl Store {
         })
     }
 
-    pub async fn offer_get(&self, id: i64) -> Result<Offer> {
-        const SQL: &str = "SELECT id, code, name, description FROM offers WHERE id = $1";
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn offer_get(&self, id: OfferId) -> Result<Offer> {
+        on_pool!(&self.pool, |p| sqlx::query_as(GET)
             .bind(id)
             .fetch_optional(p)
             .await)?
@@ -51,17 +55,14 @@ impl Store {
     }
 
     pub async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>> {
-        const SQL: &str = "SELECT id, code, name, description FROM offers WHERE code = $1";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(BY_CODE)
             .bind(code)
             .fetch_optional(p)
             .await)?)
     }
 
-    pub async fn offer_list(&self, after: i64, limit: i64) -> Result<Vec<Offer>> {
-        const SQL: &str = "SELECT id, code, name, description FROM offers \
-             WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
+    pub async fn offer_list(&self, after: OfferId, limit: i64) -> Result<Vec<Offer>> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)

@@ -2,52 +2,47 @@
 
 use serde::Serialize;
 
-use crate::{on_pool, on_tx};
+use crate::{ids::ScriptId, on_pool, on_tx, time::Instant};
 
 use super::{Result, Store, StoreError};
 
 /// A script at one version, as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Script {
-    pub id: i64,
+    pub id: ScriptId,
     pub name: String,
     pub version: i64,
     pub body: String,
 }
 
+const INSERT: &str = "INSERT INTO scripts (name, version, created_at, updated_at) \
+     VALUES ($1, 1, $2, $2) RETURNING id";
+const INSERT_VERSION: &str = "INSERT INTO script_versions (script_id, version, body, created_at) \
+     VALUES ($1, $2, $3, $4)";
+const NEXT_VERSION: &str = "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), \
+       updated_at = $3 WHERE id = $1 RETURNING version, name";
 /// The script columns at the current version; each query appends its own filter.
-macro_rules! current {
-    ($tail:literal) => {
-        concat!(
-            "SELECT s.id, s.name, v.version, v.body FROM scripts s \
-             JOIN script_versions v ON v.script_id = s.id AND v.version = s.version ",
-            $tail
-        )
-    };
-}
+const CURRENT: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+     JOIN script_versions v ON v.script_id = s.id AND v.version = s.version ";
+const AT_VERSION: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+     JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
 
 impl Store {
-    pub async fn script_create(&self, name: &str, body: &str, now: i64) -> Result<Script> {
+    pub async fn script_create(&self, name: &str, body: &str, now: Instant) -> Result<Script> {
         let mut tx = self.begin().await?;
-        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "INSERT INTO scripts (name, version, created_at, updated_at) \
-             VALUES ($1, 1, $2, $2) RETURNING id"
-        )
-        .bind(name)
-        .bind(now)
-        .fetch_one(c)
-        .await)?;
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, 1, $2, $3)"
-        )
-        .bind(id)
-        .bind(body)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        let id: ScriptId = on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT)
+            .bind(name)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        on_tx!(&mut tx, |c| sqlx::query(INSERT_VERSION)
+            .bind(id)
+            .bind(1_i64)
+            .bind(body)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         tx.commit().await?;
         Ok(Script {
             id,
@@ -60,36 +55,27 @@ impl Store {
     /// Stores a new version of the body (and optionally a new name); returns the script at it.
     pub async fn script_update(
         &self,
-        id: i64,
+        id: ScriptId,
         name: Option<&str>,
         body: &str,
-        now: i64,
+        now: Instant,
     ) -> Result<Script> {
         let mut tx = self.begin().await?;
-        let row: Option<(i64, String)> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(
-            "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), updated_at = $3 \
-             WHERE id = $1 RETURNING version, name"
-        )
-        .bind(id)
-        .bind(name)
-        .bind(now)
-        .fetch_optional(c)
-        .await
-        })?;
+        let row: Option<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(NEXT_VERSION)
+            .bind(id)
+            .bind(name)
+            .bind(now)
+            .fetch_optional(c)
+            .await)?;
         let (version, name) = row.ok_or(StoreError::NotFound)?;
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO script_versions (script_id, version, body, created_at) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(id)
-        .bind(version)
-        .bind(body)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        on_tx!(&mut tx, |c| sqlx::query(INSERT_VERSION)
+            .bind(id)
+            .bind(version)
+            .bind(body)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         tx.commit().await?;
         Ok(Script {
             id,
@@ -100,20 +86,20 @@ impl Store {
     }
 
     /// The script at its current version.
-    pub async fn script_get(&self, id: i64) -> Result<Script> {
-        const SQL: &str = current!("WHERE s.id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(p)
-            .await)?
+    pub async fn script_get(&self, id: ScriptId) -> Result<Script> {
+        let sql = format!("{CURRENT}WHERE s.id = $1");
+        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
         .ok_or(StoreError::NotFound)
     }
 
     /// The script at a given version.
-    pub async fn script_version(&self, id: i64, version: i64) -> Result<Script> {
-        const SQL: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
-             JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
-        on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+    pub async fn script_version(&self, id: ScriptId, version: i64) -> Result<Script> {
+        on_pool!(&self.reads, |p| sqlx::query_as(AT_VERSION)
             .bind(id)
             .bind(version)
             .fetch_optional(p)
@@ -121,12 +107,14 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
-    pub async fn script_list(&self, after: i64, limit: i64) -> Result<Vec<Script>> {
-        const SQL: &str = current!("WHERE s.id > $1 ORDER BY s.id LIMIT $2");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(SQL)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(p)
-            .await)?)
+    pub async fn script_list(&self, after: ScriptId, limit: i64) -> Result<Vec<Script>> {
+        let sql = format!("{CURRENT}WHERE s.id > $1 ORDER BY s.id LIMIT $2");
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(p)
+        .await)?)
     }
 }

@@ -1,39 +1,51 @@
 //! API tokens: stored only as hashes.
 
 use crate::{
+    ids::{AgentId, TokenId},
     on_pool, on_tx,
     people::{Principal, Role},
+    time::Instant,
 };
 
-use super::{Result, Store};
+use super::{Result, Store, locks};
 
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
-    id: i64,
+    id: TokenId,
     name: String,
-    role: String,
-    agent_id: Option<i64>,
+    role: Role,
+    agent_id: Option<AgentId>,
 }
+
+/// A live token, and for an agent's token, an active agent.
+const PRINCIPAL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
+     LEFT JOIN agents a ON a.id = t.agent_id \
+     WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active)";
+const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING id";
+/// Agents' tokens are not revoked here: agents are deactivated instead.
+const REVOKE: &str = "UPDATE tokens SET revoked_at = $2 \
+     WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL";
+const LIVE_ADMINS: &str = "SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL";
+const INSERT_ADMIN: &str =
+    "INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4)";
+/// The configured bootstrap secret; a revoked token with this hash is brought back.
+const ENSURE_ADMIN: &str = "INSERT INTO tokens (name, role, secret_hash, created_at) \
+     VALUES ('bootstrap', $1, $2, $3) \
+     ON CONFLICT (secret_hash) DO UPDATE SET revoked_at = NULL, role = $1, agent_id = NULL";
 
 impl Store {
     /// The live principal for a token hash: not revoked, and for agent tokens, the agent active.
     pub async fn principal_by_hash(&self, hash: &str) -> Result<Option<Principal>> {
-        const SQL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
-             LEFT JOIN agents a ON a.id = t.agent_id \
-             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL \
-               AND (t.agent_id IS NULL OR a.active)";
-        let row: Option<PrincipalRow> = on_pool!(&self.reads, |p| sqlx::query_as(SQL)
+        let row: Option<PrincipalRow> = on_pool!(&self.reads, |p| sqlx::query_as(PRINCIPAL)
             .bind(hash)
             .fetch_optional(p)
             .await)?;
-        Ok(row.and_then(|r| {
-            let role = r.role.parse().ok()?;
-            Some(Principal {
-                token_id: r.id,
-                name: r.name,
-                role,
-                agent_id: r.agent_id,
-            })
+        Ok(row.map(|r| Principal {
+            token_id: r.id,
+            name: r.name,
+            role: r.role,
+            agent_id: r.agent_id,
         }))
     }
 
@@ -43,28 +55,23 @@ impl Store {
         name: &str,
         role: Role,
         hash: &str,
-        agent_id: Option<i64>,
-        now: i64,
-    ) -> Result<i64> {
-        const SQL: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id";
-        let id: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(SQL)
+        agent_id: Option<AgentId>,
+        now: Instant,
+    ) -> Result<TokenId> {
+        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
             .bind(name)
-            .bind(role.as_str())
+            .bind(role)
             .bind(hash)
             .bind(agent_id)
             .bind(now)
             .fetch_one(p)
-            .await)?;
-        Ok(id)
+            .await)?)
     }
 
     /// Revokes a token that is not an agent's (agents are deactivated instead). Returns whether
     /// a live token was revoked.
-    pub async fn token_revoke(&self, id: i64, now: i64) -> Result<bool> {
-        const SQL: &str = "UPDATE tokens SET revoked_at = $2 \
-             WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL";
-        let done = on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn token_revoke(&self, id: TokenId, now: Instant) -> Result<bool> {
+        let done = on_pool!(&self.pool, |p| sqlx::query(REVOKE)
             .bind(id)
             .bind(now)
             .execute(p)
@@ -75,54 +82,47 @@ impl Store {
 
     /// Stores a generated admin token if no live admin token exists; returns whether it did.
     /// Serialised across processes, so several starting at once make only one.
-    pub async fn token_bootstrap_if_none(&self, hash: &str, now: i64) -> Result<bool> {
+    pub async fn token_bootstrap_if_none(&self, hash: &str, now: Instant) -> Result<bool> {
         let mut tx = self.begin().await?;
-        if let super::Tx::Postgres(t) = &mut tx {
-            sqlx::query("SELECT pg_advisory_xact_lock(7263001)")
-                .execute(&mut **t)
-                .await?;
-        }
-        let n: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"
-        )
-        .fetch_one(c)
-        .await)?;
+        locks::exclusive(&mut tx, locks::BOOTSTRAP).await?;
+        let n: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(LIVE_ADMINS)
+            .bind(Role::Admin)
+            .fetch_one(c)
+            .await)?;
         if n > 0 {
             return Ok(false);
         }
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ('generated admin', 'admin', $1, $2)"
-        )
-        .bind(hash)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        on_tx!(&mut tx, |c| sqlx::query(INSERT_ADMIN)
+            .bind("generated admin")
+            .bind(Role::Admin)
+            .bind(hash)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// Whether any live admin token exists.
     pub async fn admin_token_exists(&self) -> Result<bool> {
-        const SQL: &str = "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL";
-        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(SQL).fetch_one(p).await)?;
+        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(LIVE_ADMINS)
+            .bind(Role::Admin)
+            .fetch_one(p)
+            .await)?;
         Ok(n > 0)
     }
 
     /// Makes sure a live admin token with this hash exists (the bootstrap token). A token with
     /// this hash that was revoked is brought back: the operator asked for it by configuration.
-    pub async fn token_ensure_admin(&self, hash: &str, now: i64) -> Result<()> {
-        const SQL: &str = "INSERT INTO tokens (name, role, secret_hash, created_at) \
-             VALUES ('bootstrap', 'admin', $1, $2) \
-             ON CONFLICT (secret_hash) DO UPDATE SET revoked_at = NULL, role = 'admin', agent_id = NULL";
-        on_pool!(&self.pool, |p| sqlx::query(SQL)
+    pub async fn token_ensure_admin(&self, hash: &str, now: Instant) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(ENSURE_ADMIN)
+            .bind(Role::Admin)
             .bind(hash)
             .bind(now)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|_| ()))?;
         Ok(())
     }
 }

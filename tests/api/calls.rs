@@ -389,10 +389,12 @@ async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaig
 async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is_409(app: TestApp) {
     use outcall::{
         clock::Clock,
+        ids::{AgentId, CampaignId},
         store::{
             Store,
-            dispatch::{Search, Step},
+            queue::{Search, Step},
         },
+        time::Instant,
     };
     let first_campaign = app
         .running_campaign(
@@ -412,24 +414,26 @@ async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is
     assert_eq!(body["campaign"]["id"], first_campaign);
     app.advance(31);
     let store = app.running.as_ref().unwrap().store.clone();
-    let now = app.clock.now_ms();
+    let now = app.clock.now();
     store.reap_expired(now).await.unwrap();
     // A hand-out of the same person through the other campaign, caught before its commit:
     // exactly the statements the dispatcher runs, in one open transaction.
     let mut handout = store.begin().await.unwrap();
+    let (second_campaign, other_id) = (CampaignId(second_campaign), AgentId(other_id));
     let within = [second_campaign];
     let search = Search {
         step: Step::Campaign(second_campaign),
         agent: other_id,
         within: &within,
         now,
-        since: now - 86_400_000,
+        since: now.plus_millis(-86_400_000),
         cap: 3,
         batch: 16,
     };
     let candidates = store.candidates(&mut handout, &search).await.unwrap();
     assert_eq!(candidates.len(), 1, "the person is free to hand out again");
-    let claimed = Store::claim(&mut handout, &candidates[0], other_id, 1, 30_000, now)
+    let lease_until = Instant::from_millis(now.millis() + 30_000);
+    let claimed = Store::claim(&mut handout, &candidates[0], other_id, 1, lease_until, now)
         .await
         .unwrap();
     assert!(claimed.is_some(), "the hand-out holds the person");

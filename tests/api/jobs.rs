@@ -6,7 +6,8 @@ use crate::helpers::{Backend, TestApp};
 
 async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app: TestApp) {
     let store = app.running.as_ref().unwrap().store.clone();
-    let now = outcall::clock::Clock::now_ms(&app.clock);
+    let now = outcall::clock::Clock::now(&app.clock);
+    let token = outcall::ids::TokenId(1);
     let mut tx = store.begin().await.unwrap();
     let answer = outcall::store::idempotency::Remembered {
         request_hash: "h".into(),
@@ -15,14 +16,14 @@ async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records
     };
     outcall::store::Store::idempotency_put(
         &mut tx,
-        1,
+        token,
         "old-key",
         &answer,
-        now - 2 * outcall::store::idempotency::KEEP_MS,
+        now.plus_millis(-2 * outcall::store::idempotency::KEEP_MS),
     )
     .await
     .unwrap();
-    outcall::store::Store::idempotency_put(&mut tx, 1, "fresh-key", &answer, now)
+    outcall::store::Store::idempotency_put(&mut tx, token, "fresh-key", &answer, now)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -48,9 +49,9 @@ async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records
     assert!(
         store
             .idempotency_get(
-                1,
+                token,
                 "old-key",
-                now - 10 * outcall::store::idempotency::KEEP_MS
+                now.plus_millis(-10 * outcall::store::idempotency::KEEP_MS)
             )
             .await
             .unwrap()
@@ -58,7 +59,7 @@ async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records
     );
     assert!(
         store
-            .idempotency_get(1, "fresh-key", now)
+            .idempotency_get(token, "fresh-key", now)
             .await
             .unwrap()
             .is_some()

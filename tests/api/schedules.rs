@@ -130,7 +130,10 @@ mod two_postgres {
         let count = || {
             let store = store.clone();
             async move {
-                let events = store.events_after(0, 10_000).await.unwrap();
+                let events = store
+                    .events_after(outcall::ids::EventId(0), 10_000)
+                    .await
+                    .unwrap();
                 events
                     .iter()
                     .filter(|e| {
@@ -156,6 +159,7 @@ mod two_postgres {
         );
 
         // The claim itself is a compare-and-set: many racers, one winner.
+        let id = outcall::ids::CampaignId(id);
         let row = store.campaign_get(id).await.unwrap();
         let due = row.next_recurrence_at.unwrap();
         let mut racers = vec![];
@@ -166,7 +170,7 @@ mod two_postgres {
                 second.store.clone()
             };
             racers.push(tokio::spawn(async move {
-                s.campaign_recur(id, due, Some(due + 600_000), due)
+                s.campaign_recur(id, due, Some(due.plus_millis(600_000)), due)
                     .await
                     .unwrap()
             }));

@@ -1,0 +1,306 @@
+//! The hand-out: gives an agent their next call, in the contract's order, applying every
+//! eligibility rule. Candidates come from indexed queries in small batches; one that fails a
+//! rule is moved out of the ready queue until the rule would allow it, so no contact is judged
+//! twice before its time and the cost of a hand-out does not grow with the queue.
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicI64, Ordering},
+};
+
+use crate::{
+    catalog::Template,
+    clock::SharedClock,
+    config::Config,
+    dispatch::{self, Pressure, Verdict},
+    ids::{AgentId, CampaignId},
+    store::{
+        Store, StoreError, Tx,
+        agents::Agent,
+        calls::CallRow,
+        campaigns::CampaignRow,
+        contacts::{ContactRow, HistoryRow},
+        queue::{Outlook, Search, Step},
+        scripts::Script,
+    },
+    time::{DAY_MS, Instant},
+};
+
+use super::{Result, Service};
+
+/// A call handed out, with the agent and campaign rows it was chosen with.
+pub struct Handout {
+    pub call: CallRow,
+    pub agent: Agent,
+    pub campaign: CampaignRow,
+}
+
+/// Everything an agent needs for a call: the call, its contact, campaign, the script rendered
+/// for the contact, and the contact's history.
+pub struct HandedOut {
+    pub call: CallRow,
+    pub contact: ContactRow,
+    pub campaign: CampaignRow,
+    pub script: Script,
+    /// The script with the contact's fields filled in.
+    pub text: String,
+    pub history: Vec<HistoryRow>,
+}
+
+/// How often a hand-out also sweeps expired leases and due retries, in milliseconds.
+const SWEEP_EVERY_MS: i64 = 250;
+
+/// Batches searched per step before moving on.
+const ROUNDS: usize = 8;
+
+/// The first batch of a step: one row, since it is usually the call. A larger batch costs
+/// for every row: its person's recent attempts are read with it, SQLite's driver hands each row
+/// over between threads, and on PostgreSQL each stays locked until the hand-out commits.
+const FIRST_BATCH: i64 = 1;
+
+/// Later batches of a step, once candidates have been found ineligible and moved aside.
+const BATCH: i64 = 16;
+
+/// The hand-out, with its clock, the global pressure rules and its sweep throttle.
+pub struct HandOut {
+    store: Store,
+    clock: SharedClock,
+    rules: Pressure,
+    /// When a hand-out last swept expired leases and due retries (clock milliseconds).
+    swept_at: AtomicI64,
+}
+
+impl HandOut {
+    pub fn new(store: Store, clock: SharedClock, config: &Config) -> Self {
+        Self {
+            store,
+            clock,
+            rules: Pressure {
+                hours: config.calling_hours,
+                cap: config.phone_cap,
+                min_gap: config.phone_min_gap,
+            },
+            swept_at: AtomicI64::new(0),
+        }
+    }
+
+    /// Whether this hand-out should also sweep: expired leases and due retries are swept every
+    /// second in the background, and at hand-out at most every quarter second, so a busy queue
+    /// pays for it rarely.
+    fn sweep_due(&self, now: Instant) -> bool {
+        let now = now.millis();
+        let last = self.swept_at.load(Ordering::SeqCst);
+        (now < last || last + SWEEP_EVERY_MS <= now)
+            && self
+                .swept_at
+                .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
+    /// Finds and leases the agent's next call, or `None` when nothing is due for them. A call
+    /// the agent already holds is returned as it is.
+    pub async fn next(&self, agent_id: AgentId) -> Result<Option<Handout>, StoreError> {
+        let store = &self.store;
+        let now = self.clock.now();
+        let sweep = self.sweep_due(now);
+        if sweep {
+            store.reap_expired(now).await?;
+        }
+        let agent = store.agent_get(agent_id).await?;
+        if sweep {
+            store.promote_due(now).await?;
+        }
+        let campaigns: Vec<CampaignRow> = store
+            .campaigns_active()
+            .await?
+            .into_iter()
+            .filter(|c| c.def().admits(agent.team.as_deref()))
+            .collect();
+        let all: Vec<CampaignId> = campaigns.iter().map(|c| c.id).collect();
+        let owner_first: Vec<CampaignId> = campaigns
+            .iter()
+            .filter(|c| c.owner_first)
+            .map(|c| c.id)
+            .collect();
+        let (mut tx, mut outlook) = begin(store, agent_id, &all, &owner_first, now).await?;
+        if outlook.lapsed {
+            // The agent's last lease ran out and has not been reaped yet: the one-lease-per-agent
+            // index would refuse every claim. Reap it (its own transaction: on SQLite the writer
+            // is this one), then look again.
+            tx.commit().await?;
+            store.reap_expired(now).await?;
+            (tx, outlook) = begin(store, agent_id, &all, &owner_first, now).await?;
+        }
+        if outlook.held.is_some()
+            && let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await?
+        {
+            tx.commit().await?;
+            let campaign = store.campaign_get(call.campaign_id).await?;
+            return Ok(Some(Handout {
+                call,
+                agent,
+                campaign,
+            }));
+        }
+        let steps = steps(&outlook, &campaigns, all, owner_first);
+        let by_id: HashMap<CampaignId, &CampaignRow> =
+            campaigns.iter().map(|c| (c.id, c)).collect();
+        for (step, within) in steps {
+            for round in 0..ROUNDS {
+                let search = Search {
+                    step,
+                    agent: agent_id,
+                    within: &within,
+                    now,
+                    since: now - self.rules.cap.period,
+                    cap: self.rules.cap.max as i64,
+                    batch: if round == 0 { FIRST_BATCH } else { BATCH },
+                };
+                let (found, exhausted) = self.try_batch(&mut tx, &search, &by_id).await?;
+                if let Some(call) = found {
+                    tx.commit().await?;
+                    metrics::counter!("outcall_calls_handed_out_total").increment(1);
+                    let campaign = by_id[&call.campaign_id].clone();
+                    return Ok(Some(Handout {
+                        call,
+                        agent,
+                        campaign,
+                    }));
+                }
+                if exhausted {
+                    break;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// One batch of one step: judges each candidate, leases the first that may be called, and
+    /// reschedules those that may not. Returns the call, and whether the step has no more rows.
+    async fn try_batch(
+        &self,
+        tx: &mut Tx,
+        search: &Search<'_>,
+        campaigns: &HashMap<CampaignId, &CampaignRow>,
+    ) -> Result<(Option<CallRow>, bool), StoreError> {
+        let now = search.now;
+        let candidates = self.store.candidates(tx, search).await?;
+        let exhausted = (candidates.len() as i64) < search.batch;
+        for candidate in &candidates {
+            let Some(campaign) = campaigns.get(&candidate.campaign_id) else {
+                continue;
+            };
+            let tz = candidate.contact_tz.map_or(campaign.tz(), |z| z.0);
+            let recent: Vec<_> = candidate
+                .recent_attempts()
+                .into_iter()
+                .map(Instant::utc)
+                .collect();
+            let windows = &campaign.calling_windows;
+            let verdict = dispatch::verdict(
+                windows,
+                tz,
+                candidate.is_callback,
+                &recent,
+                &self.rules,
+                now.utc(),
+            );
+            let later = match verdict {
+                Verdict::Now => {
+                    let version = campaign.script_version.unwrap_or(1);
+                    let until = now + campaign.lease_seconds;
+                    let claimed =
+                        Store::claim(tx, candidate, search.agent, version, until, now).await?;
+                    if let Some(call) = claimed {
+                        return Ok((Some(call), false));
+                    }
+                    continue;
+                }
+                Verdict::NotBefore(at) => Instant::from_utc(at),
+                Verdict::Never => now.plus_millis(DAY_MS),
+            };
+            Store::reschedule(tx, candidate.id, later, now).await?;
+        }
+        Ok((None, exhausted))
+    }
+}
+
+/// The steps to search, in hand-out order, each with the campaigns it looks in: the
+/// cross-campaign steps the outlook saw anything due in, then each campaign by priority.
+fn steps(
+    outlook: &Outlook,
+    campaigns: &[CampaignRow],
+    all: Vec<CampaignId>,
+    owner_first: Vec<CampaignId>,
+) -> Vec<(Step, Vec<CampaignId>)> {
+    let mut steps = Vec::new();
+    if campaigns.is_empty() {
+        return steps;
+    }
+    if outlook.reserved {
+        steps.push((Step::Reserved, all.clone()));
+    }
+    if outlook.owned {
+        steps.push((Step::Owned, owner_first));
+    }
+    if outlook.callbacks {
+        steps.push((Step::Callbacks, all));
+    }
+    steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
+    steps
+}
+
+/// Opens the search's transaction and takes its first look. One transaction for the whole
+/// search: on SQLite one write lock and on PostgreSQL one round of BEGIN/COMMIT, however many
+/// steps come up empty before the call is found. It begins with the agent's own hand-outs in
+/// turn (a retry sent while the first request is still choosing waits for it), so a call the
+/// agent holds is seen and handed back as it is.
+async fn begin(
+    store: &Store,
+    agent: AgentId,
+    all: &[CampaignId],
+    owner_first: &[CampaignId],
+    now: Instant,
+) -> Result<(Tx, Outlook), StoreError> {
+    let mut tx = store.begin().await?;
+    Store::one_hand_out_per_agent(&mut tx, agent).await?;
+    let outlook = Store::outlook(&mut tx, agent, all, owner_first, now).await?;
+    Ok((tx, outlook))
+}
+
+impl Service {
+    /// The agent's next call with everything the agent needs for it, or `None` when nothing
+    /// is due for them. Safe to retry: an agent who holds a call gets the same call back.
+    pub async fn next_call(&self, agent: AgentId) -> super::Result<Option<HandedOut>> {
+        let Some(handout) = self.handout.next(agent).await? else {
+            return Ok(None);
+        };
+        let Handout {
+            call,
+            agent,
+            campaign,
+        } = handout;
+        let contact = self.store.contact_get(call.contact_id).await?;
+        let script = self
+            .store
+            .script_version(campaign.script_id, call.script_version)
+            .await?;
+        let tz = contact.tz_or(campaign.tz());
+        let vars = serde_json::json!({
+            "id": contact.id, "name": contact.name, "phone": contact.phone, "timezone": tz.name(),
+            "attributes": contact.attributes.0, "campaign": {"name": campaign.name,
+            "offer": campaign.offer_name}, "agent": {"name": agent.name},
+        });
+        let text = Template::render(&script.body, &vars);
+        let history = self.store.contact_history(contact.id).await?;
+        Ok(Some(HandedOut {
+            call,
+            contact,
+            campaign,
+            script,
+            text,
+            history,
+        }))
+    }
+}

@@ -1,0 +1,310 @@
+//! Importing contact lists. A small upload (JSON, or CSV up to the inline threshold) is read and
+//! committed in one transaction and answered with its report. A larger CSV is stored piece by
+//! piece as it streams in and read by a background job, batch by batch, each batch committed
+//! with the import's progress, so a crash leaves exact counts and a restart resumes after the
+//! last committed row. Both paths read rows with the same readers and write them with the same
+//! batch statement.
+
+use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::{
+    campaigns::CampaignStatus,
+    contacts::{
+        Region,
+        csv::{Batch, check_json, read_csv},
+        import::{ImportFormat, RawContact, Report},
+    },
+    ids::{AgentId, CampaignId, ImportId},
+    store::{Store, StoreError},
+    time::Instant,
+    validate::{FieldError, Invalid},
+};
+
+use super::{Error, Result, Service};
+
+/// Pieces an upload is stored in for its import job.
+const CHUNK: usize = 1024 * 1024;
+
+/// What an upload became: a finished import's report, or an import queued for a worker.
+pub enum Upload {
+    Done(Report),
+    Queued(ImportId),
+}
+
+/// Parses CSV from `input` on a blocking thread and sends batches of up to
+/// [`crate::contacts::csv::BATCH`] records through a small bounded channel, so memory stays
+/// flat whatever the size. The first `skip` records are read but not sent (resuming). A header
+/// without `phone` is the first and only message, as an error.
+fn parse_csv(
+    input: impl Read + Send + 'static,
+    region: Region,
+    agents: Arc<HashSet<AgentId>>,
+    skip: u64,
+) -> mpsc::Receiver<Result<Batch, String>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        read_csv(input, region, &agents, skip, |message| {
+            tx.blocking_send(message).is_ok()
+        });
+    });
+    rx
+}
+
+fn broke_off(error: impl Display) -> Error {
+    Error::Unreadable(FieldError::new(
+        "body",
+        format!("the upload broke off: {error}"),
+    ))
+}
+
+impl Service {
+    /// The campaign an upload goes into, which must not be completed.
+    pub async fn open_campaign(&self, id: CampaignId) -> Result<()> {
+        let campaign = self.store.campaign_get(id).await?;
+        if campaign.status == CampaignStatus::Completed {
+            return Err(Error::Conflict("the campaign is completed".into()));
+        }
+        Ok(())
+    }
+
+    /// Imports the contacts of a JSON upload in one transaction.
+    pub async fn import_json(
+        &self,
+        campaign: CampaignId,
+        contacts: Vec<RawContact>,
+    ) -> Result<Report> {
+        self.open_campaign(campaign).await?;
+        let agents = self.store.agent_ids().await?;
+        let batches = check_json(contacts, self.region, &agents);
+        let (tx, rx) = mpsc::channel(batches.len().max(1));
+        for batch in batches {
+            let _ = tx.try_send(Ok(batch));
+        }
+        drop(tx);
+        self.ingest_inline(campaign, rx, "contacts").await
+    }
+
+    /// Imports a CSV upload as it streams in: up to the inline threshold at once, in one
+    /// transaction; past it, stored piece by piece for an import job.
+    pub async fn import_csv<S, B, E>(&self, campaign: CampaignId, mut stream: S) -> Result<Upload>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        self.open_campaign(campaign).await?;
+        let inline_limit = self.config.import_inline_bytes;
+        let max = self.config.max_upload_bytes;
+        let mut head: Vec<u8> = vec![];
+        let mut overflow = false;
+        while let Some(chunk) = stream.next().await {
+            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
+            if head.len() > max {
+                return Err(Error::TooLarge);
+            }
+            if head.len() > inline_limit {
+                overflow = true;
+                break;
+            }
+        }
+        if !overflow {
+            let agents = Arc::new(self.store.agent_ids().await?);
+            let rx = parse_csv(std::io::Cursor::new(head), self.region, agents, 0);
+            return self
+                .ingest_inline(campaign, rx, "phone")
+                .await
+                .map(Upload::Done);
+        }
+        let now = self.now();
+        let id = self
+            .store
+            .import_create(campaign, ImportFormat::Csv, now)
+            .await?;
+        let total = match self.store_upload(id, head, &mut stream, max).await {
+            Ok(total) => total,
+            Err(error) => {
+                let reason = match &error {
+                    Error::TooLarge => "the upload was larger than allowed",
+                    _ => "the upload did not finish",
+                };
+                self.store
+                    .import_finish(id, Some(reason), self.now())
+                    .await?;
+                return Err(error);
+            }
+        };
+        self.store
+            .import_uploaded(id, total as i64, self.now())
+            .await?;
+        self.queue.push(id).await?;
+        metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
+        Ok(Upload::Queued(id))
+    }
+
+    /// Stores the rest of an upload piece by piece, `pending` first; returns its size.
+    async fn store_upload<S, B, E>(
+        &self,
+        id: ImportId,
+        mut pending: Vec<u8>,
+        stream: &mut S,
+        max: usize,
+    ) -> Result<usize>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let mut seq = 0i64;
+        let mut total = pending.len();
+        loop {
+            while pending.len() >= CHUNK {
+                let rest = pending.split_off(CHUNK);
+                self.store.import_put_chunk(id, seq, &pending).await?;
+                seq += 1;
+                pending = rest;
+                self.store
+                    .import_uploading(id, total as i64, self.now())
+                    .await?;
+            }
+            match stream.next().await {
+                Some(chunk) => {
+                    let chunk = chunk.map_err(broke_off)?;
+                    total += chunk.as_ref().len();
+                    if total > max {
+                        return Err(Error::TooLarge);
+                    }
+                    pending.extend_from_slice(chunk.as_ref());
+                }
+                None => break,
+            }
+        }
+        if !pending.is_empty() {
+            self.store.import_put_chunk(id, seq, &pending).await?;
+        }
+        Ok(total)
+    }
+
+    /// Commits every batch in one transaction: all rows or none. A list that cannot be read at
+    /// all (no `phone` column) is a 422 naming `field`.
+    async fn ingest_inline(
+        &self,
+        campaign: CampaignId,
+        mut batches: mpsc::Receiver<Result<Batch, String>>,
+        field: &str,
+    ) -> Result<Report> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut report = Report::default();
+        while let Some(batch) = batches.recv().await {
+            let batch = batch.map_err(|m| Invalid::field(field, m))?;
+            let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
+            part.total = batch.read;
+            part.invalid = batch.invalid;
+            report.add(&part);
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// The import job's work: claims the import for `worker` (unless it is done, failed, or
+    /// another live worker has it), resumes after its committed rows, and commits batch by
+    /// batch with the import's progress.
+    pub async fn run_import(&self, id: ImportId, worker: &str) -> Result<()> {
+        let stale = self.config.import_stale.as_millis();
+        let Some(row) = self
+            .store
+            .import_claim(id, worker, self.now(), stale)
+            .await?
+        else {
+            return Ok(());
+        };
+        let agents = Arc::new(self.store.agent_ids().await?);
+        let reader = ChunkReader {
+            store: self.store.clone(),
+            import_id: row.id,
+            seq: 0,
+            buf: vec![],
+            pos: 0,
+            handle: tokio::runtime::Handle::current(),
+        };
+        let mut batches = parse_csv(reader, self.region, agents, row.processed as u64);
+        while let Some(batch) = batches.recv().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(message) => {
+                    self.store
+                        .import_finish(id, Some(&message), self.now())
+                        .await?;
+                    return Ok(());
+                }
+            };
+            if !self
+                .commit_batch(&row.campaign_id, id, worker, batch)
+                .await?
+            {
+                return Ok(()); // taken over after this worker went silent
+            }
+        }
+        self.store.import_finish(id, None, self.now()).await?;
+        tracing::info!(import = %id, "import finished");
+        Ok(())
+    }
+
+    /// One batch of an import job with the import's progress; false if another worker has taken
+    /// the import over.
+    async fn commit_batch(
+        &self,
+        campaign: &CampaignId,
+        id: ImportId,
+        worker: &str,
+        batch: Batch,
+    ) -> Result<bool> {
+        let now: Instant = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut part = Store::contacts_add_batch(&mut tx, *campaign, &batch.rows, now).await?;
+        part.invalid = batch.invalid;
+        match Store::import_progress(&mut tx, id, Some(worker), &part, batch.read, now).await {
+            Err(StoreError::Conflict(_)) => return Ok(false),
+            other => other?,
+        }
+        tx.commit().await?;
+        metrics::counter!("outcall_import_rows_total").increment(batch.read);
+        Ok(true)
+    }
+}
+
+/// Reads a stored upload piece by piece from a blocking thread.
+struct ChunkReader {
+    store: Store,
+    import_id: ImportId,
+    seq: i64,
+    buf: Vec<u8>,
+    pos: usize,
+    handle: tokio::runtime::Handle,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            let next = self
+                .handle
+                .block_on(self.store.import_chunk(self.import_id, self.seq))
+                .map_err(std::io::Error::other)?;
+            match next {
+                None => return Ok(0),
+                Some(data) => {
+                    self.buf = data;
+                    self.pos = 0;
+                    self.seq += 1;
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

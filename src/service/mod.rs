@@ -1,0 +1,120 @@
+//! The operations: one home for each thing the service does — hand a call out, record an
+//! outcome, import a list, run the scheduler's tick, evaluate a target — with the rules and the
+//! transaction it takes. The HTTP edge and the background jobs both call these; neither calls
+//! the other. Operations use the store and the domain; nothing here knows HTTP or apalis.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::{
+    clock::SharedClock,
+    config::Config,
+    contacts::Region,
+    events::EventHub,
+    ids::ImportId,
+    store::{Store, StoreError},
+    time::Instant,
+    validate::{FieldError, Invalid},
+};
+
+pub mod calls;
+pub mod campaigns;
+pub mod dnc;
+pub mod handout;
+pub mod imports;
+pub mod outcome;
+pub mod scheduler;
+pub mod targets;
+
+pub use handout::HandOut;
+
+/// What an operation can fail with, in the terms the edge answers in.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing with that id (or not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (the message says how).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Input that was read but is not acceptable, field by field.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Input that could not be read at all (an upload that broke off).
+    #[error("unreadable: {}", .0.message)]
+    Unreadable(FieldError),
+    /// An upload larger than allowed.
+    #[error("too large")]
+    TooLarge,
+    /// Storage failed (the database unavailable, or a defect).
+    #[error(transparent)]
+    Store(StoreError),
+    /// A defect.
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Error::NotFound,
+            StoreError::Conflict(message) => Error::Conflict(message),
+            other => Error::Store(other),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where imports too large to read inline wait for a background worker (the job queue; the
+/// service only needs to put one in).
+pub trait ImportQueue: Send + Sync + 'static {
+    fn push(&self, import: ImportId) -> BoxFuture<'_, Result<()>>;
+}
+
+/// The application's operations, over its store, clock, configuration and live events.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+    pub events: EventHub,
+    /// The region national phone numbers are read in.
+    pub region: Region,
+    handout: Arc<HandOut>,
+    queue: Arc<dyn ImportQueue>,
+}
+
+impl Service {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        config: Arc<Config>,
+        events: EventHub,
+        queue: Arc<dyn ImportQueue>,
+    ) -> anyhow::Result<Self> {
+        let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
+        let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
+        Ok(Self {
+            store,
+            clock,
+            config,
+            events,
+            region,
+            handout,
+            queue,
+        })
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The zone the service shows times in when nothing more specific applies.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.config.timezone
+    }
+}

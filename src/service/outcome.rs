@@ -1,0 +1,308 @@
+//! Recording an outcome: checked against the contact's zone and the calling hours, then in one
+//! transaction the call completed, the contact moved on (retry, callback, done), the phone
+//! listed for `do_not_call` and `complaint`, a follow-up opened for a complaint, the live event
+//! and the idempotency record. The answer is sent only after the commit, so an outcome that got
+//! a 2xx is never lost.
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    dispatch::{self, CallbackScope, Disposition},
+    events::EventKind,
+    ids::{AgentId, CallId, TokenId},
+    store::{
+        Store,
+        calls::{OutcomeWrite, Recorded},
+        campaigns::CampaignRow,
+        idempotency::Remembered,
+    },
+    text::{Notes, check_free_text},
+    time::{DAY_MS, Instant},
+    validate::{Invalid, Validator},
+};
+
+use super::{Error, Result, Service};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeInput {
+    /// accepted, declined, callback, no_answer, busy, voicemail, wrong_number, do_not_call, complaint.
+    pub disposition: String,
+    /// Up to 4,000 characters.
+    pub notes: Option<String>,
+    /// With `callback`: when to call back (RFC 3339); its local time must fall in the global
+    /// calling hours.
+    pub callback_at: Option<String>,
+    /// `agent` (default: back to this agent first) or `campaign` (anyone).
+    pub callback_scope: Option<String>,
+    /// Answers to the script's questions.
+    #[schema(value_type = Option<Object>)]
+    pub answers: Option<Value>,
+}
+
+/// An outcome to record, from an agent's token.
+pub struct OutcomeRequest<'a> {
+    pub token: TokenId,
+    pub agent: AgentId,
+    /// The agent's name, for the DNC listing's `added_by` and the live event.
+    pub agent_name: &'a str,
+    pub call: CallId,
+    /// The `Idempotency-Key`, and the hash of the request it came with.
+    pub key: Option<(String, String)>,
+    pub input: OutcomeInput,
+}
+
+/// What recording answered: the new answer, or the one first given for the same key.
+pub enum Answer {
+    Recorded(Value),
+    Replayed(Remembered),
+}
+
+/// The longest a callback may be set ahead.
+const MAX_CALLBACK_DAYS: i64 = 180;
+/// The largest `answers` object, as JSON.
+const MAX_ANSWERS_BYTES: usize = 16 * 1024;
+/// When a complaint's follow-up is due.
+const FOLLOW_UP_DUE_MS: i64 = DAY_MS;
+
+/// An outcome whose fields were checked.
+struct Checked {
+    disposition: Disposition,
+    notes: Option<Notes>,
+    callback: Option<(DateTime<Utc>, CallbackScope)>,
+    answers: Option<String>,
+}
+
+fn clean_json(value: &Value) -> bool {
+    match value {
+        Value::String(s) => check_free_text(s, Notes::MAX).is_ok(),
+        Value::Array(items) => items.iter().all(clean_json),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, v)| check_free_text(k, 200).is_ok() && clean_json(v)),
+        _ => true,
+    }
+}
+
+fn check_answers(answers: Value) -> Result<String, String> {
+    if !answers.is_object() {
+        return Err("must be an object".to_owned());
+    }
+    if !clean_json(&answers) {
+        return Err("must not contain control characters".to_owned());
+    }
+    let text = answers.to_string();
+    if text.len() > MAX_ANSWERS_BYTES {
+        Err(format!("must be at most {MAX_ANSWERS_BYTES} bytes"))
+    } else {
+        Ok(text)
+    }
+}
+
+impl Service {
+    /// Checks a callback time: in the future, within reach, and inside the calling hours in the
+    /// contact's zone.
+    fn check_callback(
+        &self,
+        at: &str,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, String> {
+        let at = Instant::parse_rfc3339(at)?.utc();
+        let local = at.with_timezone(&tz);
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let hours = &self.config.calling_hours;
+        if at <= now {
+            Err("must be in the future".into())
+        } else if at > now + Duration::days(MAX_CALLBACK_DAYS) {
+            Err(format!("must be within {MAX_CALLBACK_DAYS} days"))
+        } else if !hours.contains(minute) {
+            Err(format!(
+                "{} in the contact's zone ({}) is outside the calling hours {hours}",
+                local.format("%H:%M"),
+                tz.name(),
+            ))
+        } else {
+            Ok(at)
+        }
+    }
+
+    fn check_outcome(
+        &self,
+        input: OutcomeInput,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<Checked, Invalid> {
+        let mut v = Validator::new();
+        let disposition = v.check("disposition", input.disposition.parse::<Disposition>());
+        let notes = v.check_opt("notes", input.notes, |n| Notes::parse(&n));
+        let scope = v.check_opt("callback_scope", input.callback_scope, |s| {
+            match s.as_str() {
+                "agent" => Ok(CallbackScope::Agent),
+                "campaign" => Ok(CallbackScope::Campaign),
+                _ => Err("must be agent or campaign".to_owned()),
+            }
+        });
+        let answers = v.check_opt("answers", input.answers, check_answers);
+        let mut callback = None;
+        match (disposition, input.callback_at) {
+            (Some(Disposition::Callback), None) => {
+                v.push("callback_at", "is required with disposition callback")
+            }
+            (Some(Disposition::Callback), Some(at)) => {
+                if let Some(at) = v.check("callback_at", self.check_callback(&at, tz, now)) {
+                    callback = Some((at, scope.flatten().unwrap_or(CallbackScope::Agent)));
+                }
+            }
+            (Some(_), Some(_)) => v.push("callback_at", "only goes with disposition callback"),
+            _ => {}
+        }
+        let (Some(disposition), Some(notes), Some(answers)) = (disposition, notes, answers) else {
+            return Err(v.fail());
+        };
+        v.finish()?;
+        Ok(Checked {
+            disposition,
+            notes,
+            callback,
+            answers,
+        })
+    }
+
+    /// The answer already given for this token's `key`, if any; the same key with another
+    /// request is refused.
+    pub async fn replayed(
+        &self,
+        token: TokenId,
+        key: &(String, String),
+    ) -> Result<Option<Remembered>> {
+        let (key, hash) = key;
+        match self.store.idempotency_get(token, key, self.now()).await? {
+            Some(answer) if &answer.request_hash != hash => Err(Invalid::field(
+                "Idempotency-Key",
+                "was already used with a different request",
+            )
+            .into()),
+            other => Ok(other),
+        }
+    }
+
+    /// Records what happened on a call (see the module's doc).
+    pub async fn record_outcome(&self, req: OutcomeRequest<'_>) -> Result<Answer> {
+        let now = self.now();
+        let call = self.own_call(req.call, req.agent).await?;
+        let campaign = self.store.campaign_get(call.campaign_id).await?;
+        let contact = self.store.contact_get(call.contact_id).await?;
+        let tz = contact.tz_or(campaign.tz());
+        let checked = self.check_outcome(req.input, tz, now.utc())?;
+        let after = dispatch::after_outcome(
+            checked.disposition,
+            &campaign.def(),
+            tz,
+            call.attempt,
+            checked.callback,
+            req.agent,
+            self.config.callback_grace,
+            &self.config.calling_hours,
+            now.utc(),
+        );
+        let write = OutcomeWrite {
+            call_id: req.call,
+            agent_id: req.agent,
+            disposition: checked.disposition,
+            notes: checked.notes.as_ref().map(Notes::as_str),
+            callback_at: checked.callback.map(|(at, _)| at.into()),
+            answers: checked.answers,
+            state: after.state,
+            next_attempt_at: after.next_attempt_at,
+            release_at: after.release_at,
+            reserved_for: after.reserved_for,
+            is_callback: after.is_callback,
+            now,
+        };
+        let context = Context {
+            token: req.token,
+            agent_name: req.agent_name,
+            key: req.key.as_ref(),
+            campaign: &campaign,
+            tz,
+        };
+        let answer = self.write_outcome(&write, &context).await?;
+        let d = write.disposition;
+        if let Answer::Recorded(_) = &answer {
+            self.events.poke();
+            metrics::counter!("outcall_outcomes_total", "disposition" => d.as_str()).increment(1);
+            tracing::info!(call = %req.call, campaign = %campaign.id, agent = %req.agent,
+                disposition = %d, "outcome recorded");
+        }
+        Ok(answer)
+    }
+
+    /// The outcome's transaction: the call, the entry and the history, the DNC listing and the
+    /// follow-up it brings, the live event and the idempotency record, committed together.
+    async fn write_outcome(&self, w: &OutcomeWrite<'_>, ctx: &Context<'_>) -> Result<Answer> {
+        let (now, d, tz) = (w.now, w.disposition, ctx.tz);
+        let mut tx = self.store.begin().await?;
+        let Some(Recorded {
+            call: done,
+            entry_state,
+            next_attempt_at,
+        }) = Store::outcome_in(&mut tx, w).await?
+        else {
+            drop(tx);
+            // A retry of an outcome that was recorded meanwhile gets the first answer.
+            if let Some((key, hash)) = ctx.key
+                && let Some(answer) = self.store.idempotency_get(ctx.token, key, now).await?
+                && &answer.request_hash == hash
+            {
+                return Ok(Answer::Replayed(answer));
+            }
+            return Err(Error::Conflict(
+                "this call already has an outcome, or its lease passed to someone else".into(),
+            ));
+        };
+        if d.lists_phone() {
+            let phone = Store::contact_phone(&mut tx, done.contact_id).await?;
+            let by = format!("agent {} ({d})", ctx.agent_name);
+            Store::dnc_add_in(&mut tx, &phone, Some(d.as_str()), &by, now).await?;
+        }
+        if d == Disposition::Complaint {
+            let due = now.plus_millis(FOLLOW_UP_DUE_MS);
+            Store::follow_up_in(&mut tx, &done, w.notes, due, now).await?;
+        }
+        let campaign = ctx.campaign;
+        let event = json!({"campaign": campaign.id, "offer": campaign.offer_code, "agent": w.agent_id,
+            "agent_name": ctx.agent_name, "disposition": d, "reached": d.reached(),
+            "conversion": d.converts(), "at": now.rfc3339(self.tz())});
+        Store::event_in(&mut tx, EventKind::Outcome, now, &event).await?;
+        let answer = json!({
+            "call": {"id": done.id, "state": "completed", "disposition": d, "attempt": done.attempt,
+                     "script_version": done.script_version, "finished_at": now.rfc3339(tz)},
+            "contact": {"id": done.contact_id, "state": entry_state,
+                        "next_attempt_at": next_attempt_at.rfc3339(tz)},
+        });
+        if let Some((key, hash)) = ctx.key {
+            let remembered = Remembered {
+                request_hash: hash.clone(),
+                status: 200,
+                body: answer.to_string(),
+            };
+            Store::idempotency_put(&mut tx, ctx.token, key, &remembered, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Answer::Recorded(answer))
+    }
+}
+
+/// What the outcome's transaction needs besides the write itself.
+struct Context<'a> {
+    token: TokenId,
+    agent_name: &'a str,
+    key: Option<&'a (String, String)>,
+    campaign: &'a CampaignRow,
+    /// The contact's zone, which the answer's times are shown in.
+    tz: Tz,
+}

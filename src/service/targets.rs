@@ -1,0 +1,154 @@
+//! Targets: setting one (its scope checked against what exists) and evaluating progress
+//! against it from the hourly roll-ups, with a linear pace through the period.
+
+use serde::Deserialize;
+
+use crate::{
+    ids::{AgentId, CampaignId},
+    stats::{Metric, Period, Progress, Tally, TargetScope, progress},
+    store::{
+        stats::{Filter, GroupBy},
+        targets::{NewTarget, TargetRow},
+    },
+    text::Name,
+    validate::Validator,
+};
+
+use super::{Result, Service};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    /// `campaign`, `team` or `agent`.
+    pub scope: String,
+    /// The campaign id, team name or agent id.
+    #[schema(value_type = String)]
+    pub scope_id: serde_json::Value,
+    /// `2026-11`, `2026-Q4` or `2026`.
+    pub period: String,
+    /// `conversions`, `reached` or `attempts`.
+    pub metric: String,
+    pub goal: i64,
+}
+
+/// Goals are whole numbers in this range.
+pub const GOALS: std::ops::RangeInclusive<i64> = 1..=1_000_000_000;
+const GOAL_RANGE: &str = "must be from 1 to 1,000,000,000";
+
+/// A target with its progress now.
+pub struct Evaluated {
+    pub target: TargetRow,
+    pub progress: Progress,
+}
+
+impl Service {
+    /// A target's progress now.
+    pub async fn evaluate(&self, target: TargetRow) -> Result<Evaluated> {
+        let (start, end) = target.period.range(self.tz());
+        let filter = match target.scope {
+            TargetScope::Campaign => Filter {
+                campaign: target.scope_id.parse().ok(),
+                ..Filter::default()
+            },
+            TargetScope::Agent => Filter {
+                agent: target.scope_id.parse().ok(),
+                ..Filter::default()
+            },
+            TargetScope::Team => Filter {
+                team: Some(target.scope_id.clone()),
+                ..Filter::default()
+            },
+        };
+        let (from, to) = (
+            crate::time::Instant::from_utc(start),
+            crate::time::Instant::from_utc(end),
+        );
+        let groups = self
+            .store
+            .tally_range(GroupBy::Hour, &filter, from.hour(), to.hour_ceil())
+            .await?;
+        let mut total = Tally::default();
+        for tally in groups.values() {
+            total.merge(tally);
+        }
+        let actual = target.metric.of(&total);
+        let progress = progress(target.goal, actual, (start, end), self.now().utc());
+        Ok(Evaluated { target, progress })
+    }
+
+    /// Every target of a scope for the current month, quarter and year, month first.
+    pub async fn current_targets(
+        &self,
+        scope: TargetScope,
+        scope_id: &str,
+    ) -> Result<Vec<Evaluated>> {
+        let periods = Period::current(self.now().utc(), self.tz());
+        let mut out = vec![];
+        for t in self.store.targets_for(scope, scope_id, &periods).await? {
+            out.push(self.evaluate(t).await?);
+        }
+        out.sort_by_key(|e| (e.target.period.rank(), e.target.id));
+        Ok(out)
+    }
+
+    /// Sets a target; the scope must name a campaign, an agent or a team that exists.
+    pub async fn create_target(&self, input: TargetInput) -> Result<Evaluated> {
+        let mut v = Validator::new();
+        let scope_id = match &input.scope_id {
+            serde_json::Value::String(s) => Some(s.trim().to_owned()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => {
+                v.push(
+                    "scope_id",
+                    "must be a campaign id, a team name or an agent id",
+                );
+                None
+            }
+        };
+        let period = v.check("period", input.period.parse::<Period>());
+        let metric = v.check("metric", input.metric.parse::<Metric>());
+        if !GOALS.contains(&input.goal) {
+            v.push("goal", GOAL_RANGE);
+        }
+        let scope = input.scope.parse::<TargetScope>().ok();
+        match (scope, scope_id.as_deref()) {
+            (Some(TargetScope::Campaign), Some(id)) => match id.parse::<CampaignId>() {
+                Ok(id) if self.store.campaign_get(id).await.is_ok() => {}
+                _ => v.push("scope_id", format!("no campaign has id {id}")),
+            },
+            (Some(TargetScope::Agent), Some(id)) => match id.parse::<AgentId>() {
+                Ok(id) if self.store.agent_get(id).await.is_ok() => {}
+                _ => v.push("scope_id", format!("no agent has id {id}")),
+            },
+            (Some(TargetScope::Team), Some(name)) => {
+                v.check("scope_id", Name::parse(name));
+            }
+            (Some(_), None) => {}
+            (None, _) => v.push("scope", "must be campaign, team or agent"),
+        }
+        let (Some(scope), Some(scope_id), Some(period), Some(metric)) =
+            (scope, scope_id, period, metric)
+        else {
+            return Err(v.fail().into());
+        };
+        v.finish()?;
+        let new = NewTarget {
+            scope,
+            scope_id: &scope_id,
+            period,
+            metric,
+            goal: input.goal,
+        };
+        let row = self.store.target_create(&new, self.now()).await?;
+        self.evaluate(row).await
+    }
+
+    /// Changes a target's goal.
+    pub async fn set_goal(&self, id: crate::ids::TargetId, goal: i64) -> Result<Evaluated> {
+        if !GOALS.contains(&goal) {
+            return Err(crate::validate::Invalid::field("goal", GOAL_RANGE).into());
+        }
+        let row = self.store.target_set_goal(id, goal).await?;
+        self.evaluate(row).await
+    }
+}

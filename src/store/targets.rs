@@ -1,0 +1,125 @@
+//! Targets: goals per campaign, team or agent and period.
+
+use crate::{
+    ids::TargetId,
+    on_pool,
+    stats::{Metric, Period, TargetScope},
+    time::Instant,
+};
+
+use super::{Result, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TargetRow {
+    pub id: TargetId,
+    pub scope: TargetScope,
+    pub scope_id: String,
+    pub period: Period,
+    pub metric: Metric,
+    pub goal: i64,
+}
+
+/// A target to set.
+pub struct NewTarget<'a> {
+    pub scope: TargetScope,
+    pub scope_id: &'a str,
+    pub period: Period,
+    pub metric: Metric,
+    pub goal: i64,
+}
+
+const COLUMNS: &str = "id, scope, scope_id, period, metric, goal";
+
+const INSERT: &str = "INSERT INTO targets (scope, scope_id, period, metric, goal, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ";
+const LIST: &str = "FROM targets WHERE id > $1 AND ($2 IS NULL OR scope = $2) \
+     AND ($3 IS NULL OR scope_id = $3) ORDER BY id LIMIT $4";
+const SET_GOAL: &str = "UPDATE targets SET goal = $2 WHERE id = $1 RETURNING ";
+const DELETE: &str = "DELETE FROM targets WHERE id = $1";
+const CURRENT: &str =
+    "FROM targets WHERE scope = $1 AND scope_id = $2 AND period IN ($3, $4, $5) ORDER BY id";
+
+impl Store {
+    pub async fn target_create(&self, t: &NewTarget<'_>, now: Instant) -> Result<TargetRow> {
+        let sql = format!("{INSERT}{COLUMNS}");
+        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(t.scope)
+        .bind(t.scope_id)
+        .bind(t.period)
+        .bind(t.metric)
+        .bind(t.goal)
+        .bind(now)
+        .fetch_one(p)
+        .await)
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(
+                "a target for this scope, period and metric exists; PATCH it".into(),
+            ),
+            other => other,
+        })
+    }
+
+    /// Targets after the cursor, optionally of one scope (as written in the query) and id.
+    pub async fn target_list(
+        &self,
+        scope: Option<&str>,
+        scope_id: Option<&str>,
+        after: TargetId,
+        limit: i64,
+    ) -> Result<Vec<TargetRow>> {
+        let sql = format!("SELECT {COLUMNS} {LIST}");
+        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(after)
+        .bind(scope)
+        .bind(scope_id)
+        .bind(limit + 1)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    pub async fn target_set_goal(&self, id: TargetId, goal: i64) -> Result<TargetRow> {
+        let sql = format!("{SET_GOAL}{COLUMNS}");
+        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .bind(goal)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn target_delete(&self, id: TargetId) -> Result<bool> {
+        let n = on_pool!(&self.pool, |p| sqlx::query(DELETE)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The targets of one scope whose period is one of `periods` (a month, its quarter and its
+    /// year).
+    pub async fn targets_for(
+        &self,
+        scope: TargetScope,
+        scope_id: &str,
+        periods: &[Period; 3],
+    ) -> Result<Vec<TargetRow>> {
+        let sql = format!("SELECT {COLUMNS} {CURRENT}");
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(scope)
+        .bind(scope_id)
+        .bind(periods[0])
+        .bind(periods[1])
+        .bind(periods[2])
+        .fetch_all(pool)
+        .await)?)
+    }
+}
