@@ -5,7 +5,7 @@ HTTP, no driver, no thread hops. What SQLite itself does for these rules, the ce
 server's cycle on this schema, measured on the benchmark's own database after its run.
 
 Usage: dispatch-reference.py DB_FILE SECONDS  (prints cycles per second)
-Kept in step with src/store/dispatch.rs and the reads it names; differences: `group_concat` for
+Kept in step with src/store/queue.rs, src/store/calls.rs and the reads they name; differences: `group_concat` for
 `string_agg` (Python's SQLite may predate it), and no Idempotency-Key (the load generator sends
 none either)."""
 import sqlite3, sys, time

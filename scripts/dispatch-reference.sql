@@ -3,7 +3,7 @@
 -- same SQL, locks, tables, indexes and trigger), as a pgbench script: no HTTP, no driver. What
 -- PostgreSQL itself does for these rules, the ceiling of the server's cycle on this schema,
 -- measured on the benchmark's own database after its run. Kept in step with
--- src/store/dispatch.rs and the reads it names (no Idempotency-Key: the load generator sends
+-- src/store/queue.rs, src/store/calls.rs and the reads they name (no Idempotency-Key: the load generator sends
 -- none either).
 -- pgbench -D campaign=ID -D agent0=FIRST_AGENT_ID -D token=SECRET_HASH -D now=EPOCH_MS
 \set agent :agent0 + :client_id

@@ -61,7 +61,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let jobs = Jobs::open(&config, &store, shutdown.clone())
         .await
         .context("open the job queues")?;
-    let events = crate::events::EventHub::start(store.clone(), shutdown.clone())
+    let events = crate::service::EventHub::start(store.clone(), shutdown.clone())
         .await
         .context("start the event hub")?;
     let listener = TcpListener::bind(config.listen)

@@ -29,3 +29,6 @@ pub mod telemetry;
 pub mod text;
 pub mod time;
 pub mod validate;
+
+#[cfg(test)]
+mod layers;

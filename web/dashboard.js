@@ -3,7 +3,6 @@
 "use strict";
 (() => {
   const { t, h, $, api, showError } = OC;
-  const REACHED = new Set(["accepted", "declined", "callback", "do_not_call", "complaint"]);
   const feed = [];
   let chart = null;
   let refreshTimer = null;
@@ -131,8 +130,9 @@
   function onEvent(kind, e) {
     if (kind === "outcome") {
       bump("#k-attempts");
-      if (REACHED.has(e.disposition)) bump("#k-reached");
-      if (e.disposition === "accepted") bump("#k-conversions");
+      // What counts as reached and as a conversion is the server's to say.
+      if (e.reached) bump("#k-reached");
+      if (e.conversion) bump("#k-conversions");
       feed.unshift(e);
       feed.length = Math.min(feed.length, 30);
       renderFeed();
@@ -149,7 +149,7 @@
   function renderFeed() {
     $("#feed").replaceChildren(...feed.map((e) => h("li", {},
       h("span", { class: "muted", text: OC.fmtTime(new Date(e.at), OC.browserZone, false) }), " ",
-      h("b", { class: e.disposition === "accepted" ? "ok" : "", text: t("d." + e.disposition) }), " · ",
+      h("b", { class: e.conversion ? "ok" : "", text: t("d." + e.disposition) }), " · ",
       e.agent_name || ("#" + e.agent), " · ", e.offer || "")));
   }
 

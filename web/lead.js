@@ -4,7 +4,6 @@
 (() => {
   const { t, h, $, $$, api, showError, toast } = OC;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-  const ACTIONS = { draft: ["start"], scheduled: ["stop"], active: ["pause", "stop"], paused: ["resume", "stop"], completed: [] };
 
   let campaigns = [];
   let editing = null; // campaign being edited, or null for a new one
@@ -61,7 +60,7 @@
       h("td", { class: "hide-narrow", text: c.offer }),
       h("td", { class: "small hide-narrow", text: schedule(c) }),
       h("td", {},
-        ...ACTIONS[c.status].map((a) => h("button", { type: "button", class: a === "stop" ? "danger" : "", dataset: { action: a }, onclick: () => act(c, a) }, t("lead." + a))),
+        ...(c.actions || []).map((a) => h("button", { type: "button", class: a === "stop" ? "danger" : "", dataset: { action: a }, onclick: () => act(c, a) }, t("lead." + a))),
         c.status !== "completed" ? h("button", { type: "button", dataset: { action: "edit" }, onclick: () => edit(c) }, t("lead.edit")) : null))));
   }
 

@@ -38,24 +38,7 @@ pub fn read_csv(
         .has_headers(false)
         .from_reader(input);
     let mut records = reader.byte_records();
-    let header = match records.next() {
-        None => {
-            emit(Err(
-                "the upload is empty; it needs a header row with a 'phone' column".into(),
-            ));
-            return;
-        }
-        Some(Err(e)) => {
-            emit(Err(format!("the header row cannot be read: {e}")));
-            return;
-        }
-        Some(Ok(h)) => h,
-    };
-    let names: Vec<String> = header
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    let columns = match Columns::from_header(&names) {
+    let columns = match header(records.next()) {
         Ok(c) => c,
         Err(e) => {
             emit(Err(e));
@@ -116,6 +99,22 @@ pub fn read_csv(
     if batch.read > 0 {
         emit(Ok(batch));
     }
+}
+
+/// The columns the header row names; a list without one, or without `phone`, cannot be read.
+fn header(first: Option<csv::Result<csv::ByteRecord>>) -> Result<Columns, String> {
+    let header = match first {
+        None => {
+            return Err("the upload is empty; it needs a header row with a 'phone' column".into());
+        }
+        Some(Err(e)) => return Err(format!("the header row cannot be read: {e}")),
+        Some(Ok(h)) => h,
+    };
+    let names: Vec<String> = header
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    Columns::from_header(&names)
 }
 
 /// Checks the contacts of a JSON upload, in batches.

@@ -11,7 +11,6 @@ use crate::{
     clock::SharedClock,
     config::Config,
     contacts::Region,
-    events::EventHub,
     ids::ImportId,
     store::{Store, StoreError},
     time::Instant,
@@ -22,12 +21,14 @@ pub mod calls;
 pub mod campaigns;
 pub mod dnc;
 pub mod handout;
+pub mod hub;
 pub mod imports;
 pub mod outcome;
 pub mod scheduler;
 pub mod targets;
 
 pub use handout::HandOut;
+pub use hub::EventHub;
 
 /// What an operation can fail with, in the terms the edge answers in.
 #[derive(Debug, thiserror::Error)]
