@@ -6,6 +6,11 @@
   const feed = [];
   let chart = null;
   let refreshTimer = null;
+  let lastRefresh = 0;
+  let refreshing = false;
+  // However fast events arrive, the numbers are re-read at most this often; between two reads
+  // the live events move the counters themselves.
+  const THROTTLE_MS = 5000;
   let stream = null;
 
   function todayStart() {
@@ -16,6 +21,11 @@
   const q = (d) => encodeURIComponent(d.toISOString());
 
   async function refresh() {
+    if (refreshing) return soon();
+    refreshing = true;
+    lastRefresh = Date.now();
+    clearTimeout(refreshTimer);
+    refreshTimer = null;
     const from = q(todayStart());
     const to = q(new Date());
     try {
@@ -35,12 +45,17 @@
       renderChart(series.items);
     } catch (e) {
       showError($("#error"), e);
+    } finally {
+      refreshing = false;
     }
   }
 
+  /** A refresh after the next event: at once if the last was long enough ago, else when it will
+   *  have been; never more than one waiting. */
   function soon() {
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(refresh, 800);
+    if (refreshTimer !== null) return;
+    const wait = Math.max(0, lastRefresh + THROTTLE_MS - Date.now());
+    refreshTimer = setTimeout(refresh, wait);
   }
 
   function sum(items) {

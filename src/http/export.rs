@@ -95,16 +95,17 @@ async fn campaigns_outcomes_csv(
     }
     let tz = campaign.tz();
     let store: Store = state.store.clone();
-    // State: (cursor, first page?, finished?)
-    let body = stream::unfold((0i64, true, false), move |(after, first, done)| {
+    // State: (cursor, first page?, finished?); the cursor starts just before `from`.
+    let start = (from.plus_millis(-1), i64::MAX);
+    let body = stream::unfold((start, true, false), move |(after, first, done)| {
         let store = store.clone();
         async move {
             if done {
                 return None;
             }
-            match store.outcomes_export(id, from, to, after, PAGE).await {
+            match store.outcomes_export(id, after, to, PAGE).await {
                 Ok(rows) => {
-                    let last = rows.last().map(|r| r.id).unwrap_or(after);
+                    let last = rows.last().map(|r| (r.at, r.id)).unwrap_or(after);
                     let finished = (rows.len() as i64) < PAGE;
                     let bytes = csv_page(&rows, tz, first);
                     Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))

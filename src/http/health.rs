@@ -6,6 +6,8 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -40,12 +42,27 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Error> {
     }
 }
 
+/// The queue-depth series reported at the last scrape: one that is not reported again (its
+/// campaign finished, or the state emptied) goes to zero instead of keeping its last value.
+static REPORTED: std::sync::Mutex<BTreeSet<(String, String)>> =
+    std::sync::Mutex::new(BTreeSet::new());
+
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    // Queue depth is read at scrape time, so every process reports the same truth.
+    // Queue depth is read at scrape time from the kept counts (on a read connection), so every
+    // process reports the same truth and a scrape costs the same at any campaign size.
     if let Ok(depths) = state.store.queue_depths().await {
+        let now: BTreeSet<(String, String)> = depths
+            .iter()
+            .map(|(campaign, queue, _)| (campaign.to_string(), queue.to_string()))
+            .collect();
+        let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+        for (campaign, queue) in reported.difference(&now) {
+            let labels = [("campaign", campaign.clone()), ("state", queue.clone())];
+            metrics::gauge!("outcall_queue_depth", &labels).set(0.0);
+        }
         for (campaign, queue, n) in depths {
             let labels = [
                 ("campaign", campaign.to_string()),
@@ -53,6 +70,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
             ];
             metrics::gauge!("outcall_queue_depth", &labels).set(n as f64);
         }
+        *reported = now;
     }
     (
         StatusCode::OK,

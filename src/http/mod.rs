@@ -137,7 +137,13 @@ async fn problems_and_metrics(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+    // Only known methods get their own series; anything else is `other`, so a client cannot
+    // grow the label set.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let started = std::time::Instant::now();
     let mut response = next.run(req).await;
     let status = response.status();

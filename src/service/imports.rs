@@ -1,9 +1,11 @@
 //! Importing contact lists. A small upload (JSON, or CSV up to the inline threshold) is read and
-//! committed in one transaction and answered with its report. A larger CSV is stored piece by
-//! piece as it streams in and read by a background job, batch by batch, each batch committed
-//! with the import's progress, so a crash leaves exact counts and a restart resumes after the
-//! last committed row. Both paths read rows with the same readers and write them with the same
-//! batch statement.
+//! committed at once and answered with its report. A larger CSV is stored piece by piece as it
+//! streams in and read by a background job, each batch committed with the import's progress, so
+//! a crash leaves exact counts and a restart resumes after the last committed row. Both paths
+//! read rows with the same readers and write them with the same batch statement, one batch
+//! (1,000 rows) per transaction: on SQLite's one writer a hand-out waits for one small batch at
+//! most, never for a whole list (the writer's queue is fair: a hand-out that waits goes before
+//! the import's next batch).
 
 use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
 
@@ -187,8 +189,10 @@ impl Service {
         Ok(total)
     }
 
-    /// Commits every batch in one transaction: all rows or none. A list that cannot be read at
-    /// all (no `phone` column) is a 422 naming `field`.
+    /// Commits the batches one transaction each and adds up their report. A list that cannot
+    /// be read at all (no `phone` column) is a 422 naming `field`, before anything is written
+    /// (the header is the reader's first message). Should the process stop midway, a retried
+    /// upload finds the committed rows already in the campaign and counts them as duplicates.
     async fn ingest_inline(
         &self,
         campaign: CampaignId,
@@ -196,16 +200,16 @@ impl Service {
         field: &str,
     ) -> Result<Report> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
         let mut report = Report::default();
         while let Some(batch) = batches.recv().await {
             let batch = batch.map_err(|m| Invalid::field(field, m))?;
+            let mut tx = self.store.begin().await?;
             let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
+            tx.commit().await?;
             part.total = batch.read;
             part.invalid = batch.invalid;
             report.add(&part);
         }
-        tx.commit().await?;
         Ok(report)
     }
 

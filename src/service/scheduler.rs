@@ -28,6 +28,7 @@ impl Service {
         beat();
         self.store.promote_due(now).await?;
         beat();
+        self.store.compact_counts().await?;
         for (id, status) in self.store.campaigns_apply_schedule(now).await? {
             tracing::info!(campaign = %id, status = %status, "campaign schedule applied");
         }

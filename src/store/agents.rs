@@ -73,7 +73,7 @@ impl Store {
 
     /// Agents in id order after the cursor, `limit + 1` at most (see [`super::Page`]).
     pub async fn agent_list(&self, after: AgentId, limit: i64) -> Result<Vec<Agent>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)

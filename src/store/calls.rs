@@ -190,7 +190,7 @@ impl Store {
 
     /// Releases whatever call an agent holds (the agent was deactivated).
     pub async fn release_all_of(&self, agent: AgentId, now: Instant) -> Result<()> {
-        let held: Vec<CallId> = on_pool!(&self.pool, |p| sqlx::query_scalar(HELD_BY)
+        let held: Vec<CallId> = on_pool!(&self.reads, |p| sqlx::query_scalar(HELD_BY)
             .bind(agent)
             .fetch_all(p)
             .await)?;

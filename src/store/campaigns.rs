@@ -49,7 +49,8 @@ const SELECT: &str = "SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.n
      c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id ";
 
 const BY_ID: &str = "WHERE c.id = $1";
-const LIST: &str = "WHERE c.id > $1 AND ($2 IS NULL OR c.status = $2) ORDER BY c.id LIMIT $3";
+const LIST: &str = "WHERE c.id > $1 ORDER BY c.id LIMIT $2";
+const LIST_IN_STATUS: &str = "WHERE c.status = $3 AND c.id > $1 ORDER BY c.id LIMIT $2";
 const ACTIVE: &str = "WHERE c.status = $1 ORDER BY c.priority DESC, c.id";
 
 const INSERT: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
@@ -216,15 +217,23 @@ impl Store {
         after: CampaignId,
         limit: i64,
     ) -> Result<Vec<CampaignRow>> {
-        let sql = format!("{SELECT}{LIST}");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
-        )
-        .bind(after)
-        .bind(status)
-        .bind(limit + 1)
-        .fetch_all(p)
-        .await)?)
+        let filter = if status.is_some() {
+            LIST_IN_STATUS
+        } else {
+            LIST
+        };
+        let sql = format!("{SELECT}{filter}");
+        Ok(on_pool!(&self.reads, |p| {
+            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .bind(limit + 1);
+            match status {
+                Some(status) => q.bind(status),
+                None => q,
+            }
+            .fetch_all(p)
+            .await
+        })?)
     }
 
     /// Every active campaign, highest priority first (dispatch walks these).
@@ -312,7 +321,7 @@ impl Store {
         &self,
         now: Instant,
     ) -> Result<Vec<(CampaignId, Instant)>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(RECURRENCE_DUE)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(RECURRENCE_DUE)
             .bind(now)
             .bind(CampaignStatus::Completed)
             .fetch_all(p)

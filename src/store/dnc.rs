@@ -72,7 +72,7 @@ impl Store {
     }
 
     pub async fn dnc_get(&self, phone: &str) -> Result<Option<DncEntry>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(GET)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(GET)
             .bind(phone)
             .fetch_optional(p)
             .await)?)
@@ -80,7 +80,7 @@ impl Store {
 
     /// Listed phones in phone order after `after`.
     pub async fn dnc_list(&self, after: &str, limit: i64) -> Result<Vec<DncEntry>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)

@@ -59,14 +59,14 @@ impl Store {
 
     /// The newest event id (0 when there is none).
     pub async fn events_last_id(&self) -> Result<EventId> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(LAST_ID)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(LAST_ID)
             .fetch_one(p)
             .await)?)
     }
 
     /// Events after `after`, oldest first, at most `limit`.
     pub async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<EventRow>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(AFTER)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(AFTER)
             .bind(after)
             .bind(limit)
             .fetch_all(p)

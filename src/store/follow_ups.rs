@@ -26,9 +26,10 @@ pub struct FollowUpRow {
 const SELECT: &str = "SELECT f.id, f.contact_id, k.phone, f.campaign_id, f.call_id, f.agent_id, \
        f.notes, f.due_at, f.created_at, f.resolved_at, f.resolution \
      FROM follow_ups f JOIN contacts k ON k.id = f.contact_id ";
-/// `$2`: true for open ones, false for resolved ones, null for all.
-const LIST: &str = "WHERE f.id > $1 AND ($2 IS NULL OR ($2 AND f.resolved_at IS NULL) \
-       OR (NOT $2 AND f.resolved_at IS NOT NULL)) ORDER BY f.id LIMIT $3";
+// Pages of follow-ups in id order, each filter a range scan of its own index.
+const ALL: &str = "WHERE f.id > $1 ORDER BY f.id LIMIT $2";
+const OPEN: &str = "WHERE f.resolved_at IS NULL AND f.id > $1 ORDER BY f.id LIMIT $2";
+const RESOLVED: &str = "WHERE f.resolved_at IS NOT NULL AND f.id > $1 ORDER BY f.id LIMIT $2";
 const BY_ID: &str = "WHERE f.id = $1";
 const RESOLVE: &str = "UPDATE follow_ups SET resolved_at = CASE WHEN $2 THEN $3 ELSE NULL END, \
        resolution = COALESCE($4, resolution) WHERE id = $1";
@@ -41,12 +42,16 @@ impl Store {
         after: FollowUpId,
         limit: i64,
     ) -> Result<Vec<FollowUpRow>> {
-        let sql = format!("{SELECT}{LIST}");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+        let filter = match open {
+            None => ALL,
+            Some(true) => OPEN,
+            Some(false) => RESOLVED,
+        };
+        let sql = format!("{SELECT}{filter}");
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(after)
-        .bind(open)
         .bind(limit + 1)
         .fetch_all(p)
         .await)?)

@@ -79,7 +79,7 @@ impl Store {
 
     pub async fn import_get(&self, id: ImportId) -> Result<ImportRow> {
         let sql = format!("SELECT {COLUMNS} FROM imports WHERE id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(id)
@@ -126,7 +126,7 @@ impl Store {
 
     /// One stored piece of an upload, or `None` past the end.
     pub async fn import_chunk(&self, id: ImportId, seq: i64) -> Result<Option<Vec<u8>>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(CHUNK)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(CHUNK)
             .bind(id)
             .bind(seq)
             .fetch_optional(p)
@@ -234,7 +234,7 @@ impl Store {
 
     /// The invalid rows of an import, in row order, at most `limit`.
     pub async fn import_invalid(&self, id: ImportId, limit: i64) -> Result<Vec<Invalid>> {
-        let rows: Vec<(i64, String)> = on_pool!(&self.pool, |p| sqlx::query_as(INVALID_ROWS)
+        let rows: Vec<(i64, String)> = on_pool!(&self.reads, |p| sqlx::query_as(INVALID_ROWS)
             .bind(id)
             .bind(limit)
             .fetch_all(p)
@@ -256,7 +256,7 @@ impl Store {
         stale_ms: i64,
     ) -> Result<(Vec<ImportId>, Vec<ImportId>)> {
         let rows: Vec<(ImportId, Option<String>)> =
-            on_pool!(&self.pool, |p| sqlx::query_as(ORPHANED)
+            on_pool!(&self.reads, |p| sqlx::query_as(ORPHANED)
                 .bind(now.plus_millis(-stale_ms))
                 .bind(ImportState::Queued)
                 .bind(ImportState::Running)

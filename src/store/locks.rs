@@ -11,6 +11,8 @@ use super::{Result, Tx};
 pub const REAPER: i64 = 0x6f75_7463_0001;
 /// The promotion of due retries and callbacks: likewise for `callback_opened` history.
 pub const PROMOTER: i64 = 0x6f75_7463_0002;
+/// The compaction of kept counts' deltas.
+pub const COMPACTOR: i64 = 0x6f75_7463_0003;
 /// The generated admin token: several processes starting at once make only one.
 pub const BOOTSTRAP: i64 = 7_263_001;
 
@@ -37,6 +39,19 @@ pub async fn exclusive(tx: &mut Tx, key: i64) -> Result<()> {
             .await?;
     }
     Ok(())
+}
+
+/// Like [`exclusive`] without waiting: false when another transaction holds the lock.
+pub async fn try_exclusive(tx: &mut Tx, key: i64) -> Result<bool> {
+    Ok(match tx {
+        Tx::Postgres(t) => {
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(key)
+                .fetch_one(&mut **t)
+                .await?
+        }
+        Tx::Sqlite(_) => true,
+    })
 }
 
 /// Takes the two-key lock (`class`, `id`) until the transaction ends, waiting for it.

@@ -34,7 +34,7 @@ impl Store {
 
     /// The most recent runs, newest first. Old entries are pruned by the sweep itself.
     pub async fn maintenance_recent(&self, limit: i64) -> Result<Vec<MaintenanceRun>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(RECENT)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(RECENT)
             .bind(limit)
             .fetch_all(p)
             .await)?)

@@ -14,6 +14,7 @@ pub mod agents;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
+pub mod counts;
 pub mod dnc;
 pub mod events;
 pub mod follow_ups;
@@ -148,14 +149,20 @@ pub struct Store {
     /// Transactions and writes (on SQLite, its one writer connection).
     pub pool: Pool,
     /// Reads that need no transaction. On SQLite, read-only connections beside the writer:
-    /// WAL lets them read the last committed state while the writer works, so the hand-out's
-    /// and the outcome's lookups run on the other core instead of queueing behind writes. On
-    /// PostgreSQL, the same pool as `pool`.
+    /// WAL lets them read the last committed state while the writer works, so reads run on the
+    /// other core instead of queueing behind writes. On PostgreSQL, a pool of its own, so long
+    /// reads never take the connections writes need.
     pub reads: Pool,
 }
 
 /// Read-only SQLite connections beside the writer (one per core here).
 const SQLITE_READERS: u32 = 2;
+/// PostgreSQL connections for transactions and writes (hand-outs, outcomes, imports, jobs).
+const POSTGRES_WRITERS: u32 = 16;
+/// PostgreSQL connections for reads that need no transaction (pages, stats, exports, the event
+/// pump, metrics): a pool of their own, so long reads can never take the connections that
+/// hand-outs and outcomes need.
+const POSTGRES_READERS: u32 = 8;
 
 /// How long a request waits for a PostgreSQL connection before it is answered 503: long enough
 /// to ride out a burst of load, short enough that a client is not left hanging while the
@@ -178,13 +185,16 @@ impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let (pool, reads) = if is_postgres(url) {
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(POSTGRES_WRITERS)
                 .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
-            let pool = Pool::Postgres(pool);
-            (pool.clone(), pool)
+            let reads = PgPoolOptions::new()
+                .max_connections(POSTGRES_READERS)
+                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                .connect_lazy(url)?;
+            (Pool::Postgres(pool), Pool::Postgres(reads))
         } else if url.starts_with("sqlite:") {
             // One connection: SQLite has one writer anyway, and waiting in the pool's queue wakes
             // at once, where SQLite's busy handler sleeps in growing steps under contention.

@@ -47,7 +47,7 @@ impl Store {
     }
 
     pub async fn offer_get(&self, id: OfferId) -> Result<Offer> {
-        on_pool!(&self.pool, |p| sqlx::query_as(GET)
+        on_pool!(&self.reads, |p| sqlx::query_as(GET)
             .bind(id)
             .fetch_optional(p)
             .await)?
@@ -55,14 +55,14 @@ impl Store {
     }
 
     pub async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(BY_CODE)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(BY_CODE)
             .bind(code)
             .fetch_optional(p)
             .await)?)
     }
 
     pub async fn offer_list(&self, after: OfferId, limit: i64) -> Result<Vec<Offer>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(LIST)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(LIST)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(p)

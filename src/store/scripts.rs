@@ -88,7 +88,7 @@ impl Store {
     /// The script at its current version.
     pub async fn script_get(&self, id: ScriptId) -> Result<Script> {
         let sql = format!("{CURRENT}WHERE s.id = $1");
-        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(id)
@@ -109,7 +109,7 @@ impl Store {
 
     pub async fn script_list(&self, after: ScriptId, limit: i64) -> Result<Vec<Script>> {
         let sql = format!("{CURRENT}WHERE s.id > $1 ORDER BY s.id LIMIT $2");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(after)

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    contacts::ContactState,
     dispatch::Disposition,
     ids::{AgentId, CampaignId, ContactId},
     on_pool,
@@ -34,9 +33,6 @@ pub struct Filter {
 const CAMPAIGN_TOTALS: &str = "SELECT t.agent_id, a.name, t.disposition, t.n FROM outcome_totals t \
      JOIN agents a ON a.id = t.agent_id WHERE t.campaign_id = $1 ORDER BY t.agent_id";
 
-const CONTACT_STATES: &str =
-    "SELECT state, COUNT(*) FROM campaign_contacts WHERE campaign_id = $1 GROUP BY state";
-
 // Range queries over the hourly roll-ups: `k` is the group. SUM of BIGINT is NUMERIC on
 // PostgreSQL, so it is cast back (SQLite reads the cast as INTEGER affinity).
 const AGENT_HOURLY: &str = "FROM agent_hourly h JOIN agents a ON a.id = h.agent_id \
@@ -48,14 +44,10 @@ const CAMPAIGN_HOURLY: &str = "FROM campaign_hourly h \
 const BY_OFFER: &str = "SELECT h.offer_id AS k, h.disposition, CAST(SUM(h.n) AS BIGINT) AS n ";
 const BY_CAMPAIGN_HOUR: &str = "SELECT h.hour AS k, h.disposition, CAST(SUM(h.n) AS BIGINT) AS n ";
 
-/// Queue depth by campaign and state for the metrics endpoint (active and paused campaigns).
-const QUEUE_DEPTHS: &str = "SELECT e.campaign_id, e.state, COUNT(*) FROM campaign_contacts e \
-     JOIN campaigns c ON c.id = e.campaign_id WHERE c.status IN ('active', 'paused') \
-       AND e.state IN ('ready', 'leased', 'scheduled') GROUP BY e.campaign_id, e.state";
-
 /// One recorded outcome, for the CSV export.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExportRow {
+    /// The history row's id: with `at`, the export's cursor.
     pub id: i64,
     pub at: Instant,
     pub contact_id: ContactId,
@@ -71,8 +63,8 @@ pub struct ExportRow {
 const EXPORT: &str = "SELECT h.id, h.at, h.contact_id, k.phone, k.name AS contact_name, h.agent_id, \
        a.name AS agent_name, h.disposition, h.notes, h.script_version FROM history h \
        JOIN contacts k ON k.id = h.contact_id LEFT JOIN agents a ON a.id = h.agent_id \
-     WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at >= $2 AND h.at < $3 AND h.id > $4 \
-     ORDER BY h.id LIMIT $5";
+     WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at < $3 AND (h.at, h.id) > ($2, $4) \
+     ORDER BY h.at, h.id LIMIT $5";
 
 impl Store {
     /// A campaign's all-time tally per agent (agent id, agent name, disposition, count).
@@ -80,23 +72,10 @@ impl Store {
         &self,
         campaign: CampaignId,
     ) -> Result<Vec<(AgentId, String, Disposition, i64)>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(CAMPAIGN_TOTALS)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(CAMPAIGN_TOTALS)
             .bind(campaign)
             .fetch_all(p)
             .await)?)
-    }
-
-    /// How many of a campaign's contacts are in each state.
-    pub async fn contact_states(
-        &self,
-        campaign: CampaignId,
-    ) -> Result<BTreeMap<ContactState, i64>> {
-        let rows: Vec<(ContactState, i64)> =
-            on_pool!(&self.pool, |p| sqlx::query_as(CONTACT_STATES)
-                .bind(campaign)
-                .fetch_all(p)
-                .await)?;
-        Ok(rows.into_iter().collect())
     }
 
     /// Outcome counts in `[from_hour, to_hour)` epoch hours, grouped, for the filter. Reads the
@@ -116,7 +95,7 @@ impl Store {
                 _ => BY_AGENT_HOUR,
             };
             let sql = format!("{head}{AGENT_HOURLY}GROUP BY k, h.disposition");
-            on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
                 sql.clone()
             ))
             .bind(from_hour)
@@ -131,7 +110,7 @@ impl Store {
                 _ => BY_CAMPAIGN_HOUR,
             };
             let sql = format!("{head}{CAMPAIGN_HOURLY}GROUP BY k, h.disposition");
-            on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
                 sql.clone()
             ))
             .bind(from_hour)
@@ -147,27 +126,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Queue depth by campaign and state, for the metrics endpoint (active campaigns only).
-    pub async fn queue_depths(&self) -> Result<Vec<(CampaignId, ContactState, i64)>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(QUEUE_DEPTHS)
-            .fetch_all(p)
-            .await)?)
-    }
-
-    /// A campaign's outcomes in `[from, to)`, in id order after `after`.
+    /// A campaign's outcomes before `to`, in time order after `after` (the time and history id
+    /// of the last row of the previous page; start with the range's start and 0). Each page is
+    /// a range scan of `history_campaign`, however long the history.
     pub async fn outcomes_export(
         &self,
         campaign: CampaignId,
-        from: Instant,
+        after: (Instant, i64),
         to: Instant,
-        after: i64,
         limit: i64,
     ) -> Result<Vec<ExportRow>> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(EXPORT)
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(EXPORT)
             .bind(campaign)
-            .bind(from)
+            .bind(after.0)
             .bind(to)
-            .bind(after)
+            .bind(after.1)
             .bind(limit)
             .fetch_all(p)
             .await)?)

@@ -70,7 +70,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<TargetRow>> {
         let sql = format!("SELECT {COLUMNS} {LIST}");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(after)
@@ -111,7 +111,7 @@ impl Store {
         periods: &[Period; 3],
     ) -> Result<Vec<TargetRow>> {
         let sql = format!("SELECT {COLUMNS} {CURRENT}");
-        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
+        Ok(on_pool!(&self.reads, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(scope)

@@ -106,7 +106,7 @@ impl Store {
 
     /// Whether any live admin token exists.
     pub async fn admin_token_exists(&self) -> Result<bool> {
-        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(LIVE_ADMINS)
+        let n: i64 = on_pool!(&self.reads, |p| sqlx::query_scalar(LIVE_ADMINS)
             .bind(Role::Admin)
             .fetch_one(p)
             .await)?;
