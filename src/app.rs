@@ -14,7 +14,7 @@ use crate::{
     jobs::Jobs,
     people::Secret,
     service::Service,
-    store::Store,
+    store::{Store, StoreOptions},
     time::Instant,
 };
 
@@ -52,7 +52,11 @@ impl Running {
 /// Starts the service with the given clock and returns once it is listening.
 pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running> {
     crate::telemetry::metrics_handle();
-    let store = Store::connect(&config.database_url)
+    let options = StoreOptions {
+        durable: config.sqlite_durable(),
+        promote_batch: config.promote_batch,
+    };
+    let store = Store::connect(&config.database_url, &options)
         .await
         .with_context(|| format!("open the database ({})", redact(&config.database_url)))?;
     bootstrap(&store, &config, clock.now()).await?;

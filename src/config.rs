@@ -108,9 +108,46 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
 
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated address
+    /// blocks, e.g. `10.0.0.0/8,::1`); requests from anywhere else are known by their own
+    /// address.
+    #[arg(long, env = "OUTCALL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::net::Cidr>,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,
+
+    /// SQLite: `full` syncs at every commit, so every answered change survives a power cut or an
+    /// OS crash; `normal` syncs at checkpoints only (faster; a process crash still loses
+    /// nothing, but a power cut may lose the last seconds of answered changes).
+    #[arg(long, env = "OUTCALL_SQLITE_SYNC", value_enum, default_value = "full")]
+    pub sqlite_sync: SqliteSync,
+
+    /// How many due retries and callbacks one sweep moves to the ready queue at most.
+    #[arg(
+        long,
+        env = "OUTCALL_PROMOTE_BATCH",
+        default_value_t = 5_000,
+        hide = true
+    )]
+    pub promote_batch: i64,
+}
+
+/// When SQLite makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// At every commit (power-loss safe).
+    Full,
+    /// At checkpoints (process-crash safe only).
+    Normal,
+}
+
+impl Config {
+    /// Whether SQLite syncs at every commit.
+    pub fn sqlite_durable(&self) -> bool {
+        self.sqlite_sync == SqliteSync::Full
+    }
 }
 
 impl Config {

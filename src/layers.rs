@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("validate", 0),
     ("patch", 0),
     ("rules", 0),
+    ("net", 0),
     ("clock", 0),
     ("events", 0),
     ("campaigns", 0),

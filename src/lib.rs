@@ -18,6 +18,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod net;
 pub mod patch;
 pub mod people;
 pub mod rules;

@@ -43,6 +43,13 @@ impl Recurrence {
         }
         let schedule = cron::Schedule::from_str(trimmed)
             .map_err(|e| format!("'{trimmed}' is not a cron expression: {e}"))?;
+        // One second of the minute at most: a recurrence re-opens a whole campaign's finished
+        // contacts, which is not something to do every few seconds.
+        if cron::TimeUnitSpec::count(schedule.seconds()) > 1 {
+            return Err(format!(
+                "'{trimmed}' fires more than once a minute; name one second, e.g. \"0 * * * * *\""
+            ));
+        }
         if schedule
             .after(&Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap())
             .next()

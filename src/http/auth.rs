@@ -87,14 +87,16 @@ impl FromRequestParts<AppState> for Auth {
         let ip = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+            .map(|c| state.failed_auth.client(c.0.ip(), &parts.headers));
         // An unknown token is 401, or 429 once this address has failed too often.
         let refuse = || match ip {
-            Some(ip) if state.failed_auth.exhausted(ip) => Error::TooManyRequests,
-            Some(ip) => {
-                state.failed_auth.record(ip);
-                Error::Unauthorized
-            }
+            Some(ip) => match state.failed_auth.exhausted(ip) {
+                Some(retry_after) => Error::TooManyRequests { retry_after },
+                None => {
+                    state.failed_auth.record(ip);
+                    Error::Unauthorized
+                }
+            },
             None => Error::Unauthorized,
         };
         let text = header.to_str().map_err(|_| refuse())?;

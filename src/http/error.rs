@@ -42,9 +42,9 @@ pub enum Error {
     /// 422: the request was read but its values are not acceptable.
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<FieldError>),
-    /// 429: too many attempts.
+    /// 429: too many attempts; try again after this many seconds.
     #[error("too many requests")]
-    TooManyRequests,
+    TooManyRequests { retry_after: u64 },
     /// 503: the database cannot be reached right now.
     #[error("service unavailable")]
     Unavailable,
@@ -80,7 +80,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(e) if database_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -179,6 +179,11 @@ pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Error::TooManyRequests { retry_after } => Some(*retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
+            _ => None,
+        };
         let (detail, errors) = match self {
             Error::BadRequest { detail, errors } => (detail, Some(errors)),
             Error::Unauthorized => ("a valid bearer token is required".to_owned(), None),
@@ -198,7 +203,10 @@ impl IntoResponse for Error {
                     .join("; ");
                 (detail, Some(errors))
             }
-            Error::TooManyRequests => ("too many attempts; slow down".to_owned(), None),
+            Error::TooManyRequests { retry_after } => (
+                format!("too many attempts; try again in {retry_after} s"),
+                None,
+            ),
             Error::Unavailable => (
                 "the database is unavailable; try again shortly".to_owned(),
                 None,
@@ -221,10 +229,10 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,6 +1,15 @@
 //! Slows down token guessing: a client address that presents more than a set number of unknown
-//! tokens within a minute gets 429 for its unknown tokens until the minute has passed. Valid
-//! tokens keep working from that address (offices share addresses behind NAT).
+//! tokens within a minute gets 429 (with `Retry-After`) for its unknown tokens until the minute
+//! is over. Valid tokens keep working from that address (offices share addresses behind NAT).
+//!
+//! Minutes are fixed windows shared by every address, so a failure costs a hash-map update and
+//! the map is dropped whole when the minute turns (amortised O(1), no scans under the lock). At
+//! most [`MAX_TRACKED`] addresses are tracked in a minute; failures from further addresses
+//! share one bucket, so a flood from very many addresses is limited as one.
+//!
+//! Behind a reverse proxy the client's address is the last hop of `X-Forwarded-For` that is not
+//! a trusted proxy (`OUTCALL_TRUSTED_PROXIES`); without that setting the socket's peer address
+//! is used and the header is ignored (a client could write anything in it).
 
 use std::{
     collections::HashMap,
@@ -9,39 +18,135 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Failed token attempts per client address.
+use axum::http::HeaderMap;
+
+use crate::net::Cidr;
+
+/// The most addresses tracked within one minute.
+pub const MAX_TRACKED: usize = 65_536;
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Failed token attempts per client address in the current minute.
 pub struct FailedAuth {
-    seen: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    window: Mutex<Window>,
     max: u32,
-    window: Duration,
+    trusted: Vec<Cidr>,
+}
+
+struct Window {
+    started: Instant,
+    counts: HashMap<IpAddr, u32>,
+    /// Failures of addresses beyond [`MAX_TRACKED`].
+    overflow: u32,
 }
 
 impl FailedAuth {
-    pub fn new(max: u32) -> Self {
+    pub fn new(max: u32, trusted: Vec<Cidr>) -> Self {
         Self {
-            seen: Mutex::new(HashMap::new()),
+            window: Mutex::new(Window {
+                started: Instant::now(),
+                counts: HashMap::new(),
+                overflow: 0,
+            }),
             max,
-            window: Duration::from_secs(60),
+            trusted,
         }
     }
 
-    /// Whether this address has used up its failed attempts for the current window.
-    pub fn exhausted(&self, ip: IpAddr) -> bool {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.get(&ip)
-            .is_some_and(|(n, since)| since.elapsed() < self.window && *n >= self.max)
+    /// The client's address: the peer's, or behind a trusted proxy the last untrusted hop of
+    /// `X-Forwarded-For`.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted.iter().any(|c| c.contains(peer)) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        hops.into_iter()
+            .rev()
+            .find(|ip| !self.trusted.iter().any(|c| c.contains(*ip)))
+            .unwrap_or(peer)
+    }
+
+    /// The current minute, started afresh once a minute has passed.
+    fn current(&self) -> std::sync::MutexGuard<'_, Window> {
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        if window.started.elapsed() >= WINDOW {
+            *window = Window {
+                started: Instant::now(),
+                counts: HashMap::new(),
+                overflow: 0,
+            };
+        }
+        window
+    }
+
+    /// Whether this address has used up its failed attempts; if so, the whole seconds until
+    /// it may try again.
+    pub fn exhausted(&self, ip: IpAddr) -> Option<u64> {
+        let window = self.current();
+        let n = window.counts.get(&ip).copied().unwrap_or(window.overflow);
+        (n >= self.max).then(|| {
+            let left = WINDOW.saturating_sub(window.started.elapsed());
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        })
     }
 
     /// Counts a failed attempt.
     pub fn record(&self, ip: IpAddr) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() > 10_000 {
-            seen.retain(|_, (_, since)| since.elapsed() < self.window);
+        let mut window = self.current();
+        let tracked = window.counts.len();
+        match window.counts.get_mut(&ip) {
+            Some(n) => *n += 1,
+            None if tracked < MAX_TRACKED => {
+                window.counts.insert(ip, 1);
+            }
+            None => window.overflow += 1,
         }
-        let entry = seen.entry(ip).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behind_a_trusted_proxy_the_last_untrusted_hop_is_the_client() {
+        let limiter = FailedAuth::new(3, vec!["10.0.0.0/8".parse().unwrap()]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 1.2.3.4, 10.0.0.7".parse().unwrap(),
+        );
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(
+            limiter.client(proxy, &headers),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+        let stranger: IpAddr = "8.8.8.8".parse().unwrap();
+        assert_eq!(
+            limiter.client(stranger, &headers),
+            stranger,
+            "an untrusted peer's header is ignored"
+        );
+    }
+
+    #[test]
+    fn an_address_past_its_limit_is_told_when_to_come_back() {
+        let limiter = FailedAuth::new(2, vec![]);
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        assert_eq!(limiter.exhausted(ip), None);
+        limiter.record(ip);
+        limiter.record(ip);
+        let wait = limiter
+            .exhausted(ip)
+            .expect("two failures use up the limit");
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert_eq!(limiter.exhausted("1.2.3.5".parse().unwrap()), None);
     }
 }

@@ -55,9 +55,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(service: Service) -> Self {
         let limit = service.config.auth_failures_per_minute;
+        let trusted = service.config.trusted_proxies.clone();
         Self {
             service,
-            failed_auth: Arc::new(limiter::FailedAuth::new(limit)),
+            failed_auth: Arc::new(limiter::FailedAuth::new(limit, trusted)),
         }
     }
 }

@@ -27,7 +27,7 @@ impl JobsDb {
                 let url = jobs_sqlite_url(&config.database_url);
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
-                    .connect_with(crate::store::sqlite_options(&url)?)
+                    .connect_with(crate::store::sqlite_options(&url, config.sqlite_durable())?)
                     .await?;
                 SqliteStorage::migrations().run(&pool).await?;
                 JobsDb::Sqlite(pool)

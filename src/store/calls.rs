@@ -77,14 +77,19 @@ const EXPIRE: &str = "UPDATE calls SET state = 'expired', finished_at = $1 \
        AND state = 'leased' \
      RETURNING id, cc_id, contact_id, campaign_id, agent_id";
 
-const CALLBACKS_OPENED: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, at, kind) \
-     SELECT contact_id, campaign_id, reserved_for, $1, $2 FROM campaign_contacts \
-     WHERE state = 'scheduled' AND release_at <= $1 AND reserved_for IS NOT NULL";
+/// At most `$2` entries a sweep; the next sweep takes the rest. Returns each entry's agent
+/// while it still has it (the reservation is dropped by [`UNRESERVE`], after the history).
+const PROMOTE: &str = "UPDATE campaign_contacts SET state = 'ready', updated_at = $1 \
+     WHERE id IN (SELECT id FROM campaign_contacts WHERE state = 'scheduled' AND release_at <= $1 LIMIT $2) \
+       AND state = 'scheduled' \
+     RETURNING id, contact_id, campaign_id, reserved_for";
 
-/// At most 5,000 entries a sweep; the next sweep takes the rest.
-const PROMOTE: &str = "UPDATE campaign_contacts SET state = 'ready', reserved_for = NULL, updated_at = $1 \
-     WHERE id IN (SELECT id FROM campaign_contacts WHERE state = 'scheduled' AND release_at <= $1 LIMIT 5000) \
-       AND state = 'scheduled'";
+/// A `callback_opened` line for each promoted callback that was an agent's, from a JSON array
+/// of `[entry, contact, campaign, agent]` (see [`Tx::json_rows`], which ends the statement).
+const CALLBACKS_OPENED: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, at, kind) \
+     SELECT CAST(j.value ->> 1 AS BIGINT), CAST(j.value ->> 2 AS BIGINT), CAST(j.value ->> 3 AS BIGINT), $1, $2 FROM ";
+const UNRESERVE: &str = "UPDATE campaign_contacts SET reserved_for = NULL \
+     WHERE id IN (SELECT CAST(j.value ->> 0 AS BIGINT) FROM ";
 
 /// The entry after an outcome; a phone listed meanwhile makes a scheduled entry `suppressed`.
 const ENTRY_AFTER_OUTCOME: &str = "UPDATE campaign_contacts SET \
@@ -228,23 +233,46 @@ impl Store {
     }
 
     /// Moves scheduled contacts whose time has come into the ready queue. An agent's callback
-    /// that passes its grace period opens to the whole campaign, and the history says so.
+    /// that passes its grace period opens to the whole campaign, and the history says so, once
+    /// for each callback promoted.
     pub async fn promote_due(&self, now: Instant) -> Result<u64> {
+        type Promoted = (EntryId, ContactId, CampaignId, Option<AgentId>);
         let mut tx = self.begin().await?;
         locks::exclusive(&mut tx, locks::PROMOTER).await?;
-        on_tx!(&mut tx, |c| sqlx::query(CALLBACKS_OPENED)
+        let promoted: Vec<Promoted> = on_tx!(&mut tx, |c| sqlx::query_as(PROMOTE)
+            .bind(now)
+            .bind(self.promote_batch)
+            .fetch_all(c)
+            .await)?;
+        let opened: Vec<[i64; 4]> = promoted
+            .iter()
+            .filter_map(|&(entry, contact, campaign, agent)| {
+                agent.map(|a| [entry.get(), contact.get(), campaign.get(), a.get()])
+            })
+            .collect();
+        if !opened.is_empty() {
+            let opened = serde_json::to_string(&opened).unwrap_or_else(|_| "[]".into());
+            let history = format!("{CALLBACKS_OPENED}{}", tx.json_rows(3));
+            on_tx!(&mut tx, |c| sqlx::query(sqlx::AssertSqlSafe(
+                history.clone()
+            ))
             .bind(now)
             .bind(HistoryKind::CallbackOpened)
+            .bind(&opened)
             .execute(c)
             .await
             .map(|_| ()))?;
-        let n = on_tx!(&mut tx, |c| sqlx::query(PROMOTE)
-            .bind(now)
+            let unreserve = format!("{UNRESERVE}{})", tx.json_rows(1));
+            on_tx!(&mut tx, |c| sqlx::query(sqlx::AssertSqlSafe(
+                unreserve.clone()
+            ))
+            .bind(&opened)
             .execute(c)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|_| ()))?;
+        }
         tx.commit().await?;
-        Ok(n)
+        Ok(promoted.len() as u64)
     }
 
     /// Records an outcome in the caller's transaction. Returns the call, or `None` if the

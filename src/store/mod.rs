@@ -2,17 +2,14 @@
 //! placeholders work on both); statements differ per backend only where semantics really do.
 //! Instants are stored as epoch milliseconds on both backends.
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
-use sqlx::{
-    PgPool, SqlitePool,
-    postgres::PgPoolOptions,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-};
+use sqlx::{PgPool, SqlitePool};
 
 pub mod agents;
 pub mod calls;
 pub mod campaigns;
+pub mod connect;
 pub mod contacts;
 pub mod counts;
 pub mod dnc;
@@ -30,6 +27,7 @@ pub mod stats;
 pub mod targets;
 pub mod tokens;
 
+pub use connect::{StoreOptions, sqlite_options};
 pub use page::Page;
 
 /// Runs `$body` with `$p` bound to the concrete pool, once per backend, so one SQL text and
@@ -143,6 +141,9 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How long `/readyz` waits for the database to answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The application's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -153,78 +154,11 @@ pub struct Store {
     /// other core instead of queueing behind writes. On PostgreSQL, a pool of its own, so long
     /// reads never take the connections writes need.
     pub reads: Pool,
-}
-
-/// Read-only SQLite connections beside the writer (one per core here).
-const SQLITE_READERS: u32 = 2;
-/// PostgreSQL connections for transactions and writes (hand-outs, outcomes, imports, jobs).
-const POSTGRES_WRITERS: u32 = 16;
-/// PostgreSQL connections for reads that need no transaction (pages, stats, exports, the event
-/// pump, metrics): a pool of their own, so long reads can never take the connections that
-/// hand-outs and outcomes need.
-const POSTGRES_READERS: u32 = 8;
-
-/// How long a request waits for a PostgreSQL connection before it is answered 503: long enough
-/// to ride out a burst of load, short enough that a client is not left hanging while the
-/// database is away.
-const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long `/readyz` waits for the database to answer.
-const PING_TIMEOUT: Duration = Duration::from_secs(2);
-
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
-/// Whether a database URL selects PostgreSQL.
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
+    /// How many due entries one promotion sweep moves at most.
+    promote_batch: i64,
 }
 
 impl Store {
-    /// Connects to the database the URL names and brings its schema up to date. Several
-    /// processes may do this at once on one PostgreSQL: sqlx migrates under an advisory lock.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let (pool, reads) = if is_postgres(url) {
-            let pool = PgPoolOptions::new()
-                .max_connections(POSTGRES_WRITERS)
-                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
-                .connect(url)
-                .await?;
-            POSTGRES_MIGRATOR.run(&pool).await?;
-            let reads = PgPoolOptions::new()
-                .max_connections(POSTGRES_READERS)
-                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
-                .connect_lazy(url)?;
-            (Pool::Postgres(pool), Pool::Postgres(reads))
-        } else if url.starts_with("sqlite:") {
-            // One connection: SQLite has one writer anyway, and waiting in the pool's queue wakes
-            // at once, where SQLite's busy handler sleeps in growing steps under contention.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(sqlite_options(url)?)
-                .await?;
-            SQLITE_MIGRATOR.run(&pool).await?;
-            // An in-memory database is private to its connection: it reads through the writer.
-            let reads = if url.contains(":memory:") || url.contains("mode=memory") {
-                pool.clone()
-            } else {
-                SqlitePoolOptions::new()
-                    .max_connections(SQLITE_READERS)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(
-                        sqlite_options(url)?
-                            .create_if_missing(false)
-                            .read_only(true),
-                    )
-                    .await?
-            };
-            (Pool::Sqlite(pool), Pool::Sqlite(reads))
-        } else {
-            anyhow::bail!("OUTCALL_DATABASE_URL must start with sqlite:// or postgres://");
-        };
-        Ok(Self { pool, reads })
-    }
-
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
@@ -258,15 +192,4 @@ impl Store {
         on_pool!(&self.reads, |p| p.close().await);
         on_pool!(&self.pool, |p| p.close().await)
     }
-}
-
-/// Connect options every SQLite connection shares: WAL, NORMAL sync, a busy timeout and
-/// foreign keys, creating the file if missing.
-pub fn sqlite_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
-    Ok(SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(true))
 }
