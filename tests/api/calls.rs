@@ -435,16 +435,11 @@ async fn a_late_outcome_waits_for_a_hand_out_of_the_same_person_in_flight_and_is
     assert!(claimed.is_some(), "the hand-out holds the person");
     let late = {
         let client = app.client.clone();
-        let url = app.url(&format!("/v1/calls/{call}/outcome"));
         tokio::spawn(async move {
             client
-                .post(url)
-                .bearer_auth(slow)
-                .json(&json!({"disposition": "accepted"}))
-                .send()
+                .outcome(&slow, call, json!({"disposition": "accepted"}))
                 .await
-                .unwrap()
-                .status()
+                .status
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -655,31 +650,20 @@ async fn the_same_idempotency_key_records_once_and_a_different_body_is_422(app: 
         .await;
     let (_, agent) = app.agent("a", None).await;
     let (call, _, _) = app.take(&agent).await;
+    let path = format!("/v1/calls/{call}/outcome");
     let send = |body: Value| {
-        app.client
-            .post(app.url(&format!("/v1/calls/{call}/outcome")))
-            .bearer_auth(&agent)
-            .header("Idempotency-Key", "retry-7f3a")
-            .json(&body)
-            .send()
+        app.send(
+            app.request(Method::POST, &path, Some(&agent))
+                .header("Idempotency-Key", "retry-7f3a")
+                .json(&body),
+        )
     };
-    let first = crate::helpers::Reply::from(
-        send(json!({"disposition": "accepted", "notes": "签约"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let first = send(json!({"disposition": "accepted", "notes": "签约"})).await;
     first.expect(StatusCode::OK);
-    let again = crate::helpers::Reply::from(
-        send(json!({"disposition": "accepted", "notes": "签约"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let again = send(json!({"disposition": "accepted", "notes": "签约"})).await;
     again.expect(StatusCode::OK);
     assert_eq!(again.body, first.body, "a replay returns the first answer");
-    let other =
-        crate::helpers::Reply::from(send(json!({"disposition": "declined"})).await.unwrap()).await;
+    let other = send(json!({"disposition": "declined"})).await;
     other.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key");
     let contact = first.body["contact"]["id"].as_i64().unwrap();
     let page = app
@@ -805,44 +789,24 @@ async fn many_agents_hammering_one_campaign_never_share_a_contact(app: TestApp) 
     for i in 0..50 {
         agents.push(app.agent(&format!("agent {i}"), None).await.1);
     }
-    let client = app.client.clone();
-    let base = app.base.clone();
     let mut tasks = vec![];
     for token in agents {
-        let (client, base) = (client.clone(), base.clone());
+        let client = app.client.clone();
         tasks.push(tokio::spawn(async move {
             let mut taken = vec![];
             loop {
-                let r = client
-                    .post(format!("{base}/v1/calls/next"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
-                match r.status() {
+                let r = client.next(&token).await;
+                match r.status {
                     StatusCode::NO_CONTENT => return taken,
                     StatusCode::OK => {}
-                    other => panic!(
-                        "next answered {other}: {}",
-                        r.text().await.unwrap_or_default()
-                    ),
+                    other => panic!("next answered {other}: {}", r.text),
                 }
-                let body: Value = r.json().await.unwrap();
-                let call = body["call"]["id"].as_i64().unwrap();
-                let phone = body["contact"]["phone"].as_str().unwrap().to_owned();
+                let call = r.body["call"]["id"].as_i64().unwrap();
+                let phone = r.body["contact"]["phone"].as_str().unwrap().to_owned();
                 let r = client
-                    .post(format!("{base}/v1/calls/{call}/outcome"))
-                    .bearer_auth(&token)
-                    .json(&json!({"disposition": "accepted"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    r.status(),
-                    StatusCode::OK,
-                    "outcome: {}",
-                    r.text().await.unwrap_or_default()
-                );
+                    .outcome(&token, call, json!({"disposition": "accepted"}))
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "outcome: {}", r.text);
                 taken.push((call, phone));
             }
         }));
@@ -872,21 +836,15 @@ async fn two_nexts_of_one_agent_at_once_get_the_same_call(app: TestApp) {
     app.start_campaign(campaign).await;
     let (_, token) = app.agent("twice", None).await;
     let next = || {
-        let (client, base, token) = (app.client.clone(), app.base.clone(), token.clone());
+        let (client, token) = (app.client.clone(), token.clone());
         async move {
-            let r = client
-                .post(format!("{base}/v1/calls/next"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status();
-            let body: Value = if status == StatusCode::OK {
-                r.json().await.unwrap()
+            let r = client.next(&token).await;
+            let call = if r.status == StatusCode::OK {
+                r.body["call"]["id"].as_i64()
             } else {
-                Value::Null
+                None
             };
-            (status, body["call"]["id"].as_i64())
+            (r.status, call)
         }
     };
     for round in 0..rounds {
@@ -898,14 +856,9 @@ async fn two_nexts_of_one_agent_at_once_get_the_same_call(app: TestApp) {
         );
         assert_eq!(a.1, b.1, "round {round}: two calls for one agent");
         let r = app
-            .client
-            .post(format!("{}/v1/calls/{}/outcome", app.base, a.1.unwrap()))
-            .bearer_auth(&token)
-            .json(&json!({"disposition": "declined"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+            .outcome(&token, a.1.unwrap(), json!({"disposition": "declined"}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
     }
 }
 
@@ -943,13 +896,8 @@ mod two_postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_processes_never_hand_one_contact_to_two_agents() {
         let first = TestApp::start(Backend::Postgres).await;
-        let url = first.database_url.clone();
-        let mut config = outcall::config::Config::for_database(&url);
-        config.bootstrap_token = Some(crate::helpers::ADMIN_SECRET.to_owned());
-        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone()))
-            .await
-            .unwrap();
-        let second_base = format!("http://{}", second.addr);
+        let second = first.another_process().await;
+        let on_second = first.with_base(format!("http://{}", second.addr));
         let campaign = first.campaign(json!({})).await;
         let mut csv = String::from("phone\n");
         for i in 0..200 {
@@ -963,36 +911,25 @@ mod two_postgres {
         let mut tasks = vec![];
         for i in 0..40 {
             let token = first.agent(&format!("agent {i}"), None).await.1;
-            let base = if i % 2 == 0 {
-                first.base.clone()
+            let client = if i % 2 == 0 {
+                first.client.clone()
             } else {
-                second_base.clone()
+                on_second.clone()
             };
-            let client = first.client.clone();
             tasks.push(tokio::spawn(async move {
                 let mut taken = vec![];
                 loop {
-                    let r = client
-                        .post(format!("{base}/v1/calls/next"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap();
-                    if r.status() == StatusCode::NO_CONTENT {
+                    let r = client.next(&token).await;
+                    if r.status == StatusCode::NO_CONTENT {
                         return taken;
                     }
-                    assert_eq!(r.status(), StatusCode::OK);
-                    let body: Value = r.json().await.unwrap();
-                    let call = body["call"]["id"].as_i64().unwrap();
-                    taken.push(body["contact"]["phone"].as_str().unwrap().to_owned());
+                    assert_eq!(r.status, StatusCode::OK);
+                    let call = r.body["call"]["id"].as_i64().unwrap();
+                    taken.push(r.body["contact"]["phone"].as_str().unwrap().to_owned());
                     let r = client
-                        .post(format!("{base}/v1/calls/{call}/outcome"))
-                        .bearer_auth(&token)
-                        .json(&json!({"disposition": "declined"}))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), StatusCode::OK);
+                        .outcome(&token, call, json!({"disposition": "declined"}))
+                        .await;
+                    assert_eq!(r.status, StatusCode::OK);
                 }
             }));
         }

@@ -473,7 +473,7 @@ async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500
     }
     let campaign = app.running_campaign(json!({}), &csv).await;
     let client = Arc::new(Client {
-        http: app.client.clone(),
+        http: app.http.clone(),
         base: app.base.clone(),
     });
     let stop = Arc::new(AtomicBool::new(false));

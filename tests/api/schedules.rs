@@ -77,15 +77,8 @@ async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp)
     let next = |app: &TestApp| {
         let path = format!("/v1/campaigns/{id}");
         let client = app.client.clone();
-        let url = app.url(&path);
         async move {
-            let r = client
-                .get(url)
-                .bearer_auth(crate::helpers::ADMIN_SECRET)
-                .send()
-                .await
-                .unwrap();
-            r.json::<serde_json::Value>().await.unwrap()["next_recurrence_at"]
+            client.get(&path, client.admin()).await.body["next_recurrence_at"]
                 .as_str()
                 .unwrap_or("")
                 .to_owned()
@@ -117,11 +110,7 @@ mod two_postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_processes_act_once_per_due_time() {
         let first = TestApp::start(Backend::Postgres).await;
-        let mut config = outcall::config::Config::for_database(&first.database_url);
-        config.bootstrap_token = Some(crate::helpers::ADMIN_SECRET.to_owned());
-        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone()))
-            .await
-            .unwrap();
+        let second = first.another_process().await;
         let id = first
             .campaign(json!({"recurrence": "0 */10 * * * *"}))
             .await;
