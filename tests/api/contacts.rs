@@ -258,18 +258,8 @@ async fn with_small_inline_limit(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |c| c.import_inline_bytes = 4096).await
 }
 
-mod job_sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report() {
-        let app = super::with_small_inline_limit(super::Backend::Sqlite).await;
-        super::a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report(app).await
-    }
-}
-
-mod job_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report() {
-        let app = super::with_small_inline_limit(super::Backend::Postgres).await;
-        super::a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report(app).await
-    }
-}
+crate::on_both_backends!(
+    start = super::with_small_inline_limit;
+    mod job_sqlite, job_postgres;
+    a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report,
+);

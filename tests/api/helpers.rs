@@ -1,7 +1,7 @@
 #![allow(dead_code)]
 //! The test harness: starts the real server in-process on 127.0.0.1:0 against a fresh
 //! database (a temp SQLite file, or a new PostgreSQL database), with a manual clock; the typed
-//! helpers over HTTP are `outcall_client::Client`'s. Also the macro that runs a test on both
+//! helpers over HTTP are `outcall_client::Client`'s. Also the macros that run a test on both
 //! backends, and the database set-up the real-binary tests share.
 
 use std::{
@@ -15,7 +15,7 @@ use std::{
 
 use chrono::{DateTime, TimeZone, Utc};
 use outcall::{app::Running, clock::ManualClock, config::Config};
-pub use outcall_client::Client;
+pub use outcall_client::{Client, all_day_windows};
 use serde_json::Value;
 
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
@@ -29,22 +29,78 @@ pub enum Backend {
 
 /// Generates one `#[tokio::test]` per backend for each named test function
 /// `async fn name(app: TestApp)`, in modules `sqlite` and `postgres`.
+///
+/// `on_both_backends!(start = f; …)` starts the app with `async fn f(Backend) -> TestApp`
+/// instead of [`TestApp::start`] (a path seen from inside the modules: `super::f`), and
+/// `on_both_backends!(start = f; mod a, b; …)` names the SQLite and PostgreSQL modules.
 #[macro_export]
 macro_rules! on_both_backends {
+    (start = $start:path; mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(app $start, $sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(app $start, $postgres, Postgres, [$($name),*]);
+    };
+    (start = $start:path; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(start = $start; mod sqlite, postgres; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::on_both_backends!(start = $crate::helpers::TestApp::start; $($name),*);
+    };
+}
+
+/// Generates one test per backend for each named test function that starts what it needs
+/// itself from a [`Backend`] (the real binary, a proxy, …): `async fn name(backend: Backend)`
+/// as a `#[tokio::test]`, in modules `sqlite` and `postgres`.
+///
+/// - `backend_tests!(mod a, b; …)` names the SQLite and PostgreSQL modules;
+/// - `backend_tests!(sync; …)` is for `fn name(backend: Backend)`, as plain `#[test]`s;
+/// - `backend_tests!(postgres mod m; …)` is for tests that only PostgreSQL can run.
+#[macro_export]
+macro_rules! backend_tests {
+    (sync; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(sync, sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(sync, postgres, Postgres, [$($name),*]);
+    };
+    (postgres mod $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(tokio, $postgres, Postgres, [$($name),*]);
+    };
+    (mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(tokio, $sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(tokio, $postgres, Postgres, [$($name),*]);
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(mod sqlite, postgres; $($name),*);
+    };
+}
+
+/// One module of tests on one backend, for [`on_both_backends!`] and [`backend_tests!`].
+#[macro_export]
+macro_rules! backend_module {
+    (app $start:path, $module:ident, $backend:ident, [$($name:ident),*]) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::start($crate::helpers::Backend::Sqlite).await).await
+                    super::$name($start($crate::helpers::Backend::$backend).await).await
                 }
             )*
         }
-        mod postgres {
+    };
+    (tokio, $module:ident, $backend:ident, [$($name:ident),*]) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::start($crate::helpers::Backend::Postgres).await).await
+                    super::$name($crate::helpers::Backend::$backend).await
+                }
+            )*
+        }
+    };
+    (sync, $module:ident, $backend:ident, [$($name:ident),*]) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::helpers::Backend::$backend)
                 }
             )*
         }
