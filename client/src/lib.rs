@@ -225,13 +225,15 @@ impl Client {
 
     /// Starts a campaign (expects 200).
     pub async fn start_campaign(&self, id: i64) {
-        self.post(
-            &format!("/v1/campaigns/{id}/start"),
-            &self.admin,
-            Value::Null,
-        )
-        .await
-        .expect(StatusCode::OK);
+        self.campaign_action(id, "start")
+            .await
+            .expect(StatusCode::OK);
+    }
+
+    /// `POST /v1/campaigns/{id}/{action}` (`start`, `pause`, `resume`, `stop`) as admin.
+    pub async fn campaign_action(&self, id: i64, action: &str) -> Reply {
+        let path = format!("/v1/campaigns/{id}/{action}");
+        self.post(&path, &self.admin, Value::Null).await
     }
 
     /// A campaign's status.
@@ -275,6 +277,20 @@ impl Client {
             body,
         )
         .await
+    }
+
+    /// `POST /v1/calls/{call}/heartbeat` as an agent.
+    pub async fn heartbeat(&self, agent_token: &str, call: i64) -> Reply {
+        let path = format!("/v1/calls/{call}/heartbeat");
+        self.call(Method::POST, &path, Some(agent_token), Value::Null)
+            .await
+    }
+
+    /// `POST /v1/calls/{call}/release` as an agent.
+    pub async fn release(&self, agent_token: &str, call: i64) -> Reply {
+        let path = format!("/v1/calls/{call}/release");
+        self.call(Method::POST, &path, Some(agent_token), Value::Null)
+            .await
     }
 
     /// Uploads CSV contacts.

@@ -134,18 +134,8 @@ async fn uploads_that_cannot_be_read_are_refused_whole(app: TestApp) {
         )
         .await;
     r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "phone");
-    app.post(
-        &format!("/v1/campaigns/{campaign}/start"),
-        app.admin(),
-        Value::Null,
-    )
-    .await;
-    app.post(
-        &format!("/v1/campaigns/{campaign}/stop"),
-        app.admin(),
-        Value::Null,
-    )
-    .await;
+    app.campaign_action(campaign, "start").await;
+    app.campaign_action(campaign, "stop").await;
     app.import_csv(campaign, "phone\n13800138000\n")
         .await
         .expect_problem(StatusCode::CONFLICT, "");

@@ -36,8 +36,8 @@ pub enum Backend {
 #[macro_export]
 macro_rules! on_both_backends {
     (start = $start:path; mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
-        $crate::backend_module!(app $start, $sqlite, Sqlite, [$($name),*]);
-        $crate::backend_module!(app $start, $postgres, Postgres, [$($name),*]);
+        $crate::backend_module!(start $start, $sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(start $start, $postgres, Postgres, [$($name),*]);
     };
     (start = $start:path; $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(start = $start; mod sqlite, postgres; $($name),*);
@@ -57,25 +57,28 @@ macro_rules! on_both_backends {
 #[macro_export]
 macro_rules! backend_tests {
     (sync; $($name:ident),* $(,)?) => {
-        $crate::backend_module!(sync, sqlite, Sqlite, [$($name),*]);
-        $crate::backend_module!(sync, postgres, Postgres, [$($name),*]);
+        $crate::backend_module!(sync sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(sync postgres, Postgres, [$($name),*]);
     };
     (postgres mod $postgres:ident; $($name:ident),* $(,)?) => {
-        $crate::backend_module!(tokio, $postgres, Postgres, [$($name),*]);
+        $crate::backend_module!(start $crate::helpers::the_backend, $postgres, Postgres, [$($name),*]);
     };
     (mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
-        $crate::backend_module!(tokio, $sqlite, Sqlite, [$($name),*]);
-        $crate::backend_module!(tokio, $postgres, Postgres, [$($name),*]);
+        $crate::on_both_backends!(
+            start = $crate::helpers::the_backend; mod $sqlite, $postgres; $($name),*
+        );
     };
     ($($name:ident),* $(,)?) => {
         $crate::backend_tests!(mod sqlite, postgres; $($name),*);
     };
 }
 
-/// One module of tests on one backend, for [`on_both_backends!`] and [`backend_tests!`].
+/// One module of tests on one backend, for [`on_both_backends!`] and [`backend_tests!`]:
+/// `start f` makes `#[tokio::test]`s that call `name(f(backend).await)`, `sync` plain `#[test]`s
+/// that call `name(backend)`.
 #[macro_export]
 macro_rules! backend_module {
-    (app $start:path, $module:ident, $backend:ident, [$($name:ident),*]) => {
+    (start $start:path, $module:ident, $backend:ident, [$($name:ident),*]) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,17 +88,7 @@ macro_rules! backend_module {
             )*
         }
     };
-    (tokio, $module:ident, $backend:ident, [$($name:ident),*]) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::$backend).await
-                }
-            )*
-        }
-    };
-    (sync, $module:ident, $backend:ident, [$($name:ident),*]) => {
+    (sync $module:ident, $backend:ident, [$($name:ident),*]) => {
         mod $module {
             $(
                 #[test]
@@ -112,6 +105,26 @@ pub fn history_count(page: &Value, event: &str) -> usize {
     page["history"]
         .as_array()
         .map_or(0, |h| h.iter().filter(|e| e["event"] == event).count())
+}
+
+/// Asserts that a contact whose outcome was acknowledged kept it: its campaign entry is done
+/// and its history holds exactly one outcome.
+#[track_caller]
+pub fn assert_acknowledged_once(page: &Value, contact: i64) {
+    assert_eq!(
+        page["campaigns"][0]["state"], "done",
+        "contact {contact} lost its acknowledged outcome"
+    );
+    let outcomes = history_count(page, "outcome");
+    assert_eq!(
+        outcomes, 1,
+        "contact {contact}: exactly one outcome recorded"
+    );
+}
+
+/// The app [`backend_tests!`] starts for its tests: the backend itself.
+pub async fn the_backend(backend: Backend) -> Backend {
+    backend
 }
 
 /// The admin URL of the PostgreSQL server tests create databases on.

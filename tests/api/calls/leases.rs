@@ -28,14 +28,9 @@ async fn an_expired_lease_goes_back_to_the_queue_and_a_late_outcome_is_409(app: 
     app.outcome(&first, call, json!({"disposition": "accepted"}))
         .await
         .expect_problem(StatusCode::CONFLICT, "");
-    app.call(
-        Method::POST,
-        &format!("/v1/calls/{call}/heartbeat"),
-        Some(&first),
-        Value::Null,
-    )
-    .await
-    .expect_problem(StatusCode::CONFLICT, "");
+    app.heartbeat(&first, call)
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
     app.outcome(&second, again, json!({"disposition": "accepted"}))
         .await
         .expect(StatusCode::OK);
@@ -74,13 +69,9 @@ async fn a_late_outcome_is_409_once_the_person_was_handed_out_in_another_campaig
     let (_, other) = app.agent("other", None).await;
     let (call, _, _) = app.take(&slow).await;
     app.advance(31);
-    app.post(
-        &format!("/v1/campaigns/{first_campaign}/pause"),
-        app.admin(),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.campaign_action(first_campaign, "pause")
+        .await
+        .expect(StatusCode::OK);
     let (again, phone, body) = app.take(&other).await;
     assert_eq!(phone, "+8613800138000");
     assert_ne!(
@@ -134,14 +125,9 @@ async fn a_heartbeat_extends_the_lease(app: TestApp) {
     assert_eq!(r.body["lease_expires_at"], "2026-11-25T10:01:50+08:00");
     app.advance(50);
     app.next(&other).await.expect(StatusCode::NO_CONTENT);
-    app.call(
-        Method::POST,
-        &format!("/v1/calls/{call}/heartbeat"),
-        Some(&other),
-        Value::Null,
-    )
-    .await
-    .expect_problem(StatusCode::NOT_FOUND, "");
+    app.heartbeat(&other, call)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "");
 }
 
 async fn a_released_call_goes_back_unattempted(app: TestApp) {
@@ -151,22 +137,10 @@ async fn a_released_call_goes_back_unattempted(app: TestApp) {
     let (_, a) = app.agent("a", None).await;
     let (_, b) = app.agent("b", None).await;
     let (call, _, _) = app.take(&a).await;
-    app.call(
-        Method::POST,
-        &format!("/v1/calls/{call}/release"),
-        Some(&a),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
-    app.call(
-        Method::POST,
-        &format!("/v1/calls/{call}/release"),
-        Some(&a),
-        Value::Null,
-    )
-    .await
-    .expect_problem(StatusCode::CONFLICT, "");
+    app.release(&a, call).await.expect(StatusCode::OK);
+    app.release(&a, call)
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
     let (_, _, body) = app.take(&b).await;
     assert_eq!(body["call"]["attempt"], 1);
     assert_eq!(body["history"][0]["event"], "released");

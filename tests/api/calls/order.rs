@@ -2,7 +2,7 @@
 //! hours, the do-not-call list, the frequency cap and gap, attempts, teams and the contract
 //! order. The clock starts on Wednesday 2026-11-25 at 10:00 in Shanghai (02:00 UTC).
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -69,37 +69,18 @@ async fn only_active_campaigns_hand_out_calls(app: TestApp) {
     let (_, agent) = app.agent("a", None).await;
     app.next(&agent).await.expect(StatusCode::NO_CONTENT);
     app.start_campaign(campaign).await;
-    app.post(
-        &format!("/v1/campaigns/{campaign}/pause"),
-        app.admin(),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.campaign_action(campaign, "pause")
+        .await
+        .expect(StatusCode::OK);
     app.next(&agent).await.expect(StatusCode::NO_CONTENT);
-    app.post(
-        &format!("/v1/campaigns/{campaign}/resume"),
-        app.admin(),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.campaign_action(campaign, "resume")
+        .await
+        .expect(StatusCode::OK);
     let (call, _, _) = app.take(&agent).await;
-    app.call(
-        Method::POST,
-        &format!("/v1/calls/{call}/release"),
-        Some(&agent),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
-    app.post(
-        &format!("/v1/campaigns/{campaign}/stop"),
-        app.admin(),
-        Value::Null,
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.release(&agent, call).await.expect(StatusCode::OK);
+    app.campaign_action(campaign, "stop")
+        .await
+        .expect(StatusCode::OK);
     app.next(&agent).await.expect(StatusCode::NO_CONTENT);
     let lead = app.token("lead").await;
     app.next(&lead)
