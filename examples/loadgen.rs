@@ -8,10 +8,12 @@
 //!   against `GET /healthz` (no database): an upper bound for the real cycle on this machine.
 //! - `loadgen stats URL TOKEN CAMPAIGN REQUESTS` times campaign stats and time series.
 //!
-//! Each prints one JSON line of results.
+//! Each prints one JSON line of results. The requests go through `outcall_client::Client`;
+//! the timed loops use its bare requests, so they measure the server, not the client.
 
 use std::time::{Duration, Instant};
 
+use outcall_client::{Client, Method};
 use serde_json::{Value, json};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -53,11 +55,13 @@ pub fn csv(rows: usize) -> String {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let client = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(600))
         .pool_max_idle_per_host(512)
         .build()
         .unwrap();
+    // A client of the service at `url` acting with `token`.
+    let client = |url: &str, token: &str| Client::with_http(http.clone(), url, token);
     match args.get(1).map(String::as_str) {
         Some("csv") => print!("{}", csv(args[2].parse().unwrap())),
         Some("import") => {
@@ -67,38 +71,19 @@ async fn main() {
                 &args[4],
                 args[5].parse::<usize>().unwrap(),
             );
+            let api = client(url, token);
             let body = csv(rows);
             let started = Instant::now();
-            let r = client
-                .post(format!("{url}/v1/campaigns/{campaign}/contacts"))
-                .bearer_auth(token)
-                .header("content-type", "text/csv")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status();
-            let reply: Value = r.json().await.unwrap();
+            let path = format!("/v1/campaigns/{campaign}/contacts");
+            let r = api
+                .raw(Method::POST, &path, Some(token), "text/csv", body)
+                .await;
             let uploaded = started.elapsed().as_secs_f64();
-            let report = if status.as_u16() == 202 {
-                let id = reply["id"].as_i64().unwrap();
-                loop {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    let s: Value = client
-                        .get(format!("{url}/v1/imports/{id}"))
-                        .bearer_auth(token)
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
-                    if s["state"] == "done" || s["state"] == "failed" {
-                        break s["report"].clone();
-                    }
-                }
+            let report = if r.status.as_u16() == 202 {
+                let id = r.body["id"].as_i64().unwrap();
+                api.wait_import(id, Duration::from_millis(200)).await["report"].clone()
             } else {
-                reply
+                r.body
             };
             let secs = started.elapsed().as_secs_f64();
             println!(
@@ -114,33 +99,31 @@ async fn main() {
                 args[4].parse::<usize>().unwrap(),
                 args[5].parse::<u64>().unwrap(),
             );
+            let api = client(url, token);
             let mut tokens = vec![];
             for i in 0..agents {
-                let a: Value = client
-                    .post(format!("{url}/v1/agents"))
-                    .bearer_auth(token)
-                    .json(&json!({"name": format!("bench agent {i}")}))
-                    .send()
+                let a = api
+                    .post(
+                        "/v1/agents",
+                        token,
+                        json!({"name": format!("bench agent {i}")}),
+                    )
                     .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                    .body;
                 tokens.push(a["token"].as_str().unwrap().to_owned());
             }
             let deadline = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
             let mut tasks = vec![];
             for t in tokens {
-                let (client, url) = (client.clone(), url.clone());
+                let api = api.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut lat = vec![];
                     let (mut cycles, mut errors, mut empty) = (0u64, 0u64, 0u64);
                     while Instant::now() < deadline {
                         let t0 = Instant::now();
-                        let r = client
-                            .post(format!("{url}/v1/calls/next"))
-                            .bearer_auth(&t)
+                        let r = api
+                            .request(Method::POST, "/v1/calls/next", Some(&t))
                             .send()
                             .await;
                         let Ok(r) = r else {
@@ -164,9 +147,8 @@ async fn main() {
                             continue;
                         }
                         let call = body["call"]["id"].as_i64().unwrap();
-                        let r = client
-                            .post(format!("{url}/v1/calls/{call}/outcome"))
-                            .bearer_auth(&t)
+                        let r = api
+                            .request(Method::POST, &format!("/v1/calls/{call}/outcome"), Some(&t))
                             .json(&json!({"disposition": "declined", "notes": "bench"}))
                             .send()
                             .await;
@@ -206,13 +188,14 @@ async fn main() {
             let deadline = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
             let mut tasks = vec![];
+            let api = client(url, "");
             for _ in 0..agents {
-                let (client, url) = (client.clone(), format!("{url}/healthz"));
+                let (http, url) = (api.http.clone(), api.url("/healthz"));
                 tasks.push(tokio::spawn(async move {
                     let mut cycles = 0u64;
                     while Instant::now() < deadline {
                         for _ in 0..2 {
-                            let r = client.get(&url).send().await.unwrap();
+                            let r = http.get(&url).send().await.unwrap();
                             assert!(r.status().is_success(), "{url}: {}", r.status());
                             let _ = r.bytes().await;
                         }
@@ -238,15 +221,21 @@ async fn main() {
                 &args[4],
                 args[5].parse::<usize>().unwrap(),
             );
+            let api = client(url, token);
             let time = |path: String| {
-                let client = client.clone();
-                let token = token.clone();
+                let api = api.clone();
                 async move {
                     let mut lat = vec![];
                     for _ in 0..n {
                         let t0 = Instant::now();
-                        let r = client.get(&path).bearer_auth(&token).send().await.unwrap();
-                        assert!(r.status().is_success(), "{path}: {}", r.status());
+                        let req = api.request(Method::GET, &path, Some(api.admin()));
+                        let r = req.send().await.unwrap();
+                        assert!(
+                            r.status().is_success(),
+                            "{}: {}",
+                            api.url(&path),
+                            r.status()
+                        );
                         let _ = r.bytes().await;
                         lat.push(t0.elapsed().as_secs_f64() * 1000.0);
                     }
@@ -254,8 +243,8 @@ async fn main() {
                     (percentile(&lat, 0.5), percentile(&lat, 0.99))
                 }
             };
-            let (c50, c99) = time(format!("{url}/v1/stats/campaigns/{campaign}")).await;
-            let (t50, t99) = time(format!("{url}/v1/stats/timeseries?campaign={campaign}&bucket=day&from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).await;
+            let (c50, c99) = time(format!("/v1/stats/campaigns/{campaign}")).await;
+            let (t50, t99) = time(format!("/v1/stats/timeseries?campaign={campaign}&bucket=day&from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")).await;
             println!(
                 "{}",
                 json!({"campaign_p50_ms": c50, "campaign_p99_ms": c99, "series_p50_ms": t50, "series_p99_ms": t99})

@@ -28,8 +28,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use outcall_client::{Client, Method, Reply, StatusCode, all_day_windows};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 const PREFIXES: [&str; 8] = ["138", "139", "135", "136", "150", "158", "187", "188"];
@@ -121,25 +121,25 @@ impl Counts {
 }
 
 struct Shared {
-    client: Client,
     counts: Counts,
     deadline: Instant,
     /// Phones recently handed out, for the lead to list some that are being worked.
     recent_phones: Mutex<Vec<String>>,
 }
 
-/// A POST that is retried on transport errors (with the same Idempotency-Key, if any), so
-/// that every request ends with a definite status.
+/// A POST to `path` of `api`'s process that is retried on transport errors (with the same
+/// Idempotency-Key, if any), so that every request ends with a definite status.
 async fn post(
     sh: &Shared,
     route: &str,
-    url: &str,
+    api: &Client,
+    path: &str,
     token: &str,
     body: Option<&Value>,
     key: Option<&str>,
 ) -> (StatusCode, Value) {
     for attempt in 0.. {
-        let mut req = sh.client.post(url).bearer_auth(token);
+        let mut req = api.request(Method::POST, path, Some(token));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -150,12 +150,8 @@ async fn post(
             Ok(r) => {
                 let status = r.status();
                 sh.counts.note(route, Ok(status));
-                let v = if status == StatusCode::NO_CONTENT {
-                    Value::Null
-                } else {
-                    r.json().await.unwrap_or(Value::Null)
-                };
-                return (status, v);
+                // An empty (204) or unreadable body reads as `Null`.
+                return (status, Reply::from(r).await.body);
             }
             Err(e) => {
                 sh.counts.note(route, Err(()));
@@ -186,7 +182,7 @@ struct AgentRun {
 
 async fn agent_loop(
     sh: Arc<Shared>,
-    url: String,
+    api: Client,
     token: String,
     agent: i64,
     seed: u64,
@@ -197,15 +193,7 @@ async fn agent_loop(
     while Instant::now() < sh.deadline {
         let send = now_ms();
         let t0 = Instant::now();
-        let (status, body) = post(
-            &sh,
-            "next",
-            &format!("{url}/v1/calls/next"),
-            &token,
-            None,
-            None,
-        )
-        .await;
+        let (status, body) = post(&sh, "next", &api, "/v1/calls/next", &token, None, None).await;
         let recv = now_ms();
         run.next_latency_ms
             .push(t0.elapsed().as_secs_f64() * 1000.0);
@@ -235,7 +223,7 @@ async fn agent_loop(
         });
         let heartbeats = |hold: &mut Value, n: u64| hold["heartbeats"] = json!(n);
         let action = rng.random_range(0..100);
-        let base = format!("{url}/v1/calls/{call}");
+        let base = format!("/v1/calls/{call}");
         // 2 %: the agent walks away: no outcome, no heartbeat; the lease must run out.
         if action < 2 {
             hold["action"] = json!("walk_away");
@@ -251,6 +239,7 @@ async fn agent_loop(
             let (s, _) = post(
                 &sh,
                 "release",
+                &api,
                 &format!("{base}/release"),
                 &token,
                 None,
@@ -281,6 +270,7 @@ async fn agent_loop(
                 let (s, v) = post(
                     &sh,
                     "heartbeat",
+                    &api,
                     &format!("{base}/heartbeat"),
                     &token,
                     None,
@@ -311,17 +301,10 @@ async fn agent_loop(
                 outcome["callback_scope"] = json!("campaign");
             }
         }
-        let key = format!("soak-{call}");
+        let (key, path) = (format!("soak-{call}"), format!("{base}/outcome"));
+        let send = |route| post(&sh, route, &api, &path, &token, Some(&outcome), Some(&key));
         let end_send = now_ms();
-        let (s, first) = post(
-            &sh,
-            "outcome",
-            &format!("{base}/outcome"),
-            &token,
-            Some(&outcome),
-            Some(&key),
-        )
-        .await;
+        let (s, first) = send("outcome").await;
         let end_recv = now_ms();
         hold["disposition"] = json!(disposition);
         hold["end_send"] = json!(end_send);
@@ -338,15 +321,7 @@ async fn agent_loop(
             }
             // 2 %: the desktop retries the same outcome (lost response): same answer, counted once.
             if rng.random_range(0..100) < 2 {
-                let (s2, again) = post(
-                    &sh,
-                    "outcome_replay",
-                    &format!("{base}/outcome"),
-                    &token,
-                    Some(&outcome),
-                    Some(&key),
-                )
-                .await;
+                let (s2, again) = send("outcome_replay").await;
                 if s2 == s && again == first {
                     run.replays_ok += 1;
                 } else {
@@ -365,7 +340,7 @@ async fn agent_loop(
 /// handed out moments ago, half anywhere in the campaigns' populations.
 async fn lead_loop(
     sh: Arc<Shared>,
-    urls: Vec<String>,
+    apis: Vec<Client>,
     token: String,
     population: usize,
     every: Duration,
@@ -387,13 +362,14 @@ async fn lead_loop(
             Some(p) if rng.random_bool(0.5) => p,
             _ => format!("+86{}", phone(rng.random_range(0..population))),
         };
-        let url = &urls[i % urls.len()];
+        let api = &apis[i % apis.len()];
         i += 1;
         let send = now_ms();
         let (s, _) = post(
             &sh,
             "dnc",
-            &format!("{url}/v1/dnc"),
+            api,
+            "/v1/dnc",
             &token,
             Some(&json!({"phone": phone, "reason": "soak: lead"})),
             None,
@@ -427,36 +403,22 @@ async fn rss_loop(sh: Arc<Shared>, pids: Vec<u32>, started: Instant) -> Vec<Valu
     }
 }
 
-async fn admin(
-    client: &Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Value,
-) -> Value {
-    let r = client
-        .request(method, &url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status} {v}");
-    v
+/// A set-up POST with `api`'s token that must succeed; its answer.
+async fn setup(api: &Client, path: &str, body: Value) -> Value {
+    let r = api.post(path, api.admin(), body).await;
+    assert!(
+        r.status.is_success(),
+        "{}: {} {}",
+        api.url(path),
+        r.status,
+        r.body
+    );
+    r.body
 }
 
-/// Uploads rows `from..from + rows` (as CSV) to a campaign and waits for the import.
-async fn import(
-    client: &Client,
-    url: &str,
-    token: &str,
-    campaign: i64,
-    from: usize,
-    rows: usize,
-    owners: &[i64],
-) -> Value {
+/// Uploads rows `from..from + rows` (as CSV) to a campaign, with `api`'s token, and waits for
+/// the import.
+async fn import(api: &Client, campaign: i64, from: usize, rows: usize, owners: &[i64]) -> Value {
     let mut csv = String::from("phone,name,plan,owner_agent\n");
     for i in from..from + rows {
         let owner = if !owners.is_empty() && i % 10 == 0 {
@@ -472,37 +434,15 @@ async fn import(
             38 + i % 90
         ));
     }
-    let r = client
-        .post(format!("{url}/v1/campaigns/{campaign}/contacts"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap();
-    if status.as_u16() != 202 {
-        assert!(status.is_success(), "import: {status} {v}");
-        return v;
+    let r = api.import_csv(campaign, csv).await;
+    if r.status.as_u16() != 202 {
+        assert!(r.status.is_success(), "import: {} {}", r.status, r.body);
+        return r.body;
     }
-    let id = v["id"].as_i64().unwrap();
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let s: Value = client
-            .get(format!("{url}/v1/imports/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if s["state"] == "done" {
-            return s["report"].clone();
-        }
-        assert!(s["state"] != "failed", "import failed: {s}");
-    }
+    let id = r.body["id"].as_i64().unwrap();
+    let s = api.wait_import(id, Duration::from_millis(500)).await;
+    assert!(s["state"] != "failed", "import failed: {s}");
+    s["report"].clone()
 }
 
 fn write_jsonl(path: &std::path::Path, items: &[Value]) {
@@ -537,53 +477,48 @@ async fn main() {
         .split(',')
         .filter_map(|p| p.trim().parse().ok())
         .collect();
-    let client = Client::builder()
+    let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(agents + 16)
         .build()
         .unwrap();
-    let u0 = &urls[0];
-    let post_m = reqwest::Method::POST;
+    // One client a process, acting with the admin token.
+    let apis: Vec<Client> = urls
+        .iter()
+        .map(|url| Client::with_http(http.clone(), url, &token))
+        .collect();
+    let api = &apis[0];
 
     // Set-up: a lead token, 500 agents (every other one in team north), three campaigns whose
     // populations overlap by half (shared people), all-day windows, short retries and leases.
-    let lead = admin(
-        &client,
-        post_m.clone(),
-        format!("{u0}/v1/tokens"),
-        &token,
+    let lead = setup(
+        api,
+        "/v1/tokens",
         json!({"role": "lead", "name": "soak lead"}),
     )
     .await;
     let lead = lead["token"].as_str().unwrap().to_owned();
+    let as_lead = api.with_admin(&lead);
     let mut agent_ids = vec![];
     let mut agent_tokens = vec![];
     for chunk in (0..agents).collect::<Vec<_>>().chunks(16) {
         let made = futures::future::join_all(chunk.iter().map(|i| {
             let team = if i % 2 == 0 { "north" } else { "south" };
-            admin(
-                &client,
-                post_m.clone(),
-                format!("{u0}/v1/agents"),
-                &lead,
-                json!({"name": format!("坐席 {i}"), "team": team}),
-            )
+            let as_lead = &as_lead;
+            async move { as_lead.agent(&format!("坐席 {i}"), Some(team)).await }
         }))
         .await;
-        for a in made {
-            agent_ids.push(a["id"].as_i64().unwrap());
-            agent_tokens.push(a["token"].as_str().unwrap().to_owned());
+        for (id, token) in made {
+            agent_ids.push(id);
+            agent_tokens.push(token);
         }
     }
-    let script = admin(
-        &client,
-        post_m.clone(),
-        format!("{u0}/v1/scripts"),
-        &lead,
+    let script = setup(
+        &as_lead,
+        "/v1/scripts",
         json!({"name": "soak", "body": "您好{{ name }}，您的套餐 {{ attributes.plan }}"}),
     )
     .await;
-    let every_day = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
     let run_tag = format!("{}", now_ms() as u64 % 1_000_000_000);
     let specs = [
         ("5G 升级 soak A", 60, "0 */2 * * * *", json!([]), false),
@@ -599,22 +534,13 @@ async fn main() {
     let mut campaigns = vec![];
     for (k, (name, priority, recurrence, teams, owner_first)) in specs.iter().enumerate() {
         let code = format!("SOAK-{run_tag}-{k}");
-        admin(
-            &client,
-            post_m.clone(),
-            format!("{u0}/v1/offers"),
-            &lead,
-            json!({"code": code, "name": name}),
-        )
-        .await;
-        let c = admin(
-            &client,
-            post_m.clone(),
-            format!("{u0}/v1/campaigns"),
-            &lead,
+        setup(&as_lead, "/v1/offers", json!({"code": code, "name": name})).await;
+        let c = setup(
+            &as_lead,
+            "/v1/campaigns",
             json!({
                 "name": name, "offer": code, "script_id": script["id"], "priority": priority,
-                "calling_windows": every_day, "recurrence": recurrence, "max_attempts": 3,
+                "calling_windows": all_day_windows(), "recurrence": recurrence, "max_attempts": 3,
                 "retry": {"no_answer": "2s", "busy": "1s", "voicemail": "3s"}, "lease": LEASE,
                 "teams": teams, "owner_first": owner_first,
             }),
@@ -622,15 +548,8 @@ async fn main() {
         .await;
         let id = c["id"].as_i64().unwrap();
         let owners: &[i64] = if *owner_first { &agent_ids } else { &[] };
-        let report = import(&client, u0, &lead, id, k * contacts / 2, contacts, owners).await;
-        admin(
-            &client,
-            post_m.clone(),
-            format!("{u0}/v1/campaigns/{id}/start"),
-            &lead,
-            json!({}),
-        )
-        .await;
+        let report = import(&as_lead, id, k * contacts / 2, contacts, owners).await;
+        setup(&as_lead, &format!("/v1/campaigns/{id}/start"), json!({})).await;
         campaigns.push(json!({"id": id, "name": name, "from": k * contacts / 2, "rows": contacts, "import": report}));
     }
     let population = 2 * contacts;
@@ -649,7 +568,6 @@ async fn main() {
     let started = Instant::now();
     let started_wall = now_ms();
     let sh = Arc::new(Shared {
-        client: client.clone(),
         counts: Counts::default(),
         deadline: started + Duration::from_secs(seconds),
         recent_phones: Mutex::new(vec![]),
@@ -657,7 +575,7 @@ async fn main() {
     let rss = tokio::spawn(rss_loop(sh.clone(), pids, started));
     let leads = tokio::spawn(lead_loop(
         sh.clone(),
-        urls.clone(),
+        apis.clone(),
         lead.clone(),
         population,
         Duration::from_millis(1_000),
@@ -669,7 +587,7 @@ async fn main() {
         .map(|(i, (t, id))| {
             tokio::spawn(agent_loop(
                 sh.clone(),
-                urls[i % urls.len()].clone(),
+                apis[i % apis.len()].clone(),
                 t,
                 id,
                 seed * 100_003 + i as u64,
@@ -712,19 +630,11 @@ async fn main() {
     // Let every lease run out and be swept, then read the stats from every process.
     tokio::time::sleep(Duration::from_millis(LEASE_MS + 4_000)).await;
     let mut stats = json!({});
-    for url in &urls {
+    for api in &apis {
         for c in &campaigns {
             let id = c["id"].as_i64().unwrap();
-            let s: Value = client
-                .get(format!("{url}/v1/stats/campaigns/{id}"))
-                .bearer_auth(&lead)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            stats[url.as_str()][id.to_string()] = s;
+            let s = api.get(&format!("/v1/stats/campaigns/{id}"), &lead).await;
+            stats[api.base.as_str()][id.to_string()] = s.body;
         }
     }
 

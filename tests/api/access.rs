@@ -106,10 +106,7 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
         for (role, token) in &callers {
             if admitted.contains(&"stream") {
                 // A stream never ends: judge it by its status line alone.
-                let mut req = app.client.request(method.clone(), app.url(&concrete));
-                if let Some(t) = token {
-                    req = req.bearer_auth(t);
-                }
+                let req = app.request(method.clone(), &concrete, *token);
                 let status = req.send().await.unwrap().status();
                 let allowed = *role == "admin" || admitted.contains(role);
                 let expected = if allowed {
@@ -152,8 +149,7 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
 async fn unknown_malformed_and_revoked_tokens_are_refused(app: TestApp) {
     for header in ["Bearer nope", "Bearer ", "Basic abc", "bearer", "Token x"] {
         let r = app
-            .client
-            .get(app.url("/v1/agents"))
+            .request(Method::GET, "/v1/agents", None)
             .header("authorization", header)
             .send()
             .await

@@ -194,13 +194,7 @@ async fn every_lifecycle_transition_is_allowed_or_a_409(app: TestApp) {
             json!({})
         };
         let id = app.campaign(extra).await;
-        let started = app
-            .post(
-                &format!("/v1/campaigns/{id}/start"),
-                app.admin(),
-                Value::Null,
-            )
-            .await;
+        let started = app.campaign_action(id, "start").await;
         assert_eq!(
             started.body["status"],
             if walk == "scheduled" {
@@ -210,21 +204,11 @@ async fn every_lifecycle_transition_is_allowed_or_a_409(app: TestApp) {
             }
         );
         if walk == "paused" {
-            app.post(
-                &format!("/v1/campaigns/{id}/pause"),
-                app.admin(),
-                Value::Null,
-            )
-            .await
-            .expect(StatusCode::OK);
+            app.campaign_action(id, "pause")
+                .await
+                .expect(StatusCode::OK);
         }
-        let r = app
-            .post(
-                &format!("/v1/campaigns/{id}/stop"),
-                app.admin(),
-                Value::Null,
-            )
-            .await;
+        let r = app.campaign_action(id, "stop").await;
         r.expect(StatusCode::OK);
         assert_eq!(r.body["status"], "completed");
     }

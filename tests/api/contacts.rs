@@ -134,18 +134,8 @@ async fn uploads_that_cannot_be_read_are_refused_whole(app: TestApp) {
         )
         .await;
     r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "phone");
-    app.post(
-        &format!("/v1/campaigns/{campaign}/start"),
-        app.admin(),
-        Value::Null,
-    )
-    .await;
-    app.post(
-        &format!("/v1/campaigns/{campaign}/stop"),
-        app.admin(),
-        Value::Null,
-    )
-    .await;
+    app.campaign_action(campaign, "start").await;
+    app.campaign_action(campaign, "stop").await;
     app.import_csv(campaign, "phone\n13800138000\n")
         .await
         .expect_problem(StatusCode::CONFLICT, "");
@@ -258,18 +248,8 @@ async fn with_small_inline_limit(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |c| c.import_inline_bytes = 4096).await
 }
 
-mod job_sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report() {
-        let app = super::with_small_inline_limit(super::Backend::Sqlite).await;
-        super::a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report(app).await
-    }
-}
-
-mod job_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report() {
-        let app = super::with_small_inline_limit(super::Backend::Postgres).await;
-        super::a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report(app).await
-    }
-}
+crate::on_both_backends!(
+    start = super::with_small_inline_limit;
+    mod job_sqlite, job_postgres;
+    a_large_csv_is_imported_by_a_job_with_progress_and_an_exact_report,
+);

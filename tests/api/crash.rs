@@ -2,130 +2,51 @@
 
 use std::{sync::Arc, time::Duration};
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::{
-    helpers::{Backend, fresh_database},
+    helpers::{Backend, Client, assert_acknowledged_once, fresh_database},
     process::Server,
 };
 
 const SECRET: &str = "crash-test-admin-secret";
 
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: &str,
-    body: Value,
-) -> reqwest::Response {
-    client
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// An offer `code`, a script and a draft campaign (with `extra` fields) over HTTP; its id.
-async fn new_campaign(client: &reqwest::Client, base: &str, code: &str, extra: Value) -> i64 {
-    post(
-        client,
-        format!("{base}/v1/offers"),
-        SECRET,
-        json!({"code": code, "name": code}),
-    )
-    .await;
-    let script: Value = post(
-        client,
-        format!("{base}/v1/scripts"),
-        SECRET,
-        json!({"name": "s", "body": "hi"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let mut body = json!({"name": code, "offer": code, "script_id": script["id"]});
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        body[k] = v;
-    }
-    let campaign: Value = post(client, format!("{base}/v1/campaigns"), SECRET, body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    campaign["id"].as_i64().unwrap()
-}
-
 async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
     let (url, _dir) = fresh_database(backend).await;
     let server = Server::start(&url, Some(SECRET));
-    let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
-    let id = new_campaign(&client, &base, "K9", json!({"calling_windows": windows})).await;
+    let api = Client::with_timeout(server.base(), SECRET, Duration::from_secs(10));
+    let id = api.campaign(json!({})).await;
     let mut csv = String::from("phone\n");
     for i in 0..2000 {
         csv.push_str(&format!("1370000{i:04}\n"));
     }
-    let r = client
-        .post(format!("{base}/v1/campaigns/{id}/contacts"))
-        .bearer_auth(SECRET)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    post(
-        &client,
-        format!("{base}/v1/campaigns/{id}/start"),
-        SECRET,
-        Value::Null,
-    )
-    .await;
+    assert!(api.import_csv(id, csv).await.status.is_success());
+    api.start_campaign(id).await;
 
     let acknowledged: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(vec![]));
     let mut tasks = vec![];
     for i in 0..16 {
-        let agent: Value = post(
-            &client,
-            format!("{base}/v1/agents"),
-            SECRET,
-            json!({"name": format!("a{i}")}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-        let token = agent["token"].as_str().unwrap().to_owned();
-        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+        let (_, token) = api.agent(&format!("a{i}"), None).await;
+        let (api, acknowledged) = (api.clone(), acknowledged.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let Ok(r) = client
-                    .post(format!("{base}/v1/calls/next"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
+                let next = api.request(Method::POST, "/v1/calls/next", Some(&token));
+                let Ok(r) = api.try_send(next).await else {
                     return;
                 };
-                if r.status() != StatusCode::OK {
+                if r.status != StatusCode::OK {
                     return;
                 }
-                let Ok(body) = r.json::<Value>().await else {
-                    return;
-                };
-                let call = body["call"]["id"].as_i64().unwrap();
-                let contact = body["contact"]["id"].as_i64().unwrap();
-                let sent = client
-                    .post(format!("{base}/v1/calls/{call}/outcome"))
-                    .bearer_auth(&token)
+                let call = r.body["call"]["id"].as_i64().unwrap();
+                let contact = r.body["contact"]["id"].as_i64().unwrap();
+                let sent = api
+                    .request(
+                        Method::POST,
+                        &format!("/v1/calls/{call}/outcome"),
+                        Some(&token),
+                    )
                     .json(&json!({"disposition": "accepted"}))
                     .send()
                     .await;
@@ -153,40 +74,17 @@ async fn acknowledged_outcomes_survive_kill_9(backend: Backend) {
     );
 
     let restarted = Server::start(&url, Some(SECRET));
-    let base = format!("http://{}", restarted.addr);
+    let api = api.with_base(restarted.base());
     for contact in &acknowledged {
-        let r = client
-            .get(format!("{base}/v1/contacts/{contact}"))
-            .bearer_auth(SECRET)
-            .send()
+        let page = api
+            .get(&format!("/v1/contacts/{contact}"), SECRET)
             .await
-            .unwrap();
-        let page: Value = r.json().await.unwrap();
-        assert_eq!(
-            page["campaigns"][0]["state"], "done",
-            "contact {contact} lost its acknowledged outcome"
-        );
-        let outcomes = crate::helpers::history_count(&page, "outcome");
-        assert_eq!(
-            outcomes, 1,
-            "contact {contact}: exactly one outcome recorded"
-        );
+            .body;
+        assert_acknowledged_once(&page, *contact);
     }
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn acknowledged_outcomes_survive_kill_9() {
-        super::acknowledged_outcomes_survive_kill_9(super::Backend::Sqlite).await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn acknowledged_outcomes_survive_kill_9() {
-        super::acknowledged_outcomes_survive_kill_9(super::Backend::Postgres).await
-    }
-}
+crate::backend_tests!(acknowledged_outcomes_survive_kill_9);
 
 /// kill -9 in the middle of a large import: after a restart the import is resumed after its
 /// last committed batch and ends with an exact report, blank lines included.
@@ -203,12 +101,8 @@ async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
         )
     };
     let mut server = start(&url);
-    let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let id = new_campaign(&client, &base, "IMP", json!({})).await;
+    let api = server.client(SECRET);
+    let id = api.campaign(json!({})).await;
     let rows = 60_000;
     let mut csv = String::from("phone,name\n");
     for i in 0..rows {
@@ -219,28 +113,13 @@ async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
         }
     }
     csv.push_str("not-a-phone,bad\n");
-    let r = client
-        .post(format!("{base}/v1/campaigns/{id}/contacts"))
-        .bearer_auth(SECRET)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let import = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = api.import_csv(id, csv).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let import = format!("/v1/imports/{}", r.body["id"].as_i64().unwrap());
     // Kill it once some, but not all, batches are in.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let at_kill = loop {
-        let s: Value = client
-            .get(format!("{base}/v1/imports/{import}"))
-            .bearer_auth(SECRET)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s = api.get(&import, SECRET).await.body;
         let processed = s["processed"].as_i64().unwrap();
         assert_ne!(
             s["state"], "done",
@@ -255,18 +134,10 @@ async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let restarted = start(&url);
-    let base = format!("http://{}", restarted.addr);
+    let api = api.with_base(restarted.base());
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let done = loop {
-        let s: Value = client
-            .get(format!("{base}/v1/imports/{import}"))
-            .bearer_auth(SECRET)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s = api.get(&import, SECRET).await.body;
         if s["state"] == "done" {
             break s;
         }
@@ -285,28 +156,14 @@ async fn an_import_killed_midway_resumes_with_exact_counts(backend: Backend) {
         "resumed exactly after the last committed row"
     );
     assert_eq!(done["invalid_count"], 1);
-    let stats: Value = client
-        .get(format!("{base}/v1/stats/campaigns/{id}"))
-        .bearer_auth(SECRET)
-        .send()
+    let stats = api
+        .get(&format!("/v1/stats/campaigns/{id}"), SECRET)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert_eq!(stats["contacts"]["ready"], rows);
 }
 
-mod import_sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_import_killed_midway_resumes_with_exact_counts() {
-        super::an_import_killed_midway_resumes_with_exact_counts(super::Backend::Sqlite).await
-    }
-}
-
-mod import_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_import_killed_midway_resumes_with_exact_counts() {
-        super::an_import_killed_midway_resumes_with_exact_counts(super::Backend::Postgres).await
-    }
-}
+crate::backend_tests!(
+    mod import_sqlite, import_postgres;
+    an_import_killed_midway_resumes_with_exact_counts,
+);

@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, fresh_database},
+    helpers::{Backend, Client, all_day_windows, fresh_database, history_count},
     process::Server,
 };
 
@@ -25,121 +25,43 @@ fn log_path(test: &str, n: u32) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("outcall-{test}-{}-{n}.log", std::process::id()))
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
+/// Ids of the campaigns in `status`.
+async fn campaigns_in(api: &Client, status: &str) -> Vec<i64> {
+    let r = api
+        .get(&format!("/v1/campaigns?status={status}&limit=1000"), SECRET)
+        .await;
+    r.expect(StatusCode::OK);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
 }
 
-impl Api {
-    fn new(server: &Server) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            base: format!("http://{}", server.addr),
-        }
-    }
+/// Every `campaign` event recorded so far, replayed from the start of the event stream.
+async fn campaign_events(api: &Client) -> Vec<Value> {
+    let replay = api
+        .request(Method::GET, "/v1/events", Some(SECRET))
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    crate::stats::read_events(replay, usize::MAX, 3)
+        .await
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "campaign")
+        .map(|(_, _, data)| data)
+        .collect()
+}
 
-    async fn call(&self, post: bool, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        let url = format!("{}{path}", self.base);
-        let mut req = if post {
-            self.http.post(url)
-        } else {
-            self.http.get(url)
-        }
-        .bearer_auth(token);
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        let r = req.send().await.expect("the server answers");
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(true, path, token, body).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = self.call(false, path, SECRET, Value::Null).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        body
-    }
-
-    /// Creates with the admin token and expects 201; returns the body.
-    async fn create(&self, path: &str, body: Value) -> Value {
-        let (status, body) = self.post(path, SECRET, body).await;
-        assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
-        body
-    }
-
-    async fn import(&self, campaign: i64, csv: String) {
-        let r = self
-            .http
-            .post(format!("{}/v1/campaigns/{campaign}/contacts", self.base))
-            .bearer_auth(SECRET)
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
+/// An agent takes `count` calls and records each as accepted.
+async fn accept_calls(api: &Client, agent: &str, count: usize) {
+    for _ in 0..count {
+        let (call, _, _) = api.take(agent).await;
+        api.outcome(agent, call, json!({"disposition": "accepted"}))
             .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-    }
-
-    async fn start_campaign(&self, id: i64) {
-        let (status, body) = self
-            .post(&format!("/v1/campaigns/{id}/start"), SECRET, Value::Null)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-
-    /// An agent's token.
-    async fn agent(&self, name: &str) -> String {
-        self.create("/v1/agents", json!({"name": name})).await["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// Ids of the campaigns in `status`.
-    async fn campaigns_in(&self, status: &str) -> Vec<i64> {
-        self.get(&format!("/v1/campaigns?status={status}&limit=1000"))
-            .await["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect()
-    }
-
-    /// A campaign's contacts in one state.
-    async fn contacts_in(&self, campaign: i64, state: &str) -> Vec<Value> {
-        self.get(&format!(
-            "/v1/campaigns/{campaign}/contacts?state={state}&limit=1000"
-        ))
-        .await["items"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    /// Every `campaign` event recorded so far, replayed from the start of the event stream.
-    async fn campaign_events(&self) -> Vec<Value> {
-        let replay = self
-            .http
-            .get(format!("{}/v1/events", self.base))
-            .bearer_auth(SECRET)
-            .header("Last-Event-ID", "0")
-            .send()
-            .await
-            .unwrap();
-        crate::stats::read_events(replay, usize::MAX, 3)
-            .await
-            .into_iter()
-            .filter(|(_, kind, _)| kind == "campaign")
-            .map(|(_, _, data)| data)
-            .collect()
+            .expect(StatusCode::OK);
     }
 }
 
@@ -154,17 +76,16 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
     let (url, _dir) = fresh_database(backend).await;
     let logs = [1, 2].map(|n| log_path(&format!("sweep-{backend:?}"), n));
     let server = start(&url, &logs[0]);
-    let api = Api::new(&server);
+    let api = server.client(SECRET);
     api.create("/v1/offers", json!({"code": "DUE", "name": "due"}))
         .await;
     let script = api
         .create("/v1/scripts", json!({"name": "s", "body": "hi"}))
         .await["id"]
         .clone();
-    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
     let campaign = |name: String, extra: Value| {
         let mut body = json!({"name": name, "offer": "DUE", "script_id": script,
-                              "calling_windows": windows});
+                              "calling_windows": all_day_windows()});
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;
         }
@@ -185,24 +106,10 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
     for i in 0..finished {
         csv.push_str(&format!("1360000{i:04}\n"));
     }
-    api.import(recurring, csv).await;
+    api.import_csv(recurring, csv).await.expect(StatusCode::OK);
     api.start_campaign(recurring).await;
-    let agent = api.agent("closer").await;
-    let mut outcomes = 0;
-    while outcomes < finished {
-        let (status, body) = api.post("/v1/calls/next", &agent, Value::Null).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let call = body["call"]["id"].as_i64().unwrap();
-        let (status, body) = api
-            .post(
-                &format!("/v1/calls/{call}/outcome"),
-                &agent,
-                json!({"disposition": "accepted"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        outcomes += 1;
-    }
+    let (_, agent) = api.agent("closer", None).await;
+    accept_calls(&api, &agent, finished).await;
 
     // Campaigns whose start_at and end_at come due 25 ms apart, from 4 s from now.
     let count = 120;
@@ -229,13 +136,12 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
     let give_up = first_start + chrono::Duration::seconds(8);
     tokio::time::sleep((first_start - Utc::now()).to_std().unwrap_or_default()).await;
     let (active_at_kill, waiting_at_kill) = loop {
-        let active: Vec<i64> = api
-            .campaigns_in("active")
+        let active: Vec<i64> = campaigns_in(&api, "active")
             .await
             .into_iter()
             .filter(|id| scheduled.contains(id))
             .collect();
-        let waiting = api.campaigns_in("scheduled").await;
+        let waiting = campaigns_in(&api, "scheduled").await;
         if (!active.is_empty() && !waiting.is_empty()) || Utc::now() > give_up {
             break (active, waiting);
         }
@@ -247,11 +153,11 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
     server.child.wait().unwrap();
 
     let restarted = start(&url, &logs[1]);
-    let api = Api::new(&restarted);
+    let api = api.with_base(restarted.base());
     tokio::time::sleep((last_end - Utc::now()).to_std().unwrap_or_default()).await;
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
-        let completed = api.campaigns_in("completed").await;
+        let completed = campaigns_in(&api, "completed").await;
         if scheduled.iter().all(|id| completed.contains(id)) {
             break;
         }
@@ -274,7 +180,7 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let events = loop {
-        let events = api.campaign_events().await;
+        let events = campaign_events(&api).await;
         if fired_after_kill(&events) || Instant::now() >= deadline {
             break events;
         }
@@ -332,7 +238,7 @@ async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(back
         reopened, finished as u64,
         "every finished contact was re-opened exactly once"
     );
-    assert!(api.contacts_in(recurring, "done").await.is_empty());
+    assert!(api.contacts(recurring, Some("done")).await.is_empty());
     eprintln!(
         "schedule sweep kill: {} active and {} waiting at the kill; recurrence fired {fired} times",
         active_at_kill.len(),
@@ -351,38 +257,22 @@ async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
     let (url, _dir) = fresh_database(backend).await;
     let logs = [1, 2].map(|n| log_path(&format!("lease-{backend:?}"), n));
     let server = start(&url, &logs[0]);
-    let api = Api::new(&server);
-    api.create("/v1/offers", json!({"code": "LEASE", "name": "lease"}))
-        .await;
-    let script = api
-        .create("/v1/scripts", json!({"name": "s", "body": "hi"}))
-        .await["id"]
-        .clone();
-    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
-    let id = api
-        .create(
-            "/v1/campaigns",
-            json!({"name": "leases", "offer": "LEASE", "script_id": script,
-                   "calling_windows": windows, "lease": "10s"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let api = server.client(SECRET);
+    let id = api.campaign(json!({"lease": "10s"})).await;
     let contacts = 24;
     let mut csv = String::from("phone\n");
     for i in 0..contacts {
         csv.push_str(&format!("1350000{i:04}\n"));
     }
-    api.import(id, csv).await;
+    api.import_csv(id, csv).await.expect(StatusCode::OK);
     api.start_campaign(id).await;
     let mut agents = vec![];
     for i in 0..contacts {
-        let token = api.agent(&format!("agent {i}")).await;
-        let (status, body) = api.post("/v1/calls/next", &token, Value::Null).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, token) = api.agent(&format!("agent {i}"), None).await;
+        api.take(&token).await;
         agents.push(token);
     }
-    assert_eq!(api.contacts_in(id, "leased").await.len(), contacts);
+    assert_eq!(api.contacts(id, Some("leased")).await.len(), contacts);
 
     let mut server = server;
     server.child.kill().unwrap(); // SIGKILL
@@ -390,12 +280,12 @@ async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
     let killed_at = Instant::now();
 
     let restarted = start(&url, &logs[1]);
-    let api = Api::new(&restarted);
+    let api = api.with_base(restarted.base());
     // The lease runs out 10 s after it was taken; the scheduler's watchdog (15 s) is the bound
     // if the restarted workers stall.
     let deadline = killed_at + Duration::from_secs(45);
     let reaped_after = loop {
-        if api.contacts_in(id, "leased").await.is_empty() {
+        if api.contacts(id, Some("leased")).await.is_empty() {
             break killed_at.elapsed();
         }
         assert!(
@@ -404,19 +294,20 @@ async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let ready = api.contacts_in(id, "ready").await;
+    let ready = api.contacts(id, Some("ready")).await;
     assert_eq!(ready.len(), contacts, "every contact is back in the queue");
     for contact in &ready {
         let cid = contact["id"].as_i64().unwrap();
-        let page = api.get(&format!("/v1/contacts/{cid}")).await;
-        let expiries = crate::helpers::history_count(&page, "lease_expired");
+        let page = api.get(&format!("/v1/contacts/{cid}"), SECRET).await;
+        page.expect(StatusCode::OK);
+        let page = page.body;
+        let expiries = history_count(&page, "lease_expired");
         assert_eq!(expiries, 1, "the hand-over is in the history once: {page}");
     }
 
     let mut handed = std::collections::BTreeSet::new();
     for token in &agents {
-        let (status, body) = api.post("/v1/calls/next", token, Value::Null).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, _, body) = api.take(token).await;
         handed.insert(body["contact"]["id"].as_i64().unwrap());
     }
     assert_eq!(handed.len(), contacts, "every contact is handed out again");
@@ -427,30 +318,8 @@ async fn no_contact_stays_leased_past_its_lease_after_kill_9(backend: Backend) {
     }
 }
 
-mod kill_sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once() {
-        super::a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(
-            super::Backend::Sqlite,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn no_contact_stays_leased_past_its_lease_after_kill_9() {
-        super::no_contact_stays_leased_past_its_lease_after_kill_9(super::Backend::Sqlite).await
-    }
-}
-
-mod kill_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once() {
-        super::a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once(
-            super::Backend::Postgres,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn no_contact_stays_leased_past_its_lease_after_kill_9() {
-        super::no_contact_stays_leased_past_its_lease_after_kill_9(super::Backend::Postgres).await
-    }
-}
+crate::backend_tests!(
+    mod kill_sqlite, kill_postgres;
+    a_schedule_sweep_killed_midway_acts_on_every_due_time_exactly_once,
+    no_contact_stays_leased_past_its_lease_after_kill_9,
+);

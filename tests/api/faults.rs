@@ -13,18 +13,20 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::{
-    helpers::{Backend, fresh_database},
+    helpers::{
+        Backend, Client, TestApp, all_day_windows, assert_acknowledged_once, fresh_database,
+        history_count,
+    },
     process::Server,
     proxy::Proxy,
 };
 
 const SECRET: &str = "faults-test-admin-secret";
-const SECRET_IN_APP: &str = crate::helpers::ADMIN_SECRET;
 /// How long the database stays away: longer than the pool's acquire timeout (5 s), so requests
 /// that wait for a new connection give up inside the outage.
 const OUTAGE: Duration = Duration::from_secs(8);
@@ -51,57 +53,10 @@ struct Seen {
     last_ack: Option<Instant>,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, String, Value) {
-        let r = req.send().await.expect("the server answers");
-        let status = r.status();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let body = r.json().await.unwrap_or(Value::Null);
-        (status, content_type, body)
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, String, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        self.send(req).await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, String, Value) {
-        self.send(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(token),
-        )
-        .await
-    }
-
-    /// A created resource's id (expects 201).
-    async fn create(&self, path: &str, body: Value) -> Value {
-        let (status, _, body) = self.post(path, SECRET, body).await;
-        assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
-        body
-    }
-}
-
 /// One agent's loop: next call, then its outcome (retried with the same Idempotency-Key until
 /// it is answered), remembering every acknowledged outcome and judging every response.
 async fn agent_loop(
-    client: Arc<Client>,
+    client: Client,
     token: String,
     stop: Arc<AtomicBool>,
     down: Arc<AtomicBool>,
@@ -129,8 +84,9 @@ async fn agent_loop(
     };
     while !stop.load(Ordering::SeqCst) {
         let started = (Instant::now(), down.load(Ordering::SeqCst));
-        let (status, content_type, body) = client.post("/v1/calls/next", &token, Value::Null).await;
-        judge(status, &content_type, started, "next").await;
+        let next = client.next(&token).await;
+        judge(next.status, &next.content_type, started, "next").await;
+        let (status, body) = (next.status, next.body);
         if status == StatusCode::NO_CONTENT {
             return;
         }
@@ -149,17 +105,17 @@ async fn agent_loop(
         let contact = body["contact"]["id"].as_i64().unwrap();
         loop {
             let started = (Instant::now(), down.load(Ordering::SeqCst));
-            let (status, content_type, _) = client
+            let path = format!("/v1/calls/{call}/outcome");
+            let r = client
                 .send(
                     client
-                        .http
-                        .post(format!("{}/v1/calls/{call}/outcome", client.base))
-                        .bearer_auth(&token)
+                        .request(Method::POST, &path, Some(&token))
                         .header("Idempotency-Key", format!("outcome-{call}"))
                         .json(&json!({"disposition": "accepted"})),
                 )
                 .await;
-            judge(status, &content_type, started, "outcome").await;
+            let status = r.status;
+            judge(status, &r.content_type, started, "outcome").await;
             if status == StatusCode::OK {
                 let mut seen = seen.lock().await;
                 seen.acknowledged.push(contact);
@@ -178,11 +134,24 @@ async fn agent_loop(
     }
 }
 
+/// The campaign's stats count one attempt for each acknowledged outcome.
+async fn assert_rollups_agree(client: &Client, campaign: i64, acknowledged: usize) {
+    let stats = client
+        .get(&format!("/v1/stats/campaigns/{campaign}"), client.admin())
+        .await
+        .body;
+    assert_eq!(
+        stats["attempts"].as_u64(),
+        Some(acknowledged as u64),
+        "the roll-ups agree: {stats}"
+    );
+}
+
 /// Polls `path` until it answers `want`; returns how long that took.
 async fn until_status(client: &Client, path: &str, want: StatusCode, within: Duration) -> Duration {
     let started = Instant::now();
     loop {
-        let (status, _, _) = client.get(path, SECRET).await;
+        let status = client.get(path, client.admin()).await.status;
         if status == want {
             return started.elapsed();
         }
@@ -194,9 +163,10 @@ async fn until_status(client: &Client, path: &str, want: StatusCode, within: Dur
     }
 }
 
-async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged()
- {
-    let (direct, _) = fresh_database(Backend::Postgres).await;
+async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged(
+    backend: Backend,
+) {
+    let (direct, _) = fresh_database(backend).await;
     let (head, database) = direct.rsplit_once('/').unwrap();
     let upstream = head.rsplit_once('@').map_or(head, |(_, h)| h);
     let upstream = upstream.trim_start_matches("postgres://");
@@ -208,14 +178,8 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     let url = format!("postgres://{userinfo}127.0.0.1:{}/{database}", proxy.port());
     let log = std::env::temp_dir().join(format!("outcall-faults-{}.log", std::process::id()));
     let server = Server::start_full(&url, Some(SECRET), Some(&log), &[]);
-    let client = Arc::new(Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        base: format!("http://{}", server.addr),
-    });
-    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
+    let client = server.client(SECRET);
+    let windows = all_day_windows();
     client
         .create("/v1/offers", json!({"code": "LOSS", "name": "loss"}))
         .await;
@@ -245,21 +209,9 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
         (load, csv),
         (held, "phone\n13900000001\n13900000002\n".to_owned()),
     ] {
-        let r = client
-            .send(
-                client
-                    .http
-                    .post(format!("{}/v1/campaigns/{id}/contacts", client.base))
-                    .bearer_auth(SECRET)
-                    .header("content-type", "text/csv")
-                    .body(csv),
-            )
-            .await;
-        assert_eq!(r.0, StatusCode::OK, "{}", r.2);
-        let (status, _, body) = client
-            .post(&format!("/v1/campaigns/{id}/start"), SECRET, Value::Null)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let r = client.import_csv(id, csv).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        client.start_campaign(id).await;
     }
 
     let down = Arc::new(AtomicBool::new(false));
@@ -300,14 +252,7 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     let holder = client
         .create("/v1/agents", json!({"name": "holder", "team": "holders"}))
         .await;
-    let (status, _, call) = client
-        .post(
-            "/v1/calls/next",
-            holder["token"].as_str().unwrap(),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
+    let (_, _, call) = client.take(holder["token"].as_str().unwrap()).await;
     let held_contact = call["contact"]["id"].as_i64().unwrap();
 
     // The database goes away.
@@ -322,27 +267,30 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     )
     .await;
     let started = Instant::now();
-    let r = client
-        .send(client.http.get(format!("{}/readyz", client.base)))
-        .await;
+    let r = client.call(Method::GET, "/readyz", None, Value::Null).await;
     let readyz_took = started.elapsed();
-    assert_eq!(r.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(r.1.starts_with("application/problem+json"), "{}", r.1);
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
     assert!(
         readyz_took < Duration::from_secs(3),
         "/readyz answers promptly while the database is away ({readyz_took:?})"
     );
-    let (status, _, _) = client
-        .send(client.http.get(format!("{}/healthz", client.base)))
-        .await;
+    let status = client
+        .call(Method::GET, "/healthz", None, Value::Null)
+        .await
+        .status;
     assert_eq!(status, StatusCode::OK, "the process itself is up");
     // A request that must read the database, with an admin token.
     let started = Instant::now();
-    let (status, content_type, body) = client.get(&format!("/v1/campaigns/{load}"), SECRET).await;
+    let r = client.get(&format!("/v1/campaigns/{load}"), SECRET).await;
     let lookup_took = started.elapsed();
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(content_type.starts_with("application/problem+json"));
-    assert_eq!(body["status"], 503);
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.content_type.starts_with("application/problem+json"));
+    assert_eq!(r.body["status"], 503);
     // From here on agents only finish the outcomes they hold: no hand-out (which also reaps
     // expired leases) runs until the background reaper has been seen to work.
     stop.store(true, Ordering::SeqCst);
@@ -370,9 +318,10 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     // Background work survived the outage: with nobody asking for calls, the held lease runs
     // out and the scheduler hands the contact back.
     let reaped_after = loop {
-        let (_, _, page) = client
+        let page = client
             .get(&format!("/v1/contacts/{held_contact}"), SECRET)
-            .await;
+            .await
+            .body;
         let expired = page["history"]
             .as_array()
             .is_some_and(|h| h.iter().any(|h| h["event"] == "lease_expired"));
@@ -437,26 +386,12 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
 
     // Nothing acknowledged is lost, and nothing is recorded twice.
     for contact in &seen.acknowledged {
-        let (status, _, page) = client.get(&format!("/v1/contacts/{contact}"), SECRET).await;
+        let r = client.get(&format!("/v1/contacts/{contact}"), SECRET).await;
+        let (status, page) = (r.status, r.body);
         assert_eq!(status, StatusCode::OK, "{page}");
-        assert_eq!(
-            page["campaigns"][0]["state"], "done",
-            "contact {contact} lost its acknowledged outcome"
-        );
-        let outcomes = crate::helpers::history_count(&page, "outcome");
-        assert_eq!(
-            outcomes, 1,
-            "contact {contact}: exactly one outcome recorded"
-        );
+        assert_acknowledged_once(&page, *contact);
     }
-    let (_, _, stats) = client
-        .get(&format!("/v1/stats/campaigns/{load}"), SECRET)
-        .await;
-    assert_eq!(
-        stats["attempts"].as_u64(),
-        Some(seen.acknowledged.len() as u64),
-        "the roll-ups agree: {stats}"
-    );
+    assert_rollups_agree(&client, load, seen.acknowledged.len()).await;
     drop(server);
     let _ = std::fs::remove_file(&log);
 }
@@ -465,17 +400,16 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
 /// (`pg_terminate_backend`, as an administrator or a failover does), again and again under
 /// load. Queries cut off that way are 503s the agent retries, never 500s, and nothing
 /// acknowledged is lost.
-async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s() {
-    let app = crate::helpers::TestApp::start(Backend::Postgres).await;
+async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s(
+    backend: Backend,
+) {
+    let app = TestApp::start(backend).await;
     let mut csv = String::from("phone\n");
     for i in 0..3000 {
         csv.push_str(&format!("1370000{i:04}\n"));
     }
     let campaign = app.running_campaign(json!({}), &csv).await;
-    let client = Arc::new(Client {
-        http: app.client.clone(),
-        base: app.base.clone(),
-    });
+    let client = app.client.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let down = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -509,9 +443,10 @@ async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500
         terminated += ended.into_iter().filter(|e| *e).count();
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    let (ready, _, _) = client
-        .send(client.http.get(format!("{}/readyz", client.base)))
-        .await;
+    let ready = client
+        .call(Method::GET, "/readyz", None, Value::Null)
+        .await
+        .status;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::SeqCst);
     for agent in agents {
@@ -534,33 +469,21 @@ async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500
         seen.wrong
     );
     for contact in &seen.acknowledged {
-        let (_, _, page) = client
-            .get(&format!("/v1/contacts/{contact}"), SECRET_IN_APP)
-            .await;
-        let outcomes = crate::helpers::history_count(&page, "outcome");
+        let page = client
+            .get(&format!("/v1/contacts/{contact}"), app.admin())
+            .await
+            .body;
+        let outcomes = history_count(&page, "outcome");
         assert_eq!(
             outcomes, 1,
             "contact {contact}: exactly one outcome recorded"
         );
     }
-    let (_, _, stats) = client
-        .get(&format!("/v1/stats/campaigns/{campaign}"), SECRET_IN_APP)
-        .await;
-    assert_eq!(
-        stats["attempts"].as_u64(),
-        Some(seen.acknowledged.len() as u64),
-        "the roll-ups agree: {stats}"
-    );
+    assert_rollups_agree(&client, campaign, seen.acknowledged.len()).await;
 }
 
-mod db_loss_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged()
-     {
-        super::losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged().await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s() {
-        super::postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s().await
-    }
-}
+crate::backend_tests!(
+    postgres mod db_loss_postgres;
+    losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_nothing_acknowledged,
+    postgresql_ending_the_services_sessions_under_load_gives_503s_never_500s,
+);

@@ -1,9 +1,11 @@
 #![allow(dead_code)]
 //! The test harness: starts the real server in-process on 127.0.0.1:0 against a fresh
-//! database (a temp SQLite file, or a new PostgreSQL database), with a manual clock, and
-//! offers typed helpers over HTTP.
+//! database (a temp SQLite file, or a new PostgreSQL database), with a manual clock; the typed
+//! helpers over HTTP are `outcall_client::Client`'s. Also the macros that run a test on both
+//! backends, and the database set-up the real-binary tests share.
 
 use std::{
+    ops::Deref,
     sync::{
         Once,
         atomic::{AtomicU32, Ordering},
@@ -13,8 +15,8 @@ use std::{
 
 use chrono::{DateTime, TimeZone, Utc};
 use outcall::{app::Running, clock::ManualClock, config::Config};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+pub use outcall_client::{Client, all_day_windows};
+use serde_json::Value;
 
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
 
@@ -27,22 +29,71 @@ pub enum Backend {
 
 /// Generates one `#[tokio::test]` per backend for each named test function
 /// `async fn name(app: TestApp)`, in modules `sqlite` and `postgres`.
+///
+/// `on_both_backends!(start = f; …)` starts the app with `async fn f(Backend) -> TestApp`
+/// instead of [`TestApp::start`] (a path seen from inside the modules: `super::f`), and
+/// `on_both_backends!(start = f; mod a, b; …)` names the SQLite and PostgreSQL modules.
 #[macro_export]
 macro_rules! on_both_backends {
+    (start = $start:path; mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(start $start, $sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(start $start, $postgres, Postgres, [$($name),*]);
+    };
+    (start = $start:path; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(start = $start; mod sqlite, postgres; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::on_both_backends!(start = $crate::helpers::TestApp::start; $($name),*);
+    };
+}
+
+/// Generates one test per backend for each named test function that starts what it needs
+/// itself from a [`Backend`] (the real binary, a proxy, …): `async fn name(backend: Backend)`
+/// as a `#[tokio::test]`, in modules `sqlite` and `postgres`.
+///
+/// - `backend_tests!(mod a, b; …)` names the SQLite and PostgreSQL modules;
+/// - `backend_tests!(sync; …)` is for `fn name(backend: Backend)`, as plain `#[test]`s;
+/// - `backend_tests!(postgres mod m; …)` is for tests that only PostgreSQL can run.
+#[macro_export]
+macro_rules! backend_tests {
+    (sync; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(sync sqlite, Sqlite, [$($name),*]);
+        $crate::backend_module!(sync postgres, Postgres, [$($name),*]);
+    };
+    (postgres mod $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(start $crate::helpers::the_backend, $postgres, Postgres, [$($name),*]);
+    };
+    (mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(
+            start = $crate::helpers::the_backend; mod $sqlite, $postgres; $($name),*
+        );
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(mod sqlite, postgres; $($name),*);
+    };
+}
+
+/// One module of tests on one backend, for [`on_both_backends!`] and [`backend_tests!`]:
+/// `start f` makes `#[tokio::test]`s that call `name(f(backend).await)`, `sync` plain `#[test]`s
+/// that call `name(backend)`.
+#[macro_export]
+macro_rules! backend_module {
+    (start $start:path, $module:ident, $backend:ident, [$($name:ident),*]) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::start($crate::helpers::Backend::Sqlite).await).await
+                    super::$name($start($crate::helpers::Backend::$backend).await).await
                 }
             )*
         }
-        mod postgres {
+    };
+    (sync $module:ident, $backend:ident, [$($name:ident),*]) => {
+        mod $module {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::TestApp::start($crate::helpers::Backend::Postgres).await).await
+                #[test]
+                fn $name() {
+                    super::$name($crate::helpers::Backend::$backend)
                 }
             )*
         }
@@ -54,6 +105,26 @@ pub fn history_count(page: &Value, event: &str) -> usize {
     page["history"]
         .as_array()
         .map_or(0, |h| h.iter().filter(|e| e["event"] == event).count())
+}
+
+/// Asserts that a contact whose outcome was acknowledged kept it: its campaign entry is done
+/// and its history holds exactly one outcome.
+#[track_caller]
+pub fn assert_acknowledged_once(page: &Value, contact: i64) {
+    assert_eq!(
+        page["campaigns"][0]["state"], "done",
+        "contact {contact} lost its acknowledged outcome"
+    );
+    let outcomes = history_count(page, "outcome");
+    assert_eq!(
+        outcomes, 1,
+        "contact {contact}: exactly one outcome recorded"
+    );
+}
+
+/// The app [`backend_tests!`] starts for its tests: the backend itself.
+pub async fn the_backend(backend: Backend) -> Backend {
+    backend
 }
 
 /// The admin URL of the PostgreSQL server tests create databases on.
@@ -230,15 +301,24 @@ pub fn start_instant() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
 }
 
-/// A running server and a client for it.
+/// A server running in-process on a fresh database with a manual clock, and a [`Client`] for
+/// it with the admin token: every typed helper of the client is reachable on the `TestApp`
+/// (`app.take(&agent)`, `app.post(…)`).
 pub struct TestApp {
+    pub client: Client,
     pub backend: Backend,
-    pub base: String,
-    pub client: reqwest::Client,
     pub clock: ManualClock,
     pub running: Option<Running>,
     pub database_url: String,
     _dir: Option<tempfile_dir::TempDir>,
+}
+
+impl Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl TestApp {
@@ -266,12 +346,8 @@ impl TestApp {
             .await
             .expect("the server starts");
         Self {
+            client: Client::new(format!("http://{}", running.addr), ADMIN_SECRET),
             backend,
-            base: format!("http://{}", running.addr),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
             clock,
             running: Some(running),
             database_url: url,
@@ -279,180 +355,14 @@ impl TestApp {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// Sends a JSON request (or none, for `Value::Null`) with an optional token.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> Reply {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        Reply::from(req.send().await.expect("the request reaches the server")).await
-    }
-
-    /// Sends a raw body with a content type.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Reply {
-        let mut req = self
-            .client
-            .request(method, self.url(path))
-            .header("content-type", content_type)
-            .body(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        Reply::from(req.send().await.expect("the request reaches the server")).await
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.call(Method::GET, path, Some(token), Value::Null).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(token), body).await
-    }
-
-    pub fn admin(&self) -> &'static str {
-        ADMIN_SECRET
-    }
-
-    /// Issues a token with the given role (`lead`, `viewer`, `admin`).
-    pub async fn token(&self, role: &str) -> String {
-        let r = self
-            .post(
-                "/v1/tokens",
-                ADMIN_SECRET,
-                json!({"role": role, "name": format!("{role} token")}),
-            )
-            .await;
-        r.expect(StatusCode::CREATED);
-        r.body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// Creates an agent; returns (id, token).
-    pub async fn agent(&self, name: &str, team: Option<&str>) -> (i64, String) {
-        let r = self
-            .post(
-                "/v1/agents",
-                ADMIN_SECRET,
-                json!({"name": name, "team": team}),
-            )
-            .await;
-        r.expect(StatusCode::CREATED);
-        (
-            r.body["id"].as_i64().unwrap(),
-            r.body["token"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    /// Creates an offer; returns its code.
-    pub async fn offer(&self, code: &str) -> String {
-        let r = self
-            .post(
-                "/v1/offers",
-                ADMIN_SECRET,
-                json!({"code": code, "name": format!("offer {code}")}),
-            )
-            .await;
-        r.expect(StatusCode::CREATED);
-        code.to_owned()
-    }
-
-    /// Creates a script; returns its id.
-    pub async fn script(&self, body: &str) -> i64 {
-        let r = self
-            .post(
-                "/v1/scripts",
-                ADMIN_SECRET,
-                json!({"name": "script", "body": body}),
-            )
-            .await;
-        r.expect(StatusCode::CREATED);
-        r.body["id"].as_i64().unwrap()
-    }
-
-    /// Creates a draft campaign with a fresh offer and script; `extra` fields override.
-    pub async fn campaign(&self, extra: Value) -> i64 {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let offer = self.offer(&format!("OFFER-{n}")).await;
-        let script = self.script("您好{{ name }}，{{ attributes.plan }}").await;
-        let mut body = json!({"name": format!("campaign {n}"), "offer": offer, "script_id": script,
-            "calling_windows": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]});
-        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-            body[k] = v;
-        }
-        let r = self.post("/v1/campaigns", ADMIN_SECRET, body).await;
-        r.expect(StatusCode::CREATED);
-        r.body["id"].as_i64().unwrap()
-    }
-
-    /// A started campaign (see [`TestApp::campaign`]) holding the contacts of `csv`.
-    pub async fn running_campaign(&self, extra: Value, csv: &str) -> i64 {
-        let id = self.campaign(extra).await;
-        self.import_csv(id, csv).await.expect(StatusCode::OK);
-        self.start_campaign(id).await;
-        id
-    }
-
-    /// Starts a campaign (expects 200).
-    pub async fn start_campaign(&self, id: i64) {
-        self.post(
-            &format!("/v1/campaigns/{id}/start"),
-            ADMIN_SECRET,
-            Value::Null,
-        )
-        .await
-        .expect(StatusCode::OK);
-    }
-
-    /// `POST /v1/calls/next` as an agent.
-    pub async fn next(&self, agent_token: &str) -> Reply {
-        self.call(
-            Method::POST,
-            "/v1/calls/next",
-            Some(agent_token),
-            Value::Null,
-        )
-        .await
-    }
-
-    /// Takes the next call and expects one; returns (call id, contact phone, whole body).
-    pub async fn take(&self, agent_token: &str) -> (i64, String, Value) {
-        let r = self.next(agent_token).await;
-        r.expect(StatusCode::OK);
-        (
-            r.body["call"]["id"].as_i64().unwrap(),
-            r.body["contact"]["phone"].as_str().unwrap().to_owned(),
-            r.body.clone(),
-        )
-    }
-
-    /// Records an outcome.
-    pub async fn outcome(&self, agent_token: &str, call: i64, body: Value) -> Reply {
-        self.call(
-            Method::POST,
-            &format!("/v1/calls/{call}/outcome"),
-            Some(agent_token),
-            body,
-        )
-        .await
+    /// Another process of the service on the same database and clock (two processes on one
+    /// PostgreSQL database); stop it with `shutdown.cancel()` and `stopped()`.
+    pub async fn another_process(&self) -> Running {
+        let mut config = Config::for_database(&self.database_url);
+        config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
+        outcall::app::start(config, std::sync::Arc::new(self.clock.clone()))
+            .await
+            .expect("the second process starts")
     }
 
     /// Moves the manual clock forward.
@@ -460,64 +370,16 @@ impl TestApp {
         self.clock.advance(Duration::from_secs(secs));
     }
 
-    /// A campaign's status.
-    pub async fn campaign_status(&self, id: i64) -> String {
-        self.get(&format!("/v1/campaigns/{id}"), ADMIN_SECRET)
+    /// Runs one scheduler tick now, at the manual clock's time: what the background scheduler
+    /// does every second (expired leases, due retries and callbacks, campaign schedules,
+    /// recurrences, orphaned imports), without waiting for it.
+    pub async fn tick(&self) {
+        self.running
+            .as_ref()
+            .expect("the server runs")
+            .tick()
             .await
-            .body["status"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// Uploads CSV contacts.
-    pub async fn import_csv(&self, campaign: i64, csv: &str) -> Reply {
-        self.raw(
-            Method::POST,
-            &format!("/v1/campaigns/{campaign}/contacts"),
-            Some(ADMIN_SECRET),
-            "text/csv",
-            csv.to_owned(),
-        )
-        .await
-    }
-
-    /// All of a campaign's contacts (following pages), optionally in one state.
-    pub async fn contacts(&self, campaign: i64, state: Option<&str>) -> Vec<Value> {
-        let mut out = vec![];
-        let mut after = String::new();
-        loop {
-            let mut path = format!("/v1/campaigns/{campaign}/contacts?limit=1000&after={after}");
-            if let Some(s) = state {
-                path.push_str(&format!("&state={s}"));
-            }
-            let page = self.get(&path, ADMIN_SECRET).await;
-            page.expect(StatusCode::OK);
-            out.extend(page.body["items"].as_array().unwrap().iter().cloned());
-            match page.body["next"].as_str() {
-                Some(next) => after = next.to_owned(),
-                None => return out,
-            }
-        }
-    }
-
-    /// Polls `probe` every 100 ms until it returns `Some`, for at most `secs` seconds.
-    pub async fn eventually<T, F, Fut>(&self, secs: u64, what: &str, mut probe: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Option<T>>,
-    {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(v) = probe().await {
-                return v;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for: {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            .expect("the scheduler tick runs");
     }
 
     /// Shuts the server down gracefully and waits for it.
@@ -547,76 +409,5 @@ impl Drop for TestApp {
                 )]);
             }
         }
-    }
-}
-
-/// A response, read whole.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: String,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-    pub body: Value,
-}
-
-impl Reply {
-    pub async fn from(response: reqwest::Response) -> Self {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self {
-            status,
-            content_type,
-            headers,
-            text,
-            body,
-        }
-    }
-
-    /// Asserts the status, showing the body when it differs.
-    #[track_caller]
-    pub fn expect(&self, status: StatusCode) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
-        self
-    }
-
-    /// Asserts a problem+json with this status that names `field`.
-    #[track_caller]
-    pub fn expect_problem(&self, status: StatusCode, field: &str) -> &Self {
-        self.expect(status);
-        assert!(
-            self.content_type.starts_with("application/problem+json"),
-            "expected problem+json, got {} ({})",
-            self.content_type,
-            self.text
-        );
-        assert_eq!(
-            self.body["status"].as_u64(),
-            Some(status.as_u16() as u64),
-            "{}",
-            self.text
-        );
-        if !field.is_empty() {
-            let named = self.body["errors"]
-                .as_array()
-                .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
-            assert!(
-                named,
-                "expected the problem to name field '{field}': {}",
-                self.text
-            );
-        }
-        self
     }
 }

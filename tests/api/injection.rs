@@ -104,13 +104,9 @@ async fn injection_attempts_in_every_string_field_are_stored_and_returned_verbat
         )
         .await;
         assert_eq!(report["accepted"], 1, "{report}");
-        app.post(
-            &format!("/v1/campaigns/{id}/start"),
-            ADMIN_SECRET,
-            Value::Null,
-        )
-        .await
-        .expect(StatusCode::OK);
+        app.campaign_action(id, "start")
+            .await
+            .expect(StatusCode::OK);
 
         let (call, _, next) = app.take(&agent_token).await;
         assert_eq!(next["contact"]["name"], contact_name);

@@ -70,18 +70,7 @@ async fn start_sweeping_every_second(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |c| c.sweep_every = "1s".parse().unwrap()).await
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records() {
-        let app = super::start_sweeping_every_second(super::Backend::Sqlite).await;
-        super::the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app).await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records() {
-        let app = super::start_sweeping_every_second(super::Backend::Postgres).await;
-        super::the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records(app).await
-    }
-}
+crate::on_both_backends!(
+    start = super::start_sweeping_every_second;
+    the_maintenance_sweep_runs_in_the_background_and_prunes_expired_records,
+);

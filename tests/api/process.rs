@@ -8,7 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::helpers::{Backend, fresh_database};
+use reqwest::StatusCode;
+use tokio::runtime::Runtime;
+
+use crate::helpers::{Backend, Client, fresh_database};
 
 /// A running `outcall serve` child process.
 pub struct Server {
@@ -96,6 +99,16 @@ impl Server {
         }
     }
 
+    /// `http://host:port` of the server.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A client of this server whose set-up helpers act with `admin`.
+    pub fn client(&self, admin: &str) -> Client {
+        Client::new(self.base(), admin)
+    }
+
     pub fn token_printed(&self) -> Option<String> {
         self.printed.iter().find_map(|l| {
             l.split_whitespace()
@@ -134,13 +147,7 @@ impl Drop for Server {
     }
 }
 
-/// Sends a request over a plain socket and returns the status line and body.
-pub fn http(addr: &str, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    read_response(&mut stream)
-}
-
+/// Reads a whole response from a plain socket: the status and the body.
 fn read_response(stream: &mut TcpStream) -> (u16, String) {
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -156,19 +163,21 @@ fn read_response(stream: &mut TcpStream) -> (u16, String) {
     (status, body)
 }
 
-fn get_with(addr: &str, path: &str, token: &str) -> u16 {
-    http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")).0
+/// The status of `GET /v1/agents` with `token`.
+fn agents_with(rt: &Runtime, server: &Server, token: &str) -> StatusCode {
+    rt.block_on(server.client(token).get("/v1/agents", token))
+        .status
 }
 
 fn the_first_start_prints_an_admin_token_once_and_it_works(backend: Backend) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = Runtime::new().unwrap();
     let (url, _dir) = rt.block_on(fresh_database(backend));
     let mut first = Server::start(&url, None);
     let token = first
         .token_printed()
         .expect("the first start prints an admin token");
-    assert_eq!(get_with(&first.addr, "/v1/agents", &token), 200);
-    assert_eq!(get_with(&first.addr, "/v1/agents", "oc_wrong"), 401);
+    assert_eq!(agents_with(&rt, &first, &token), 200);
+    assert_eq!(agents_with(&rt, &first, "oc_wrong"), 401);
     first.terminate();
     assert!(
         first.wait_exit(Duration::from_secs(15)),
@@ -183,7 +192,7 @@ fn the_first_start_prints_an_admin_token_once_and_it_works(backend: Backend) {
         second.printed
     );
     assert_eq!(
-        get_with(&second.addr, "/v1/agents", &token),
+        agents_with(&rt, &second, &token),
         200,
         "the generated token still works"
     );
@@ -194,13 +203,13 @@ fn the_first_start_prints_an_admin_token_once_and_it_works(backend: Backend) {
     let third = Server::start(&url, Some("configured-secret-for-admins"));
     assert_eq!(third.token_printed(), None);
     assert_eq!(
-        get_with(&third.addr, "/v1/agents", "configured-secret-for-admins"),
+        agents_with(&rt, &third, "configured-secret-for-admins"),
         200
     );
 }
 
 fn an_in_flight_request_finishes_after_sigterm(backend: Backend) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = Runtime::new().unwrap();
     let (url, _dir) = rt.block_on(fresh_database(backend));
     let mut server = Server::start(&url, Some("shutdown-test-secret"));
     let body = r#"{"code": "SLOW", "name": "an offer sent slowly"}"#;
@@ -228,24 +237,8 @@ fn an_in_flight_request_finishes_after_sigterm(backend: Backend) {
     assert!(TcpStream::connect(&server.addr).is_err());
 }
 
-mod sqlite {
-    #[test]
-    fn the_first_start_prints_an_admin_token_once_and_it_works() {
-        super::the_first_start_prints_an_admin_token_once_and_it_works(super::Backend::Sqlite)
-    }
-    #[test]
-    fn an_in_flight_request_finishes_after_sigterm() {
-        super::an_in_flight_request_finishes_after_sigterm(super::Backend::Sqlite)
-    }
-}
-
-mod postgres {
-    #[test]
-    fn the_first_start_prints_an_admin_token_once_and_it_works() {
-        super::the_first_start_prints_an_admin_token_once_and_it_works(super::Backend::Postgres)
-    }
-    #[test]
-    fn an_in_flight_request_finishes_after_sigterm() {
-        super::an_in_flight_request_finishes_after_sigterm(super::Backend::Postgres)
-    }
-}
+crate::backend_tests!(
+    sync;
+    the_first_start_prints_an_admin_token_once_and_it_works,
+    an_in_flight_request_finishes_after_sigterm,
+);

@@ -1,4 +1,6 @@
-//! Campaign schedules acting on their own, driven by the manual clock.
+//! Campaign schedules acting on their own, driven by the manual clock. The first test and the
+//! two-process one wait for the background scheduler, to prove that it acts unprompted; the
+//! others run a scheduler tick themselves once the clock has moved.
 
 use serde_json::json;
 
@@ -50,10 +52,12 @@ async fn a_recurrence_reopens_finished_contacts_at_each_due_time(app: TestApp) {
     assert_eq!(app.contacts(id, Some("done")).await.len(), 1);
     assert_eq!(app.contacts(id, Some("exhausted")).await.len(), 1);
     app.advance(2 * 3600); // 12:00
-    app.eventually(60, "the recurrence re-opens both contacts", || async {
-        (app.contacts(id, Some("ready")).await.len() == 2).then_some(())
-    })
-    .await;
+    app.tick().await;
+    assert_eq!(
+        app.contacts(id, Some("ready")).await.len(),
+        2,
+        "the recurrence re-opens both contacts"
+    );
     let c = app.get(&format!("/v1/campaigns/{id}"), app.admin()).await;
     assert_eq!(c.body["next_recurrence_at"], "2026-11-26T12:00:00+08:00");
     assert_eq!(app.contacts(id, Some("ready")).await[0]["attempts"], 0);
@@ -77,15 +81,8 @@ async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp)
     let next = |app: &TestApp| {
         let path = format!("/v1/campaigns/{id}");
         let client = app.client.clone();
-        let url = app.url(&path);
         async move {
-            let r = client
-                .get(url)
-                .bearer_auth(crate::helpers::ADMIN_SECRET)
-                .send()
-                .await
-                .unwrap();
-            r.json::<serde_json::Value>().await.unwrap()["next_recurrence_at"]
+            client.get(&path, client.admin()).await.body["next_recurrence_at"]
                 .as_str()
                 .unwrap_or("")
                 .to_owned()
@@ -97,10 +94,12 @@ async fn recurrences_follow_wall_clock_time_across_daylight_saving(app: TestApp)
         "a skipped 02:30 fires right after the gap"
     );
     app.advance(5 * 3600); // 05:00 EDT
-    app.eventually(60, "the recurrence fires and moves on", || async {
-        (next(&app).await == "2027-03-15T02:30:00-04:00").then_some(())
-    })
-    .await;
+    app.tick().await;
+    assert_eq!(
+        next(&app).await,
+        "2027-03-15T02:30:00-04:00",
+        "the recurrence fires and moves on"
+    );
 }
 
 crate::on_both_backends!(
@@ -117,11 +116,7 @@ mod two_postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_processes_act_once_per_due_time() {
         let first = TestApp::start(Backend::Postgres).await;
-        let mut config = outcall::config::Config::for_database(&first.database_url);
-        config.bootstrap_token = Some(crate::helpers::ADMIN_SECRET.to_owned());
-        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone()))
-            .await
-            .unwrap();
+        let second = first.another_process().await;
         let id = first
             .campaign(json!({"recurrence": "0 */10 * * * *"}))
             .await;

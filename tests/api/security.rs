@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, TestApp, fresh_database},
+    helpers::{Backend, Client, TestApp, all_day_windows, fresh_database},
     process::Server,
 };
 
@@ -49,83 +49,58 @@ async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens(backend: Backend) 
         backend
     ));
     let mut server = Server::start_logging(&url, Some(SECRET), Some(&log));
-    let base = format!("http://{}", server.addr);
-    let c = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let post = |path: &str, token: &str, body: Value| {
-        c.post(format!("{base}{path}"))
-            .bearer_auth(token.to_owned())
-            .json(&body)
-            .send()
-    };
-    post("/v1/offers", SECRET, json!({"code": "LOG", "name": "log"}))
+    let api = Client::with_timeout(server.base(), SECRET, Duration::from_secs(10));
+    api.post("/v1/offers", SECRET, json!({"code": "LOG", "name": "log"}))
+        .await;
+    let script = api
+        .post(
+            "/v1/scripts",
+            SECRET,
+            json!({"name": "s", "body": "您好{{ name }} {{ phone }}"}),
+        )
         .await
-        .unwrap();
-    let script: Value = post(
-        "/v1/scripts",
-        SECRET,
-        json!({"name": "s", "body": "您好{{ name }} {{ phone }}"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let windows = json!([{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "00:00", "end": "24:00"}]);
-    let campaign: Value = post("/v1/campaigns", SECRET, json!({"name": "log", "offer": "LOG", "script_id": script["id"], "calling_windows": windows}))
-        .await.unwrap().json().await.unwrap();
+        .body;
+    let campaign = api
+        .post(
+            "/v1/campaigns",
+            SECRET,
+            json!({"name": "log", "offer": "LOG", "script_id": script["id"],
+                   "calling_windows": all_day_windows()}),
+        )
+        .await
+        .body;
     let id = campaign["id"].as_i64().unwrap();
-    c.post(format!("{base}/v1/campaigns/{id}/contacts"))
-        .bearer_auth(SECRET)
-        .header("content-type", "text/csv")
-        .body("phone,name\n13812345678,王芳\n13987654321,李雷\nbad-phone-13700001111,x\n")
-        .send()
+    api.import_csv(
+        id,
+        "phone,name\n13812345678,王芳\n13987654321,李雷\nbad-phone-13700001111,x\n",
+    )
+    .await;
+    api.post("/v1/dnc", SECRET, json!({"phone": "13987654321"}))
+        .await;
+    api.get("/v1/dnc?phone=13987654321", SECRET).await;
+    api.call(
+        Method::DELETE,
+        "/v1/dnc/13987654321",
+        Some(SECRET),
+        Value::Null,
+    )
+    .await;
+    api.post(&format!("/v1/campaigns/{id}/start"), SECRET, Value::Null)
+        .await;
+    let agent = api
+        .post("/v1/agents", SECRET, json!({"name": "log agent"}))
         .await
-        .unwrap();
-    post("/v1/dnc", SECRET, json!({"phone": "13987654321"}))
-        .await
-        .unwrap();
-    c.get(format!("{base}/v1/dnc?phone=13987654321"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap();
-    c.delete(format!("{base}/v1/dnc/13987654321"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap();
-    post(&format!("/v1/campaigns/{id}/start"), SECRET, Value::Null)
-        .await
-        .unwrap();
-    let agent: Value = post("/v1/agents", SECRET, json!({"name": "log agent"}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     let token = agent["token"].as_str().unwrap().to_owned();
-    let call: Value = post("/v1/calls/next", &token, Value::Null)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let call = api.next(&token).await.body;
     let call_id = call["call"]["id"].as_i64().unwrap();
-    post(
-        &format!("/v1/calls/{call_id}/outcome"),
+    api.outcome(
         &token,
+        call_id,
         json!({"disposition": "do_not_call", "notes": "客户 13812345678 要求"}),
     )
-    .await
-    .unwrap();
-    c.get(format!("{base}/v1/agents"))
-        .bearer_auth("oc_wrong_token_for_the_log")
-        .send()
-        .await
-        .unwrap();
+    .await;
+    api.get("/v1/agents", "oc_wrong_token_for_the_log").await;
     server.terminate();
     assert!(server.wait_exit(Duration::from_secs(15)));
     let text = std::fs::read_to_string(&log).unwrap();
@@ -147,16 +122,7 @@ async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens(backend: Backend) 
     }
 }
 
-mod log_sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens() {
-        super::the_log_of_a_full_run_has_no_phone_numbers_or_tokens(super::Backend::Sqlite).await
-    }
-}
-
-mod log_postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens() {
-        super::the_log_of_a_full_run_has_no_phone_numbers_or_tokens(super::Backend::Postgres).await
-    }
-}
+crate::backend_tests!(
+    mod log_sqlite, log_postgres;
+    the_log_of_a_full_run_has_no_phone_numbers_or_tokens,
+);

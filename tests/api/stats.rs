@@ -35,18 +35,18 @@ async fn record_mix(app: &TestApp, campaign: i64) -> Vec<(i64, String)> {
     for (i, disposition) in plan.iter().enumerate() {
         let (id, token) = if i % 2 == 0 { (a_id, &a) } else { (b_id, &b) };
         let (call, _, _) = app.take(token).await;
+        let path = format!("/v1/calls/{call}/outcome");
         let send = || {
-            app.client
-                .post(app.url(&format!("/v1/calls/{call}/outcome")))
-                .bearer_auth(token)
-                .header("Idempotency-Key", format!("k-{i}"))
-                .json(&json!({"disposition": disposition}))
-                .send()
+            app.send(
+                app.request(Method::POST, &path, Some(token))
+                    .header("Idempotency-Key", format!("k-{i}"))
+                    .json(&json!({"disposition": disposition})),
+            )
         };
-        assert_eq!(send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(send().await.status, StatusCode::OK);
         // Every second outcome is retried: it must not count twice.
         if i % 2 == 1 {
-            assert_eq!(send().await.unwrap().status(), StatusCode::OK);
+            assert_eq!(send().await.status, StatusCode::OK);
         }
         truth.push((id, disposition.to_string()));
     }
@@ -359,9 +359,7 @@ async fn events_stream_live_and_replay_after_last_event_id(app: TestApp) {
         .await;
     let viewer = app.token("viewer").await;
     let live = app
-        .client
-        .get(app.url("/v1/events"))
-        .bearer_auth(&viewer)
+        .request(Method::GET, "/v1/events", Some(&viewer))
         .send()
         .await
         .unwrap();
@@ -391,9 +389,7 @@ async fn events_stream_live_and_replay_after_last_event_id(app: TestApp) {
     );
     // Reconnect after the first: the second is replayed.
     let replay = app
-        .client
-        .get(app.url("/v1/events"))
-        .bearer_auth(&viewer)
+        .request(Method::GET, "/v1/events", Some(&viewer))
         .header("Last-Event-ID", events[0].0.to_string())
         .send()
         .await
@@ -420,19 +416,14 @@ mod two_postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn an_sse_client_receives_an_event_produced_through_another_process() {
         let first = TestApp::start(Backend::Postgres).await;
-        let mut config = outcall::config::Config::for_database(&first.database_url);
-        config.bootstrap_token = Some(crate::helpers::ADMIN_SECRET.to_owned());
-        let second = outcall::app::start(config, std::sync::Arc::new(first.clock.clone()))
-            .await
-            .unwrap();
+        let second = first.another_process().await;
         let campaign = first.campaign(json!({})).await;
         first.import_csv(campaign, "phone\n13800138000\n").await;
         first.start_campaign(campaign).await;
         let viewer = first.token("viewer").await;
         let live = first
-            .client
-            .get(format!("http://{}/v1/events", second.addr))
-            .bearer_auth(&viewer)
+            .with_base(format!("http://{}", second.addr))
+            .request(Method::GET, "/v1/events", Some(&viewer))
             .send()
             .await
             .unwrap();

@@ -326,29 +326,8 @@ async fn the_pages_are_served_from_the_binary_with_a_strict_content_security_pol
     }
 }
 
-/// Like `on_both_backends!`, with the server of [`browser_app`].
-macro_rules! in_the_browser {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::browser_app(crate::helpers::Backend::Sqlite).await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::browser_app(crate::helpers::Backend::Postgres).await).await
-                }
-            )*
-        }
-    };
-}
-
-in_the_browser!(
+crate::on_both_backends!(
+    start = super::browser_app;
     an_agent_takes_a_call_sees_the_script_and_records_outcomes_in_the_browser,
     a_callback_picked_in_the_contacts_local_time_is_sent_with_its_offset,
     a_lead_uploads_a_csv_in_the_browser_and_sees_the_report_with_its_invalid_rows,
