@@ -310,6 +310,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub running: Option<Running>,
     pub database_url: String,
+    /// The configuration it was started with (a restart starts with it again).
+    pub config: Config,
     _dir: Option<tempfile_dir::TempDir>,
 }
 
@@ -342,7 +344,7 @@ impl TestApp {
         config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
         tweak(&mut config);
         let clock = ManualClock::new(start_instant());
-        let running = outcall::app::start(config, std::sync::Arc::new(clock.clone()))
+        let running = outcall::app::start(config.clone(), std::sync::Arc::new(clock.clone()))
             .await
             .expect("the server starts");
         Self {
@@ -351,8 +353,21 @@ impl TestApp {
             clock,
             running: Some(running),
             database_url: url,
+            config,
             _dir: dir,
         }
+    }
+
+    /// Stops the server and starts it again on the same database, configuration and clock:
+    /// nothing kept in memory survives, as after a restart.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let clock = std::sync::Arc::new(self.clock.clone());
+        let running = outcall::app::start(self.config.clone(), clock)
+            .await
+            .expect("the server starts again");
+        self.client = self.client.with_base(format!("http://{}", running.addr));
+        self.running = Some(running);
     }
 
     /// Another process of the service on the same database and clock (two processes on one

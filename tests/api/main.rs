@@ -6,6 +6,7 @@ mod access;
 mod calls;
 mod campaigns;
 mod contacts;
+mod counts;
 mod crash;
 mod crash_schedules;
 mod dnc;
