@@ -10,7 +10,7 @@ WORK="$(mktemp -d)"
 SERVER_PID=""
 
 build() {
-  (cd "$ROOT" && cargo build --release --quiet --bin outcall --example loadgen)
+  (cd "$ROOT" && cargo build --release --quiet --bin outcall --example loadgen --example mixed)
 }
 
 # A fresh database URL for a backend: sqlite (temp file) or postgres (new database).
