@@ -158,11 +158,11 @@ run_role() { # run_role BACKEND ROLE TOKEN
 }
 
 server_5xx() { # counts 5xx answers from the server's own metrics
-  curl -fsS "$BASE/metrics" | awk '/^outcall_http_requests_total\{/ && /status="5[0-9][0-9]"/ { n += $NF } END { print n + 0 }'
+  curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE/metrics" | awk '/^outcall_http_requests_total\{/ && /status="5[0-9][0-9]"/ { n += $NF } END { print n + 0 }'
 }
 
 server_requests() {
-  curl -fsS "$BASE/metrics" | awk '/^outcall_http_requests_total\{/ { n += $NF } END { print n + 0 }'
+  curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE/metrics" | awk '/^outcall_http_requests_total\{/ { n += $NF } END { print n + 0 }'
 }
 
 pg_reachable() { psql "$PG_ADMIN" -qAtc 'select 1' >/dev/null 2>&1; }

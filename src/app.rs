@@ -81,18 +81,17 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     )?;
     jobs.start(service.clone()).await;
     let state = AppState::new(service.clone());
+    let limits = http::serve::Limits {
+        header_timeout: state.config.header_timeout.std(),
+        max_connections: state.config.max_connections.max(1),
+    };
     let app = http::router(state);
 
     let stop = shutdown.clone();
     let signal = shutdown.clone();
     let task_store = store.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { signal.cancelled().await })
-        .await;
+        http::serve::serve(listener, app, limits, signal).await;
         stop.cancel();
         tracing::info!("HTTP server stopped; stopping background workers");
         // Background work is durable (imports resume, sweeps are idempotent): give in-flight
@@ -107,7 +106,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         }
         task_store.close().await;
         tracing::info!("outcall stopped");
-        served.context("serve HTTP")
+        Ok(())
     });
     tracing::info!(%addr, backend = store.backend_name(), "outcall listening");
     Ok(Running {

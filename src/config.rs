@@ -99,6 +99,23 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORT_INLINE_BYTES", default_value_t = 1024 * 1024)]
     pub import_inline_bytes: usize,
 
+    /// How long an upload (a contact list, a DNC list) may go without sending data before it
+    /// is refused; an upload that keeps sending may take as long as it needs.
+    #[arg(long, env = "OUTCALL_UPLOAD_IDLE", default_value = "30s")]
+    pub upload_idle: Span,
+
+    /// How long any other request may take in all, body included (408 past it).
+    #[arg(long, env = "OUTCALL_REQUEST_TIMEOUT", default_value = "60s")]
+    pub request_timeout: Span,
+
+    /// How long a client may take to send a request's headers before its connection is closed.
+    #[arg(long, env = "OUTCALL_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: Span,
+
+    /// Most connections served at once; past it, new connections wait to be accepted.
+    #[arg(long, env = "OUTCALL_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
     /// How long an import may go without progress before it is taken for abandoned by its
     /// worker (a crash) and resumed by another; an upload that stalls this long is failed.
     #[arg(long, env = "OUTCALL_IMPORT_STALE", default_value = "30s")]

@@ -7,6 +7,7 @@ pub mod csv;
 #[cfg(test)]
 mod csv_properties;
 pub mod import;
+pub mod json;
 pub mod phone;
 
 pub use phone::{Phone, Region};

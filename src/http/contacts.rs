@@ -8,14 +8,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono_tz::Tz;
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     contacts::{
         ContactState,
-        import::{ImportState, RawContact, Report},
+        import::{ImportFormat, ImportState, RawContact, Report},
     },
     dispatch::{Disposition, HistoryKind},
     ids::{AgentId, CampaignId, ContactId, EntryId, ImportId},
@@ -27,7 +26,7 @@ use super::{
     AppState,
     auth::{Leads, Require},
     error::{Error, Result},
-    extract::{AppPath, AppQuery, is_json, parse_json},
+    extract::{AppPath, AppQuery, idle_limited, is_json, parse_json},
     pagination::ListParams,
 };
 
@@ -36,9 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts_import, contacts_list))
         .routes(routes!(contacts_get))
 }
-
-/// Largest JSON contact upload (JSON is read whole; use CSV for big lists).
-const MAX_JSON_UPLOAD: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,18 +49,13 @@ pub struct ImportAccepted {
     pub state: ImportState,
 }
 
-enum Format {
-    Csv,
-    Json,
-}
-
-fn format_of(req: &Request) -> Result<Format> {
+fn format_of(req: &Request) -> Result<ImportFormat> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     if is_json(ct) {
-        return Ok(Format::Json);
+        return Ok(ImportFormat::Json);
     }
     let mime = ct
         .unwrap_or("")
@@ -74,7 +65,7 @@ fn format_of(req: &Request) -> Result<Format> {
         .trim()
         .to_ascii_lowercase();
     if matches!(mime.as_str(), "text/csv" | "application/csv" | "text/plain") {
-        Ok(Format::Csv)
+        Ok(ImportFormat::Csv)
     } else {
         Err(Error::UnsupportedMediaType(
             "send contacts as text/csv or application/json".into(),
@@ -82,7 +73,8 @@ fn format_of(req: &Request) -> Result<Format> {
     }
 }
 
-/// Import contacts: 200 with the report, or 202 with an import id for large CSV uploads.
+/// Import contacts: 200 with the report, or 202 with an import id for large uploads (CSV or
+/// JSON), read by a background job.
 #[utoipa::path(post, path = "/v1/campaigns/{id}/contacts", tag = "contacts", params(("id" = i64, Path)),
     request_body(content(
         (ContactsUpload = "application/json"),
@@ -100,42 +92,28 @@ async fn contacts_import(
     req: Request,
 ) -> Result<Response> {
     state.open_campaign(id).await?;
-    match format_of(&req)? {
-        Format::Json => {
-            let limit = MAX_JSON_UPLOAD.min(state.config.max_upload_bytes);
-            let bytes = read_limited(req.into_body(), limit).await?;
+    let format = format_of(&req)?;
+    let idle = state.config.upload_idle.std();
+    let stream = idle_limited(req.into_body(), idle);
+    let bytes = match state.receive_upload(id, format, stream).await? {
+        Upload::Small(bytes) => bytes,
+        Upload::Queued(import) => {
+            let accepted = ImportAccepted {
+                id: import,
+                state: ImportState::Queued,
+            };
+            let location = [(header::LOCATION, format!("/v1/imports/{import}"))];
+            return Ok((StatusCode::ACCEPTED, location, Json(accepted)).into_response());
+        }
+    };
+    let report = match format {
+        ImportFormat::Csv => state.import_csv(id, bytes).await?,
+        ImportFormat::Json => {
             let upload: ContactsUpload = parse_json(&bytes)?;
-            let report = state.import_json(id, upload.contacts).await?;
-            Ok(Json(report).into_response())
+            state.import_json(id, upload.contacts).await?
         }
-        Format::Csv => {
-            let stream = req.into_body().into_data_stream();
-            match state.import_csv(id, stream).await? {
-                Upload::Done(report) => Ok(Json(report).into_response()),
-                Upload::Queued(import) => {
-                    let accepted = ImportAccepted {
-                        id: import,
-                        state: ImportState::Queued,
-                    };
-                    let location = [(header::LOCATION, format!("/v1/imports/{import}"))];
-                    Ok((StatusCode::ACCEPTED, location, Json(accepted)).into_response())
-                }
-            }
-        }
-    }
-}
-
-async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Vec<u8>> {
-    let mut stream = body.into_data_stream();
-    let mut out = vec![];
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
-        if out.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    };
+    Ok(Json(report).into_response())
 }
 
 /// A contact in a campaign's list.

@@ -20,7 +20,7 @@ use super::{
     AppState,
     auth::{Leads, Require},
     error::{Error, Result},
-    extract::{AppPath, AppQuery, body_bytes, is_json, parse_json},
+    extract::{AppPath, AppQuery, body_bytes, is_json, parse_json, read_idle_limited},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -110,9 +110,8 @@ async fn dnc_add(
             "send a phone as application/json or many as text/csv".into(),
         ));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_DNC_CSV)
-        .await
-        .map_err(|_| Error::PayloadTooLarge)?;
+    let idle = state.config.upload_idle.std();
+    let bytes = read_idle_limited(req.into_body(), idle, MAX_DNC_CSV).await?;
     let report = state.list_phones_csv(&bytes, &who).await?;
     Ok((StatusCode::OK, Json(report)).into_response())
 }

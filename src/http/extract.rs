@@ -106,6 +106,48 @@ pub async fn body_bytes<S: Send + Sync>(
         })
 }
 
+/// A request body as a stream of chunks that fails when no data arrives for `idle`: an upload
+/// takes as long as it needs on a slow link, but one that stalls does not hold its connection.
+pub fn idle_limited(
+    body: axum::body::Body,
+    idle: std::time::Duration,
+) -> impl futures::Stream<Item = Result<axum::body::Bytes, String>> + Unpin + Send {
+    use futures::StreamExt;
+    let chunks = body.into_data_stream();
+    Box::pin(futures::stream::unfold(
+        Some(chunks),
+        move |chunks| async move {
+            let mut chunks = chunks?;
+            match tokio::time::timeout(idle, chunks.next()).await {
+                Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(chunks))),
+                Ok(Some(Err(e))) => Some((Err(e.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(format!("no data for {} s", idle.as_secs())), None)),
+            }
+        },
+    ))
+}
+
+/// A whole body read as it arrives, refused when it stalls for `idle` (400) or grows past
+/// `max` bytes (413).
+pub async fn read_idle_limited(
+    body: axum::body::Body,
+    idle: std::time::Duration,
+    max: usize,
+) -> Result<Vec<u8>, Error> {
+    use futures::StreamExt;
+    let mut chunks = idle_limited(body, idle);
+    let mut out = vec![];
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
+        if out.len() + chunk.len() > max {
+            return Err(Error::PayloadTooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// A query string; a parameter of the wrong form is 400 naming it.
 pub struct AppQuery<T>(pub T);
 

@@ -1,4 +1,5 @@
-//! Liveness, readiness and Prometheus metrics; no token needed.
+//! Liveness and readiness (no token needed) and Prometheus metrics (a viewer's token: they
+//! name campaigns and cost a read of the database).
 
 use axum::{
     Json,
@@ -11,7 +12,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, error::Error};
+use super::{
+    AppState,
+    auth::{LeadsAndViewers, Require},
+    error::Error,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,10 +52,14 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Error> {
 static REPORTED: std::sync::Mutex<BTreeSet<(String, String)>> =
     std::sync::Mutex::new(BTreeSet::new());
 
-/// Prometheus text exposition.
+/// Prometheus text exposition, for a token that may read stats (give Prometheus a viewer
+/// token: `authorization: {credentials: …}` in its scrape config).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, content_type = "text/plain", body = String)), security(("bearer" = [])))]
+async fn metrics_text(
+    _auth: Require<LeadsAndViewers>,
+    State(state): State<AppState>,
+) -> impl IntoResponse {
     // Queue depth is read at scrape time from the kept counts (on a read connection), so every
     // process reports the same truth and a scrape costs the same at any campaign size.
     if let Ok(depths) = state.store.queue_depths().await {

@@ -4,14 +4,13 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, MatchedPath, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{HeaderName, StatusCode, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -39,6 +38,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod schedules;
 pub mod scripts;
+pub mod serve;
 pub mod stats;
 pub mod targets;
 pub mod tokens;
@@ -106,13 +106,14 @@ pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api().split_for_parts();
     openapi::describe(&mut doc);
     let max_body = state.config.max_body_bytes;
+    let timeout = state.config.request_timeout.std();
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(web::router())
         .fallback(|| async { error::Error::NotFound })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
         .layer(middleware::from_fn(problems_and_metrics))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 // The route template, never the URI: paths and queries may carry phone numbers.
@@ -128,6 +129,26 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Routes that take uploads: bounded by their size and by how long they may stall
+/// (`OUTCALL_UPLOAD_IDLE`), not by a total time, so a large list on a slow link gets through.
+const UPLOADS: &[(&str, &str)] = &[("POST", "/v1/campaigns/{id}/contacts"), ("POST", "/v1/dnc")];
+
+/// Answers 408 when a request (other than an upload) takes longer than `limit` in all.
+async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let upload = route.is_some_and(|r| UPLOADS.contains(&(req.method().as_str(), r)));
+    if upload {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// Counts and times each request by route and status, and turns any error response that is

@@ -1,11 +1,10 @@
-//! Importing contact lists. A small upload (JSON, or CSV up to the inline threshold) is read and
-//! committed at once and answered with its report. A larger CSV is stored piece by piece as it
-//! streams in and read by a background job, each batch committed with the import's progress, so
-//! a crash leaves exact counts and a restart resumes after the last committed row. Both paths
-//! read rows with the same readers and write them with the same batch statement, one batch
-//! (1,000 rows) per transaction: on SQLite's one writer a hand-out waits for one small batch at
-//! most, never for a whole list (the writer's queue is fair: a hand-out that waits goes before
-//! the import's next batch).
+//! Importing contact lists. An upload up to the inline threshold (CSV or JSON) is read and
+//! committed at once and answered with its report. A larger one is stored piece by piece as it
+//! streams in and read by a background job ([`super::import_job`]). Both paths read rows with
+//! the same readers and write them with the same batch statement, one batch (1,000 rows) per
+//! transaction: on SQLite's one writer a hand-out waits for one small batch at most, never for
+//! a whole list (the writer's queue is fair: a hand-out that waits goes before the import's
+//! next batch).
 
 use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
 
@@ -20,8 +19,7 @@ use crate::{
         import::{ImportFormat, RawContact, Report},
     },
     ids::{AgentId, CampaignId, ImportId},
-    store::{Store, StoreError},
-    time::Instant,
+    store::Store,
     validate::{FieldError, Invalid},
 };
 
@@ -30,9 +28,10 @@ use super::{Error, Result, Service};
 /// Pieces an upload is stored in for its import job.
 const CHUNK: usize = 1024 * 1024;
 
-/// What an upload became: a finished import's report, or an import queued for a worker.
+/// What an upload became: small enough to import at once (its bytes), or an import queued for
+/// a worker.
 pub enum Upload {
-    Done(Report),
+    Small(Vec<u8>),
     Queued(ImportId),
 }
 
@@ -40,7 +39,7 @@ pub enum Upload {
 /// [`crate::contacts::csv::BATCH`] records through a small bounded channel, so memory stays
 /// flat whatever the size. The first `skip` records are read but not sent (resuming). A header
 /// without `phone` is the first and only message, as an error.
-fn parse_csv(
+pub(super) fn parse_csv(
     input: impl Read + Send + 'static,
     region: Region,
     agents: Arc<HashSet<AgentId>>,
@@ -72,7 +71,7 @@ impl Service {
         Ok(())
     }
 
-    /// Imports the contacts of a JSON upload in one transaction.
+    /// Imports the contacts of a small JSON upload, checked on a blocking thread.
     pub async fn import_json(
         &self,
         campaign: CampaignId,
@@ -80,7 +79,10 @@ impl Service {
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let agents = self.store.agent_ids().await?;
-        let batches = check_json(contacts, self.region, &agents);
+        let region = self.region;
+        let batches = tokio::task::spawn_blocking(move || check_json(contacts, region, &agents))
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
         let (tx, rx) = mpsc::channel(batches.len().max(1));
         for batch in batches {
             let _ = tx.try_send(Ok(batch));
@@ -89,9 +91,23 @@ impl Service {
         self.ingest_inline(campaign, rx, "contacts").await
     }
 
-    /// Imports a CSV upload as it streams in: up to the inline threshold at once, in one
-    /// transaction; past it, stored piece by piece for an import job.
-    pub async fn import_csv<S, B, E>(&self, campaign: CampaignId, mut stream: S) -> Result<Upload>
+    /// Imports a small CSV upload at once.
+    pub async fn import_csv(&self, campaign: CampaignId, bytes: Vec<u8>) -> Result<Report> {
+        self.open_campaign(campaign).await?;
+        let agents = Arc::new(self.store.agent_ids().await?);
+        let rx = parse_csv(std::io::Cursor::new(bytes), self.region, agents, 0);
+        self.ingest_inline(campaign, rx, "phone").await
+    }
+
+    /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
+    /// (for [`Service::import_csv`] or [`Service::import_json`]); past it, it is stored piece
+    /// by piece and queued for an import job, as CSV or JSON.
+    pub async fn receive_upload<S, B, E>(
+        &self,
+        campaign: CampaignId,
+        format: ImportFormat,
+        mut stream: S,
+    ) -> Result<Upload>
     where
         S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
         B: AsRef<[u8]>,
@@ -101,31 +117,40 @@ impl Service {
         let inline_limit = self.config.import_inline_bytes;
         let max = self.config.max_upload_bytes;
         let mut head: Vec<u8> = vec![];
-        let mut overflow = false;
         while let Some(chunk) = stream.next().await {
             head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
             if head.len() > max {
                 return Err(Error::TooLarge);
             }
             if head.len() > inline_limit {
-                overflow = true;
-                break;
+                let id = self
+                    .store_for_job(campaign, format, head, &mut stream)
+                    .await?;
+                return Ok(Upload::Queued(id));
             }
         }
-        if !overflow {
-            let agents = Arc::new(self.store.agent_ids().await?);
-            let rx = parse_csv(std::io::Cursor::new(head), self.region, agents, 0);
-            return self
-                .ingest_inline(campaign, rx, "phone")
-                .await
-                .map(Upload::Done);
-        }
-        let now = self.now();
+        Ok(Upload::Small(head))
+    }
+
+    /// Stores an upload for an import job and queues it.
+    async fn store_for_job<S, B, E>(
+        &self,
+        campaign: CampaignId,
+        format: ImportFormat,
+        head: Vec<u8>,
+        stream: &mut S,
+    ) -> Result<ImportId>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let max = self.config.max_upload_bytes;
         let id = self
             .store
-            .import_create(campaign, ImportFormat::Csv, now)
+            .import_create(campaign, format, self.now())
             .await?;
-        let total = match self.store_upload(id, head, &mut stream, max).await {
+        let total = match self.store_upload(id, head, stream, max).await {
             Ok(total) => total,
             Err(error) => {
                 let reason = match &error {
@@ -143,7 +168,7 @@ impl Service {
             .await?;
         self.queue.push(id).await?;
         metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
-        Ok(Upload::Queued(id))
+        Ok(id)
     }
 
     /// Stores the rest of an upload piece by piece, `pending` first; returns its size.
@@ -211,104 +236,5 @@ impl Service {
             report.add(&part);
         }
         Ok(report)
-    }
-
-    /// The import job's work: claims the import for `worker` (unless it is done, failed, or
-    /// another live worker has it), resumes after its committed rows, and commits batch by
-    /// batch with the import's progress.
-    pub async fn run_import(&self, id: ImportId, worker: &str) -> Result<()> {
-        let stale = self.config.import_stale.as_millis();
-        let Some(row) = self
-            .store
-            .import_claim(id, worker, self.now(), stale)
-            .await?
-        else {
-            return Ok(());
-        };
-        let agents = Arc::new(self.store.agent_ids().await?);
-        let reader = ChunkReader {
-            store: self.store.clone(),
-            import_id: row.id,
-            seq: 0,
-            buf: vec![],
-            pos: 0,
-            handle: tokio::runtime::Handle::current(),
-        };
-        let mut batches = parse_csv(reader, self.region, agents, row.processed as u64);
-        while let Some(batch) = batches.recv().await {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(message) => {
-                    self.store
-                        .import_finish(id, Some(&message), self.now())
-                        .await?;
-                    return Ok(());
-                }
-            };
-            if !self
-                .commit_batch(&row.campaign_id, id, worker, batch)
-                .await?
-            {
-                return Ok(()); // taken over after this worker went silent
-            }
-        }
-        self.store.import_finish(id, None, self.now()).await?;
-        tracing::info!(import = %id, "import finished");
-        Ok(())
-    }
-
-    /// One batch of an import job with the import's progress; false if another worker has taken
-    /// the import over.
-    async fn commit_batch(
-        &self,
-        campaign: &CampaignId,
-        id: ImportId,
-        worker: &str,
-        batch: Batch,
-    ) -> Result<bool> {
-        let now: Instant = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut part = Store::contacts_add_batch(&mut tx, *campaign, &batch.rows, now).await?;
-        part.invalid = batch.invalid;
-        match Store::import_progress(&mut tx, id, Some(worker), &part, batch.read, now).await {
-            Err(StoreError::Conflict(_)) => return Ok(false),
-            other => other?,
-        }
-        tx.commit().await?;
-        metrics::counter!("outcall_import_rows_total").increment(batch.read);
-        Ok(true)
-    }
-}
-
-/// Reads a stored upload piece by piece from a blocking thread.
-struct ChunkReader {
-    store: Store,
-    import_id: ImportId,
-    seq: i64,
-    buf: Vec<u8>,
-    pos: usize,
-    handle: tokio::runtime::Handle,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            let next = self
-                .handle
-                .block_on(self.store.import_chunk(self.import_id, self.seq))
-                .map_err(std::io::Error::other)?;
-            match next {
-                None => return Ok(0),
-                Some(data) => {
-                    self.buf = data;
-                    self.pos = 0;
-                    self.seq += 1;
-                }
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

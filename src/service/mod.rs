@@ -22,6 +22,7 @@ pub mod campaigns;
 pub mod dnc;
 pub mod handout;
 pub mod hub;
+pub mod import_job;
 pub mod imports;
 pub mod outcome;
 pub mod scheduler;

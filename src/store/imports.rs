@@ -45,11 +45,15 @@ const CHUNK: &str = "SELECT data FROM import_chunks WHERE import_id = $1 AND seq
 /// Queued with its upload complete, or running under a worker silent since `$5`.
 const CLAIM: &str = "UPDATE imports SET state = $3, worker = $2, heartbeat_at = $4 \
      WHERE id = $1 AND ((state = $6 AND worker IS NULL) OR (state = $3 AND heartbeat_at < $5))";
-/// Fails when another worker has taken the import over (`$8`, the worker, no longer matches).
+/// A compare-and-set on the rows read so far (`$9`): fails when another worker has taken the
+/// import over (`$8` no longer matches) or when this batch was committed already (a retry
+/// after a commit whose answer was lost).
 const PROGRESS: &str = "UPDATE imports SET processed = processed + $2, accepted = accepted + $3, \
        duplicates = duplicates + $4, suppressed = suppressed + $5, invalid_count = invalid_count + $6, \
        heartbeat_at = $7 \
-     WHERE id = $1 AND ($8 IS NULL OR worker = $8)";
+     WHERE id = $1 AND worker = $8 AND processed = $9";
+const COMMITTED: &str =
+    "SELECT COUNT(*) FROM imports WHERE id = $1 AND worker = $2 AND processed = $3";
 const INVALID_ROW: &str = "INSERT INTO import_invalid (import_id, row_no, reason) VALUES ($1, $2, $3) \
      ON CONFLICT DO NOTHING";
 const FINISH: &str = "UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1";
@@ -164,28 +168,30 @@ impl Store {
     pub async fn import_progress(
         tx: &mut Tx,
         id: ImportId,
-        worker: Option<&str>,
+        worker: &str,
         batch: &Report,
-        rows: u64,
+        rows: (i64, u64),
         now: Instant,
     ) -> Result<()> {
+        let (from, read) = rows;
         let n = on_tx!(tx, |c| {
             sqlx::query(PROGRESS)
                 .bind(id)
-                .bind(rows as i64)
+                .bind(read as i64)
                 .bind(batch.accepted as i64)
                 .bind(batch.duplicates as i64)
                 .bind(batch.suppressed as i64)
                 .bind(batch.invalid.len() as i64)
                 .bind(now)
                 .bind(worker)
+                .bind(from)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected())
         })?;
         if n == 0 {
             return Err(StoreError::Conflict(
-                "another worker took this import over".into(),
+                "another worker took this import over, or the batch is in".into(),
             ));
         }
         for Invalid { row, reason } in &batch.invalid {
@@ -200,6 +206,22 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    /// Whether `worker` still has the import and `processed` rows of it are committed.
+    pub async fn import_committed(
+        &self,
+        id: ImportId,
+        worker: &str,
+        processed: i64,
+    ) -> Result<bool> {
+        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(COMMITTED)
+            .bind(id)
+            .bind(worker)
+            .bind(processed)
+            .fetch_one(p)
+            .await)?;
+        Ok(n == 1)
     }
 
     /// Marks an import done or failed and drops its stored upload.

@@ -133,10 +133,18 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            code.starts_with("08")
+                || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                || sqlite_busy(&code)
         }),
         _ => false,
     }
+}
+
+/// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` (and their extended codes): another connection
+/// (another program on the file) held the lock past the busy timeout.
+fn sqlite_busy(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -11,7 +11,7 @@ use crate::helpers::TestApp;
 const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/healthz", &["none", "agent", "lead", "viewer"]),
     ("GET", "/readyz", &["none", "agent", "lead", "viewer"]),
-    ("GET", "/metrics", &["none", "agent", "lead", "viewer"]),
+    ("GET", "/metrics", &["lead", "viewer"]),
     ("POST", "/v1/tokens", &[]),
     ("DELETE", "/v1/tokens/{id}", &[]),
     ("POST", "/v1/agents", &["lead"]),

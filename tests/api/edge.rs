@@ -331,7 +331,11 @@ async fn health_readiness_metrics_and_docs_answer(app: TestApp) {
     let ready = app.call(Method::GET, "/readyz", None, Value::Null).await;
     ready.expect(StatusCode::OK);
     app.get("/v1/offers", app.admin()).await;
-    let metrics = app.call(Method::GET, "/metrics", None, Value::Null).await;
+    app.call(Method::GET, "/metrics", None, Value::Null)
+        .await
+        .expect_problem(StatusCode::UNAUTHORIZED, "");
+    let viewer = app.token("viewer").await;
+    let metrics = app.get("/metrics", &viewer).await;
     metrics.expect(StatusCode::OK);
     assert!(
         metrics.text.contains("outcall_http_requests_total"),

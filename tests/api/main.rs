@@ -14,6 +14,7 @@ mod edge;
 mod faults;
 mod injection;
 mod jobs;
+mod metrics;
 mod people;
 mod process;
 mod proxy;

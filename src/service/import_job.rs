@@ -1,0 +1,199 @@
+//! The import job's work: a stored upload read batch by batch into its campaign, each batch
+//! committed with the import's progress, so a crash leaves exact counts and a restart resumes
+//! after the last committed row.
+//!
+//! The database going away for a while (a restart, a network blip, another program holding
+//! SQLite's lock) pauses the import, which then carries on where it stopped: every step is
+//! retried while the database is unavailable, for up to [`PATIENCE`]. Progress is a
+//! compare-and-set on the rows read so far, so a batch whose commit was answered by a lost
+//! connection is found committed rather than written twice. Only the upload itself being
+//! unreadable (not a list, no `phone` column) fails the import, and only then — or when it is
+//! done — is the stored upload deleted.
+
+use std::{
+    future::Future,
+    io::Read,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::sync::mpsc;
+
+use crate::{
+    contacts::{csv::Batch, import::ImportFormat, json::read_json},
+    ids::{CampaignId, ImportId},
+    store::{Store, StoreError},
+};
+
+use super::{Error, Result, Service, imports::parse_csv};
+
+/// How long the job waits out an unavailable database before it gives up (and leaves the
+/// import to be resumed by the scheduler's orphan sweep).
+const PATIENCE: Duration = Duration::from_secs(600);
+/// The longest pause between two tries.
+const MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// Runs `step` until it succeeds, fails for a reason other than the database being
+/// unavailable, or [`PATIENCE`] runs out.
+async fn persist<T, F, Fut>(what: &str, mut step: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match step().await {
+            Err(StoreError::Unavailable(e)) if started.elapsed() < PATIENCE => {
+                tracing::warn!(error = %e, "the database is unavailable; {what} waits");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Service {
+    /// Claims the import for `worker` (unless it is done, failed, or another live worker has
+    /// it), resumes after its committed rows, and commits batch by batch with the progress.
+    pub async fn run_import(&self, id: ImportId, worker: &str) -> Result<()> {
+        let stale = self.config.import_stale.as_millis();
+        let claim = || self.store.import_claim(id, worker, self.now(), stale);
+        let Some(row) = persist("claiming an import", claim).await? else {
+            return Ok(());
+        };
+        let agents = Arc::new(persist("reading agents", || self.store.agent_ids()).await?);
+        let away = Arc::new(AtomicBool::new(false));
+        let reader = ChunkReader {
+            store: self.store.clone(),
+            import_id: id,
+            seq: 0,
+            buf: vec![],
+            pos: 0,
+            handle: tokio::runtime::Handle::current(),
+            away: away.clone(),
+        };
+        let skip = row.processed as u64;
+        let mut batches = match row.format {
+            ImportFormat::Csv => parse_csv(reader, self.region, agents, skip),
+            ImportFormat::Json => parse_json(reader, self.region, agents, skip),
+        };
+        let mut processed = row.processed;
+        while let Some(batch) = batches.recv().await {
+            let batch = match batch {
+                Ok(b) => b,
+                // The upload could not be read because the database stayed away: leave it.
+                Err(_) if away.load(Ordering::SeqCst) => {
+                    return Err(Error::Internal(anyhow::anyhow!("the database stayed away")));
+                }
+                Err(message) => {
+                    let fail = || self.store.import_finish(id, Some(&message), self.now());
+                    persist("failing an import", fail).await?;
+                    return Ok(());
+                }
+            };
+            let read = batch.read;
+            let commit = || self.commit_batch(row.campaign_id, id, worker, processed, &batch);
+            if !persist("importing a batch", commit).await? {
+                return Ok(()); // taken over after this worker went silent
+            }
+            processed += read as i64;
+            metrics::counter!("outcall_import_rows_total").increment(read);
+        }
+        persist("finishing an import", || {
+            self.store.import_finish(id, None, self.now())
+        })
+        .await?;
+        tracing::info!(import = %id, "import finished");
+        Ok(())
+    }
+
+    /// One batch of an import with the import's progress, `from` rows having been committed
+    /// before it. True when the batch is in (now, or by an earlier try whose answer was lost);
+    /// false if another worker has taken the import over.
+    async fn commit_batch(
+        &self,
+        campaign: CampaignId,
+        id: ImportId,
+        worker: &str,
+        from: i64,
+        batch: &Batch,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
+        part.invalid = batch.invalid.clone();
+        let rows = (from, batch.read);
+        match Store::import_progress(&mut tx, id, worker, &part, rows, now).await {
+            Err(StoreError::Conflict(_)) => {
+                drop(tx);
+                let through = from + batch.read as i64;
+                return self.store.import_committed(id, worker, through).await;
+            }
+            other => other?,
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Parses a JSON upload on a blocking thread into batches (see [`parse_csv`]).
+fn parse_json(
+    input: impl Read + Send + 'static,
+    region: crate::contacts::Region,
+    agents: Arc<std::collections::HashSet<crate::ids::AgentId>>,
+    skip: u64,
+) -> mpsc::Receiver<Result<Batch, String>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        read_json(input, region, &agents, skip, |message| {
+            tx.blocking_send(message).is_ok()
+        });
+    });
+    rx
+}
+
+/// Reads a stored upload piece by piece from a blocking thread, waiting out an unavailable
+/// database like [`persist`]; if it stays away, reading fails and `away` says why.
+struct ChunkReader {
+    store: Store,
+    import_id: ImportId,
+    seq: i64,
+    buf: Vec<u8>,
+    pos: usize,
+    handle: tokio::runtime::Handle,
+    away: Arc<AtomicBool>,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            let (store, id, seq) = (&self.store, self.import_id, self.seq);
+            let next = self
+                .handle
+                .block_on(persist("reading an upload", || store.import_chunk(id, seq)));
+            let next = next.map_err(|e| {
+                if matches!(e, StoreError::Unavailable(_)) {
+                    self.away.store(true, Ordering::SeqCst);
+                }
+                std::io::Error::other(e)
+            })?;
+            match next {
+                None => return Ok(0),
+                Some(data) => {
+                    self.buf = data;
+                    self.pos = 0;
+                    self.seq += 1;
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
