@@ -55,6 +55,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let options = StoreOptions {
         durable: config.sqlite_durable(),
         promote_batch: config.promote_batch,
+        busy_timeout: config.sqlite_busy_timeout.std(),
     };
     let store = Store::connect(&config.database_url, &options)
         .await

@@ -141,6 +141,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_SQLITE_SYNC", value_enum, default_value = "full")]
     pub sqlite_sync: SqliteSync,
 
+    /// SQLite: how long a statement waits for a lock another program holds on the database
+    /// file before the request is answered 503 (an import pauses and carries on instead).
+    #[arg(long, env = "OUTCALL_SQLITE_BUSY_TIMEOUT", default_value = "30s")]
+    pub sqlite_busy_timeout: Span,
+
     /// How many due retries and callbacks one sweep moves to the ready queue at most.
     #[arg(
         long,

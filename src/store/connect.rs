@@ -17,6 +17,8 @@ pub struct StoreOptions {
     pub durable: bool,
     /// How many due entries one promotion sweep moves to the ready queue at most.
     pub promote_batch: i64,
+    /// SQLite: how long a statement waits for a lock another program holds on the file.
+    pub busy_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -24,6 +26,7 @@ impl Default for StoreOptions {
         Self {
             durable: true,
             promote_batch: 5_000,
+            busy_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -72,7 +75,9 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(sqlite_options(url, options.durable)?)
+                .connect_with(
+                    sqlite_options(url, options.durable)?.busy_timeout(options.busy_timeout),
+                )
                 .await?;
             SQLITE_MIGRATOR.run(&pool).await?;
             // An in-memory database is private to its connection: it reads through the writer.
@@ -84,6 +89,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(
                         sqlite_options(url, options.durable)?
+                            .busy_timeout(options.busy_timeout)
                             .create_if_missing(false)
                             .read_only(true),
                     )

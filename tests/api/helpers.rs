@@ -53,7 +53,8 @@ macro_rules! on_both_backends {
 ///
 /// - `backend_tests!(mod a, b; …)` names the SQLite and PostgreSQL modules;
 /// - `backend_tests!(sync; …)` is for `fn name(backend: Backend)`, as plain `#[test]`s;
-/// - `backend_tests!(postgres mod m; …)` is for tests that only PostgreSQL can run.
+/// - `backend_tests!(postgres mod m; …)` is for tests that only PostgreSQL can run, and
+///   `backend_tests!(sqlite mod m; …)` for tests only SQLite can.
 #[macro_export]
 macro_rules! backend_tests {
     (sync; $($name:ident),* $(,)?) => {
@@ -62,6 +63,9 @@ macro_rules! backend_tests {
     };
     (postgres mod $postgres:ident; $($name:ident),* $(,)?) => {
         $crate::backend_module!(start $crate::helpers::the_backend, $postgres, Postgres, [$($name),*]);
+    };
+    (sqlite mod $sqlite:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_module!(start $crate::helpers::the_backend, $sqlite, Sqlite, [$($name),*]);
     };
     (mod $sqlite:ident, $postgres:ident; $($name:ident),* $(,)?) => {
         $crate::on_both_backends!(

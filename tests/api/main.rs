@@ -12,6 +12,7 @@ mod crash_schedules;
 mod dnc;
 mod edge;
 mod faults;
+mod import_blips;
 mod injection;
 mod jobs;
 mod metrics;

@@ -40,6 +40,20 @@ impl Proxy {
         self.addr.port()
     }
 
+    /// A proxy in front of the PostgreSQL database `url` names, and the URL that reaches the
+    /// database through it.
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let (head, database) = url.rsplit_once('/').expect("a database URL has a path");
+        let head = head.trim_start_matches("postgres://");
+        let (userinfo, upstream) = match head.rsplit_once('@') {
+            Some((user, host)) => (format!("{user}@"), host),
+            None => (String::new(), head),
+        };
+        let proxy = Self::start(upstream).await;
+        let url = format!("postgres://{userinfo}127.0.0.1:{}/{database}", proxy.port());
+        (proxy, url)
+    }
+
     fn serve(&self, listener: TcpListener) {
         let upstream = self.upstream.clone();
         let tasks = self.tasks.clone();
