@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("net", 0),
     ("clock", 0),
     ("events", 0),
+    ("audit", 0),
     ("campaigns", 0),
     ("contacts", 0),
     ("dispatch", 0),

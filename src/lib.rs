@@ -7,6 +7,7 @@
 //! `text`), which use nothing of the layers above them.
 
 pub mod app;
+pub mod audit;
 pub mod campaigns;
 pub mod catalog;
 pub mod clock;

@@ -126,6 +126,19 @@ pub struct CampaignDef {
 }
 
 impl CampaignDef {
+    /// The definition as the audit log records it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "offer_id": self.offer_id, "script_id": self.script_id,
+            "priority": self.priority, "timezone": self.timezone.name(),
+            "calling_windows": self.windows.specs(), "start_at": self.start_at.map(|t| t.millis()),
+            "end_at": self.end_at.map(|t| t.millis()),
+            "recurrence": self.recurrence.as_ref().map(|r| r.as_str()),
+            "max_attempts": self.max_attempts, "retry": self.retry, "lease": self.lease,
+            "teams": self.teams, "owner_first": self.owner_first,
+        })
+    }
+
     /// Whether an agent of `team` may work this campaign.
     pub fn admits(&self, team: Option<&str>) -> bool {
         self.teams.is_empty() || team.is_some_and(|t| self.teams.iter().any(|x| x == t))

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    ids::AgentId,
+    ids::{AgentId, TokenId},
     patch::Patch,
     people::Secret,
     store::{
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(agents_create, agents_list))
         .routes(routes!(agents_get, agents_update))
+        .routes(routes!(agents_token))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -58,7 +59,7 @@ fn parse_team(team: String) -> Result<String, String> {
     responses((status = 201, body = AgentCreated), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_create(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateAgent>,
 ) -> Result<(StatusCode, Json<AgentCreated>)> {
@@ -71,7 +72,13 @@ async fn agents_create(
     let secret = Secret::generate();
     let agent = state
         .store
-        .agent_create(name.as_str(), team.as_deref(), &secret.hash(), state.now())
+        .agent_create(
+            name.as_str(),
+            team.as_deref(),
+            &secret.hash(),
+            state.now(),
+            &auth.0,
+        )
         .await?;
     let created = AgentCreated {
         id: agent.id,
@@ -130,7 +137,7 @@ pub struct UpdateAgent {
     responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_update(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<AgentId>,
     AppJson(body): AppJson<UpdateAgent>,
@@ -147,9 +154,45 @@ async fn agents_update(
         return Err(v.fail().into());
     };
     let patch = AgentPatch { name, team, active };
-    let agent = state.store.agent_update(id, patch, state.now()).await?;
+    let agent = state
+        .store
+        .agent_update(id, patch, state.now(), &auth.0)
+        .await?;
     if !agent.active {
         state.store.release_all_of(agent.id, state.now()).await?;
     }
     Ok(Json(agent))
+}
+
+/// An agent's new token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentToken {
+    /// The new token's id.
+    pub id: TokenId,
+    pub agent: AgentId,
+    /// The agent's bearer token. Shown only here; the agent's earlier tokens stop working.
+    pub token: String,
+}
+
+/// Issue the agent a new token; the tokens it had stop working at once (a lost phone, a token
+/// that leaked, an agent coming back after leaving).
+#[utoipa::path(post, path = "/v1/agents/{id}/token", tag = "people", params(("id" = i64, Path)),
+    responses((status = 201, body = AgentToken), (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_token(
+    auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<AgentId>,
+) -> Result<(StatusCode, Json<AgentToken>)> {
+    let secret = Secret::generate();
+    let token = state
+        .store
+        .agent_token_rotate(id, &secret.hash(), state.now(), &auth.0)
+        .await?;
+    let issued = AgentToken {
+        id: token,
+        agent: id,
+        token: secret.expose().to_owned(),
+    };
+    Ok((StatusCode::CREATED, Json(issued)))
 }

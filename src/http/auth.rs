@@ -106,7 +106,7 @@ impl FromRequestParts<AppState> for Auth {
         }
         let principal = state
             .store
-            .principal_by_hash(&hash_secret(secret.trim()))
+            .principal_by_hash(&hash_secret(secret.trim()), state.now())
             .await?;
         principal.map(Auth).ok_or_else(refuse)
     }

@@ -96,11 +96,11 @@ impl From<CampaignRow> for CampaignView {
     responses((status = 201, body = CampaignView), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_create(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(input): AppJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<CampaignView>)> {
-    let row = state.create_campaign(input).await?;
+    let row = state.create_campaign(input, &auth.0).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -157,16 +157,23 @@ async fn campaigns_get(
         (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_update(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
     AppJson(input): AppJson<CampaignInput>,
 ) -> Result<Json<CampaignView>> {
-    Ok(Json(state.update_campaign(id, input).await?.into()))
+    Ok(Json(
+        state.update_campaign(id, input, &auth.0).await?.into(),
+    ))
 }
 
-async fn transition(state: &AppState, id: CampaignId, t: Transition) -> Result<Json<CampaignView>> {
-    Ok(Json(state.transition(id, t).await?.into()))
+async fn transition(
+    auth: Require<Leads>,
+    state: &AppState,
+    id: CampaignId,
+    t: Transition,
+) -> Result<Json<CampaignView>> {
+    Ok(Json(state.transition(id, t, &auth.0).await?.into()))
 }
 
 /// `draft` → `active` (or `scheduled` when `start_at` is in the future).
@@ -174,11 +181,11 @@ async fn transition(state: &AppState, id: CampaignId, t: Transition) -> Result<J
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_start(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    transition(&state, id, Transition::Start).await
+    transition(auth, &state, id, Transition::Start).await
 }
 
 /// `active` → `paused`.
@@ -186,11 +193,11 @@ async fn campaigns_start(
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_pause(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    transition(&state, id, Transition::Pause).await
+    transition(auth, &state, id, Transition::Pause).await
 }
 
 /// `paused` → `active`.
@@ -198,11 +205,11 @@ async fn campaigns_pause(
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_resume(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    transition(&state, id, Transition::Resume).await
+    transition(auth, &state, id, Transition::Resume).await
 }
 
 /// `scheduled`, `active` or `paused` → `completed`.
@@ -210,9 +217,9 @@ async fn campaigns_resume(
     responses((status = 200, body = CampaignView), (status = 409, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_stop(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    transition(&state, id, Transition::Stop).await
+    transition(auth, &state, id, Transition::Stop).await
 }

@@ -78,7 +78,7 @@ async fn dnc_add(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response> {
-    let who = auth.0.name.clone();
+    let by = &auth.0;
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -88,7 +88,7 @@ async fn dnc_add(
         let bytes = body_bytes(req, &state).await?;
         let input: DncInput = parse_json(&bytes)?;
         let (entry, added) = state
-            .list_phone(&input.phone, input.reason.as_deref(), &who)
+            .list_phone(&input.phone, input.reason.as_deref(), by)
             .await?;
         let status = if added {
             StatusCode::CREATED
@@ -112,7 +112,7 @@ async fn dnc_add(
     }
     let idle = state.config.upload_idle.std();
     let bytes = read_idle_limited(req.into_body(), idle, MAX_DNC_CSV).await?;
-    let report = state.list_phones_csv(&bytes, &who).await?;
+    let report = state.list_phones_csv(&bytes, by).await?;
     Ok((StatusCode::OK, Json(report)).into_response())
 }
 
@@ -170,15 +170,26 @@ async fn dnc_list(
     Ok(Json(Page { items, next }))
 }
 
-/// Remove a phone from the list; contacts it suppressed may be called again.
-#[utoipa::path(delete, path = "/v1/dnc/{phone}", tag = "dnc", params(("phone" = String, Path)),
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveParams {
+    /// Why the phone may be called again (required; kept with the listing's history).
+    pub reason: Option<String>,
+}
+
+/// Remove a phone from the list (`?reason=` required); contacts it suppressed may be called
+/// again. The listing stays in the list's history and the audit log.
+#[utoipa::path(delete, path = "/v1/dnc/{phone}", tag = "dnc", params(("phone" = String, Path), RemoveParams),
     responses((status = 204), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn dnc_remove(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(phone): AppPath<String>,
+    AppQuery(params): AppQuery<RemoveParams>,
 ) -> Result<StatusCode> {
-    state.unlist_phone(&phone).await?;
+    state
+        .unlist_phone(&phone, params.reason.as_deref(), &auth.0)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

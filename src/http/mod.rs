@@ -20,6 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::service::Service;
 
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod campaigns;
@@ -79,6 +80,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(tokens::router())
         .merge(agents::router())
+        .merge(audit::router())
         .merge(offers::router())
         .merge(scripts::router())
         .merge(campaigns::router())

@@ -40,7 +40,7 @@ pub struct CreateOffer {
         (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn offers_create(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateOffer>,
 ) -> Result<(StatusCode, Json<Offer>)> {
@@ -58,6 +58,7 @@ async fn offers_create(
             name.as_str(),
             description.as_ref().map(Notes::as_str),
             state.now(),
+            &auth.0,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(offer)))

@@ -14,7 +14,7 @@ use crate::{
 use super::{
     AppState,
     auth::{Leads, LeadsAndViewers, Require},
-    error::{Error, Result},
+    error::Result,
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
 };
@@ -55,11 +55,11 @@ impl From<Evaluated> for TargetView {
     responses((status = 201, body = TargetView), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn targets_create(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(input): AppJson<TargetInput>,
 ) -> Result<(StatusCode, Json<TargetView>)> {
-    let target = state.create_target(input).await?;
+    let target = state.create_target(input, &auth.0).await?;
     Ok((StatusCode::CREATED, Json(target.into())))
 }
 
@@ -111,25 +111,22 @@ pub struct TargetUpdate {
 #[utoipa::path(patch, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)), request_body = TargetUpdate,
     responses((status = 200, body = TargetView), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
 async fn targets_update(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<TargetId>,
     AppJson(input): AppJson<TargetUpdate>,
 ) -> Result<Json<TargetView>> {
-    Ok(Json(state.set_goal(id, input.goal).await?.into()))
+    Ok(Json(state.set_goal(id, input.goal, &auth.0).await?.into()))
 }
 
 /// Delete a target.
 #[utoipa::path(delete, path = "/v1/targets/{id}", tag = "stats", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
 async fn targets_delete(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<TargetId>,
 ) -> Result<StatusCode> {
-    if state.store.target_delete(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
+    state.store.target_delete(id, state.now(), &auth.0).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use crate::{
     duration::Span,
     ids::{CampaignId, ScriptId},
     patch::Patch,
+    people::Principal,
     store::{StoreError, campaigns::CampaignRow},
     text::Name,
     time::{Instant, Zone},
@@ -171,7 +172,11 @@ impl Service {
     }
 
     /// Creates a campaign (status `draft`).
-    pub async fn create_campaign(&self, input: CampaignInput) -> Result<CampaignRow> {
+    pub async fn create_campaign(
+        &self,
+        input: CampaignInput,
+        by: &Principal,
+    ) -> Result<CampaignRow> {
         let mut v = Validator::new();
         for (field, missing) in [
             ("name", input.name.is_missing()),
@@ -203,7 +208,7 @@ impl Service {
         let now = self.now();
         let id = self
             .store
-            .campaign_create(&def, next_recurrence(&def, now), now)
+            .campaign_create(&def, next_recurrence(&def, now), now, by)
             .await?;
         Ok(self.store.campaign_get(id).await?)
     }
@@ -213,6 +218,7 @@ impl Service {
         &self,
         id: CampaignId,
         input: CampaignInput,
+        by: &Principal,
     ) -> Result<CampaignRow> {
         let row = self.store.campaign_get(id).await?;
         if row.status == CampaignStatus::Completed {
@@ -235,14 +241,19 @@ impl Service {
             None
         };
         self.store
-            .campaign_update(id, &def, next, version, now)
+            .campaign_update(id, &def, next, version, now, by)
             .await?;
         Ok(self.store.campaign_get(id).await?)
     }
 
     /// Moves a campaign through its lifecycle; a command its status does not allow is a
     /// conflict.
-    pub async fn transition(&self, id: CampaignId, t: Transition) -> Result<CampaignRow> {
+    pub async fn transition(
+        &self,
+        id: CampaignId,
+        t: Transition,
+        by: &Principal,
+    ) -> Result<CampaignRow> {
         let row = self.store.campaign_get(id).await?;
         let now = self.now();
         let later = row.start_at.is_some_and(|s| s > now);
@@ -250,7 +261,7 @@ impl Service {
         let pin = t == Transition::Start;
         if let Err(current) = self
             .store
-            .campaign_transition(id, t.from(), to, pin, now)
+            .campaign_transition(id, t.from(), to, pin, t.into(), now, by)
             .await?
         {
             return Err(Error::Conflict(format!(

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::{
     contacts::{Phone, import::Invalid},
+    people::Principal,
     store::{Store, dnc::DncEntry},
     text::Notes,
     validate::Invalid as InvalidInput,
@@ -30,7 +31,7 @@ impl Service {
         &self,
         phone: &str,
         reason: Option<&str>,
-        who: &str,
+        by: &Principal,
     ) -> Result<(DncEntry, bool)> {
         let phone =
             Phone::parse(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
@@ -41,7 +42,7 @@ impl Service {
         let reason = reason.as_ref().map(Notes::as_str);
         let added = self
             .store
-            .dnc_add(phone.as_str(), reason, who, self.now())
+            .dnc_add(phone.as_str(), reason, self.now(), by)
             .await?;
         tracing::info!(phone = %phone, added, "phone listed as do-not-call");
         let entry = self
@@ -54,7 +55,7 @@ impl Service {
 
     /// Lists every phone of a CSV with a `phone` column and an optional `reason`; one bad row
     /// never keeps the good ones out.
-    pub async fn list_phones_csv(&self, bytes: &[u8], who: &str) -> Result<DncReport> {
+    pub async fn list_phones_csv(&self, bytes: &[u8], by: &Principal) -> Result<DncReport> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
         let header: Vec<String> = reader
             .byte_headers()
@@ -97,17 +98,17 @@ impl Service {
                 Err(reason) => report.invalid.push(Invalid { row, reason }),
             }
             if batch.len() >= BATCH {
-                self.list_batch(&mut batch, who, &mut report).await?;
+                self.list_batch(&mut batch, by, &mut report).await?;
             }
         }
-        self.list_batch(&mut batch, who, &mut report).await?;
+        self.list_batch(&mut batch, by, &mut report).await?;
         Ok(report)
     }
 
     async fn list_batch(
         &self,
         batch: &mut Vec<(Phone, Option<String>)>,
-        who: &str,
+        by: &Principal,
         report: &mut DncReport,
     ) -> Result<()> {
         if batch.is_empty() {
@@ -116,7 +117,8 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         for (phone, reason) in batch.drain(..) {
-            if Store::dnc_add_in(&mut tx, phone.as_str(), reason.as_deref(), who, now).await? {
+            let (phone, reason, who) = (phone.as_str(), reason.as_deref(), by.name.as_str());
+            if Store::dnc_add_in(&mut tx, phone, reason, who, now, by).await? {
                 report.added += 1;
             } else {
                 report.already_listed += 1;
@@ -125,12 +127,26 @@ impl Service {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Removes a listing; contacts it suppressed may be called again. Not listed: not found.
-    pub async fn unlist_phone(&self, phone: &str) -> Result<()> {
+    /// Removes a listing, saying why; contacts it suppressed may be called again. Not listed:
+    /// not found.
+    pub async fn unlist_phone(
+        &self,
+        phone: &str,
+        reason: Option<&str>,
+        by: &Principal,
+    ) -> Result<()> {
         let phone =
             Phone::parse(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
-        if !self.store.dnc_remove(phone.as_str(), self.now()).await? {
+        let reason = match reason.map(str::trim) {
+            None | Some("") => return Err(InvalidInput::field("reason", "is required").into()),
+            Some(r) => Notes::parse(r).map_err(|e| InvalidInput::field("reason", e))?,
+        };
+        let now = self.now();
+        if !self
+            .store
+            .dnc_remove(phone.as_str(), reason.as_str(), now, by)
+            .await?
+        {
             return Err(Error::NotFound);
         }
         tracing::info!(phone = %phone, "phone removed from do-not-call list");

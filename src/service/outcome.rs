@@ -13,6 +13,7 @@ use crate::{
     dispatch::{self, CallbackScope, Disposition},
     events::EventKind,
     ids::{AgentId, CallId, TokenId},
+    people::{Principal, Role},
     store::{
         Store,
         calls::{OutcomeWrite, Recorded},
@@ -266,8 +267,14 @@ impl Service {
         };
         if d.lists_phone() {
             let phone = Store::contact_phone(&mut tx, done.contact_id).await?;
-            let by = format!("agent {} ({d})", ctx.agent_name);
-            Store::dnc_add_in(&mut tx, &phone, Some(d.as_str()), &by, now).await?;
+            let added_by = format!("agent {} ({d})", ctx.agent_name);
+            let by = Principal {
+                token_id: ctx.token,
+                name: ctx.agent_name.to_owned(),
+                role: Role::Agent,
+                agent_id: Some(w.agent_id),
+            };
+            Store::dnc_add_in(&mut tx, &phone, Some(d.as_str()), &added_by, now, &by).await?;
         }
         if d == Disposition::Complaint {
             let due = now.plus_millis(FOLLOW_UP_DUE_MS);

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::{
     ids::{AgentId, CampaignId},
+    people::Principal,
     stats::{Metric, Period, Progress, Tally, TargetScope, progress},
     store::{
         stats::{Filter, GroupBy},
@@ -92,7 +93,7 @@ impl Service {
     }
 
     /// Sets a target; the scope must name a campaign, an agent or a team that exists.
-    pub async fn create_target(&self, input: TargetInput) -> Result<Evaluated> {
+    pub async fn create_target(&self, input: TargetInput, by: &Principal) -> Result<Evaluated> {
         let mut v = Validator::new();
         let scope_id = match &input.scope_id {
             serde_json::Value::String(s) => Some(s.trim().to_owned()),
@@ -139,16 +140,21 @@ impl Service {
             metric,
             goal: input.goal,
         };
-        let row = self.store.target_create(&new, self.now()).await?;
+        let row = self.store.target_create(&new, self.now(), by).await?;
         self.evaluate(row).await
     }
 
     /// Changes a target's goal.
-    pub async fn set_goal(&self, id: crate::ids::TargetId, goal: i64) -> Result<Evaluated> {
+    pub async fn set_goal(
+        &self,
+        id: crate::ids::TargetId,
+        goal: i64,
+        by: &Principal,
+    ) -> Result<Evaluated> {
         if !GOALS.contains(&goal) {
             return Err(crate::validate::Invalid::field("goal", GOAL_RANGE).into());
         }
-        let row = self.store.target_set_goal(id, goal).await?;
+        let row = self.store.target_set_goal(id, goal, self.now(), by).await?;
         self.evaluate(row).await
     }
 }

@@ -2,7 +2,13 @@
 
 use serde::Serialize;
 
-use crate::{ids::AgentId, on_pool, on_tx, people::Role, time::Instant};
+use crate::{
+    audit::{Action, change},
+    ids::{AgentId, TokenId},
+    on_pool, on_tx,
+    people::{Principal, Role},
+    time::Instant,
+};
 
 use super::{Result, Store, StoreError};
 
@@ -27,7 +33,10 @@ pub struct AgentPatch {
 const INSERT: &str = "INSERT INTO agents (name, team, active, created_at, updated_at) \
      VALUES ($1, $2, TRUE, $3, $3) RETURNING id, name, team, active";
 const INSERT_TOKEN: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
-     VALUES ($1, $2, $3, $4, $5)";
+     VALUES ($1, $2, $3, $4, $5) RETURNING id";
+/// Revokes the agent's live tokens (before a new one is issued).
+const REVOKE_TOKENS: &str =
+    "UPDATE tokens SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL RETURNING id";
 const GET: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
 const LIST: &str = "SELECT id, name, team, active FROM agents WHERE id > $1 ORDER BY id LIMIT $2";
 const UPDATE: &str = "UPDATE agents SET name = COALESCE($2, name), \
@@ -42,6 +51,7 @@ impl Store {
         team: Option<&str>,
         token_hash: &str,
         now: Instant,
+        by: &Principal,
     ) -> Result<Agent> {
         let mut tx = self.begin().await?;
         let agent: Agent = on_tx!(&mut tx, |c| sqlx::query_as(INSERT)
@@ -50,17 +60,53 @@ impl Store {
             .bind(now)
             .fetch_one(c)
             .await)?;
-        on_tx!(&mut tx, |c| sqlx::query(INSERT_TOKEN)
+        let _: TokenId = on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT_TOKEN)
             .bind(name)
             .bind(Role::Agent)
             .bind(token_hash)
             .bind(agent.id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+            .fetch_one(c)
+            .await)?;
+        let record = change(agent.id, Action::Create).after(serde_json::json!(agent));
+        Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(agent)
+    }
+
+    /// Issues the agent a new token and revokes the ones it had; returns the new token's id.
+    pub async fn agent_token_rotate(
+        &self,
+        agent: AgentId,
+        token_hash: &str,
+        now: Instant,
+        by: &Principal,
+    ) -> Result<TokenId> {
+        let mut tx = self.begin().await?;
+        let row: Option<Agent> = on_tx!(&mut tx, |c| sqlx::query_as(GET)
+            .bind(agent)
+            .fetch_optional(c)
+            .await)?;
+        let agent_row = row.ok_or(StoreError::NotFound)?;
+        let revoked: Vec<TokenId> = on_tx!(&mut tx, |c| sqlx::query_scalar(REVOKE_TOKENS)
+            .bind(agent)
+            .bind(now)
+            .fetch_all(c)
+            .await)?;
+        let id: TokenId = on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT_TOKEN)
+            .bind(&agent_row.name)
+            .bind(Role::Agent)
+            .bind(token_hash)
+            .bind(agent)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        let record = change(id, Action::Rotate)
+            .before(serde_json::json!({"agent": agent, "tokens": revoked}))
+            .after(serde_json::json!({"agent": agent, "token": id}));
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn agent_get(&self, id: AgentId) -> Result<Agent> {
@@ -86,20 +132,32 @@ impl Store {
         id: AgentId,
         patch: AgentPatch,
         now: Instant,
+        by: &Principal,
     ) -> Result<Agent> {
         let (team_set, team) = match patch.team {
             Some(team) => (true, team),
             None => (false, None),
         };
-        on_pool!(&self.pool, |p| sqlx::query_as(UPDATE)
+        let mut tx = self.begin().await?;
+        let before: Option<Agent> = on_tx!(&mut tx, |c| sqlx::query_as(GET)
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
+        let before = before.ok_or(StoreError::NotFound)?;
+        let after: Agent = on_tx!(&mut tx, |c| sqlx::query_as(UPDATE)
             .bind(id)
             .bind(patch.name)
             .bind(team_set)
             .bind(team)
             .bind(patch.active)
             .bind(now)
-            .fetch_optional(p)
-            .await)?
-        .ok_or(StoreError::NotFound)
+            .fetch_one(c)
+            .await)?;
+        let record = change(id, Action::Update)
+            .before(serde_json::json!(before))
+            .after(serde_json::json!(after));
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }

@@ -2,11 +2,13 @@
 //! commands and several processes never disagree about a campaign's status.
 
 use crate::{
+    audit::{Action, change},
     campaigns::{CampaignDef, CampaignStatus, Recurrence, RetryDelays, Windows},
     duration::Span,
     events::EventKind,
     ids::{CampaignId, OfferId, ScriptId},
     on_pool, on_tx,
+    people::Principal,
     stored::JsonText,
     time::{Instant, Zone},
 };
@@ -133,8 +135,10 @@ impl Store {
         def: &CampaignDef,
         next_recurrence_at: Option<Instant>,
         now: Instant,
+        by: &Principal,
     ) -> Result<CampaignId> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
+        let mut tx = self.begin().await?;
+        let id: CampaignId = on_tx!(&mut tx, |p| sqlx::query_scalar(INSERT)
             .bind(&def.name)
             .bind(def.offer_id)
             .bind(def.script_id)
@@ -155,7 +159,11 @@ impl Store {
             .bind(CampaignStatus::Draft)
             .bind(now)
             .fetch_one(p)
-            .await)?)
+            .await)?;
+        let record = change(id, Action::Create).after(def.json());
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Replaces a campaign's definition. `script_version`, when given, moves the campaign to
@@ -167,8 +175,11 @@ impl Store {
         next_recurrence_at: Option<Instant>,
         script_version: Option<i64>,
         now: Instant,
+        by: &Principal,
     ) -> Result<()> {
-        let n = on_pool!(&self.pool, |p| sqlx::query(UPDATE)
+        let mut tx = self.begin().await?;
+        let before = campaign_in(&mut tx, id).await?.def().json();
+        let n = on_tx!(&mut tx, |p| sqlx::query(UPDATE)
             .bind(id)
             .bind(&def.name)
             .bind(def.offer_id)
@@ -193,10 +204,12 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
+            return Err(StoreError::NotFound);
         }
+        let record = change(id, Action::Update).before(before).after(def.json());
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn campaign_get(&self, id: CampaignId) -> Result<CampaignRow> {
@@ -251,13 +264,16 @@ impl Store {
     /// the same transaction; `pin_script` pins the script's current version (starting). The
     /// update is a compare-and-set on the status read, so a concurrent change makes it fail.
     /// Returns the status it found when the move was not allowed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn campaign_transition(
         &self,
         id: CampaignId,
         from: &[CampaignStatus],
         to: CampaignStatus,
         pin_script: bool,
+        action: Action,
         now: Instant,
+        by: &Principal,
     ) -> Result<Result<(), CampaignStatus>> {
         let mut tx = self.begin().await?;
         let current: CampaignStatus = on_tx!(&mut tx, |c| sqlx::query_scalar(STATUS)
@@ -280,6 +296,10 @@ impl Store {
             return Ok(Err(current));
         };
         campaign_event(&mut tx, id, &name, to, now).await?;
+        let record = change(id, action)
+            .before(serde_json::json!({"status": current}))
+            .after(serde_json::json!({"status": to}));
+        Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -361,6 +381,16 @@ impl Store {
         tx.commit().await?;
         Ok(Some(reopened))
     }
+}
+
+/// A campaign read in a transaction.
+async fn campaign_in(tx: &mut Tx, id: CampaignId) -> Result<CampaignRow> {
+    let sql = format!("{SELECT}{BY_ID}");
+    on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+    .ok_or(StoreError::NotFound)
 }
 
 async fn campaign_event(

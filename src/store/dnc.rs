@@ -3,7 +3,12 @@
 
 use serde::Serialize;
 
-use crate::{on_pool, on_tx, time::Instant};
+use crate::{
+    audit::{Action, Change, Entity},
+    on_pool, on_tx,
+    people::Principal,
+    time::Instant,
+};
 
 use super::{Result, Store, Tx};
 
@@ -26,7 +31,10 @@ const SUPPRESS: &str = "UPDATE campaign_contacts SET state = 'suppressed', updat
 const GET: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
 const LIST: &str =
     "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
-const DELETE: &str = "DELETE FROM dnc WHERE phone = $1";
+const DELETE: &str = "DELETE FROM dnc WHERE phone = $1 RETURNING phone, reason, added_by, added_at";
+/// A removed listing, kept with who removed it, when and why.
+const HISTORY: &str = "INSERT INTO dnc_history (phone, reason, added_by, added_at, removed_by, \
+       removed_at, removal_reason) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const UNSUPPRESS: &str = "UPDATE campaign_contacts SET state = 'ready', next_attempt_at = $2, \
        release_at = $2, updated_at = $2 \
      WHERE state = 'suppressed' AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)";
@@ -39,6 +47,7 @@ impl Store {
         reason: Option<&str>,
         added_by: &str,
         now: Instant,
+        by: &Principal,
     ) -> Result<bool> {
         let added = on_tx!(tx, |c| sqlx::query(INSERT)
             .bind(phone)
@@ -54,6 +63,11 @@ impl Store {
             .execute(c)
             .await
             .map(|_| ()))?;
+        if added == 1 {
+            let after = serde_json::json!({"reason": reason, "added_by": added_by});
+            let record = Change::new(Entity::Dnc, phone, Action::List).after(after);
+            Store::audit_in(tx, by, now, &record).await?;
+        }
         Ok(added == 1)
     }
 
@@ -62,11 +76,11 @@ impl Store {
         &self,
         phone: &str,
         reason: Option<&str>,
-        added_by: &str,
         now: Instant,
+        by: &Principal,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let added = Self::dnc_add_in(&mut tx, phone, reason, added_by, now).await?;
+        let added = Self::dnc_add_in(&mut tx, phone, reason, &by.name, now, by).await?;
         tx.commit().await?;
         Ok(added)
     }
@@ -87,15 +101,38 @@ impl Store {
             .await)?)
     }
 
-    /// Removes a listing; entries it suppressed become ready again. Returns whether it was listed.
-    pub async fn dnc_remove(&self, phone: &str, now: Instant) -> Result<bool> {
+    /// Removes a listing, keeping it in the listing history with `reason`; entries it
+    /// suppressed become ready again. Returns whether it was listed.
+    pub async fn dnc_remove(
+        &self,
+        phone: &str,
+        reason: &str,
+        now: Instant,
+        by: &Principal,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let removed = on_tx!(&mut tx, |c| sqlx::query(DELETE)
+        let removed: Option<DncEntry> = on_tx!(&mut tx, |c| sqlx::query_as(DELETE)
             .bind(phone)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if removed > 0 {
+            .fetch_optional(c)
+            .await)?;
+        if let Some(entry) = &removed {
+            on_tx!(&mut tx, |c| sqlx::query(HISTORY)
+                .bind(&entry.phone)
+                .bind(&entry.reason)
+                .bind(&entry.added_by)
+                .bind(entry.added_at)
+                .bind(&by.name)
+                .bind(now)
+                .bind(reason)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+            let before = serde_json::json!({"reason": entry.reason, "added_by": entry.added_by,
+                "added_at": entry.added_at.millis()});
+            let record = Change::new(Entity::Dnc, phone, Action::Unlist)
+                .before(before)
+                .after(serde_json::json!({"reason": reason}));
+            Store::audit_in(&mut tx, by, now, &record).await?;
             on_tx!(&mut tx, |c| sqlx::query(UNSUPPRESS)
                 .bind(phone)
                 .bind(now)
@@ -104,6 +141,6 @@ impl Store {
                 .map(|_| ()))?;
         }
         tx.commit().await?;
-        Ok(removed > 0)
+        Ok(removed.is_some())
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::{PgPool, SqlitePool};
 
 pub mod agents;
+pub mod audit;
 pub mod calls;
 pub mod campaigns;
 pub mod connect;

@@ -2,7 +2,13 @@
 
 use serde::Serialize;
 
-use crate::{ids::OfferId, on_pool, time::Instant};
+use crate::{
+    audit::{Action, change},
+    ids::OfferId,
+    on_pool, on_tx,
+    people::Principal,
+    time::Instant,
+};
 
 use super::{Result, Store, StoreError};
 
@@ -30,20 +36,26 @@ impl Store {
         name: &str,
         description: Option<&str>,
         now: Instant,
+        by: &Principal,
     ) -> Result<Offer> {
-        on_pool!(&self.pool, |p| sqlx::query_as(INSERT)
+        let mut tx = self.begin().await?;
+        let offer: Offer = on_tx!(&mut tx, |c| sqlx::query_as(INSERT)
             .bind(code)
             .bind(name)
             .bind(description)
             .bind(now)
-            .fetch_one(p)
+            .fetch_one(c)
             .await)
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => {
                 StoreError::Conflict(format!("offer code '{code}' is taken"))
             }
             other => other,
-        })
+        })?;
+        let record = change(offer.id, Action::Create).after(serde_json::json!(offer));
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(offer)
     }
 
     pub async fn offer_get(&self, id: OfferId) -> Result<Offer> {

@@ -1,8 +1,10 @@
 //! Targets: goals per campaign, team or agent and period.
 
 use crate::{
+    audit::{Action, change},
     ids::TargetId,
-    on_pool,
+    on_pool, on_tx,
+    people::Principal,
     stats::{Metric, Period, TargetScope},
     time::Instant,
 };
@@ -36,13 +38,38 @@ const LIST: &str = "FROM targets WHERE id > $1 AND ($2 IS NULL OR scope = $2) \
      AND ($3 IS NULL OR scope_id = $3) ORDER BY id LIMIT $4";
 const SET_GOAL: &str = "UPDATE targets SET goal = $2 WHERE id = $1 RETURNING ";
 const DELETE: &str = "DELETE FROM targets WHERE id = $1";
+const GET: &str = "FROM targets WHERE id = $1";
 const CURRENT: &str =
     "FROM targets WHERE scope = $1 AND scope_id = $2 AND period IN ($3, $4, $5) ORDER BY id";
 
+impl TargetRow {
+    /// The target as the audit log records it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"scope": self.scope, "scope_id": self.scope_id,
+            "period": self.period.to_string(), "metric": self.metric, "goal": self.goal})
+    }
+}
+
+/// A target read in a transaction (not found if there is none).
+async fn target_in(tx: &mut super::Tx, id: TargetId) -> Result<TargetRow> {
+    let sql = format!("SELECT {COLUMNS} {GET}");
+    on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+    .ok_or(StoreError::NotFound)
+}
+
 impl Store {
-    pub async fn target_create(&self, t: &NewTarget<'_>, now: Instant) -> Result<TargetRow> {
+    pub async fn target_create(
+        &self,
+        t: &NewTarget<'_>,
+        now: Instant,
+        by: &Principal,
+    ) -> Result<TargetRow> {
         let sql = format!("{INSERT}{COLUMNS}");
-        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+        let mut tx = self.begin().await?;
+        let row: TargetRow = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(t.scope)
@@ -51,14 +78,18 @@ impl Store {
         .bind(t.metric)
         .bind(t.goal)
         .bind(now)
-        .fetch_one(p)
+        .fetch_one(c)
         .await)
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict(
                 "a target for this scope, period and metric exists; PATCH it".into(),
             ),
             other => other,
-        })
+        })?;
+        let record = change(row.id, Action::Create).after(row.json());
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Targets after the cursor, optionally of one scope (as written in the query) and id.
@@ -81,25 +112,43 @@ impl Store {
         .await)?)
     }
 
-    pub async fn target_set_goal(&self, id: TargetId, goal: i64) -> Result<TargetRow> {
+    pub async fn target_set_goal(
+        &self,
+        id: TargetId,
+        goal: i64,
+        now: Instant,
+        by: &Principal,
+    ) -> Result<TargetRow> {
+        let mut tx = self.begin().await?;
+        let before = target_in(&mut tx, id).await?;
         let sql = format!("{SET_GOAL}{COLUMNS}");
-        on_pool!(&self.pool, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+        let row: TargetRow = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(id)
         .bind(goal)
-        .fetch_optional(p)
-        .await)?
-        .ok_or(StoreError::NotFound)
+        .fetch_one(c)
+        .await)?;
+        let record = change(id, Action::Update)
+            .before(before.json())
+            .after(row.json());
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
-    pub async fn target_delete(&self, id: TargetId) -> Result<bool> {
-        let n = on_pool!(&self.pool, |p| sqlx::query(DELETE)
+    pub async fn target_delete(&self, id: TargetId, now: Instant, by: &Principal) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let before = target_in(&mut tx, id).await?;
+        on_tx!(&mut tx, |c| sqlx::query(DELETE)
             .bind(id)
-            .execute(p)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+            .map(|_| ()))?;
+        let record = change(id, Action::Delete).before(before.json());
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The targets of one scope whose period is one of `periods` (a month, its quarter and its

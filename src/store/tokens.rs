@@ -1,11 +1,27 @@
 //! API tokens: stored only as hashes.
 
 use crate::{
+    audit::{Action, change},
     ids::{AgentId, TokenId},
     on_pool, on_tx,
     people::{Principal, Role},
     time::Instant,
 };
+
+/// A token as an admin sees it: never its secret.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: TokenId,
+    pub name: String,
+    pub role: Role,
+    pub agent_id: Option<AgentId>,
+    pub created_at: Instant,
+    pub expires_at: Option<Instant>,
+    pub revoked_at: Option<Instant>,
+}
+
+const LIST: &str = "SELECT id, name, role, agent_id, created_at, expires_at, revoked_at FROM tokens \
+     WHERE id > $1 ORDER BY id LIMIT $2";
 
 use super::{Result, Store, locks};
 
@@ -17,15 +33,16 @@ struct PrincipalRow {
     agent_id: Option<AgentId>,
 }
 
-/// A live token, and for an agent's token, an active agent.
+/// A live token (not revoked, not expired), and for an agent's token, an active agent.
 const PRINCIPAL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
      LEFT JOIN agents a ON a.id = t.agent_id \
-     WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active)";
-const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
-     VALUES ($1, $2, $3, $4, $5) RETURNING id";
-/// Agents' tokens are not revoked here: agents are deactivated instead.
+     WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
+       AND (t.agent_id IS NULL OR a.active)";
+const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+/// Agents' tokens are not revoked here: they are rotated, or the agent deactivated.
 const REVOKE: &str = "UPDATE tokens SET revoked_at = $2 \
-     WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL";
+     WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL RETURNING name, role";
 const LIVE_ADMINS: &str = "SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL";
 const INSERT_ADMIN: &str =
     "INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4)";
@@ -36,9 +53,10 @@ const ENSURE_ADMIN: &str = "INSERT INTO tokens (name, role, secret_hash, created
 
 impl Store {
     /// The live principal for a token hash: not revoked, and for agent tokens, the agent active.
-    pub async fn principal_by_hash(&self, hash: &str) -> Result<Option<Principal>> {
+    pub async fn principal_by_hash(&self, hash: &str, now: Instant) -> Result<Option<Principal>> {
         let row: Option<PrincipalRow> = on_pool!(&self.reads, |p| sqlx::query_as(PRINCIPAL)
             .bind(hash)
+            .bind(now)
             .fetch_optional(p)
             .await)?;
         Ok(row.map(|r| Principal {
@@ -49,35 +67,57 @@ impl Store {
         }))
     }
 
-    /// Stores a new token and returns its id.
+    /// Stores a new token (not an agent's) and returns its id.
     pub async fn token_create(
         &self,
         name: &str,
         role: Role,
         hash: &str,
-        agent_id: Option<AgentId>,
+        expires_at: Option<Instant>,
         now: Instant,
+        by: &Principal,
     ) -> Result<TokenId> {
-        Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
+        let mut tx = self.begin().await?;
+        let id: TokenId = on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT)
             .bind(name)
             .bind(role)
             .bind(hash)
-            .bind(agent_id)
+            .bind(None::<AgentId>)
             .bind(now)
-            .fetch_one(p)
-            .await)?)
+            .bind(expires_at)
+            .fetch_one(c)
+            .await)?;
+        let after = serde_json::json!({"name": name, "role": role, "expires_at": expires_at});
+        Store::audit_in(&mut tx, by, now, &change(id, Action::Create).after(after)).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
-    /// Revokes a token that is not an agent's (agents are deactivated instead). Returns whether
-    /// a live token was revoked.
-    pub async fn token_revoke(&self, id: TokenId, now: Instant) -> Result<bool> {
-        let done = on_pool!(&self.pool, |p| sqlx::query(REVOKE)
+    /// Revokes a token that is not an agent's (agents' tokens are rotated instead). Returns
+    /// whether a live token was revoked.
+    pub async fn token_revoke(&self, id: TokenId, now: Instant, by: &Principal) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let revoked: Option<(String, Role)> = on_tx!(&mut tx, |c| sqlx::query_as(REVOKE)
             .bind(id)
             .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done == 1)
+            .fetch_optional(c)
+            .await)?;
+        let Some((name, role)) = revoked else {
+            return Ok(false);
+        };
+        let before = serde_json::json!({"name": name, "role": role});
+        Store::audit_in(&mut tx, by, now, &change(id, Action::Revoke).before(before)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Tokens in id order after the cursor, `limit + 1` at most; never their secrets.
+    pub async fn token_list(&self, after: TokenId, limit: i64) -> Result<Vec<TokenRow>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(LIST)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Stores a generated admin token if no live admin token exists; returns whether it did.

@@ -1,0 +1,115 @@
+//! The audit log's vocabulary: what was changed and how. Each change made through the API is
+//! recorded with who made it, when, and the values before and after (see `store::audit`).
+
+use serde_json::Value;
+
+use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, TargetId, TokenId};
+
+crate::text_enum! {
+    /// What kind of thing changed.
+    pub enum Entity {
+        Campaign = "campaign",
+        Script = "script",
+        Offer = "offer",
+        Agent = "agent",
+        Token = "token",
+        Target = "target",
+        /// A phone on the do-not-call list (its id is the phone).
+        Dnc = "dnc",
+    }
+}
+
+crate::text_enum! {
+    /// What happened to it.
+    pub enum Action {
+        Create = "create",
+        Update = "update",
+        Start = "start",
+        Pause = "pause",
+        Resume = "resume",
+        Stop = "stop",
+        Delete = "delete",
+        Revoke = "revoke",
+        /// An agent's token replaced by a new one.
+        Rotate = "rotate",
+        /// A phone put on the do-not-call list.
+        List = "list",
+        /// A phone taken off it.
+        Unlist = "unlist",
+        /// Contacts imported into a campaign.
+        Import = "import",
+    }
+}
+
+/// One change, as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub entity: Entity,
+    pub entity_id: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Change {
+    pub fn new(entity: Entity, entity_id: impl ToString, action: Action) -> Self {
+        Self {
+            entity,
+            entity_id: entity_id.to_string(),
+            action,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, value: Value) -> Self {
+        self.before = Some(value);
+        self
+    }
+
+    pub fn after(mut self, value: Value) -> Self {
+        self.after = Some(value);
+        self
+    }
+}
+
+/// Ids that name an audited thing.
+pub trait Audited: ToString {
+    const ENTITY: Entity;
+}
+
+impl Audited for CampaignId {
+    const ENTITY: Entity = Entity::Campaign;
+}
+impl Audited for ScriptId {
+    const ENTITY: Entity = Entity::Script;
+}
+impl Audited for OfferId {
+    const ENTITY: Entity = Entity::Offer;
+}
+impl Audited for AgentId {
+    const ENTITY: Entity = Entity::Agent;
+}
+impl Audited for TokenId {
+    const ENTITY: Entity = Entity::Token;
+}
+impl Audited for TargetId {
+    const ENTITY: Entity = Entity::Target;
+}
+
+/// A change of the thing `id` names.
+pub fn change<I: Audited>(id: I, action: Action) -> Change {
+    Change::new(I::ENTITY, id, action)
+}
+
+impl From<crate::campaigns::Transition> for Action {
+    fn from(t: crate::campaigns::Transition) -> Self {
+        use crate::campaigns::Transition;
+        match t {
+            Transition::Start => Action::Start,
+            Transition::Pause => Action::Pause,
+            Transition::Resume => Action::Resume,
+            Transition::Stop => Action::Stop,
+        }
+    }
+}
