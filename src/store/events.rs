@@ -24,7 +24,9 @@ const INSERT_NOTIFY: &str =
     "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')";
 const LAST_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
 const AFTER: &str = "SELECT id, kind, at, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2";
-const PRUNE: &str = "DELETE FROM events WHERE at < $1";
+/// The newest event is always kept: SQLite numbers a new row after the largest id present, so
+/// an emptied table would hand out ids again from 1, below what clients and the pump have seen.
+const PRUNE: &str = "DELETE FROM events WHERE at < $1 AND id < (SELECT MAX(id) FROM events)";
 
 impl Store {
     /// Records an event inside the caller's transaction.
@@ -73,7 +75,7 @@ impl Store {
             .await)?)
     }
 
-    /// Drops events older than `before` (the replay window is bounded).
+    /// Drops events older than `before` (the replay window is bounded), all but the newest.
     pub async fn events_prune(&self, before: Instant) -> Result<u64> {
         Ok(on_pool!(&self.pool, |p| sqlx::query(PRUNE)
             .bind(before)

@@ -10,6 +10,7 @@ mod crash;
 mod crash_schedules;
 mod dnc;
 mod edge;
+mod events;
 mod faults;
 mod injection;
 mod jobs;
