@@ -114,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::net::Cidr>,
 
+    /// Most events a reconnecting stream is sent from `Last-Event-ID`; a client that missed
+    /// more (or events already pruned) is sent `event: reset` instead and reloads.
+    #[arg(long, env = "OUTCALL_EVENT_REPLAY_LIMIT", default_value_t = 10_000)]
+    pub event_replay_limit: usize,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,

@@ -4,7 +4,8 @@
 //! transaction); otherwise, and as a fallback, it looks once a second.
 //!
 //! A slow client never slows anyone: the broadcast never waits, and a client that falls behind
-//! re-reads what it missed from the table.
+//! re-reads what it missed from the table (`feed.rs`, which also sends `reset` when that is too
+//! much).
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -16,6 +17,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    config::Config,
     ids::EventId,
     store::{
         Pool, Store,
@@ -34,21 +36,42 @@ const COALESCE: Duration = Duration::from_millis(50);
 /// How many delivered ids the pump remembers, to never send one twice.
 const REMEMBER: usize = 8_192;
 
+/// What the streams of one process may take.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// Most events one replay sends before it is a reset instead.
+    pub replay: usize,
+}
+
+impl StreamLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            replay: config.event_replay_limit.max(1),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Arc<EventRow>>,
     wake: Arc<Notify>,
+    pub limits: StreamLimits,
     /// Cancelled at shutdown: open streams end so the server can stop.
     pub shutdown: CancellationToken,
 }
 
 impl EventHub {
     /// Starts the pump (and, on PostgreSQL, the listener) until `shutdown`.
-    pub async fn start(store: Store, shutdown: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        store: Store,
+        limits: StreamLimits,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let (tx, _) = broadcast::channel(1_024);
         let hub = Self {
             tx,
             wake: Arc::new(Notify::new()),
+            limits,
             shutdown: shutdown.clone(),
         };
         let mut watermark = store.events_last_id().await?.get();
