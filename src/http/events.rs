@@ -1,9 +1,10 @@
 //! `GET /v1/events`: Server-Sent Events for dashboards. `outcome` events (campaign, offer,
 //! agent, disposition, time; never a phone number) and `campaign` status events, from every
 //! process, with `id:` lines; reconnecting with `Last-Event-ID` replays what was missed from
-//! the last day, or `event: reset` when that cannot be sent whole (`service/feed.rs`).
+//! the last day, or `event: reset` when that cannot be sent whole (`service/feed.rs`). Open
+//! streams are capped per token (429) and per process (503), both with `Retry-After`.
 
-use std::convert::Infallible;
+use std::{convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
@@ -22,6 +23,10 @@ use super::{
     error::{Error, Result},
     extract::AppQuery,
 };
+
+/// A comment line this often keeps proxies from closing a quiet stream and shows within this
+/// time that a client has gone, which frees its place.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events_stream))
@@ -54,9 +59,12 @@ fn sse(item: FeedItem) -> Event {
 /// newest id, after which the client should reload.
 #[utoipa::path(get, path = "/v1/events", tag = "stats", params(EventParams,
         ("Last-Event-ID" = Option<String>, Header, description = "Replay events after this id")),
-    responses((status = 200, content_type = "text/event-stream", body = String)), security(("bearer" = [])))]
+    responses((status = 200, content_type = "text/event-stream", body = String),
+        (status = 429, description = "This token holds its cap of open streams (Retry-After)", body = super::error::Problem),
+        (status = 503, description = "This server holds its cap of open streams (Retry-After)", body = super::error::Problem)),
+    security(("bearer" = [])))]
 async fn events_stream(
-    _auth: Require<LeadsAndViewers>,
+    auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
     headers: HeaderMap,
     AppQuery(params): AppQuery<EventParams>,
@@ -74,6 +82,14 @@ async fn events_stream(
                 .map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?,
         ),
     };
-    let feed = state.event_feed(after).await?;
-    Ok(Sse::new(feed.map(|item| Ok(sse(item)))).keep_alive(KeepAlive::default()))
+    // A refused client should come back once a vanished client's place is noticed free.
+    let slot = state
+        .events
+        .admit(auth.0.token_id)
+        .map_err(|full| Error::StreamsFull {
+            full,
+            retry_after: KEEP_ALIVE.as_secs(),
+        })?;
+    let feed = state.event_feed(slot, after).await?;
+    Ok(Sse::new(feed.map(|item| Ok(sse(item)))).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

@@ -6,6 +6,8 @@
 //!   [`FeedItem::Reset`] with the newest id instead, so the client reloads what it shows and a
 //!   reconnect carries on from there; then it goes on live. A client that falls behind the
 //!   broadcast is caught up from the table by the same rule.
+//! - It holds its [`StreamSlot`], so the place counts against the caps exactly while the feed
+//!   lives: the edge drops the feed when the client goes away.
 
 use std::{collections::VecDeque, sync::Arc};
 
@@ -19,7 +21,7 @@ use crate::{
     store::{Store, events::EventRow},
 };
 
-use super::{Result, Service};
+use super::{Result, Service, hub::StreamSlot};
 
 /// What a feed sends.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ struct Feed {
     reset: Option<(EventId, ResetReason)>,
     last: EventId,
     limit: usize,
+    /// Held while the feed lives: its place among the open streams.
+    _slot: StreamSlot,
 }
 
 impl Feed {
@@ -118,10 +122,11 @@ impl Feed {
 }
 
 impl Service {
-    /// A stream's feed: what was missed after `after` (or a reset), then live events; from now
-    /// when `after` is `None`.
+    /// The feed of a stream that holds `slot`: what was missed after `after` (or a reset), then
+    /// live events; from now when `after` is `None`.
     pub async fn event_feed(
         &self,
+        slot: StreamSlot,
         after: Option<EventId>,
     ) -> Result<impl Stream<Item = FeedItem> + Send + use<>> {
         let limits = self.events.limits;
@@ -135,6 +140,7 @@ impl Service {
             reset: None,
             last: EventId(0),
             limit: limits.replay,
+            _slot: slot,
         };
         match after {
             Some(after) => {

@@ -1,11 +1,11 @@
-//! The live stream holds up under real use: live events keep flowing after the event log was
-//! pruned, and a replay that cannot be sent whole is an explicit `reset` followed by live
-//! events.
+//! The live stream holds up under real use: open streams are capped per token and per process
+//! and a closed one frees its place, live events keep flowing after the event log was pruned,
+//! and a replay that cannot be sent whole is an explicit `reset` followed by live events.
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     helpers::{Backend, TestApp},
@@ -19,6 +19,102 @@ async fn open(app: &TestApp, token: &str, last: Option<i64>) -> reqwest::Respons
         req = req.header("Last-Event-ID", last.to_string());
     }
     req.send().await.expect("the request reaches the server")
+}
+
+/// Asserts a refusal of a stream: this status, problem+json, and a `Retry-After` in seconds.
+async fn assert_refused(response: reqwest::Response, status: StatusCode) {
+    assert_eq!(response.status(), status);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(
+        retry_after.is_some_and(|s| s > 0),
+        "Retry-After in seconds: {:?}",
+        response.headers().get("retry-after")
+    );
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+}
+
+/// Tries to open a stream until one is accepted (a closed stream's place is freed as soon as
+/// the server notices the client gone), failing after `secs`.
+async fn open_eventually(app: &TestApp, token: &str, secs: u64) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let r = open(app, token, None).await;
+        if r.status() == StatusCode::OK {
+            return r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed stream's place is freed within {secs} s; still {}",
+            r.status()
+        );
+        drop(r);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn small_caps(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |c| {
+        c.event_streams_per_token = 2;
+        c.event_streams_per_process = 3;
+    })
+    .await
+}
+
+async fn a_token_over_its_stream_cap_gets_429_with_retry_after_and_closing_a_stream_frees_its_place(
+    app: TestApp,
+) {
+    let viewer = app.token("viewer").await;
+    let first = open(&app, &viewer, None).await;
+    let second = open(&app, &viewer, None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_refused(
+        open(&app, &viewer, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    // Another token is not held back by this one's streams.
+    let other = app.token("viewer").await;
+    let others = open(&app, &other, None).await;
+    assert_eq!(others.status(), StatusCode::OK);
+    drop(first);
+    let again = open_eventually(&app, &viewer, 5).await;
+    assert_refused(
+        open(&app, &viewer, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    drop((second, again, others));
+}
+
+async fn a_process_over_its_stream_cap_answers_503_with_retry_after_and_closing_a_stream_frees_its_place(
+    app: TestApp,
+) {
+    let (a, b) = (app.token("viewer").await, app.token("lead").await);
+    let streams = [
+        open(&app, &a, None).await,
+        open(&app, &a, None).await,
+        open(&app, &b, None).await,
+    ];
+    assert!(streams.iter().all(|s| s.status() == StatusCode::OK));
+    let c = app.token("viewer").await;
+    assert_refused(open(&app, &c, None).await, StatusCode::SERVICE_UNAVAILABLE).await;
+    let [first, second, third] = streams;
+    drop(third);
+    let c_stream = open_eventually(&app, &c, 5).await;
+    assert_refused(open(&app, &b, None).await, StatusCode::SERVICE_UNAVAILABLE).await;
+    drop((first, second, c_stream));
 }
 
 async fn small_replay(backend: Backend) -> TestApp {
@@ -132,6 +228,13 @@ async fn live_events_keep_flowing_after_the_janitor_prunes_a_quiet_day(app: Test
     assert_eq!(events[0].2["status"], "paused");
     assert!(events[0].0 > seen[2].0, "ids never go back: {events:?}");
 }
+
+crate::on_both_backends!(
+    start = super::small_caps;
+    mod caps_sqlite, caps_postgres;
+    a_token_over_its_stream_cap_gets_429_with_retry_after_and_closing_a_stream_frees_its_place,
+    a_process_over_its_stream_cap_answers_503_with_retry_after_and_closing_a_stream_frees_its_place,
+);
 
 crate::on_both_backends!(live_events_keep_flowing_after_the_janitor_prunes_a_quiet_day);
 
