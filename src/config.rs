@@ -130,6 +130,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_EVENT_REPLAY_LIMIT", default_value_t = 10_000)]
     pub event_replay_limit: usize,
 
+    /// How often an open event stream re-checks its token (one indexed read): a revoked token's
+    /// or deactivated agent's stream ends within this time.
+    #[arg(long, env = "OUTCALL_EVENT_RECHECK", default_value = "5s")]
+    pub event_recheck: Span,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,

@@ -56,7 +56,8 @@ fn sse(item: FeedItem) -> Event {
 
 /// The live stream of events: with `Last-Event-ID`, what was missed first — or, when that
 /// cannot all be sent (more than the replay limit, or already pruned), `event: reset` with the
-/// newest id, after which the client should reload.
+/// newest id, after which the client should reload. A stream ends within seconds of its token
+/// being revoked.
 #[utoipa::path(get, path = "/v1/events", tag = "stats", params(EventParams,
         ("Last-Event-ID" = Option<String>, Header, description = "Replay events after this id")),
     responses((status = 200, content_type = "text/event-stream", body = String),

@@ -6,13 +6,18 @@
 //!   [`FeedItem::Reset`] with the newest id instead, so the client reloads what it shows and a
 //!   reconnect carries on from there; then it goes on live. A client that falls behind the
 //!   broadcast is caught up from the table by the same rule.
+//! - The feed re-checks its token every few seconds (one primary-key read on the read
+//!   connections) and ends once the token is revoked or its agent deactivated.
 //! - It holds its [`StreamSlot`], so the place counts against the caps exactly while the feed
 //!   lives: the edge drops the feed when the client goes away.
 
 use std::{collections::VecDeque, sync::Arc};
 
 use futures::{Stream, stream};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::{Interval, MissedTickBehavior},
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -63,8 +68,8 @@ struct Feed {
     reset: Option<(EventId, ResetReason)>,
     last: EventId,
     limit: usize,
-    /// Held while the feed lives: its place among the open streams.
-    _slot: StreamSlot,
+    recheck: Interval,
+    slot: StreamSlot,
 }
 
 impl Feed {
@@ -78,7 +83,7 @@ impl Feed {
         }
     }
 
-    /// The next item, or `None` when the feed ends (shutdown, a failed read).
+    /// The next item, or `None` when the feed ends (shutdown, a dead token, a failed read).
     async fn next(&mut self) -> Option<FeedItem> {
         loop {
             if let Some((last, reason)) = self.reset.take() {
@@ -95,7 +100,18 @@ impl Feed {
                 continue;
             }
             let received = tokio::select! {
+                biased;
                 _ = self.shutdown.cancelled() => return None,
+                _ = self.recheck.tick() => {
+                    match self.store.token_live(self.slot.token()).await {
+                        Ok(true) => {}
+                        Ok(false) => return None,
+                        // A database blip does not end every dashboard: nothing new can be
+                        // read while it lasts, and the next re-check decides.
+                        Err(e) => tracing::warn!(error = %e, "event stream could not re-check its token"),
+                    }
+                    continue;
+                }
                 r = self.rx.recv() => r,
             };
             match received {
@@ -132,6 +148,9 @@ impl Service {
         let limits = self.events.limits;
         // Subscribe before reading the table, so nothing falls between the two.
         let rx = self.events.subscribe();
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + limits.recheck, limits.recheck);
+        recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut feed = Feed {
             store: self.store.clone(),
             shutdown: self.events.shutdown.clone(),
@@ -140,7 +159,8 @@ impl Service {
             reset: None,
             last: EventId(0),
             limit: limits.replay,
-            _slot: slot,
+            recheck,
+            slot,
         };
         match after {
             Some(after) => {

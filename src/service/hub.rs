@@ -49,6 +49,8 @@ pub struct StreamLimits {
     pub per_process: usize,
     /// Most events one replay sends before it is a reset instead.
     pub replay: usize,
+    /// How often an open stream re-checks its token.
+    pub recheck: Duration,
 }
 
 impl StreamLimits {
@@ -57,6 +59,8 @@ impl StreamLimits {
             per_token: config.event_streams_per_token,
             per_process: config.event_streams_per_process,
             replay: config.event_replay_limit.max(1),
+            // A zero period would re-check without pause.
+            recheck: config.event_recheck.std().max(Duration::from_secs(1)),
         }
     }
 }

@@ -21,6 +21,10 @@ struct PrincipalRow {
 const PRINCIPAL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
      LEFT JOIN agents a ON a.id = t.agent_id \
      WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active)";
+/// The same condition by the token's primary key: what an open event stream re-checks.
+const LIVE: &str = "SELECT COUNT(*) FROM tokens t \
+     LEFT JOIN agents a ON a.id = t.agent_id \
+     WHERE t.id = $1 AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active)";
 const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at) \
      VALUES ($1, $2, $3, $4, $5) RETURNING id";
 /// Agents' tokens are not revoked here: agents are deactivated instead.
@@ -47,6 +51,16 @@ impl Store {
             role: r.role,
             agent_id: r.agent_id,
         }))
+    }
+
+    /// Whether the token still admits its holder (not revoked; an agent's token, its agent
+    /// active): one primary-key read on the read connections.
+    pub async fn token_live(&self, id: TokenId) -> Result<bool> {
+        let n: i64 = on_pool!(&self.reads, |p| sqlx::query_scalar(LIVE)
+            .bind(id)
+            .fetch_one(p)
+            .await)?;
+        Ok(n > 0)
     }
 
     /// Stores a new token and returns its id.

@@ -1,6 +1,6 @@
 //! The live stream holds up under real use: open streams are capped per token and per process
-//! and a closed one frees its place, live events keep flowing after the event log was pruned,
-//! and a replay that cannot be sent whole is an explicit `reset` followed by live events.
+//! and a closed one frees its place, a revoked token's stream ends within seconds, and a replay
+//! that cannot be sent whole is an explicit `reset` followed by live events.
 
 use std::time::Duration;
 
@@ -115,6 +115,62 @@ async fn a_process_over_its_stream_cap_answers_503_with_retry_after_and_closing_
     let c_stream = open_eventually(&app, &c, 5).await;
     assert_refused(open(&app, &b, None).await, StatusCode::SERVICE_UNAVAILABLE).await;
     drop((first, second, c_stream));
+}
+
+/// Reads a stream until it ends, for at most `secs`; whether it ended.
+async fn ends_within(mut response: reqwest::Response, secs: u64) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Err(_) => return false,
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None) | Err(_)) => return true,
+        }
+    }
+}
+
+async fn revoking_a_viewer_or_lead_token_ends_its_open_stream_within_seconds(app: TestApp) {
+    let viewer = app
+        .create("/v1/tokens", json!({"role": "viewer", "name": "wallboard"}))
+        .await;
+    let lead = app
+        .create("/v1/tokens", json!({"role": "lead", "name": "lead"}))
+        .await;
+    let viewer_stream = open(&app, viewer["token"].as_str().unwrap(), None).await;
+    let lead_stream = open(&app, lead["token"].as_str().unwrap(), None).await;
+    assert_eq!(viewer_stream.status(), StatusCode::OK);
+    assert_eq!(lead_stream.status(), StatusCode::OK);
+    let app = &app;
+    let revoke = |id: &Value| {
+        let path = format!("/v1/tokens/{id}");
+        async move {
+            app.call(Method::DELETE, &path, Some(app.admin()), Value::Null)
+                .await
+        }
+    };
+    revoke(&viewer["id"]).await.expect(StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    // The default re-check runs every 5 s.
+    assert!(
+        ends_within(viewer_stream, 10).await,
+        "the revoked viewer's stream ended"
+    );
+    let ended_after = started.elapsed();
+    // The lead's token is live: its stream outlasts the viewer's by at least one re-check.
+    let (lead_stream, still) = {
+        let mut s = lead_stream;
+        let r = tokio::time::timeout(Duration::from_secs(6), s.chunk()).await;
+        (s, !matches!(r, Ok(Ok(None) | Err(_))))
+    };
+    assert!(still, "a live token's stream stays open");
+    revoke(&lead["id"]).await.expect(StatusCode::NO_CONTENT);
+    assert!(
+        ends_within(lead_stream, 10).await,
+        "the revoked lead's stream ended"
+    );
+    assert!(ended_after < Duration::from_secs(10), "{ended_after:?}");
+    let again = open(app, viewer["token"].as_str().unwrap(), None).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn small_replay(backend: Backend) -> TestApp {
@@ -236,7 +292,10 @@ crate::on_both_backends!(
     a_process_over_its_stream_cap_answers_503_with_retry_after_and_closing_a_stream_frees_its_place,
 );
 
-crate::on_both_backends!(live_events_keep_flowing_after_the_janitor_prunes_a_quiet_day);
+crate::on_both_backends!(
+    revoking_a_viewer_or_lead_token_ends_its_open_stream_within_seconds,
+    live_events_keep_flowing_after_the_janitor_prunes_a_quiet_day,
+);
 
 crate::on_both_backends!(
     start = super::small_replay;
