@@ -66,7 +66,8 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
     let jobs = Jobs::open(&config, &store, shutdown.clone())
         .await
         .context("open the job queues")?;
-    let events = crate::service::EventHub::start(store.clone(), shutdown.clone())
+    let limits = crate::service::hub::StreamLimits::from_config(&config);
+    let events = crate::service::EventHub::start(store.clone(), limits, shutdown.clone())
         .await
         .context("start the event hub")?;
     let listener = TcpListener::bind(config.listen)

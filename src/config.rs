@@ -131,6 +131,27 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::net::Cidr>,
 
+    /// Most open event streams (`GET /v1/events`) one token may hold in this process; one more
+    /// is refused with 429. Room for a wallboard or two, each with a reconnect overlapping the
+    /// stream it replaces.
+    #[arg(long, env = "OUTCALL_EVENT_STREAMS_PER_TOKEN", default_value_t = 4)]
+    pub event_streams_per_token: usize,
+
+    /// Most open event streams this process serves, all tokens together; one more is refused
+    /// with 503, so a load balancer or the client tries again (elsewhere) later.
+    #[arg(long, env = "OUTCALL_EVENT_STREAMS_PER_PROCESS", default_value_t = 300)]
+    pub event_streams_per_process: usize,
+
+    /// Most events a reconnecting stream is sent from `Last-Event-ID`; a client that missed
+    /// more (or events already pruned) is sent `event: reset` instead and reloads.
+    #[arg(long, env = "OUTCALL_EVENT_REPLAY_LIMIT", default_value_t = 10_000)]
+    pub event_replay_limit: usize,
+
+    /// How often an open event stream re-checks its token (one indexed read): a revoked token's
+    /// or deactivated agent's stream ends within this time.
+    #[arg(long, env = "OUTCALL_EVENT_RECHECK", default_value = "5s")]
+    pub event_recheck: Span,
+
     /// How often the maintenance sweep runs (prunes expired idempotency records).
     #[arg(long, env = "OUTCALL_SWEEP_EVERY", default_value = "60s")]
     pub sweep_every: Span,

@@ -1,7 +1,8 @@
 //! Validated text: names, codes, titles and notes. Control characters (NUL included) never get
-//! past these types, so they never reach the database.
+//! past these types, so they never reach the database. Exports write text through
+//! [`spreadsheet_safe`].
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use serde::Serialize;
 
@@ -80,9 +81,46 @@ impl Notes {
     }
 }
 
+/// A cell of an export as a spreadsheet may safely open it: text that a spreadsheet would read
+/// as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
+/// `'`, which spreadsheets show as text and do not evaluate. E.164 phones start with `+`, so
+/// they get it too. Everything else is unchanged.
+pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_quoted() {
+        for formula in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+8613800138000",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcmd",
+            "\rcmd",
+        ] {
+            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+        }
+        for plain in [
+            "王芳",
+            "",
+            "a=b",
+            " =1",
+            "2026-11-25T10:00:00+08:00",
+            "42",
+            "'quoted",
+        ] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -143,6 +143,13 @@
   }
 
   function onEvent(kind, e) {
+    if (kind === "reset") {
+      // The server could not send everything this page missed (too much, or already pruned):
+      // the counters and the feed lack events, so the numbers are read again, throttled like
+      // any refresh. The stream goes on live from the reset's id.
+      soon();
+      return;
+    }
     if (kind === "outcome") {
       bump("#k-attempts");
       // What counts as reached and as a conversion is the server's to say.

@@ -297,7 +297,9 @@
     const form = $("#dnc-form");
     const phone = $("#dnc-phone").value.trim();
     try {
-      await api("DELETE", "/v1/dnc/" + encodeURIComponent(phone));
+      // A removal says why; the reason field serves both.
+      const reason = $("#dnc-reason").value.trim();
+      await api("DELETE", "/v1/dnc/" + encodeURIComponent(phone) + "?reason=" + encodeURIComponent(reason));
       showError(errorBox(), null, form);
       $("#dnc-result").textContent = t("lead.dnc.removed", { phone });
     } catch (e) { showError(errorBox(), e, form); }

@@ -45,6 +45,13 @@ pub enum Error {
     /// 429: too many attempts; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
+    /// 429 when the token holds its cap of open event streams, 503 when this process holds its
+    /// own; try again after this many seconds.
+    #[error("event streams full: {full}")]
+    StreamsFull {
+        full: service::hub::Full,
+        retry_after: u64,
+    },
     /// 503: the database cannot be reached right now.
     #[error("service unavailable")]
     Unavailable,
@@ -81,6 +88,10 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::StreamsFull { full, .. } => match full {
+                service::hub::Full::Token(_) => StatusCode::TOO_MANY_REQUESTS,
+                service::hub::Full::Process(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(e) if database_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,7 +191,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let retry_after = match &self {
-            Error::TooManyRequests { retry_after } => Some(*retry_after),
+            Error::TooManyRequests { retry_after } | Error::StreamsFull { retry_after, .. } => {
+                Some(*retry_after)
+            }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };
@@ -207,6 +220,9 @@ impl IntoResponse for Error {
                 format!("too many attempts; try again in {retry_after} s"),
                 None,
             ),
+            Error::StreamsFull { full, retry_after } => {
+                (format!("{full}; try again in {retry_after} s"), None)
+            }
             Error::Unavailable => (
                 "the database is unavailable; try again shortly".to_owned(),
                 None,

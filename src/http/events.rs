@@ -1,24 +1,21 @@
 //! `GET /v1/events`: Server-Sent Events for dashboards. `outcome` events (campaign, offer,
 //! agent, disposition, time; never a phone number) and `campaign` status events, from every
 //! process, with `id:` lines; reconnecting with `Last-Event-ID` replays what was missed from
-//! the last day.
+//! the last day, or `event: reset` when that cannot be sent whole (`service/feed.rs`). Open
+//! streams are capped per token (429) and per process (503), both with `Retry-After`.
 
-use std::{convert::Infallible, sync::Arc};
+use std::{convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
     http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
-use futures::{Stream, stream};
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
-use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    ids::EventId,
-    store::{Store, events::EventRow},
-};
+use crate::{ids::EventId, service::feed::FeedItem};
 
 use super::{
     AppState,
@@ -26,6 +23,10 @@ use super::{
     error::{Error, Result},
     extract::AppQuery,
 };
+
+/// A comment line this often keeps proxies from closing a quiet stream and shows within this
+/// time that a client has gone, which frees its place.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events_stream))
@@ -38,27 +39,33 @@ pub struct EventParams {
     pub last_event_id: Option<String>,
 }
 
-fn sse(row: &EventRow) -> Event {
-    Event::default()
-        .id(row.id.to_string())
-        .event(row.kind.as_str())
-        .data(row.payload.clone())
+/// An item of the feed as an SSE event. A reset carries the id to carry on from and a JSON
+/// `data:` line (clients that act only on events with data see it too).
+fn sse(item: FeedItem) -> Event {
+    match item {
+        FeedItem::Event(row) => Event::default()
+            .id(row.id.to_string())
+            .event(row.kind.as_str())
+            .data(row.payload.clone()),
+        FeedItem::Reset { last, reason } => Event::default()
+            .id(last.to_string())
+            .event("reset")
+            .data(serde_json::json!({ "reason": reason }).to_string()),
+    }
 }
 
-struct Feed {
-    store: Store,
-    shutdown: tokio_util::sync::CancellationToken,
-    rx: broadcast::Receiver<Arc<EventRow>>,
-    backlog: std::collections::VecDeque<EventRow>,
-    last: EventId,
-}
-
-/// The live stream of events.
+/// The live stream of events: with `Last-Event-ID`, what was missed first — or, when that
+/// cannot all be sent (more than the replay limit, or already pruned), `event: reset` with the
+/// newest id, after which the client should reload. A stream ends within seconds of its token
+/// being revoked.
 #[utoipa::path(get, path = "/v1/events", tag = "stats", params(EventParams,
         ("Last-Event-ID" = Option<String>, Header, description = "Replay events after this id")),
-    responses((status = 200, content_type = "text/event-stream", body = String)), security(("bearer" = [])))]
+    responses((status = 200, content_type = "text/event-stream", body = String),
+        (status = 429, description = "This token holds its cap of open streams (Retry-After)", body = super::error::Problem),
+        (status = 503, description = "This server holds its cap of open streams (Retry-After)", body = super::error::Problem)),
+    security(("bearer" = [])))]
 async fn events_stream(
-    _auth: Require<LeadsAndViewers>,
+    auth: Require<LeadsAndViewers>,
     State(state): State<AppState>,
     headers: HeaderMap,
     AppQuery(params): AppQuery<EventParams>,
@@ -67,7 +74,7 @@ async fn events_stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let last = match header.or(params.last_event_id) {
+    let after = match header.or(params.last_event_id) {
         None => None,
         Some(t) if t.trim().is_empty() => None,
         Some(t) => Some(
@@ -76,53 +83,14 @@ async fn events_stream(
                 .map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?,
         ),
     };
-    // Subscribe before reading the backlog, so nothing falls between the two.
-    let rx = state.events.subscribe();
-    let (backlog, last) = match last {
-        Some(after) => {
-            let rows = state.store.events_after(after, 10_000).await?;
-            (rows.into(), after)
-        }
-        None => (Default::default(), state.store.events_last_id().await?),
-    };
-    let feed = Feed {
-        store: state.store.clone(),
-        shutdown: state.events.shutdown.clone(),
-        rx,
-        backlog,
-        last,
-    };
-    let stream = stream::unfold(feed, |mut feed| async move {
-        loop {
-            if let Some(row) = feed.backlog.pop_front() {
-                if row.id > feed.last {
-                    feed.last = row.id;
-                    return Some((Ok(sse(&row)), feed));
-                }
-                continue;
-            }
-            let received = tokio::select! {
-                _ = feed.shutdown.cancelled() => return None,
-                r = feed.rx.recv() => r,
-            };
-            match received {
-                Ok(row) if row.id > feed.last => {
-                    feed.last = row.id;
-                    return Some((Ok(sse(&row)), feed));
-                }
-                Ok(_) => continue,
-                // Fell behind: catch up from the table instead of slowing anyone down.
-                Err(RecvError::Lagged(_)) => {
-                    feed.backlog = feed
-                        .store
-                        .events_after(feed.last, 10_000)
-                        .await
-                        .unwrap_or_default()
-                        .into();
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    // A refused client should come back once a vanished client's place is noticed free.
+    let slot = state
+        .events
+        .admit(auth.0.token_id)
+        .map_err(|full| Error::StreamsFull {
+            full,
+            retry_after: KEEP_ALIVE.as_secs(),
+        })?;
+    let feed = state.event_feed(slot, after).await?;
+    Ok(Sse::new(feed.map(|item| Ok(sse(item)))).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

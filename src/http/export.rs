@@ -1,5 +1,6 @@
 //! `GET /v1/campaigns/{id}/outcomes.csv`: a campaign's outcomes for a period, streamed page by
-//! page so a long history never sits whole in memory.
+//! page so a long history never sits whole in memory. A cell a spreadsheet would evaluate is
+//! written with a leading `'` (`text::spreadsheet_safe`).
 
 use axum::{
     body::Body,
@@ -14,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     ids::CampaignId,
     store::{Store, stats::ExportRow},
+    text::spreadsheet_safe,
     time::Instant,
 };
 
@@ -62,7 +64,7 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
         ]);
     }
     for r in rows {
-        let _ = w.write_record([
+        let cells = [
             r.at.rfc3339(tz),
             r.contact_id.to_string(),
             r.phone.clone(),
@@ -72,7 +74,9 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
             r.disposition.map(|d| d.to_string()).unwrap_or_default(),
             r.notes.clone().unwrap_or_default(),
             r.script_version.map(|v| v.to_string()).unwrap_or_default(),
-        ]);
+        ];
+        // Every cell, not only the free-text ones: the rule is the contract's, whatever the column.
+        let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
     }
     w.into_inner().unwrap_or_default()
 }

@@ -4,11 +4,16 @@
 //! transaction); otherwise, and as a fallback, it looks once a second.
 //!
 //! A slow client never slows anyone: the broadcast never waits, and a client that falls behind
-//! re-reads what it missed from the table.
+//! re-reads what it missed from the table (`feed.rs`, which also sends `reset` when that is too
+//! much).
+//!
+//! The hub also counts the open streams against their caps, per token and for the process
+//! ([`EventHub::admit`]); a stream's place is given back when the stream is dropped, which is
+//! when its client goes away.
 
 use std::{
-    collections::{HashSet, VecDeque},
-    sync::Arc,
+    collections::{HashMap, HashSet, VecDeque},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -16,7 +21,8 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ids::EventId,
+    config::Config,
+    ids::{EventId, TokenId},
     store::{
         Pool, Store,
         events::{CHANNEL, EventRow},
@@ -34,21 +40,54 @@ const COALESCE: Duration = Duration::from_millis(50);
 /// How many delivered ids the pump remembers, to never send one twice.
 const REMEMBER: usize = 8_192;
 
+/// What the streams of one process may take.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// Open streams per token.
+    pub per_token: usize,
+    /// Open streams in all.
+    pub per_process: usize,
+    /// Most events one replay sends before it is a reset instead.
+    pub replay: usize,
+    /// How often an open stream re-checks its token.
+    pub recheck: Duration,
+}
+
+impl StreamLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            per_token: config.event_streams_per_token,
+            per_process: config.event_streams_per_process,
+            replay: config.event_replay_limit.max(1),
+            // A zero period would re-check without pause.
+            recheck: config.event_recheck.std().max(Duration::from_secs(1)),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Arc<EventRow>>,
     wake: Arc<Notify>,
+    streams: Arc<Streams>,
+    pub limits: StreamLimits,
     /// Cancelled at shutdown: open streams end so the server can stop.
     pub shutdown: CancellationToken,
 }
 
 impl EventHub {
     /// Starts the pump (and, on PostgreSQL, the listener) until `shutdown`.
-    pub async fn start(store: Store, shutdown: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        store: Store,
+        limits: StreamLimits,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let (tx, _) = broadcast::channel(1_024);
         let hub = Self {
             tx,
             wake: Arc::new(Notify::new()),
+            streams: Arc::default(),
+            limits,
             shutdown: shutdown.clone(),
         };
         let mut watermark = store.events_last_id().await?.get();
@@ -108,6 +147,89 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRow>> {
         self.tx.subscribe()
+    }
+
+    /// A place for one more open stream of `token`, or why there is none: the token holds its
+    /// cap of streams, or the process does. The place is given back when the slot is dropped.
+    pub fn admit(&self, token: TokenId) -> Result<StreamSlot, Full> {
+        let mut open = self.streams.lock();
+        // The token's own cap first: a client over it is told so (429), whatever the process.
+        let mine = open.by_token.get(&token).copied().unwrap_or(0);
+        if mine >= self.limits.per_token {
+            metrics::counter!("outcall_event_streams_refused_total", "cap" => "token").increment(1);
+            return Err(Full::Token(self.limits.per_token));
+        }
+        if open.total >= self.limits.per_process {
+            metrics::counter!("outcall_event_streams_refused_total", "cap" => "process")
+                .increment(1);
+            return Err(Full::Process(self.limits.per_process));
+        }
+        *open.by_token.entry(token).or_default() += 1;
+        open.total += 1;
+        metrics::gauge!("outcall_event_streams").set(open.total as f64);
+        Ok(StreamSlot {
+            streams: self.streams.clone(),
+            token,
+        })
+    }
+}
+
+/// Why a stream was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Full {
+    /// The token already holds this many open streams in this process, its cap.
+    #[error("this token already holds {0} open event streams, the most it may")]
+    Token(usize),
+    /// The process already serves this many open streams, its cap.
+    #[error("this server already serves {0} event streams, the most it may")]
+    Process(usize),
+}
+
+/// The open streams of this process, by token.
+#[derive(Default)]
+struct Streams(Mutex<Open>);
+
+#[derive(Default)]
+struct Open {
+    total: usize,
+    by_token: HashMap<TokenId, usize>,
+}
+
+impl Streams {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+        // The counts stay consistent whatever panicked while holding the lock: each change is
+        // one statement.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One open stream's place among the caps; dropping it (the stream ends or its client goes
+/// away) gives the place back.
+pub struct StreamSlot {
+    streams: Arc<Streams>,
+    token: TokenId,
+}
+
+impl StreamSlot {
+    /// The token the stream was opened with.
+    pub fn token(&self) -> TokenId {
+        self.token
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.streams.lock();
+        open.total = open.total.saturating_sub(1);
+        if let Some(mine) = open.by_token.get_mut(&self.token) {
+            *mine -= 1;
+            if *mine == 0 {
+                open.by_token.remove(&self.token);
+            }
+        }
+        metrics::gauge!("outcall_event_streams").set(open.total as f64);
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{
 pub mod calls;
 pub mod campaigns;
 pub mod dnc;
+pub mod feed;
 pub mod handout;
 pub mod hub;
 pub mod import_job;

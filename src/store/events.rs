@@ -1,7 +1,12 @@
 //! The event log dashboards stream: each event is written in the transaction that made it
 //! happen, so an event exists exactly when its cause committed. Ids are the SSE event ids.
 
-use crate::{events::EventKind, ids::EventId, on_pool, time::Instant};
+use crate::{
+    events::{EventKind, Held},
+    ids::EventId,
+    on_pool,
+    time::Instant,
+};
 
 use super::{Result, Store, Tx};
 
@@ -24,7 +29,11 @@ const INSERT_NOTIFY: &str =
     "INSERT INTO events (kind, at, payload) VALUES ($1, $2, $3) RETURNING pg_notify($4, '')";
 const LAST_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM events";
 const AFTER: &str = "SELECT id, kind, at, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2";
-const PRUNE: &str = "DELETE FROM events WHERE at < $1";
+/// The oldest and newest ids held; each subquery reads one end of the primary key.
+const HELD: &str = "SELECT (SELECT MIN(id) FROM events), (SELECT COALESCE(MAX(id), 0) FROM events)";
+/// The newest event is always kept: SQLite numbers a new row after the largest id present, so
+/// an emptied table would hand out ids again from 1, below what clients and the pump have seen.
+const PRUNE: &str = "DELETE FROM events WHERE at < $1 AND id < (SELECT MAX(id) FROM events)";
 
 impl Store {
     /// Records an event inside the caller's transaction.
@@ -64,6 +73,13 @@ impl Store {
             .await)?)
     }
 
+    /// The oldest and newest ids the log holds, to tell whether a replay can be whole.
+    pub async fn events_held(&self) -> Result<Held> {
+        let (oldest, newest): (Option<EventId>, EventId) =
+            on_pool!(&self.reads, |p| sqlx::query_as(HELD).fetch_one(p).await)?;
+        Ok(Held { oldest, newest })
+    }
+
     /// Events after `after`, oldest first, at most `limit`.
     pub async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<EventRow>> {
         Ok(on_pool!(&self.reads, |p| sqlx::query_as(AFTER)
@@ -73,7 +89,7 @@ impl Store {
             .await)?)
     }
 
-    /// Drops events older than `before` (the replay window is bounded).
+    /// Drops events older than `before` (the replay window is bounded), all but the newest.
     pub async fn events_prune(&self, before: Instant) -> Result<u64> {
         Ok(on_pool!(&self.pool, |p| sqlx::query(PRUNE)
             .bind(before)

@@ -38,6 +38,11 @@ const PRINCIPAL: &str = "SELECT t.id, t.name, t.role, t.agent_id FROM tokens t \
      LEFT JOIN agents a ON a.id = t.agent_id \
      WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
        AND (t.agent_id IS NULL OR a.active)";
+/// The same condition by the token's primary key: what an open event stream re-checks.
+const LIVE: &str = "SELECT COUNT(*) FROM tokens t \
+     LEFT JOIN agents a ON a.id = t.agent_id \
+     WHERE t.id = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
+       AND (t.agent_id IS NULL OR a.active)";
 const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, created_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
 /// Agents' tokens are not revoked here: they are rotated, or the agent deactivated.
@@ -65,6 +70,17 @@ impl Store {
             role: r.role,
             agent_id: r.agent_id,
         }))
+    }
+
+    /// Whether the token still admits its holder (not revoked, not expired; an agent's token,
+    /// its agent active): one primary-key read on the read connections.
+    pub async fn token_live(&self, id: TokenId, now: Instant) -> Result<bool> {
+        let n: i64 = on_pool!(&self.reads, |p| sqlx::query_scalar(LIVE)
+            .bind(id)
+            .bind(now)
+            .fetch_one(p)
+            .await)?;
+        Ok(n > 0)
     }
 
     /// Stores a new token (not an agent's) and returns its id.

@@ -41,7 +41,7 @@ async fn a_phone_is_listed_looked_up_and_removed_in_any_form(app: TestApp) {
     .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "reason");
     app.call(
         Method::DELETE,
-        "/v1/dnc/13800138000",
+        "/v1/dnc/13800138000?reason=asked%20by%20the%20customer",
         Some(&lead),
         Value::Null,
     )
@@ -49,7 +49,7 @@ async fn a_phone_is_listed_looked_up_and_removed_in_any_form(app: TestApp) {
     .expect(StatusCode::NO_CONTENT);
     app.call(
         Method::DELETE,
-        "/v1/dnc/%2B8613800138000",
+        "/v1/dnc/%2B8613800138000?reason=again",
         Some(&lead),
         Value::Null,
     )
@@ -84,7 +84,7 @@ async fn listing_a_phone_suppresses_it_in_every_campaign_and_removal_restores_it
     }
     app.call(
         Method::DELETE,
-        "/v1/dnc/+8613800138000",
+        "/v1/dnc/+8613800138000?reason=listed%20by%20mistake",
         Some(app.admin()),
         Value::Null,
     )

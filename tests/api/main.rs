@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod audit;
 mod calls;
 mod campaigns;
 mod contacts;
@@ -11,6 +12,7 @@ mod crash;
 mod crash_schedules;
 mod dnc;
 mod edge;
+mod events;
 mod faults;
 mod import_blips;
 mod injection;

@@ -80,7 +80,7 @@ async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens(backend: Backend) 
     api.get("/v1/dnc?phone=13987654321", SECRET).await;
     api.call(
         Method::DELETE,
-        "/v1/dnc/13987654321",
+        "/v1/dnc/13987654321?reason=asked",
         Some(SECRET),
         Value::Null,
     )

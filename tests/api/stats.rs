@@ -297,7 +297,8 @@ async fn the_outcome_export_round_trips(app: TestApp) {
         assert_eq!(&row[4], agent.to_string());
         assert_eq!(&row[6], disposition.as_str());
         assert_eq!(&row[8], "1");
-        assert!(row[2].starts_with("+86"));
+        // The contract's formula guard: E.164 starts with `+`, so a phone is written `'+86…`.
+        assert!(row[2].starts_with("'+86"), "{}", &row[2]);
     }
     let none = app
         .get(
@@ -316,6 +317,70 @@ async fn the_outcome_export_round_trips(app: TestApp) {
     )
     .await
     .expect_problem(StatusCode::BAD_REQUEST, "from");
+}
+
+async fn exported_cells_a_spreadsheet_would_read_as_formulas_start_with_a_quote(app: TestApp) {
+    let campaign = app.campaign(json!({})).await;
+    let formula = r#"=HYPERLINK("http://x","y")"#;
+    let csv = format!(
+        "phone,name\n13800000001,\"{}\"\n13800000002,王芳\n13800000003,王芳\n\
+         13800000004,王芳\n13800000005,王芳\n13800000006,王芳\n",
+        formula.replace('"', "\"\"")
+    );
+    app.import_csv(campaign, csv).await.expect(StatusCode::OK);
+    app.start_campaign(campaign).await;
+    let (_, agent) = app.agent("@夜班", None).await;
+    let notes = [
+        "+1 called back",
+        "-5 minutes late",
+        "@team call again",
+        "\tindented",
+        "\rreturned",
+        "ordinary = text, not -a formula",
+    ];
+    let mut by_phone = BTreeMap::new();
+    for note in notes {
+        let (call, phone, _) = app.take(&agent).await;
+        app.outcome(
+            &agent,
+            call,
+            json!({"disposition": "declined", "notes": note}),
+        )
+        .await
+        .expect(StatusCode::OK);
+        by_phone.insert(phone, note);
+    }
+    let r = app
+        .get(
+            &format!("/v1/campaigns/{campaign}/outcomes.csv"),
+            app.admin(),
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(r.text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), notes.len());
+    for row in &rows {
+        let phone = row[2]
+            .strip_prefix('\'')
+            .expect("the phone starts with a quote");
+        let note = by_phone[phone];
+        let expected_note = if note.starts_with("ordinary") {
+            note.to_owned()
+        } else {
+            format!("'{note}")
+        };
+        assert_eq!(&row[7], expected_note, "notes of {phone}");
+        let expected_name = if phone == "+8613800000001" {
+            format!("'{formula}")
+        } else {
+            "王芳".to_owned()
+        };
+        assert_eq!(&row[3], expected_name, "name of {phone}");
+        assert_eq!(&row[5], "'@夜班", "the agent's name");
+        assert_eq!(&row[6], "declined", "ordinary text is unchanged");
+        assert!(row[0].starts_with("2026-11-25T"), "times are unchanged");
+    }
 }
 
 /// Reads SSE events from a response until `n` arrived or the deadline passes.
@@ -406,6 +471,7 @@ crate::on_both_backends!(
     campaign_stats_equal_the_ground_truth,
     targets_show_goal_actual_gap_and_pace,
     the_outcome_export_round_trips,
+    exported_cells_a_spreadsheet_would_read_as_formulas_start_with_a_quote,
     events_stream_live_and_replay_after_last_event_id,
 );
 

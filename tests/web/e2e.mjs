@@ -30,6 +30,39 @@ async function text(page, sel) {
   return (await page.locator(sel).textContent()) || "";
 }
 
+/** Runs in the page before its scripts: each `/v1/events` stream the page opens passes through
+ *  a stream that the test can add text to (`window.__events.at(-1)(text)`), as if the server had
+ *  sent it. */
+function injectableEvents() {
+  const realFetch = window.fetch.bind(window);
+  window.__events = [];
+  window.fetch = async (input, init) => {
+    const res = await realFetch(input, init);
+    const url = typeof input === "string" ? input : input.url;
+    if (!url.includes("/v1/events") || !res.ok || !res.body) return res;
+    const reader = res.body.getReader();
+    const body = new ReadableStream({
+      start(controller) {
+        window.__events.push((text) => controller.enqueue(new TextEncoder().encode(text)));
+        (async () => {
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              controller.enqueue(value);
+            }
+            controller.close();
+          } catch (e) {
+            controller.error(e);
+          }
+        })();
+      },
+      cancel(reason) { return reader.cancel(reason); },
+    });
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
 const scenarios = {
   // An agent signs in, takes a call, sees contact, script and history, records outcomes by
   // button and by keyboard, and the page fits a phone's width.
@@ -167,9 +200,11 @@ const scenarios = {
     await page.locator("#followup-rows", { hasText: "No open follow-ups" }).waitFor({ timeout: TIMEOUT });
   },
 
-  // The dashboard moves when another agent records an outcome, without a reload.
+  // The dashboard moves when another agent records an outcome, without a reload; a `reset` on
+  // the stream makes it read its numbers again.
   async dashboard(browser) {
     const page = await browser.newPage({ locale: "en-US", viewport: { width: 1600, height: 1000 } });
+    await page.addInitScript(injectableEvents);
     await signIn(page, "/app/dashboard", cfg.viewer_token);
     await page.locator("#live-text", { hasText: "live" }).waitFor({ timeout: TIMEOUT });
     await page.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"]`).waitFor({ timeout: TIMEOUT });
@@ -185,6 +220,18 @@ const scenarios = {
     await page.locator("#leader-rows tr", { hasText: cfg.agent_name }).waitFor({ timeout: TIMEOUT });
     await page.locator("#chart canvas").waitFor({ timeout: TIMEOUT });
     await shot(page, "dashboard");
+
+    // A reset: the page reads its numbers again. First wait until no refresh is pending (the
+    // page refreshes at most every 5 s), then spoil a counter the refresh rewrites.
+    let lastRead = Date.now();
+    page.on("request", (r) => { if (r.url().includes("/v1/stats/offers")) lastRead = Date.now(); });
+    while (Date.now() - lastRead < 6000) await page.waitForTimeout(250);
+    const conversions = await text(page, "#k-conversions");
+    await page.evaluate(() => { document.querySelector("#k-conversions").textContent = "spoilt"; });
+    await page.waitForTimeout(500);
+    check((await text(page, "#k-conversions")) === "spoilt", "nothing refreshes the page on its own");
+    await page.evaluate(() => window.__events.at(-1)('id: 1\nevent: reset\ndata: {"reason":"too_many"}\n\n'));
+    await page.locator("#k-conversions", { hasText: conversions }).waitFor({ timeout: TIMEOUT });
   },
 
   // Chinese by default for a Chinese browser, a switch that sticks, and back.
