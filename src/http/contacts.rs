@@ -86,7 +86,7 @@ fn format_of(req: &Request) -> Result<ImportFormat> {
         (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn contacts_import(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
     req: Request,
@@ -95,7 +95,7 @@ async fn contacts_import(
     let format = format_of(&req)?;
     let idle = state.config.upload_idle.std();
     let stream = idle_limited(req.into_body(), idle);
-    let bytes = match state.receive_upload(id, format, stream).await? {
+    let bytes = match state.receive_upload(&auth.0, id, format, stream).await? {
         Upload::Small(bytes) => bytes,
         Upload::Queued(import) => {
             let accepted = ImportAccepted {
@@ -107,10 +107,10 @@ async fn contacts_import(
         }
     };
     let report = match format {
-        ImportFormat::Csv => state.import_csv(id, bytes).await?,
+        ImportFormat::Csv => state.import_csv(&auth.0, id, bytes).await?,
         ImportFormat::Json => {
             let upload: ContactsUpload = parse_json(&bytes)?;
-            state.import_json(id, upload.contacts).await?
+            state.import_json(&auth.0, id, upload.contacts).await?
         }
     };
     Ok(Json(report).into_response())

@@ -12,6 +12,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::{
+    audit::{Action, change},
     campaigns::CampaignStatus,
     contacts::{
         Region,
@@ -19,6 +20,7 @@ use crate::{
         import::{ImportFormat, RawContact, Report},
     },
     ids::{AgentId, CampaignId, ImportId},
+    people::Principal,
     store::Store,
     validate::{FieldError, Invalid},
 };
@@ -74,6 +76,7 @@ impl Service {
     /// Imports the contacts of a small JSON upload, checked on a blocking thread.
     pub async fn import_json(
         &self,
+        by: &Principal,
         campaign: CampaignId,
         contacts: Vec<RawContact>,
     ) -> Result<Report> {
@@ -88,15 +91,20 @@ impl Service {
             let _ = tx.try_send(Ok(batch));
         }
         drop(tx);
-        self.ingest_inline(campaign, rx, "contacts").await
+        self.ingest_inline(by, campaign, rx, "contacts").await
     }
 
     /// Imports a small CSV upload at once.
-    pub async fn import_csv(&self, campaign: CampaignId, bytes: Vec<u8>) -> Result<Report> {
+    pub async fn import_csv(
+        &self,
+        by: &Principal,
+        campaign: CampaignId,
+        bytes: Vec<u8>,
+    ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let agents = Arc::new(self.store.agent_ids().await?);
         let rx = parse_csv(std::io::Cursor::new(bytes), self.region, agents, 0);
-        self.ingest_inline(campaign, rx, "phone").await
+        self.ingest_inline(by, campaign, rx, "phone").await
     }
 
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
@@ -104,6 +112,7 @@ impl Service {
     /// by piece and queued for an import job, as CSV or JSON.
     pub async fn receive_upload<S, B, E>(
         &self,
+        by: &Principal,
         campaign: CampaignId,
         format: ImportFormat,
         mut stream: S,
@@ -124,7 +133,7 @@ impl Service {
             }
             if head.len() > inline_limit {
                 let id = self
-                    .store_for_job(campaign, format, head, &mut stream)
+                    .store_for_job(by, campaign, format, head, &mut stream)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
@@ -132,9 +141,11 @@ impl Service {
         Ok(Upload::Small(head))
     }
 
-    /// Stores an upload for an import job and queues it.
+    /// Stores an upload for an import job and queues it; the audit log records the queued
+    /// import (its outcome is the import's own record, `GET /v1/imports/{id}`).
     async fn store_for_job<S, B, E>(
         &self,
+        by: &Principal,
         campaign: CampaignId,
         format: ImportFormat,
         head: Vec<u8>,
@@ -167,6 +178,9 @@ impl Service {
             .import_uploaded(id, total as i64, self.now())
             .await?;
         self.queue.push(id).await?;
+        let queued = serde_json::json!({ "import": id, "format": format, "bytes": total });
+        let record = change(campaign, Action::Import).after(queued);
+        self.store.audit(by, self.now(), &record).await?;
         metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
         Ok(id)
     }
@@ -218,8 +232,10 @@ impl Service {
     /// be read at all (no `phone` column) is a 422 naming `field`, before anything is written
     /// (the header is the reader's first message). Should the process stop midway, a retried
     /// upload finds the committed rows already in the campaign and counts them as duplicates.
+    /// The audit log records the import with its report once it is done.
     async fn ingest_inline(
         &self,
+        by: &Principal,
         campaign: CampaignId,
         mut batches: mpsc::Receiver<Result<Batch, String>>,
         field: &str,
@@ -235,6 +251,12 @@ impl Service {
             part.invalid = batch.invalid;
             report.add(&part);
         }
+        let done = serde_json::json!({
+            "total": report.total, "accepted": report.accepted, "duplicates": report.duplicates,
+            "suppressed": report.suppressed, "invalid": report.invalid.len(),
+        });
+        let record = change(campaign, Action::Import).after(done);
+        self.store.audit(by, self.now(), &record).await?;
         Ok(report)
     }
 }

@@ -68,6 +68,15 @@ impl Store {
         Ok(())
     }
 
+    /// Records `change` on its own, for changes made of many transactions (an import's
+    /// batches): written once the change is done, with its outcome.
+    pub async fn audit(&self, by: &Principal, at: Instant, change: &Change) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Store::audit_in(&mut tx, by, at, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A page of the log, newest first, before the cursor (an id; `i64::MAX` for the first).
     pub async fn audit_list(
         &self,

@@ -50,9 +50,20 @@ async fn every_change_is_in_the_audit_log_with_who_when_and_the_values_before_an
         .await
         .expect(StatusCode::OK);
     as_lead.start_campaign(id).await;
+    as_lead
+        .import_csv(id, "phone\n13800138000\n13800138000\nnot a phone\n")
+        .await
+        .expect(StatusCode::OK);
     let entries = audit(&app, &format!("entity=campaign&id={id}")).await;
-    assert_eq!(actions(&entries), vec!["start", "update", "create"]);
-    let update = &entries[1];
+    assert_eq!(actions(&entries), vec!["import", "start", "update", "create"]);
+    let import = &entries[0]["after"];
+    assert_eq!(
+        (import["accepted"].as_i64(), import["duplicates"].as_i64(), import["invalid"].as_i64()),
+        (Some(1), Some(1), Some(1)),
+        "{import}"
+    );
+    assert_eq!(entries[0]["actor"]["name"], "lead token");
+    let update = &entries[2];
     assert_eq!(
         (
             update["before"]["priority"].as_i64(),
@@ -62,7 +73,7 @@ async fn every_change_is_in_the_audit_log_with_who_when_and_the_values_before_an
     );
     assert_eq!(update["actor"]["name"], "lead token");
     assert_eq!(update["actor"]["role"], "lead");
-    assert_eq!(entries[0]["before"]["status"], "draft");
+    assert_eq!(entries[1]["before"]["status"], "draft");
     assert!(entries[0]["at"].as_str().unwrap().ends_with("+08:00"));
 
     let (agent, _) = as_lead.agent("王芳", Some("north")).await;
