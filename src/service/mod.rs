@@ -24,11 +24,13 @@ pub mod handout;
 pub mod hub;
 pub mod imports;
 pub mod outcome;
+pub mod render;
 pub mod scheduler;
 pub mod targets;
 
 pub use handout::HandOut;
 pub use hub::EventHub;
+pub use render::Renderer;
 
 /// What an operation can fail with, in the terms the edge answers in.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,8 @@ pub struct Service {
     /// The region national phone numbers are read in.
     pub region: Region,
     handout: Arc<HandOut>,
+    /// Renders scripts off the async runtime, within the time budget.
+    renderer: Renderer,
     queue: Arc<dyn ImportQueue>,
 }
 
@@ -105,6 +109,7 @@ impl Service {
             events,
             region,
             handout,
+            renderer: Renderer::new(render::RENDER_BUDGET),
             queue,
         })
     }
