@@ -303,7 +303,10 @@ impl Service {
         // its budget shows the body as written, marked failed.
         let (text, render_error) = match self.renderer.render(script.body.clone(), vars).await {
             Ok(text) => (text, None),
-            Err(error) => (script.body.clone(), Some(error)),
+            Err(error) => {
+                self.script_render_failed(&script, call.id, &error).await;
+                (script.body.clone(), Some(error))
+            }
         };
         let history = self.store.contact_history(contact.id).await?;
         Ok(Some(HandedOut {

@@ -26,6 +26,7 @@ pub mod imports;
 pub mod outcome;
 pub mod render;
 pub mod scheduler;
+pub mod scripts;
 pub mod targets;
 
 pub use handout::HandOut;
