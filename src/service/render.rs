@@ -52,6 +52,21 @@ impl Renderer {
 
     /// Renders `body` with `vars`, or says why it could not within the limits and the budget.
     pub async fn render(&self, body: String, vars: Value) -> Result<String, RenderError> {
+        self.run(body, move |body, out_of_time| {
+            Template::render(body, &vars, out_of_time)
+        })
+        .await
+    }
+
+    /// Runs `work` on `body` on a blocking thread and waits for it at most the budget; `work`
+    /// gets a check that says when the budget has run out. Everything that compiles a body
+    /// goes through here, not only rendering: the engine evaluates constant expressions while
+    /// compiling (`{{ -1 in [0] * 2000000000 }}`), with no fuel.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        body: String,
+        work: impl FnOnce(&str, &dyn Fn() -> bool) -> Result<T, RenderError> + Send + 'static,
+    ) -> Result<T, RenderError> {
         let key = key(&body);
         if self.lock().contains_key(&key) {
             return Err(RenderError::Overdue);
@@ -61,9 +76,9 @@ impl Renderer {
         let run = Arc::new(Run::default());
         let (thread_run, overdue) = (run.clone(), self.overdue.clone());
         let task = tokio::task::spawn_blocking(move || {
-            let result = Template::render(&body, &vars, &|| Instant::now() >= deadline);
-            // Under the lock, so the waiting side either sees the render finished or has
-            // counted it overdue by the time this looks.
+            let result = work(&body, &|| Instant::now() >= deadline);
+            // Under the lock, so the waiting side either sees the work finished or has counted
+            // it overdue by the time this looks.
             let mut overdue = overdue.lock().unwrap_or_else(|e| e.into_inner());
             thread_run.finished.store(true, Ordering::SeqCst);
             if thread_run.overdue.load(Ordering::SeqCst)

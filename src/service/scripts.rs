@@ -50,20 +50,29 @@ impl Service {
     /// The body as a template, if it parses and renders for the sample contact within the
     /// limits; otherwise `body` is named with why. A render that fails for another reason (a
     /// filter that does not fit the sample's data) is no reason to refuse it: real contacts'
-    /// data may fit.
+    /// data may fit. Parsing runs under the budget too: the engine evaluates constant
+    /// expressions while it compiles.
     async fn check_body(&self, v: &mut Validator, body: &str) -> Option<Template> {
-        let template = v.check("body", Template::parse(body))?;
-        let rendered = self
+        let checked = self
             .renderer
-            .render(template.as_str().to_owned(), Subject::sample())
+            .run(body.to_owned(), |body, out_of_time| {
+                let template = match Template::parse(body) {
+                    Ok(template) => template,
+                    Err(syntax) => return Ok(Err(syntax)),
+                };
+                match Template::render(body, &Subject::sample(), out_of_time) {
+                    Err(error) if error.exceeds_limits() => Err(error),
+                    _ => Ok(Ok(template)),
+                }
+            })
             .await;
-        match rendered {
-            Err(error) if error.exceeds_limits() => {
-                v.push("body", format!("for a sample contact, {error}"));
-                None
-            }
-            _ => Some(template),
-        }
+        let refused = match checked {
+            Ok(Ok(template)) => return Some(template),
+            Ok(Err(syntax)) => syntax,
+            Err(error) => format!("for a sample contact, {error}"),
+        };
+        v.push("body", refused);
+        None
     }
 
     /// Records that the hand-out of `call` could not render `script`: logged (ids only, never
