@@ -10,7 +10,10 @@ use std::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, TestApp};
+use crate::{
+    helpers::{Backend, Client, TestApp, fresh_database},
+    process::Server,
+};
 
 async fn every_put_makes_a_new_version_and_old_versions_stay_readable(app: TestApp) {
     let lead = app.token("lead").await;
@@ -266,6 +269,38 @@ async fn a_script_that_blows_up_for_some_contacts_data_still_hands_the_call_out_
         );
     }
 }
+
+/// The real binary: a body whose render cannot be stopped in the middle (one engine operation
+/// over a billion items) is refused after the time budget, and SIGTERM still ends the process
+/// promptly while that render runs on.
+async fn a_render_running_past_its_budget_is_refused_and_does_not_hold_up_shutdown(
+    backend: Backend,
+) {
+    let (url, _dir) = fresh_database(backend).await;
+    let mut server = Server::start(&url, Some("render-budget-secret"));
+    let client = server.client("render-budget-secret");
+    let body = json!({"name": "slow", "body": "{{ -1 in [0] * 2000000000 }}"});
+    let started = Instant::now();
+    let r = client.post("/v1/scripts", client.admin(), body).await;
+    r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "body");
+    let message = r.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("ms to render"), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    server.terminate();
+    assert!(
+        server.wait_exit(Duration::from_secs(15)),
+        "SIGTERM ends the server cleanly"
+    );
+}
+
+crate::backend_tests!(
+    mod binary_sqlite, binary_postgres;
+    a_render_running_past_its_budget_is_refused_and_does_not_hold_up_shutdown,
+);
 
 crate::on_both_backends!(
     every_put_makes_a_new_version_and_old_versions_stay_readable,
