@@ -9,7 +9,12 @@ fn main() -> std::process::ExitCode {
         Command::Serve(config) => {
             outcall::telemetry::init(config.log_format);
             let runtime = tokio::runtime::Runtime::new().expect("start the tokio runtime");
-            match runtime.block_on(outcall::app::serve(config)) {
+            let served = runtime.block_on(outcall::app::serve(config));
+            // The service has stopped; what may be left is a script render that outlived its
+            // budget on a blocking thread (service/render.rs), which nothing can stop: do not
+            // wait for it for ever, as dropping the runtime would.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            match served {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(error = %error, "outcall stopped with an error");

@@ -1,5 +1,8 @@
 //! What campaigns sell and say: offers and call scripts.
 
+pub mod limits;
+pub mod subject;
 pub mod template;
 
-pub use template::Template;
+pub use subject::Subject;
+pub use template::{RenderError, Template};

@@ -1,8 +1,17 @@
 //! Script bodies are minijinja templates over the contact: `{{ name }}`, `{{ phone }}`,
 //! `{{ attributes.plan }}`. A body that does not parse is refused when saved; at call time an
-//! undefined variable renders as empty text, never as an error in front of the agent.
+//! undefined variable renders as empty text, never as an error in front of the agent. Every
+//! render is held to the limits of [`super::limits`]; one that passes them fails with a
+//! [`RenderError`] instead of running on.
 
-use minijinja::{Environment, UndefinedBehavior};
+use std::fmt;
+
+use minijinja::ErrorKind;
+use serde_json::Value;
+
+use super::limits::{
+    Cut, FUEL, MAX_TAG_OPERATORS, MAX_TEXT_BYTES, Sink, environment, overlong_chain,
+};
 
 /// The largest script body accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -11,11 +20,124 @@ pub const MAX_BODY_CHARS: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template(String);
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env
+/// Why a render gave no text. The messages name the line where the engine knows it and never
+/// quote the data rendered: a contact's phone number must reach neither the logs nor the
+/// script's record of failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenderError {
+    /// More engine steps than [`FUEL`]: a loop too long for the data, or endless recursion.
+    OutOfFuel { line: Option<usize> },
+    /// More text than [`MAX_TEXT_BYTES`].
+    TooLong,
+    /// Blocks or macro calls nested deeper than the limit.
+    TooDeep { line: Option<usize> },
+    /// A value larger than the engine will build (a repeated string, a range, a filter's size).
+    TooLarge { line: Option<usize>, what: String },
+    /// Still running when its time budget (milliseconds) ran out.
+    TooSlow { budget_ms: u64 },
+    /// Not attempted: an earlier render of the same body is still running past its budget.
+    Overdue,
+    /// Failed at run time for another reason (a filter that does not fit this data).
+    Failed { line: Option<usize>, what: String },
+}
+
+impl RenderError {
+    /// Whether the body went past a limit (rather than failing on the data): such a body is
+    /// refused when saved.
+    pub fn exceeds_limits(&self) -> bool {
+        !matches!(self, RenderError::Failed { .. })
+    }
+
+    /// A short fixed name for the kind of failure (a metric label).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RenderError::OutOfFuel { .. } => "fuel",
+            RenderError::TooLong => "text",
+            RenderError::TooDeep { .. } => "depth",
+            RenderError::TooLarge { .. } => "size",
+            RenderError::TooSlow { .. } => "time",
+            RenderError::Overdue => "overdue",
+            RenderError::Failed { .. } => "error",
+        }
+    }
+
+    fn from_engine(error: &minijinja::Error) -> Self {
+        let line = error.line();
+        let detail = error.detail().unwrap_or_default();
+        match error.kind() {
+            ErrorKind::OutOfFuel => RenderError::OutOfFuel { line },
+            _ if detail.contains("recursion") => RenderError::TooDeep { line },
+            _ if detail.contains("too large") || detail.contains("too many") => {
+                RenderError::TooLarge {
+                    line,
+                    what: scrub(detail),
+                }
+            }
+            kind => RenderError::Failed {
+                line,
+                what: if detail.is_empty() {
+                    kind.to_string()
+                } else {
+                    format!("{kind}: {}", scrub(detail))
+                },
+            },
+        }
+    }
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = |line: &Option<usize>| line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        match self {
+            RenderError::OutOfFuel { line } => write!(
+                f,
+                "{}takes more than {FUEL} steps to render (a loop too long?)",
+                at(line)
+            ),
+            RenderError::TooLong => write!(f, "renders more than {MAX_TEXT_BYTES} bytes of text"),
+            RenderError::TooDeep { line } => write!(f, "{}nests too deeply", at(line)),
+            RenderError::TooLarge { line, what } | RenderError::Failed { line, what } => {
+                write!(f, "{}{what}", at(line))
+            }
+            RenderError::TooSlow { budget_ms } => {
+                write!(f, "takes longer than {budget_ms} ms to render")
+            }
+            RenderError::Overdue => write!(
+                f,
+                "not rendered: an earlier render of this body is still running past its time budget"
+            ),
+        }
+    }
+}
+
+/// Replaces every run of five or more digits (with the separators phone numbers are written
+/// with) by `…`, so an engine message that quotes a value cannot carry a phone number on.
+fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let end = run.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
+        if run[..end].chars().filter(char::is_ascii_digit).count() >= 5 {
+            out.push('…');
+            out.push_str(&run[end..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit()
+            || (!run.is_empty() && matches!(c, ' ' | '-' | '(' | ')'))
+            || (run.is_empty() && c == '+')
+        {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 impl Template {
@@ -29,6 +151,9 @@ impl Template {
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err("must not contain control characters".into());
+        }
+        if let Some(line) = overlong_chain(body) {
+            return Err(chain_message(line));
         }
         let env = environment();
         match env.template_from_str(body) {
@@ -51,30 +176,59 @@ impl Template {
         self.0
     }
 
-    /// Renders a stored body with the given variables. Undefined variables become empty text;
-    /// should rendering fail anyway (a filter misused at run time), the agent sees the body as
-    /// written rather than an error.
-    pub fn render(body: &str, vars: &serde_json::Value) -> String {
+    /// Renders a stored body with the given variables, within the limits. Undefined variables
+    /// become empty text. `out_of_time` is asked at every piece of output whether the caller's
+    /// time budget has run out; a render it stops is `TooSlow { budget_ms: 0 }`, for the
+    /// caller, which knows the budget, to fill in.
+    pub fn render(
+        body: &str,
+        vars: &Value,
+        out_of_time: &dyn Fn() -> bool,
+    ) -> Result<String, RenderError> {
+        if let Some(line) = overlong_chain(body) {
+            return Err(RenderError::TooLarge {
+                line: None,
+                what: chain_message(line),
+            });
+        }
         let env = environment();
-        env.render_str(body, vars).unwrap_or_else(|error| {
-            tracing::warn!(error = %error, "script did not render; showing it as written");
-            body.to_owned()
-        })
+        let mut sink = Sink::new(out_of_time);
+        let rendered = env
+            .template_from_str(body)
+            .and_then(|template| template.render_captured_to(vars, &mut sink).map(drop));
+        match (rendered, sink.cut) {
+            (_, Some(Cut::TooLong)) => Err(RenderError::TooLong),
+            (_, Some(Cut::OutOfTime)) => Err(RenderError::TooSlow { budget_ms: 0 }),
+            (Err(error), None) => Err(RenderError::from_engine(&error)),
+            (Ok(_), None) => String::from_utf8(sink.text).map_err(|_| RenderError::Failed {
+                line: None,
+                what: "rendered text is not UTF-8".into(),
+            }),
+        }
     }
+}
+
+fn chain_message(line: usize) -> String {
+    format!("line {line}: a tag with more than {MAX_TAG_OPERATORS} operators")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{Subject, limits::MAX_TAG_OPERATORS};
     use serde_json::json;
+
+    fn render(body: &str, vars: &Value) -> Result<String, RenderError> {
+        Template::parse(body).unwrap();
+        Template::render(body, vars, &|| false)
+    }
 
     #[test]
     fn undefined_variables_render_empty() {
         let vars = json!({"name": "王芳", "attributes": {"plan": "全球通 88"}});
         let body = "您好{{ name }}，您的套餐是{{ attributes.plan }}{{ attributes.missing.deeper }}{{ nope }}。";
-        Template::parse(body).unwrap();
         assert_eq!(
-            Template::render(body, &vars),
+            render(body, &vars).unwrap(),
             "您好王芳，您的套餐是全球通 88。"
         );
     }
@@ -87,5 +241,111 @@ mod tests {
             "{err}"
         );
         assert!(Template::parse("{% if x %}open").is_err());
+    }
+
+    #[test]
+    fn the_sample_renders_an_ordinary_script() {
+        let body = "{{ agent.name }}：您好{{ name }}（{{ timezone }}），{{ campaign.offer }}\
+                    {% for k, v in attributes|items %}{{ k }}={{ v }};{% endfor %}{{ '=' * 3 }}";
+        let text = render(body, &Subject::sample()).unwrap();
+        assert!(text.starts_with("李娜：您好王芳（Asia/Shanghai），5G 畅享套餐city=杭州;"));
+        assert!(text.ends_with("plan=全球通 88;==="), "{text}");
+    }
+
+    #[test]
+    fn a_loop_too_long_runs_out_of_fuel() {
+        let body =
+            "x\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let err = render(body, &json!({})).unwrap_err();
+        assert!(
+            matches!(err, RenderError::OutOfFuel { line: Some(2) }),
+            "{err:?}"
+        );
+        assert!(err.exceeds_limits());
+    }
+
+    #[test]
+    fn the_largest_body_without_loops_fits_the_fuel() {
+        let tag = format!("{{{{ {}1 }}}}", "a+".repeat(MAX_TAG_OPERATORS - 1));
+        let body = tag.repeat(MAX_BODY_CHARS / tag.len());
+        let result = render(&body, &json!({"a": 1}));
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[test]
+    fn a_chain_too_long_for_the_stack_is_refused_before_the_engine_sees_it() {
+        let body = format!("您好\n{{{{ {}1 }}}}", "a+".repeat(40_000));
+        assert_eq!(
+            Template::parse(&body).unwrap_err(),
+            "line 2: a tag with more than 1000 operators"
+        );
+        let err = Template::render(&body, &json!({}), &|| false).unwrap_err();
+        assert!(matches!(err, RenderError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn text_past_the_cap_is_refused_as_it_is_written() {
+        for body in [
+            "{{ 'x' * 10000000 }}",
+            "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+        ] {
+            assert_eq!(
+                render(body, &json!({})),
+                Err(RenderError::TooLong),
+                "{body}"
+            );
+        }
+        let err = render("{{ 'x' * 1000000000 }}", &json!({})).unwrap_err();
+        assert!(matches!(err, RenderError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn sizes_the_engine_would_allocate_at_once_are_refused() {
+        for body in [
+            "{{ [1]|batch(10000000000) }}",
+            "{{ [1]|slice(10000000000) }}",
+            "{{ 'a\nb'|indent(10000000000) }}",
+            "{{ 'a\nb'|indent(width=10000000000) }}",
+            "{{ '%10000000000d'|format(1) }}",
+            "{{ '%*d'|format(10000000000, 1) }}",
+        ] {
+            let err = render(body, &json!({})).unwrap_err();
+            assert!(
+                matches!(err, RenderError::TooLarge { .. }),
+                "{body}: {err:?}"
+            );
+        }
+        assert_eq!(
+            render(
+                "{{ [1,2,3]|batch(2)|list|length }}{{ 'a\nb'|indent(2) }}{{ '%03d'|format(7) }}",
+                &json!({})
+            )
+            .unwrap(),
+            "2a\n  b007"
+        );
+    }
+
+    #[test]
+    fn endless_recursion_is_refused() {
+        let body = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+        let err = render(body, &json!({})).unwrap_err();
+        assert!(err.exceeds_limits(), "{err:?}");
+    }
+
+    #[test]
+    fn a_render_stops_when_its_time_runs_out() {
+        let body = "{% for i in range(1000) %}x{% endfor %}";
+        let err = Template::render(body, &json!({}), &|| true).unwrap_err();
+        assert_eq!(err, RenderError::TooSlow { budget_ms: 0 });
+    }
+
+    #[test]
+    fn errors_on_the_data_are_not_limits_and_quote_no_numbers() {
+        let err = render("{{ phone|int + [] }}", &json!({"phone": "13800138000"})).unwrap_err();
+        assert!(!err.exceeds_limits(), "{err:?}");
+        assert_eq!(
+            scrub("call +86 138-0013-8000 or 12345, not 1234"),
+            "call … or …, not 1234"
+        );
     }
 }

@@ -72,8 +72,16 @@ pub struct CampaignRef {
 pub struct RenderedScript {
     pub id: ScriptId,
     pub version: i64,
-    /// The script with the contact's fields filled in.
+    /// The script with the contact's fields filled in; the body as written when it would not
+    /// render for this contact (`failed`).
     pub text: String,
+    /// Whether the script would not render for this contact (it went past the engine's limits
+    /// or its time budget, or failed on the contact's data). The call is handed out all the
+    /// same, and the failure is recorded with the script's version for leads.
+    pub failed: bool,
+    /// Why it would not render, when `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Everything an agent needs for the call.
@@ -114,6 +122,8 @@ impl From<HandedOut> for NextCall {
                 id: h.script.id,
                 version: h.script.version,
                 text: h.text,
+                failed: h.render_error.is_some(),
+                error: h.render_error.map(|e| e.to_string()),
             },
             history: h.history.into_iter().map(|r| history_view(r, tz)).collect(),
         }

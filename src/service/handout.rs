@@ -9,7 +9,7 @@ use std::{
 };
 
 use crate::{
-    catalog::Template,
+    catalog::{RenderError, Subject},
     clock::SharedClock,
     config::Config,
     dispatch::{self, Pressure, Verdict},
@@ -42,8 +42,10 @@ pub struct HandedOut {
     pub contact: ContactRow,
     pub campaign: CampaignRow,
     pub script: Script,
-    /// The script with the contact's fields filled in.
+    /// The script with the contact's fields filled in, or as written when it would not render.
     pub text: String,
+    /// Why the script would not render for this contact, if it would not.
+    pub render_error: Option<RenderError>,
     pub history: Vec<HistoryRow>,
 }
 
@@ -286,13 +288,26 @@ impl Service {
             .store
             .script_version(campaign.script_id, call.script_version)
             .await?;
-        let tz = contact.tz_or(campaign.tz());
-        let vars = serde_json::json!({
-            "id": contact.id, "name": contact.name, "phone": contact.phone, "timezone": tz.name(),
-            "attributes": contact.attributes.0, "campaign": {"name": campaign.name,
-            "offer": campaign.offer_name}, "agent": {"name": agent.name},
-        });
-        let text = Template::render(&script.body, &vars);
+        let vars = Subject {
+            id: contact.id.get(),
+            name: contact.name.as_deref(),
+            phone: &contact.phone,
+            timezone: contact.tz_or(campaign.tz()).name(),
+            attributes: &contact.attributes.0,
+            campaign: &campaign.name,
+            offer: &campaign.offer_name,
+            agent: &agent.name,
+        }
+        .vars();
+        // The call is handed out whatever the script does: a render that fails or runs out of
+        // its budget shows the body as written, marked failed.
+        let (text, render_error) = match self.renderer.render(script.body.clone(), vars).await {
+            Ok(text) => (text, None),
+            Err(error) => {
+                self.script_render_failed(&script, call.id, &error).await;
+                (script.body.clone(), Some(error))
+            }
+        };
         let history = self.store.contact_history(contact.id).await?;
         Ok(Some(HandedOut {
             call,
@@ -300,6 +315,7 @@ impl Service {
             campaign,
             script,
             text,
+            render_error,
             history,
         }))
     }

@@ -26,11 +26,14 @@ pub mod hub;
 pub mod import_job;
 pub mod imports;
 pub mod outcome;
+pub mod render;
 pub mod scheduler;
+pub mod scripts;
 pub mod targets;
 
 pub use handout::HandOut;
 pub use hub::EventHub;
+pub use render::Renderer;
 
 /// What an operation can fail with, in the terms the edge answers in.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,8 @@ pub struct Service {
     /// The region national phone numbers are read in.
     pub region: Region,
     handout: Arc<HandOut>,
+    /// Renders scripts off the async runtime, within the time budget.
+    renderer: Renderer,
     queue: Arc<dyn ImportQueue>,
 }
 
@@ -107,6 +112,7 @@ impl Service {
             events,
             region,
             handout,
+            renderer: Renderer::new(render::RENDER_BUDGET),
             queue,
         })
     }

@@ -1,8 +1,13 @@
 //! Scripts and their versions. Every change makes a new version; old versions stay readable.
+//! Each version also counts the hand-outs whose render of it failed.
 
 use serde::Serialize;
 
-use crate::{ids::ScriptId, on_pool, on_tx, time::Instant};
+use crate::{
+    ids::{CallId, ScriptId},
+    on_pool, on_tx,
+    time::Instant,
+};
 
 use super::{Result, Store, StoreError};
 
@@ -24,8 +29,35 @@ const NEXT_VERSION: &str = "UPDATE scripts SET version = version + 1, name = COA
 /// The script columns at the current version; each query appends its own filter.
 const CURRENT: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
      JOIN script_versions v ON v.script_id = s.id AND v.version = s.version ";
+/// Marks a call's render as failed; a retried hand-out of the same call inserts nothing.
+const CALL_FAILED: &str = "INSERT INTO script_render_failures (call_id, script_id, version, at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (call_id) DO NOTHING";
+const CALL_SEEN: &str = "SELECT 1 FROM script_render_failures WHERE call_id = $1";
+const COUNT_FAILURE: &str = "UPDATE script_versions SET render_failures = render_failures + 1, \
+       last_render_error = $3, last_render_failure_at = $4 \
+     WHERE script_id = $1 AND version = $2";
+/// The versions with failed renders of the scripts with ids in `$1..=$2` (the primary key's
+/// range), newest version first.
+const FAILURES: &str = "SELECT script_id, version, render_failures, last_render_error, \
+       last_render_failure_at FROM script_versions \
+     WHERE script_id >= $1 AND script_id <= $2 AND render_failures > 0 \
+     ORDER BY script_id, version DESC";
 const AT_VERSION: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
      JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
+
+/// The failed renders of one version of a script.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RenderFailures {
+    pub script_id: ScriptId,
+    pub version: i64,
+    /// Calls whose hand-out could not render this version.
+    #[sqlx(rename = "render_failures")]
+    pub count: i64,
+    #[sqlx(rename = "last_render_error")]
+    pub last_error: Option<String>,
+    #[sqlx(rename = "last_render_failure_at")]
+    pub last_at: Option<Instant>,
+}
 
 impl Store {
     pub async fn script_create(&self, name: &str, body: &str, now: Instant) -> Result<Script> {
@@ -116,5 +148,59 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(p)
         .await)?)
+    }
+
+    /// Records that the hand-out of `call` could not render a version of a script, once per
+    /// call: a retried hand-out of a call already recorded writes nothing. Returns whether
+    /// this one counted.
+    pub async fn script_render_failed(
+        &self,
+        id: ScriptId,
+        version: i64,
+        call: CallId,
+        error: &str,
+        now: Instant,
+    ) -> Result<bool> {
+        let seen: Option<i32> = on_pool!(&self.reads, |p| sqlx::query_scalar(CALL_SEEN)
+            .bind(call)
+            .fetch_optional(p)
+            .await)?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        let mut tx = self.begin().await?;
+        let inserted = on_tx!(&mut tx, |c| sqlx::query(CALL_FAILED)
+            .bind(call)
+            .bind(id)
+            .bind(version)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if inserted > 0 {
+            on_tx!(&mut tx, |c| sqlx::query(COUNT_FAILURE)
+                .bind(id)
+                .bind(version)
+                .bind(error)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        tx.commit().await?;
+        Ok(inserted > 0)
+    }
+
+    /// The versions with failed renders of the scripts with ids from `first` to `last`.
+    pub async fn script_failures(
+        &self,
+        first: ScriptId,
+        last: ScriptId,
+    ) -> Result<Vec<RenderFailures>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(FAILURES)
+            .bind(first)
+            .bind(last)
+            .fetch_all(p)
+            .await)?)
     }
 }

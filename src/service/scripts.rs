@@ -1,0 +1,108 @@
+//! Scripts: a body is saved only once it parses and renders for a sample contact within the
+//! limits (`catalog::limits`) and the time budget; a hand-out whose render fails anyway (data
+//! unlike the sample) is recorded against the script's version for leads to see.
+
+use crate::{
+    catalog::{RenderError, Subject, Template},
+    ids::{CallId, ScriptId},
+    store::scripts::Script,
+    text::Name,
+    validate::Validator,
+};
+
+use super::{Result, Service};
+
+impl Service {
+    /// Creates a script at version 1 once its name and body are acceptable.
+    pub async fn script_create(&self, name: &str, body: &str) -> Result<Script> {
+        let mut v = Validator::new();
+        let name = v.check("name", Name::parse(name));
+        let template = self.check_body(&mut v, body).await;
+        let (Some(name), Some(template)) = (name, template) else {
+            return Err(v.fail().into());
+        };
+        Ok(self
+            .store
+            .script_create(name.as_str(), template.as_str(), self.now())
+            .await?)
+    }
+
+    /// Saves a new version of a script (and optionally a new name) once both are acceptable.
+    pub async fn script_update(
+        &self,
+        id: ScriptId,
+        name: Option<&str>,
+        body: &str,
+    ) -> Result<Script> {
+        let mut v = Validator::new();
+        let name = v.check_opt("name", name, Name::parse);
+        let template = self.check_body(&mut v, body).await;
+        let (Some(name), Some(template)) = (name, template) else {
+            return Err(v.fail().into());
+        };
+        let name = name.as_ref().map(Name::as_str);
+        Ok(self
+            .store
+            .script_update(id, name, template.as_str(), self.now())
+            .await?)
+    }
+
+    /// The body as a template, if it parses and renders for the sample contact within the
+    /// limits; otherwise `body` is named with why. A render that fails for another reason (a
+    /// filter that does not fit the sample's data) is no reason to refuse it: real contacts'
+    /// data may fit. Parsing runs under the budget too: the engine evaluates constant
+    /// expressions while it compiles.
+    async fn check_body(&self, v: &mut Validator, body: &str) -> Option<Template> {
+        let checked = self
+            .renderer
+            .run(body.to_owned(), |body, out_of_time| {
+                let template = match Template::parse(body) {
+                    Ok(template) => template,
+                    Err(syntax) => return Ok(Err(syntax)),
+                };
+                match Template::render(body, &Subject::sample(), out_of_time) {
+                    Err(error) if error.exceeds_limits() => Err(error),
+                    _ => Ok(Ok(template)),
+                }
+            })
+            .await;
+        let refused = match checked {
+            Ok(Ok(template)) => return Some(template),
+            Ok(Err(syntax)) => syntax,
+            Err(error) => format!("for a sample contact, {error}"),
+        };
+        v.push("body", refused);
+        None
+    }
+
+    /// Records that the hand-out of `call` could not render `script`: logged (ids only, never
+    /// the contact's data), counted, and kept with the script's version — once per call, so an
+    /// agent retrying the same hand-out adds nothing. Recording is best effort: the call is
+    /// already handed out, and a failure to record only loses a line in the record.
+    pub(super) async fn script_render_failed(
+        &self,
+        script: &Script,
+        call: CallId,
+        error: &RenderError,
+    ) {
+        metrics::counter!("outcall_script_render_failures_total", "reason" => error.reason())
+            .increment(1);
+        let message = error.to_string();
+        let recorded = self
+            .store
+            .script_render_failed(script.id, script.version, call, &message, self.now())
+            .await;
+        match recorded {
+            Ok(true) => tracing::warn!(
+                script = %script.id, version = script.version, call = %call,
+                reason = error.reason(), error = %message,
+                "script did not render; the call is handed out with the script marked failed"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::error!(
+                script = %script.id, version = script.version, call = %call, error = %e,
+                "could not record a script's render failure"
+            ),
+        }
+    }
+}
