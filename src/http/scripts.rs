@@ -117,11 +117,11 @@ async fn view(state: &AppState, script: Script) -> Result<ScriptView> {
     responses((status = 201, body = ScriptView), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_create(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateScript>,
 ) -> Result<(StatusCode, Json<ScriptView>)> {
-    let script = state.script_create(&body.name, &body.body).await?;
+    let script = state.script_create(&auth.0, &body.name, &body.body).await?;
     Ok((StatusCode::CREATED, Json(view(&state, script).await?)))
 }
 
@@ -132,13 +132,13 @@ async fn scripts_create(
         (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn scripts_update(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<ScriptId>,
     AppJson(body): AppJson<UpdateScript>,
 ) -> Result<Json<ScriptView>> {
     let script = state
-        .script_update(id, body.name.as_deref(), &body.body)
+        .script_update(&auth.0, id, body.name.as_deref(), &body.body)
         .await?;
     Ok(Json(view(&state, script).await?))
 }

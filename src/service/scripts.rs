@@ -5,6 +5,7 @@
 use crate::{
     catalog::{RenderError, Subject, Template},
     ids::{CallId, ScriptId},
+    people::Principal,
     store::scripts::Script,
     text::Name,
     validate::Validator,
@@ -14,7 +15,7 @@ use super::{Result, Service};
 
 impl Service {
     /// Creates a script at version 1 once its name and body are acceptable.
-    pub async fn script_create(&self, name: &str, body: &str) -> Result<Script> {
+    pub async fn script_create(&self, by: &Principal, name: &str, body: &str) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check("name", Name::parse(name));
         let template = self.check_body(&mut v, body).await;
@@ -23,13 +24,14 @@ impl Service {
         };
         Ok(self
             .store
-            .script_create(name.as_str(), template.as_str(), self.now())
+            .script_create(by, name.as_str(), template.as_str(), self.now())
             .await?)
     }
 
     /// Saves a new version of a script (and optionally a new name) once both are acceptable.
     pub async fn script_update(
         &self,
+        by: &Principal,
         id: ScriptId,
         name: Option<&str>,
         body: &str,
@@ -43,7 +45,7 @@ impl Service {
         let name = name.as_ref().map(Name::as_str);
         Ok(self
             .store
-            .script_update(id, name, template.as_str(), self.now())
+            .script_update(by, id, name, template.as_str(), self.now())
             .await?)
     }
 

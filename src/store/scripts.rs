@@ -3,9 +3,13 @@
 
 use serde::Serialize;
 
+use serde_json::json;
+
 use crate::{
+    audit::{Action, change},
     ids::{CallId, ScriptId},
     on_pool, on_tx,
+    people::Principal,
     time::Instant,
 };
 
@@ -60,7 +64,15 @@ pub struct RenderFailures {
 }
 
 impl Store {
-    pub async fn script_create(&self, name: &str, body: &str, now: Instant) -> Result<Script> {
+    /// Creates a script at version 1. The audit log names its versions, not their bodies: each
+    /// version's body stays readable (`GET /v1/scripts/{id}/versions/{n}`).
+    pub async fn script_create(
+        &self,
+        by: &Principal,
+        name: &str,
+        body: &str,
+        now: Instant,
+    ) -> Result<Script> {
         let mut tx = self.begin().await?;
         let id: ScriptId = on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT)
             .bind(name)
@@ -75,6 +87,8 @@ impl Store {
             .execute(c)
             .await
             .map(|_| ()))?;
+        let record = change(id, Action::Create).after(json!({"name": name, "version": 1}));
+        Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(Script {
             id,
@@ -87,6 +101,7 @@ impl Store {
     /// Stores a new version of the body (and optionally a new name); returns the script at it.
     pub async fn script_update(
         &self,
+        by: &Principal,
         id: ScriptId,
         name: Option<&str>,
         body: &str,
@@ -108,6 +123,10 @@ impl Store {
             .execute(c)
             .await
             .map(|_| ()))?;
+        let record = change(id, Action::Update)
+            .before(json!({"version": version - 1}))
+            .after(json!({"name": name, "version": version}));
+        Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(Script {
             id,

@@ -55,10 +55,17 @@ async fn every_change_is_in_the_audit_log_with_who_when_and_the_values_before_an
         .await
         .expect(StatusCode::OK);
     let entries = audit(&app, &format!("entity=campaign&id={id}")).await;
-    assert_eq!(actions(&entries), vec!["import", "start", "update", "create"]);
+    assert_eq!(
+        actions(&entries),
+        vec!["import", "start", "update", "create"]
+    );
     let import = &entries[0]["after"];
     assert_eq!(
-        (import["accepted"].as_i64(), import["duplicates"].as_i64(), import["invalid"].as_i64()),
+        (
+            import["accepted"].as_i64(),
+            import["duplicates"].as_i64(),
+            import["invalid"].as_i64()
+        ),
         (Some(1), Some(1), Some(1)),
         "{import}"
     );
@@ -120,6 +127,33 @@ async fn every_change_is_in_the_audit_log_with_who_when_and_the_values_before_an
     let entries = audit(&app, &format!("entity=target&id={target}")).await;
     assert_eq!(actions(&entries), vec!["delete", "update", "create"]);
     assert_eq!(entries[1]["after"]["goal"], 20);
+
+    let script = app
+        .post(
+            "/v1/scripts",
+            &lead,
+            json!({"name": "5G", "body": "您好 {{ name }}"}),
+        )
+        .await;
+    script.expect(StatusCode::CREATED);
+    let script = script.body["id"].as_i64().unwrap();
+    app.call(
+        Method::PUT,
+        &format!("/v1/scripts/{script}"),
+        Some(&lead),
+        json!({"body": "您好，{{ name }}"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let entries = audit(&app, &format!("entity=script&id={script}")).await;
+    assert_eq!(actions(&entries), vec!["update", "create"]);
+    assert_eq!(
+        (
+            entries[0]["before"]["version"].as_i64(),
+            entries[0]["after"]["version"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
 
     let by_lead = audit(&app, "actor=lead%20token").await;
     assert!(by_lead.len() >= 8, "{}", by_lead.len());
