@@ -159,6 +159,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use crate::{
+        audit::{Action, Entity},
         campaigns::CampaignStatus,
         contacts::{
             ContactState,
@@ -183,7 +184,10 @@ mod tests {
             let mut table = String::new();
             for line in sql.lines() {
                 let line = line.trim();
-                if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                if let Some(rest) = line
+                    .strip_prefix("CREATE TABLE ")
+                    .or_else(|| line.strip_prefix("ALTER TABLE "))
+                {
                     table = rest.split_whitespace().next().unwrap_or("").to_owned();
                 }
                 let Some(at) = line.find("CHECK (") else {
@@ -227,6 +231,8 @@ mod tests {
             ("targets.metric", spellings(Metric::ALL)),
             ("tokens.role", spellings(Role::ALL)),
             ("events.kind", spellings(EventKind::ALL)),
+            ("audit.entity", spellings(Entity::ALL)),
+            ("audit.action", spellings(Action::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {
             let found = checks(dir);

@@ -22,7 +22,7 @@ pub trait Admits: Send + Sync + 'static {
 pub struct Admins;
 /// Routes for campaign leads.
 pub struct Leads;
-/// Read routes for leads and viewers.
+/// Read routes for leads, viewers and supervisors (a supervisor may read what a viewer may).
 pub struct LeadsAndViewers;
 /// Routes for agents (and leads and viewers reading their stats).
 pub struct Agents;
@@ -34,7 +34,7 @@ impl Admits for Leads {
     const ROLES: &'static [Role] = &[Role::Lead];
 }
 impl Admits for LeadsAndViewers {
-    const ROLES: &'static [Role] = &[Role::Lead, Role::Viewer];
+    const ROLES: &'static [Role] = &[Role::Lead, Role::Viewer, Role::Supervisor];
 }
 impl Admits for Agents {
     const ROLES: &'static [Role] = &[Role::Agent];

@@ -29,7 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    /// `admin`, `lead` or `viewer`; agent tokens come with `POST /v1/agents`.
+    /// `admin`, `lead`, `viewer`, `supervisor` or `integration`; agent tokens come with
+    /// `POST /v1/agents`.
     pub role: String,
     /// Who or what holds the token, 1–200 characters.
     pub name: String,
@@ -77,7 +78,7 @@ async fn tokens_create(
         match body.role.parse::<Role>() {
             Ok(Role::Agent) => Err("agent tokens are made with POST /v1/agents".to_owned()),
             Ok(role) => Ok(role),
-            Err(_) => Err("must be one of admin, lead, viewer".to_owned()),
+            Err(_) => Err("must be one of admin, lead, viewer, supervisor, integration".to_owned()),
         },
     );
     let name = v.check("name", Name::parse(&body.name));

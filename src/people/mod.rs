@@ -18,6 +18,10 @@ crate::text_enum! {
         Agent = "agent",
         /// Read-only stats and events.
         Viewer = "viewer",
+        /// What a viewer may, plus watching and steering the floor.
+        Supervisor = "supervisor",
+        /// A machine caller (a billing or CRM system); admitted only where a route names it.
+        Integration = "integration",
     }
 }
 

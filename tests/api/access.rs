@@ -9,9 +9,17 @@ use crate::helpers::TestApp;
 /// an admitted role gets anything but 401/403. `no-admin` marks the agent's own routes: an
 /// admin token has no agent behind it, so it gets 403 there.
 const MATRIX: &[(&str, &str, &[&str])] = &[
-    ("GET", "/healthz", &["none", "agent", "lead", "viewer"]),
-    ("GET", "/readyz", &["none", "agent", "lead", "viewer"]),
-    ("GET", "/metrics", &["lead", "viewer"]),
+    (
+        "GET",
+        "/healthz",
+        &["none", "agent", "lead", "viewer", "supervisor"],
+    ),
+    (
+        "GET",
+        "/readyz",
+        &["none", "agent", "lead", "viewer", "supervisor"],
+    ),
+    ("GET", "/metrics", &["lead", "viewer", "supervisor"]),
     ("POST", "/v1/tokens", &[]),
     ("GET", "/v1/tokens", &[]),
     ("DELETE", "/v1/tokens/{id}", &[]),
@@ -22,16 +30,20 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/agents/{id}", &["lead"]),
     ("PATCH", "/v1/agents/{id}", &["lead"]),
     ("POST", "/v1/offers", &["lead"]),
-    ("GET", "/v1/offers", &["lead", "viewer"]),
-    ("GET", "/v1/offers/{id}", &["lead", "viewer"]),
+    ("GET", "/v1/offers", &["lead", "viewer", "supervisor"]),
+    ("GET", "/v1/offers/{id}", &["lead", "viewer", "supervisor"]),
     ("POST", "/v1/scripts", &["lead"]),
     ("GET", "/v1/scripts", &["lead"]),
     ("GET", "/v1/scripts/{id}", &["lead"]),
     ("PUT", "/v1/scripts/{id}", &["lead"]),
     ("GET", "/v1/scripts/{id}/versions/{version}", &["lead"]),
     ("POST", "/v1/campaigns", &["lead"]),
-    ("GET", "/v1/campaigns", &["lead", "viewer"]),
-    ("GET", "/v1/campaigns/{id}", &["lead", "viewer"]),
+    ("GET", "/v1/campaigns", &["lead", "viewer", "supervisor"]),
+    (
+        "GET",
+        "/v1/campaigns/{id}",
+        &["lead", "viewer", "supervisor"],
+    ),
     ("PATCH", "/v1/campaigns/{id}", &["lead"]),
     ("POST", "/v1/campaigns/{id}/start", &["lead"]),
     ("POST", "/v1/campaigns/{id}/pause", &["lead"]),
@@ -51,17 +63,29 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/calls/{id}/outcome", &["agent", "no-admin"]),
     ("GET", "/v1/follow-ups", &["lead"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),
-    ("GET", "/v1/stats/campaigns/{id}", &["lead", "viewer"]),
-    ("GET", "/v1/stats/offers", &["lead", "viewer"]),
-    ("GET", "/v1/stats/agents", &["lead", "viewer"]),
-    ("GET", "/v1/stats/timeseries", &["lead", "viewer"]),
+    (
+        "GET",
+        "/v1/stats/campaigns/{id}",
+        &["lead", "viewer", "supervisor"],
+    ),
+    ("GET", "/v1/stats/offers", &["lead", "viewer", "supervisor"]),
+    ("GET", "/v1/stats/agents", &["lead", "viewer", "supervisor"]),
+    (
+        "GET",
+        "/v1/stats/timeseries",
+        &["lead", "viewer", "supervisor"],
+    ),
     ("GET", "/v1/agents/me/stats", &["agent", "no-admin"]),
     ("POST", "/v1/targets", &["lead"]),
-    ("GET", "/v1/targets", &["lead", "viewer"]),
+    ("GET", "/v1/targets", &["lead", "viewer", "supervisor"]),
     ("PATCH", "/v1/targets/{id}", &["lead"]),
     ("DELETE", "/v1/targets/{id}", &["lead"]),
     ("GET", "/v1/campaigns/{id}/outcomes.csv", &["lead"]),
-    ("GET", "/v1/events", &["lead", "viewer", "stream"]),
+    (
+        "GET",
+        "/v1/events",
+        &["lead", "viewer", "supervisor", "stream"],
+    ),
 ];
 
 async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
@@ -88,12 +112,16 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
     let (_, agent) = app.agent("矩阵 agent", None).await;
     let lead = app.token("lead").await;
     let viewer = app.token("viewer").await;
-    let callers: [(&str, Option<&str>); 5] = [
+    let supervisor = app.token("supervisor").await;
+    let integration = app.token("integration").await;
+    let callers: [(&str, Option<&str>); 7] = [
         ("none", None),
         ("admin", Some(app.admin())),
         ("agent", Some(&agent)),
         ("lead", Some(&lead)),
         ("viewer", Some(&viewer)),
+        ("supervisor", Some(&supervisor)),
+        ("integration", Some(&integration)),
     ];
     for (method, path, admitted) in MATRIX {
         let concrete = path
