@@ -30,7 +30,10 @@ db.execute("BEGIN"); db.executemany("INSERT INTO q (state) VALUES ('ready')", ((
 end = time.perf_counter() + float(sys.argv[3]); n = 0; t = time.perf_counter()
 while time.perf_counter() < end:
     db.execute("BEGIN IMMEDIATE")
-    (qid,) = db.execute("SELECT id FROM q WHERE state = 'ready' ORDER BY id LIMIT 1").fetchone()
+    row = db.execute("SELECT id FROM q WHERE state = 'ready' ORDER BY id LIMIT 1").fetchone()
+    if row is None:  # every row done before the time was up (a small ROWS): rate so far
+        db.execute("COMMIT"); break
+    (qid,) = row
     db.execute("UPDATE q SET state = 'leased' WHERE id = ?", (qid,)); db.execute("COMMIT")
     db.execute("BEGIN IMMEDIATE")
     db.execute("UPDATE q SET state = 'done', attempts = attempts + 1 WHERE id = ?", (qid,))
