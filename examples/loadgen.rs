@@ -7,6 +7,9 @@
 //! - `loadgen floor URL AGENTS SECONDS` runs the same closed loop of two requests per cycle
 //!   against `GET /healthz` (no database): an upper bound for the real cycle on this machine.
 //! - `loadgen stats URL TOKEN CAMPAIGN REQUESTS` times campaign stats and time series.
+//! - `loadgen reads URL TOKEN REQUESTS PATH…` times each GET path, one request at a time, and
+//!   reports its p50 and p99 in the order asked (the first request of each path is a warm-up,
+//!   not counted).
 //!
 //! Each prints one JSON line of results. The requests go through `outcall_client::Client`;
 //! the timed loops use its bare requests, so they measure the server, not the client.
@@ -250,8 +253,29 @@ async fn main() {
                 json!({"campaign_p50_ms": c50, "campaign_p99_ms": c99, "series_p50_ms": t50, "series_p99_ms": t99})
             );
         }
+        Some("reads") => {
+            let (url, token, n) = (&args[2], &args[3], args[4].parse::<usize>().unwrap());
+            let api = client(url, token);
+            let mut out = vec![];
+            for path in &args[5..] {
+                let mut lat = vec![];
+                for i in 0..=n {
+                    let t0 = Instant::now();
+                    let r = api.request(Method::GET, path, Some(api.admin())).send().await;
+                    let r = r.unwrap();
+                    assert!(r.status().is_success(), "{path}: {}", r.status());
+                    let _ = r.bytes().await;
+                    if i > 0 {
+                        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+                lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                out.push(json!({"path": path, "p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99)}));
+            }
+            println!("{}", Value::Array(out));
+        }
         _ => eprintln!(
-            "usage: loadgen csv ROWS | import URL TOKEN CAMPAIGN ROWS | dispatch URL TOKEN AGENTS SECONDS | floor URL AGENTS SECONDS | stats URL TOKEN CAMPAIGN N"
+            "usage: loadgen csv ROWS | import URL TOKEN CAMPAIGN ROWS | dispatch URL TOKEN AGENTS SECONDS | floor URL AGENTS SECONDS | stats URL TOKEN CAMPAIGN N | reads URL TOKEN N PATH..."
         ),
     }
 }
