@@ -27,11 +27,15 @@ fresh_db() {
 }
 
 # start_server URL [extra env...]: starts the release binary, waits for /readyz, sets BASE.
+# SRV_ENV="NAME=value …" passes settings to every server a script starts (e.g.
+# SRV_ENV=OUTCALL_SQLITE_SYNC=normal for the cost of FULL sync).
 start_server() {
   local url="$1"; shift
+  # shellcheck disable=SC2206
+  local extra=(${SRV_ENV:-})
   local port=$((20000 + RANDOM % 20000))
   env OUTCALL_DATABASE_URL="$url" OUTCALL_LISTEN="127.0.0.1:$port" OUTCALL_BOOTSTRAP_TOKEN="$TOKEN" \
-      OUTCALL_CALLING_HOURS=00:00-24:00 OUTCALL_PHONE_MIN_GAP=0s OUTCALL_PHONE_CAP=1000/1h RUST_LOG=${SRV_LOG:-warn} "$@" \
+      OUTCALL_CALLING_HOURS=00:00-24:00 OUTCALL_PHONE_MIN_GAP=0s OUTCALL_PHONE_CAP=1000/1h RUST_LOG=${SRV_LOG:-warn} "${extra[@]}" "$@" \
       "$BIN" serve >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER_PID=$!
   BASE="http://127.0.0.1:$port"

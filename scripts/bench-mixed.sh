@@ -24,8 +24,7 @@ build
 echo "rows $ROWS, $RATE cycles/s over $AGENTS agents, quiet ${QUIET}s, busy >= ${BUSY}s, import $IMPORT_ROWS rows, bin $BIN"
 for backend in ${BACKENDS:-sqlite postgres}; do
   url=$(fresh_db $backend)
-  # shellcheck disable=SC2086
-  start_server "$url" ${SRV_ENV:-}
+  start_server "$url"
   main=$(new_campaign "floor")
   seeded=$("$LOADGEN" import "$BASE" "$TOKEN" "$main" "$ROWS")
   api POST "/v1/campaigns/$main/start" >/dev/null

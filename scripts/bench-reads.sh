@@ -21,8 +21,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   declare -A base=()
   for rows in $SIZES; do
     url=$(fresh_db $backend)
-    # shellcheck disable=SC2086
-    start_server "$url" ${SRV_ENV:-}
+    start_server "$url"
     campaign=$(new_campaign "reads $rows")
     seeded=$("$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$rows")
     api POST "/v1/campaigns/$campaign/start" >/dev/null
