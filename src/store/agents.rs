@@ -110,11 +110,7 @@ impl Store {
     }
 
     pub async fn agent_get(&self, id: AgentId) -> Result<Agent> {
-        on_pool!(&self.reads, |p| sqlx::query_as(GET)
-            .bind(id)
-            .fetch_optional(p)
-            .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(GET, id).await
     }
 
     /// Agents in id order after the cursor, `limit + 1` at most (see [`super::Page`]).

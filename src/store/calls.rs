@@ -13,7 +13,7 @@ use crate::{
     time::Instant,
 };
 
-use super::{Result, Store, StoreError, Tx, locks};
+use super::{Result, Store, Tx, locks};
 
 /// A call row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -133,13 +133,7 @@ const CONTACT_PHONE: &str = "SELECT phone FROM contacts WHERE id = $1";
 impl Store {
     pub async fn call_get(&self, id: CallId) -> Result<CallRow> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = $1");
-        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(sqlx::AssertSqlSafe(sql), id).await
     }
 
     /// Extends a live lease held by `agent`; `None` if the lease is not (or no longer) theirs.

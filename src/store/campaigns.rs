@@ -129,6 +129,30 @@ impl CampaignRow {
 /// Each campaign that a schedule sweep changed, with its new status.
 pub type Changed = Vec<(CampaignId, CampaignStatus)>;
 
+/// Binds a definition's columns in the order `INSERT` and `UPDATE` both name them.
+macro_rules! bind_def {
+    ($query:expr, $def:expr, $next_recurrence_at:expr) => {
+        $query
+            .bind(&$def.name)
+            .bind($def.offer_id)
+            .bind($def.script_id)
+            .bind($def.priority)
+            .bind(Zone($def.timezone))
+            .bind(&$def.windows)
+            .bind($def.start_at)
+            .bind($def.end_at)
+            .bind(&$def.recurrence)
+            .bind($next_recurrence_at)
+            .bind($def.max_attempts)
+            .bind($def.retry.no_answer)
+            .bind($def.retry.busy)
+            .bind($def.retry.voicemail)
+            .bind($def.lease)
+            .bind(JsonText(&$def.teams))
+            .bind($def.owner_first)
+    };
+}
+
 impl Store {
     pub async fn campaign_create(
         &self,
@@ -138,28 +162,15 @@ impl Store {
         by: &Principal,
     ) -> Result<CampaignId> {
         let mut tx = self.begin().await?;
-        let id: CampaignId = on_tx!(&mut tx, |p| sqlx::query_scalar(INSERT)
-            .bind(&def.name)
-            .bind(def.offer_id)
-            .bind(def.script_id)
-            .bind(def.priority)
-            .bind(Zone(def.timezone))
-            .bind(&def.windows)
-            .bind(def.start_at)
-            .bind(def.end_at)
-            .bind(&def.recurrence)
-            .bind(next_recurrence_at)
-            .bind(def.max_attempts)
-            .bind(def.retry.no_answer)
-            .bind(def.retry.busy)
-            .bind(def.retry.voicemail)
-            .bind(def.lease)
-            .bind(JsonText(&def.teams))
-            .bind(def.owner_first)
-            .bind(CampaignStatus::Draft)
-            .bind(now)
-            .fetch_one(p)
-            .await)?;
+        let id: CampaignId = on_tx!(&mut tx, |p| bind_def!(
+            sqlx::query_scalar(INSERT),
+            def,
+            next_recurrence_at
+        )
+        .bind(CampaignStatus::Draft)
+        .bind(now)
+        .fetch_one(p)
+        .await)?;
         let record = change(id, Action::Create).after(def.json());
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
@@ -179,30 +190,16 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         let before = campaign_in(&mut tx, id).await?.def().json();
-        let n = on_tx!(&mut tx, |p| sqlx::query(UPDATE)
-            .bind(id)
-            .bind(&def.name)
-            .bind(def.offer_id)
-            .bind(def.script_id)
-            .bind(def.priority)
-            .bind(Zone(def.timezone))
-            .bind(&def.windows)
-            .bind(def.start_at)
-            .bind(def.end_at)
-            .bind(&def.recurrence)
-            .bind(next_recurrence_at)
-            .bind(def.max_attempts)
-            .bind(def.retry.no_answer)
-            .bind(def.retry.busy)
-            .bind(def.retry.voicemail)
-            .bind(def.lease)
-            .bind(JsonText(&def.teams))
-            .bind(def.owner_first)
-            .bind(script_version)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let n = on_tx!(&mut tx, |p| bind_def!(
+            sqlx::query(UPDATE).bind(id),
+            def,
+            next_recurrence_at
+        )
+        .bind(script_version)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -213,14 +210,8 @@ impl Store {
     }
 
     pub async fn campaign_get(&self, id: CampaignId) -> Result<CampaignRow> {
-        let sql = format!("{SELECT}{BY_ID}");
-        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(sqlx::AssertSqlSafe(format!("{SELECT}{BY_ID}")), id)
+            .await
     }
 
     /// Campaigns in id order after the cursor, optionally of one status.

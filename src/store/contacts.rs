@@ -11,7 +11,7 @@ use crate::{
     time::{Instant, Zone},
 };
 
-use super::{Result, Store, StoreError, Tx};
+use super::{Result, Store, Tx};
 
 /// A contact in one campaign, as the campaign's contact list shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -275,11 +275,7 @@ impl Store {
     }
 
     pub async fn contact_get(&self, id: ContactId) -> Result<ContactRow> {
-        on_pool!(&self.reads, |p| sqlx::query_as(CONTACT)
-            .bind(id)
-            .fetch_optional(p)
-            .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(CONTACT, id).await
     }
 
     pub async fn contact_memberships(&self, id: ContactId) -> Result<Vec<MembershipRow>> {

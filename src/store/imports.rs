@@ -83,13 +83,7 @@ impl Store {
 
     pub async fn import_get(&self, id: ImportId) -> Result<ImportRow> {
         let sql = format!("SELECT {COLUMNS} FROM imports WHERE id = $1");
-        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(sqlx::AssertSqlSafe(sql), id).await
     }
 
     /// Stores the next piece of an upload.
@@ -106,19 +100,24 @@ impl Store {
 
     /// Notes upload progress (keeps the upload from being taken for abandoned).
     pub async fn import_uploading(&self, id: ImportId, bytes: i64, now: Instant) -> Result<()> {
-        on_pool!(&self.pool, |p| sqlx::query(UPLOADING_BYTES)
-            .bind(id)
-            .bind(bytes)
-            .bind(now)
-            .execute(p)
+        self.import_upload_bytes(UPLOADING_BYTES, id, bytes, now)
             .await
-            .map(|_| ()))?;
-        Ok(())
     }
 
     /// The upload is complete: the import may now be claimed by a worker.
     pub async fn import_uploaded(&self, id: ImportId, bytes: i64, now: Instant) -> Result<()> {
-        on_pool!(&self.pool, |p| sqlx::query(UPLOADED)
+        self.import_upload_bytes(UPLOADED, id, bytes, now).await
+    }
+
+    /// Runs `sql`, one of the two statements that note an upload's size so far.
+    async fn import_upload_bytes(
+        &self,
+        sql: &'static str,
+        id: ImportId,
+        bytes: i64,
+        now: Instant,
+    ) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(sql)
             .bind(id)
             .bind(bytes)
             .bind(now)

@@ -23,6 +23,7 @@ pub mod maintenance;
 pub mod offers;
 pub mod page;
 pub mod queue;
+mod read;
 pub mod scripts;
 pub mod stats;
 pub mod targets;

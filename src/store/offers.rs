@@ -59,11 +59,7 @@ impl Store {
     }
 
     pub async fn offer_get(&self, id: OfferId) -> Result<Offer> {
-        on_pool!(&self.reads, |p| sqlx::query_as(GET)
-            .bind(id)
-            .fetch_optional(p)
-            .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(GET, id).await
     }
 
     pub async fn offer_by_code(&self, code: &str) -> Result<Option<Offer>> {

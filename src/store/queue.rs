@@ -263,10 +263,10 @@ impl Store {
         lease_until: Instant,
         now: Instant,
     ) -> Result<Option<CallRow>> {
-        let call: Option<CallRow> = match tx {
-            Tx::Sqlite(t) => {
-                let sql = format!("{CLAIM_SQLITE}{CALL_COLUMNS}");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        // The claim's parameters, in the order both backends' statements name them.
+        macro_rules! bind_claim {
+            ($query:expr) => {
+                $query
                     .bind(candidate.id)
                     .bind(candidate.campaign_id)
                     .bind(candidate.contact_id)
@@ -275,20 +275,18 @@ impl Store {
                     .bind(script_version)
                     .bind(now)
                     .bind(lease_until)
+            };
+        }
+        let call: Option<CallRow> = match tx {
+            Tx::Sqlite(t) => {
+                let sql = format!("{CLAIM_SQLITE}{CALL_COLUMNS}");
+                bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
                     .fetch_optional(&mut **t)
                     .await?
             }
             Tx::Postgres(t) => {
                 let sql = format!("{CLAIM_POSTGRES}{CALL_COLUMNS}");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(candidate.id)
-                    .bind(candidate.campaign_id)
-                    .bind(candidate.contact_id)
-                    .bind(agent)
-                    .bind(candidate.attempts + 1)
-                    .bind(script_version)
-                    .bind(now)
-                    .bind(lease_until)
+                bind_claim!(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
                     .bind(locks::PERSON)
                     .bind(locks::key(candidate.contact_id.get()))
                     .fetch_optional(&mut **t)

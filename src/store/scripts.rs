@@ -138,14 +138,8 @@ impl Store {
 
     /// The script at its current version.
     pub async fn script_get(&self, id: ScriptId) -> Result<Script> {
-        let sql = format!("{CURRENT}WHERE s.id = $1");
-        on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?
-        .ok_or(StoreError::NotFound)
+        self.read_by_id(sqlx::AssertSqlSafe(format!("{CURRENT}WHERE s.id = $1")), id)
+            .await
     }
 
     /// The script at a given version.
