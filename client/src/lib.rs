@@ -293,6 +293,12 @@ impl Client {
             .await
     }
 
+    /// `POST /v1/calls/{call}/release` with a body (`{"reason"?, "skip"?}`) and any token.
+    pub async fn release_with(&self, token: &str, call: i64, body: Value) -> Reply {
+        self.post(&format!("/v1/calls/{call}/release"), token, body)
+            .await
+    }
+
     /// Uploads CSV contacts.
     pub async fn import_csv(&self, campaign: i64, csv: impl Into<String>) -> Reply {
         self.raw(

@@ -26,6 +26,10 @@ pub struct Leads;
 pub struct LeadsAndViewers;
 /// Routes for agents (and leads and viewers reading their stats).
 pub struct Agents;
+/// The floor's routes: supervisors and leads.
+pub struct Supervisors;
+/// An agent's own call, which supervisors and leads may also act on, whoever holds it.
+pub struct AgentsAndSupervisors;
 
 impl Admits for Admins {
     const ROLES: &'static [Role] = &[];
@@ -38,6 +42,12 @@ impl Admits for LeadsAndViewers {
 }
 impl Admits for Agents {
     const ROLES: &'static [Role] = &[Role::Agent];
+}
+impl Admits for Supervisors {
+    const ROLES: &'static [Role] = &[Role::Supervisor, Role::Lead];
+}
+impl Admits for AgentsAndSupervisors {
+    const ROLES: &'static [Role] = &[Role::Agent, Role::Supervisor, Role::Lead];
 }
 
 /// An authenticated caller whose role the route admits; checked before the body is read,

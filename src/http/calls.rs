@@ -14,7 +14,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     ids::{CallId, CampaignId, ContactId, ScriptId},
+    people::Role,
     service::{
+        calls::{ReleaseInput, Releaser},
         handout::HandedOut,
         outcome::{Answer, OutcomeInput, OutcomeRequest},
     },
@@ -23,10 +25,10 @@ use crate::{
 
 use super::{
     AppState,
-    auth::{Agents, Require},
+    auth::{Agents, AgentsAndSupervisors, Require},
     contacts::{HistoryView, history_view},
     error::{Error, Result},
-    extract::{AppPath, body_bytes, is_json, parse_json},
+    extract::{AppPath, OptionalJson, body_bytes, is_json, parse_json},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -168,18 +170,35 @@ async fn calls_heartbeat(
     }))
 }
 
-/// Hand the contact back without counting an attempt.
+/// Hand the contact back without counting an attempt. The agent releases their own call; a
+/// supervisor or lead any call. With `skip`, the contact is not offered to the call's agent
+/// again within the campaign's `no_answer` delay (others may still get it).
 #[utoipa::path(post, path = "/v1/calls/{id}/release", tag = "calls", params(("id" = i64, Path)),
-    responses((status = 200), (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)),
+    request_body(content = Option<ReleaseInput>),
+    responses((status = 200, body = Object), (status = 404, body = super::error::Problem),
+        (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn calls_release(
-    auth: Require<Agents>,
+    auth: Require<AgentsAndSupervisors>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CallId>,
+    OptionalJson(input): OptionalJson<ReleaseInput>,
 ) -> Result<Json<Value>> {
-    let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    state.release(id, agent).await?;
-    Ok(Json(json!({"call": {"id": id, "state": "released"}})))
+    let by = match (auth.0.role, auth.0.agent_id) {
+        (Role::Agent, Some(agent)) => Releaser::Agent(agent),
+        (Role::Agent, None) => return Err(Error::Forbidden),
+        _ => Releaser::Floor,
+    };
+    let released = state.release(id, by, input).await?;
+    let skip_until = released
+        .skip_until
+        .map(|(at, campaign)| at.rfc3339(campaign.tz()));
+    tracing::info!(call = %id, agent = %released.call.agent_id, skipped = skip_until.is_some(),
+        "call released");
+    Ok(Json(
+        json!({"call": {"id": id, "state": "released", "agent": released.call.agent_id,
+        "skip_until": skip_until}}),
+    ))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {

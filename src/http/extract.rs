@@ -90,6 +90,35 @@ where
     }
 }
 
+/// An optional JSON body: no body at all is `T::default()`; a body is read as [`AppJson`] is.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = body_bytes(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !is_json(ct.as_deref()) {
+            return Err(Error::UnsupportedMediaType(
+                "send the body as application/json".to_owned(),
+            ));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
 /// Reads the whole body within the route's size limit (413 past it).
 pub async fn body_bytes<S: Send + Sync>(
     req: Request,

@@ -1,5 +1,6 @@
-//! The janitor: periodic maintenance. Prunes expired idempotency records and old maintenance
-//! log entries. Idempotent, so a slot swept twice does no harm.
+//! The janitor: periodic maintenance. Prunes expired idempotency records, old maintenance
+//! log entries, old events and skips that ran out. Idempotent, so a slot swept twice does no
+//! harm.
 
 use apalis::prelude::{BoxDynError, Data};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ async fn run(_job: Sweep, ctx: &Context) -> Result<(), BoxDynError> {
         .await?;
     // Last-Event-ID replays reach back a day.
     store.events_prune(now.plus_millis(-DAY_MS)).await?;
+    store.skips_prune(now).await?;
     store
         .maintenance_record("prune_idempotency", now, pruned as i64)
         .await?;

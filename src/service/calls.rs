@@ -1,15 +1,49 @@
-//! An agent's held call between hand-out and outcome: heartbeats and release.
+//! An agent's held call between hand-out and outcome: heartbeats and release (by the agent, or
+//! by a supervisor or lead for anyone's call).
+
+use serde::Deserialize;
 
 use crate::{
     ids::{AgentId, CallId},
-    store::{calls::CallRow, campaigns::CampaignRow},
+    store::{calls::CallRow, calls::Release, campaigns::CampaignRow},
+    text::check_free_text,
     time::Instant,
+    validate::Validator,
 };
 
 use super::{Error, Result, Service};
 
 /// Why a held call can no longer be acted on.
 const LEASE_GONE: &str = "this call's lease has run out or ended";
+
+/// The longest reason a release may give.
+const MAX_REASON: usize = 500;
+
+/// What a release may say.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseInput {
+    /// Why the call is handed back (up to 500 characters), kept in the contact's history.
+    pub reason: Option<String>,
+    /// Skip the contact: it is not offered to the call's agent again within the campaign's
+    /// `no_answer` retry delay (others may still get it). No attempt is counted either way.
+    pub skip: Option<bool>,
+}
+
+/// Who releases a call.
+#[derive(Debug, Clone, Copy)]
+pub enum Releaser {
+    /// The agent holding it: only their own call, and only while its lease is live.
+    Agent(AgentId),
+    /// A supervisor, lead or admin: any call still leased.
+    Floor,
+}
+
+/// A release done: when a skipped contact may be offered to the agent again.
+pub struct Released {
+    pub call: CallRow,
+    pub skip_until: Option<(Instant, CampaignRow)>,
+}
 
 impl Service {
     /// A call of this agent's; anyone else's is not found.
@@ -39,12 +73,35 @@ impl Service {
         }
     }
 
-    /// Hands the contact back without counting an attempt.
-    pub async fn release(&self, id: CallId, agent: AgentId) -> Result<()> {
-        self.own_call(id, agent).await?;
+    /// Hands the contact back without counting an attempt; with `skip`, keeps it away from the
+    /// call's agent for the campaign's `no_answer` delay.
+    pub async fn release(&self, id: CallId, by: Releaser, input: ReleaseInput) -> Result<Released> {
+        let mut v = Validator::new();
+        let reason = v.check_opt("reason", input.reason, |r| {
+            check_free_text(&r, MAX_REASON).map(|()| r.trim().to_owned())
+        });
+        v.finish()?;
+        let reason = reason.flatten().filter(|r| !r.is_empty());
+        let call = match by {
+            Releaser::Agent(agent) => self.own_call(id, agent).await?,
+            Releaser::Floor => self.store.call_get(id).await?,
+        };
         let now = self.now();
-        if self.store.release(id, agent, true, now).await? {
-            Ok(())
+        let skip_until = if input.skip == Some(true) {
+            let campaign = self.store.campaign_get(call.campaign_id).await?;
+            Some((now + campaign.retry_no_answer, campaign))
+        } else {
+            None
+        };
+        let release = Release {
+            call: id,
+            agent: call.agent_id,
+            live_only: matches!(by, Releaser::Agent(_)),
+            reason: reason.as_deref(),
+            skip_until: skip_until.as_ref().map(|(at, _)| *at),
+        };
+        if self.store.release(&release, now).await? {
+            Ok(Released { call, skip_until })
         } else {
             self.store.reap_expired(now).await?;
             Err(Error::Conflict(LEASE_GONE.into()))

@@ -52,6 +52,20 @@ pub struct OutcomeWrite<'a> {
     pub now: Instant,
 }
 
+/// A call handed back unattempted: by whom it was held, why, and whether the agent skipped
+/// the contact.
+pub struct Release<'a> {
+    pub call: CallId,
+    /// The agent holding the call.
+    pub agent: AgentId,
+    /// Only a lease that has not run out (a release by hand; a deactivation takes any).
+    pub live_only: bool,
+    /// Why, for the contact's history.
+    pub reason: Option<&'a str>,
+    /// With a skip: keep the contact away from this agent until then.
+    pub skip_until: Option<Instant>,
+}
+
 /// An outcome recorded: the call, and its entry's state and next due time after it. (A
 /// do-not-call outcome lists the phone afterwards, which suppresses only entries still ready or
 /// scheduled; this entry is already finished by then, so its state here stays true.)
@@ -125,8 +139,8 @@ const BACK_TO_QUEUE: &str = "UPDATE campaign_contacts SET updated_at = $2, \
                                  WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE 'ready' END \
      WHERE id = $1 AND state = 'leased'";
 
-const HISTORY: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, kind) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
+const HISTORY: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, kind, \
+       notes) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 const CONTACT_PHONE: &str = "SELECT phone FROM contacts WHERE id = $1";
 
@@ -153,21 +167,16 @@ impl Store {
             .await)?)
     }
 
-    /// Hands a leased call back unattempted. With `live_only`, only a lease that has not run out.
-    pub async fn release(
-        &self,
-        call: CallId,
-        agent: AgentId,
-        live_only: bool,
-        now: Instant,
-    ) -> Result<bool> {
+    /// Hands a leased call back unattempted (see [`Release`]); `false` when the call is not
+    /// (or no longer) held by that agent.
+    pub async fn release(&self, r: &Release<'_>, now: Instant) -> Result<bool> {
         let mut tx = self.begin().await?;
         let row: Option<(EntryId, ContactId, CampaignId)> = on_tx!(&mut tx, |c| {
             sqlx::query_as(RELEASE)
-                .bind(call)
-                .bind(agent)
+                .bind(r.call)
+                .bind(r.agent)
                 .bind(now)
-                .bind(live_only)
+                .bind(r.live_only)
                 .fetch_optional(c)
                 .await
         })?;
@@ -175,12 +184,16 @@ impl Store {
             return Ok(false);
         };
         back_to_queue(&mut tx, cc, now).await?;
+        if let Some(until) = r.skip_until {
+            Store::skip_in(&mut tx, r.agent, cc, until).await?;
+        }
         let line = Line {
             contact,
             campaign,
-            agent: Some(agent),
-            call,
+            agent: Some(r.agent),
+            call: r.call,
             kind: HistoryKind::Released,
+            notes: r.reason,
         };
         history(&mut tx, &line, now).await?;
         tx.commit().await?;
@@ -194,7 +207,14 @@ impl Store {
             .fetch_all(p)
             .await)?;
         for call in held {
-            self.release(call, agent, false, now).await?;
+            let release = Release {
+                call,
+                agent,
+                live_only: false,
+                reason: None,
+                skip_until: None,
+            };
+            self.release(&release, now).await?;
         }
         Ok(())
     }
@@ -216,6 +236,7 @@ impl Store {
                 agent: Some(agent),
                 call,
                 kind: HistoryKind::LeaseExpired,
+                notes: None,
             };
             history(&mut tx, &line, now).await?;
         }
@@ -390,15 +411,16 @@ async fn back_to_queue(tx: &mut Tx, cc: EntryId, now: Instant) -> Result<()> {
 }
 
 /// A line of a contact's history about a call, other than its outcome.
-struct Line {
+struct Line<'a> {
     contact: ContactId,
     campaign: CampaignId,
     agent: Option<AgentId>,
     call: CallId,
     kind: HistoryKind,
+    notes: Option<&'a str>,
 }
 
-async fn history(tx: &mut Tx, line: &Line, now: Instant) -> Result<()> {
+async fn history(tx: &mut Tx, line: &Line<'_>, now: Instant) -> Result<()> {
     on_tx!(tx, |c| sqlx::query(HISTORY)
         .bind(line.contact)
         .bind(line.campaign)
@@ -406,6 +428,7 @@ async fn history(tx: &mut Tx, line: &Line, now: Instant) -> Result<()> {
         .bind(line.call)
         .bind(now)
         .bind(line.kind)
+        .bind(line.notes)
         .execute(c)
         .await
         .map(|_| ()))?;

@@ -25,6 +25,7 @@ pub mod page;
 pub mod queue;
 mod read;
 pub mod scripts;
+pub mod skips;
 pub mod stats;
 pub mod targets;
 pub mod tokens;

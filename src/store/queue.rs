@@ -101,20 +101,24 @@ const CANDIDATE_COLUMNS: &str = "SELECT e.id, e.campaign_id, e.contact_id, k.tim
           ORDER BY h.at DESC LIMIT $2) r) \
      END AS recent FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
 
-/// Never a phone on the list, never a person already on a call.
+/// Never a phone on the list, never a person already on a call, never a contact this agent
+/// (`$3`) skipped until its skip runs out (`$4`).
 const CANDIDATE_GUARDS: &str = "AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) \
-     AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') ";
+     AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') \
+     AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.agent_id = $3 AND s.cc_id = e.id AND s.skip_until > $4) ";
 
 // The steps' filters. `campaign_id + 0` keeps the planners off the per-campaign indexes for the
 // cross-campaign steps, which have partial indexes of their own (reserved, owned, callbacks);
 // otherwise they walk every ready row of the campaign. Each ends where the campaign list goes.
+// Every step binds the agent as `$3` and the time as `$4` (the guards use them); the campaign
+// step its campaign as `$5`.
 const RESERVED: &str = "WHERE e.reserved_for = $3 AND e.state IN ('ready', 'scheduled') \
      AND e.next_attempt_at <= $4 AND e.campaign_id + 0 IN ";
 const OWNED: &str = "WHERE e.owner_agent = $3 AND e.state = 'ready' AND e.next_attempt_at <= $4 \
      AND e.campaign_id + 0 IN ";
-const CALLBACKS: &str = "WHERE e.state = 'ready' AND e.is_callback AND e.next_attempt_at <= $3 \
+const CALLBACKS: &str = "WHERE e.state = 'ready' AND e.is_callback AND e.next_attempt_at <= $4 \
      AND e.campaign_id + 0 IN ";
-const CAMPAIGN: &str = "WHERE e.campaign_id = $3 AND e.state = 'ready' ";
+const CAMPAIGN: &str = "WHERE e.campaign_id = $5 AND e.state = 'ready' ";
 
 const BY_DUE: &str = "ORDER BY e.next_attempt_at, e.id";
 const BY_PRIORITY: &str = "ORDER BY e.priority DESC, e.next_attempt_at, e.id";
@@ -185,11 +189,12 @@ impl Store {
         Ok(on_tx!(tx, |c| {
             let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(search.since)
-                .bind(search.cap);
+                .bind(search.cap)
+                .bind(search.agent)
+                .bind(search.now);
             let q = match search.step {
-                Step::Reserved | Step::Owned => q.bind(search.agent).bind(search.now),
-                Step::Callbacks => q.bind(search.now),
                 Step::Campaign(id) => q.bind(id),
+                _ => q,
             };
             q.fetch_all(c).await
         })?)

@@ -59,7 +59,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("DELETE", "/v1/dnc/{phone}", &["lead"]),
     ("POST", "/v1/calls/next", &["agent", "no-admin"]),
     ("POST", "/v1/calls/{id}/heartbeat", &["agent", "no-admin"]),
-    ("POST", "/v1/calls/{id}/release", &["agent", "no-admin"]),
+    (
+        "POST",
+        "/v1/calls/{id}/release",
+        &["agent", "supervisor", "lead"],
+    ),
     ("POST", "/v1/calls/{id}/outcome", &["agent", "no-admin"]),
     ("GET", "/v1/follow-ups", &["lead"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),

@@ -22,6 +22,7 @@ mod metrics;
 mod people;
 mod process;
 mod proxy;
+mod release;
 mod schedules;
 mod scripts;
 mod security;
