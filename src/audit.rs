@@ -16,6 +16,12 @@ crate::text_enum! {
         Target = "target",
         /// A phone on the do-not-call list (its id is the phone).
         Dnc = "dnc",
+        /// An open callback (its id is the contact's entry in the campaign).
+        Callback = "callback",
+        /// A call (released by a supervisor or lead).
+        Call = "call",
+        /// A reason agents may pause for.
+        PauseReason = "pause_reason",
     }
 }
 
@@ -38,6 +44,12 @@ crate::text_enum! {
         Unlist = "unlist",
         /// Contacts imported into a campaign.
         Import = "import",
+        /// A callback cancelled: nobody calls the person back.
+        Cancel = "cancel",
+        /// A call handed back for its agent.
+        Release = "release",
+        /// An agent's state set by a supervisor or lead.
+        SetState = "set_state",
     }
 }
 

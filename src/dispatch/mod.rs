@@ -5,6 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub mod callback;
+
 use crate::{
     campaigns::{CampaignDef, Windows},
     contacts::ContactState,

@@ -22,6 +22,7 @@ use crate::service::Service;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
@@ -90,6 +91,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(dnc::router())
         .merge(calls::router())
         .merge(follow_ups::router())
+        .merge(callbacks::router())
         .merge(stats::router())
         .merge(targets::router())
         .merge(events::router())

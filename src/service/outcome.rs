@@ -106,7 +106,7 @@ fn check_answers(answers: Value) -> Result<String, String> {
 impl Service {
     /// Checks a callback time: in the future, within reach, and inside the calling hours in the
     /// contact's zone.
-    fn check_callback(
+    pub(super) fn check_callback(
         &self,
         at: &str,
         tz: Tz,

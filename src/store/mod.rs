@@ -8,6 +8,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod agents;
 pub mod audit;
+pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod connect;

@@ -66,6 +66,9 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/v1/calls/{id}/outcome", &["agent", "no-admin"]),
     ("GET", "/v1/follow-ups", &["lead"]),
+    ("GET", "/v1/callbacks", &["lead", "supervisor"]),
+    ("PATCH", "/v1/callbacks/{id}", &["lead", "supervisor"]),
+    ("GET", "/v1/agents/me/callbacks", &["agent", "no-admin"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),
     (
         "GET",

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod callbacks;
 mod calls;
 mod campaigns;
 mod contacts;
