@@ -113,7 +113,10 @@ async fn main() {
                     )
                     .await
                     .body;
-                tokens.push(a["token"].as_str().unwrap().to_owned());
+                let agent_token = a["token"].as_str().unwrap().to_owned();
+                // A new agent is offline until its desk signs it in.
+                api.sign_in(&agent_token).await;
+                tokens.push(agent_token);
             }
             let deadline = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
@@ -261,7 +264,10 @@ async fn main() {
                 let mut lat = vec![];
                 for i in 0..=n {
                     let t0 = Instant::now();
-                    let r = api.request(Method::GET, path, Some(api.admin())).send().await;
+                    let r = api
+                        .request(Method::GET, path, Some(api.admin()))
+                        .send()
+                        .await;
                     let r = r.unwrap();
                     assert!(r.status().is_success(), "{path}: {}", r.status());
                     let _ = r.bytes().await;

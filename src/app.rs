@@ -56,6 +56,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         durable: config.sqlite_durable(),
         promote_batch: config.promote_batch,
         busy_timeout: config.sqlite_busy_timeout.std(),
+        zone: config.timezone,
     };
     let store = Store::connect(&config.database_url, &options)
         .await

@@ -121,6 +121,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORT_STALE", default_value = "30s")]
     pub import_stale: Span,
 
+    /// An agent whose desk shows no sign of life (a hand-out, a heartbeat, a state change) for
+    /// this long is signed out (`offline`) and its held call released. Unset: never.
+    #[arg(long, env = "OUTCALL_AGENT_IDLE")]
+    pub agent_idle: Option<Span>,
+
     /// Unknown tokens one client address may present per minute before it gets 429.
     #[arg(long, env = "OUTCALL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,

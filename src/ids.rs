@@ -62,4 +62,6 @@ ids! {
     FollowUpId;
     /// An event of the live stream (its SSE id).
     EventId;
+    /// A reason agents may pause for.
+    PauseReasonId;
 }

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("campaigns", 0),
     ("contacts", 0),
     ("dispatch", 0),
+    ("floor", 0),
     ("stats", 0),
     ("people", 0),
     ("catalog", 0),

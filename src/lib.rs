@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod dispatch;
 pub mod duration;
 pub mod events;
+pub mod floor;
 pub mod http;
 pub mod ids;
 pub mod jobs;

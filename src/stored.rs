@@ -167,6 +167,7 @@ mod tests {
         },
         dispatch::{CallState, HistoryKind},
         events::EventKind,
+        floor::AgentState,
         people::Role,
         stats::{Metric, TargetScope},
     };
@@ -233,6 +234,8 @@ mod tests {
             ("events.kind", spellings(EventKind::ALL)),
             ("audit.entity", spellings(Entity::ALL)),
             ("audit.action", spellings(Action::ALL)),
+            ("agent_states.state", spellings(AgentState::ALL)),
+            ("agent_state_time.state", spellings(AgentState::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {
             let found = checks(dir);

@@ -15,6 +15,7 @@
   let tickTimer = null;
   let outcomeKey = null;   // Idempotency-Key of the outcome being sent (kept across retries)
   let busy = false;
+  let signedIn = Promise.resolve(); // the sign-in (state ready) a hand-out waits for
 
   function setStatus(text) { $("#status").textContent = text || ""; }
 
@@ -40,6 +41,7 @@
     showError($("#error"), null);
     setStatus(t("loading"));
     try {
+      await signedIn;
       const call = await api("POST", "/v1/calls/next");
       if (!call) {
         clearCall();
@@ -240,6 +242,10 @@
   OC.onLang(() => { renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
   renderDispositions();
   OC.session("/v1/agents/me/stats", () => {
+    // Signing in makes the agent ready: a new or signed-out agent gets no calls until then
+    // (an agent still on a call stays on it).
+    signedIn = api("POST", "/v1/agents/me/state", { state: "ready" })
+      .catch((e) => showError($("#error"), e));
     loadProgress();
     setInterval(loadProgress, 60000);
     setInterval(renderLocalTime, 30000);

@@ -170,15 +170,26 @@ impl Client {
         created["token"].as_str().unwrap().to_owned()
     }
 
-    /// Creates an agent; returns (id, token).
+    /// Creates an agent and signs it in (`ready`), as its desk would; returns (id, token).
     pub async fn agent(&self, name: &str, team: Option<&str>) -> (i64, String) {
         let created = self
             .create("/v1/agents", json!({"name": name, "team": team}))
             .await;
-        (
-            created["id"].as_i64().unwrap(),
-            created["token"].as_str().unwrap().to_owned(),
+        let token = created["token"].as_str().unwrap().to_owned();
+        self.sign_in(&token).await;
+        (created["id"].as_i64().unwrap(), token)
+    }
+
+    /// Signs an agent in (`POST /v1/agents/me/state {"state": "ready"}`), as its desk does: a
+    /// new agent is offline and gets no calls until then. Expects 200.
+    pub async fn sign_in(&self, agent_token: &str) {
+        self.post(
+            "/v1/agents/me/state",
+            agent_token,
+            json!({"state": "ready"}),
         )
+        .await
+        .expect(StatusCode::OK);
     }
 
     /// Creates an offer; returns its code.

@@ -105,6 +105,8 @@ pub const PRIORITY: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MAX_ATTEMPTS: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MIN_LEASE_SECS: i64 = 10;
 pub const MAX_LEASE_SECS: i64 = 24 * 3600;
+/// The longest wrap-up a campaign may give its agents.
+pub const MAX_WRAP_UP_SECS: i64 = 3600;
 
 /// A complete, checked campaign definition (what create and patch produce).
 #[derive(Debug, Clone)]
@@ -121,6 +123,8 @@ pub struct CampaignDef {
     pub max_attempts: i64,
     pub retry: RetryDelays,
     pub lease: Span,
+    /// How long its agents wrap up after an outcome before they are ready by themselves.
+    pub wrap_up: Span,
     pub teams: Vec<String>,
     pub owner_first: bool,
 }
@@ -135,6 +139,7 @@ impl CampaignDef {
             "end_at": self.end_at.map(|t| t.millis()),
             "recurrence": self.recurrence.as_ref().map(|r| r.as_str()),
             "max_attempts": self.max_attempts, "retry": self.retry, "lease": self.lease,
+            "wrap_up": self.wrap_up,
             "teams": self.teams, "owner_first": self.owner_first,
         })
     }

@@ -159,7 +159,7 @@ async fn agents_update(
         .agent_update(id, patch, state.now(), &auth.0)
         .await?;
     if !agent.active {
-        state.store.release_all_of(agent.id, state.now()).await?;
+        state.agent_deactivated(agent.id, &auth.0).await?;
     }
     Ok(Json(agent))
 }

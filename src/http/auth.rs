@@ -63,6 +63,20 @@ impl<R: Admits> FromRequestParts<AppState> for Require<R> {
     }
 }
 
+/// The calling agent on its own routes that take a body: any other role (admin included, who
+/// has no agent behind it) is refused before the body is read.
+pub struct Me(pub Principal, pub crate::ids::AgentId);
+
+impl FromRequestParts<AppState> for Me {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let agent = auth.agent()?;
+        Ok(Me(auth.0, agent))
+    }
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);

@@ -187,7 +187,7 @@ async fn calls_release(
     let by = match (auth.0.role, auth.0.agent_id) {
         (Role::Agent, Some(agent)) => Releaser::Agent(agent),
         (Role::Agent, None) => return Err(Error::Forbidden),
-        _ => Releaser::Floor,
+        _ => Releaser::Floor(&auth.0),
     };
     let released = state.release(id, by, input).await?;
     let skip_until = released

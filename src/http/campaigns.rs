@@ -52,6 +52,8 @@ pub struct CampaignView {
     pub retry: RetryDelays,
     #[schema(value_type = String)]
     pub lease: Span,
+    #[schema(value_type = String)]
+    pub wrap_up: Span,
     pub teams: Vec<String>,
     pub owner_first: bool,
     pub status: CampaignStatus,
@@ -81,6 +83,7 @@ impl From<CampaignRow> for CampaignView {
             max_attempts: row.max_attempts,
             retry: def.retry,
             lease: def.lease,
+            wrap_up: def.wrap_up,
             teams: def.teams,
             owner_first: def.owner_first,
             status: row.status,

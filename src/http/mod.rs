@@ -31,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod extract;
+pub mod floor;
 pub mod follow_ups;
 pub mod health;
 pub mod imports;
@@ -92,6 +93,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(calls::router())
         .merge(follow_ups::router())
         .merge(callbacks::router())
+        .merge(floor::router())
         .merge(stats::router())
         .merge(targets::router())
         .merge(events::router())

@@ -2,10 +2,13 @@
 //! by a supervisor or lead for anyone's call).
 
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::{
+    audit::{Action, Change, Entity},
     ids::{AgentId, CallId},
-    store::{calls::CallRow, calls::Release, campaigns::CampaignRow},
+    people::Principal,
+    store::{Store, calls::CallRow, campaigns::CampaignRow, releases::Release},
     text::check_free_text,
     time::Instant,
     validate::Validator,
@@ -32,11 +35,11 @@ pub struct ReleaseInput {
 
 /// Who releases a call.
 #[derive(Debug, Clone, Copy)]
-pub enum Releaser {
+pub enum Releaser<'a> {
     /// The agent holding it: only their own call, and only while its lease is live.
     Agent(AgentId),
-    /// A supervisor, lead or admin: any call still leased.
-    Floor,
+    /// A supervisor, lead or admin: any call still leased; audited.
+    Floor(&'a Principal),
 }
 
 /// A release done: when a skipped contact may be offered to the agent again.
@@ -65,7 +68,10 @@ impl Service {
         let now = self.now();
         let until = now + campaign.lease_seconds;
         match self.store.heartbeat(id, agent, until, now).await? {
-            Some(at) => Ok((at, campaign)),
+            Some(at) => {
+                self.store.agent_seen(agent, now).await?;
+                Ok((at, campaign))
+            }
             None => {
                 self.store.reap_expired(now).await?;
                 Err(Error::Conflict(LEASE_GONE.into()))
@@ -75,7 +81,12 @@ impl Service {
 
     /// Hands the contact back without counting an attempt; with `skip`, keeps it away from the
     /// call's agent for the campaign's `no_answer` delay.
-    pub async fn release(&self, id: CallId, by: Releaser, input: ReleaseInput) -> Result<Released> {
+    pub async fn release(
+        &self,
+        id: CallId,
+        by: Releaser<'_>,
+        input: ReleaseInput,
+    ) -> Result<Released> {
         let mut v = Validator::new();
         let reason = v.check_opt("reason", input.reason, |r| {
             check_free_text(&r, MAX_REASON).map(|()| r.trim().to_owned())
@@ -84,7 +95,7 @@ impl Service {
         let reason = reason.flatten().filter(|r| !r.is_empty());
         let call = match by {
             Releaser::Agent(agent) => self.own_call(id, agent).await?,
-            Releaser::Floor => self.store.call_get(id).await?,
+            Releaser::Floor(_) => self.store.call_get(id).await?,
         };
         let now = self.now();
         let skip_until = if input.skip == Some(true) {
@@ -100,11 +111,19 @@ impl Service {
             reason: reason.as_deref(),
             skip_until: skip_until.as_ref().map(|(at, _)| *at),
         };
-        if self.store.release(&release, now).await? {
-            Ok(Released { call, skip_until })
-        } else {
+        let mut tx = self.store.begin().await?;
+        if !self.store.release_in(&mut tx, &release, now).await? {
+            drop(tx);
             self.store.reap_expired(now).await?;
-            Err(Error::Conflict(LEASE_GONE.into()))
+            return Err(Error::Conflict(LEASE_GONE.into()));
         }
+        if let Releaser::Floor(by) = by {
+            let record = Change::new(Entity::Call, id, Action::Release).after(json!({
+                "agent": call.agent_id, "reason": release.reason,
+                "skip_until": release.skip_until.map(|t| t.rfc3339(self.tz()))}));
+            Store::audit_in(&mut tx, by, now, &record).await?;
+        }
+        tx.commit().await?;
+        Ok(Released { call, skip_until })
     }
 }

@@ -80,6 +80,11 @@ pub struct CampaignInput {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub lease: Patch<String>,
+    /// How long an agent wraps up after an outcome before it is ready by itself, 0s..1h
+    /// (default 30s).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub wrap_up: Patch<String>,
     /// Teams that may work the campaign; empty means every agent.
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
@@ -201,6 +206,7 @@ impl Service {
             max_attempts: 3,
             retry: RetryDelays::default(),
             lease: Span::from_secs(900),
+            wrap_up: Span::from_secs(30),
             teams: vec![],
             owner_first: true,
         };
@@ -320,6 +326,10 @@ fn apply_dialing(v: &mut Validator, def: &mut CampaignDef, input: CampaignInput)
     let (min, max) = (campaigns::MIN_LEASE_SECS, campaigns::MAX_LEASE_SECS);
     let lease = input.lease.required(|t| parse_span(&t, min, max));
     set(v, "lease", lease, &mut def.lease);
+    let wrap_up = input
+        .wrap_up
+        .required(|t| parse_span(&t, 0, campaigns::MAX_WRAP_UP_SECS));
+    set(v, "wrap_up", wrap_up, &mut def.wrap_up);
     let teams = input.teams.required(|teams| {
         if teams.len() > 100 {
             return Err("at most 100 teams".to_owned());

@@ -13,9 +13,11 @@ use crate::{
     clock::SharedClock,
     config::Config,
     dispatch::{self, Pressure, Verdict},
+    floor::{self, Standing},
     ids::{AgentId, CampaignId},
     store::{
         Store, StoreError, Tx,
+        agent_states::StateRow,
         agents::Agent,
         calls::CallRow,
         campaigns::CampaignRow,
@@ -124,14 +126,20 @@ impl HandOut {
             .filter(|c| c.owner_first)
             .map(|c| c.id)
             .collect();
-        let (mut tx, mut outlook) = begin(store, agent_id, &all, &owner_first, now).await?;
+        let (mut tx, mut outlook, mut state) =
+            begin(store, agent_id, &all, &owner_first, now).await?;
         if outlook.lapsed {
             // The agent's last lease ran out and has not been reaped yet: the one-lease-per-agent
             // index would refuse every claim. Reap it (its own transaction: on SQLite the writer
             // is this one), then look again.
             tx.commit().await?;
             store.reap_expired(now).await?;
-            (tx, outlook) = begin(store, agent_id, &all, &owner_first, now).await?;
+            (tx, outlook, state) = begin(store, agent_id, &all, &owner_first, now).await?;
+        }
+        let standing = state.standing();
+        if let Some(why) = floor::no_calls_because(&standing.at(now)) {
+            tx.commit().await?;
+            return Err(StoreError::Conflict(why));
         }
         if outlook.held.is_some()
             && let Some(call) = Store::call_held_in(&mut tx, agent_id, now).await?
@@ -160,6 +168,9 @@ impl HandOut {
                 };
                 let (found, exhausted) = self.try_batch(&mut tx, &search, &by_id).await?;
                 if let Some(call) = found {
+                    store
+                        .agent_move_in(&mut tx, agent_id, &standing, &Standing::on_call(now))
+                        .await?;
                     tx.commit().await?;
                     metrics::counter!("outcall_calls_handed_out_total").increment(1);
                     let campaign = by_id[&call.campaign_id].clone();
@@ -258,17 +269,21 @@ fn steps(
 /// steps come up empty before the call is found. It begins with the agent's own hand-outs in
 /// turn (a retry sent while the first request is still choosing waits for it), so a call the
 /// agent holds is seen and handed back as it is.
+///
+/// It also reads the agent's state (a hand-out is the desk's sign of life, and the row stays
+/// locked until the hand-out ends, so a state change waits for it or the other way round).
 async fn begin(
     store: &Store,
     agent: AgentId,
     all: &[CampaignId],
     owner_first: &[CampaignId],
     now: Instant,
-) -> Result<(Tx, Outlook), StoreError> {
+) -> Result<(Tx, Outlook, StateRow), StoreError> {
     let mut tx = store.begin().await?;
     Store::one_hand_out_per_agent(&mut tx, agent).await?;
+    let state = Store::agent_seen_in(&mut tx, agent, now).await?;
     let outlook = Store::outlook(&mut tx, agent, all, owner_first, now).await?;
-    Ok((tx, outlook))
+    Ok((tx, outlook, state))
 }
 
 impl Service {

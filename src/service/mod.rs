@@ -17,6 +17,7 @@ use crate::{
     validate::{FieldError, Invalid},
 };
 
+pub mod agent_states;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     dispatch::{self, CallbackScope, Disposition},
     events::EventKind,
+    floor::AgentState,
     ids::{AgentId, CallId, TokenId},
     people::{Principal, Role},
     store::{
@@ -249,6 +250,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let Some(Recorded {
             call: done,
+            live,
             entry_state,
             next_attempt_at,
         }) = Store::outcome_in(&mut tx, w).await?
@@ -275,6 +277,18 @@ impl Service {
                 agent_id: Some(w.agent_id),
             };
             Store::dnc_add_in(&mut tx, &phone, Some(d.as_str()), &added_by, now, &by).await?;
+        }
+        if live {
+            // The agent wraps up, for the campaign's wrap-up time at most.
+            let wrap_up = ctx.campaign.wrap_up_seconds;
+            let (to, until) = if wrap_up.is_zero() {
+                (AgentState::Ready, None)
+            } else {
+                (AgentState::WrapUp, Some(now + wrap_up))
+            };
+            self.store
+                .agent_leave_call_in(&mut tx, w.agent_id, to, until, now)
+                .await?;
         }
         if d == Disposition::Complaint {
             let due = now.plus_millis(FOLLOW_UP_DUE_MS);

@@ -68,6 +68,7 @@ impl Store {
             .bind(now)
             .fetch_one(c)
             .await)?;
+        Store::agent_state_create_in(&mut tx, agent.id, now).await?;
         let record = change(agent.id, Action::Create).after(serde_json::json!(agent));
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;

@@ -8,6 +8,7 @@
 use crate::{
     contacts::ContactState,
     dispatch::{CallState, Disposition, HistoryKind},
+    floor::AgentState,
     ids::{AgentId, CallId, CampaignId, ContactId, EntryId},
     on_pool, on_tx,
     time::Instant,
@@ -52,25 +53,13 @@ pub struct OutcomeWrite<'a> {
     pub now: Instant,
 }
 
-/// A call handed back unattempted: by whom it was held, why, and whether the agent skipped
-/// the contact.
-pub struct Release<'a> {
-    pub call: CallId,
-    /// The agent holding the call.
-    pub agent: AgentId,
-    /// Only a lease that has not run out (a release by hand; a deactivation takes any).
-    pub live_only: bool,
-    /// Why, for the contact's history.
-    pub reason: Option<&'a str>,
-    /// With a skip: keep the contact away from this agent until then.
-    pub skip_until: Option<Instant>,
-}
-
 /// An outcome recorded: the call, and its entry's state and next due time after it. (A
 /// do-not-call outcome lists the phone afterwards, which suppresses only entries still ready or
 /// scheduled; this entry is already finished by then, so its state here stays true.)
 pub struct Recorded {
     pub call: CallRow,
+    /// The lease was live (the agent was on this call); else a late outcome of an expired one.
+    pub live: bool,
     pub entry_state: ContactState,
     pub next_attempt_at: Instant,
 }
@@ -78,12 +67,6 @@ pub struct Recorded {
 const HEARTBEAT: &str = "UPDATE calls SET lease_expires_at = $3 \
      WHERE id = $1 AND agent_id = $2 AND state = 'leased' AND lease_expires_at > $4 \
      RETURNING lease_expires_at";
-
-const RELEASE: &str = "UPDATE calls SET state = 'released', finished_at = $3 \
-     WHERE id = $1 AND agent_id = $2 AND state = 'leased' AND (NOT $4 OR lease_expires_at > $3) \
-     RETURNING cc_id, contact_id, campaign_id";
-
-const HELD_BY: &str = "SELECT id FROM calls WHERE agent_id = $1 AND state = 'leased'";
 
 /// At most 1,000 expired leases a sweep; the next sweep takes the rest.
 const EXPIRE: &str = "UPDATE calls SET state = 'expired', finished_at = $1 \
@@ -167,58 +150,6 @@ impl Store {
             .await)?)
     }
 
-    /// Hands a leased call back unattempted (see [`Release`]); `false` when the call is not
-    /// (or no longer) held by that agent.
-    pub async fn release(&self, r: &Release<'_>, now: Instant) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let row: Option<(EntryId, ContactId, CampaignId)> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(RELEASE)
-                .bind(r.call)
-                .bind(r.agent)
-                .bind(now)
-                .bind(r.live_only)
-                .fetch_optional(c)
-                .await
-        })?;
-        let Some((cc, contact, campaign)) = row else {
-            return Ok(false);
-        };
-        back_to_queue(&mut tx, cc, now).await?;
-        if let Some(until) = r.skip_until {
-            Store::skip_in(&mut tx, r.agent, cc, until).await?;
-        }
-        let line = Line {
-            contact,
-            campaign,
-            agent: Some(r.agent),
-            call: r.call,
-            kind: HistoryKind::Released,
-            notes: r.reason,
-        };
-        history(&mut tx, &line, now).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Releases whatever call an agent holds (the agent was deactivated).
-    pub async fn release_all_of(&self, agent: AgentId, now: Instant) -> Result<()> {
-        let held: Vec<CallId> = on_pool!(&self.reads, |p| sqlx::query_scalar(HELD_BY)
-            .bind(agent)
-            .fetch_all(p)
-            .await)?;
-        for call in held {
-            let release = Release {
-                call,
-                agent,
-                live_only: false,
-                reason: None,
-                skip_until: None,
-            };
-            self.release(&release, now).await?;
-        }
-        Ok(())
-    }
-
     /// Returns every lease that ran out to the queue, noting the hand-over in the history.
     pub async fn reap_expired(&self, now: Instant) -> Result<u64> {
         let mut tx = self.begin().await?;
@@ -239,6 +170,8 @@ impl Store {
                 notes: None,
             };
             history(&mut tx, &line, now).await?;
+            self.agent_leave_call_in(&mut tx, agent, AgentState::Ready, None, now)
+                .await?;
         }
         tx.commit().await?;
         if !expired.is_empty() {
@@ -295,8 +228,8 @@ impl Store {
     /// ran out still takes its outcome only while nobody has been handed the *person* since, in
     /// any campaign: otherwise two agents' holds on one person would overlap.
     pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<Recorded>> {
-        let call = match complete(tx, w, LIVE).await? {
-            Some(call) => call,
+        let (call, live) = match complete(tx, w, LIVE).await? {
+            Some(call) => (call, true),
             None => {
                 // The lease ran out. A hand-out of this person still in flight (on PostgreSQL,
                 // not visible yet) must finish before the check below looks for it: hand-outs
@@ -312,7 +245,7 @@ impl Store {
                 };
                 locks::hold(tx, locks::PERSON, contact.get()).await?;
                 match complete(tx, w, LATE).await? {
-                    Some(call) => call,
+                    Some(call) => (call, false),
                     None => return Ok(None),
                 }
             }
@@ -345,6 +278,7 @@ impl Store {
             .map(|_| ()))?;
         Ok(Some(Recorded {
             call,
+            live,
             entry_state,
             next_attempt_at,
         }))
@@ -400,7 +334,7 @@ async fn complete(tx: &mut Tx, w: &OutcomeWrite<'_>, condition: &str) -> Result<
 }
 
 /// Puts an entry back in the ready queue after a release or an expired lease.
-async fn back_to_queue(tx: &mut Tx, cc: EntryId, now: Instant) -> Result<()> {
+pub(super) async fn back_to_queue(tx: &mut Tx, cc: EntryId, now: Instant) -> Result<()> {
     on_tx!(tx, |c| sqlx::query(BACK_TO_QUEUE)
         .bind(cc)
         .bind(now)
@@ -411,16 +345,16 @@ async fn back_to_queue(tx: &mut Tx, cc: EntryId, now: Instant) -> Result<()> {
 }
 
 /// A line of a contact's history about a call, other than its outcome.
-struct Line<'a> {
-    contact: ContactId,
-    campaign: CampaignId,
-    agent: Option<AgentId>,
-    call: CallId,
-    kind: HistoryKind,
-    notes: Option<&'a str>,
+pub(super) struct Line<'a> {
+    pub contact: ContactId,
+    pub campaign: CampaignId,
+    pub agent: Option<AgentId>,
+    pub call: CallId,
+    pub kind: HistoryKind,
+    pub notes: Option<&'a str>,
 }
 
-async fn history(tx: &mut Tx, line: &Line<'_>, now: Instant) -> Result<()> {
+pub(super) async fn history(tx: &mut Tx, line: &Line<'_>, now: Instant) -> Result<()> {
     on_tx!(tx, |c| sqlx::query(HISTORY)
         .bind(line.contact)
         .bind(line.campaign)

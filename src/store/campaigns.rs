@@ -37,6 +37,7 @@ pub struct CampaignRow {
     pub retry_busy: Span,
     pub retry_voicemail: Span,
     pub lease_seconds: Span,
+    pub wrap_up_seconds: Span,
     pub teams: JsonText<Vec<String>>,
     pub owner_first: bool,
     pub status: CampaignStatus,
@@ -47,7 +48,7 @@ pub struct CampaignRow {
 const SELECT: &str = "SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, \
      c.script_id, c.script_version, c.priority, c.timezone, c.calling_windows, c.start_at, c.end_at, \
      c.recurrence, c.next_recurrence_at, c.max_attempts, c.retry_no_answer, c.retry_busy, \
-     c.retry_voicemail, c.lease_seconds, c.teams, c.owner_first, c.status, c.created_at, \
+     c.retry_voicemail, c.lease_seconds, c.wrap_up_seconds, c.teams, c.owner_first, c.status, c.created_at, \
      c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id ";
 
 const BY_ID: &str = "WHERE c.id = $1";
@@ -57,16 +58,17 @@ const ACTIVE: &str = "WHERE c.status = $1 ORDER BY c.priority DESC, c.id";
 
 const INSERT: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
        calling_windows, start_at, end_at, recurrence, next_recurrence_at, max_attempts, \
-       retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, status, \
-       created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+       retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, \
+       wrap_up_seconds, status, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
      RETURNING id";
 
 const UPDATE: &str = "UPDATE campaigns SET name = $2, offer_id = $3, script_id = $4, priority = $5, \
        timezone = $6, calling_windows = $7, start_at = $8, end_at = $9, recurrence = $10, \
        next_recurrence_at = $11, max_attempts = $12, retry_no_answer = $13, retry_busy = $14, \
        retry_voicemail = $15, lease_seconds = $16, teams = $17, owner_first = $18, \
-       script_version = COALESCE($19, script_version), updated_at = $20 WHERE id = $1";
+       wrap_up_seconds = $19, script_version = COALESCE($20, script_version), updated_at = $21 \
+     WHERE id = $1";
 
 const STATUS: &str = "SELECT status FROM campaigns WHERE id = $1";
 
@@ -120,6 +122,7 @@ impl CampaignRow {
                 voicemail: self.retry_voicemail,
             },
             lease: self.lease_seconds,
+            wrap_up: self.wrap_up_seconds,
             teams: self.teams.0.clone(),
             owner_first: self.owner_first,
         }
@@ -150,6 +153,7 @@ macro_rules! bind_def {
             .bind($def.lease)
             .bind(JsonText(&$def.teams))
             .bind($def.owner_first)
+            .bind($def.wrap_up)
     };
 }
 

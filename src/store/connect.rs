@@ -19,6 +19,8 @@ pub struct StoreOptions {
     pub promote_batch: i64,
     /// SQLite: how long a statement waits for a lock another program holds on the file.
     pub busy_timeout: Duration,
+    /// The zone whose local days agents' time is accounted in.
+    pub zone: chrono_tz::Tz,
 }
 
 impl Default for StoreOptions {
@@ -27,6 +29,7 @@ impl Default for StoreOptions {
             durable: true,
             promote_batch: 5_000,
             busy_timeout: Duration::from_secs(30),
+            zone: chrono_tz::UTC,
         }
     }
 }
@@ -103,6 +106,7 @@ impl Store {
             pool,
             reads,
             promote_batch: options.promote_batch,
+            zone: options.zone,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
 
+pub mod agent_states;
 pub mod agents;
 pub mod audit;
 pub mod callbacks;
@@ -23,8 +24,10 @@ pub mod locks;
 pub mod maintenance;
 pub mod offers;
 pub mod page;
+pub mod pause_reasons;
 pub mod queue;
 mod read;
+pub mod releases;
 pub mod scripts;
 pub mod skips;
 pub mod stats;
@@ -168,6 +171,8 @@ pub struct Store {
     pub reads: Pool,
     /// How many due entries one promotion sweep moves at most.
     promote_batch: i64,
+    /// The zone whose local days agents' time is accounted in (`OUTCALL_TIMEZONE`).
+    zone: chrono_tz::Tz,
 }
 
 impl Store {

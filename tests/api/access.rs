@@ -69,6 +69,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/callbacks", &["lead", "supervisor"]),
     ("PATCH", "/v1/callbacks/{id}", &["lead", "supervisor"]),
     ("GET", "/v1/agents/me/callbacks", &["agent", "no-admin"]),
+    ("GET", "/v1/agents/me/state", &["agent", "no-admin"]),
+    ("POST", "/v1/agents/me/state", &["agent", "no-admin"]),
+    ("POST", "/v1/agents/{id}/state", &["lead", "supervisor"]),
+    ("GET", "/v1/pause-reasons", &["agent", "lead", "supervisor"]),
+    ("POST", "/v1/pause-reasons", &["lead"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),
     (
         "GET",

@@ -224,7 +224,9 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
                 json!({"name": format!("a{i}"), "team": "load"}),
             )
             .await;
-        tokens.push(agent["token"].as_str().unwrap().to_owned());
+        let token = agent["token"].as_str().unwrap().to_owned();
+        client.sign_in(&token).await;
+        tokens.push(token);
     }
     let load_with = |stop: &Arc<AtomicBool>| {
         tokens
@@ -252,6 +254,7 @@ async fn losing_postgresql_under_load_gives_503s_then_recovers_by_itself_losing_
     let holder = client
         .create("/v1/agents", json!({"name": "holder", "team": "holders"}))
         .await;
+    client.sign_in(holder["token"].as_str().unwrap()).await;
     let (_, _, call) = client.take(holder["token"].as_str().unwrap()).await;
     let held_contact = call["contact"]["id"].as_i64().unwrap();
 

@@ -72,6 +72,7 @@ async fn injection_attempts_in_every_string_field_are_stored_and_returned_verbat
             (Some(&*agent_name), Some(&*team))
         );
         let agent_token = agent["token"].as_str().unwrap().to_owned();
+        app.sign_in(&agent_token).await;
 
         let token_name = attack(i, 9);
         created(

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod agent_states;
 mod audit;
 mod callbacks;
 mod calls;

@@ -92,6 +92,7 @@ async fn the_log_of_a_full_run_has_no_phone_numbers_or_tokens(backend: Backend) 
         .await
         .body;
     let token = agent["token"].as_str().unwrap().to_owned();
+    api.sign_in(&token).await;
     let call = api.next(&token).await.body;
     let call_id = call["call"]["id"].as_i64().unwrap();
     api.outcome(

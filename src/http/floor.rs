@@ -1,0 +1,143 @@
+//! The floor's routes: an agent's state (`/v1/agents/me/state`, and a supervisor's or lead's
+//! `/v1/agents/{id}/state`) and the pause reasons leads keep (`/v1/pause-reasons`).
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    floor::AgentState,
+    ids::{AgentId, PauseReasonId},
+    service::agent_states::{Asker, StateInput},
+    store::{Page, agent_states::StateRow, pause_reasons::PauseReason},
+    text::Name,
+};
+
+use super::{
+    AppState,
+    auth::{Agents, AgentsAndSupervisors, Leads, Me, Require, Supervisors},
+    error::{Error, Result},
+    extract::{AppJson, AppPath, AppQuery},
+    pagination::ListParams,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agents_my_state_get, agents_my_state_set))
+        .routes(routes!(agents_state_set))
+        .routes(routes!(pause_reasons_list, pause_reasons_create))
+}
+
+/// Where an agent stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StateView {
+    pub agent: AgentId,
+    pub state: AgentState,
+    /// Why it is paused (one of the pause reasons); null otherwise.
+    pub reason: Option<String>,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// During a wrap-up: when it ends by itself.
+    pub wrap_up_until: Option<String>,
+}
+
+fn view(state: &AppState, row: StateRow) -> StateView {
+    let tz = state.tz();
+    let now = state.now();
+    let standing = row.standing().at(now);
+    StateView {
+        agent: row.agent_id,
+        state: standing.state,
+        reason: standing.reason,
+        since: standing.since.rfc3339(tz),
+        wrap_up_until: standing.wrap_up_until.map(|t| t.rfc3339(tz)),
+    }
+}
+
+/// The calling agent's state.
+#[utoipa::path(get, path = "/v1/agents/me/state", tag = "floor",
+    responses((status = 200, body = StateView)), security(("bearer" = [])))]
+async fn agents_my_state_get(
+    auth: Require<Agents>,
+    State(state): State<AppState>,
+) -> Result<Json<StateView>> {
+    let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
+    let row = state.store.agent_state(agent).await?;
+    Ok(Json(view(&state, row)))
+}
+
+/// Set the calling agent's state: `ready` (the desk does on sign-in), `paused` with a reason,
+/// or `offline`. Pausing or signing out releases a held call; an agent on a call that asks to
+/// be ready stays on its call.
+#[utoipa::path(post, path = "/v1/agents/me/state", tag = "floor", request_body = StateInput,
+    responses((status = 200, body = StateView), (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_my_state_set(
+    me: Me,
+    State(state): State<AppState>,
+    AppJson(input): AppJson<StateInput>,
+) -> Result<Json<StateView>> {
+    let agent = me.1;
+    let row = state.set_agent_state(agent, input, Asker::Agent).await?;
+    Ok(Json(view(&state, row)))
+}
+
+/// Pause an agent (with a reason) or sign it out, releasing a held call. Audited.
+#[utoipa::path(post, path = "/v1/agents/{id}/state", tag = "floor", params(("id" = i64, Path)),
+    request_body = StateInput,
+    responses((status = 200, body = StateView), (status = 404, body = super::error::Problem),
+        (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn agents_state_set(
+    auth: Require<Supervisors>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<AgentId>,
+    AppJson(input): AppJson<StateInput>,
+) -> Result<Json<StateView>> {
+    state.store.agent_get(id).await?;
+    let row = state
+        .set_agent_state(id, input, Asker::Floor(&auth.0))
+        .await?;
+    Ok(Json(view(&state, row)))
+}
+
+/// The reasons an agent may pause for, in id order.
+#[utoipa::path(get, path = "/v1/pause-reasons", tag = "floor", params(ListParams),
+    responses((status = 200, body = Page<PauseReason>)), security(("bearer" = [])))]
+async fn pause_reasons_list(
+    _auth: Require<AgentsAndSupervisors>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<ListParams>,
+) -> Result<Json<Page<PauseReason>>> {
+    let w = p.window()?;
+    let rows = state
+        .store
+        .pause_reasons(PauseReasonId(w.after), w.limit)
+        .await?;
+    Ok(Json(Page::from_rows(rows, w.limit, |r| r.id.get())))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPauseReason {
+    /// 1–200 characters, unique.
+    pub name: String,
+}
+
+/// Add a pause reason. Audited.
+#[utoipa::path(post, path = "/v1/pause-reasons", tag = "floor", request_body = NewPauseReason,
+    responses((status = 201, body = PauseReason), (status = 409, body = super::error::Problem),
+        (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn pause_reasons_create(
+    auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppJson(body): AppJson<NewPauseReason>,
+) -> Result<(StatusCode, Json<PauseReason>)> {
+    let name = Name::parse(&body.name).map_err(|e| Error::field("name", e))?;
+    let reason = state
+        .store
+        .pause_reason_create(name.as_str(), state.now(), &auth.0)
+        .await?;
+    Ok((StatusCode::CREATED, Json(reason)))
+}

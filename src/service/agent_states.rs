@@ -1,0 +1,197 @@
+//! Agents' states (see `floor::AgentState`): set by the agent (ready, paused for a reason,
+//! offline), by a supervisor or lead (paused, offline), and by inactivity (offline). A pause or
+//! a sign-out releases a held call in the same transaction. Hand-outs, outcomes, releases and
+//! expired leases move the state too, in their own transactions.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    audit::{Action, Change, Entity},
+    floor::{AgentState, Standing},
+    ids::AgentId,
+    people::Principal,
+    store::{Store, agent_states::StateRow},
+    time::Instant,
+    validate::Validator,
+};
+
+use super::{Error, Result, Service};
+
+/// A state asked for.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateInput {
+    /// `ready`, `paused` or `offline` (a supervisor or lead: `paused` or `offline`).
+    pub state: String,
+    /// With `paused`: one of the pause reasons (`GET /v1/pause-reasons`).
+    pub reason: Option<String>,
+}
+
+/// Who asks for a state.
+#[derive(Debug, Clone, Copy)]
+pub enum Asker<'a> {
+    /// The agent itself, from its desk.
+    Agent,
+    /// A supervisor, lead or admin: audited.
+    Floor(&'a Principal),
+    /// Nobody: the desk has not been heard from since this instant.
+    Idle(Instant),
+}
+
+impl Service {
+    /// Checks a state asked for: one the asker may ask, with a reason exactly when paused.
+    async fn check_state(&self, input: StateInput, asker: Asker<'_>) -> Result<Standing> {
+        let mut v = Validator::new();
+        let allowed: &[AgentState] = match asker {
+            Asker::Agent => &[AgentState::Ready, AgentState::Paused, AgentState::Offline],
+            _ => &[AgentState::Paused, AgentState::Offline],
+        };
+        let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        let state = v.check(
+            "state",
+            input
+                .state
+                .parse::<AgentState>()
+                .ok()
+                .filter(|s| allowed.contains(s))
+                .ok_or_else(|| format!("must be one of {}", names.join(", "))),
+        );
+        let reason = input.reason.map(|r| r.trim().to_owned());
+        let known = match (state, &reason) {
+            (Some(AgentState::Paused), Some(r)) => self.store.pause_reason_exists(r).await?,
+            _ => true,
+        };
+        match (state, &reason) {
+            (Some(AgentState::Paused), None) => v.push("reason", "is required to pause"),
+            (Some(AgentState::Paused), Some(_)) if !known => v.push(
+                "reason",
+                "is not one of the pause reasons (GET /v1/pause-reasons)",
+            ),
+            (Some(AgentState::Paused), Some(_)) => {}
+            (Some(_), Some(_)) => v.push("reason", "only goes with state paused"),
+            _ => {}
+        }
+        let Some(state) = state else {
+            return Err(v.fail().into());
+        };
+        v.finish()?;
+        Ok(Standing {
+            state,
+            reason,
+            since: self.now(),
+            wrap_up_until: None,
+        })
+    }
+
+    /// Sets an agent's state (see the module's doc); returns the agent's row as it is now. An
+    /// agent on a call that asks to be ready stays on its call.
+    pub async fn set_agent_state(
+        &self,
+        agent: AgentId,
+        input: StateInput,
+        asker: Asker<'_>,
+    ) -> Result<StateRow> {
+        let wanted = self.check_state(input, asker).await?;
+        let now = wanted.since;
+        let mut tx = self.store.begin().await?;
+        // The agent's hand-outs wait (and see the new state), and so does another change.
+        Store::one_hand_out_per_agent(&mut tx, agent).await?;
+        if let Asker::Idle(cutoff) = asker
+            && Store::agent_seen_at_in(&mut tx, agent).await? > cutoff
+        {
+            // Heard from since the sweep looked: its desk is alive after all.
+            tx.commit().await?;
+            return Ok(self.store.agent_state(agent).await?);
+        }
+        // The held call is released before the agent's row is locked: every writer locks a
+        // call before its agent's state (see `store::agent_states`).
+        let mut released = None;
+        if wanted.state != AgentState::Ready {
+            let why = match &wanted.reason {
+                Some(r) => format!("agent paused: {r}"),
+                None => "agent signed out".to_owned(),
+            };
+            released = self
+                .store
+                .release_held_in(&mut tx, agent, &why, now)
+                .await?;
+        }
+        let row = match asker {
+            Asker::Agent => Store::agent_seen_in(&mut tx, agent, now).await?,
+            _ => Store::agent_state_in(&mut tx, agent).await?,
+        };
+
+        let from = row.standing();
+        let current = from.at(now);
+        let unchanged = current.state == wanted.state && current.reason == wanted.reason;
+        if current.state == AgentState::OnCall && wanted.state == AgentState::Ready || unchanged {
+            tx.commit().await?;
+            return Ok(StateRow {
+                state: current.state,
+                reason: current.reason,
+                since: current.since,
+                wrap_up_until: current.wrap_up_until,
+                ..row
+            });
+        }
+        self.store
+            .agent_move_in(&mut tx, agent, &from, &wanted)
+            .await?;
+        if let Asker::Floor(by) = asker {
+            let record = Change::new(Entity::Agent, agent, Action::SetState)
+                .before(json!({"state": current.state, "reason": current.reason}))
+                .after(json!({"state": wanted.state, "reason": wanted.reason,
+                    "released_call": released}));
+            Store::audit_in(&mut tx, by, now, &record).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(agent = %agent, state = %wanted.state, released = ?released, "agent state set");
+        Ok(StateRow {
+            state: wanted.state,
+            reason: wanted.reason,
+            since: now,
+            wrap_up_until: None,
+            ..row
+        })
+    }
+
+    /// A deactivated agent is signed out, and its held call released.
+    pub async fn agent_deactivated(&self, agent: AgentId, by: &Principal) -> Result<()> {
+        let input = StateInput {
+            state: AgentState::Offline.to_string(),
+            reason: None,
+        };
+        self.set_agent_state(agent, input, Asker::Floor(by)).await?;
+        Ok(())
+    }
+
+    /// Signs out every agent whose desk has not been heard from for `OUTCALL_AGENT_IDLE`
+    /// (releasing a held call). Off when that is not set.
+    pub async fn sign_out_idle_agents(&self) -> Result<usize> {
+        let Some(idle) = self.config.agent_idle else {
+            return Ok(0);
+        };
+        let cutoff = self.now() - idle;
+        let agents = self.store.agents_idle(cutoff).await?;
+        let mut n = 0;
+        for agent in agents {
+            let input = StateInput {
+                state: AgentState::Offline.to_string(),
+                reason: None,
+            };
+            match self
+                .set_agent_state(agent, input, Asker::Idle(cutoff))
+                .await
+            {
+                Ok(_) => n += 1,
+                Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n > 0 {
+            tracing::info!(agents = n, "signed out agents whose desks went quiet");
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,219 @@
+//! Agents' states: one row per agent, moved in the transaction of whatever moved it (a hand-out,
+//! an outcome, a release, an expired lease, the agent, a supervisor, inactivity), and the time
+//! spent in each state per agent and local day (the store's zone), added as each stretch ends.
+//!
+//! On PostgreSQL a row is changed under its row lock; moves that are not about a call also
+//! hold the agent's advisory lock (the one hand-outs take, [`super::locks::AGENT`]), so a state
+//! change and a hand-out of the same agent never interleave. A call's end moves `on_call` only
+//! (`WHERE state = 'on_call'`), after the call's own row: every writer locks the call before
+//! the agent's state, never the other way round.
+
+use crate::{
+    floor::{AgentState, Standing, split_by_day},
+    ids::AgentId,
+    on_pool, on_tx,
+    time::Instant,
+};
+
+use super::{Result, Store, Tx};
+
+/// An agent's state row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StateRow {
+    pub agent_id: AgentId,
+    pub state: AgentState,
+    pub reason: Option<String>,
+    pub since: Instant,
+    pub wrap_up_until: Option<Instant>,
+    pub seen_at: Instant,
+}
+
+impl StateRow {
+    pub fn standing(&self) -> Standing {
+        Standing {
+            state: self.state,
+            reason: self.reason.clone(),
+            since: self.since,
+            wrap_up_until: self.wrap_up_until,
+        }
+    }
+}
+
+const COLUMNS: &str = "agent_id, state, reason, since, wrap_up_until, seen_at";
+const CREATE: &str = "INSERT INTO agent_states (agent_id, state, since, seen_at) \
+     VALUES ($1, 'offline', $2, $2)";
+/// The desk showed a sign of life; returns the row (locked until the transaction ends).
+const SEEN: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1 RETURNING ";
+const SET: &str = "UPDATE agent_states SET state = $2, reason = $3, since = $4, wrap_up_until = $5 \
+     WHERE agent_id = $1";
+/// Leaving a call: only from `on_call`.
+const LEAVE_CALL: &str = "UPDATE agent_states SET state = $2, reason = NULL, since = $3, \
+       wrap_up_until = $4 WHERE agent_id = $1 AND state = 'on_call' \
+     RETURNING since";
+const ON_CALL_SINCE: &str =
+    "SELECT since FROM agent_states WHERE agent_id = $1 AND state = 'on_call'";
+const ADD_TIME: &str = "INSERT INTO agent_state_time (agent_id, day, state, reason, ms) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent_id, day, state, reason) \
+     DO UPDATE SET ms = agent_state_time.ms + excluded.ms";
+/// Agents not offline whose desk has not been seen since `$1`.
+const IDLE: &str = "SELECT agent_id FROM agent_states WHERE state <> 'offline' AND seen_at <= $1 \
+     ORDER BY seen_at LIMIT 500";
+const SEEN_NOW: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1";
+const SEEN_AT: &str = "SELECT seen_at FROM agent_states WHERE agent_id = $1";
+const GET: &str = "SELECT agent_id, state, reason, since, wrap_up_until, seen_at FROM agent_states \
+     WHERE agent_id = $1";
+
+impl Store {
+    /// The state row of a new agent: offline until its desk signs it in.
+    pub async fn agent_state_create_in(tx: &mut Tx, agent: AgentId, now: Instant) -> Result<()> {
+        on_tx!(tx, |c| sqlx::query(CREATE)
+            .bind(agent)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// An agent's state row, on the read connections.
+    pub async fn agent_state(&self, agent: AgentId) -> Result<StateRow> {
+        self.read_by_id(GET, agent).await
+    }
+
+    /// An agent's state row in the caller's transaction, locked until it ends (PostgreSQL;
+    /// SQLite's writer is alone).
+    pub async fn agent_state_in(tx: &mut Tx, agent: AgentId) -> Result<StateRow> {
+        let lock = match tx {
+            Tx::Postgres(_) => " FOR UPDATE",
+            Tx::Sqlite(_) => "",
+        };
+        let sql = format!("{GET}{lock}");
+        Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(agent)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    /// The agent's desk was heard from at `now` (a heartbeat).
+    pub async fn agent_seen(&self, agent: AgentId, now: Instant) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(SEEN_NOW)
+            .bind(agent)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// When the agent's desk was last heard from, read in the caller's transaction without
+    /// locking the row.
+    pub async fn agent_seen_at_in(tx: &mut Tx, agent: AgentId) -> Result<Instant> {
+        Ok(on_tx!(tx, |c| sqlx::query_scalar(SEEN_AT)
+            .bind(agent)
+            .fetch_one(c)
+            .await)?)
+    }
+
+    /// Marks the agent seen at `now` and returns its state row, locked for the transaction.
+    pub async fn agent_seen_in(tx: &mut Tx, agent: AgentId, now: Instant) -> Result<StateRow> {
+        let sql = format!("{SEEN}{COLUMNS}");
+        Ok(on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(agent)
+        .bind(now)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    /// Moves an agent from `from` (its row as read in this transaction) to `to`, adding the
+    /// time spent since to the agent's days.
+    pub async fn agent_move_in(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        from: &Standing,
+        to: &Standing,
+    ) -> Result<()> {
+        for stretch in from.stretches(to.since) {
+            let reason = stretch.reason.as_deref().unwrap_or("");
+            self.add_time_in(tx, agent, stretch.state, reason, stretch.from, stretch.to)
+                .await?;
+        }
+        on_tx!(tx, |c| sqlx::query(SET)
+            .bind(agent)
+            .bind(to.state)
+            .bind(to.reason.as_deref())
+            .bind(to.since)
+            .bind(to.wrap_up_until)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The agent's call ended at `now`: `on_call` becomes `to` (with a wrap-up's end), and the
+    /// time on the call is added. Nothing when the agent is not `on_call`.
+    pub async fn agent_leave_call_in(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        to: AgentState,
+        wrap_up_until: Option<Instant>,
+        now: Instant,
+    ) -> Result<()> {
+        let since: Option<Instant> = on_tx!(tx, |c| sqlx::query_scalar(ON_CALL_SINCE)
+            .bind(agent)
+            .fetch_optional(c)
+            .await)?;
+        let Some(since) = since else {
+            return Ok(());
+        };
+        let moved: Option<Instant> = on_tx!(tx, |c| sqlx::query_scalar(LEAVE_CALL)
+            .bind(agent)
+            .bind(to)
+            .bind(now)
+            .bind(wrap_up_until)
+            .fetch_optional(c)
+            .await)?;
+        if moved.is_some() {
+            self.add_time_in(tx, agent, AgentState::OnCall, "", since, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn add_time_in(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        state: AgentState,
+        reason: &str,
+        from: Instant,
+        to: Instant,
+    ) -> Result<()> {
+        for (day, ms) in split_by_day(from, to, self.zone) {
+            let day = day.to_string();
+            on_tx!(tx, |c| sqlx::query(ADD_TIME)
+                .bind(agent)
+                .bind(&day)
+                .bind(state)
+                .bind(reason)
+                .bind(ms)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// Agents (not offline) whose desk was last seen at or before `before`.
+    pub async fn agents_idle(&self, before: Instant) -> Result<Vec<AgentId>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(IDLE)
+            .bind(before)
+            .fetch_all(p)
+            .await)?)
+    }
+}

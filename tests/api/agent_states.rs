@@ -1,0 +1,334 @@
+//! Agents' states: a new agent is offline until its desk signs it in; hand-outs, outcomes and
+//! releases move it; an agent or a supervisor pauses it (for a reason the leads keep) or signs
+//! it out, releasing a held call; a desk that goes quiet is signed out. And however state changes
+//! race hand-outs and outcomes, no agent is ever `on_call` without a call or with two.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, TestApp};
+
+async fn state(app: &TestApp, token: &str) -> Value {
+    let r = app.get("/v1/agents/me/state", token).await;
+    r.expect(StatusCode::OK);
+    r.body
+}
+
+async fn set(app: &Client, token: &str, body: Value) -> outcall_client::Reply {
+    app.post("/v1/agents/me/state", token, body).await
+}
+
+async fn a_new_agent_is_offline_until_its_desk_signs_it_in_and_calls_move_its_state(app: TestApp) {
+    app.running_campaign(
+        json!({"wrap_up": "30s"}),
+        "phone\n13800138000\n13800138001\n",
+    )
+    .await;
+    app.create("/v1/pause-reasons", json!({"name": "午餐"}))
+        .await;
+    let created = app.create("/v1/agents", json!({"name": "new"})).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(state(&app, &token).await["state"], "offline");
+    let r = app.next(&token).await;
+    r.expect_problem(StatusCode::CONFLICT, "");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("offline"),
+        "{}",
+        r.text
+    );
+
+    let r = set(&app, &token, json!({"state": "ready"})).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["state"], "ready");
+    assert_eq!(r.body["since"], "2026-11-25T10:00:00+08:00");
+    let (call, _, _) = app.take(&token).await;
+    assert_eq!(state(&app, &token).await["state"], "on_call");
+    let r = set(&app, &token, json!({"state": "ready"})).await;
+    assert_eq!(
+        r.body["state"], "on_call",
+        "asking to be ready keeps the call"
+    );
+    app.advance(60);
+    app.outcome(&token, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let s = state(&app, &token).await;
+    assert_eq!(s["state"], "wrap_up");
+    assert_eq!(s["wrap_up_until"], "2026-11-25T10:01:30+08:00");
+    app.advance(31);
+    let s = state(&app, &token).await;
+    assert_eq!(s["state"], "ready", "the campaign's wrap-up time passed");
+    assert_eq!(s["since"], "2026-11-25T10:01:30+08:00");
+
+    let r = set(&app, &token, json!({"state": "paused", "reason": "午餐"})).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["reason"], "午餐");
+    let r = app.next(&token).await;
+    r.expect_problem(StatusCode::CONFLICT, "");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("paused") && detail.contains("午餐"),
+        "{detail}"
+    );
+    set(&app, &token, json!({"state": "ready"}))
+        .await
+        .expect(StatusCode::OK);
+    app.take(&token).await;
+}
+
+async fn pausing_or_signing_out_releases_a_held_call_and_a_supervisors_action_is_audited(
+    app: TestApp,
+) {
+    app.running_campaign(json!({}), "phone\n13800138000\n13800138001\n")
+        .await;
+    app.create("/v1/pause-reasons", json!({"name": "training"}))
+        .await;
+    let (_, first) = app.agent("first", None).await;
+    let (second_id, second) = app.agent("second", None).await;
+    let (_, third) = app.agent("third", None).await;
+    let supervisor = app.token("supervisor").await;
+    let (call, phone, _) = app.take(&first).await;
+    set(
+        &app,
+        &first,
+        json!({"state": "paused", "reason": "training"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.heartbeat(&first, call)
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
+    let (other, again, body) = app.take(&second).await;
+    assert_eq!(
+        again, phone,
+        "the paused agent's call went back to the queue"
+    );
+    assert_eq!(body["call"]["attempt"], 1);
+
+    let r = app
+        .post(
+            &format!("/v1/agents/{second_id}/state"),
+            &supervisor,
+            json!({"state": "offline"}),
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["state"], "offline");
+    app.outcome(&second, other, json!({"disposition": "accepted"}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
+    app.next(&second)
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
+    let (_, again, _) = app.take(&third).await;
+    assert_eq!(again, phone, "the signed-out agent's call went back too");
+    let audit = app.get("/v1/audit?entity=agent", app.admin()).await;
+    let set_state: Vec<&Value> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "set_state")
+        .collect();
+    assert_eq!(set_state.len(), 1, "{}", audit.text);
+    assert_eq!(set_state[0]["after"]["state"], "offline");
+    assert_eq!(set_state[0]["after"]["released_call"], other);
+}
+
+async fn bad_state_requests_are_refused_naming_the_field(app: TestApp) {
+    app.create("/v1/pause-reasons", json!({"name": "break"}))
+        .await;
+    let (id, agent) = app.agent("agent", None).await;
+    let supervisor = app.token("supervisor").await;
+    for (body, field) in [
+        (json!({"state": "on_call"}), "state"),
+        (json!({"state": "wrap_up"}), "state"),
+        (json!({"state": 1}), "state"),
+        (json!({}), "state"),
+        (json!({"state": "paused"}), "reason"),
+        (json!({"state": "paused", "reason": "nap"}), "reason"),
+        (json!({"state": "ready", "reason": "break"}), "reason"),
+    ] {
+        set(&app, &agent, body)
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, field);
+    }
+    let path = format!("/v1/agents/{id}/state");
+    app.post(&path, &supervisor, json!({"state": "ready"}))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "state");
+    app.post(
+        "/v1/agents/999999/state",
+        &supervisor,
+        json!({"state": "offline"}),
+    )
+    .await
+    .expect_problem(StatusCode::NOT_FOUND, "");
+    let lead = app.token("lead").await;
+    app.post("/v1/pause-reasons", &lead, json!({"name": " "}))
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "name");
+    app.post("/v1/pause-reasons", &lead, json!({"name": "break"}))
+        .await
+        .expect_problem(StatusCode::CONFLICT, "");
+    let reasons = app.get("/v1/pause-reasons", &agent).await;
+    reasons.expect(StatusCode::OK);
+    assert_eq!(reasons.body["items"][0]["name"], "break");
+}
+
+async fn start_with_idle_sign_out(backend: crate::helpers::Backend) -> TestApp {
+    TestApp::start_with(backend, |c| c.agent_idle = Some("2m".parse().unwrap())).await
+}
+
+async fn an_agent_whose_desk_goes_quiet_is_signed_out_and_its_call_released(app: TestApp) {
+    app.running_campaign(json!({"lease": "10m"}), "phone\n13800138000\n")
+        .await;
+    let (_, quiet) = app.agent("quiet", None).await;
+    let (_, busy) = app.agent("busy", None).await;
+    let (call, _, _) = app.take(&quiet).await;
+    app.advance(100);
+    app.heartbeat(&quiet, call).await.expect(StatusCode::OK);
+    app.advance(100);
+    set(&app, &busy, json!({"state": "ready"}))
+        .await
+        .expect(StatusCode::OK);
+    app.tick().await;
+    assert_eq!(
+        state(&app, &quiet).await["state"],
+        "on_call",
+        "a heartbeat is a sign of life"
+    );
+    app.advance(30);
+    app.tick().await;
+    assert_eq!(state(&app, &quiet).await["state"], "offline");
+    assert_eq!(state(&app, &busy).await["state"], "ready");
+    let (_, _, body) = app.take(&busy).await;
+    assert_eq!(body["history"][0]["event"], "released");
+}
+
+/// `(agent, state, leased calls)` for every agent, read in one statement.
+async fn standing(url: &str) -> Vec<(i64, String, i64)> {
+    use sqlx::Connection;
+    const SQL: &str = "SELECT a.agent_id, a.state, (SELECT COUNT(*) FROM calls c \
+                       WHERE c.agent_id = a.agent_id AND c.state = 'leased') FROM agent_states a";
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+    }
+}
+
+#[track_caller]
+fn assert_consistent(rows: &[(i64, String, i64)]) {
+    for (agent, state, held) in rows {
+        assert!(*held <= 1, "agent {agent} holds {held} calls");
+        assert_eq!(
+            state == "on_call",
+            *held == 1,
+            "agent {agent} is {state} holding {held} calls"
+        );
+    }
+}
+
+async fn state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_call_without_a_call_or_with_two(
+    app: TestApp,
+) {
+    let mut csv = String::from("phone\n");
+    for i in 0..400 {
+        csv.push_str(&format!("1380000{i:04}\n"));
+    }
+    app.running_campaign(json!({"wrap_up": "0s"}), &csv).await;
+    app.create("/v1/pause-reasons", json!({"name": "break"}))
+        .await;
+    let supervisor = app.token("supervisor").await;
+    let mut agents = vec![];
+    for i in 0..8 {
+        agents.push(app.agent(&format!("hammer {i}"), None).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(6);
+    let mut tasks = vec![];
+    for (n, (_, token)) in agents.iter().cloned().enumerate() {
+        let api = app.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while std::time::Instant::now() < deadline {
+                i += 1;
+                let r = api.next(&token).await;
+                match r.status {
+                    StatusCode::OK => {
+                        let call = r.body["call"]["id"].as_i64().unwrap();
+                        let r = if (i + n as u64).is_multiple_of(3) {
+                            api.release_with(&token, call, json!({})).await
+                        } else {
+                            api.outcome(&token, call, json!({"disposition": "no_answer"}))
+                                .await
+                        };
+                        assert!(
+                            matches!(r.status, StatusCode::OK | StatusCode::CONFLICT),
+                            "{}",
+                            r.text
+                        );
+                    }
+                    StatusCode::CONFLICT => {
+                        // Paused or signed out by the supervisor: back to work.
+                        let r = set(&api, &token, json!({"state": "ready"})).await;
+                        r.expect(StatusCode::OK);
+                    }
+                    StatusCode::NO_CONTENT => {}
+                    other => panic!("next answered {other}: {}", r.text),
+                }
+                if i % 7 == n as u64 % 7 {
+                    let r = set(&api, &token, json!({"state": "paused", "reason": "break"})).await;
+                    r.expect(StatusCode::OK);
+                }
+            }
+        }));
+    }
+    let ids: Vec<i64> = agents.iter().map(|(id, _)| *id).collect();
+    let api = app.client.clone();
+    let steering = tokio::spawn(async move {
+        let mut i = 0usize;
+        while std::time::Instant::now() < deadline {
+            let id = ids[i % ids.len()];
+            let body = if i.is_multiple_of(2) {
+                json!({"state": "offline"})
+            } else {
+                json!({"state": "paused", "reason": "break"})
+            };
+            let r = api
+                .call(
+                    Method::POST,
+                    &format!("/v1/agents/{id}/state"),
+                    Some(&supervisor),
+                    body,
+                )
+                .await;
+            r.expect(StatusCode::OK);
+            i += 1;
+        }
+    });
+    while std::time::Instant::now() < deadline {
+        assert_consistent(&standing(&app.database_url).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    steering.await.unwrap();
+    assert_consistent(&standing(&app.database_url).await);
+}
+
+crate::on_both_backends!(
+    a_new_agent_is_offline_until_its_desk_signs_it_in_and_calls_move_its_state,
+    pausing_or_signing_out_releases_a_held_call_and_a_supervisors_action_is_audited,
+    bad_state_requests_are_refused_naming_the_field,
+    state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_call_without_a_call_or_with_two,
+);
+crate::on_both_backends!(
+    start = super::start_with_idle_sign_out;
+    mod idle_sqlite, idle_postgres;
+    an_agent_whose_desk_goes_quiet_is_signed_out_and_its_call_released,
+);
