@@ -11,6 +11,11 @@ crate::text_enum! {
         Outcome = "outcome",
         /// A campaign changed status, or its recurrence re-opened contacts.
         Campaign = "campaign",
+        /// An agent's state changed: agent, state, reason, since; never a phone.
+        Agent = "agent",
+        /// A call was handed out, released or its lease ran out: call, campaign, contact id,
+        /// agent; never a phone.
+        Call = "call",
     }
 }
 

@@ -143,6 +143,8 @@
   }
 
   function onEvent(kind, e) {
+    // The floor's events (agents' states, calls) change nothing this page shows.
+    if (kind === "agent" || kind === "call") return;
     if (kind === "reset") {
       // The server could not send everything this page missed (too much, or already pruned):
       // the counters and the feed lack events, so the numbers are read again, throttled like

@@ -1,4 +1,4 @@
-//! The floor's routes: an agent's state (`/v1/agents/me/state`, and a supervisor's or lead's
+//! The floor's routes: the live floor (`/v1/floor`), an agent's state (`/v1/agents/me/state`, and a supervisor's or lead's
 //! `/v1/agents/{id}/state`) and the pause reasons leads keep (`/v1/pause-reasons`).
 
 use axum::{Json, extract::State, http::StatusCode};
@@ -7,8 +7,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     floor::AgentState,
-    ids::{AgentId, PauseReasonId},
-    service::agent_states::{Asker, StateInput},
+    ids::{AgentId, CallId, CampaignId, ContactId, PauseReasonId},
+    service::{
+        agent_states::{Asker, StateInput},
+        floor::{FloorAgent, Today},
+    },
     store::{Page, agent_states::StateRow, pause_reasons::PauseReason},
     text::Name,
 };
@@ -26,6 +29,92 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agents_my_state_get, agents_my_state_set))
         .routes(routes!(agents_state_set))
         .routes(routes!(pause_reasons_list, pause_reasons_create))
+        .routes(routes!(floor_get))
+}
+
+/// The call an agent holds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FloorCall {
+    pub id: CallId,
+    pub campaign: CampaignId,
+    /// The contact's id (never its phone).
+    pub contact: ContactId,
+    pub leased_at: String,
+    pub lease_expires_at: String,
+}
+
+/// One agent on the floor.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FloorAgentView {
+    pub agent: AgentId,
+    pub name: String,
+    pub team: Option<String>,
+    pub state: AgentState,
+    pub reason: Option<String>,
+    pub since: String,
+    pub call: Option<FloorCall>,
+    pub today: Today,
+}
+
+/// The floor: every active agent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FloorView {
+    pub agents: Vec<FloorAgentView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FloorParams {
+    /// Only this team's agents.
+    pub team: Option<String>,
+}
+
+fn floor_view(state: &AppState, a: FloorAgent) -> FloorAgentView {
+    let tz = state.tz();
+    let r = a.row;
+    let call = match (
+        r.call_id,
+        r.campaign_id,
+        r.contact_id,
+        r.leased_at,
+        r.lease_expires_at,
+    ) {
+        (Some(id), Some(campaign), Some(contact), Some(leased), Some(expires)) => Some(FloorCall {
+            id,
+            campaign,
+            contact,
+            leased_at: leased.rfc3339(tz),
+            lease_expires_at: expires.rfc3339(tz),
+        }),
+        _ => None,
+    };
+    FloorAgentView {
+        agent: r.agent_id,
+        name: r.name,
+        team: r.team,
+        state: a.standing.state,
+        reason: a.standing.reason,
+        since: a.standing.since.rfc3339(tz),
+        call,
+        today: a.today,
+    }
+}
+
+/// Every active agent: state (and pause reason) since when, the call it holds, and today's
+/// numbers. Live through `GET /v1/events` (`event: agent`, `event: call`).
+#[utoipa::path(get, path = "/v1/floor", tag = "floor", params(FloorParams),
+    responses((status = 200, body = FloorView)), security(("bearer" = [])))]
+async fn floor_get(
+    _auth: Require<Supervisors>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<FloorParams>,
+) -> Result<Json<FloorView>> {
+    let team = p.team.filter(|t| !t.is_empty());
+    let agents = state.floor(team.as_deref()).await?;
+    Ok(Json(FloorView {
+        agents: agents.into_iter().map(|a| floor_view(&state, a)).collect(),
+    }))
 }
 
 /// Where an agent stands.

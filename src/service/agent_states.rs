@@ -146,6 +146,7 @@ impl Service {
             Store::audit_in(&mut tx, by, now, &record).await?;
         }
         tx.commit().await?;
+        self.events.poke();
         tracing::info!(agent = %agent, state = %wanted.state, released = ?released, "agent state set");
         Ok(StateRow {
             state: wanted.state,

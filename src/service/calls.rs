@@ -124,6 +124,7 @@ impl Service {
             Store::audit_in(&mut tx, by, now, &record).await?;
         }
         tx.commit().await?;
+        self.events.poke();
         Ok(Released { call, skip_until })
     }
 }

@@ -22,6 +22,7 @@ use crate::{
         calls::CallRow,
         campaigns::CampaignRow,
         contacts::{ContactRow, HistoryRow},
+        floor::CallEvent,
         queue::{Outlook, Search, Step},
         scripts::Script,
     },
@@ -171,6 +172,14 @@ impl HandOut {
                     store
                         .agent_move_in(&mut tx, agent_id, &standing, &Standing::on_call(now))
                         .await?;
+                    let (campaign, contact) = (call.campaign_id, call.contact_id);
+                    let until = Some(call.lease_expires_at);
+                    let what = CallEvent::HandedOut;
+                    store
+                        .call_event_in(
+                            &mut tx, what, call.id, campaign, contact, agent_id, until, now,
+                        )
+                        .await?;
                     tx.commit().await?;
                     metrics::counter!("outcall_calls_handed_out_total").increment(1);
                     let campaign = by_id[&call.campaign_id].clone();
@@ -293,6 +302,7 @@ impl Service {
         let Some(handout) = self.handout.next(agent).await? else {
             return Ok(None);
         };
+        self.events.poke();
         let Handout {
             call,
             agent,

@@ -8,7 +8,10 @@
 //! (`WHERE state = 'on_call'`), after the call's own row: every writer locks the call before
 //! the agent's state, never the other way round.
 
+use serde_json::json;
+
 use crate::{
+    events::EventKind,
     floor::{AgentState, Standing, split_by_day},
     ids::AgentId,
     on_pool, on_tx,
@@ -151,7 +154,15 @@ impl Store {
             .execute(c)
             .await
             .map(|_| ()))?;
-        Ok(())
+        self.agent_event_in(tx, agent, to).await
+    }
+
+    /// The live stream's `agent` event for a state just set.
+    async fn agent_event_in(&self, tx: &mut Tx, agent: AgentId, to: &Standing) -> Result<()> {
+        let event = json!({"agent": agent, "state": to.state, "reason": to.reason,
+            "since": to.since.rfc3339(self.zone),
+            "wrap_up_until": to.wrap_up_until.map(|t| t.rfc3339(self.zone))});
+        Store::event_in(tx, EventKind::Agent, to.since, &event).await
     }
 
     /// The agent's call ended at `now`: `on_call` becomes `to` (with a wrap-up's end), and the
@@ -181,6 +192,13 @@ impl Store {
         if moved.is_some() {
             self.add_time_in(tx, agent, AgentState::OnCall, "", since, now)
                 .await?;
+            let standing = Standing {
+                state: to,
+                reason: None,
+                since: now,
+                wrap_up_until,
+            };
+            self.agent_event_in(tx, agent, &standing).await?;
         }
         Ok(())
     }

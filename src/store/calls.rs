@@ -14,7 +14,7 @@ use crate::{
     time::Instant,
 };
 
-use super::{Result, Store, Tx, locks};
+use super::{Result, Store, Tx, floor::CallEvent, locks};
 
 /// A call row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -170,6 +170,9 @@ impl Store {
                 notes: None,
             };
             history(&mut tx, &line, now).await?;
+            let what = CallEvent::Expired;
+            self.call_event_in(&mut tx, what, call, campaign, contact, agent, None, now)
+                .await?;
             self.agent_leave_call_in(&mut tx, agent, AgentState::Ready, None, now)
                 .await?;
         }

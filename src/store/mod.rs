@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod counts;
 pub mod dnc;
 pub mod events;
+pub mod floor;
 pub mod follow_ups;
 pub mod idempotency;
 pub mod imports;

@@ -13,6 +13,7 @@ use crate::{
 use super::{
     Result, Store, Tx,
     calls::{Line, back_to_queue, history},
+    floor::CallEvent,
 };
 
 /// A call handed back unattempted: by whom it was held, why, and whether the agent skipped
@@ -72,6 +73,9 @@ impl Store {
             notes: r.reason,
         };
         history(tx, &line, now).await?;
+        let what = CallEvent::Released;
+        self.call_event_in(tx, what, r.call, campaign, contact, r.agent, None, now)
+            .await?;
         self.agent_leave_call_in(tx, r.agent, AgentState::Ready, None, now)
             .await?;
         Ok(true)

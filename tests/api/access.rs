@@ -74,6 +74,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/agents/{id}/state", &["lead", "supervisor"]),
     ("GET", "/v1/pause-reasons", &["agent", "lead", "supervisor"]),
     ("POST", "/v1/pause-reasons", &["lead"]),
+    ("GET", "/v1/floor", &["lead", "supervisor"]),
     ("PATCH", "/v1/follow-ups/{id}", &["lead"]),
     (
         "GET",

@@ -16,6 +16,7 @@ mod dnc;
 mod edge;
 mod events;
 mod faults;
+mod floor;
 mod import_blips;
 mod injection;
 mod jobs;

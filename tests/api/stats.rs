@@ -385,7 +385,18 @@ async fn exported_cells_a_spreadsheet_would_read_as_formulas_start_with_a_quote(
 
 /// Reads SSE events from a response until `n` arrived or the deadline passes.
 pub async fn read_events(
+    response: reqwest::Response,
+    n: usize,
+    secs: u64,
+) -> Vec<(i64, String, Value)> {
+    read_events_of(response, &[], n, secs).await
+}
+
+/// Like [`read_events`], keeping only events of `kinds` (every kind when empty): the floor's
+/// `agent` and `call` events come between the outcomes and campaign changes a dashboard reads.
+pub async fn read_events_of(
     mut response: reqwest::Response,
+    kinds: &[&str],
     n: usize,
     secs: u64,
 ) -> Vec<(i64, String, Value)> {
@@ -410,13 +421,16 @@ pub async fn read_events(
                     data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
                 }
             }
-            if id > 0 {
+            if id > 0 && (kinds.is_empty() || kinds.contains(&kind.as_str())) {
                 out.push((id, kind, data));
             }
         }
     }
     out
 }
+
+/// The kinds a dashboard reads.
+const DASHBOARD: &[&str] = &["campaign", "outcome"];
 
 async fn events_stream_live_and_replay_after_last_event_id(app: TestApp) {
     let campaign = app.campaign(json!({})).await;
@@ -441,7 +455,7 @@ async fn events_stream_live_and_replay_after_last_event_id(app: TestApp) {
     app.outcome(&agent, call, json!({"disposition": "accepted"}))
         .await
         .expect(StatusCode::OK);
-    let events = read_events(live, 2, 10).await;
+    let events = read_events_of(live, DASHBOARD, 2, 10).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].1, "campaign");
     assert_eq!(events[0].2["status"], "active");
@@ -459,7 +473,7 @@ async fn events_stream_live_and_replay_after_last_event_id(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let again = read_events(replay, 1, 5).await;
+    let again = read_events_of(replay, DASHBOARD, 1, 5).await;
     assert_eq!(again[0].0, events[1].0);
     let (_, agent_token) = app.agent("戊", None).await;
     app.get("/v1/events", &agent_token)
@@ -500,7 +514,7 @@ mod two_postgres {
             .await
             .expect(StatusCode::OK);
         let started = std::time::Instant::now();
-        let events = read_events(live, 1, 10).await;
+        let events = read_events_of(live, &["outcome"], 1, 10).await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].2["disposition"], "declined");
         assert!(started.elapsed() < Duration::from_secs(5));
