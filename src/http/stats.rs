@@ -12,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     campaigns::windows::resolve,
     ids::{AgentId, CampaignId},
+    service::floor::TimeStats,
     stats::{Tally, TargetScope},
     store::{
         Page,
@@ -68,6 +69,8 @@ pub struct AgentCounts {
     pub attempts: i64,
     pub reached: i64,
     pub conversions: i64,
+    #[serde(flatten)]
+    pub time: TimeStats,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -101,6 +104,7 @@ async fn stats_campaign(
             .or_insert_with(|| (name, Tally::default()));
         tally.add(disposition, n);
     }
+    let mut times = state.campaign_time_stats(id).await?;
     let by_agent = agents
         .into_iter()
         .map(|(agent, (agent_name, t))| AgentCounts {
@@ -109,6 +113,7 @@ async fn stats_campaign(
             attempts: t.attempts,
             reached: t.reached,
             conversions: t.conversions,
+            time: times.remove(&agent).unwrap_or_default(),
         })
         .collect();
     let targets: Vec<TargetView> = state
@@ -203,6 +208,8 @@ pub struct AgentStats {
     pub team: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
+    #[serde(flatten)]
+    pub time: TimeStats,
 }
 
 /// Outcomes per agent in a time range (a leaderboard).
@@ -219,6 +226,7 @@ async fn stats_agents(
         .store
         .tally_range(GroupBy::Agent, &filter, from, to)
         .await?;
+    let mut times = state.time_stats(from, to).await?;
     let mut items = vec![];
     for (agent, tally) in groups {
         let a = state.store.agent_get(AgentId(agent)).await?;
@@ -227,6 +235,7 @@ async fn stats_agents(
             agent_name: a.name,
             team: a.team,
             counts: Counts::from(&tally),
+            time: times.remove(&a.id).unwrap_or_default(),
         });
     }
     items.sort_by(|a, b| {

@@ -2,8 +2,11 @@
 //! and leads. Today is the service's local day (`OUTCALL_TIMEZONE`); numbers come from the kept
 //! roll-ups, and the stretch an agent is in now counts up to now.
 
+use std::collections::HashMap;
+
 use crate::{
     floor::{AgentState, Standing, day_of, day_start},
+    ids::{AgentId, CampaignId},
     store::floor::{Day, Days, FloorRow},
     time::Instant,
 };
@@ -28,6 +31,37 @@ pub struct Today {
     pub handle_time_avg_s: Option<f64>,
     /// Time paused today, in seconds (a pause going on counts up to now).
     pub paused_s: i64,
+}
+
+/// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches).
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct TimeStats {
+    /// Mean time from hand-out to outcome, in seconds; null without outcomes.
+    pub handle_time_avg_s: Option<f64>,
+    /// Mean talk time the phone system reported (`talk_seconds`), on the calls that had it.
+    pub talk_time_avg_s: Option<f64>,
+    /// Wrap-up time per call finished with an outcome, in seconds.
+    pub wrap_up_avg_s: Option<f64>,
+    /// Time paused, in seconds.
+    pub paused_s: i64,
+    /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any.
+    pub occupancy: Option<f64>,
+}
+
+impl TimeStats {
+    pub fn of(day: &Day) -> Self {
+        let ms = |s: AgentState| day.ms.get(&s).copied().unwrap_or(0);
+        let busy = ms(AgentState::OnCall) + ms(AgentState::WrapUp);
+        let available = busy + ms(AgentState::Ready);
+        TimeStats {
+            handle_time_avg_s: secs(day.handle_ms, day.handled),
+            talk_time_avg_s: secs(day.talk_s * 1000, day.talked),
+            wrap_up_avg_s: secs(ms(AgentState::WrapUp), day.handled),
+            paused_s: ms(AgentState::Paused) / 1000,
+            occupancy: (available > 0)
+                .then(|| (busy as f64 / available as f64 * 1000.0).round() / 1000.0),
+        }
+    }
 }
 
 /// Time in `state` over a day: the closed stretches, plus the open one if the agent is in it.
@@ -65,6 +99,49 @@ impl Service {
             to_hour: now.hour() + 1,
         };
         (days, start)
+    }
+
+    /// Each agent's time figures over the local days the epoch hours `from..to` touch.
+    pub async fn time_stats(&self, from: i64, to: i64) -> Result<HashMap<AgentId, TimeStats>> {
+        let hour = |h: i64| Instant::from_millis(h.saturating_mul(3_600_000));
+        let days = Days {
+            first: day_of(hour(from), self.tz()).to_string(),
+            last: day_of(hour(to).plus_millis(-1), self.tz()).to_string(),
+            from_hour: from,
+            to_hour: to,
+        };
+        let numbers = self.store.agent_days(&days).await?;
+        Ok(numbers
+            .iter()
+            .map(|(agent, day)| (*agent, TimeStats::of(day)))
+            .collect())
+    }
+
+    /// Each agent's time figures for a campaign: handle and talk time on the campaign's calls;
+    /// wrap-up, pauses and occupancy are the agent's own over all time (states are not kept per
+    /// campaign).
+    pub async fn campaign_time_stats(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<HashMap<AgentId, TimeStats>> {
+        let all = Days {
+            first: "0000-01-01".into(),
+            last: "9999-12-31".into(),
+            from_hour: 0,
+            to_hour: i64::MAX,
+        };
+        let mut numbers = self.store.agent_days(&all).await?;
+        for (agent, handled, handle_ms, talk_s, talked) in
+            self.store.campaign_handle_time(campaign).await?
+        {
+            let day = numbers.entry(agent).or_default();
+            (day.handled, day.handle_ms, day.talk_s, day.talked) =
+                (handled, handle_ms, talk_s, talked);
+        }
+        Ok(numbers
+            .iter()
+            .map(|(agent, day)| (*agent, TimeStats::of(day)))
+            .collect())
     }
 
     /// Every active agent (of `team`, if given), in id order.

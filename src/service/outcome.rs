@@ -43,6 +43,8 @@ pub struct OutcomeInput {
     /// Answers to the script's questions.
     #[schema(value_type = Option<Object>)]
     pub answers: Option<Value>,
+    /// How long the agent talked, in whole seconds (0..86400), when the phone system reports it.
+    pub talk_seconds: Option<i64>,
 }
 
 /// An outcome to record, from an agent's token.
@@ -65,6 +67,8 @@ pub enum Answer {
 
 /// The longest a callback may be set ahead.
 const MAX_CALLBACK_DAYS: i64 = 180;
+/// The longest talk an outcome may report: a day.
+const MAX_TALK_SECONDS: i64 = 86_400;
 /// The largest `answers` object, as JSON.
 const MAX_ANSWERS_BYTES: usize = 16 * 1024;
 /// When a complaint's follow-up is due.
@@ -76,6 +80,7 @@ struct Checked {
     notes: Option<Notes>,
     callback: Option<(DateTime<Utc>, CallbackScope)>,
     answers: Option<String>,
+    talk_seconds: Option<i64>,
 }
 
 fn clean_json(value: &Value) -> bool {
@@ -149,6 +154,13 @@ impl Service {
             }
         });
         let answers = v.check_opt("answers", input.answers, check_answers);
+        let talk_seconds = v.check_opt("talk_seconds", input.talk_seconds, |s| {
+            if (0..=MAX_TALK_SECONDS).contains(&s) {
+                Ok(s)
+            } else {
+                Err(format!("must be from 0 to {MAX_TALK_SECONDS}"))
+            }
+        });
         let mut callback = None;
         match (disposition, input.callback_at) {
             (Some(Disposition::Callback), None) => {
@@ -162,7 +174,9 @@ impl Service {
             (Some(_), Some(_)) => v.push("callback_at", "only goes with disposition callback"),
             _ => {}
         }
-        let (Some(disposition), Some(notes), Some(answers)) = (disposition, notes, answers) else {
+        let (Some(disposition), Some(notes), Some(answers), Some(talk_seconds)) =
+            (disposition, notes, answers, talk_seconds)
+        else {
             return Err(v.fail());
         };
         v.finish()?;
@@ -171,6 +185,7 @@ impl Service {
             notes,
             callback,
             answers,
+            talk_seconds,
         })
     }
 
@@ -218,6 +233,7 @@ impl Service {
             notes: checked.notes.as_ref().map(Notes::as_str),
             callback_at: checked.callback.map(|(at, _)| at.into()),
             answers: checked.answers,
+            talk_seconds: checked.talk_seconds,
             state: after.state,
             next_attempt_at: after.next_attempt_at,
             release_at: after.release_at,
@@ -284,7 +300,7 @@ impl Service {
                 w.agent_id,
                 done.campaign_id,
                 done.leased_at,
-                None,
+                w.talk_seconds,
                 now,
             )
             .await?;

@@ -44,6 +44,7 @@ pub struct OutcomeWrite<'a> {
     pub notes: Option<&'a str>,
     pub callback_at: Option<Instant>,
     pub answers: Option<String>,
+    pub talk_seconds: Option<i64>,
     /// The entry's state after the outcome (a DNC listing meanwhile makes it `suppressed`).
     pub state: ContactState,
     pub next_attempt_at: Instant,
@@ -105,7 +106,8 @@ const FOLLOW_UP: &str = "INSERT INTO follow_ups (contact_id, campaign_id, call_i
 /// Marks a call completed with its outcome if it is this agent's and the condition that ends
 /// the statement holds (see [`LIVE`] and [`LATE`]).
 const COMPLETE: &str = "UPDATE calls SET state = 'completed', disposition = $3, notes = $4, \
-       callback_at = $5, answers = $6, finished_at = $7 WHERE id = $1 AND agent_id = $2 AND ";
+       callback_at = $5, answers = $6, finished_at = $7, talk_seconds = $8 \
+     WHERE id = $1 AND agent_id = $2 AND ";
 /// The lease is live.
 const LIVE: &str = "state = 'leased'";
 /// The lease ran out, and nobody has been handed the person since, in any campaign.
@@ -332,6 +334,7 @@ async fn complete(tx: &mut Tx, w: &OutcomeWrite<'_>, condition: &str) -> Result<
     .bind(w.callback_at)
     .bind(w.answers.as_deref())
     .bind(w.now)
+    .bind(w.talk_seconds)
     .fetch_optional(c)
     .await)?)
 }

@@ -63,6 +63,9 @@ const STATE_TIME: &str = "SELECT agent_id, state, CAST(SUM(ms) AS BIGINT) FROM a
 const HANDLE_TIME: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), CAST(SUM(handle_ms) AS BIGINT), \
        CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) FROM agent_handle_time \
      WHERE day >= $1 AND day <= $2 GROUP BY agent_id";
+const HANDLE_BY_CAMPAIGN: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), \
+       CAST(SUM(handle_ms) AS BIGINT), CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) \
+     FROM agent_handle_time WHERE campaign_id = $1 GROUP BY agent_id";
 const ADD_HANDLE: &str = "INSERT INTO agent_handle_time (agent_id, day, campaign_id, calls, \
        handle_ms, talk_s, talked) VALUES ($1, $2, $6, 1, $3, $4, $5) \
      ON CONFLICT (agent_id, day, campaign_id) DO UPDATE SET \
@@ -157,6 +160,20 @@ impl Store {
             "contact": contact, "agent": agent, "at": now.rfc3339(self.zone),
             "lease_expires_at": lease_expires_at.map(|t| t.rfc3339(self.zone))});
         Store::event_in(tx, EventKind::Call, now, &event).await
+    }
+
+    /// Each agent's handle time on a campaign's calls: (agent, calls, handle ms, talk s, calls
+    /// with talk time).
+    pub async fn campaign_handle_time(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Vec<(AgentId, i64, i64, i64, i64)>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
+            HANDLE_BY_CAMPAIGN
+        )
+        .bind(campaign)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Counts a call finished with an outcome at `now` in its agent's handle time.

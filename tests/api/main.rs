@@ -17,6 +17,7 @@ mod edge;
 mod events;
 mod faults;
 mod floor;
+mod handle_time;
 mod import_blips;
 mod injection;
 mod jobs;
