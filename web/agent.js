@@ -246,6 +246,8 @@
     // (an agent still on a call stays on it).
     signedIn = api("POST", "/v1/agents/me/state", { state: "ready" })
       .catch((e) => showError($("#error"), e));
+    // A reload while on a call shows that call again (next gives a held call back as it is).
+    signedIn.then((s) => { if (s && s.state === "on_call") next(); });
     loadProgress();
     setInterval(loadProgress, 60000);
     setInterval(renderLocalTime, 30000);

@@ -1,4 +1,4 @@
-//! The browser pages: agent desk, campaign console and wall dashboard. Every asset is compiled
+//! The browser pages: agent desk, campaign console, wall dashboard and the supervisors' floor. Every asset is compiled
 //! into the binary, so the pages work on a closed network; the pages use only the public API.
 
 use axum::{
@@ -36,6 +36,7 @@ static PAGES: &[Asset] = &[
     asset!("agent.html", HTML),
     asset!("lead.html", HTML),
     asset!("dashboard.html", HTML),
+    asset!("floor.html", HTML),
 ];
 
 static ASSETS: &[Asset] = &[
@@ -45,6 +46,7 @@ static ASSETS: &[Asset] = &[
     asset!("agent.js", JS),
     asset!("lead.js", JS),
     asset!("dashboard.js", JS),
+    asset!("floor.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
 ];

@@ -282,13 +282,38 @@ async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: T
     assert_eq!(stats.body["conversions"], 1);
 }
 
+async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
+    app.running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
+    app.create("/v1/pause-reasons", json!({"name": "培训"}))
+        .await;
+    let supervisor = app.token("supervisor").await;
+    let (agent_id, agent) = app.agent("钱坤", Some("north")).await;
+    let (paused_id, paused) = app.agent("孙丽", Some("south")).await;
+    app.post(
+        "/v1/agents/me/state",
+        &paused,
+        json!({"state": "paused", "reason": "培训"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    scenario(
+        &app,
+        "floor",
+        json!({"supervisor_token": supervisor, "agent_token": agent, "agent": agent_id,
+               "paused_agent": paused_id, "reason": "培训", "team": "north",
+               "phone": "13800138000"}),
+    )
+    .await;
+}
+
 async fn the_language_follows_the_browser_and_the_switch_sticks(app: TestApp) {
     let (_, agent) = app.agent("agent", None).await;
     scenario(&app, "language", json!({"agent_token": agent})).await;
 }
 
 async fn the_pages_are_served_from_the_binary_with_a_strict_content_security_policy(app: TestApp) {
-    for page in ["/app/agent", "/app/lead", "/app/dashboard"] {
+    for page in ["/app/agent", "/app/lead", "/app/dashboard", "/app/floor"] {
         let r = app.call(Method::GET, page, None, Value::Null).await;
         r.expect(StatusCode::OK);
         assert!(r.content_type.starts_with("text/html"), "{page} is HTML");
@@ -334,6 +359,7 @@ crate::on_both_backends!(
     a_lead_creates_and_starts_a_campaign_in_the_browser_with_a_schedule_preview,
     a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_in_the_browser,
     the_dashboard_updates_live_when_another_agent_records_an_outcome,
+    a_supervisor_watches_the_floor_live_in_the_browser,
     the_language_follows_the_browser_and_the_switch_sticks,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
 );

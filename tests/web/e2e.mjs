@@ -80,6 +80,10 @@ const scenarios = {
     check((await text(page, "#history")).includes("First call"), "an empty history says so");
     await page.waitForFunction(() => /\d+:\d\d left/.test(document.querySelector("#countdown").textContent));
     await shot(page, "agent");
+    // A reload while on the call shows the same call again, without pressing N.
+    await page.reload();
+    await page.locator("#call").waitFor({ state: "visible", timeout: TIMEOUT });
+    check((await text(page, "#phone")) === cfg.first.phone, "the held call is back after a reload");
     await page.locator("#notes").fill(cfg.notes);
     await page.locator("button[data-disposition=accepted]").click();
     await page.locator("#status", { hasText: "Recorded: Accepted" }).waitFor({ timeout: TIMEOUT });
@@ -232,6 +236,33 @@ const scenarios = {
     check((await text(page, "#k-conversions")) === "spoilt", "nothing refreshes the page on its own");
     await page.evaluate(() => window.__events.at(-1)('id: 1\nevent: reset\ndata: {"reason":"too_many"}\n\n'));
     await page.locator("#k-conversions", { hasText: conversions }).waitFor({ timeout: TIMEOUT });
+  },
+
+  // The floor: a tile per agent, live when an agent takes a call through the API, filtered by
+  // team, sorted, and in Chinese at the switch.
+  async floor(browser) {
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/floor", cfg.supervisor_token);
+    await page.locator("#live-text", { hasText: "live" }).waitFor({ timeout: TIMEOUT });
+    const busy = page.locator(`.tile[data-agent="${cfg.agent}"]`);
+    await busy.waitFor({ timeout: TIMEOUT });
+    check((await busy.getAttribute("data-state")) === "ready", "the signed-in agent is ready");
+    check((await text(page, `.tile[data-agent="${cfg.paused_agent}"]`)).includes("Paused · " + cfg.reason), "a pause shows its reason");
+    const auth = { Authorization: "Bearer " + cfg.agent_token, "Content-Type": "application/json" };
+    const res = await fetch(cfg.base + "/v1/calls/next", { method: "POST", headers: auth });
+    check(res.status === 200, "the agent takes a call");
+    await page.locator(`.tile[data-agent="${cfg.agent}"][data-state="on_call"]`).waitFor({ timeout: TIMEOUT });
+    check((await text(page, `.tile[data-agent="${cfg.agent}"] .tile-call`)).includes("lease left"), "the call's lease time left is shown");
+    check(!(await text(page, "#tiles")).includes(cfg.phone), "never a phone number");
+    await shot(page, "floor");
+    await page.locator("#team").selectOption(cfg.team);
+    check((await page.locator(".tile").count()) === 1, "the team filter leaves that team's agents");
+    await page.locator("#team").selectOption("");
+    await page.locator("#sort").selectOption("state");
+    check((await page.locator(".tile").first().getAttribute("data-state")) === "on_call", "sorted by state, calls first");
+    await page.locator("#lang-switch").click();
+    check((await text(page, "h1")) === "现场", "the floor speaks Chinese");
+    check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("通话中"), "states in Chinese");
   },
 
   // Chinese by default for a Chinese browser, a switch that sticks, and back.
