@@ -169,17 +169,7 @@ impl HandOut {
                 };
                 let (found, exhausted) = self.try_batch(&mut tx, &search, &by_id).await?;
                 if let Some(call) = found {
-                    store
-                        .agent_move_in(&mut tx, agent_id, &standing, &Standing::on_call(now))
-                        .await?;
-                    let (campaign, contact) = (call.campaign_id, call.contact_id);
-                    let until = Some(call.lease_expires_at);
-                    let what = CallEvent::HandedOut;
-                    store
-                        .call_event_in(
-                            &mut tx, what, call.id, campaign, contact, agent_id, until, now,
-                        )
-                        .await?;
+                    self.on_call(&mut tx, &call, &standing, now).await?;
                     tx.commit().await?;
                     metrics::counter!("outcall_calls_handed_out_total").increment(1);
                     let campaign = by_id[&call.campaign_id].clone();
@@ -196,6 +186,27 @@ impl HandOut {
         }
         tx.commit().await?;
         Ok(None)
+    }
+
+    /// The agent is on the call just claimed, and the live stream says so, in the hand-out's
+    /// transaction.
+    async fn on_call(
+        &self,
+        tx: &mut Tx,
+        call: &CallRow,
+        standing: &Standing,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        let (store, agent) = (&self.store, call.agent_id);
+        store
+            .agent_move_in(tx, agent, standing, &Standing::on_call(now))
+            .await?;
+        let (campaign, contact) = (call.campaign_id, call.contact_id);
+        let until = Some(call.lease_expires_at);
+        let what = CallEvent::HandedOut;
+        store
+            .call_event_in(tx, what, call.id, campaign, contact, agent, until, now)
+            .await
     }
 
     /// One batch of one step: judges each candidate, leases the first that may be called, and

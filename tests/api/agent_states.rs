@@ -236,6 +236,13 @@ fn assert_consistent(rows: &[(i64, String, i64)]) {
 async fn state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_call_without_a_call_or_with_two(
     app: TestApp,
 ) {
+    hammer(&app, vec![app.client.clone()]).await;
+}
+
+/// Agents loop on next, outcome or release and pause themselves now and then, while a
+/// supervisor pauses and signs them out; agent `n` and the supervisor talk to
+/// `processes[n % len]`. The floor is checked all along and at the end.
+async fn hammer(app: &TestApp, processes: Vec<Client>) {
     let mut csv = String::from("phone\n");
     for i in 0..400 {
         csv.push_str(&format!("1380000{i:04}\n"));
@@ -251,7 +258,7 @@ async fn state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_cal
     let deadline = std::time::Instant::now() + Duration::from_secs(6);
     let mut tasks = vec![];
     for (n, (_, token)) in agents.iter().cloned().enumerate() {
-        let api = app.client.clone();
+        let api = processes[n % processes.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut i = 0u64;
             while std::time::Instant::now() < deadline {
@@ -288,7 +295,7 @@ async fn state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_cal
         }));
     }
     let ids: Vec<i64> = agents.iter().map(|(id, _)| *id).collect();
-    let api = app.client.clone();
+    let api = processes[processes.len() - 1].clone();
     let steering = tokio::spawn(async move {
         let mut i = 0usize;
         while std::time::Instant::now() < deadline {
@@ -332,3 +339,20 @@ crate::on_both_backends!(
     mod idle_sqlite, idle_postgres;
     an_agent_whose_desk_goes_quiet_is_signed_out_and_its_call_released,
 );
+
+mod two_postgres {
+    use super::*;
+
+    /// The same hammer with agents and the supervisor spread over two processes of the service
+    /// on one PostgreSQL database.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn state_changes_racing_hand_outs_across_two_processes_never_leave_an_agent_on_call_without_a_call_or_with_two()
+     {
+        let app = TestApp::start(crate::helpers::Backend::Postgres).await;
+        let second = app.another_process().await;
+        let other = app.client.with_base(format!("http://{}", second.addr));
+        hammer(&app, vec![app.client.clone(), other]).await;
+        second.shutdown.cancel();
+        second.stopped().await.unwrap();
+    }
+}
