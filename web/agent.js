@@ -16,8 +16,51 @@
   let outcomeKey = null;   // Idempotency-Key of the outcome being sent (kept across retries)
   let busy = false;
   let signedIn = Promise.resolve(); // the sign-in (state ready) a hand-out waits for
+  let me = null;           // the agent's state: {state, reason, since, wrap_up_until}
 
   function setStatus(text) { $("#status").textContent = text || ""; }
+
+  // ---- The agent's state: ready, paused for a reason, and the wrap-up after an outcome ----
+  function renderState() {
+    if (!me) return;
+    $("#state").textContent = t("floor.state." + me.state) + (me.reason ? " · " + me.reason : "");
+    const paused = me.state === "paused" || me.state === "offline";
+    $("#pause").hidden = paused || me.state === "on_call";
+    $("#pause-reason").hidden = paused || me.state === "on_call";
+    $("#ready").hidden = !paused;
+    renderWrapUp();
+  }
+
+  function renderWrapUp() {
+    const el = $("#wrap-up");
+    if (!me || me.state !== "wrap_up" || !me.wrap_up_until) { el.textContent = ""; return; }
+    const left = Math.max(0, Math.round((new Date(me.wrap_up_until).getTime() - Date.now()) / 1000));
+    if (left === 0) { me = Object.assign({}, me, { state: "ready", wrap_up_until: null }); renderState(); return; }
+    el.textContent = t("agent.wrap_up.left", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
+  }
+
+  async function loadState() {
+    try { me = await api("GET", "/v1/agents/me/state"); renderState(); } catch (e) { /* shown on the next action */ }
+  }
+
+  async function setState(body) {
+    try {
+      me = await api("POST", "/v1/agents/me/state", body);
+      showError($("#error"), null);
+      if (me.state === "paused") clearCall();
+      renderState();
+    } catch (e) {
+      showError($("#error"), e);
+    }
+  }
+
+  async function loadReasons() {
+    try {
+      const page = await api("GET", "/v1/pause-reasons?limit=1000");
+      $("#pause-reason").replaceChildren(...page.items.map((r) => h("option", { value: r.name, text: r.name })));
+      $("#pause").disabled = page.items.length === 0;
+    } catch (e) { /* pausing waits for the list */ }
+  }
 
   async function loadProgress() {
     try {
@@ -43,6 +86,7 @@
     try {
       await signedIn;
       const call = await api("POST", "/v1/calls/next");
+      loadState();
       if (!call) {
         clearCall();
         setStatus(t("agent.nothing"));
@@ -204,6 +248,7 @@
       await api("POST", `/v1/calls/${current.call.id}/outcome`, body, { headers: { "Idempotency-Key": outcomeKey.id } });
       showError($("#error"), null, form);
       clearCall();
+      loadState();
       setStatus(t("agent.recorded", { d: t("d." + body.disposition) }));
       toast(t("agent.recorded", { d: t("d." + body.disposition) }));
       loadProgress();
@@ -236,16 +281,21 @@
 
   $("#next").addEventListener("click", next);
   $("#release").addEventListener("click", release);
+  $("#pause").addEventListener("click", () => setState({ state: "paused", reason: $("#pause-reason").value }));
+  $("#ready").addEventListener("click", () => setState({ state: "ready" }));
   $("#callback-save").addEventListener("click", saveCallback);
   $("#callback-at").addEventListener("input", renderCallbackEquivalent);
   document.addEventListener("keydown", onKey);
-  OC.onLang(() => { renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
+  OC.onLang(() => { renderState(); renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
   renderDispositions();
   OC.session("/v1/agents/me/stats", () => {
     // Signing in makes the agent ready: a new or signed-out agent gets no calls until then
     // (an agent still on a call stays on it).
     signedIn = api("POST", "/v1/agents/me/state", { state: "ready" })
+      .then((s) => { me = s; renderState(); return s; })
       .catch((e) => showError($("#error"), e));
+    loadReasons();
+    setInterval(renderWrapUp, 1000);
     // A reload while on a call shows that call again (next gives a held call back as it is).
     signedIn.then((s) => { if (s && s.state === "on_call") next(); });
     loadProgress();

@@ -19,6 +19,9 @@ window.OC_I18N = {
     "none": "Nothing yet",
     "close": "Close",
 
+    "agent.pause": "Pause",
+    "agent.ready": "Ready",
+    "agent.wrap_up.left": "wrap-up {time} left",
     "agent.title": "Agent desk",
     "agent.next": "Next call",
     "agent.nothing": "Nothing is due for you right now. Try again in a minute.",
@@ -226,6 +229,9 @@ window.OC_I18N = {
     "none": "暂无",
     "close": "关闭",
 
+    "agent.pause": "暂停",
+    "agent.ready": "就绪",
+    "agent.wrap_up.left": "话后整理剩余 {time}",
     "agent.title": "坐席工作台",
     "agent.next": "下一通电话",
     "agent.nothing": "目前没有待拨的电话，请稍后再试。",

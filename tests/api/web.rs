@@ -282,6 +282,20 @@ async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: T
     assert_eq!(stats.body["conversions"], 1);
 }
 
+async fn an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser(app: TestApp) {
+    app.running_campaign(json!({"wrap_up": "10m"}), "phone\n13800138000\n")
+        .await;
+    app.create("/v1/pause-reasons", json!({"name": "coffee"}))
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    scenario(
+        &app,
+        "desk",
+        json!({"agent_token": agent, "reason": "coffee"}),
+    )
+    .await;
+}
+
 async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
     app.running_campaign(json!({}), "phone\n13800138000\n")
         .await;
@@ -360,6 +374,7 @@ crate::on_both_backends!(
     a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_in_the_browser,
     the_dashboard_updates_live_when_another_agent_records_an_outcome,
     a_supervisor_watches_the_floor_live_in_the_browser,
+    an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser,
     the_language_follows_the_browser_and_the_switch_sticks,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
 );

@@ -238,6 +238,29 @@ const scenarios = {
     await page.locator("#k-conversions", { hasText: conversions }).waitFor({ timeout: TIMEOUT });
   },
 
+  // The desk's state switch: a pause for a reason from the leads' list holds calls back (the
+  // problem says why), ready takes them again, and an outcome starts a wrap-up timer.
+  async desk(browser) {
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state", { hasText: "Ready" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#pause-reason option", { hasText: cfg.reason }).waitFor({ state: "attached", timeout: TIMEOUT });
+    await page.locator("#pause-reason").selectOption(cfg.reason);
+    await page.locator("#pause").click();
+    await page.locator("#state", { hasText: "Paused · " + cfg.reason }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#error", { hasText: "paused" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#ready").click();
+    await page.locator("#state", { hasText: "Ready" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#call").waitFor({ state: "visible", timeout: TIMEOUT });
+    await page.locator("#state", { hasText: "On a call" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("button[data-disposition=declined]").click();
+    await page.locator("#state", { hasText: "Wrapping up" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#wrap-up", { hasText: "left" }).waitFor({ timeout: TIMEOUT });
+    await shot(page, "agent-wrap-up");
+  },
+
   // The floor: a tile per agent, live when an agent takes a call through the API, filtered by
   // team, sorted, and in Chinese at the switch.
   async floor(browser) {
