@@ -11,9 +11,16 @@ CREATE TABLE agent_states (
 );
 CREATE INDEX agent_states_seen ON agent_states (seen_at) WHERE state <> 'offline';
 
--- Every agent starts signed out; the desk signs it in.
+-- Every agent starts signed out, since now (the desk signs it in), except one holding a call
+-- at the upgrade: it is on that call since its lease began, so its next hands the call back
+-- and its outcome wraps up as for any other call.
 INSERT INTO agent_states (agent_id, state, since, seen_at)
-    SELECT id, 'offline', created_at, created_at FROM agents;
+    SELECT a.id,
+           CASE WHEN c.leased_at IS NULL THEN 'offline' ELSE 'on_call' END,
+           COALESCE(c.leased_at, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+           CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM agents a
+    LEFT JOIN calls c ON c.agent_id = a.id AND c.state = 'leased';
 
 -- Time in each state (and pause reason, '' for none) per agent and local day (the service's
 -- zone), added as each stretch ends.

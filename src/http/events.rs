@@ -1,6 +1,7 @@
-//! `GET /v1/events`: Server-Sent Events for dashboards. `outcome` events (campaign, offer,
-//! agent, disposition, time; never a phone number) and `campaign` status events, from every
-//! process, with `id:` lines; reconnecting with `Last-Event-ID` replays what was missed from
+//! `GET /v1/events`: Server-Sent Events for dashboards and the floor. `outcome` events
+//! (campaign, offer, agent, disposition, time; never a phone number), `campaign` status events,
+//! and the floor's `agent` and `call` events (not to viewer tokens), from every process, with
+//! `id:` lines; reconnecting with `Last-Event-ID` replays what was missed from
 //! the last day, or `event: reset` when that cannot be sent whole (`service/feed.rs`). Open
 //! streams are capped per token (429) and per process (503), both with `Retry-After`.
 
@@ -15,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{ids::EventId, service::feed::FeedItem};
+use crate::{events::EventKind, ids::EventId, people::Role, service::feed::FeedItem};
 
 use super::{
     AppState,
@@ -91,6 +92,17 @@ async fn events_stream(
             full,
             retry_after: KEEP_ALIVE.as_secs(),
         })?;
-    let feed = state.event_feed(slot, after).await?;
+    // The floor's events (who holds which call, why an agent paused) are for supervisors and
+    // leads, as `GET /v1/floor` is: a wallboard's viewer token gets the rest.
+    let floor = auth.0.role != Role::Viewer;
+    let feed = state
+        .event_feed(slot, after)
+        .await?
+        .filter(move |item| std::future::ready(floor || !is_floor(item)));
     Ok(Sse::new(feed.map(|item| Ok(sse(item)))).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Whether an item is one of the floor's events (`agent`, `call`).
+fn is_floor(item: &FeedItem) -> bool {
+    matches!(item, FeedItem::Event(row) if matches!(row.kind, EventKind::Agent | EventKind::Call))
 }

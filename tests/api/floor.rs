@@ -159,7 +159,45 @@ async fn the_live_stream_tells_agents_states_and_calls_and_never_a_phone(app: Te
     assert!(handed[0]["contact"].is_i64() && handed[0]["campaign"].is_i64());
 }
 
+/// A wallboard's viewer token reads outcomes and campaigns, not who holds which call or why an
+/// agent paused: live and on replay, its stream carries no `agent` or `call` event.
+async fn a_viewers_stream_carries_no_floor_events(app: TestApp) {
+    app.running_campaign(json!({"lease": "30s"}), "phone\n13800138000\n")
+        .await;
+    let (_, token) = app.agent("agent", None).await;
+    let viewer = app.token("viewer").await;
+    let live = app
+        .request(Method::GET, "/v1/events", Some(&viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let reader = tokio::spawn(read_events(live, 1, 10));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (call, _, _) = app.take(&token).await;
+    app.outcome(&token, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let first = reader.await.unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, "outcome", "{first:?}");
+    let replay = app
+        .request(Method::GET, "/v1/events", Some(&viewer))
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    let replayed = read_events(replay, 10, 2).await;
+    let kinds: Vec<&str> = replayed.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert!(kinds.contains(&"outcome"), "{kinds:?}");
+    assert!(
+        !kinds.iter().any(|k| *k == "agent" || *k == "call"),
+        "{kinds:?}"
+    );
+}
+
 crate::on_both_backends!(
     the_floor_shows_each_agent_its_state_its_call_and_todays_numbers,
     the_live_stream_tells_agents_states_and_calls_and_never_a_phone,
+    a_viewers_stream_carries_no_floor_events,
 );
