@@ -295,14 +295,7 @@ impl Service {
             Store::dnc_add_in(&mut tx, &phone, Some(d.as_str()), &added_by, now, &by).await?;
         }
         self.store
-            .handle_time_in(
-                &mut tx,
-                w.agent_id,
-                done.campaign_id,
-                done.leased_at,
-                w.talk_seconds,
-                now,
-            )
+            .handle_time_in(&mut tx, &done, w.talk_seconds, now)
             .await?;
         if live {
             // The agent wraps up, for the campaign's wrap-up time at most.

@@ -176,18 +176,20 @@ impl Store {
         .await)?)
     }
 
-    /// Counts a call finished with an outcome at `now` in its agent's handle time.
+    /// Counts a call finished with an outcome at `now` in its agent's handle time: from the
+    /// hand-out to the outcome, or to the end of the lease for a late outcome of a lease that
+    /// ran out (an agent who walked away did not handle the call meanwhile).
     pub async fn handle_time_in(
         &self,
         tx: &mut Tx,
-        agent: AgentId,
-        campaign: CampaignId,
-        leased_at: Instant,
+        call: &super::calls::CallRow,
         talk_seconds: Option<i64>,
         now: Instant,
     ) -> Result<()> {
+        let (agent, campaign) = (call.agent_id, call.campaign_id);
         let day = crate::floor::day_of(now, self.zone).to_string();
-        let handle_ms = (now.millis() - leased_at.millis()).max(0);
+        let ended = now.millis().min(call.lease_expires_at.millis());
+        let handle_ms = (ended - call.leased_at.millis()).max(0);
         on_tx!(tx, |c| sqlx::query(ADD_HANDLE)
             .bind(agent)
             .bind(&day)

@@ -87,7 +87,35 @@ async fn a_talk_time_out_of_range_is_refused_naming_the_field(app: TestApp) {
     .expect(StatusCode::OK);
 }
 
+/// An agent who walked away from a call and recorded it an hour later, after the lease ran out,
+/// did not handle it for an hour: its handle time ends with the lease (30 s here).
+async fn a_late_outcome_counts_handle_time_only_until_its_lease_ran_out(app: TestApp) {
+    app.running_campaign(
+        json!({"lease": "30s", "wrap_up": "0s"}),
+        "phone\n13800138000\n13800138001\n",
+    )
+    .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (call, _, _) = app.take(&agent).await;
+    app.advance(20);
+    app.outcome(&agent, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let (late, _, _) = app.take(&agent).await;
+    app.advance(3_600);
+    app.outcome(&agent, late, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let viewer = app.token("viewer").await;
+    let board = app.get("/v1/stats/agents", &viewer).await;
+    board.expect(StatusCode::OK);
+    let mine = &board.body["items"][0];
+    assert_eq!(mine["attempts"], 2, "{mine}");
+    assert_eq!(mine["handle_time_avg_s"], 25.0, "{mine}");
+}
+
 crate::on_both_backends!(
+    a_late_outcome_counts_handle_time_only_until_its_lease_ran_out,
     handle_time_wrap_up_pauses_and_occupancy_show_in_agent_and_campaign_stats,
     a_talk_time_out_of_range_is_refused_naming_the_field,
 );
