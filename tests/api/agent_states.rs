@@ -221,6 +221,19 @@ async fn standing(url: &str) -> Vec<(i64, String, i64)> {
     }
 }
 
+/// How many calls ended each way, to show that a hammer run raced what it means to.
+async fn calls_by_state(url: &str) -> Vec<(String, i64)> {
+    use sqlx::Connection;
+    const SQL: &str = "SELECT state, COUNT(*) FROM calls GROUP BY state";
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+    }
+}
+
 #[track_caller]
 fn assert_consistent(rows: &[(i64, String, i64)]) {
     for (agent, state, held) in rows {
@@ -240,14 +253,17 @@ async fn state_changes_racing_hand_outs_and_outcomes_never_leave_an_agent_on_cal
 }
 
 /// Agents loop on next, outcome or release and pause themselves now and then, while a
-/// supervisor pauses and signs them out; agent `n` and the supervisor talk to
-/// `processes[n % len]`. The floor is checked all along and at the end.
+/// supervisor pauses and signs them out and releases the calls the floor shows, and the clock
+/// runs on in steps that end wrap-ups and leases, which the scheduler's tick reaps; agent `n`
+/// and the supervisor talk to `processes[n % len]`. The floor is checked all along and at the
+/// end.
 async fn hammer(app: &TestApp, processes: Vec<Client>) {
     let mut csv = String::from("phone\n");
     for i in 0..400 {
         csv.push_str(&format!("1380000{i:04}\n"));
     }
-    app.running_campaign(json!({"wrap_up": "0s"}), &csv).await;
+    app.running_campaign(json!({"wrap_up": "5s", "lease": "30s"}), &csv)
+        .await;
     app.create("/v1/pause-reasons", json!({"name": "break"}))
         .await;
     let supervisor = app.token("supervisor").await;
@@ -267,6 +283,10 @@ async fn hammer(app: &TestApp, processes: Vec<Client>) {
                 match r.status {
                     StatusCode::OK => {
                         let call = r.body["call"]["id"].as_i64().unwrap();
+                        if (i + n as u64).is_multiple_of(5) {
+                            // Walks away long enough for the lease to run out and be reaped.
+                            tokio::time::sleep(Duration::from_millis(1_500)).await;
+                        }
                         let r = if (i + n as u64).is_multiple_of(3) {
                             api.release_with(&token, call, json!({})).await
                         } else {
@@ -314,11 +334,33 @@ async fn hammer(app: &TestApp, processes: Vec<Client>) {
                 )
                 .await;
             r.expect(StatusCode::OK);
+            // Pull back a call the floor shows, as a supervisor does for an agent who left.
+            let floor = api.get("/v1/floor", &supervisor).await;
+            floor.expect(StatusCode::OK);
+            let held = floor.body["agents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|a| a["call"]["id"].as_i64());
+            if let Some(call) = held {
+                let r = api
+                    .release_with(&supervisor, call, json!({"reason": "pulled back"}))
+                    .await;
+                assert!(
+                    matches!(r.status, StatusCode::OK | StatusCode::CONFLICT),
+                    "{}",
+                    r.text
+                );
+            }
             i += 1;
+            // A supervisor's pace: calls left alone long enough also run out their leases.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
     while std::time::Instant::now() < deadline {
         assert_consistent(&standing(&app.database_url).await);
+        app.advance(8);
+        app.tick().await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for task in tasks {
@@ -326,6 +368,13 @@ async fn hammer(app: &TestApp, processes: Vec<Client>) {
     }
     steering.await.unwrap();
     assert_consistent(&standing(&app.database_url).await);
+    let ended = calls_by_state(&app.database_url).await;
+    for way in ["completed", "released", "expired"] {
+        assert!(
+            ended.iter().any(|(state, n)| state == way && *n > 0),
+            "no call was {way}: {ended:?}"
+        );
+    }
 }
 
 crate::on_both_backends!(
