@@ -54,6 +54,16 @@
     }
   }
 
+  // The agent's own upcoming callbacks, each at the contact's local time.
+  async function loadCallbacks() {
+    try {
+      const page = await api("GET", "/v1/agents/me/callbacks?limit=20");
+      $("#my-callbacks-box").hidden = page.items.length === 0;
+      $("#my-callbacks").replaceChildren(...page.items.map((c) => h("li", { class: "small" },
+        h("b", { text: c.local_time }), ` (${c.timezone}) · ${c.contact_name || "#" + c.contact} · ${c.campaign_name}`)));
+    } catch (e) { /* secondary: the desk keeps working */ }
+  }
+
   async function loadReasons() {
     try {
       const page = await api("GET", "/v1/pause-reasons?limit=1000");
@@ -249,6 +259,7 @@
       showError($("#error"), null, form);
       clearCall();
       loadState();
+      loadCallbacks();
       setStatus(t("agent.recorded", { d: t("d." + body.disposition) }));
       toast(t("agent.recorded", { d: t("d." + body.disposition) }));
       loadProgress();
@@ -295,6 +306,7 @@
       .then((s) => { me = s; renderState(); return s; })
       .catch((e) => showError($("#error"), e));
     loadReasons();
+    loadCallbacks();
     setInterval(renderWrapUp, 1000);
     // A reload while on a call shows that call again (next gives a held call back as it is).
     signedIn.then((s) => { if (s && s.state === "on_call") next(); });

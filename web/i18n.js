@@ -19,6 +19,7 @@ window.OC_I18N = {
     "none": "Nothing yet",
     "close": "Close",
 
+    "agent.my_callbacks": "My callbacks (the contact's local time)",
     "agent.pause": "Pause",
     "agent.ready": "Ready",
     "agent.wrap_up.left": "wrap-up {time} left",
@@ -229,6 +230,7 @@ window.OC_I18N = {
     "none": "暂无",
     "close": "关闭",
 
+    "agent.my_callbacks": "我的回拨（客户当地时间）",
     "agent.pause": "暂停",
     "agent.ready": "就绪",
     "agent.wrap_up.left": "话后整理剩余 {time}",

@@ -118,6 +118,9 @@ const scenarios = {
     check((await text(page, "#callback-yours")).includes(cfg.callback_agent_time), "the agent's local equivalent is shown: " + (await text(page, "#callback-yours")));
     await page.locator("#callback-save").click();
     await page.locator("#status", { hasText: "Recorded: Callback" }).waitFor({ timeout: TIMEOUT });
+    // The desk lists it among the agent's own callbacks, at the contact's local time.
+    await page.locator("#my-callbacks li", { hasText: cfg.callback_local.replace("T", " ") }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#my-callbacks")).includes("Asia/Shanghai"), "in the contact's zone");
   },
 
   // A lead uploads a CSV and sees the report with its invalid rows.
