@@ -261,7 +261,10 @@ async fn main() {
                 let mut lat = vec![];
                 for i in 0..=n {
                     let t0 = Instant::now();
-                    let r = api.request(Method::GET, path, Some(api.admin())).send().await;
+                    let r = api
+                        .request(Method::GET, path, Some(api.admin()))
+                        .send()
+                        .await;
                     let r = r.unwrap();
                     assert!(r.status().is_success(), "{path}: {}", r.status());
                     let _ = r.bytes().await;
