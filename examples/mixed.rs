@@ -16,7 +16,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use outcall_client::{Client, Method, StatusCode};
+use outcall_client::{Client, Method, Reply, StatusCode};
 use serde_json::{Value, json};
 
 fn setting(name: &str, default: f64) -> f64 {
@@ -74,7 +74,7 @@ impl Clock {
     }
 }
 
-async fn timed(api: &Client, req: reqwest::RequestBuilder) -> (f64, Option<outcall_client::Reply>) {
+async fn timed(api: &Client, req: reqwest::RequestBuilder) -> (f64, Option<Reply>) {
     let started = Instant::now();
     let reply = api.try_send(req).await.ok();
     (started.elapsed().as_secs_f64() * 1000.0, reply)
@@ -137,6 +137,16 @@ async fn agent(
 }
 
 /// A wall dashboard: what the page reads at each refresh, timed as one refresh.
+/// Whether a request succeeded; says on stderr why not (the error counts alone do not).
+fn succeeded(what: &str, r: &reqwest::Result<Reply>) -> bool {
+    match r {
+        Ok(r) if r.status.is_success() => return true,
+        Ok(r) => eprintln!("{what}: {} {}", r.status, r.body),
+        Err(e) => eprintln!("{what}: {e}"),
+    }
+    false
+}
+
 async fn wallboard(api: Client, every: f64, offset: f64, clock: Clock, out: Shared) {
     tokio::time::sleep(Duration::from_secs_f64(offset)).await;
     let token = api.admin().to_owned();
@@ -169,9 +179,7 @@ async fn wallboard(api: Client, every: f64, offset: f64, clock: Clock, out: Shar
                 .map(|p| api.try_send(api.request(Method::GET, p, Some(&token)))),
         )
         .await;
-        let mut ok = replies
-            .iter()
-            .all(|r| matches!(r, Ok(r) if r.status.is_success()));
+        let mut ok = replies.iter().zip(&paths).all(|(r, p)| succeeded(p, r));
         if let Some(Ok(campaigns)) = replies.get(2) {
             let live: Vec<i64> = campaigns.body["items"]
                 .as_array()
@@ -188,9 +196,7 @@ async fn wallboard(api: Client, every: f64, offset: f64, clock: Clock, out: Shar
                 ))
             }))
             .await;
-            ok &= stats
-                .iter()
-                .all(|r| matches!(r, Ok(r) if r.status.is_success()));
+            ok &= stats.iter().all(|r| succeeded("campaign stats", r));
         }
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         {
@@ -249,7 +255,7 @@ fn next_page(body: &Value, path: &str) -> String {
 
 /// A live-stream client: counts the bytes of events it reads until the run is over.
 async fn follow(api: Client, clock: Clock, out: Shared) {
-    let req = api.request(Method::GET, "/v1/events", Some(&api.admin().to_owned()));
+    let req = api.request(Method::GET, "/v1/events", Some(api.admin()));
     let Ok(response) = req.timeout(Duration::from_secs(3600)).send().await else {
         return;
     };

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::ids::AgentId;
 
-/// Rows per committed batch.
+/// Rows per committed batch on PostgreSQL, and in the readers' own tests
+/// (`Config::import_batch_rows`).
 pub const BATCH: usize = 1_000;
 
 /// A batch of read rows.
@@ -31,6 +32,7 @@ pub fn read_csv(
     region: Region,
     agents: &HashSet<AgentId>,
     skip: u64,
+    batch_rows: usize,
     mut emit: impl FnMut(Result<Batch, String>) -> bool,
 ) {
     let mut reader = csv::ReaderBuilder::new()
@@ -92,7 +94,7 @@ pub fn read_csv(
                 Err(reason) => batch.invalid.push(Invalid { row, reason }),
             },
         }
-        if batch.read as usize >= BATCH && !emit(Ok(std::mem::take(&mut batch))) {
+        if batch.read as usize >= batch_rows && !emit(Ok(std::mem::take(&mut batch))) {
             return;
         }
     }
@@ -122,6 +124,7 @@ pub fn check_json(
     contacts: Vec<RawContact>,
     region: Region,
     agents: &HashSet<AgentId>,
+    batch_rows: usize,
 ) -> Vec<Batch> {
     let exists = |id: AgentId| agents.contains(&id);
     let ctx = RowContext {
@@ -139,7 +142,7 @@ pub fn check_json(
                 reason,
             }),
         }
-        if batch.read as usize >= BATCH {
+        if batch.read as usize >= batch_rows {
             batches.push(std::mem::take(&mut batch));
         }
     }

@@ -38,13 +38,20 @@ fn read(input: &[u8], skip: u64) -> Read {
         batches: vec![],
         errors: vec![],
     };
-    read_csv(input, Region::parse("CN").unwrap(), &agents, skip, |m| {
-        match m {
-            Ok(b) => out.batches.push(b),
-            Err(e) => out.errors.push(e),
-        }
-        true
-    });
+    read_csv(
+        input,
+        Region::parse("CN").unwrap(),
+        &agents,
+        skip,
+        BATCH,
+        |m| {
+            match m {
+                Ok(b) => out.batches.push(b),
+                Err(e) => out.errors.push(e),
+            }
+            true
+        },
+    );
     out
 }
 

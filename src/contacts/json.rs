@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::{
     Region,
-    csv::{BATCH, Batch},
+    csv::Batch,
     import::{Invalid, RawContact, RowContext},
 };
 use crate::ids::AgentId;
@@ -22,6 +22,7 @@ pub fn read_json(
     region: Region,
     agents: &HashSet<AgentId>,
     skip: u64,
+    batch_rows: usize,
     mut emit: impl FnMut(Result<Batch, String>) -> bool,
 ) {
     let exists = |id: AgentId| agents.contains(&id);
@@ -32,6 +33,7 @@ pub fn read_json(
     let mut reading = Reading {
         ctx: &ctx,
         skip,
+        batch_rows,
         index: 0,
         batch: Batch::default(),
         emit: &mut emit,
@@ -57,6 +59,7 @@ pub fn read_json(
 struct Reading<'a, 'c, F> {
     ctx: &'a RowContext<'c>,
     skip: u64,
+    batch_rows: usize,
     /// Contacts seen so far (the row number of the last one).
     index: u64,
     batch: Batch,
@@ -83,7 +86,9 @@ impl<F: FnMut(Result<Batch, String>) -> bool> Reading<'_, '_, F> {
                 reason,
             }),
         }
-        if self.batch.read as usize >= BATCH && !(self.emit)(Ok(std::mem::take(&mut self.batch))) {
+        if self.batch.read as usize >= self.batch_rows
+            && !(self.emit)(Ok(std::mem::take(&mut self.batch)))
+        {
             self.stopped = true;
             return false;
         }
@@ -166,6 +171,7 @@ mod tests {
             Region::parse("CN").unwrap(),
             &agents,
             skip,
+            crate::contacts::csv::BATCH,
             |m| {
                 match m {
                     Ok(b) => batches.push(b),

@@ -77,10 +77,10 @@ impl Service {
             handle: tokio::runtime::Handle::current(),
             away: away.clone(),
         };
-        let skip = row.processed as u64;
+        let (skip, rows) = (row.processed as u64, self.config.import_batch_rows());
         let mut batches = match row.format {
-            ImportFormat::Csv => parse_csv(reader, self.region, agents, skip),
-            ImportFormat::Json => parse_json(reader, self.region, agents, skip),
+            ImportFormat::Csv => parse_csv(reader, self.region, agents, skip, rows),
+            ImportFormat::Json => parse_json(reader, self.region, agents, skip, rows),
         };
         let mut processed = row.processed;
         while let Some(batch) = batches.recv().await {
@@ -147,10 +147,11 @@ fn parse_json(
     region: crate::contacts::Region,
     agents: Arc<std::collections::HashSet<crate::ids::AgentId>>,
     skip: u64,
+    batch_rows: usize,
 ) -> mpsc::Receiver<Result<Batch, String>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        read_json(input, region, &agents, skip, |message| {
+        read_json(input, region, &agents, skip, batch_rows, |message| {
             tx.blocking_send(message).is_ok()
         });
     });

@@ -46,10 +46,11 @@ pub(super) fn parse_csv(
     region: Region,
     agents: Arc<HashSet<AgentId>>,
     skip: u64,
+    batch_rows: usize,
 ) -> mpsc::Receiver<Result<Batch, String>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        read_csv(input, region, &agents, skip, |message| {
+        read_csv(input, region, &agents, skip, batch_rows, |message| {
             tx.blocking_send(message).is_ok()
         });
     });
@@ -82,10 +83,11 @@ impl Service {
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let agents = self.store.agent_ids().await?;
-        let region = self.region;
-        let batches = tokio::task::spawn_blocking(move || check_json(contacts, region, &agents))
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
+        let (region, rows) = (self.region, self.config.import_batch_rows());
+        let batches =
+            tokio::task::spawn_blocking(move || check_json(contacts, region, &agents, rows))
+                .await
+                .map_err(|e| Error::Internal(e.into()))?;
         let (tx, rx) = mpsc::channel(batches.len().max(1));
         for batch in batches {
             let _ = tx.try_send(Ok(batch));
@@ -103,7 +105,13 @@ impl Service {
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let agents = Arc::new(self.store.agent_ids().await?);
-        let rx = parse_csv(std::io::Cursor::new(bytes), self.region, agents, 0);
+        let rx = parse_csv(
+            std::io::Cursor::new(bytes),
+            self.region,
+            agents,
+            0,
+            self.config.import_batch_rows(),
+        );
         self.ingest_inline(by, campaign, rx, "phone").await
     }
 

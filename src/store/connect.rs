@@ -8,6 +8,7 @@ use sqlx::{
 };
 
 use super::{Pool, Store};
+use crate::config::is_postgres;
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -50,11 +51,6 @@ const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
-/// Whether a database URL selects PostgreSQL.
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
 
 impl Store {
     /// Connects to the database the URL names and brings its schema up to date. Several

@@ -363,7 +363,32 @@ async fn health_readiness_metrics_and_docs_answer(app: TestApp) {
     assert!(ready.headers.get("x-request-id").is_some());
 }
 
+/// A client generated from the description must accept what the server sends: every state a
+/// campaign view, a contact, a token or the audit log carries is spelt there as on the wire.
+async fn the_api_description_spells_every_state_as_the_api_sends_it(app: TestApp) {
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, Value::Null)
+        .await;
+    let schemas = &doc.body["components"]["schemas"];
+    for (schema, spelt) in [
+        ("CampaignStatus", "active"),
+        ("ContactState", "leased"),
+        ("Role", "admin"),
+        ("Entity", "campaign"),
+    ] {
+        let values = schemas[schema]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            values.iter().any(|v| v == spelt),
+            "{schema} lists {values:?}, not {spelt:?}"
+        );
+    }
+}
+
 crate::on_both_backends!(
+    the_api_description_spells_every_state_as_the_api_sends_it,
     bad_inputs_get_a_4xx_problem_that_names_the_field,
     malformed_bodies_wrong_types_unknown_routes_and_methods_are_problems,
     oversized_bodies_are_refused_with_413,
