@@ -6,7 +6,8 @@
 //! `AGENTS` agents, `QUIET` seconds alone, then a busy phase of at least `BUSY` seconds in which
 //! `WALLBOARDS` dashboards refresh every `WALLBOARD_EVERY` s (the dashboard page's own requests),
 //! a Prometheus scraper reads `/metrics` every `SCRAPE_EVERY` s, a lead pages the campaign's
-//! contacts every `PAGE_EVERY` s, `SSE` clients follow the live stream, and `IMPORT_ROWS` more
+//! contacts every `PAGE_EVERY` s, `SSE` clients follow the live stream, `FLOORS` supervisors'
+//! floor pages reload `/v1/floor` every `FLOOR_EVERY` s, and `IMPORT_ROWS` more
 //! contacts are imported into IMPORT_BUSY (the busy phase lasts until that import is done).
 //! Settings come from the environment; one JSON line of results is printed.
 
@@ -53,6 +54,7 @@ struct Results {
     wallboard: Timings,
     metrics: Timings,
     page: Timings,
+    floor: Timings,
     sse_events: u64,
 }
 
@@ -211,13 +213,21 @@ async fn wallboard(api: Client, every: f64, offset: f64, clock: Clock, out: Shar
     }
 }
 
+/// Which timings a poller's reads go to.
+#[derive(Clone, Copy)]
+enum Reads {
+    Metrics,
+    Page,
+    Floor,
+}
+
 /// Reads `path` every `every` seconds; `next` turns a reply into the following path (paging).
 async fn poll(
     api: Client,
     every: f64,
     mut path: String,
     next: fn(&Value, &str) -> String,
-    metrics: bool,
+    reads: Reads,
     clock: Clock,
     out: Shared,
 ) {
@@ -227,10 +237,10 @@ async fn poll(
         let (ms, r) = timed(&api, api.request(Method::GET, &path, Some(&token))).await;
         {
             let mut results = out.lock().unwrap();
-            let timings = if metrics {
-                &mut results.metrics
-            } else {
-                &mut results.page
+            let timings = match reads {
+                Reads::Metrics => &mut results.metrics,
+                Reads::Page => &mut results.page,
+                Reads::Floor => &mut results.floor,
             };
             match r {
                 Some(r) if r.status.is_success() => {
@@ -351,7 +361,7 @@ async fn main() {
         setting("SCRAPE_EVERY", 15.0),
         "/metrics".into(),
         same,
-        true,
+        Reads::Metrics,
         clock.clone(),
         out.clone(),
     )));
@@ -361,10 +371,23 @@ async fn main() {
         setting("PAGE_EVERY", 1.0),
         contacts,
         next_page,
-        false,
+        Reads::Page,
         clock.clone(),
         out.clone(),
     )));
+    // Supervisors' floor pages: each reloads the floor on the live events, at most every 250 ms,
+    // which under a working floor's steady events is every 250 ms.
+    for _ in 0..setting("FLOORS", 3.0) as usize {
+        tasks.push(tokio::spawn(poll(
+            api.clone(),
+            setting("FLOOR_EVERY", 0.25),
+            "/v1/floor".into(),
+            same,
+            Reads::Floor,
+            clock.clone(),
+            out.clone(),
+        )));
+    }
     for _ in 0..setting("SSE", 5.0) as usize {
         tasks.push(tokio::spawn(follow(
             api.clone(),
@@ -395,6 +418,7 @@ async fn main() {
             "next": {"quiet": next_quiet, "busy": next_busy},
             "outcome": {"quiet": outcome_quiet, "busy": outcome_busy},
             "wallboard": r.wallboard.summary(), "metrics": r.metrics.summary(), "page": r.page.summary(),
+            "floor": r.floor.summary(),
             "sse_events": r.sse_events, "import_rows": import_rows,
             "import_seconds": {"alone": import_alone, "busy": import_busy},
         })

@@ -5,7 +5,8 @@
 # busy phase of at least BUSY seconds (default 30): WALLBOARDS dashboards (default 10) refreshing
 # every WALLBOARD_EVERY s (5) with the dashboard page's own requests, a Prometheus scrape of
 # /metrics every SCRAPE_EVERY s (15), a lead paging the campaign's contacts every PAGE_EVERY s (1),
-# SSE listeners (5), and an IMPORT_ROWS-row list (default 1,000,000) imported into a second
+# SSE listeners (5), FLOORS supervisors' floor pages (3) reloading /v1/floor every FLOOR_EVERY s
+# (0.25, the page's pace under a steady event stream), and an IMPORT_ROWS-row list (default 1,000,000) imported into a second
 # campaign; the same list size is first imported with nothing else running ("alone").
 #
 # Prints, per backend: next and outcome latency (p50/p95/p99/max, quiet and busy), cycles/s,
@@ -17,6 +18,7 @@ ROWS="${ROWS:-1000000}"
 export RATE="${RATE:-100}" AGENTS="${AGENTS:-64}" QUIET="${QUIET:-20}" BUSY="${BUSY:-30}"
 export WALLBOARDS="${WALLBOARDS:-10}" WALLBOARD_EVERY="${WALLBOARD_EVERY:-5}"
 export SCRAPE_EVERY="${SCRAPE_EVERY:-15}" PAGE_EVERY="${PAGE_EVERY:-1}" SSE="${SSE:-5}"
+export FLOORS="${FLOORS:-3}" FLOOR_EVERY="${FLOOR_EVERY:-0.25}"
 export IMPORT_ROWS="${IMPORT_ROWS:-1000000}"
 MIXED="$ROOT/target/release/examples/mixed"
 build
@@ -44,7 +46,7 @@ for k in ("next", "outcome"):
         print(row(f"{k} {phase}", r[k][phase]))
 q, bz = r["next"]["quiet"]["p99"], r["next"]["busy"]["p99"]
 print(f"  next p99 busy/quiet: {bz / q if q else float('nan'):.2f}")
-for k in ("wallboard", "metrics", "page"):
+for k in ("wallboard", "metrics", "page", "floor"):
     print(row(k, r[k]))
 a, w = r["import_seconds"]["alone"], r["import_seconds"]["busy"]
 print(f"  import {r['import_rows']:,} rows: alone {a:.1f} s, busy {w:.1f} s (busy/alone {w / a:.2f}); sse events {r['sse_events']}")
