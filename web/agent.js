@@ -313,5 +313,8 @@
     loadProgress();
     setInterval(loadProgress, 60000);
     setInterval(renderLocalTime, 30000);
+    // A sign of life while waiting or paused (a held call heart-beats on its own), so an idle
+    // sign-out (OUTCALL_AGENT_IDLE) spares an open desk; it also shows a supervisor's change.
+    setInterval(loadState, 30000);
   });
 })();

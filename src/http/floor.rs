@@ -143,7 +143,8 @@ fn view(state: &AppState, row: StateRow) -> StateView {
     }
 }
 
-/// The calling agent's state.
+/// The calling agent's state. Asking is a sign of life of the agent's desk (the desk asks every
+/// 30 s), which an idle sign-out (`OUTCALL_AGENT_IDLE`) counts.
 #[utoipa::path(get, path = "/v1/agents/me/state", tag = "floor",
     responses((status = 200, body = StateView)), security(("bearer" = [])))]
 async fn agents_my_state_get(
@@ -151,6 +152,7 @@ async fn agents_my_state_get(
     State(state): State<AppState>,
 ) -> Result<Json<StateView>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
+    state.store.agent_seen(agent, state.now()).await?;
     let row = state.store.agent_state(agent).await?;
     Ok(Json(view(&state, row)))
 }

@@ -181,28 +181,47 @@ async fn start_with_idle_sign_out(backend: crate::helpers::Backend) -> TestApp {
     TestApp::start_with(backend, |c| c.agent_idle = Some("2m".parse().unwrap())).await
 }
 
+/// An agent's state as a supervisor sees it on the floor (asking it with the agent's own token
+/// would be a sign of life).
+async fn on_the_floor(app: &TestApp, supervisor: &str, agent: i64) -> String {
+    let floor = app.get("/v1/floor", supervisor).await;
+    floor.expect(StatusCode::OK);
+    let agents = floor.body["agents"].as_array().unwrap();
+    let me = agents.iter().find(|a| a["agent"] == agent).unwrap();
+    me["state"].as_str().unwrap().to_owned()
+}
+
 async fn an_agent_whose_desk_goes_quiet_is_signed_out_and_its_call_released(app: TestApp) {
     app.running_campaign(json!({"lease": "10m"}), "phone\n13800138000\n")
         .await;
-    let (_, quiet) = app.agent("quiet", None).await;
-    let (_, busy) = app.agent("busy", None).await;
+    let supervisor = app.token("supervisor").await;
+    let (quiet_id, quiet) = app.agent("quiet", None).await;
+    let (busy_id, busy) = app.agent("busy", None).await;
+    let (waiting_id, waiting) = app.agent("waiting", None).await;
     let (call, _, _) = app.take(&quiet).await;
     app.advance(100);
     app.heartbeat(&quiet, call).await.expect(StatusCode::OK);
+    state(&app, &waiting).await;
     app.advance(100);
     set(&app, &busy, json!({"state": "ready"}))
         .await
         .expect(StatusCode::OK);
+    state(&app, &waiting).await;
     app.tick().await;
     assert_eq!(
-        state(&app, &quiet).await["state"],
+        on_the_floor(&app, &supervisor, quiet_id).await,
         "on_call",
         "a heartbeat is a sign of life"
     );
     app.advance(30);
     app.tick().await;
-    assert_eq!(state(&app, &quiet).await["state"], "offline");
-    assert_eq!(state(&app, &busy).await["state"], "ready");
+    assert_eq!(on_the_floor(&app, &supervisor, quiet_id).await, "offline");
+    assert_eq!(on_the_floor(&app, &supervisor, busy_id).await, "ready");
+    assert_eq!(
+        on_the_floor(&app, &supervisor, waiting_id).await,
+        "ready",
+        "a desk waiting for calls asks its state, a sign of life"
+    );
     let (_, _, body) = app.take(&busy).await;
     assert_eq!(body["history"][0]["event"], "released");
 }
