@@ -6,7 +6,9 @@
 //! hold the agent's advisory lock (the one hand-outs take, [`super::locks::AGENT`]), so a state
 //! change and a hand-out of the same agent never interleave. A call's end moves `on_call` only
 //! (`WHERE state = 'on_call'`), after the call's own row: every writer locks the call before
-//! the agent's state, never the other way round.
+//! the agent's state, never the other way round. The hand-out is the exception that cannot
+//! wait: it locks the state row first (marking the desk seen) but never waits for a call's row
+//! (`SKIP LOCKED` candidates, a tried person lock, a claim refused by unique indexes).
 
 use serde_json::json;
 
