@@ -7,8 +7,9 @@
 //! change and a hand-out of the same agent never interleave. A call's end moves `on_call` only
 //! (`WHERE state = 'on_call'`), after the call's own row: every writer locks the call before
 //! the agent's state, never the other way round. The hand-out is the exception that cannot
-//! wait: it locks the state row first (marking the desk seen) but never waits for a call's row
-//! (`SKIP LOCKED` candidates, a tried person lock, a claim refused by unique indexes).
+//! wait: it locks the state row first (marking the desk seen) but does not wait for a call
+//! writer (`SKIP LOCKED` candidates, a tried person lock, a held call handed back rather than a
+//! new one inserted); see docs/architecture.md, "Agents' states and locks".
 
 use serde_json::json;
 
