@@ -228,29 +228,14 @@ async fn an_agent_whose_desk_goes_quiet_is_signed_out_and_its_call_released(app:
 
 /// `(agent, state, leased calls)` for every agent, read in one statement.
 async fn standing(url: &str) -> Vec<(i64, String, i64)> {
-    use sqlx::Connection;
     const SQL: &str = "SELECT a.agent_id, a.state, (SELECT COUNT(*) FROM calls c \
                        WHERE c.agent_id = a.agent_id AND c.state = 'leased') FROM agent_states a";
-    if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    }
+    crate::helpers::db_rows(url, SQL).await
 }
 
 /// How many calls ended each way, to show that a hammer run raced what it means to.
 async fn calls_by_state(url: &str) -> Vec<(String, i64)> {
-    use sqlx::Connection;
-    const SQL: &str = "SELECT state, COUNT(*) FROM calls GROUP BY state";
-    if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    }
+    crate::helpers::db_rows(url, "SELECT state, COUNT(*) FROM calls GROUP BY state").await
 }
 
 #[track_caller]

@@ -15,16 +15,9 @@ use crate::{
 
 /// `campaign → state → count` from the rows themselves, read straight from the database.
 async fn truth(url: &str) -> BTreeMap<i64, BTreeMap<String, i64>> {
-    use sqlx::Connection;
     const SQL: &str = "SELECT campaign_id, state, COUNT(*) FROM campaign_contacts \
                        GROUP BY campaign_id, state";
-    let rows: Vec<(i64, String, i64)> = if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
-    };
+    let rows: Vec<(i64, String, i64)> = crate::helpers::db_rows(url, SQL).await;
     let mut out: BTreeMap<i64, BTreeMap<String, i64>> = BTreeMap::new();
     for (campaign, state, n) in rows {
         out.entry(campaign).or_default().insert(state, n);

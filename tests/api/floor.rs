@@ -2,10 +2,13 @@
 //! numbers, for supervisors and leads; and the live stream's `agent` and `call` events, which
 //! never carry a phone number.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{helpers::TestApp, stats::read_events};
+use crate::{
+    helpers::{TestApp, open_events},
+    stats::read_events,
+};
 
 fn agent<'a>(floor: &'a Value, name: &str) -> &'a Value {
     floor["agents"]
@@ -102,12 +105,7 @@ async fn the_live_stream_tells_agents_states_and_calls_and_never_a_phone(app: Te
         .await;
     let (agent_id, token) = app.agent("agent", None).await;
     let supervisor = app.token("supervisor").await;
-    let live = app
-        .request(Method::GET, "/v1/events", Some(&supervisor))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(live.status(), StatusCode::OK);
+    let live = open_events(&app, &supervisor, None).await;
     let reader = tokio::spawn(read_events(live, 7, 15));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (call, _, _) = app.take(&token).await;
@@ -166,12 +164,7 @@ async fn a_viewers_stream_carries_no_floor_events(app: TestApp) {
         .await;
     let (_, token) = app.agent("agent", None).await;
     let viewer = app.token("viewer").await;
-    let live = app
-        .request(Method::GET, "/v1/events", Some(&viewer))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(live.status(), StatusCode::OK);
+    let live = open_events(&app, &viewer, None).await;
     let reader = tokio::spawn(read_events(live, 1, 10));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (call, _, _) = app.take(&token).await;
@@ -181,12 +174,7 @@ async fn a_viewers_stream_carries_no_floor_events(app: TestApp) {
     let first = reader.await.unwrap();
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].1, "outcome", "{first:?}");
-    let replay = app
-        .request(Method::GET, "/v1/events", Some(&viewer))
-        .header("last-event-id", "0")
-        .send()
-        .await
-        .unwrap();
+    let replay = open_events(&app, &viewer, Some("0")).await;
     let replayed = read_events(replay, 10, 2).await;
     let kinds: Vec<&str> = replayed.iter().map(|(_, k, _)| k.as_str()).collect();
     assert!(kinds.contains(&"outcome"), "{kinds:?}");

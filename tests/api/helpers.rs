@@ -430,3 +430,37 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Rows of `sql` read straight from the database at `url` (either backend), on a connection
+/// of its own: the truth a test holds the API's answers against.
+pub async fn db_rows<T>(url: &str, sql: &'static str) -> Vec<T>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    }
+}
+
+/// Opens the live stream with `token` (after `last_event_id`, when given) and expects 200.
+pub async fn open_events(
+    app: &TestApp,
+    token: &str,
+    last_event_id: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app.request(reqwest::Method::GET, "/v1/events", Some(token));
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id);
+    }
+    let live = req.send().await.unwrap();
+    assert_eq!(live.status(), reqwest::StatusCode::OK);
+    live
+}
