@@ -6,6 +6,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 pub mod callback;
+pub mod eligibility;
+pub mod explain;
+
+pub use eligibility::{Hold, Judgement, Reason, judge};
 
 use crate::{
     campaigns::{CampaignDef, Windows},
@@ -126,15 +130,14 @@ pub struct Pressure {
 pub enum Verdict {
     /// May be called now.
     Now,
-    /// Not before this instant (outside the windows, or held back by the cap or the gap).
-    NotBefore(DateTime<Utc>),
+    /// Not before this instant, held back by this rule (the first that applies).
+    NotBefore(DateTime<Utc>, Hold),
     /// The windows never open (they do not meet the global hours): park it for a day.
     Never,
 }
 
-/// Whether a contact may be called at `now`. `recent` are the instants of the phone's
-/// attempts within the cap period, newest first. A callback is exempt from the cap, the gap and
-/// the campaign's windows, never from the global hours.
+/// Whether a contact may be called at `now`: [`judge`] reduced to what the hand-out needs.
+/// `recent` are the instants of the phone's attempts within the cap period, newest first.
 pub fn verdict(
     windows: &Windows,
     tz: Tz,
@@ -143,23 +146,10 @@ pub fn verdict(
     rules: &Pressure,
     now: DateTime<Utc>,
 ) -> Verdict {
-    let mut earliest = now;
-    if !is_callback {
-        if let Some(last) = recent.first() {
-            let gap_ends = *last + Duration::seconds(rules.min_gap.as_secs());
-            earliest = earliest.max(gap_ends);
-        }
-        let max = rules.cap.max as usize;
-        if recent.len() >= max {
-            let frees = recent[max - 1] + Duration::seconds(rules.cap.period.as_secs());
-            earliest = earliest.max(frees);
-        }
-    }
-    let always = Windows::always();
-    let windows = if is_callback { &always } else { windows };
-    match windows.next_open(earliest, tz, &rules.hours) {
+    let judgement = judge(windows, tz, is_callback, recent, rules, now);
+    match judgement.callable_at {
         Some(t) if t <= now => Verdict::Now,
-        Some(t) => Verdict::NotBefore(t),
+        Some(t) => Verdict::NotBefore(t, judgement.first().unwrap_or(Hold::OutsideCampaignWindow)),
         None => Verdict::Never,
     }
 }
@@ -260,7 +250,7 @@ mod tests {
         let last = now - Duration::minutes(30);
         assert_eq!(
             verdict(&all, shanghai(), false, &[last], &rules(), now),
-            Verdict::NotBefore(last + Duration::hours(1))
+            Verdict::NotBefore(last + Duration::hours(1), Hold::PhoneMinGap)
         );
         assert_eq!(
             verdict(&all, shanghai(), true, &[last], &rules(), now),
@@ -273,7 +263,7 @@ mod tests {
         ];
         assert_eq!(
             verdict(&all, shanghai(), false, &three, &rules(), now),
-            Verdict::NotBefore(now + Duration::hours(20))
+            Verdict::NotBefore(now + Duration::hours(20), Hold::PhoneCap)
         );
         assert_eq!(
             verdict(&all, shanghai(), false, &three[..2], &rules(), now),
@@ -287,7 +277,10 @@ mod tests {
         let v = verdict(&Windows::always(), shanghai(), true, &[], &rules(), late);
         assert_eq!(
             v,
-            Verdict::NotBefore(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
+            Verdict::NotBefore(
+                Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap(),
+                Hold::OutsideCallingHours
+            )
         );
     }
 }

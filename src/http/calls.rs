@@ -135,11 +135,26 @@ impl From<HandedOut> for NextCall {
 /// The agent's next call (200), or 204 when nothing is due for them. Safe to retry: an agent
 /// who holds a call gets the same call back.
 #[utoipa::path(post, path = "/v1/calls/next", tag = "calls",
-    responses((status = 200, body = NextCall), (status = 204)), security(("bearer" = [])))]
+    responses((status = 200, body = NextCall),
+        (status = 204, description = "Nothing is due for this agent; `Retry-After` says in how many seconds the next call is expected, when it is.",
+            headers(("Retry-After" = i64, description = "Whole seconds until the earliest contact could be callable for this agent.")))),
+    security(("bearer" = [])))]
 async fn calls_next(auth: Require<Agents>, State(state): State<AppState>) -> Result<Response> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
     match state.next_call(agent).await? {
-        None => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => {
+            // When the next call is expected, for the desk (and any client) to wait that long.
+            let outlook = state.agent_outlook(agent).await?;
+            let wait = outlook.expected_at.map(|at| {
+                let ms = at.millis() - state.now().millis();
+                ((ms + 999) / 1000).max(1).to_string()
+            });
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            if let Some(secs) = wait.and_then(|w| w.parse().ok()) {
+                response.headers_mut().insert(header::RETRY_AFTER, secs);
+            }
+            Ok(response)
+        }
         Some(handed) => {
             let (call, campaign) = (handed.call.id, handed.campaign.id);
             tracing::info!(call = %call, campaign = %campaign, agent = %agent, "call handed out");

@@ -27,6 +27,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dnc;
+pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod export;
@@ -94,6 +95,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(follow_ups::router())
         .merge(callbacks::router())
         .merge(floor::router())
+        .merge(eligibility::router())
         .merge(stats::router())
         .merge(targets::router())
         .merge(events::router())

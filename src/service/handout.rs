@@ -12,7 +12,7 @@ use crate::{
     catalog::{RenderError, Subject},
     clock::SharedClock,
     config::Config,
-    dispatch::{self, Pressure, Verdict},
+    dispatch::{self, Hold, Pressure, Verdict},
     floor::{self, Standing},
     ids::{AgentId, CampaignId},
     store::{
@@ -87,6 +87,11 @@ impl HandOut {
             },
             swept_at: AtomicI64::new(0),
         }
+    }
+
+    /// The global contact-pressure rules it applies.
+    pub fn rules(&self) -> Pressure {
+        self.rules
     }
 
     /// Whether this hand-out should also sweep: expired leases and due retries are swept every
@@ -239,7 +244,7 @@ impl HandOut {
                 &self.rules,
                 now.utc(),
             );
-            let later = match verdict {
+            let (later, hold) = match verdict {
                 Verdict::Now => {
                     let version = campaign.script_version.unwrap_or(1);
                     let until = now + campaign.lease_seconds;
@@ -250,10 +255,10 @@ impl HandOut {
                     }
                     continue;
                 }
-                Verdict::NotBefore(at) => Instant::from_utc(at),
-                Verdict::Never => now.plus_millis(DAY_MS),
+                Verdict::NotBefore(at, hold) => (Instant::from_utc(at), hold),
+                Verdict::Never => (now.plus_millis(DAY_MS), Hold::OutsideCampaignWindow),
             };
-            Store::reschedule(tx, candidate.id, later, now).await?;
+            Store::reschedule(tx, candidate.id, later, hold, now).await?;
         }
         Ok((None, exhausted))
     }

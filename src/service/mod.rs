@@ -22,6 +22,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod dnc;
+pub mod eligibility;
 pub mod feed;
 pub mod floor;
 pub mod handout;

@@ -39,6 +39,7 @@ const REVOKE_TOKENS: &str =
     "UPDATE tokens SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL RETURNING id";
 const GET: &str = "SELECT id, name, team, active FROM agents WHERE id = $1";
 const LIST: &str = "SELECT id, name, team, active FROM agents WHERE id > $1 ORDER BY id LIMIT $2";
+const ACTIVE: &str = "SELECT id, name, team, active FROM agents WHERE active ORDER BY id";
 const UPDATE: &str = "UPDATE agents SET name = COALESCE($2, name), \
        team = CASE WHEN $3 THEN $4 ELSE team END, active = COALESCE($5, active), updated_at = $6 \
      WHERE id = $1 RETURNING id, name, team, active";
@@ -112,6 +113,13 @@ impl Store {
 
     pub async fn agent_get(&self, id: AgentId) -> Result<Agent> {
         self.read_by_id(GET, id).await
+    }
+
+    /// Every active agent (who may work which campaign is the campaigns' teams' to say).
+    pub async fn agents_active(&self) -> Result<Vec<Agent>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(ACTIVE)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Agents in id order after the cursor, `limit + 1` at most (see [`super::Page`]).

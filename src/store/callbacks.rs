@@ -70,7 +70,7 @@ const DUE_BEFORE: &str = "AND e.next_attempt_at < $";
 const BY_ID: &str = "WHERE e.id = $1";
 
 const MOVE: &str = "UPDATE campaign_contacts SET state = $2, reserved_for = $3, is_callback = $4, \
-       next_attempt_at = $5, release_at = $6, updated_at = $7 \
+       next_attempt_at = $5, release_at = $6, updated_at = $7, held_by = NULL \
      WHERE id = $1 AND is_callback AND state IN ('scheduled', 'ready')";
 
 impl Store {

@@ -94,7 +94,7 @@ const ENTRY_AFTER_OUTCOME: &str = "UPDATE campaign_contacts SET \
        state = CASE WHEN $2 = 'scheduled' AND EXISTS (SELECT 1 FROM contacts k JOIN dnc d ON d.phone = k.phone \
                      WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE $2 END, \
        attempts = $3, last_disposition = $4, next_attempt_at = $5, release_at = $6, reserved_for = $7, \
-       is_callback = $8, updated_at = $9 \
+       is_callback = $8, updated_at = $9, held_by = NULL \
      WHERE id = $1 RETURNING state, next_attempt_at";
 
 const OUTCOME_HISTORY: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, \

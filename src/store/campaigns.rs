@@ -193,7 +193,8 @@ impl Store {
         by: &Principal,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let before = campaign_in(&mut tx, id).await?.def().json();
+        let was = campaign_in(&mut tx, id).await?;
+        let before = was.def().json();
         let n = on_tx!(&mut tx, |p| bind_def!(
             sqlx::query(UPDATE).bind(id),
             def,
@@ -206,6 +207,10 @@ impl Store {
         .map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(StoreError::NotFound);
+        }
+        // Contacts the old windows held are judged again by the new ones at once.
+        if was.calling_windows != def.windows || was.tz() != def.timezone {
+            Store::free_window_holds_in(&mut tx, id, now).await?;
         }
         let record = change(id, Action::Update).before(before).after(def.json());
         Store::audit_in(&mut tx, by, now, &record).await?;

@@ -16,6 +16,7 @@ pub mod connect;
 pub mod contacts;
 pub mod counts;
 pub mod dnc;
+pub mod eligibility;
 pub mod events;
 pub mod floor;
 pub mod follow_ups;

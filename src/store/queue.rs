@@ -12,6 +12,7 @@
 //! 'leased'`) are used only when the query names the same literal.
 
 use crate::{
+    dispatch::Hold,
     ids::{AgentId, CallId, CampaignId, ContactId, EntryId},
     on_tx,
     time::{Instant, Zone},
@@ -132,10 +133,11 @@ const RESERVED_DUE: &str = "e.reserved_for = $1 AND e.state IN ('ready', 'schedu
 const OWNED_DUE: &str = "e.owner_agent = $1 AND e.state = 'ready'";
 const CALLBACKS_DUE: &str = "e.state = 'ready' AND e.is_callback";
 
-/// Moves a candidate aside until `$2`; a reserved callback keeps its reservation.
+/// Moves a candidate aside until `$2` for the rule `$4`; a reserved callback keeps its
+/// reservation.
 const RESCHEDULE: &str = "UPDATE campaign_contacts SET state = 'scheduled', next_attempt_at = $2, \
        release_at = CASE WHEN reserved_for IS NULL OR release_at < $2 THEN $2 ELSE release_at END, \
-       updated_at = $3 \
+       updated_at = $3, held_by = $4 \
      WHERE id = $1 AND state IN ('ready', 'scheduled')";
 
 /// The call, inserted only while its entry is still queued; the PostgreSQL form also takes the
@@ -236,13 +238,21 @@ impl Store {
         .await)?)
     }
 
-    /// Moves a candidate out of the ready queue until `at` (outside its windows, or held back
-    /// by the pressure rules). A reserved callback keeps its reservation.
-    pub async fn reschedule(tx: &mut Tx, id: EntryId, at: Instant, now: Instant) -> Result<()> {
+    /// Moves a candidate out of the ready queue until `at`, recording the rule that holds it
+    /// (outside its windows, or held back by the pressure rules). A reserved callback keeps its
+    /// reservation.
+    pub async fn reschedule(
+        tx: &mut Tx,
+        id: EntryId,
+        at: Instant,
+        hold: Hold,
+        now: Instant,
+    ) -> Result<()> {
         on_tx!(tx, |c| sqlx::query(RESCHEDULE)
             .bind(id)
             .bind(at)
             .bind(now)
+            .bind(hold)
             .execute(c)
             .await
             .map(|_| ()))?;

@@ -14,6 +14,7 @@ mod crash;
 mod crash_schedules;
 mod dnc;
 mod edge;
+mod eligibility;
 mod events;
 mod faults;
 mod floor;

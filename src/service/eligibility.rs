@@ -1,0 +1,280 @@
+//! "Why isn't it dialing?": why a contact is not being called in each of its campaigns, a
+//! campaign's funnel (every contact counted once, as callable now or under its first blocking
+//! reason) and an agent's outlook (when the next call is expected and why not sooner). All of
+//! them are [`explain`], the rules the hand-out uses, applied to what the store reads.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    contacts::ContactState,
+    dispatch::{
+        Hold, Reason,
+        explain::{Campaign, Explanation, Place, explain},
+    },
+    ids::{AgentId, CampaignId, ContactId},
+    store::{campaigns::CampaignRow, eligibility::GroupRow},
+    time::Instant,
+};
+
+use super::{Result, Service};
+
+/// A contact's explanation in each of its campaigns, at `at`.
+pub struct ContactEligibility {
+    pub contact: ContactId,
+    pub at: Instant,
+    pub campaigns: Vec<(CampaignRow, Explanation)>,
+}
+
+/// A campaign's funnel at `at`.
+pub struct Funnel {
+    pub at: Instant,
+    pub callable_now: i64,
+    /// Every reason of the vocabulary, with how many contacts it is the first for.
+    pub blocked: BTreeMap<Reason, i64>,
+    /// The next instant a contact not callable now becomes callable, and its first reason now.
+    pub next: Option<(Instant, Reason)>,
+}
+
+/// When an agent's next call is expected and, when not now, the reason that holds it.
+pub struct Outlook {
+    pub expected_at: Option<Instant>,
+    pub reason: Option<Reason>,
+}
+
+/// What a group of alike contacts is keyed by.
+type Key = (
+    ContactState,
+    Option<Hold>,
+    bool,
+    Option<AgentId>,
+    Option<bool>,
+    Option<bool>,
+);
+
+fn key(g: &GroupRow) -> Key {
+    (
+        g.state,
+        g.held_by,
+        g.is_callback,
+        g.reserved_for,
+        g.due,
+        g.released,
+    )
+}
+
+impl Service {
+    /// The active agents a campaign admits.
+    async fn admitted(&self, campaign: &CampaignRow) -> Result<Vec<AgentId>> {
+        let def = campaign.def();
+        Ok(self
+            .store
+            .agents_active()
+            .await?
+            .into_iter()
+            .filter(|a| def.admits(a.team.as_deref()))
+            .map(|a| a.id)
+            .collect())
+    }
+
+    /// Why a contact is or is not callable in each of its campaigns, now.
+    pub async fn contact_eligibility(&self, contact: ContactId) -> Result<ContactEligibility> {
+        let now = self.now();
+        let rules = self.handout.rules();
+        let (person, places) = self.store.contact_places(contact).await?;
+        let since = now - rules.cap.period;
+        let recent: Vec<_> = self
+            .store
+            .recent_attempts(contact, since, rules.cap.max as i64)
+            .await?
+            .into_iter()
+            .map(Instant::utc)
+            .collect();
+        let mut campaigns = Vec::new();
+        for row in places {
+            let campaign = self.store.campaign_get(row.campaign_id).await?;
+            let agents = self.admitted(&campaign).await?;
+            let place = Place {
+                state: row.state,
+                held_by: row.held_by,
+                is_callback: row.is_callback,
+                reserved_for: row.reserved_for,
+                next_attempt_at: row.next_attempt_at,
+                release_at: row.release_at,
+                zone: person.timezone.map_or(campaign.tz(), |z| z.0),
+                recent: &recent,
+                on_call_until: person.on_call_until,
+                listed: person.listed,
+            };
+            let facts = Campaign {
+                status: campaign.status,
+                start_at: campaign.start_at,
+                windows: &campaign.calling_windows,
+                agents: &agents,
+            };
+            let explanation = explain(&place, &facts, &rules, now);
+            campaigns.push((campaign, explanation));
+        }
+        Ok(ContactEligibility {
+            contact,
+            at: now,
+            campaigns,
+        })
+    }
+
+    /// A campaign's funnel now: exact, from indexed counts and groups, never a walk of its
+    /// contacts.
+    pub async fn campaign_funnel(&self, id: CampaignId) -> Result<Funnel> {
+        let campaign = self.store.campaign_get(id).await?;
+        self.funnel_of(&campaign).await
+    }
+
+    async fn funnel_of(&self, campaign: &CampaignRow) -> Result<Funnel> {
+        let now = self.now();
+        let rules = self.handout.rules();
+        let agents = self.admitted(campaign).await?;
+        let states = self.store.contact_states(campaign.id).await?;
+        let rows = self.store.campaign_groups(campaign.id, now).await?;
+        let facts = Campaign {
+            status: campaign.status,
+            start_at: campaign.start_at,
+            windows: &campaign.calling_windows,
+            agents: &agents,
+        };
+        let mut funnel = Funnel {
+            at: now,
+            callable_now: 0,
+            blocked: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
+            next: None,
+        };
+        for g in groups(&states, rows) {
+            let place = Place {
+                state: g.state,
+                held_by: g.held_by,
+                is_callback: g.is_callback,
+                reserved_for: g.reserved_for,
+                next_attempt_at: g.first_due.unwrap_or(now),
+                release_at: g.first_release.unwrap_or(now),
+                zone: g.zone.map_or(campaign.tz(), |z| z.0),
+                recent: &[],
+                on_call_until: g.on_call_until,
+                listed: false,
+            };
+            let e = explain(&place, &facts, &rules, now);
+            match e.reasons.first() {
+                None => funnel.callable_now += g.n,
+                Some(first) => {
+                    *funnel.blocked.entry(first.reason).or_default() += g.n;
+                    if let Some(at) = e.callable_at
+                        && funnel.next.is_none_or(|(t, _)| at < t)
+                    {
+                        funnel.next = Some((at, first.reason));
+                    }
+                }
+            }
+        }
+        Ok(funnel)
+    }
+
+    /// When the agent's next call is expected: now when a campaign they may work has a
+    /// callable contact, else the earliest instant one becomes callable, with its reason.
+    pub async fn agent_outlook(&self, agent: AgentId) -> Result<Outlook> {
+        let me = self.store.agent_get(agent).await?;
+        let mut soonest: Option<(Instant, Reason)> = None;
+        // Why nothing comes at all, when nothing ever does: no campaign, or the first reason.
+        let mut never = Some(Reason::CampaignNotActive);
+        for campaign in self.store.campaigns_active().await? {
+            if !campaign.def().admits(me.team.as_deref()) {
+                continue;
+            }
+            let funnel = self.funnel_of(&campaign).await?;
+            if funnel.callable_now > 0 {
+                return Ok(Outlook {
+                    expected_at: Some(funnel.at),
+                    reason: None,
+                });
+            }
+            if let Some((at, reason)) = funnel.next
+                && soonest.is_none_or(|(t, _)| at < t)
+            {
+                soonest = Some((at, reason));
+            }
+            let first = funnel.blocked.iter().find(|(_, n)| **n > 0);
+            never = first
+                .map(|(r, _)| *r)
+                .or(never.filter(|r| *r != Reason::CampaignNotActive));
+        }
+        Ok(match soonest {
+            Some((at, reason)) => Outlook {
+                expected_at: Some(at),
+                reason: Some(reason),
+            },
+            None => Outlook {
+                expected_at: None,
+                reason: never,
+            },
+        })
+    }
+}
+
+/// The campaign's contacts as groups alike in everything the rules look at, each counted
+/// once: the whole-campaign groups less their zoned parts, the zoned parts less the contacts
+/// on a call, those one by one, and the states the rules need nothing more for.
+fn groups(states: &BTreeMap<ContactState, i64>, rows: Vec<GroupRow>) -> Vec<GroupRow> {
+    let count = |s| states.get(&s).copied().unwrap_or(0);
+    let (whole, rest): (Vec<GroupRow>, Vec<GroupRow>) = rows
+        .into_iter()
+        .partition(|g| g.zone.is_none() && g.on_call_until.is_none());
+    let ready_callbacks: i64 = whole
+        .iter()
+        .filter(|g| g.state == ContactState::Ready)
+        .map(|g| g.n)
+        .sum();
+    let mut out: Vec<GroupRow> = whole;
+    out.push(group(
+        ContactState::Ready,
+        count(ContactState::Ready) - ready_callbacks,
+    ));
+    for state in [
+        ContactState::Leased,
+        ContactState::Done,
+        ContactState::Exhausted,
+        ContactState::Suppressed,
+    ] {
+        out.push(group(state, count(state)));
+    }
+    // Each zoned group and each contact on a call is taken out of the group it was counted in.
+    for part in rest {
+        let zone = if part.on_call_until.is_some() {
+            part.zone
+        } else {
+            None
+        };
+        if let Some(from) = out.iter_mut().find(|g| {
+            g.on_call_until.is_none()
+                && g.zone.map(|z| z.0) == zone.map(|z| z.0)
+                && key(g) == key(&part)
+        }) {
+            from.n -= part.n;
+        }
+        out.push(part);
+    }
+    out.retain(|g| g.n > 0);
+    out
+}
+
+/// A group of contacts in a state the rules need nothing more about.
+fn group(state: ContactState, n: i64) -> GroupRow {
+    GroupRow {
+        zone: None,
+        state,
+        held_by: None,
+        is_callback: false,
+        reserved_for: None,
+        due: None,
+        released: None,
+        n,
+        first_due: None,
+        first_release: None,
+        on_call_until: None,
+    }
+}

@@ -1,0 +1,185 @@
+//! What the explanations of "why not callable" read: one contact's places in its campaigns
+//! with what the rules need, and a campaign's contacts grouped by everything the rules look at
+//! (state, the rule that held them, callback, reservation, zone), from indexes, so a funnel of
+//! a million contacts is a handful of index scans. And the freeing of contacts a campaign's old
+//! windows held, when its windows or zone change.
+
+use crate::{
+    contacts::ContactState,
+    dispatch::Hold,
+    ids::{AgentId, CampaignId, ContactId},
+    on_pool, on_tx,
+    time::{Instant, Zone},
+};
+
+use super::{Result, Store, Tx};
+
+/// A contact's place in one campaign.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlaceRow {
+    pub campaign_id: CampaignId,
+    pub state: ContactState,
+    pub held_by: Option<Hold>,
+    pub is_callback: bool,
+    pub reserved_for: Option<AgentId>,
+    pub next_attempt_at: Instant,
+    pub release_at: Instant,
+}
+
+/// A contact, with what the rules need beyond its places.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PersonRow {
+    pub timezone: Option<Zone>,
+    /// The phone is on the do-not-call list.
+    pub listed: bool,
+    /// When the call the person is on ends at the latest, if they are on one.
+    pub on_call_until: Option<Instant>,
+}
+
+/// Contacts of a campaign alike in everything the rules look at. `zone` is `None` for the
+/// campaign's zone (in the whole-campaign rows: every zone). `due` and `released` say whether
+/// a scheduled group's attempt and release times have come (`None` when not scheduled).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub zone: Option<Zone>,
+    pub state: ContactState,
+    pub held_by: Option<Hold>,
+    pub is_callback: bool,
+    pub reserved_for: Option<AgentId>,
+    pub due: Option<bool>,
+    pub released: Option<bool>,
+    pub n: i64,
+    pub first_due: Option<Instant>,
+    pub first_release: Option<Instant>,
+    /// The latest end of the call its person is on (the on-call rows only).
+    pub on_call_until: Option<Instant>,
+}
+
+const PLACES: &str = "SELECT campaign_id, state, held_by, is_callback, reserved_for, \
+       next_attempt_at, release_at FROM campaign_contacts WHERE contact_id = $1 ORDER BY campaign_id";
+
+const PERSON: &str = "SELECT k.timezone, \
+       EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) AS listed, \
+       (SELECT MAX(l.lease_expires_at) FROM calls l WHERE l.contact_id = k.id AND l.state = 'leased') \
+         AS on_call_until \
+     FROM contacts k WHERE k.id = $1";
+
+/// The phone's outcomes since `$2`, newest first, at most `$3`: what the cap and gap count
+/// (the hand-out's candidates read the same).
+const RECENT: &str = "SELECT at FROM history WHERE contact_id = $1 AND kind = 'outcome' AND at > $2 \
+     ORDER BY at DESC LIMIT $3";
+
+/// The group columns after the zone and the state; `$2` is now.
+const GROUP_KEY: &str = "CASE WHEN e.state = 'scheduled' THEN e.held_by END AS held_by, \
+       e.is_callback, e.reserved_for, \
+       CASE WHEN e.state = 'scheduled' THEN e.next_attempt_at <= $2 END AS due, \
+       CASE WHEN e.state = 'scheduled' THEN e.release_at <= $2 END AS released";
+const GROUP_SUMS: &str = "COUNT(*) AS n, MIN(e.next_attempt_at) AS first_due, \
+       MIN(e.release_at) AS first_release";
+const GROUP_BY: &str = "GROUP BY 1, 2, 3, 4, 5, 6, 7";
+
+/// The campaign's scheduled contacts, every zone: an index-only scan of `cc_held`.
+const SCHEDULED: &str =
+    "FROM campaign_contacts e WHERE e.campaign_id = $1 AND e.state = 'scheduled' ";
+/// Its callbacks due to anyone, every zone: `cc_open_callbacks_by_campaign`.
+const READY_CALLBACKS: &str = "FROM campaign_contacts e WHERE e.campaign_id = $1 AND e.is_callback \
+       AND e.state IN ('scheduled', 'ready') AND e.state = 'ready' ";
+/// Its queued contacts with a zone of their own, from the zoned contacts (`contacts_zoned`; the
+/// CROSS JOIN keeps SQLite's planner starting there) into the campaign's unique index.
+const ZONED: &str = "FROM contacts k CROSS JOIN campaign_contacts e WHERE k.timezone IS NOT NULL \
+       AND e.contact_id = k.id AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled') ";
+/// Its queued contacts whose person is on a call now, one row each.
+const ON_CALL: &str = "SELECT k.timezone AS zone, e.state, {KEY}, 1 AS n, e.next_attempt_at AS first_due, \
+       e.release_at AS first_release, l.lease_expires_at AS on_call_until \
+     FROM calls l JOIN campaign_contacts e ON e.contact_id = l.contact_id \
+       JOIN contacts k ON k.id = e.contact_id \
+     WHERE l.state = 'leased' AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled')";
+
+/// Contacts the campaign's windows held go back to the queue now, to be judged by the new ones:
+/// ready at once (a PATCH answered means the next hand-out sees them), except a callback kept
+/// for its agent, which stays theirs and is due to them now.
+const FREE_WINDOW_HOLDS: &str = "UPDATE campaign_contacts SET \
+       state = CASE WHEN reserved_for IS NULL THEN 'ready' ELSE 'scheduled' END, \
+       next_attempt_at = $2, \
+       release_at = CASE WHEN reserved_for IS NULL THEN $2 ELSE release_at END, held_by = NULL, \
+       updated_at = $2 \
+     WHERE campaign_id = $1 AND state = 'scheduled' AND held_by IN ($3, $4)";
+
+impl Store {
+    /// A contact's places in every campaign it is in, and its person's facts.
+    pub async fn contact_places(&self, contact: ContactId) -> Result<(PersonRow, Vec<PlaceRow>)> {
+        let person = self.read_by_id(PERSON, contact).await?;
+        let places = on_pool!(&self.reads, |p| sqlx::query_as(PLACES)
+            .bind(contact)
+            .fetch_all(p)
+            .await)?;
+        Ok((person, places))
+    }
+
+    /// The phone's attempts since `since`, newest first, at most `cap`.
+    pub async fn recent_attempts(
+        &self,
+        contact: ContactId,
+        since: Instant,
+        cap: i64,
+    ) -> Result<Vec<Instant>> {
+        let rows: Vec<(Instant,)> = on_pool!(&self.reads, |p| sqlx::query_as(RECENT)
+            .bind(contact)
+            .bind(since)
+            .bind(cap)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows.into_iter().map(|(at,)| at).collect())
+    }
+
+    /// A campaign's queued contacts in groups: every scheduled group and open callbacks'
+    /// group across zones (zone `None`), the zoned part of each queued group, and one row for
+    /// each queued contact whose person is on a call.
+    pub async fn campaign_groups(
+        &self,
+        campaign: CampaignId,
+        now: Instant,
+    ) -> Result<Vec<GroupRow>> {
+        let all = |from: &str| {
+            format!(
+                "SELECT CAST(NULL AS TEXT) AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, CAST(NULL AS BIGINT) AS on_call_until \
+                 {from}{GROUP_BY}"
+            )
+        };
+        let zoned = format!(
+            "SELECT k.timezone AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, CAST(NULL AS BIGINT) AS on_call_until \
+             {ZONED}{GROUP_BY}"
+        );
+        let on_call = ON_CALL.replace("{KEY}", GROUP_KEY);
+        let mut rows = Vec::new();
+        for sql in [all(SCHEDULED), all(READY_CALLBACKS), zoned, on_call] {
+            let part: Vec<GroupRow> = on_pool!(&self.reads, |p| sqlx::query_as(
+                sqlx::AssertSqlSafe(sql.clone())
+            )
+            .bind(campaign)
+            .bind(now)
+            .fetch_all(p)
+            .await)?;
+            rows.extend(part);
+        }
+        Ok(rows)
+    }
+
+    /// Frees the contacts a campaign's windows held, in the caller's transaction (a change of
+    /// its windows or zone). Returns how many.
+    pub async fn free_window_holds_in(
+        tx: &mut Tx,
+        campaign: CampaignId,
+        now: Instant,
+    ) -> Result<u64> {
+        let [a, b] = Hold::WINDOWS;
+        Ok(on_tx!(tx, |c| sqlx::query(FREE_WINDOW_HOLDS)
+            .bind(campaign)
+            .bind(now)
+            .bind(a)
+            .bind(b)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+}

@@ -1,0 +1,214 @@
+//! "Why isn't it dialing?": a contact's reasons in each of its campaigns, a campaign's funnel,
+//! an agent's outlook and the `Retry-After` of an empty `next`, and a change of windows that
+//! takes effect at once. Tests start on Wednesday 2026-11-25 10:00 in Shanghai; the global
+//! calling hours are 08:00-21:00, the cap 3/24h and the gap 1h (the defaults).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const EVERY_DAY: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn windows(start: &str, end: &str) -> Value {
+    json!([{"days": EVERY_DAY, "start": start, "end": end}])
+}
+
+/// The campaign's entry in a contact's eligibility.
+async fn eligibility(app: &TestApp, contact: i64, campaign: i64) -> Value {
+    let lead = app.token("lead").await;
+    let r = app
+        .get(&format!("/v1/contacts/{contact}/eligibility"), &lead)
+        .await;
+    r.expect(StatusCode::OK);
+    r.body["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["campaign"] == campaign)
+        .cloned()
+        .unwrap_or_else(|| panic!("campaign {campaign} in {}", r.text))
+}
+
+fn codes(place: &Value) -> Vec<String> {
+    place["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn funnel(app: &TestApp, campaign: i64) -> Value {
+    let viewer = app.token("viewer").await;
+    let r = app
+        .get(&format!("/v1/campaigns/{campaign}/eligibility"), &viewer)
+        .await;
+    r.expect(StatusCode::OK);
+    r.body
+}
+
+async fn contact_id(app: &TestApp, campaign: i64) -> i64 {
+    app.contacts(campaign, None).await[0]["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen(
+    app: TestApp,
+) {
+    let campaign = app
+        .running_campaign(
+            json!({"calling_windows": windows("14:00", "18:00")}),
+            "phone\n13800138000\n",
+        )
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let r = app.next(&agent).await;
+    r.expect(StatusCode::NO_CONTENT);
+    assert_eq!(
+        r.headers["retry-after"], "14400",
+        "four hours until the window opens"
+    );
+    let outlook = app.get("/v1/agents/me/outlook", &agent).await;
+    outlook.expect(StatusCode::OK);
+    assert_eq!(
+        outlook.body["next_call_expected_at"],
+        "2026-11-25T14:00:00+08:00"
+    );
+    assert_eq!(outlook.body["reason"], "outside_campaign_window");
+
+    let contact = contact_id(&app, campaign).await;
+    let place = eligibility(&app, contact, campaign).await;
+    assert_eq!(place["callable"], false);
+    assert_eq!(codes(&place), ["outside_campaign_window"]);
+    assert_eq!(place["reasons"][0]["until"], "2026-11-25T14:00:00+08:00");
+    assert_eq!(place["callable_at"], "2026-11-25T14:00:00+08:00");
+    let f = funnel(&app, campaign).await;
+    assert_eq!(f["callable_now"], 0);
+    assert_eq!(f["blocked"]["outside_campaign_window"], 1);
+    assert_eq!(f["next_callable_at"], "2026-11-25T14:00:00+08:00");
+
+    // Widened to the whole day: the contact it held is called now, not at 14:00.
+    let lead = app.token("lead").await;
+    app.call(
+        Method::PATCH,
+        &format!("/v1/campaigns/{campaign}"),
+        Some(&lead),
+        json!({"calling_windows": windows("09:00", "21:00")}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let place = eligibility(&app, contact, campaign).await;
+    assert_eq!(place["callable"], true, "{place}");
+    assert_eq!(funnel(&app, campaign).await["callable_now"], 1);
+    app.take(&agent).await;
+}
+
+async fn every_reason_that_applies_is_named_with_when_it_stops(app: TestApp) {
+    let campaign = app
+        .running_campaign(
+            json!({"retry": {"no_answer": "30m"}}),
+            "phone\n13800138000\n13800138001\n13800138002\n",
+        )
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    // One unanswered: its retry waits 30 minutes, and the phone's gap an hour.
+    let (call, _, body) = app.take(&agent).await;
+    let first = body["contact"]["id"].as_i64().unwrap();
+    app.outcome(&agent, call, json!({"disposition": "no_answer"}))
+        .await
+        .expect(StatusCode::OK);
+    let place = eligibility(&app, first, campaign).await;
+    assert_eq!(codes(&place), ["phone_min_gap", "retry_wait"]);
+    assert_eq!(place["callable_at"], "2026-11-25T11:00:00+08:00");
+    // One taken: leased. One finished: done.
+    let (call, _, body) = app.take(&agent).await;
+    let second = body["contact"]["id"].as_i64().unwrap();
+    assert_eq!(
+        codes(&eligibility(&app, second, campaign).await),
+        ["leased"]
+    );
+    app.outcome(&agent, call, json!({"disposition": "accepted"}))
+        .await
+        .expect(StatusCode::OK);
+    let place = eligibility(&app, second, campaign).await;
+    assert_eq!(codes(&place), ["done"]);
+    assert_eq!(place["callable_at"], Value::Null);
+    // The third is listed.
+    let lead = app.token("lead").await;
+    app.post("/v1/dnc", &lead, json!({"phone": "+8613800138002"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let f = funnel(&app, campaign).await;
+    assert_eq!(f["callable_now"], 0, "{f}");
+    assert_eq!(f["blocked"]["retry_wait"], 1, "{f}");
+    assert_eq!(f["blocked"]["done"], 1, "{f}");
+    assert_eq!(f["blocked"]["dnc"], 1, "{f}");
+    assert_eq!(f["next_callable_at"], "2026-11-25T10:30:00+08:00");
+
+    // Paused: every contact's first reason is the campaign.
+    app.campaign_action(campaign, "pause").await;
+    let f = funnel(&app, campaign).await;
+    assert_eq!(f["blocked"]["campaign_not_active"], 3, "{f}");
+    assert_eq!(f["next_callable_at"], Value::Null);
+}
+
+async fn a_campaign_whose_teams_have_nobody_says_so(app: TestApp) {
+    let campaign = app
+        .running_campaign(json!({"teams": ["华东"]}), "phone\n13800138000\n")
+        .await;
+    app.agent("elsewhere", Some("华南")).await;
+    let contact = contact_id(&app, campaign).await;
+    let place = eligibility(&app, contact, campaign).await;
+    assert_eq!(codes(&place), ["no_agent_for_team"]);
+    assert_eq!(
+        funnel(&app, campaign).await["blocked"]["no_agent_for_team"],
+        1
+    );
+    let (_, agent) = app.agent("east", Some("华东")).await;
+    assert_eq!(eligibility(&app, contact, campaign).await["callable"], true);
+    app.take(&agent).await;
+}
+
+async fn the_explanations_are_for_leads_supervisors_and_viewers_and_the_outlook_for_agents(
+    app: TestApp,
+) {
+    let campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
+        .await;
+    let contact = contact_id(&app, campaign).await;
+    let (_, agent) = app.agent("agent", None).await;
+    let integration = app.token("integration").await;
+    for path in [
+        format!("/v1/contacts/{contact}/eligibility"),
+        format!("/v1/campaigns/{campaign}/eligibility"),
+    ] {
+        app.get(&path, &agent)
+            .await
+            .expect_problem(StatusCode::FORBIDDEN, "");
+        app.get(&path, &integration)
+            .await
+            .expect_problem(StatusCode::FORBIDDEN, "");
+        let supervisor = app.token("supervisor").await;
+        app.get(&path, &supervisor).await.expect(StatusCode::OK);
+    }
+    app.get("/v1/contacts/999999/eligibility", &app.token("lead").await)
+        .await
+        .expect_problem(StatusCode::NOT_FOUND, "");
+    let lead = app.token("lead").await;
+    app.get("/v1/agents/me/outlook", &lead)
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "");
+    let r = app.get("/v1/agents/me/outlook", &agent).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["next_call_expected_at"], "2026-11-25T10:00:00+08:00");
+    assert_eq!(r.body["reason"], Value::Null);
+}
+
+crate::on_both_backends!(
+    a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen,
+    every_reason_that_applies_is_named_with_when_it_stops,
+    a_campaign_whose_teams_have_nobody_says_so,
+    the_explanations_are_for_leads_supervisors_and_viewers_and_the_outlook_for_agents,
+);
