@@ -15,6 +15,7 @@ mod crash_schedules;
 mod dnc;
 mod edge;
 mod eligibility;
+mod eligibility_property;
 mod events;
 mod faults;
 mod floor;
