@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod recurrence;
+pub mod warnings;
 pub mod windows;
 
 pub use recurrence::Recurrence;

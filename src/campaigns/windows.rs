@@ -140,6 +140,15 @@ impl Windows {
         Ok(Self(out))
     }
 
+    /// The windows that never meet the global hours: no call is ever made in them.
+    pub fn outside(&self, hours: &CallingHours) -> Vec<WindowSpec> {
+        self.0
+            .iter()
+            .filter(|w| w.end <= hours.start || w.start >= hours.end)
+            .map(Window::spec)
+            .collect()
+    }
+
     pub fn specs(&self) -> Vec<WindowSpec> {
         self.0.iter().map(Window::spec).collect()
     }

@@ -168,6 +168,20 @@ impl Template {
         }
     }
 
+    /// The contact attributes a body reads (`attributes.plan`, `attributes["plan"]`), by
+    /// minijinja's own reading of it; none when it does not parse.
+    pub fn attributes_read(body: &str) -> std::collections::BTreeSet<String> {
+        let env = environment();
+        let Ok(template) = env.template_from_str(body) else {
+            return Default::default();
+        };
+        template
+            .undeclared_variables(true)
+            .into_iter()
+            .filter_map(|v| v.strip_prefix("attributes.").map(str::to_owned))
+            .collect()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

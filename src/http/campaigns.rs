@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    campaigns::{CampaignStatus, RetryDelays, Transition, WindowSpec},
+    campaigns::{CampaignStatus, RetryDelays, Transition, WindowSpec, warnings::Warning},
     duration::Span,
     ids::{CampaignId, ScriptId},
     service::campaigns::CampaignInput,
@@ -61,6 +61,29 @@ pub struct CampaignView {
     pub actions: Vec<Transition>,
     pub created_at: String,
     pub updated_at: String,
+    /// What the lead should know before it disappoints them: windows outside the calling
+    /// hours, teams with no active agent, retry delays longer than the time left, script fields
+    /// many contacts lack, a recurrence that comes round before a round ends.
+    pub warnings: Vec<Warning>,
+}
+
+/// The campaigns' views with their warnings.
+async fn views(state: &AppState, rows: Vec<CampaignRow>) -> Result<Vec<CampaignView>> {
+    let warnings = state.campaign_warnings(&rows).await?;
+    Ok(rows
+        .into_iter()
+        .zip(warnings)
+        .map(|(row, warnings)| CampaignView {
+            warnings,
+            ..row.into()
+        })
+        .collect())
+}
+
+/// One campaign's view with its warnings.
+async fn view(state: &AppState, row: CampaignRow) -> Result<Json<CampaignView>> {
+    let mut all = views(state, vec![row]).await?;
+    Ok(Json(all.remove(0)))
 }
 
 impl From<CampaignRow> for CampaignView {
@@ -90,6 +113,7 @@ impl From<CampaignRow> for CampaignView {
             actions: row.status.actions(),
             created_at: row.created_at.rfc3339(tz),
             updated_at: row.updated_at.rfc3339(tz),
+            warnings: Vec::new(),
         }
     }
 }
@@ -104,7 +128,7 @@ async fn campaigns_create(
     AppJson(input): AppJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<CampaignView>)> {
     let row = state.create_campaign(input, &auth.0).await?;
-    Ok((StatusCode::CREATED, Json(row.into())))
+    Ok((StatusCode::CREATED, view(&state, row).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -136,9 +160,8 @@ async fn campaigns_list(
         .store
         .campaign_list(status, CampaignId(w.after), w.limit)
         .await?;
-    Ok(Json(
-        Page::from_rows(rows, w.limit, |c| c.id.get()).map(CampaignView::from),
-    ))
+    let views = views(&state, rows).await?;
+    Ok(Json(Page::from_rows(views, w.limit, |c| c.id.get())))
 }
 
 /// One campaign.
@@ -150,7 +173,7 @@ async fn campaigns_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    Ok(Json(state.store.campaign_get(id).await?.into()))
+    view(&state, state.store.campaign_get(id).await?).await
 }
 
 /// Change any field; takes effect for the next hand-out.
@@ -165,9 +188,7 @@ async fn campaigns_update(
     AppPath(id): AppPath<CampaignId>,
     AppJson(input): AppJson<CampaignInput>,
 ) -> Result<Json<CampaignView>> {
-    Ok(Json(
-        state.update_campaign(id, input, &auth.0).await?.into(),
-    ))
+    view(&state, state.update_campaign(id, input, &auth.0).await?).await
 }
 
 async fn transition(
@@ -176,7 +197,7 @@ async fn transition(
     id: CampaignId,
     t: Transition,
 ) -> Result<Json<CampaignView>> {
-    Ok(Json(state.transition(id, t, &auth.0).await?.into()))
+    view(state, state.transition(id, t, &auth.0).await?).await
 }
 
 /// `draft` → `active` (or `scheduled` when `start_at` is in the future).

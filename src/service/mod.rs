@@ -34,6 +34,7 @@ pub mod render;
 pub mod scheduler;
 pub mod scripts;
 pub mod targets;
+pub mod warnings;
 
 pub use handout::HandOut;
 pub use hub::EventHub;

@@ -5,10 +5,11 @@
 //! windows held, when its windows or zone change.
 
 use crate::{
-    contacts::ContactState,
+    contacts::{Attributes, ContactState},
     dispatch::Hold,
     ids::{AgentId, CampaignId, ContactId},
     on_pool, on_tx,
+    stored::JsonText,
     time::{Instant, Zone},
 };
 
@@ -105,7 +106,26 @@ const FREE_WINDOW_HOLDS: &str = "UPDATE campaign_contacts SET \
        updated_at = $2 \
      WHERE campaign_id = $1 AND state = 'scheduled' AND held_by IN ($3, $4)";
 
+/// The attributes of a campaign's first contacts, for the script-field warning.
+const ATTRIBUTE_SAMPLE: &str = "SELECT k.attributes FROM campaign_contacts e \
+       JOIN contacts k ON k.id = e.contact_id WHERE e.campaign_id = $1 ORDER BY e.id LIMIT $2";
+
 impl Store {
+    /// The attributes of up to `limit` of a campaign's contacts, first imported first.
+    pub async fn attribute_sample(
+        &self,
+        campaign: CampaignId,
+        limit: i64,
+    ) -> Result<Vec<Attributes>> {
+        let rows: Vec<(JsonText<Attributes>,)> =
+            on_pool!(&self.reads, |p| sqlx::query_as(ATTRIBUTE_SAMPLE)
+                .bind(campaign)
+                .bind(limit)
+                .fetch_all(p)
+                .await)?;
+        Ok(rows.into_iter().map(|(a,)| a.0).collect())
+    }
+
     /// A contact's places in every campaign it is in, and its person's facts.
     pub async fn contact_places(&self, contact: ContactId) -> Result<(PersonRow, Vec<PlaceRow>)> {
         let person = self.read_by_id(PERSON, contact).await?;

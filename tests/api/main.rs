@@ -34,4 +34,5 @@ mod scripts;
 mod security;
 mod slow_clients;
 mod stats;
+mod warnings;
 mod web;

@@ -1,0 +1,131 @@
+//! What a lead should know about a campaign before it disappoints them: windows it never calls
+//! in, teams nobody can work for, retry delays that outlast it, script fields its contacts
+//! lack, a recurrence that comes round before a round can finish. Pure: the service gathers the
+//! facts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{
+    rules::CallingHours,
+    time::{DAY_MS, Instant},
+};
+
+use super::{CampaignDef, CampaignStatus};
+
+crate::text_enum! {
+    /// What a warning is about.
+    pub enum WarningCode {
+        /// A calling window lies wholly outside the global calling hours.
+        WindowOutsideCallingHours = "window_outside_calling_hours",
+        /// One of the campaign's teams has no active agent.
+        TeamWithoutActiveAgent = "team_without_active_agent",
+        /// A retry delay is longer than the time left before `end_at`.
+        RetryLongerThanTimeLeft = "retry_longer_than_time_left",
+        /// More than a tenth of the contacts lack a field the script reads.
+        ScriptFieldMissing = "script_field_missing",
+        /// The recurrence re-opens the list before a round of it can be called.
+        RecurrenceBeforeRoundEnds = "recurrence_before_round_ends",
+    }
+}
+
+/// One warning, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+/// The share of contacts lacking a script field above which it is worth a warning.
+pub const MISSING_SHARE: f64 = 0.10;
+
+/// What the warnings are judged on besides the campaign itself.
+pub struct Facts<'a> {
+    pub status: CampaignStatus,
+    pub hours: &'a CallingHours,
+    /// The teams that have an active agent.
+    pub staffed: &'a [String],
+    /// Of the contacts looked at (`looked_at`), how many lack each field the script reads.
+    pub lacking: &'a BTreeMap<String, i64>,
+    pub looked_at: i64,
+    /// How long a round of the list takes, when a forecast says.
+    pub round: Option<i64>,
+    pub now: Instant,
+}
+
+/// The warnings for a campaign that is not finished (a completed one has none).
+pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if facts.status == CampaignStatus::Completed {
+        return out;
+    }
+    let mut warn = |code, message: String| out.push(Warning { code, message });
+    for w in def.windows.outside(facts.hours) {
+        warn(
+            WarningCode::WindowOutsideCallingHours,
+            format!(
+                "the window {}-{} on {} never meets the calling hours {}",
+                w.start,
+                w.end,
+                w.days.join(","),
+                facts.hours
+            ),
+        );
+    }
+    for team in def.teams.iter().filter(|t| !facts.staffed.contains(t)) {
+        warn(
+            WarningCode::TeamWithoutActiveAgent,
+            format!("team {team} has no active agent"),
+        );
+    }
+    if let Some(end) = def.end_at {
+        let left = (end.millis() - facts.now.millis()).max(0) / 1000;
+        let delays = [
+            ("no_answer", def.retry.no_answer),
+            ("busy", def.retry.busy),
+            ("voicemail", def.retry.voicemail),
+        ];
+        for (what, delay) in delays.iter().filter(|(_, d)| d.as_secs() > left) {
+            warn(
+                WarningCode::RetryLongerThanTimeLeft,
+                format!(
+                    "the {what} retry delay {delay} is longer than the {left} s left before end_at"
+                ),
+            );
+        }
+    }
+    if facts.looked_at > 0 {
+        for (field, lacking) in facts.lacking {
+            let share = *lacking as f64 / facts.looked_at as f64;
+            if share > MISSING_SHARE {
+                warn(
+                    WarningCode::ScriptFieldMissing,
+                    format!(
+                        "{:.0}% of the contacts looked at ({lacking} of {}) have no {field}, which the script reads",
+                        share * 100.0,
+                        facts.looked_at
+                    ),
+                );
+            }
+        }
+    }
+    if let (Some(recurrence), Some(round)) = (&def.recurrence, facts.round) {
+        let next = recurrence.next_after(facts.now.utc(), def.timezone);
+        let after = next.and_then(|n| recurrence.next_after(n, def.timezone));
+        if let (Some(a), Some(b)) = (next, after) {
+            let every = (b - a).num_milliseconds();
+            if round > every {
+                warn(
+                    WarningCode::RecurrenceBeforeRoundEnds,
+                    format!(
+                        "the recurrence comes every {:.1} days but a round takes {:.1}",
+                        every as f64 / DAY_MS as f64,
+                        round as f64 / DAY_MS as f64
+                    ),
+                );
+            }
+        }
+    }
+    out
+}

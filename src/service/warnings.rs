@@ -1,0 +1,71 @@
+//! The warnings campaign views carry, from what the store knows now: the active agents'
+//! teams, the script's fields against the campaign's first contacts, and the time left.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    campaigns::warnings::{Facts, Warning, warnings},
+    catalog::Template,
+    store::campaigns::CampaignRow,
+};
+
+use super::{Result, Service};
+
+/// How many of a campaign's contacts the script-field warning looks at (the first imported).
+pub const FIELD_SAMPLE: i64 = 1_000;
+
+impl Service {
+    /// The warnings of each campaign, in order.
+    pub async fn campaign_warnings(&self, rows: &[CampaignRow]) -> Result<Vec<Vec<Warning>>> {
+        let mut staffed: Vec<String> = self
+            .store
+            .agents_active()
+            .await?
+            .into_iter()
+            .filter_map(|a| a.team)
+            .collect();
+        staffed.sort();
+        staffed.dedup();
+        let now = self.now();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (lacking, looked_at) = self.lacking_fields(row).await?;
+            let facts = Facts {
+                status: row.status,
+                hours: &self.config.calling_hours,
+                staffed: &staffed,
+                lacking: &lacking,
+                looked_at,
+                round: None,
+                now,
+            };
+            out.push(warnings(&row.def(), &facts));
+        }
+        Ok(out)
+    }
+
+    /// How many of the campaign's first contacts lack (or leave empty) each attribute its
+    /// script reads, and how many were looked at.
+    async fn lacking_fields(&self, row: &CampaignRow) -> Result<(BTreeMap<String, i64>, i64)> {
+        let script = match row.script_version {
+            Some(v) => self.store.script_version(row.script_id, v).await?,
+            None => self.store.script_get(row.script_id).await?,
+        };
+        let fields = Template::attributes_read(&script.body);
+        if fields.is_empty() {
+            return Ok((BTreeMap::new(), 0));
+        }
+        let sample = self.store.attribute_sample(row.id, FIELD_SAMPLE).await?;
+        let lacking = fields
+            .into_iter()
+            .map(|f| {
+                let n = sample
+                    .iter()
+                    .filter(|a| a.get(&f).is_none_or(|v| v.trim().is_empty()))
+                    .count();
+                (f, n as i64)
+            })
+            .collect();
+        Ok((lacking, sample.len() as i64))
+    }
+}
