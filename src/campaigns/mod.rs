@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod forecast;
 pub mod recurrence;
 pub mod warnings;
 pub mod windows;

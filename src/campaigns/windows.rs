@@ -154,7 +154,7 @@ impl Windows {
     }
 
     /// The local intervals (minutes after midnight) open on `day` within the global hours.
-    fn open_on(&self, day: Weekday, hours: &CallingHours) -> Vec<(u16, u16)> {
+    pub fn open_on(&self, day: Weekday, hours: &CallingHours) -> Vec<(u16, u16)> {
         let mut spans: Vec<(u16, u16)> = self
             .0
             .iter()

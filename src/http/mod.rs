@@ -34,6 +34,7 @@ pub mod export;
 pub mod extract;
 pub mod floor;
 pub mod follow_ups;
+pub mod forecast;
 pub mod health;
 pub mod imports;
 pub mod limiter;
@@ -96,6 +97,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(callbacks::router())
         .merge(floor::router())
         .merge(eligibility::router())
+        .merge(forecast::router())
         .merge(stats::router())
         .merge(targets::router())
         .merge(events::router())

@@ -25,6 +25,7 @@ pub mod dnc;
 pub mod eligibility;
 pub mod feed;
 pub mod floor;
+pub mod forecast;
 pub mod handout;
 pub mod hub;
 pub mod import_job;

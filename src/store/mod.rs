@@ -20,6 +20,7 @@ pub mod eligibility;
 pub mod events;
 pub mod floor;
 pub mod follow_ups;
+pub mod forecast;
 pub mod idempotency;
 pub mod imports;
 pub mod locks;

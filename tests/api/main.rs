@@ -19,6 +19,7 @@ mod eligibility_property;
 mod events;
 mod faults;
 mod floor;
+mod forecast;
 mod handle_time;
 mod import_blips;
 mod injection;

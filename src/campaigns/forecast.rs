@@ -1,0 +1,199 @@
+//! The forecast: a deterministic day-by-day simulation of a campaign's own rules (its windows
+//! within the calling hours, retry delays no shorter than the phone's gap, max attempts,
+//! callbacks a day later) with N agents each taking one attempt per handle time, and the
+//! outcome shares observed (or assumed). Contacts are simulated as fractional cohorts (how
+//! many are due when, after how many attempts), so the same inputs always give the same days.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use crate::{
+    dispatch::Disposition,
+    rules::CallingHours,
+    time::{DAY_MS, Instant},
+};
+
+use super::{CampaignDef, windows::resolve};
+
+/// How finely a day is simulated, in seconds.
+const STEP_S: i64 = 300;
+
+/// What the simulation assumes.
+#[derive(Debug, Clone)]
+pub struct Assumptions {
+    pub agents: u32,
+    /// Seconds per attempt, wrap-up included.
+    pub handle_time_s: i64,
+    /// The share of all attempts that end in each disposition (sums to 1).
+    pub shares: BTreeMap<Disposition, f64>,
+    /// The phone's minimum gap, in seconds: no retry comes sooner.
+    pub min_gap_s: i64,
+}
+
+impl Assumptions {
+    /// The share of attempts that reach a person.
+    pub fn contact_rate(&self) -> f64 {
+        self.shares
+            .iter()
+            .filter(|(d, _)| d.reached())
+            .map(|(_, s)| s)
+            .sum()
+    }
+
+    /// The share of reached attempts that convert.
+    pub fn conversion_rate(&self) -> f64 {
+        let reached = self.contact_rate();
+        let accepted = self
+            .shares
+            .get(&Disposition::Accepted)
+            .copied()
+            .unwrap_or(0.0);
+        if reached > 0.0 {
+            accepted / reached
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Contacts due at the same instant after the same number of attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cohort {
+    pub due: i64,
+    pub attempts: i64,
+    pub n: f64,
+}
+
+/// One simulated day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub attempts: f64,
+    pub reached: f64,
+    pub conversions: f64,
+    /// Contacts not finished at the end of the day.
+    pub remaining: f64,
+}
+
+/// Simulates `days` days from `from`'s date (the first from `from` itself) in the campaign's
+/// zone, starting with `queue`.
+pub fn simulate(
+    def: &CampaignDef,
+    hours: &CallingHours,
+    a: &Assumptions,
+    mut queue: Vec<Cohort>,
+    from: Instant,
+    days: u32,
+) -> Vec<Day> {
+    queue.sort_by_key(|c| c.due);
+    let tz = def.timezone;
+    let first = from.utc().with_timezone(&tz).date_naive();
+    let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
+    let mut out = Vec::new();
+    for offset in 0..days as i64 {
+        let date = first + Duration::days(offset);
+        let mut day = Day {
+            date,
+            attempts: 0.0,
+            reached: 0.0,
+            conversions: 0.0,
+            remaining: 0.0,
+        };
+        for (start, end) in def.windows.open_on(date.weekday(), hours) {
+            let at = |m: u16| {
+                let local = date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m as i64);
+                resolve(tz, local).map(|t| t.timestamp_millis())
+            };
+            let (Some(mut t), Some(end)) = (at(start), at(end)) else {
+                continue;
+            };
+            t = t.max(from.millis());
+            let mut budget = 0.0;
+            while t < end {
+                budget = (budget + per_step).min(per_step.max(1.0) * 2.0);
+                budget -= step(def, a, &mut queue, t, budget, &mut day);
+                t += STEP_S * 1000;
+            }
+        }
+        day.remaining = queue.iter().map(|c| c.n).sum();
+        out.push(day);
+    }
+    out
+}
+
+/// One step at `t`: attempts up to `budget` on the contacts due, first due first. Returns how
+/// many attempts were made.
+fn step(
+    def: &CampaignDef,
+    a: &Assumptions,
+    queue: &mut Vec<Cohort>,
+    t: i64,
+    budget: f64,
+    day: &mut Day,
+) -> f64 {
+    let mut used = 0.0;
+    let mut next = Vec::new();
+    while used < budget - 1e-9 {
+        let Some(first) = queue.first_mut().filter(|c| c.due <= t) else {
+            break;
+        };
+        let take = first.n.min(budget - used);
+        let cohort = Cohort { n: take, ..*first };
+        first.n -= take;
+        if first.n <= 1e-9 {
+            queue.remove(0);
+        }
+        used += take;
+        attempt(def, a, cohort, t, day, &mut next);
+    }
+    for c in next {
+        let at = queue.partition_point(|q| q.due <= c.due);
+        queue.insert(at, c);
+    }
+    used
+}
+
+/// What `c.n` attempts at `t` lead to: the reached and converted counted, retries and
+/// callbacks back in the queue.
+fn attempt(
+    def: &CampaignDef,
+    a: &Assumptions,
+    c: Cohort,
+    t: i64,
+    day: &mut Day,
+    next: &mut Vec<Cohort>,
+) {
+    day.attempts += c.n;
+    for (d, share) in &a.shares {
+        let n = c.n * share;
+        if n <= 0.0 {
+            continue;
+        }
+        if d.reached() {
+            day.reached += n;
+        }
+        if d.converts() {
+            day.conversions += n;
+        }
+        let again = match d {
+            Disposition::Callback => Some(DAY_MS),
+            d => d
+                .retry_delay(def)
+                .filter(|_| c.attempts + 1 < def.max_attempts)
+                .map(|delay| delay.as_secs().max(a.min_gap_s) * 1000),
+        };
+        if let Some(after) = again {
+            next.push(Cohort {
+                due: t + after,
+                attempts: c.attempts + 1,
+                n,
+            });
+        }
+    }
+}
+
+/// The first day nothing remains, if any.
+pub fn exhausted_on(days: &[Day]) -> Option<NaiveDate> {
+    days.iter().find(|d| d.remaining < 0.5).map(|d| d.date)
+}

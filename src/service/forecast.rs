@@ -1,0 +1,195 @@
+//! The forecast of a campaign (a draft as well as a live one): the outcome shares it will see
+//! (its own once it has some history, else its offer's other campaigns', else stated
+//! defaults), its agents and handle time, and its unfinished contacts, run through the
+//! campaign's own rules day by day.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::{
+    campaigns::{
+        CampaignDef,
+        forecast::{Assumptions, Cohort, Day, exhausted_on, simulate},
+    },
+    dispatch::Disposition,
+    ids::CampaignId,
+    rules::CallingHours,
+    time::Instant,
+};
+
+use super::{Result, Service};
+
+/// Outcomes a campaign (or an offer) needs before its own shares are trusted.
+pub const MIN_OUTCOMES: i64 = 20;
+/// The handle time assumed before any call was handled, in seconds.
+pub const DEFAULT_HANDLE_S: i64 = 180;
+/// The most agents the staffing answer considers.
+pub const MAX_AGENTS: u32 = 5_000;
+/// The longest forecast, in days.
+pub const MAX_DAYS: u32 = 366;
+
+/// Where the outcome shares came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatesFrom {
+    Campaign,
+    Offer,
+    Defaults,
+}
+
+/// The shares assumed with no history: 40 % reached, a quarter of them converting.
+pub fn default_shares() -> BTreeMap<Disposition, f64> {
+    [
+        (Disposition::NoAnswer, 0.45),
+        (Disposition::Busy, 0.10),
+        (Disposition::Voicemail, 0.05),
+        (Disposition::Declined, 0.25),
+        (Disposition::Accepted, 0.10),
+        (Disposition::Callback, 0.05),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// What the caller may set; the rest is observed or defaulted.
+#[derive(Debug, Clone, Default)]
+pub struct ForecastInput {
+    pub agents: Option<u32>,
+    pub handle_time_s: Option<i64>,
+    pub from: Option<Instant>,
+    pub days: Option<u32>,
+}
+
+/// A forecast.
+pub struct Forecast {
+    pub assumptions: Assumptions,
+    pub rates_from: RatesFrom,
+    pub days: Vec<Day>,
+    pub exhausted_on: Option<NaiveDate>,
+    pub agents_needed: Option<u32>,
+}
+
+fn shares_of(counts: &[(Disposition, i64)]) -> Option<BTreeMap<Disposition, f64>> {
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    (total >= MIN_OUTCOMES).then(|| {
+        counts
+            .iter()
+            .map(|(d, n)| (*d, *n as f64 / total as f64))
+            .collect()
+    })
+}
+
+impl Service {
+    pub async fn forecast(&self, id: CampaignId, input: ForecastInput) -> Result<Forecast> {
+        let row = self.store.campaign_get(id).await?;
+        let def = row.def();
+        let own = self.store.campaign_outcomes(id).await?;
+        let (shares, rates_from) = match shares_of(&own) {
+            Some(s) => (s, RatesFrom::Campaign),
+            None => match shares_of(&self.store.offer_outcomes(row.offer_id, id).await?) {
+                Some(s) => (s, RatesFrom::Offer),
+                None => (default_shares(), RatesFrom::Defaults),
+            },
+        };
+        let agents = match input.agents {
+            Some(n) => n,
+            None => self.admitted_count(&def).await?,
+        };
+        let handle_time_s = match input.handle_time_s {
+            Some(s) => s,
+            None => {
+                let by_agent = self.store.campaign_handle_time(id).await?;
+                let calls: i64 = by_agent.iter().map(|r| r.1).sum();
+                let ms: i64 = by_agent.iter().map(|r| r.2).sum();
+                if calls > 0 {
+                    (ms / calls / 1000).max(1)
+                } else {
+                    DEFAULT_HANDLE_S
+                }
+            }
+        };
+        let from = input.from.unwrap_or_else(|| self.now());
+        let queue: Vec<Cohort> = self
+            .store
+            .campaign_due(id)
+            .await?
+            .into_iter()
+            .map(|r| Cohort {
+                due: r.due.millis().max(from.millis()),
+                attempts: r.attempts,
+                n: r.n as f64,
+            })
+            .collect();
+        let assumptions = Assumptions {
+            agents: agents.max(1),
+            handle_time_s,
+            shares,
+            min_gap_s: self.config.phone_min_gap.as_secs(),
+        };
+        let hours = &self.config.calling_hours;
+        let n_days = input.days.unwrap_or(30);
+        let days = simulate(&def, hours, &assumptions, queue.clone(), from, n_days);
+        let agents_needed = def
+            .end_at
+            .and_then(|end| agents_needed(&def, hours, &assumptions, &queue, from, end));
+        Ok(Forecast {
+            exhausted_on: exhausted_on(&days),
+            assumptions,
+            rates_from,
+            days,
+            agents_needed,
+        })
+    }
+
+    /// How many active agents the campaign's teams admit (at least one, for a forecast).
+    async fn admitted_count(&self, def: &CampaignDef) -> Result<u32> {
+        let agents = self.store.agents_active().await?;
+        let n = agents
+            .iter()
+            .filter(|a| def.admits(a.team.as_deref()))
+            .count();
+        Ok((n as u32).max(1))
+    }
+}
+
+/// The fewest agents that finish the list by `end`'s date, if any number up to
+/// [`MAX_AGENTS`] does.
+fn agents_needed(
+    def: &CampaignDef,
+    hours: &CallingHours,
+    a: &Assumptions,
+    queue: &[Cohort],
+    from: Instant,
+    end: Instant,
+) -> Option<u32> {
+    let tz = def.timezone;
+    let last = end.utc().with_timezone(&tz).date_naive();
+    let first = from.utc().with_timezone(&tz).date_naive();
+    let days = (last - first).num_days() + 1;
+    if days <= 0 {
+        return None;
+    }
+    let days = (days as u32).min(MAX_DAYS);
+    let finishes = |agents: u32| {
+        let a = Assumptions {
+            agents,
+            ..a.clone()
+        };
+        let run = simulate(def, hours, &a, queue.to_vec(), from, days);
+        exhausted_on(&run).is_some_and(|d| d <= last)
+    };
+    if !finishes(MAX_AGENTS) {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, MAX_AGENTS);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if finishes(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
