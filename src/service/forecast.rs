@@ -15,6 +15,7 @@ use crate::{
     dispatch::Disposition,
     ids::CampaignId,
     rules::CallingHours,
+    store::campaigns::CampaignRow,
     time::Instant,
 };
 
@@ -83,6 +84,46 @@ fn shares_of(counts: &[(Disposition, i64)]) -> Option<BTreeMap<Disposition, f64>
 impl Service {
     pub async fn forecast(&self, id: CampaignId, input: ForecastInput) -> Result<Forecast> {
         let row = self.store.campaign_get(id).await?;
+        let from = input.from.unwrap_or_else(|| self.now());
+        let queue: Vec<Cohort> = self
+            .store
+            .campaign_due(id)
+            .await?
+            .into_iter()
+            .map(|r| Cohort {
+                due: r.due.millis().max(from.millis()),
+                attempts: r.attempts,
+                n: r.n as f64,
+            })
+            .collect();
+        let input = ForecastInput {
+            from: Some(from),
+            ..input
+        };
+        let (days, (assumptions, rates_from)) =
+            self.simulate_round(&row, queue.clone(), input).await?;
+        let def = row.def();
+        let hours = &self.config.calling_hours;
+        let agents_needed = def
+            .end_at
+            .and_then(|end| agents_needed(&def, hours, &assumptions, &queue, from, end));
+        Ok(Forecast {
+            exhausted_on: exhausted_on(&days),
+            assumptions,
+            rates_from,
+            days,
+            agents_needed,
+        })
+    }
+
+    /// Runs the campaign's rules over `queue` with what `input` sets and the rest observed.
+    pub(super) async fn simulate_round(
+        &self,
+        row: &CampaignRow,
+        queue: Vec<Cohort>,
+        input: ForecastInput,
+    ) -> Result<(Vec<Day>, (Assumptions, RatesFrom))> {
+        let id = row.id;
         let def = row.def();
         let own = self.store.campaign_outcomes(id).await?;
         let (shares, rates_from) = match shares_of(&own) {
@@ -110,17 +151,6 @@ impl Service {
             }
         };
         let from = input.from.unwrap_or_else(|| self.now());
-        let queue: Vec<Cohort> = self
-            .store
-            .campaign_due(id)
-            .await?
-            .into_iter()
-            .map(|r| Cohort {
-                due: r.due.millis().max(from.millis()),
-                attempts: r.attempts,
-                n: r.n as f64,
-            })
-            .collect();
         let assumptions = Assumptions {
             agents: agents.max(1),
             handle_time_s,
@@ -128,18 +158,9 @@ impl Service {
             min_gap_s: self.config.phone_min_gap.as_secs(),
         };
         let hours = &self.config.calling_hours;
-        let n_days = input.days.unwrap_or(30);
-        let days = simulate(&def, hours, &assumptions, queue.clone(), from, n_days);
-        let agents_needed = def
-            .end_at
-            .and_then(|end| agents_needed(&def, hours, &assumptions, &queue, from, end));
-        Ok(Forecast {
-            exhausted_on: exhausted_on(&days),
-            assumptions,
-            rates_from,
-            days,
-            agents_needed,
-        })
+        let days = input.days.unwrap_or(30);
+        let days = simulate(&def, hours, &assumptions, queue, from, days);
+        Ok((days, (assumptions, rates_from)))
     }
 
     /// How many active agents the campaign's teams admit (at least one, for a forecast).

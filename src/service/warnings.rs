@@ -4,9 +4,15 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    campaigns::warnings::{Facts, Warning, warnings},
+    campaigns::{
+        forecast::{Cohort, exhausted_on},
+        warnings::{Facts, Warning, warnings},
+    },
     catalog::Template,
+    contacts::ContactState,
+    service::forecast::{ForecastInput, MAX_DAYS},
     store::campaigns::CampaignRow,
+    time::DAY_MS,
 };
 
 use super::{Result, Service};
@@ -30,18 +36,58 @@ impl Service {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let (lacking, looked_at) = self.lacking_fields(row).await?;
+            let round = self.round_ms(row).await?;
             let facts = Facts {
                 status: row.status,
                 hours: &self.config.calling_hours,
                 staffed: &staffed,
                 lacking: &lacking,
                 looked_at,
-                round: None,
+                round,
                 now,
             };
             out.push(warnings(&row.def(), &facts));
         }
         Ok(out)
+    }
+
+    /// For a recurring campaign, how long a round of its unfinished contacts takes, by the
+    /// forecast with its agents, its handle time and the default outcome shares (cheap enough
+    /// for a list view: one cohort, the kept counts).
+    async fn round_ms(&self, row: &CampaignRow) -> Result<Option<i64>> {
+        let def = row.def();
+        let Some(recurrence) = &def.recurrence else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let every = recurrence
+            .next_after(now.utc(), def.timezone)
+            .and_then(|a| Some((a, recurrence.next_after(a, def.timezone)?)))
+            .map(|(a, b)| (b - a).num_days() + 1)
+            .unwrap_or(1);
+        let states = self.store.contact_states(row.id).await?;
+        let unfinished: i64 = [
+            ContactState::Ready,
+            ContactState::Scheduled,
+            ContactState::Leased,
+        ]
+        .iter()
+        .filter_map(|s| states.get(s))
+        .sum();
+        let input = ForecastInput {
+            days: Some((every as u32 + 1).min(MAX_DAYS)),
+            ..Default::default()
+        };
+        let queue = vec![Cohort {
+            due: now.millis(),
+            attempts: 0,
+            n: unfinished as f64,
+        }];
+        let (days, _) = self.simulate_round(row, queue, input).await?;
+        Ok(Some(match exhausted_on(&days) {
+            Some(d) => (d - days[0].date).num_days() * DAY_MS + DAY_MS,
+            None => (days.len() as i64 + 1) * DAY_MS,
+        }))
     }
 
     /// How many of the campaign's first contacts lack (or leave empty) each attribute its
