@@ -159,6 +159,7 @@ impl Service {
                     reason: row.reason.clone(),
                     since: row.since,
                     wrap_up_until: row.wrap_up_until,
+                    wrap_up_campaign: None,
                 };
                 let day = numbers.remove(&row.agent_id).unwrap_or_default();
                 let paused = time_in(&day, AgentState::Paused, &standing, start, now);

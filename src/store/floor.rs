@@ -188,8 +188,7 @@ impl Store {
     ) -> Result<()> {
         let (agent, campaign) = (call.agent_id, call.campaign_id);
         let day = crate::floor::day_of(now, self.zone).to_string();
-        let ended = now.millis().min(call.lease_expires_at.millis());
-        let handle_ms = (ended - call.leased_at.millis()).max(0);
+        let handle_ms = crate::floor::handle_ms(call.leased_at, call.lease_expires_at, now);
         on_tx!(tx, |c| sqlx::query(ADD_HANDLE)
             .bind(agent)
             .bind(&day)
