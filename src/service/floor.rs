@@ -36,15 +36,21 @@ pub struct Today {
 /// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches).
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct TimeStats {
-    /// Mean time from hand-out to outcome, in seconds; null without outcomes.
+    /// Mean time from hand-out to outcome, in seconds; null without outcomes. In a campaign's
+    /// `by_agent`: on that campaign's calls.
     pub handle_time_avg_s: Option<f64>,
-    /// Mean talk time the phone system reported (`talk_seconds`), on the calls that had it.
+    /// Mean talk time the phone system reported (`talk_seconds`), on the calls that had it. In a
+    /// campaign's `by_agent`: on that campaign's calls.
     pub talk_time_avg_s: Option<f64>,
-    /// Wrap-up time per call finished with an outcome, in seconds.
+    /// Wrap-up time per call finished with an outcome, in seconds. In a campaign's `by_agent`:
+    /// the wrap-ups after that campaign's calls (a wrap-up belongs to its call's campaign).
     pub wrap_up_avg_s: Option<f64>,
-    /// Time paused, in seconds.
+    /// Time paused, in seconds. In a campaign's `by_agent`: the agent's own over all time, not
+    /// the campaign's (a pause belongs to no campaign).
     pub paused_s: i64,
-    /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any.
+    /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any. In a
+    /// campaign's `by_agent`: the agent's own over all time, not the campaign's (time ready
+    /// belongs to no campaign).
     pub occupancy: Option<f64>,
 }
 
@@ -117,9 +123,9 @@ impl Service {
             .collect())
     }
 
-    /// Each agent's time figures for a campaign: handle and talk time on the campaign's calls;
-    /// wrap-up, pauses and occupancy are the agent's own over all time (states are not kept per
-    /// campaign).
+    /// Each agent's time figures for a campaign: handle, talk and wrap-up time on the
+    /// campaign's calls; pauses and occupancy are the agent's own over all time (a pause or
+    /// time ready belongs to no campaign).
     pub async fn campaign_time_stats(
         &self,
         campaign: CampaignId,
@@ -131,17 +137,16 @@ impl Service {
             to_hour: i64::MAX,
         };
         let mut numbers = self.store.agent_days(&all).await?;
-        for (agent, handled, handle_ms, talk_s, talked) in
-            self.store.campaign_handle_time(campaign).await?
-        {
-            let day = numbers.entry(agent).or_default();
+        let mut out = HashMap::new();
+        for h in self.store.campaign_handle_time(campaign).await? {
+            let day = numbers.entry(h.agent_id).or_default();
             (day.handled, day.handle_ms, day.talk_s, day.talked) =
-                (handled, handle_ms, talk_s, talked);
+                (h.calls, h.handle_ms, h.talk_s, h.talked);
+            let mut time = TimeStats::of(day);
+            time.wrap_up_avg_s = secs(h.wrap_up_ms, h.calls);
+            out.insert(h.agent_id, time);
         }
-        Ok(numbers
-            .iter()
-            .map(|(agent, day)| (*agent, TimeStats::of(day)))
-            .collect())
+        Ok(out)
     }
 
     /// Every active agent (of `team`, if given), in id order.

@@ -50,6 +50,19 @@ pub struct Day {
     pub talked: i64,
 }
 
+/// An agent's handle and wrap-up time on one campaign's calls.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CampaignHandle {
+    pub agent_id: AgentId,
+    /// Calls finished with an outcome, and their time from hand-out to outcome.
+    pub calls: i64,
+    pub handle_ms: i64,
+    pub talk_s: i64,
+    pub talked: i64,
+    /// Time wrapping up after those calls (wrap-ups that have ended).
+    pub wrap_up_ms: i64,
+}
+
 const FLOOR: &str = "SELECT a.id AS agent_id, a.name, a.team, s.state, s.reason, s.since, \
        s.wrap_up_until, l.id AS call_id, l.campaign_id, l.contact_id, l.leased_at, \
        l.lease_expires_at \
@@ -63,8 +76,9 @@ const STATE_TIME: &str = "SELECT agent_id, state, CAST(SUM(ms) AS BIGINT) FROM a
 const HANDLE_TIME: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), CAST(SUM(handle_ms) AS BIGINT), \
        CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) FROM agent_handle_time \
      WHERE day >= $1 AND day <= $2 GROUP BY agent_id";
-const HANDLE_BY_CAMPAIGN: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), \
-       CAST(SUM(handle_ms) AS BIGINT), CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) \
+const HANDLE_BY_CAMPAIGN: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT) AS calls, \
+       CAST(SUM(handle_ms) AS BIGINT) AS handle_ms, CAST(SUM(talk_s) AS BIGINT) AS talk_s, \
+       CAST(SUM(talked) AS BIGINT) AS talked, CAST(SUM(wrap_up_ms) AS BIGINT) AS wrap_up_ms \
      FROM agent_handle_time WHERE campaign_id = $1 GROUP BY agent_id";
 const ADD_HANDLE: &str = "INSERT INTO agent_handle_time (agent_id, day, campaign_id, calls, \
        handle_ms, talk_s, talked) VALUES ($1, $2, $6, 1, $3, $4, $5) \
@@ -162,12 +176,8 @@ impl Store {
         Store::event_in(tx, EventKind::Call, now, &event).await
     }
 
-    /// Each agent's handle time on a campaign's calls: (agent, calls, handle ms, talk s, calls
-    /// with talk time).
-    pub async fn campaign_handle_time(
-        &self,
-        campaign: CampaignId,
-    ) -> Result<Vec<(AgentId, i64, i64, i64, i64)>> {
+    /// Each agent's handle, talk and wrap-up time on a campaign's calls.
+    pub async fn campaign_handle_time(&self, campaign: CampaignId) -> Result<Vec<CampaignHandle>> {
         Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             HANDLE_BY_CAMPAIGN
         )
