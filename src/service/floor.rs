@@ -2,7 +2,7 @@
 //! and leads. Today is the service's local day (`OUTCALL_TIMEZONE`); numbers come from the kept
 //! roll-ups, and the stretch an agent is in now counts up to now.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::{
     floor::{AgentState, Standing, day_of, day_start},
@@ -33,7 +33,8 @@ pub struct Today {
     pub paused_s: i64,
 }
 
-/// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches).
+/// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches), for an
+/// agent or a team (the sum of its agents' stored figures, through the same rules).
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct TimeStats {
     /// Mean time from hand-out to outcome, in seconds; null without outcomes. In a campaign's
@@ -48,6 +49,10 @@ pub struct TimeStats {
     /// Time paused, in seconds. In a campaign's `by_agent`: the agent's own over all time, not
     /// the campaign's (a pause belongs to no campaign).
     pub paused_s: i64,
+    /// Time paused per pause reason, in seconds (the reasons with any time). In a campaign's
+    /// `by_agent`: the agent's own over all time, as `paused_s`.
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub paused_by_reason: BTreeMap<String, i64>,
     /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any. In a
     /// campaign's `by_agent`: the agent's own over all time, not the campaign's (time ready
     /// belongs to no campaign).
@@ -64,6 +69,11 @@ impl TimeStats {
             talk_time_avg_s: secs(day.talk_s * 1000, day.talked),
             wrap_up_avg_s: secs(ms(AgentState::WrapUp), day.handled),
             paused_s: ms(AgentState::Paused) / 1000,
+            paused_by_reason: day
+                .paused_by_reason
+                .iter()
+                .map(|(reason, ms)| (reason.clone(), ms / 1000))
+                .collect(),
             occupancy: (available > 0)
                 .then(|| (busy as f64 / available as f64 * 1000.0).round() / 1000.0),
         }
@@ -107,20 +117,16 @@ impl Service {
         (days, start)
     }
 
-    /// Each agent's time figures over the local days the epoch hours `from..to` touch.
-    pub async fn time_stats(&self, from: i64, to: i64) -> Result<HashMap<AgentId, TimeStats>> {
+    /// The epoch hours `from..to` and the local days they touch: outcomes count by the hour,
+    /// time in states and handle time by the day.
+    pub fn days_of_hours(&self, from: i64, to: i64) -> Days {
         let hour = |h: i64| Instant::from_millis(h.saturating_mul(3_600_000));
-        let days = Days {
+        Days {
             first: day_of(hour(from), self.tz()).to_string(),
             last: day_of(hour(to).plus_millis(-1), self.tz()).to_string(),
             from_hour: from,
             to_hour: to,
-        };
-        let numbers = self.store.agent_days(&days).await?;
-        Ok(numbers
-            .iter()
-            .map(|(agent, day)| (*agent, TimeStats::of(day)))
-            .collect())
+        }
     }
 
     /// Each agent's time figures for a campaign: handle, talk and wrap-up time on the

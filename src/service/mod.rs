@@ -23,6 +23,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod dnc;
 pub mod feed;
+pub mod figures;
 pub mod floor;
 pub mod handout;
 pub mod hub;

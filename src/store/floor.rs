@@ -3,7 +3,7 @@
 //! roll-ups (outcomes per hour, time per state and day, handle time per day), never from the
 //! history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
@@ -42,12 +42,31 @@ pub struct Day {
     pub outcomes: Tally,
     /// Milliseconds per state (closed stretches only).
     pub ms: HashMap<AgentState, i64>,
+    /// Milliseconds paused, per pause reason (closed stretches only).
+    pub paused_by_reason: BTreeMap<String, i64>,
     /// Calls finished with an outcome, and their time from hand-out to outcome.
     pub handled: i64,
     pub handle_ms: i64,
     /// Talk time the phone system reported, and on how many calls.
     pub talk_s: i64,
     pub talked: i64,
+}
+
+impl Day {
+    /// Adds every figure of `other` (a team's day is the sum of its agents').
+    pub fn merge(&mut self, other: &Day) {
+        self.outcomes.merge(&other.outcomes);
+        for (state, ms) in &other.ms {
+            *self.ms.entry(*state).or_default() += ms;
+        }
+        for (reason, ms) in &other.paused_by_reason {
+            *self.paused_by_reason.entry(reason.clone()).or_default() += ms;
+        }
+        self.handled += other.handled;
+        self.handle_ms += other.handle_ms;
+        self.talk_s += other.talk_s;
+        self.talked += other.talked;
+    }
 }
 
 /// An agent's handle and wrap-up time on one campaign's calls.
@@ -71,8 +90,8 @@ const FLOOR: &str = "SELECT a.id AS agent_id, a.name, a.team, s.state, s.reason,
      WHERE a.active ORDER BY a.id";
 const OUTCOMES: &str = "SELECT agent_id, disposition, CAST(SUM(n) AS BIGINT) FROM agent_hourly \
      WHERE hour >= $1 AND hour < $2 GROUP BY agent_id, disposition";
-const STATE_TIME: &str = "SELECT agent_id, state, CAST(SUM(ms) AS BIGINT) FROM agent_state_time \
-     WHERE day >= $1 AND day <= $2 GROUP BY agent_id, state";
+const STATE_TIME: &str = "SELECT agent_id, state, reason, CAST(SUM(ms) AS BIGINT) \
+     FROM agent_state_time WHERE day >= $1 AND day <= $2 GROUP BY agent_id, state, reason";
 const HANDLE_TIME: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), CAST(SUM(handle_ms) AS BIGINT), \
        CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) FROM agent_handle_time \
      WHERE day >= $1 AND day <= $2 GROUP BY agent_id";
@@ -134,14 +153,18 @@ impl Store {
         for (agent, d, n) in outcomes {
             out.entry(agent).or_default().outcomes.add(d, n);
         }
-        let times: Vec<(AgentId, AgentState, i64)> =
+        let times: Vec<(AgentId, AgentState, String, i64)> =
             on_pool!(&self.reads, |p| sqlx::query_as(STATE_TIME)
                 .bind(&days.first)
                 .bind(&days.last)
                 .fetch_all(p)
                 .await)?;
-        for (agent, state, ms) in times {
-            *out.entry(agent).or_default().ms.entry(state).or_default() += ms;
+        for (agent, state, reason, ms) in times {
+            let day = out.entry(agent).or_default();
+            *day.ms.entry(state).or_default() += ms;
+            if state == AgentState::Paused {
+                *day.paused_by_reason.entry(reason).or_default() += ms;
+            }
         }
         let handled: Vec<(AgentId, i64, i64, i64, i64)> =
             on_pool!(&self.reads, |p| sqlx::query_as(HANDLE_TIME)

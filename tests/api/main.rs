@@ -32,4 +32,5 @@ mod scripts;
 mod security;
 mod slow_clients;
 mod stats;
+mod team_stats;
 mod web;
