@@ -1,5 +1,6 @@
 //! Figures per agent and per team, in JSON and CSV: pause time by reason next to `paused_s`,
-//! a team's handle time, pauses and occupancy from its agents' kept figures.
+//! a team's handle time, pauses and occupancy from its agents' kept figures, and each call's
+//! handle and talk time in the outcome export.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -170,7 +171,41 @@ async fn the_stats_csv_is_spreadsheet_safe_and_checks_its_range(app: TestApp) {
     }
 }
 
+async fn the_outcome_export_carries_each_calls_handle_and_talk_seconds(app: TestApp) {
+    let campaign = app
+        .running_campaign(json!({"lease": "5m"}), "phone\n13800138000\n13800138001\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (call, _, _) = app.take(&agent).await;
+    app.advance(75);
+    let done = json!({"disposition": "accepted", "talk_seconds": 50});
+    app.outcome(&agent, call, done).await.expect(StatusCode::OK);
+    let (call, _, _) = app.take(&agent).await;
+    app.advance(12);
+    let done = json!({"disposition": "no_answer"});
+    app.outcome(&agent, call, done).await.expect(StatusCode::OK);
+    let lead = app.token("lead").await;
+    let r = app
+        .get(&format!("/v1/campaigns/{campaign}/outcomes.csv"), &lead)
+        .await;
+    r.expect(StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(r.text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (handle, talk) = (at("handle_seconds"), at("talk_seconds"));
+    let rows: Vec<(String, String)> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[handle].to_owned(), r[talk].to_owned()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("75".into(), "50".into()), ("12".into(), String::new())]
+    );
+}
+
 crate::on_both_backends!(
     pause_time_by_reason_and_team_figures_show_in_the_stats_and_their_csv,
     the_stats_csv_is_spreadsheet_safe_and_checks_its_range,
+    the_outcome_export_carries_each_calls_handle_and_talk_seconds,
 );
