@@ -300,9 +300,11 @@
   OC.onLang(() => { renderState(); renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
   renderDispositions();
   OC.session("/v1/agents/me/stats", () => {
-    // Signing in makes the agent ready: a new or signed-out agent gets no calls until then
-    // (an agent still on a call stays on it).
-    signedIn = api("POST", "/v1/agents/me/state", { state: "ready" })
+    // Signing in makes a signed-out agent ready: a new or signed-out agent gets no calls until
+    // then. Any other state stays as it is (a reload must not undo a supervisor's pause, and an
+    // agent still on a call stays on it).
+    signedIn = api("GET", "/v1/agents/me/state")
+      .then((s) => (s.state === "offline" ? api("POST", "/v1/agents/me/state", { state: "ready" }) : s))
       .then((s) => { me = s; renderState(); return s; })
       .catch((e) => showError($("#error"), e));
     loadReasons();

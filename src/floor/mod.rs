@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
-use crate::time::Instant;
+use crate::{ids::CampaignId, time::Instant};
 
 crate::text_enum! {
     /// Where an agent stands. Only `ready` and `wrap_up` agents are handed calls (and an
@@ -53,6 +53,8 @@ pub struct Standing {
     pub reason: Option<String>,
     pub since: Instant,
     pub wrap_up_until: Option<Instant>,
+    /// The campaign of the call a wrap-up follows (its wrap-up time is that campaign's).
+    pub wrap_up_campaign: Option<CampaignId>,
 }
 
 /// A stretch of time spent in one state.
@@ -62,6 +64,8 @@ pub struct Stretch {
     pub reason: Option<String>,
     pub from: Instant,
     pub to: Instant,
+    /// A wrap-up's campaign, when known.
+    pub campaign: Option<CampaignId>,
 }
 
 /// Why a hand-out gives this agent no call, if it gives none: the problem's detail.
@@ -89,6 +93,7 @@ impl Standing {
             reason: None,
             since: now,
             wrap_up_until: None,
+            wrap_up_campaign: None,
         }
     }
 
@@ -100,6 +105,7 @@ impl Standing {
                 reason: None,
                 since: until.max(self.since),
                 wrap_up_until: None,
+                wrap_up_campaign: None,
             },
             _ => self.clone(),
         }
@@ -116,6 +122,7 @@ impl Standing {
                 reason: self.reason.clone(),
                 from: self.since,
                 to: current.since.min(now),
+                campaign: self.wrap_up_campaign,
             });
         }
         out.push(Stretch {
@@ -123,10 +130,18 @@ impl Standing {
             reason: current.reason,
             from: current.since,
             to: now.max(current.since),
+            campaign: current.wrap_up_campaign,
         });
         out.retain(|s| s.to > s.from);
         out
     }
+}
+
+/// A call's handle time in milliseconds, from its hand-out to its outcome at `ended`, or to the
+/// end of its lease for a late outcome of a lease that ran out (an agent who walked away did
+/// not handle the call meanwhile).
+pub fn handle_ms(leased_at: Instant, lease_expires_at: Instant, ended: Instant) -> i64 {
+    (ended.min(lease_expires_at).millis() - leased_at.millis()).max(0)
 }
 
 /// The local day in `tz` an instant falls on.
@@ -181,6 +196,7 @@ mod tests {
             reason: None,
             since: at("2026-11-25T10:00:00+08:00"),
             wrap_up_until: Some(at("2026-11-25T10:00:30+08:00")),
+            wrap_up_campaign: None,
         };
         assert_eq!(
             s.at(at("2026-11-25T10:00:10+08:00")).state,

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    floor::handle_ms,
     ids::CampaignId,
+    service::floor::secs,
     store::{Store, stats::ExportRow},
     text::spreadsheet_safe,
     time::Instant,
@@ -61,9 +63,15 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
             "disposition",
             "notes",
             "script_version",
+            "handle_seconds",
+            "talk_seconds",
         ]);
     }
     for r in rows {
+        let handle = match (r.leased_at, r.lease_expires_at) {
+            (Some(from), Some(until)) => secs(handle_ms(from, until, r.at), 1),
+            _ => None,
+        };
         let cells = [
             r.at.rfc3339(tz),
             r.contact_id.to_string(),
@@ -74,6 +82,8 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
             r.disposition.map(|d| d.to_string()).unwrap_or_default(),
             r.notes.clone().unwrap_or_default(),
             r.script_version.map(|v| v.to_string()).unwrap_or_default(),
+            handle.map(|s| s.to_string()).unwrap_or_default(),
+            r.talk_seconds.map(|s| s.to_string()).unwrap_or_default(),
         ];
         // Every cell, not only the free-text ones: the rule is the contract's, whatever the column.
         let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
@@ -81,7 +91,9 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-/// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version.
+/// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version, the
+/// call's handle time (hand-out to outcome, or to the lease's end for a late outcome) and the
+/// talk time its agent's phone system reported.
 #[utoipa::path(get, path = "/v1/campaigns/{id}/outcomes.csv", tag = "stats", params(("id" = i64, Path), ExportParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]

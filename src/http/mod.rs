@@ -19,6 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::service::Service;
 
+pub mod agent_stats;
 pub mod agents;
 pub mod audit;
 pub mod auth;
@@ -99,6 +100,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(eligibility::router())
         .merge(forecast::router())
         .merge(stats::router())
+        .merge(agent_stats::router())
         .merge(targets::router())
         .merge(events::router())
         .merge(export::router())

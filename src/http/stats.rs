@@ -33,7 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(stats_campaign))
         .routes(routes!(stats_offers))
-        .routes(routes!(stats_agents))
         .routes(routes!(stats_timeseries))
         .routes(routes!(stats_me))
 }
@@ -148,7 +147,7 @@ pub struct RangeParams {
 const MAX_RANGE_MS: i64 = 3660 * DAY_MS;
 
 /// `[from, to)` as whole epoch hours, from the query (default: the last 30 days).
-fn range(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(i64, i64)> {
+pub(super) fn range(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(i64, i64)> {
     let parse = |field: &str, t: Option<&str>| match t {
         None | Some("") => Ok(None),
         Some(t) => Instant::parse_rfc3339(t)
@@ -198,52 +197,6 @@ async fn stats_offers(
             counts: Counts::from(&tally),
         });
     }
-    Ok(Json(Page { items, next: None }))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AgentStats {
-    pub agent: AgentId,
-    pub agent_name: String,
-    pub team: Option<String>,
-    #[serde(flatten)]
-    pub counts: Counts,
-    #[serde(flatten)]
-    pub time: TimeStats,
-}
-
-/// Outcomes per agent in a time range (a leaderboard).
-#[utoipa::path(get, path = "/v1/stats/agents", tag = "stats", params(RangeParams),
-    responses((status = 200, body = Page<AgentStats>)), security(("bearer" = [])))]
-async fn stats_agents(
-    _auth: Require<LeadsAndViewers>,
-    State(state): State<AppState>,
-    AppQuery(p): AppQuery<RangeParams>,
-) -> Result<Json<Page<AgentStats>>> {
-    let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
-    let filter = Filter::default();
-    let groups = state
-        .store
-        .tally_range(GroupBy::Agent, &filter, from, to)
-        .await?;
-    let mut times = state.time_stats(from, to).await?;
-    let mut items = vec![];
-    for (agent, tally) in groups {
-        let a = state.store.agent_get(AgentId(agent)).await?;
-        items.push(AgentStats {
-            agent: a.id,
-            agent_name: a.name,
-            team: a.team,
-            counts: Counts::from(&tally),
-            time: times.remove(&a.id).unwrap_or_default(),
-        });
-    }
-    items.sort_by(|a, b| {
-        b.counts
-            .conversions
-            .cmp(&a.counts.conversions)
-            .then(a.agent.cmp(&b.agent))
-    });
     Ok(Json(Page { items, next: None }))
 }
 

@@ -1,7 +1,8 @@
 //! Agents' states (see `floor::AgentState`): set by the agent (ready, paused for a reason,
 //! offline), by a supervisor or lead (paused, offline), and by inactivity (offline). A pause or
 //! a sign-out releases a held call in the same transaction. Hand-outs, outcomes, releases and
-//! expired leases move the state too, in their own transactions.
+//! expired leases move the state too, in their own transactions; the scheduler's tick ends
+//! wrap-ups whose time has passed.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -81,6 +82,7 @@ impl Service {
             reason,
             since: self.now(),
             wrap_up_until: None,
+            wrap_up_campaign: None,
         })
     }
 
@@ -132,6 +134,7 @@ impl Service {
                 reason: current.reason,
                 since: current.since,
                 wrap_up_until: current.wrap_up_until,
+                wrap_up_campaign: current.wrap_up_campaign,
                 ..row
             });
         }
@@ -153,6 +156,7 @@ impl Service {
             reason: wanted.reason,
             since: now,
             wrap_up_until: None,
+            wrap_up_campaign: None,
             ..row
         })
     }
@@ -165,6 +169,34 @@ impl Service {
         };
         self.set_agent_state(agent, input, Asker::Floor(by)).await?;
         Ok(())
+    }
+
+    /// Makes `ready` every agent whose wrap-up's time has passed, from the moment it passed,
+    /// with its `event: agent`. Each agent in a transaction of its own under the agent's lock
+    /// (as any state change not about a call), so a hand-out or a state change in flight goes
+    /// first and the row is read again as it left it.
+    pub async fn end_wrap_ups(&self) -> Result<usize> {
+        let now = self.now();
+        let mut n = 0;
+        for agent in self.store.agents_wrap_up_over(now).await? {
+            let mut tx = self.store.begin().await?;
+            Store::one_hand_out_per_agent(&mut tx, agent).await?;
+            let from = Store::agent_state_in(&mut tx, agent).await?.standing();
+            let to = from.at(now);
+            if from.state != AgentState::WrapUp || to.state != AgentState::Ready {
+                // Moved meanwhile (a hand-out, the agent, a supervisor): nothing to end.
+                tx.commit().await?;
+                continue;
+            }
+            self.store.agent_move_in(&mut tx, agent, &from, &to).await?;
+            tx.commit().await?;
+            n += 1;
+        }
+        if n > 0 {
+            self.events.poke();
+            tracing::debug!(agents = n, "wrap-ups ended by themselves");
+        }
+        Ok(n)
     }
 
     /// Signs out every agent whose desk has not been heard from for `OUTCALL_AGENT_IDLE`

@@ -56,11 +56,13 @@ impl Service {
         let mut v = Validator::new();
         let agent = v.check("agent", patch.agent.nullable(Ok)).flatten();
         v.finish()?;
-        if let Some(Some(agent)) = agent
-            && !self.store.agent_get(agent).await.is_ok_and(|a| a.active)
-        {
-            return Err(Invalid::field("agent", "is not an active agent").into());
-        }
+        let taker = match agent {
+            Some(Some(id)) => match self.store.agent_get(id).await {
+                Ok(a) if a.active => Some(a),
+                _ => return Err(Invalid::field("agent", "is not an active agent").into()),
+            },
+            _ => None,
+        };
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let row = Store::callback_for_change(&mut tx, id).await?;
@@ -69,6 +71,16 @@ impl Service {
         }
         if !row.is_open() {
             return Err(Error::Conflict(BEING_CALLED.into()));
+        }
+        if let Some(taker) = taker {
+            // Reserved for an agent the hand-out would never give the campaign's calls to, the
+            // callback would wait out its grace for nothing.
+            let def = self.store.campaign_get(row.campaign_id).await?.def();
+            if !def.admits(taker.team.as_deref()) {
+                let teams = def.teams.join(", ");
+                let why = format!("is in none of the campaign's teams ({teams})");
+                return Err(Invalid::field("agent", why).into());
+            }
         }
         let tz = row.tz();
         let at = match patch.at {

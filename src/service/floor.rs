@@ -2,7 +2,7 @@
 //! and leads. Today is the service's local day (`OUTCALL_TIMEZONE`); numbers come from the kept
 //! roll-ups, and the stretch an agent is in now counts up to now.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::{
     floor::{AgentState, Standing, day_of, day_start},
@@ -33,18 +33,29 @@ pub struct Today {
     pub paused_s: i64,
 }
 
-/// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches).
+/// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches), for an
+/// agent or a team (the sum of its agents' stored figures, through the same rules).
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct TimeStats {
-    /// Mean time from hand-out to outcome, in seconds; null without outcomes.
+    /// Mean time from hand-out to outcome, in seconds; null without outcomes. In a campaign's
+    /// `by_agent`: on that campaign's calls.
     pub handle_time_avg_s: Option<f64>,
-    /// Mean talk time the phone system reported (`talk_seconds`), on the calls that had it.
+    /// Mean talk time the phone system reported (`talk_seconds`), on the calls that had it. In a
+    /// campaign's `by_agent`: on that campaign's calls.
     pub talk_time_avg_s: Option<f64>,
-    /// Wrap-up time per call finished with an outcome, in seconds.
+    /// Wrap-up time per call finished with an outcome, in seconds. In a campaign's `by_agent`:
+    /// the wrap-ups after that campaign's calls (a wrap-up belongs to its call's campaign).
     pub wrap_up_avg_s: Option<f64>,
-    /// Time paused, in seconds.
+    /// Time paused, in seconds. In a campaign's `by_agent`: the agent's own over all time, not
+    /// the campaign's (a pause belongs to no campaign).
     pub paused_s: i64,
-    /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any.
+    /// Time paused per pause reason, in seconds (the reasons with any time). In a campaign's
+    /// `by_agent`: the agent's own over all time, as `paused_s`.
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub paused_by_reason: BTreeMap<String, i64>,
+    /// Share of signed-in, unpaused time on calls or wrapping up (0..1); null without any. In a
+    /// campaign's `by_agent`: the agent's own over all time, not the campaign's (time ready
+    /// belongs to no campaign).
     pub occupancy: Option<f64>,
 }
 
@@ -58,6 +69,11 @@ impl TimeStats {
             talk_time_avg_s: secs(day.talk_s * 1000, day.talked),
             wrap_up_avg_s: secs(ms(AgentState::WrapUp), day.handled),
             paused_s: ms(AgentState::Paused) / 1000,
+            paused_by_reason: day
+                .paused_by_reason
+                .iter()
+                .map(|(reason, ms)| (reason.clone(), ms / 1000))
+                .collect(),
             occupancy: (available > 0)
                 .then(|| (busy as f64 / available as f64 * 1000.0).round() / 1000.0),
         }
@@ -101,25 +117,21 @@ impl Service {
         (days, start)
     }
 
-    /// Each agent's time figures over the local days the epoch hours `from..to` touch.
-    pub async fn time_stats(&self, from: i64, to: i64) -> Result<HashMap<AgentId, TimeStats>> {
+    /// The epoch hours `from..to` and the local days they touch: outcomes count by the hour,
+    /// time in states and handle time by the day.
+    pub fn days_of_hours(&self, from: i64, to: i64) -> Days {
         let hour = |h: i64| Instant::from_millis(h.saturating_mul(3_600_000));
-        let days = Days {
+        Days {
             first: day_of(hour(from), self.tz()).to_string(),
             last: day_of(hour(to).plus_millis(-1), self.tz()).to_string(),
             from_hour: from,
             to_hour: to,
-        };
-        let numbers = self.store.agent_days(&days).await?;
-        Ok(numbers
-            .iter()
-            .map(|(agent, day)| (*agent, TimeStats::of(day)))
-            .collect())
+        }
     }
 
-    /// Each agent's time figures for a campaign: handle and talk time on the campaign's calls;
-    /// wrap-up, pauses and occupancy are the agent's own over all time (states are not kept per
-    /// campaign).
+    /// Each agent's time figures for a campaign: handle, talk and wrap-up time on the
+    /// campaign's calls; pauses and occupancy are the agent's own over all time (a pause or
+    /// time ready belongs to no campaign).
     pub async fn campaign_time_stats(
         &self,
         campaign: CampaignId,
@@ -131,17 +143,16 @@ impl Service {
             to_hour: i64::MAX,
         };
         let mut numbers = self.store.agent_days(&all).await?;
-        for (agent, handled, handle_ms, talk_s, talked) in
-            self.store.campaign_handle_time(campaign).await?
-        {
-            let day = numbers.entry(agent).or_default();
+        let mut out = HashMap::new();
+        for h in self.store.campaign_handle_time(campaign).await? {
+            let day = numbers.entry(h.agent_id).or_default();
             (day.handled, day.handle_ms, day.talk_s, day.talked) =
-                (handled, handle_ms, talk_s, talked);
+                (h.calls, h.handle_ms, h.talk_s, h.talked);
+            let mut time = TimeStats::of(day);
+            time.wrap_up_avg_s = secs(h.wrap_up_ms, h.calls);
+            out.insert(h.agent_id, time);
         }
-        Ok(numbers
-            .iter()
-            .map(|(agent, day)| (*agent, TimeStats::of(day)))
-            .collect())
+        Ok(out)
     }
 
     /// Every active agent (of `team`, if given), in id order.
@@ -159,6 +170,7 @@ impl Service {
                     reason: row.reason.clone(),
                     since: row.since,
                     wrap_up_until: row.wrap_up_until,
+                    wrap_up_campaign: None,
                 };
                 let day = numbers.remove(&row.agent_id).unwrap_or_default();
                 let paused = time_in(&day, AgentState::Paused, &standing, start, now);

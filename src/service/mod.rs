@@ -24,6 +24,7 @@ pub mod campaigns;
 pub mod dnc;
 pub mod eligibility;
 pub mod feed;
+pub mod figures;
 pub mod floor;
 pub mod forecast;
 pub mod handout;

@@ -303,7 +303,7 @@ impl Service {
             let (to, until) = if wrap_up.is_zero() {
                 (AgentState::Ready, None)
             } else {
-                (AgentState::WrapUp, Some(now + wrap_up))
+                (AgentState::WrapUp, Some((now + wrap_up, ctx.campaign.id)))
             };
             self.store
                 .agent_leave_call_in(&mut tx, w.agent_id, to, until, now)

@@ -1,5 +1,5 @@
 //! The scheduler's tick: acts on what has come due — expired leases, retries and callbacks whose
-//! time has come, agents whose desks went quiet, campaigns whose `start_at` or `end_at` has passed, recurrences, and imports
+//! time has come, agents whose desks went quiet, wrap-ups whose time has passed, campaigns whose `start_at` or `end_at` has passed, recurrences, and imports
 //! left without a worker. Every step is a compare-and-set, so a due time is acted on once
 //! however many processes tick.
 //!
@@ -29,6 +29,8 @@ impl Service {
         self.store.promote_due(now).await?;
         beat();
         self.sign_out_idle_agents().await?;
+        beat();
+        self.end_wrap_ups().await?;
         beat();
         self.store.compact_counts().await?;
         for (id, status) in self.store.campaigns_apply_schedule(now).await? {

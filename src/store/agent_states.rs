@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::{
     events::EventKind,
-    floor::{AgentState, Standing, split_by_day},
-    ids::AgentId,
+    floor::{AgentState, Standing, Stretch, split_by_day},
+    ids::{AgentId, CampaignId},
     on_pool, on_tx,
     time::Instant,
 };
@@ -31,6 +31,7 @@ pub struct StateRow {
     pub reason: Option<String>,
     pub since: Instant,
     pub wrap_up_until: Option<Instant>,
+    pub wrap_up_campaign: Option<CampaignId>,
     pub seen_at: Instant,
 }
 
@@ -41,33 +42,42 @@ impl StateRow {
             reason: self.reason.clone(),
             since: self.since,
             wrap_up_until: self.wrap_up_until,
+            wrap_up_campaign: self.wrap_up_campaign,
         }
     }
 }
 
-const COLUMNS: &str = "agent_id, state, reason, since, wrap_up_until, seen_at";
+const COLUMNS: &str = "agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at";
 const CREATE: &str = "INSERT INTO agent_states (agent_id, state, since, seen_at) \
      VALUES ($1, 'offline', $2, $2)";
 /// The desk showed a sign of life; returns the row (locked until the transaction ends).
 const SEEN: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1 RETURNING ";
-const SET: &str = "UPDATE agent_states SET state = $2, reason = $3, since = $4, wrap_up_until = $5 \
-     WHERE agent_id = $1";
+const SET: &str = "UPDATE agent_states SET state = $2, reason = $3, since = $4, wrap_up_until = $5, \
+       wrap_up_campaign = $6 WHERE agent_id = $1";
 /// Leaving a call: only from `on_call`.
 const LEAVE_CALL: &str = "UPDATE agent_states SET state = $2, reason = NULL, since = $3, \
-       wrap_up_until = $4 WHERE agent_id = $1 AND state = 'on_call' \
+       wrap_up_until = $4, wrap_up_campaign = $5 WHERE agent_id = $1 AND state = 'on_call' \
      RETURNING since";
 const ON_CALL_SINCE: &str =
     "SELECT since FROM agent_states WHERE agent_id = $1 AND state = 'on_call'";
 const ADD_TIME: &str = "INSERT INTO agent_state_time (agent_id, day, state, reason, ms) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent_id, day, state, reason) \
      DO UPDATE SET ms = agent_state_time.ms + excluded.ms";
+/// A wrap-up's time, added to its campaign's handle-time row of that agent and day.
+const ADD_WRAP_UP: &str = "INSERT INTO agent_handle_time (agent_id, day, campaign_id, calls, \
+       handle_ms, talk_s, talked, wrap_up_ms) VALUES ($1, $2, $3, 0, 0, 0, 0, $4) \
+     ON CONFLICT (agent_id, day, campaign_id) \
+     DO UPDATE SET wrap_up_ms = agent_handle_time.wrap_up_ms + excluded.wrap_up_ms";
+/// Agents whose wrap-up ended by itself at or before `$1`.
+const WRAP_UPS_OVER: &str = "SELECT agent_id FROM agent_states \
+     WHERE state = 'wrap_up' AND wrap_up_until <= $1 ORDER BY wrap_up_until LIMIT 500";
 /// Agents not offline whose desk has not been seen since `$1`.
 const IDLE: &str = "SELECT agent_id FROM agent_states WHERE state <> 'offline' AND seen_at <= $1 \
      ORDER BY seen_at LIMIT 500";
 const SEEN_NOW: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1";
 const SEEN_AT: &str = "SELECT seen_at FROM agent_states WHERE agent_id = $1";
-const GET: &str = "SELECT agent_id, state, reason, since, wrap_up_until, seen_at FROM agent_states \
-     WHERE agent_id = $1";
+const GET: &str = "SELECT agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at \
+     FROM agent_states WHERE agent_id = $1";
 
 impl Store {
     /// The state row of a new agent: offline until its desk signs it in.
@@ -144,9 +154,7 @@ impl Store {
         to: &Standing,
     ) -> Result<()> {
         for stretch in from.stretches(to.since) {
-            let reason = stretch.reason.as_deref().unwrap_or("");
-            self.add_time_in(tx, agent, stretch.state, reason, stretch.from, stretch.to)
-                .await?;
+            self.add_time_in(tx, agent, &stretch).await?;
         }
         on_tx!(tx, |c| sqlx::query(SET)
             .bind(agent)
@@ -154,6 +162,7 @@ impl Store {
             .bind(to.reason.as_deref())
             .bind(to.since)
             .bind(to.wrap_up_until)
+            .bind(to.wrap_up_campaign)
             .execute(c)
             .await
             .map(|_| ()))?;
@@ -168,16 +177,19 @@ impl Store {
         Store::event_in(tx, EventKind::Agent, to.since, &event).await
     }
 
-    /// The agent's call ended at `now`: `on_call` becomes `to` (with a wrap-up's end), and the
-    /// time on the call is added. Nothing when the agent is not `on_call`.
+    /// The agent's call ended at `now`: `on_call` becomes `to` (with a wrap-up's end and the
+    /// call's campaign), and the time on the call is added. Nothing when the agent is not
+    /// `on_call`.
     pub async fn agent_leave_call_in(
         &self,
         tx: &mut Tx,
         agent: AgentId,
         to: AgentState,
-        wrap_up_until: Option<Instant>,
+        wrap_up: Option<(Instant, CampaignId)>,
         now: Instant,
     ) -> Result<()> {
+        let wrap_up_until = wrap_up.map(|(until, _)| until);
+        let wrap_up_campaign = wrap_up.map(|(_, campaign)| campaign);
         let since: Option<Instant> = on_tx!(tx, |c| sqlx::query_scalar(ON_CALL_SINCE)
             .bind(agent)
             .fetch_optional(c)
@@ -190,44 +202,69 @@ impl Store {
             .bind(to)
             .bind(now)
             .bind(wrap_up_until)
+            .bind(wrap_up_campaign)
             .fetch_optional(c)
             .await)?;
         if moved.is_some() {
-            self.add_time_in(tx, agent, AgentState::OnCall, "", since, now)
-                .await?;
+            let on_call = Stretch {
+                state: AgentState::OnCall,
+                reason: None,
+                from: since,
+                to: now,
+                campaign: None,
+            };
+            self.add_time_in(tx, agent, &on_call).await?;
             let standing = Standing {
                 state: to,
                 reason: None,
                 since: now,
                 wrap_up_until,
+                wrap_up_campaign,
             };
             self.agent_event_in(tx, agent, &standing).await?;
         }
         Ok(())
     }
 
-    async fn add_time_in(
-        &self,
-        tx: &mut Tx,
-        agent: AgentId,
-        state: AgentState,
-        reason: &str,
-        from: Instant,
-        to: Instant,
-    ) -> Result<()> {
-        for (day, ms) in split_by_day(from, to, self.zone) {
+    /// Adds a stretch to the agent's time per day, and a wrap-up's to its campaign's too.
+    async fn add_time_in(&self, tx: &mut Tx, agent: AgentId, stretch: &Stretch) -> Result<()> {
+        let reason = stretch.reason.as_deref().unwrap_or("");
+        let campaign = stretch
+            .campaign
+            .filter(|_| stretch.state == AgentState::WrapUp);
+        for (day, ms) in split_by_day(stretch.from, stretch.to, self.zone) {
             let day = day.to_string();
             on_tx!(tx, |c| sqlx::query(ADD_TIME)
                 .bind(agent)
                 .bind(&day)
-                .bind(state)
+                .bind(stretch.state)
                 .bind(reason)
                 .bind(ms)
                 .execute(c)
                 .await
                 .map(|_| ()))?;
+            if let Some(campaign) = campaign {
+                on_tx!(tx, |c| sqlx::query(ADD_WRAP_UP)
+                    .bind(agent)
+                    .bind(&day)
+                    .bind(campaign)
+                    .bind(ms)
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
+            }
         }
         Ok(())
+    }
+
+    /// Agents whose wrap-up's time passed at or before `now` (they are still `wrap_up`).
+    pub async fn agents_wrap_up_over(&self, now: Instant) -> Result<Vec<AgentId>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(
+            WRAP_UPS_OVER
+        )
+        .bind(now)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Agents (not offline) whose desk was last seen at or before `before`.

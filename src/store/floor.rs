@@ -3,7 +3,7 @@
 //! roll-ups (outcomes per hour, time per state and day, handle time per day), never from the
 //! history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
@@ -42,12 +42,44 @@ pub struct Day {
     pub outcomes: Tally,
     /// Milliseconds per state (closed stretches only).
     pub ms: HashMap<AgentState, i64>,
+    /// Milliseconds paused, per pause reason (closed stretches only).
+    pub paused_by_reason: BTreeMap<String, i64>,
     /// Calls finished with an outcome, and their time from hand-out to outcome.
     pub handled: i64,
     pub handle_ms: i64,
     /// Talk time the phone system reported, and on how many calls.
     pub talk_s: i64,
     pub talked: i64,
+}
+
+impl Day {
+    /// Adds every figure of `other` (a team's day is the sum of its agents').
+    pub fn merge(&mut self, other: &Day) {
+        self.outcomes.merge(&other.outcomes);
+        for (state, ms) in &other.ms {
+            *self.ms.entry(*state).or_default() += ms;
+        }
+        for (reason, ms) in &other.paused_by_reason {
+            *self.paused_by_reason.entry(reason.clone()).or_default() += ms;
+        }
+        self.handled += other.handled;
+        self.handle_ms += other.handle_ms;
+        self.talk_s += other.talk_s;
+        self.talked += other.talked;
+    }
+}
+
+/// An agent's handle and wrap-up time on one campaign's calls.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CampaignHandle {
+    pub agent_id: AgentId,
+    /// Calls finished with an outcome, and their time from hand-out to outcome.
+    pub calls: i64,
+    pub handle_ms: i64,
+    pub talk_s: i64,
+    pub talked: i64,
+    /// Time wrapping up after those calls (wrap-ups that have ended).
+    pub wrap_up_ms: i64,
 }
 
 const FLOOR: &str = "SELECT a.id AS agent_id, a.name, a.team, s.state, s.reason, s.since, \
@@ -58,13 +90,14 @@ const FLOOR: &str = "SELECT a.id AS agent_id, a.name, a.team, s.state, s.reason,
      WHERE a.active ORDER BY a.id";
 const OUTCOMES: &str = "SELECT agent_id, disposition, CAST(SUM(n) AS BIGINT) FROM agent_hourly \
      WHERE hour >= $1 AND hour < $2 GROUP BY agent_id, disposition";
-const STATE_TIME: &str = "SELECT agent_id, state, CAST(SUM(ms) AS BIGINT) FROM agent_state_time \
-     WHERE day >= $1 AND day <= $2 GROUP BY agent_id, state";
+const STATE_TIME: &str = "SELECT agent_id, state, reason, CAST(SUM(ms) AS BIGINT) \
+     FROM agent_state_time WHERE day >= $1 AND day <= $2 GROUP BY agent_id, state, reason";
 const HANDLE_TIME: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), CAST(SUM(handle_ms) AS BIGINT), \
        CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) FROM agent_handle_time \
      WHERE day >= $1 AND day <= $2 GROUP BY agent_id";
-const HANDLE_BY_CAMPAIGN: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT), \
-       CAST(SUM(handle_ms) AS BIGINT), CAST(SUM(talk_s) AS BIGINT), CAST(SUM(talked) AS BIGINT) \
+const HANDLE_BY_CAMPAIGN: &str = "SELECT agent_id, CAST(SUM(calls) AS BIGINT) AS calls, \
+       CAST(SUM(handle_ms) AS BIGINT) AS handle_ms, CAST(SUM(talk_s) AS BIGINT) AS talk_s, \
+       CAST(SUM(talked) AS BIGINT) AS talked, CAST(SUM(wrap_up_ms) AS BIGINT) AS wrap_up_ms \
      FROM agent_handle_time WHERE campaign_id = $1 GROUP BY agent_id";
 const ADD_HANDLE: &str = "INSERT INTO agent_handle_time (agent_id, day, campaign_id, calls, \
        handle_ms, talk_s, talked) VALUES ($1, $2, $6, 1, $3, $4, $5) \
@@ -120,14 +153,18 @@ impl Store {
         for (agent, d, n) in outcomes {
             out.entry(agent).or_default().outcomes.add(d, n);
         }
-        let times: Vec<(AgentId, AgentState, i64)> =
+        let times: Vec<(AgentId, AgentState, String, i64)> =
             on_pool!(&self.reads, |p| sqlx::query_as(STATE_TIME)
                 .bind(&days.first)
                 .bind(&days.last)
                 .fetch_all(p)
                 .await)?;
-        for (agent, state, ms) in times {
-            *out.entry(agent).or_default().ms.entry(state).or_default() += ms;
+        for (agent, state, reason, ms) in times {
+            let day = out.entry(agent).or_default();
+            *day.ms.entry(state).or_default() += ms;
+            if state == AgentState::Paused {
+                *day.paused_by_reason.entry(reason).or_default() += ms;
+            }
         }
         let handled: Vec<(AgentId, i64, i64, i64, i64)> =
             on_pool!(&self.reads, |p| sqlx::query_as(HANDLE_TIME)
@@ -162,12 +199,8 @@ impl Store {
         Store::event_in(tx, EventKind::Call, now, &event).await
     }
 
-    /// Each agent's handle time on a campaign's calls: (agent, calls, handle ms, talk s, calls
-    /// with talk time).
-    pub async fn campaign_handle_time(
-        &self,
-        campaign: CampaignId,
-    ) -> Result<Vec<(AgentId, i64, i64, i64, i64)>> {
+    /// Each agent's handle, talk and wrap-up time on a campaign's calls.
+    pub async fn campaign_handle_time(&self, campaign: CampaignId) -> Result<Vec<CampaignHandle>> {
         Ok(on_pool!(&self.reads, |p| sqlx::query_as(
             HANDLE_BY_CAMPAIGN
         )
@@ -188,8 +221,7 @@ impl Store {
     ) -> Result<()> {
         let (agent, campaign) = (call.agent_id, call.campaign_id);
         let day = crate::floor::day_of(now, self.zone).to_string();
-        let ended = now.millis().min(call.lease_expires_at.millis());
-        let handle_ms = (ended - call.leased_at.millis()).max(0);
+        let handle_ms = crate::floor::handle_ms(call.leased_at, call.lease_expires_at, now);
         on_tx!(tx, |c| sqlx::query(ADD_HANDLE)
             .bind(agent)
             .bind(&day)

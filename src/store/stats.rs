@@ -58,11 +58,18 @@ pub struct ExportRow {
     pub disposition: Option<Disposition>,
     pub notes: Option<String>,
     pub script_version: Option<i64>,
+    /// The call's hand-out and lease end (its handle time), and the talk time its agent's
+    /// phone system reported; absent for an outcome without its call.
+    pub leased_at: Option<Instant>,
+    pub lease_expires_at: Option<Instant>,
+    pub talk_seconds: Option<i64>,
 }
 
 const EXPORT: &str = "SELECT h.id, h.at, h.contact_id, k.phone, k.name AS contact_name, h.agent_id, \
-       a.name AS agent_name, h.disposition, h.notes, h.script_version FROM history h \
+       a.name AS agent_name, h.disposition, h.notes, h.script_version, c.leased_at, \
+       c.lease_expires_at, c.talk_seconds FROM history h \
        JOIN contacts k ON k.id = h.contact_id LEFT JOIN agents a ON a.id = h.agent_id \
+       LEFT JOIN calls c ON c.id = h.call_id \
      WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at < $3 AND (h.at, h.id) > ($2, $4) \
      ORDER BY h.at, h.id LIMIT $5";
 

@@ -85,6 +85,17 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/stats/agents", &["lead", "viewer", "supervisor"]),
     (
         "GET",
+        "/v1/stats/agents.csv",
+        &["lead", "viewer", "supervisor"],
+    ),
+    ("GET", "/v1/stats/teams", &["lead", "viewer", "supervisor"]),
+    (
+        "GET",
+        "/v1/stats/teams.csv",
+        &["lead", "viewer", "supervisor"],
+    ),
+    (
+        "GET",
         "/v1/stats/timeseries",
         &["lead", "viewer", "supervisor"],
     ),

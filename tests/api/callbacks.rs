@@ -219,9 +219,45 @@ async fn bad_callback_changes_and_queries_are_refused_naming_the_field(app: Test
     .expect_problem(StatusCode::CONFLICT, "");
 }
 
+/// A callback is reserved only for an agent the hand-out would give the campaign's calls to.
+async fn a_callback_is_not_reassigned_to_an_agent_outside_the_campaigns_teams(app: TestApp) {
+    let (_, north) = app.agent("north", Some("north")).await;
+    let (south_id, _) = app.agent("south", Some("south")).await;
+    let (loner_id, _) = app.agent("loner", None).await;
+    let (mate_id, _) = app.agent("mate", Some("north")).await;
+    let campaign = app
+        .running_campaign(
+            json!({"teams": ["north"]}),
+            "phone,name\n13800138000,客户\n",
+        )
+        .await;
+    let (call, _, _) = app.take(&north).await;
+    app.outcome(
+        &north,
+        call,
+        json!({"disposition": "callback", "callback_at": TOMORROW}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let lead = app.token("lead").await;
+    let listed = app
+        .get(&format!("/v1/callbacks?campaign={campaign}"), &lead)
+        .await;
+    let id = items(&listed.body)[0]["id"].clone();
+    for outsider in [south_id, loner_id] {
+        patch(&app, &lead, &id, json!({"agent": outsider}))
+            .await
+            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "agent");
+    }
+    let r = patch(&app, &lead, &id, json!({"agent": mate_id})).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["agent"], mate_id);
+}
+
 crate::on_both_backends!(
     leads_and_supervisors_see_open_callbacks_and_an_agent_only_their_own,
     a_reassigned_callback_goes_to_the_new_agent_and_is_audited,
     a_moved_callback_waits_for_its_new_time_and_a_cancelled_one_is_never_called,
     bad_callback_changes_and_queries_are_refused_naming_the_field,
+    a_callback_is_not_reassigned_to_an_agent_outside_the_campaigns_teams,
 );

@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, open_events},
-    stats::read_events,
+    helpers::{TestApp, db_rows, open_events},
+    stats::{read_events, read_events_of},
 };
 
 fn agent<'a>(floor: &'a Value, name: &str) -> &'a Value {
@@ -184,8 +184,46 @@ async fn a_viewers_stream_carries_no_floor_events(app: TestApp) {
     );
 }
 
+/// A wrap-up lasts until the campaign's wrap-up time has passed: the scheduler's tick then makes
+/// the agent `ready` from that moment, tells the floor with `event: agent` and counts the
+/// wrap-up's time, without waiting for the agent's next move.
+async fn a_wrap_up_whose_time_passed_ends_by_itself_and_the_floor_is_told(app: TestApp) {
+    app.running_campaign(json!({"wrap_up": "30s"}), "phone\n13800138000\n")
+        .await;
+    let (agent_id, token) = app.agent("agent", None).await;
+    let supervisor = app.token("supervisor").await;
+    let (call, _, _) = app.take(&token).await;
+    app.advance(20);
+    app.outcome(&token, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let live = open_events(&app, &supervisor, None).await;
+    let reader = tokio::spawn(read_events_of(live, &["agent"], 1, 10));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.advance(31);
+    app.tick().await;
+    let events = reader.await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let data = &events[0].2;
+    assert_eq!(data["agent"], agent_id, "{data}");
+    assert_eq!(data["state"], "ready", "{data}");
+    assert_eq!(data["since"], "2026-11-25T10:00:50+08:00", "{data}");
+    assert!(!data.to_string().contains("138"), "never a phone: {data}");
+
+    let rows: Vec<(String,)> = db_rows(&app.database_url, "SELECT state FROM agent_states").await;
+    assert_eq!(rows, vec![("ready".to_owned(),)]);
+    let viewer = app.token("viewer").await;
+    let board = app.get("/v1/stats/agents", &viewer).await;
+    assert_eq!(
+        board.body["items"][0]["wrap_up_avg_s"], 30.0,
+        "{}",
+        board.text
+    );
+}
+
 crate::on_both_backends!(
     the_floor_shows_each_agent_its_state_its_call_and_todays_numbers,
     the_live_stream_tells_agents_states_and_calls_and_never_a_phone,
     a_viewers_stream_carries_no_floor_events,
+    a_wrap_up_whose_time_passed_ends_by_itself_and_the_floor_is_told,
 );

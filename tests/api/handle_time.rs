@@ -114,8 +114,56 @@ async fn a_late_outcome_counts_handle_time_only_until_its_lease_ran_out(app: Tes
     assert_eq!(mine["handle_time_avg_s"], 25.0, "{mine}");
 }
 
+/// A wrap-up belongs to its call's campaign: each campaign's `by_agent` counts the wrap-ups
+/// after its own calls, while pauses and occupancy stay the agent's own (documented so).
+async fn a_campaigns_wrap_up_counts_only_the_wrap_ups_after_its_own_calls(app: TestApp) {
+    let long = app
+        .running_campaign(json!({"wrap_up": "30s"}), "phone\n13800138000\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (call, _, _) = app.take(&agent).await;
+    app.outcome(&agent, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    app.advance(40);
+    app.tick().await;
+    let short = app
+        .running_campaign(json!({"wrap_up": "10s"}), "phone\n13800138001\n")
+        .await;
+    let (call, _, _) = app.take(&agent).await;
+    app.outcome(&agent, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    app.advance(20);
+    app.tick().await;
+
+    let viewer = app.token("viewer").await;
+    for (campaign, wrap_up) in [(long, 30.0), (short, 10.0)] {
+        let stats = app
+            .get(&format!("/v1/stats/campaigns/{campaign}"), &viewer)
+            .await;
+        stats.expect(StatusCode::OK);
+        let mine = &stats.body["by_agent"][0];
+        assert_eq!(
+            mine["wrap_up_avg_s"], wrap_up,
+            "campaign {campaign}: {mine}"
+        );
+        assert_eq!(
+            mine["occupancy"], 0.8,
+            "the agent's own, 40 s busy of 50: {mine}"
+        );
+    }
+    let board = app.get("/v1/stats/agents", &viewer).await;
+    assert_eq!(
+        board.body["items"][0]["wrap_up_avg_s"], 20.0,
+        "{}",
+        board.text
+    );
+}
+
 crate::on_both_backends!(
     a_late_outcome_counts_handle_time_only_until_its_lease_ran_out,
     handle_time_wrap_up_pauses_and_occupancy_show_in_agent_and_campaign_stats,
     a_talk_time_out_of_range_is_refused_naming_the_field,
+    a_campaigns_wrap_up_counts_only_the_wrap_ups_after_its_own_calls,
 );

@@ -35,5 +35,6 @@ mod scripts;
 mod security;
 mod slow_clients;
 mod stats;
+mod team_stats;
 mod warnings;
 mod web;

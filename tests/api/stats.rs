@@ -288,7 +288,9 @@ async fn the_outcome_export_round_trips(app: TestApp) {
             "agent",
             "disposition",
             "notes",
-            "script_version"
+            "script_version",
+            "handle_seconds",
+            "talk_seconds"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
@@ -297,6 +299,11 @@ async fn the_outcome_export_round_trips(app: TestApp) {
         assert_eq!(&row[4], agent.to_string());
         assert_eq!(&row[6], disposition.as_str());
         assert_eq!(&row[8], "1");
+        assert_eq!(
+            (&row[9], &row[10]),
+            ("0", ""),
+            "taken and recorded at once, no talk time"
+        );
         // The contract's formula guard: E.164 starts with `+`, so a phone is written `'+86…`.
         assert!(row[2].starts_with("'+86"), "{}", &row[2]);
     }

@@ -296,6 +296,29 @@ async fn an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser(app: T
     .await;
 }
 
+/// The desk signs in (`ready`) only an agent that is signed out: opening it must not undo a
+/// supervisor's pause.
+async fn a_desk_opened_while_its_agent_is_paused_by_a_supervisor_keeps_the_pause(app: TestApp) {
+    app.create("/v1/pause-reasons", json!({"name": "coaching"}))
+        .await;
+    let (agent_id, agent) = app.agent("agent", None).await;
+    let supervisor = app.token("supervisor").await;
+    let pause = json!({"state": "paused", "reason": "coaching"});
+    app.post(&format!("/v1/agents/{agent_id}/state"), &supervisor, pause)
+        .await
+        .expect(StatusCode::OK);
+    scenario(
+        &app,
+        "desk_keeps_pause",
+        json!({"agent_token": agent, "reason": "coaching"}),
+    )
+    .await;
+    let state = app.get("/v1/agents/me/state", &agent).await;
+    state.expect(StatusCode::OK);
+    assert_eq!(state.body["state"], "paused", "{}", state.body);
+    assert_eq!(state.body["reason"], "coaching", "{}", state.body);
+}
+
 async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
     app.running_campaign(json!({}), "phone\n13800138000\n")
         .await;
@@ -375,6 +398,7 @@ crate::on_both_backends!(
     the_dashboard_updates_live_when_another_agent_records_an_outcome,
     a_supervisor_watches_the_floor_live_in_the_browser,
     an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser,
+    a_desk_opened_while_its_agent_is_paused_by_a_supervisor_keeps_the_pause,
     the_language_follows_the_browser_and_the_switch_sticks,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
 );

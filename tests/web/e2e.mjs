@@ -264,6 +264,18 @@ const scenarios = {
     await shot(page, "agent-wrap-up");
   },
 
+  // A desk opened while a supervisor has paused its agent signs nobody in: the pause stays,
+  // with its reason, and the ready button offers the way back.
+  async desk_keeps_pause(browser) {
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state", { hasText: "Paused · " + cfg.reason }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#ready").waitFor({ state: "visible", timeout: TIMEOUT });
+    // Long enough for a sign-in the page should not send to have landed.
+    await page.waitForTimeout(500);
+    check((await text(page, "#state")) === "Paused · " + cfg.reason, "the pause is still shown");
+  },
+
   // The floor: a tile per agent, live when an agent takes a call through the API, filtered by
   // team, sorted, and in Chinese at the switch.
   async floor(browser) {
