@@ -141,8 +141,8 @@ impl Service {
             Some(s) => s,
             None => {
                 let by_agent = self.store.campaign_handle_time(id).await?;
-                let calls: i64 = by_agent.iter().map(|r| r.1).sum();
-                let ms: i64 = by_agent.iter().map(|r| r.2).sum();
+                let calls: i64 = by_agent.iter().map(|r| r.calls).sum();
+                let ms: i64 = by_agent.iter().map(|r| r.handle_ms).sum();
                 if calls > 0 {
                     (ms / calls / 1000).max(1)
                 } else {
