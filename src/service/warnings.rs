@@ -51,7 +51,8 @@ impl Service {
         Ok(out)
     }
 
-    /// For a recurring campaign, how long a round of its unfinished contacts takes, by the
+    /// For a recurring campaign, how long a round of its unfinished contacts takes from the
+    /// recurrence's next firing, by the
     /// forecast with its agents, its handle time and the default outcome shares (cheap enough
     /// for a list view: one cohort, the kept counts).
     async fn round_ms(&self, row: &CampaignRow) -> Result<Option<i64>> {
@@ -59,12 +60,15 @@ impl Service {
         let Some(recurrence) = &def.recurrence else {
             return Ok(None);
         };
+        // A round starts when the recurrence fires next and lasts until the next firing.
         let now = self.now();
+        let Some(start) = recurrence.next_after(now.utc(), def.timezone) else {
+            return Ok(None);
+        };
         let every = recurrence
-            .next_after(now.utc(), def.timezone)
-            .and_then(|a| Some((a, recurrence.next_after(a, def.timezone)?)))
-            .map(|(a, b)| (b - a).num_days() + 1)
-            .unwrap_or(1);
+            .next_after(start, def.timezone)
+            .map_or(1, |b| (b - start).num_days() + 1);
+        let start = crate::time::Instant::from_utc(start);
         let states = self.store.contact_states(row.id).await?;
         let unfinished: i64 = [
             ContactState::Ready,
@@ -76,10 +80,11 @@ impl Service {
         .sum();
         let input = ForecastInput {
             days: Some((every as u32 + 1).min(MAX_DAYS)),
+            from: Some(start),
             ..Default::default()
         };
         let queue = vec![Cohort {
-            due: now.millis(),
+            due: start.millis(),
             attempts: 0,
             n: unfinished as f64,
         }];

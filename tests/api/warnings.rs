@@ -95,6 +95,31 @@ async fn a_campaign_warns_of_windows_teams_retries_and_script_fields_before_it_d
     assert_eq!(codes(&w), Vec::<&str>::new(), "{w:?}");
 }
 
+async fn a_recurrence_that_comes_round_before_a_round_can_be_called_is_warned_of(app: TestApp) {
+    let extra = json!({
+        "recurrence": "0 0 9 * * *",
+        "max_attempts": 1,
+        "teams": ["夜班"],
+        "calling_windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                             "start": "09:00", "end": "10:00"}],
+    });
+    app.agent("only", Some("夜班")).await;
+    let small = app.campaign(extra.clone()).await;
+    app.import_csv(small, "phone,plan\n13800138000,88\n")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(codes(&warnings(&app, small).await), Vec::<&str>::new());
+    // One agent, an hour a day, three minutes a call: 20 calls a day for 500 contacts.
+    let big = app.campaign(extra).await;
+    let csv: String = (0..500).map(|i| format!("139{i:08},88\n")).collect();
+    app.import_csv(big, format!("phone,plan\n{csv}"))
+        .await
+        .expect(StatusCode::OK);
+    let w = warnings(&app, big).await;
+    assert_eq!(codes(&w), ["recurrence_before_round_ends"], "{w:?}");
+}
+
 crate::on_both_backends!(
-    a_campaign_warns_of_windows_teams_retries_and_script_fields_before_it_disappoints
+    a_campaign_warns_of_windows_teams_retries_and_script_fields_before_it_disappoints,
+    a_recurrence_that_comes_round_before_a_round_can_be_called_is_warned_of,
 );
