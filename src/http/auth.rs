@@ -30,6 +30,8 @@ pub struct Agents;
 pub struct Supervisors;
 /// An agent's own call, which supervisors and leads may also act on, whoever holds it.
 pub struct AgentsAndSupervisors;
+/// Finding people: leads, supervisors and machine callers (a CRM looking a caller up).
+pub struct Finders;
 
 impl Admits for Admins {
     const ROLES: &'static [Role] = &[];
@@ -45,6 +47,9 @@ impl Admits for Agents {
 }
 impl Admits for Supervisors {
     const ROLES: &'static [Role] = &[Role::Supervisor, Role::Lead];
+}
+impl Admits for Finders {
+    const ROLES: &'static [Role] = &[Role::Lead, Role::Supervisor, Role::Integration];
 }
 impl Admits for AgentsAndSupervisors {
     const ROLES: &'static [Role] = &[Role::Agent, Role::Supervisor, Role::Lead];

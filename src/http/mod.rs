@@ -39,6 +39,7 @@ pub mod forecast;
 pub mod health;
 pub mod imports;
 pub mod limiter;
+pub mod lookup;
 pub mod offers;
 pub mod openapi;
 pub mod pagination;
@@ -99,6 +100,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(floor::router())
         .merge(eligibility::router())
         .merge(forecast::router())
+        .merge(lookup::router())
         .merge(stats::router())
         .merge(agent_stats::router())
         .merge(targets::router())

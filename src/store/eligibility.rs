@@ -13,7 +13,7 @@ use crate::{
     time::{Instant, Zone},
 };
 
-use super::{Result, Store, Tx};
+use super::{Result, Store, Tx, contacts::ContactRow};
 
 /// A contact's place in one campaign.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -110,7 +110,18 @@ const FREE_WINDOW_HOLDS: &str = "UPDATE campaign_contacts SET \
 const ATTRIBUTE_SAMPLE: &str = "SELECT k.attributes FROM campaign_contacts e \
        JOIN contacts k ON k.id = e.contact_id WHERE e.campaign_id = $1 ORDER BY e.id LIMIT $2";
 
+const BY_PHONE: &str =
+    "SELECT id, phone, name, timezone, attributes FROM contacts WHERE phone = $1";
+
 impl Store {
+    /// The person with this phone (normalised), if any.
+    pub async fn contact_by_phone(&self, phone: &str) -> Result<Option<ContactRow>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(BY_PHONE)
+            .bind(phone)
+            .fetch_optional(p)
+            .await)?)
+    }
+
     /// The attributes of up to `limit` of a campaign's contacts, first imported first.
     pub async fn attribute_sample(
         &self,

@@ -107,6 +107,27 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/campaigns/{id}/outcomes.csv", &["lead"]),
     (
         "GET",
+        "/v1/contacts/{id}/eligibility",
+        &["lead", "viewer", "supervisor"],
+    ),
+    (
+        "GET",
+        "/v1/campaigns/{id}/eligibility",
+        &["lead", "viewer", "supervisor"],
+    ),
+    ("GET", "/v1/agents/me/outlook", &["agent", "no-admin"]),
+    (
+        "GET",
+        "/v1/campaigns/{id}/forecast",
+        &["lead", "supervisor"],
+    ),
+    (
+        "GET",
+        "/v1/contacts",
+        &["lead", "supervisor", "integration"],
+    ),
+    (
+        "GET",
         "/v1/events",
         &["lead", "viewer", "supervisor", "stream"],
     ),

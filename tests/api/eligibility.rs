@@ -206,7 +206,36 @@ async fn the_explanations_are_for_leads_supervisors_and_viewers_and_the_outlook_
     assert_eq!(r.body["reason"], Value::Null);
 }
 
+async fn a_person_is_found_by_phone_in_any_form(app: TestApp) {
+    let campaign = app
+        .running_campaign(json!({}), "phone,name\n13800138000,王芳\n")
+        .await;
+    let contact = contact_id(&app, campaign).await;
+    let integration = app.token("integration").await;
+    for phone in ["13800138000", "+86 138 0013 8000", "%2B8613800138000"] {
+        let r = app
+            .get(&format!("/v1/contacts?phone={phone}"), &integration)
+            .await;
+        r.expect(StatusCode::OK);
+        assert_eq!(r.body["items"][0]["id"], contact, "{phone}: {}", r.text);
+        assert_eq!(r.body["items"][0]["name"], "王芳");
+    }
+    let none = app
+        .get("/v1/contacts?phone=13900139000", &integration)
+        .await;
+    none.expect(StatusCode::OK);
+    assert_eq!(none.body["items"], json!([]));
+    for query in ["", "?phone=", "?phone=12", "?nick=x"] {
+        let r = app.get(&format!("/v1/contacts{query}"), &integration).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text);
+    }
+    app.get("/v1/contacts?phone=13800138000", &app.token("viewer").await)
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, "");
+}
+
 crate::on_both_backends!(
+    a_person_is_found_by_phone_in_any_form,
     a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen,
     every_reason_that_applies_is_named_with_when_it_stops,
     a_campaign_whose_teams_have_nobody_says_so,

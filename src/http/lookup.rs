@@ -1,0 +1,68 @@
+//! `GET /v1/contacts?phone=`: finds the person with a phone (any form; it is normalised), for a
+//! lead asking "why isn't this customer being called?" and a CRM looking a caller up. Searching
+//! by `name` and `external_id` comes with the audience work.
+
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{contacts::phone::Phone, ids::ContactId, store::Page};
+
+use super::{
+    AppState,
+    auth::{Finders, Require},
+    error::{Error, Result},
+    extract::AppQuery,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(contacts_find))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FindParams {
+    /// The phone, in any form the imports accept (required).
+    pub phone: Option<String>,
+    pub limit: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A person found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FoundContact {
+    pub id: ContactId,
+    pub phone: String,
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+}
+
+/// Find people by phone: a page of at most one (a phone is one person).
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(FindParams),
+    responses((status = 200, body = Page<FoundContact>), (status = 400, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn contacts_find(
+    _auth: Require<Finders>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<FindParams>,
+) -> Result<Json<Page<FoundContact>>> {
+    let text = p
+        .phone
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Error::bad("phone", "is required"))?;
+    let phone = Phone::parse(&text, state.region).map_err(|e| Error::bad("phone", e))?;
+    let found = state.store.contact_by_phone(phone.as_str()).await?;
+    let items = found
+        .into_iter()
+        .map(|c| FoundContact {
+            id: c.id,
+            phone: c.phone,
+            name: c.name,
+            timezone: c.timezone.map(|z| z.to_string()),
+        })
+        .collect();
+    Ok(Json(Page::from_rows(items, 1, |c: &FoundContact| {
+        c.id.get()
+    })))
+}
