@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod forecast;
 pub mod recurrence;
 pub mod warnings;
 pub mod windows;

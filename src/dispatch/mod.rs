@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub mod callback;
 pub mod eligibility;
 pub mod explain;
+pub mod forecast;
 
 pub use eligibility::{Hold, Judgement, Reason, judge};
 

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use crate::{
-    campaigns::{
-        CampaignDef,
+    campaigns::CampaignDef,
+    dispatch::{
+        Disposition,
         forecast::{Assumptions, Cohort, Day, exhausted_on, simulate},
     },
-    dispatch::Disposition,
     ids::CampaignId,
     rules::CallingHours,
     store::campaigns::CampaignRow,

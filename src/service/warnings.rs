@@ -4,12 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    campaigns::{
-        forecast::{Cohort, exhausted_on},
-        warnings::{Facts, Warning, warnings},
-    },
+    campaigns::warnings::{Facts, Warning, warnings},
     catalog::Template,
     contacts::ContactState,
+    dispatch::forecast::{Cohort, exhausted_on},
     service::forecast::{ForecastInput, MAX_DAYS},
     store::campaigns::CampaignRow,
     time::DAY_MS,

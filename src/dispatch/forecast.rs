@@ -14,7 +14,7 @@ use crate::{
     time::{DAY_MS, Instant},
 };
 
-use super::{CampaignDef, windows::resolve};
+use crate::campaigns::{CampaignDef, windows::resolve};
 
 /// How finely a day is simulated, in seconds.
 const STEP_S: i64 = 300;
