@@ -31,6 +31,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   campaign=$(new_campaign "funnel")
   seeded=$("$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$ROWS")
   api POST "/v1/campaigns/$campaign/start" >/dev/null
+  for i in 1 2 3; do api POST /v1/agents "{\"name\":\"funnel $i\"}" >/dev/null; done
   contact=$(api GET "/v1/campaigns/$campaign/contacts?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
   echo "$backend, $ROWS contacts (imported at $(json_field "$seeded" rows_per_second) rows/s):"
   for shape in fresh night mixed; do

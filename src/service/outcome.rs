@@ -297,6 +297,11 @@ impl Service {
         self.store
             .handle_time_in(&mut tx, &done, w.talk_seconds, now)
             .await?;
+        let gap = self.config.phone_min_gap.as_secs();
+        if gap > 0 {
+            let until = now.plus_millis(gap * 1000);
+            Store::hold_person_in(&mut tx, done.contact_id, done.cc_id, until, now).await?;
+        }
         if live {
             // The agent wraps up, for the campaign's wrap-up time at most.
             let wrap_up = ctx.campaign.wrap_up_seconds;

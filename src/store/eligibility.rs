@@ -7,7 +7,7 @@
 use crate::{
     contacts::{Attributes, ContactState},
     dispatch::Hold,
-    ids::{AgentId, CampaignId, ContactId},
+    ids::{AgentId, CampaignId, ContactId, EntryId},
     on_pool, on_tx,
     stored::JsonText,
     time::{Instant, Zone},
@@ -79,22 +79,30 @@ const GROUP_SUMS: &str = "COUNT(*) AS n, MIN(e.next_attempt_at) AS first_due, \
        MIN(e.release_at) AS first_release";
 const GROUP_BY: &str = "GROUP BY 1, 2, 3, 4, 5, 6, 7";
 
-/// The campaign's scheduled contacts, every zone: an index-only scan of `cc_held`.
-const SCHEDULED: &str =
-    "FROM campaign_contacts e WHERE e.campaign_id = $1 AND e.state = 'scheduled' ";
-/// Its callbacks due to anyone, every zone: `cc_open_callbacks_by_campaign`.
-const READY_CALLBACKS: &str = "FROM campaign_contacts e WHERE e.campaign_id = $1 AND e.is_callback \
+/// The campaign's scheduled contacts, every zone: an index-only scan of `cc_held` (SQLite's
+/// planner is told so, `{INDEXED}`: without statistics it would walk `cc_list` and every row).
+/// Only the index's columns are named, the state as a literal.
+const SCHEDULED: &str = "SELECT CAST(NULL AS TEXT) AS zone, 'scheduled' AS state, e.held_by, \
+       e.is_callback, e.reserved_for, e.next_attempt_at <= $2 AS due, e.release_at <= $2 AS released, \
+       COUNT(*) AS n, MIN(e.next_attempt_at) AS first_due, MIN(e.release_at) AS first_release, \
+       CAST(NULL AS BIGINT) AS on_call_until \
+     FROM campaign_contacts e{INDEXED} WHERE e.campaign_id = $1 AND e.state = 'scheduled' \
+     GROUP BY e.held_by, e.is_callback, e.reserved_for, e.next_attempt_at <= $2, e.release_at <= $2";
+/// Its callbacks due to anyone, every zone: `cc_open_callbacks_by_campaign` (named to SQLite's
+/// planner, `{CALLBACKS_INDEXED}`, which would otherwise walk every ready row).
+const READY_CALLBACKS: &str = "FROM campaign_contacts e{CALLBACKS_INDEXED} WHERE e.campaign_id = $1 AND e.is_callback \
        AND e.state IN ('scheduled', 'ready') AND e.state = 'ready' ";
 /// Its queued contacts with a zone of their own, from the zoned contacts (`contacts_zoned`; the
 /// CROSS JOIN keeps SQLite's planner starting there) into the campaign's unique index.
 const ZONED: &str = "FROM contacts k CROSS JOIN campaign_contacts e WHERE k.timezone IS NOT NULL \
        AND e.contact_id = k.id AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled') ";
-/// Its queued contacts whose person is on a call now, one row each.
+/// Its queued contacts whose person is on a call now, one row each: from the few leased calls
+/// (the CROSS JOINs keep SQLite's planner starting there, not at the campaign's queue).
 const ON_CALL: &str = "SELECT k.timezone AS zone, e.state, {KEY}, 1 AS n, e.next_attempt_at AS first_due, \
        e.release_at AS first_release, l.lease_expires_at AS on_call_until \
-     FROM calls l JOIN campaign_contacts e ON e.contact_id = l.contact_id \
-       JOIN contacts k ON k.id = e.contact_id \
-     WHERE l.state = 'leased' AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled')";
+     FROM calls l CROSS JOIN campaign_contacts e CROSS JOIN contacts k \
+     WHERE e.contact_id = l.contact_id AND k.id = e.contact_id \
+       AND l.state = 'leased' AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled')";
 
 /// Contacts the campaign's windows held go back to the queue now, to be judged by the new ones:
 /// ready at once (a PATCH answered means the next hand-out sees them), except a callback kept
@@ -109,6 +117,13 @@ const FREE_WINDOW_HOLDS: &str = "UPDATE campaign_contacts SET \
 /// The attributes of a campaign's first contacts, for the script-field warning.
 const ATTRIBUTE_SAMPLE: &str = "SELECT k.attributes FROM campaign_contacts e \
        JOIN contacts k ON k.id = e.contact_id WHERE e.campaign_id = $1 ORDER BY e.id LIMIT $2";
+
+/// The person's other entries waiting in the ready queue are held back by the phone's gap
+/// after an outcome (callbacks are exempt from it), so that the queue and a funnel show what a
+/// hand-out would find.
+const HOLD_PERSON: &str = "UPDATE campaign_contacts SET state = 'scheduled', held_by = $3, \
+       next_attempt_at = $4, release_at = $4, updated_at = $5 \
+     WHERE contact_id = $1 AND id <> $2 AND state = 'ready' AND NOT is_callback";
 
 const BY_PHONE: &str =
     "SELECT id, phone, name, timezone, attributes FROM contacts WHERE phone = $1";
@@ -182,8 +197,21 @@ impl Store {
              {ZONED}{GROUP_BY}"
         );
         let on_call = ON_CALL.replace("{KEY}", GROUP_KEY);
+        let sqlite = matches!(self.pool, super::Pool::Sqlite(_));
+        let indexed = |name: &str| {
+            if sqlite {
+                format!(" INDEXED BY {name}")
+            } else {
+                String::new()
+            }
+        };
+        let scheduled = SCHEDULED.replace("{INDEXED}", &indexed("cc_held"));
+        let callbacks = READY_CALLBACKS.replace(
+            "{CALLBACKS_INDEXED}",
+            &indexed("cc_open_callbacks_by_campaign"),
+        );
         let mut rows = Vec::new();
-        for sql in [all(SCHEDULED), all(READY_CALLBACKS), zoned, on_call] {
+        for sql in [scheduled, all(&callbacks), zoned, on_call] {
             let part: Vec<GroupRow> = on_pool!(&self.reads, |p| sqlx::query_as(
                 sqlx::AssertSqlSafe(sql.clone())
             )
@@ -194,6 +222,27 @@ impl Store {
             rows.extend(part);
         }
         Ok(rows)
+    }
+
+    /// After an outcome of `contact` on entry `entry`, holds the person's other ready entries
+    /// back for the phone's gap, until `until`, in the outcome's transaction.
+    pub async fn hold_person_in(
+        tx: &mut Tx,
+        contact: ContactId,
+        entry: EntryId,
+        until: Instant,
+        now: Instant,
+    ) -> Result<()> {
+        on_tx!(tx, |c| sqlx::query(HOLD_PERSON)
+            .bind(contact)
+            .bind(entry)
+            .bind(Hold::PhoneMinGap)
+            .bind(until)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     /// Frees the contacts a campaign's windows held, in the caller's transaction (a change of

@@ -154,6 +154,34 @@ async fn every_reason_that_applies_is_named_with_when_it_stops(app: TestApp) {
     assert_eq!(f["next_callable_at"], Value::Null);
 }
 
+async fn a_phone_called_in_one_campaign_is_counted_as_held_by_its_gap_in_the_others(app: TestApp) {
+    let first = app
+        .running_campaign(json!({"priority": 90}), "phone\n13800138000\n")
+        .await;
+    let second = app
+        .running_campaign(json!({"priority": 10}), "phone\n13800138000\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (call, _, body) = app.take(&agent).await;
+    assert_eq!(body["campaign"]["id"], first);
+    let contact = body["contact"]["id"].as_i64().unwrap();
+    app.outcome(&agent, call, json!({"disposition": "declined"}))
+        .await
+        .expect(StatusCode::OK);
+    let f = funnel(&app, second).await;
+    assert_eq!(f["callable_now"], 0, "{f}");
+    assert_eq!(f["blocked"]["phone_min_gap"], 1, "{f}");
+    assert_eq!(f["next_callable_at"], "2026-11-25T11:00:00+08:00");
+    let place = eligibility(&app, contact, second).await;
+    assert_eq!(codes(&place), ["phone_min_gap"]);
+    let r = app.next(&agent).await;
+    r.expect(StatusCode::NO_CONTENT);
+    assert_eq!(r.headers["retry-after"], "3600");
+    app.advance(3600);
+    let (_, _, body) = app.take(&agent).await;
+    assert_eq!(body["campaign"]["id"], second);
+}
+
 async fn a_campaign_whose_teams_have_nobody_says_so(app: TestApp) {
     let campaign = app
         .running_campaign(json!({"teams": ["华东"]}), "phone\n13800138000\n")
@@ -236,6 +264,7 @@ async fn a_person_is_found_by_phone_in_any_form(app: TestApp) {
 
 crate::on_both_backends!(
     a_person_is_found_by_phone_in_any_form,
+    a_phone_called_in_one_campaign_is_counted_as_held_by_its_gap_in_the_others,
     a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen,
     every_reason_that_applies_is_named_with_when_it_stops,
     a_campaign_whose_teams_have_nobody_says_so,
