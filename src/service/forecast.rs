@@ -103,10 +103,14 @@ impl Service {
         let (days, (assumptions, rates_from)) =
             self.simulate_round(&row, queue.clone(), input).await?;
         let def = row.def();
-        let hours = &self.config.calling_hours;
-        let agents_needed = def
-            .end_at
-            .and_then(|end| agents_needed(&def, hours, &assumptions, &queue, from, end));
+        // Up to a dozen year-long simulations: off the async runtime.
+        let (hours, a) = (self.config.calling_hours, assumptions.clone());
+        let agents_needed = tokio::task::spawn_blocking(move || {
+            def.end_at
+                .and_then(|end| agents_needed(&def, &hours, &a, &queue, from, end))
+        })
+        .await
+        .map_err(|e| super::Error::Internal(e.into()))?;
         Ok(Forecast {
             exhausted_on: exhausted_on(&days),
             assumptions,
