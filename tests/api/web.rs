@@ -344,6 +344,43 @@ async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
     .await;
 }
 
+/// Two days from now in Shanghai, and a calling window open on that weekday only: closed now
+/// at any hour of the test, opening at that day's midnight.
+fn a_window_on_a_later_day() -> (chrono::NaiveDate, Value) {
+    let day = (Utc::now().with_timezone(&Shanghai) + Days::days(2)).date_naive();
+    let weekday = day.format("%a").to_string().to_lowercase();
+    (
+        day,
+        json!([{"days": [weekday], "start": "00:00", "end": "24:00"}]),
+    )
+}
+
+async fn an_agent_with_nothing_callable_now_is_told_when_the_next_call_comes_and_why(app: TestApp) {
+    let (day, windows) = a_window_on_a_later_day();
+    app.running_campaign(json!({"calling_windows": windows}), "phone\n13800138000\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let outlook = app.get("/v1/agents/me/outlook", &agent).await;
+    outlook.expect(StatusCode::OK);
+    assert_eq!(
+        outlook.body["reason"], "outside_campaign_window",
+        "{}",
+        outlook.text
+    );
+    scenario(
+        &app,
+        "outlook",
+        json!({"agent_token": agent, "day_en": day.format("%a").to_string()}),
+    )
+    .await;
+    let state = app.get("/v1/agents/me/state", &agent).await;
+    assert_eq!(
+        state.body["state"], "ready",
+        "still waiting for a call: {}",
+        state.text
+    );
+}
+
 async fn the_language_follows_the_browser_and_the_switch_sticks(app: TestApp) {
     let (_, agent) = app.agent("agent", None).await;
     scenario(&app, "language", json!({"agent_token": agent})).await;
@@ -400,5 +437,6 @@ crate::on_both_backends!(
     an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser,
     a_desk_opened_while_its_agent_is_paused_by_a_supervisor_keeps_the_pause,
     the_language_follows_the_browser_and_the_switch_sticks,
+    an_agent_with_nothing_callable_now_is_told_when_the_next_call_comes_and_why,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
 );

@@ -97,9 +97,10 @@ const scenarios = {
     await page.keyboard.press("3");
     await page.locator("#status", { hasText: "Recorded: No answer" }).waitFor({ timeout: TIMEOUT });
 
-    // Nothing more is due.
+    // Nothing more is due now: the desk says when the next call is expected, and why not sooner.
     await page.locator("#next").click();
-    await page.locator("#status", { hasText: "Nothing is due" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#status", { hasText: "Next call around" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#status")).includes("waiting to retry"), "the retry delay is the reason: " + (await text(page, "#status")));
 
     // A narrow screen: nothing wider than the viewport.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -301,6 +302,24 @@ const scenarios = {
     await page.locator("#lang-switch").click();
     check((await text(page, "h1")) === "现场", "the floor speaks Chinese");
     check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("通话中"), "states in Chinese");
+  },
+
+  // An agent with nothing callable now is told when the next call is expected and why, in the
+  // agent's own zone and language.
+  async outlook(browser) {
+    const page = await browser.newPage({ locale: "en-US", timezoneId: "Asia/Shanghai", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state", { hasText: "Ready" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#status", { hasText: "Next call around" }).waitFor({ timeout: TIMEOUT });
+    const said = await text(page, "#status");
+    check(said.includes("00:00") && said.includes(cfg.day_en), "the opening, with its day as it is not today: " + said);
+    check(said.includes("outside the campaign's calling windows"), "the reason in words: " + said);
+    await shot(page, "agent-outlook");
+    await page.locator("#lang-switch").click();
+    await page.locator("#status", { hasText: "预计" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#status")).includes("不在活动拨打时段内"), "the reason in Chinese: " + (await text(page, "#status")));
+    await shot(page, "agent-outlook-zh");
   },
 
   // Chinese by default for a Chinese browser, a switch that sticks, and back.
