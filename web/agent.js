@@ -17,6 +17,7 @@
   let busy = false;
   let signedIn = Promise.resolve(); // the sign-in (state ready) a hand-out waits for
   let me = null;           // the agent's state: {state, reason, since, wrap_up_until}
+  let outlook = null;      // after an empty next: {next_call_expected_at, reason}
 
   function setStatus(text) { $("#status").textContent = text || ""; }
 
@@ -92,6 +93,7 @@
     if (busy) return;
     busy = true;
     showError($("#error"), null);
+    outlook = null;
     setStatus(t("loading"));
     try {
       await signedIn;
@@ -99,7 +101,7 @@
       loadState();
       if (!call) {
         clearCall();
-        setStatus(t("agent.nothing"));
+        await showOutlook();
       } else {
         show(call);
         setStatus("");
@@ -110,6 +112,29 @@
     } finally {
       busy = false;
     }
+  }
+
+  // Nothing is due: say when the next call is expected and why not sooner, in the agent's zone.
+  async function showOutlook() {
+    try {
+      outlook = await api("GET", "/v1/agents/me/outlook");
+    } catch (e) {
+      outlook = null;
+    }
+    renderOutlook();
+  }
+
+  function renderOutlook() {
+    if (!outlook) { setStatus(t("agent.nothing")); return; }
+    const reason = outlook.reason ? t("reason." + outlook.reason) : null;
+    if (!outlook.next_call_expected_at) {
+      setStatus(reason ? t("agent.outlook.never", { reason }) : t("agent.nothing"));
+      return;
+    }
+    const at = new Date(outlook.next_call_expected_at);
+    const day = (d) => OC.rfc3339In(d, OC.browserZone).slice(0, 10);
+    const time = OC.fmtTime(at, OC.browserZone, day(at) !== day(new Date()));
+    setStatus(reason ? t("agent.outlook.at", { time, reason }) : t("agent.outlook.at_plain", { time }));
   }
 
   function show(call) {
@@ -297,7 +322,7 @@
   $("#callback-save").addEventListener("click", saveCallback);
   $("#callback-at").addEventListener("input", renderCallbackEquivalent);
   document.addEventListener("keydown", onKey);
-  OC.onLang(() => { renderState(); renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
+  OC.onLang(() => { if (outlook) renderOutlook(); renderState(); renderDispositions(); renderHistory(); renderLocalTime(); tick(); loadProgress(); });
   renderDispositions();
   OC.session("/v1/agents/me/stats", () => {
     // Signing in makes a signed-out agent ready: a new or signed-out agent gets no calls until

@@ -1,5 +1,6 @@
 // Campaign console: campaigns and their lifecycle, contact imports with progress and report,
-// the do-not-call list, targets, follow-ups, offers and scripts.
+// the do-not-call list, targets, follow-ups, offers and scripts. The insight panel and the
+// "why not called?" look-up are in insight.js.
 "use strict";
 (() => {
   const { t, h, $, $$, api, showError, toast } = OC;
@@ -54,14 +55,15 @@
   function renderCampaigns() {
     $("#campaign-rows").replaceChildren(...campaigns.map((c) => h("tr", { dataset: { campaign: c.id } },
       h("td", { text: c.id }),
-      h("td", { text: c.name }),
+      h("td", {}, c.name, " ", OC.insight.warningMark(c)),
       h("td", {}, h("span", { class: "badge " + c.status, dataset: { status: c.status }, text: t("status." + c.status) })),
       h("td", { class: "num hide-narrow", text: c.priority }),
       h("td", { class: "hide-narrow", text: c.offer }),
       h("td", { class: "small hide-narrow", text: schedule(c) }),
       h("td", {},
         ...(c.actions || []).map((a) => h("button", { type: "button", class: a === "stop" ? "danger" : "", dataset: { action: a }, onclick: () => act(c, a) }, t("lead." + a))),
-        c.status !== "completed" ? h("button", { type: "button", dataset: { action: "edit" }, onclick: () => edit(c) }, t("lead.edit")) : null))));
+        c.status !== "completed" ? h("button", { type: "button", dataset: { action: "edit" }, onclick: () => edit(c) }, t("lead.edit")) : null,
+        h("button", { type: "button", dataset: { action: "insight" }, onclick: () => OC.insight.open(c) }, t("lead.insight"))))));
   }
 
   async function act(c, action) {

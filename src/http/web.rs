@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = &[
     asset!("i18n.js", JS),
     asset!("agent.js", JS),
     asset!("lead.js", JS),
+    asset!("insight.js", JS),
     asset!("dashboard.js", JS),
     asset!("floor.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),

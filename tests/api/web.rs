@@ -344,6 +344,126 @@ async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
     .await;
 }
 
+/// Two days from now in Shanghai, and a calling window open on that weekday only: closed now
+/// at any hour of the test, opening at that day's midnight.
+fn a_window_on_a_later_day() -> (chrono::NaiveDate, Value) {
+    let day = (Utc::now().with_timezone(&Shanghai) + Days::days(2)).date_naive();
+    let weekday = day.format("%a").to_string().to_lowercase();
+    (
+        day,
+        json!([{"days": [weekday], "start": "00:00", "end": "24:00"}]),
+    )
+}
+
+async fn a_lead_sees_why_a_campaign_is_not_dialing_its_forecast_and_why_a_contact_is_not_called(
+    app: TestApp,
+) {
+    let lead = app.token("lead").await;
+    // Someone to call them once the window opens.
+    app.agent("agent", None).await;
+    let (_, windows) = a_window_on_a_later_day();
+    let end_at = (Utc::now() + Days::days(20)).to_rfc3339();
+    // The client's script reads attributes.plan, which these contacts lack: a warning.
+    let campaign = app
+        .running_campaign(
+            json!({"calling_windows": windows, "end_at": end_at}),
+            "phone,name\n13800138000,王芳\n13900139000,李娜\n13700137000,张伟\n",
+        )
+        .await;
+    app.post(
+        "/v1/dnc",
+        ADMIN_SECRET,
+        json!({"phone": "13900139000", "reason": "客户要求"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let draft = app.campaign(json!({})).await;
+    app.import_csv(draft, "phone\n13600136000\n")
+        .await
+        .expect(StatusCode::OK);
+
+    // What the API says decides what the page must show.
+    let view = app.get(&format!("/v1/campaigns/{campaign}"), &lead).await;
+    view.expect(StatusCode::OK);
+    let warnings = view.body["warnings"].clone();
+    assert_eq!(warnings[0]["code"], "script_field_missing", "{warnings}");
+    let funnel = app
+        .get(&format!("/v1/campaigns/{campaign}/eligibility"), &lead)
+        .await;
+    funnel.expect(StatusCode::OK);
+    assert_eq!(funnel.body["callable_now"], 0, "{}", funnel.text);
+    assert!(
+        funnel.body["blocked"]["outside_campaign_window"].as_i64() > Some(0),
+        "{}",
+        funnel.text
+    );
+    let defaults = app
+        .get(&format!("/v1/campaigns/{campaign}/forecast"), &lead)
+        .await;
+    defaults.expect(StatusCode::OK);
+    let forecast = app
+        .get(
+            &format!("/v1/campaigns/{campaign}/forecast?agents=2&handle_time=120"),
+            &lead,
+        )
+        .await;
+    forecast.expect(StatusCode::OK);
+    assert!(
+        forecast.body["exhausted_on"].is_string(),
+        "the list runs out within the days forecast: {}",
+        forecast.text
+    );
+    assert!(
+        forecast.body["agents_needed_to_finish_by_end"].is_u64(),
+        "{}",
+        forecast.text
+    );
+    let name = view.body["name"].clone();
+    scenario(
+        &app,
+        "insight",
+        json!({"lead_token": lead, "campaign": campaign, "campaign_name": name, "draft": draft,
+               "warnings": warnings, "funnel": funnel.body,
+               "default_agents": defaults.body["assumptions"]["agents"],
+               "agents": 2, "handle_time": 120, "forecast": forecast.body,
+               "dnc_phone": "139 0013 9000", "window_phone": "+86 138-0013-8000",
+               "unknown_phone": "13500135000"}),
+    )
+    .await;
+    // Looking is not touching: nothing was handed out or changed.
+    let after = app
+        .get(&format!("/v1/campaigns/{campaign}/eligibility"), &lead)
+        .await;
+    assert_eq!(after.body["blocked"], funnel.body["blocked"]);
+    assert_eq!(app.campaign_status(draft).await, "draft");
+}
+
+async fn an_agent_with_nothing_callable_now_is_told_when_the_next_call_comes_and_why(app: TestApp) {
+    let (day, windows) = a_window_on_a_later_day();
+    app.running_campaign(json!({"calling_windows": windows}), "phone\n13800138000\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let outlook = app.get("/v1/agents/me/outlook", &agent).await;
+    outlook.expect(StatusCode::OK);
+    assert_eq!(
+        outlook.body["reason"], "outside_campaign_window",
+        "{}",
+        outlook.text
+    );
+    scenario(
+        &app,
+        "outlook",
+        json!({"agent_token": agent, "day_en": day.format("%a").to_string()}),
+    )
+    .await;
+    let state = app.get("/v1/agents/me/state", &agent).await;
+    assert_eq!(
+        state.body["state"], "ready",
+        "still waiting for a call: {}",
+        state.text
+    );
+}
+
 async fn the_language_follows_the_browser_and_the_switch_sticks(app: TestApp) {
     let (_, agent) = app.agent("agent", None).await;
     scenario(&app, "language", json!({"agent_token": agent})).await;
@@ -400,5 +520,7 @@ crate::on_both_backends!(
     an_agent_pauses_for_a_reason_and_sees_its_wrap_up_in_the_browser,
     a_desk_opened_while_its_agent_is_paused_by_a_supervisor_keeps_the_pause,
     the_language_follows_the_browser_and_the_switch_sticks,
+    a_lead_sees_why_a_campaign_is_not_dialing_its_forecast_and_why_a_contact_is_not_called,
+    an_agent_with_nothing_callable_now_is_told_when_the_next_call_comes_and_why,
     the_pages_are_served_from_the_binary_with_a_strict_content_security_policy,
 );

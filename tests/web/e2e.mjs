@@ -26,6 +26,11 @@ async function signIn(page, path, token) {
   await page.locator("#app").waitFor({ state: "visible" });
 }
 
+/** A share as the pages show it (OC.pct). */
+function OCpct(x) {
+  return (x * 100).toFixed(1) + "%";
+}
+
 async function text(page, sel) {
   return (await page.locator(sel).textContent()) || "";
 }
@@ -97,9 +102,10 @@ const scenarios = {
     await page.keyboard.press("3");
     await page.locator("#status", { hasText: "Recorded: No answer" }).waitFor({ timeout: TIMEOUT });
 
-    // Nothing more is due.
+    // Nothing more is due now: the desk says when the next call is expected, and why not sooner.
     await page.locator("#next").click();
-    await page.locator("#status", { hasText: "Nothing is due" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#status", { hasText: "Next call around" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#status")).includes("waiting to retry"), "the retry delay is the reason: " + (await text(page, "#status")));
 
     // A narrow screen: nothing wider than the viewport.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -301,6 +307,111 @@ const scenarios = {
     await page.locator("#lang-switch").click();
     check((await text(page, "h1")) === "现场", "the floor speaks Chinese");
     check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("通话中"), "states in Chinese");
+  },
+
+  // "Why isn't it dialing?" in the console: a campaign's warnings in the list, its funnel, its
+  // forecast with a chart, the same for a draft, and a contact looked up by phone — in English,
+  // then in Chinese.
+  async insight(browser) {
+    const page = await browser.newPage({ locale: "en-US", timezoneId: "Asia/Shanghai", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/lead", cfg.lead_token);
+    const row = page.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"]`);
+    await row.waitFor({ timeout: TIMEOUT });
+    const mark = row.locator(".warn-mark");
+    check((await mark.getAttribute("data-count")) === String(cfg.warnings.length), "the warning marker counts the warnings");
+    const hover = (await mark.getAttribute("title")) || "";
+    check(hover.includes("Script fields missing") && hover.includes(cfg.warnings[0].message), "the marker's hover text names the warning and its message: " + hover);
+
+    await row.locator("[data-action=insight]").click();
+    const panel = page.locator("#insight");
+    await panel.locator("#funnel tr[data-code=callable_now]").waitFor({ timeout: TIMEOUT });
+    const count = async (code) => (await text(page, `#funnel tr[data-code=${code}] td.num`)).replace(/\D/g, "");
+    check((await count("callable_now")) === String(cfg.funnel.callable_now), "callable now as the API counts it");
+    for (const [code, n] of Object.entries(cfg.funnel.blocked)) {
+      const shown = await page.locator(`#funnel tr[data-code=${code}]`).count();
+      check(n === 0 ? shown === 0 : (await count(code)) === String(n), `${code}: ${n} as the API counts it`);
+    }
+    check((await text(page, "#funnel tr[data-code=outside_campaign_window]")).includes("Outside the campaign's calling windows"), "the reason is in words");
+    check((await text(page, "#next-callable")).includes("00:00"), "the next callable time is the window's opening: " + (await text(page, "#next-callable")));
+    check((await text(page, "#insight-warnings")).includes(cfg.warnings[0].message), "the warnings are listed");
+
+    // The forecast: defaults from the API, then the lead's own figures.
+    const form = page.locator("#forecast-form");
+    await page.locator("#forecast-chart svg .bar").first().waitFor({ state: "attached", timeout: TIMEOUT });
+    check((await form.locator("[name=agents]").inputValue()) === String(cfg.default_agents), "the agents default to the API's assumption");
+    await form.locator("[name=agents]").fill("0");
+    await form.locator("button[type=submit]").click();
+    await page.locator("#forecast-form [data-field=agents][aria-invalid=true] + .field-error").waitFor({ timeout: TIMEOUT });
+    await form.locator("[name=agents]").fill(String(cfg.agents));
+    await form.locator("[name=handle_time]").fill(String(cfg.handle_time));
+    await form.locator("button[type=submit]").click();
+    await page.locator(`#exhausted-on[data-date="${cfg.forecast.exhausted_on}"]`).waitFor({ timeout: TIMEOUT });
+    check((await page.locator("#forecast-chart svg .bar").count()) === cfg.forecast.days.length, "one bar a day");
+    check((await text(page, "#agents-needed")).includes(String(cfg.forecast.agents_needed_to_finish_by_end)), "the agents needed to finish by the end");
+    const assumed = await text(page, "#assumptions");
+    check(assumed.includes(OCpct(cfg.forecast.assumptions.contact_rate)) && assumed.includes("stated defaults"), "the rates and where they came from: " + assumed);
+    await shot(page, "lead-insight");
+
+    // A draft: everything waits for the start, and the dry run still forecasts.
+    await page.locator(`#campaign-rows tr[data-campaign="${cfg.draft}"] [data-action=insight]`).click();
+    await page.locator(`#insight[data-campaign="${cfg.draft}"] #funnel tr[data-code=campaign_not_active]`).waitFor({ timeout: TIMEOUT });
+    await page.locator("#forecast-chart svg .bar").first().waitFor({ state: "attached", timeout: TIMEOUT });
+
+    // Why is this person not called? By phone, in any form.
+    await page.locator("[data-tab=why]").click();
+    await page.locator("#why-phone").fill("12345");
+    await page.locator("#why-form button[type=submit]").click();
+    await page.locator("#why-phone[aria-invalid=true] + .field-error").waitFor({ timeout: TIMEOUT });
+    await page.locator("#why-phone").fill(cfg.unknown_phone);
+    await page.locator("#why-form button[type=submit]").click();
+    await page.locator("#why-result", { hasText: "No contact has this phone" }).waitFor({ timeout: TIMEOUT });
+    // Outside its windows: every reason with when it ends, and when it becomes callable.
+    await page.locator("#why-phone").fill(cfg.window_phone);
+    await page.locator("#why-form button[type=submit]").click();
+    const waiting = `#why-result [data-campaign="${cfg.campaign}"]`;
+    await page.locator(`${waiting} [data-reason=outside_campaign_window]`).waitFor({ timeout: TIMEOUT });
+    let why = await text(page, "#why-result");
+    check(why.includes(cfg.campaign_name) && why.includes("Not callable"), "the campaign is named, not callable: " + why);
+    check((await text(page, `${waiting} [data-reason=outside_campaign_window]`)).includes("until") && why.includes("00:00"), "the window reason with when it ends: " + why);
+    check((await text(page, `${waiting} .callable-at`)).includes("Asia/Shanghai"), "callable at, in the campaign's zone: " + why);
+    await shot(page, "lead-why-window");
+    // On the do-not-call list: never by itself.
+    await page.locator("#why-phone").fill(cfg.dnc_phone);
+    await page.locator("#why-form button[type=submit]").click();
+    await page.locator(`${waiting} [data-reason=dnc]`).waitFor({ timeout: TIMEOUT });
+    why = await text(page, "#why-result");
+    check(/on the do-not-call list/i.test(await text(page, `${waiting} [data-reason=dnc]`)), "the do-not-call reason in words: " + why);
+    check(why.includes("Will not become callable by itself"), "never by itself: " + why);
+    await shot(page, "lead-why");
+
+    // The same in Chinese.
+    await page.locator("#lang-switch").click();
+    check((await text(page, `#why-result [data-campaign="${cfg.campaign}"] [data-reason=dnc]`)).includes("免打扰"), "reasons in Chinese");
+    check((await text(page, "[data-tab=why]")) === "为何未拨打", "the tab in Chinese");
+    await page.locator("[data-tab=campaigns]").click();
+    await page.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"] [data-action=insight]`).click();
+    await page.locator("#funnel tr[data-code=outside_campaign_window]", { hasText: "不在活动拨打时段内" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#forecast-chart svg .bar").first().waitFor({ state: "attached", timeout: TIMEOUT });
+    check((await text(page, "#insight-warnings")).includes("话术字段缺失"), "warning codes in Chinese");
+    await shot(page, "lead-insight-zh");
+  },
+
+  // An agent with nothing callable now is told when the next call is expected and why, in the
+  // agent's own zone and language.
+  async outlook(browser) {
+    const page = await browser.newPage({ locale: "en-US", timezoneId: "Asia/Shanghai", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state", { hasText: "Ready" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#status", { hasText: "Next call around" }).waitFor({ timeout: TIMEOUT });
+    const said = await text(page, "#status");
+    check(said.includes("00:00") && said.includes(cfg.day_en), "the opening, with its day as it is not today: " + said);
+    check(said.includes("outside the campaign's calling windows"), "the reason in words: " + said);
+    await shot(page, "agent-outlook");
+    await page.locator("#lang-switch").click();
+    await page.locator("#status", { hasText: "预计" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#status")).includes("不在活动拨打时段内"), "the reason in Chinese: " + (await text(page, "#status")));
+    await shot(page, "agent-outlook-zh");
   },
 
   // Chinese by default for a Chinese browser, a switch that sticks, and back.
