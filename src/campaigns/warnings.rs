@@ -46,6 +46,8 @@ pub struct Facts<'a> {
     pub hours: &'a CallingHours,
     /// The teams that have an active agent.
     pub staffed: &'a [String],
+    /// There is any active agent at all.
+    pub anyone: bool,
     /// Of the contacts looked at (`looked_at`), how many lack each field the script reads.
     pub lacking: &'a BTreeMap<String, i64>,
     pub looked_at: i64,
@@ -77,6 +79,12 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
         warn(
             WarningCode::TeamWithoutActiveAgent,
             format!("team {team} has no active agent"),
+        );
+    }
+    if def.teams.is_empty() && !facts.anyone {
+        warn(
+            WarningCode::TeamWithoutActiveAgent,
+            "no active agent may work this campaign".to_owned(),
         );
     }
     if let Some(end) = def.end_at {

@@ -103,8 +103,13 @@ pub fn explain(place: &Place, campaign: &Campaign, rules: &Pressure, now: Instan
         push(reason, None);
         wait(None, &mut from);
     }
-    if matches!(place.state, ContactState::Ready | ContactState::Scheduled) {
-        if place.listed {
+    // A contact set aside for its listed phone waits like a queued one: the rules still apply.
+    let waiting_kind = matches!(
+        place.state,
+        ContactState::Ready | ContactState::Scheduled | ContactState::Suppressed
+    );
+    if waiting_kind {
+        if place.listed && place.state != ContactState::Suppressed {
             push(Reason::Dnc, None);
             wait(None, &mut from);
         }

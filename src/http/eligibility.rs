@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     dispatch::{Reason, explain::Explanation},
     ids::{CampaignId, ContactId},
+    store::campaigns::CampaignRow,
     time::Instant,
 };
 
@@ -41,6 +42,9 @@ pub struct ReasonView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignEligibility {
     pub campaign: CampaignId,
+    /// The campaign's name and zone, for people.
+    pub name: String,
+    pub timezone: String,
     /// The next `POST /v1/calls/next` of an active agent the campaign admits could be handed
     /// this contact now.
     pub callable: bool,
@@ -84,9 +88,11 @@ fn time(state: &AppState, at: Option<Instant>) -> Option<String> {
     at.map(|t| t.rfc3339(state.tz()))
 }
 
-fn campaign_view(state: &AppState, id: CampaignId, e: Explanation) -> CampaignEligibility {
+fn campaign_view(state: &AppState, c: CampaignRow, e: Explanation) -> CampaignEligibility {
     CampaignEligibility {
-        campaign: id,
+        campaign: c.id,
+        name: c.name,
+        timezone: c.timezone.to_string(),
         callable: e.callable(),
         callable_at: time(state, e.callable_at),
         reasons: e
@@ -120,7 +126,7 @@ async fn contacts_eligibility(
         campaigns: e
             .campaigns
             .into_iter()
-            .map(|(c, x)| campaign_view(&state, c.id, x))
+            .map(|(c, x)| campaign_view(&state, c, x))
             .collect(),
     }))
 }

@@ -142,8 +142,8 @@ fn date(state: &AppState, text: &str) -> std::result::Result<Instant, String> {
 /// list runs out and the agents needed to finish by `end_at`. Works on a draft.
 #[utoipa::path(get, path = "/v1/campaigns/{id}/forecast", tag = "eligibility",
     params(("id" = i64, Path), ForecastParams),
-    responses((status = 200, body = ForecastView), (status = 404, body = super::error::Problem),
-        (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = ForecastView), (status = 400, body = super::error::Problem),
+        (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn campaigns_forecast(
     _auth: Require<Supervisors>,

@@ -21,13 +21,9 @@ pub const FIELD_SAMPLE: i64 = 1_000;
 impl Service {
     /// The warnings of each campaign, in order.
     pub async fn campaign_warnings(&self, rows: &[CampaignRow]) -> Result<Vec<Vec<Warning>>> {
-        let mut staffed: Vec<String> = self
-            .store
-            .agents_active()
-            .await?
-            .into_iter()
-            .filter_map(|a| a.team)
-            .collect();
+        let active = self.store.agents_active().await?;
+        let anyone = !active.is_empty();
+        let mut staffed: Vec<String> = active.into_iter().filter_map(|a| a.team).collect();
         staffed.sort();
         staffed.dedup();
         let now = self.now();
@@ -39,6 +35,7 @@ impl Service {
                 status: row.status,
                 hours: &self.config.calling_hours,
                 staffed: &staffed,
+                anyone,
                 lacking: &lacking,
                 looked_at,
                 round,
