@@ -79,23 +79,34 @@ const GROUP_SUMS: &str = "COUNT(*) AS n, MIN(e.next_attempt_at) AS first_due, \
        MIN(e.release_at) AS first_release";
 const GROUP_BY: &str = "GROUP BY 1, 2, 3, 4, 5, 6, 7";
 
-/// The campaign's scheduled contacts, every zone: an index-only scan of `cc_held` (SQLite's
-/// planner is told so, `{INDEXED}`: without statistics it would walk `cc_list` and every row).
-/// Only the index's columns are named, the state as a literal.
-const SCHEDULED: &str = "SELECT CAST(NULL AS TEXT) AS zone, 'scheduled' AS state, e.held_by, \
-       e.is_callback, e.reserved_for, e.next_attempt_at <= $2 AS due, e.release_at <= $2 AS released, \
-       COUNT(*) AS n, MIN(e.next_attempt_at) AS first_due, MIN(e.release_at) AS first_release, \
-       CAST(NULL AS BIGINT) AS on_call_until \
-     FROM campaign_contacts e{INDEXED} WHERE e.campaign_id = $1 AND e.state = 'scheduled' \
-     GROUP BY e.held_by, e.is_callback, e.reserved_for, e.next_attempt_at <= $2, e.release_at <= $2";
-/// Its callbacks due to anyone, every zone: `cc_open_callbacks_by_campaign` (named to SQLite's
-/// planner, `{CALLBACKS_INDEXED}`, which would otherwise walk every ready row).
-const READY_CALLBACKS: &str = "FROM campaign_contacts e{CALLBACKS_INDEXED} WHERE e.campaign_id = $1 AND e.is_callback \
-       AND e.state IN ('scheduled', 'ready') AND e.state = 'ready' ";
-/// Its queued contacts with a zone of their own, from the zoned contacts (`contacts_zoned`; the
-/// CROSS JOIN keeps SQLite's planner starting there) into the campaign's unique index.
-const ZONED: &str = "FROM contacts k CROSS JOIN campaign_contacts e WHERE k.timezone IS NOT NULL \
+/// The campaign's scheduled contacts that are not callbacks and were held back by `{HELD}`
+/// (`e.held_by IS NULL`: a retry waiting, or `e.held_by = $3`), every zone: how many, how many
+/// are released already (`$2` is now) and the first release to come. Range counts of the
+/// covering index `cc_held` in its own order (SQLite's planner is told so, `{INDEXED}`: without
+/// statistics it would walk `cc_list` and every row), never a grouping of a million rows.
+const HELD: &str = "SELECT \
+       (SELECT COUNT(*) FROM campaign_contacts e{INDEXED} WHERE {WHERE}) AS n, \
+       (SELECT COUNT(*) FROM campaign_contacts e{INDEXED} WHERE {WHERE} AND e.release_at <= $2) \
+         AS released, \
+       (SELECT MIN(e.release_at) FROM campaign_contacts e{INDEXED} WHERE {WHERE} \
+         AND e.release_at > $2) AS first_later";
+const HELD_WHERE: &str = "e.campaign_id = $1 AND e.state = 'scheduled' AND {HELD} \
+       AND e.is_callback = FALSE AND e.reserved_for IS NULL";
+/// Its open callbacks (waiting or due), every zone: few, from `cc_open_callbacks_by_campaign`
+/// (named to SQLite's planner, `{CALLBACKS_INDEXED}`, which would otherwise walk every ready
+/// row).
+const CALLBACKS: &str = "FROM campaign_contacts e{CALLBACKS_INDEXED} WHERE e.campaign_id = $1 \
+       AND e.is_callback AND e.state IN ('scheduled', 'ready') ";
+/// Its queued contacts with a zone of their own, from the zoned contacts (`contacts_zoned`)
+/// into the campaign's unique index, one probe each. SQLite's planner is kept starting there by
+/// the CROSS JOIN; PostgreSQL's by a LATERAL subquery it may not flatten (`OFFSET 0`): without
+/// fresh statistics (right after a large import) it walked the campaign's million rows instead.
+const ZONED_SQLITE: &str = "FROM contacts k CROSS JOIN campaign_contacts e WHERE k.timezone IS NOT NULL \
        AND e.contact_id = k.id AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled') ";
+const ZONED_POSTGRES: &str = "FROM contacts k CROSS JOIN LATERAL (SELECT e.state, e.held_by, \
+       e.is_callback, e.reserved_for, e.next_attempt_at, e.release_at FROM campaign_contacts e \
+       WHERE e.contact_id = k.id AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled') \
+       OFFSET 0) e WHERE k.timezone IS NOT NULL ";
 /// Its queued contacts whose person is on a call now, one row each: from the few leased calls
 /// (the CROSS JOINs keep SQLite's planner starting there, not at the campaign's queue).
 const ON_CALL: &str = "SELECT k.timezone AS zone, e.state, {KEY}, 1 AS n, e.next_attempt_at AS first_due, \
@@ -178,25 +189,14 @@ impl Store {
         Ok(rows.into_iter().map(|(at,)| at).collect())
     }
 
-    /// A campaign's queued contacts in groups: every scheduled group and open callbacks'
-    /// group across zones (zone `None`), the zoned part of each queued group, and one row for
+    /// A campaign's queued contacts in groups: the scheduled ones and the open callbacks across
+    /// zones (zone `None`), the zoned part of each queued group, and one row for
     /// each queued contact whose person is on a call.
     pub async fn campaign_groups(
         &self,
         campaign: CampaignId,
         now: Instant,
     ) -> Result<Vec<GroupRow>> {
-        let all = |from: &str| {
-            format!(
-                "SELECT CAST(NULL AS TEXT) AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, CAST(NULL AS BIGINT) AS on_call_until \
-                 {from}{GROUP_BY}"
-            )
-        };
-        let zoned = format!(
-            "SELECT k.timezone AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, CAST(NULL AS BIGINT) AS on_call_until \
-             {ZONED}{GROUP_BY}"
-        );
-        let on_call = ON_CALL.replace("{KEY}", GROUP_KEY);
         let sqlite = matches!(self.pool, super::Pool::Sqlite(_));
         let indexed = |name: &str| {
             if sqlite {
@@ -205,13 +205,22 @@ impl Store {
                 String::new()
             }
         };
-        let scheduled = SCHEDULED.replace("{INDEXED}", &indexed("cc_held"));
-        let callbacks = READY_CALLBACKS.replace(
+        let mut rows = self.held_groups(campaign, now, &indexed("cc_held")).await?;
+        let callbacks = format!(
+            "SELECT CAST(NULL AS TEXT) AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, \
+             CAST(NULL AS BIGINT) AS on_call_until {CALLBACKS}{GROUP_BY}"
+        )
+        .replace(
             "{CALLBACKS_INDEXED}",
             &indexed("cc_open_callbacks_by_campaign"),
         );
-        let mut rows = Vec::new();
-        for sql in [scheduled, all(&callbacks), zoned, on_call] {
+        let zoned_from = if sqlite { ZONED_SQLITE } else { ZONED_POSTGRES };
+        let zoned = format!(
+            "SELECT k.timezone AS zone, e.state, {GROUP_KEY}, {GROUP_SUMS}, CAST(NULL AS BIGINT) AS on_call_until \
+             {zoned_from}{GROUP_BY}"
+        );
+        let on_call = ON_CALL.replace("{KEY}", GROUP_KEY);
+        for sql in [callbacks, zoned, on_call] {
             let part: Vec<GroupRow> = on_pool!(&self.reads, |p| sqlx::query_as(
                 sqlx::AssertSqlSafe(sql.clone())
             )
@@ -220,6 +229,56 @@ impl Store {
             .fetch_all(p)
             .await)?;
             rows.extend(part);
+        }
+        Ok(rows)
+    }
+
+    /// The scheduled contacts that are not callbacks, every zone, as groups by the rule that
+    /// held them (none: a retry) and whether their release has come.
+    async fn held_groups(
+        &self,
+        campaign: CampaignId,
+        now: Instant,
+        indexed: &str,
+    ) -> Result<Vec<GroupRow>> {
+        let mut rows = Vec::new();
+        let holds = std::iter::once(None).chain(Hold::ALL.iter().copied().map(Some));
+        for hold in holds {
+            let held = if hold.is_some() {
+                "e.held_by = $3"
+            } else {
+                "e.held_by IS NULL"
+            };
+            let sql = HELD
+                .replace("{WHERE}", HELD_WHERE)
+                .replace("{HELD}", held)
+                .replace("{INDEXED}", indexed);
+            let (n, released, later): (i64, i64, Option<Instant>) = on_pool!(&self.reads, |p| {
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(campaign)
+                    .bind(now);
+                match hold {
+                    Some(h) => q.bind(h),
+                    None => q,
+                }
+                .fetch_one(p)
+                .await
+            })?;
+            let group = |n, released, at| GroupRow {
+                zone: None,
+                state: ContactState::Scheduled,
+                held_by: hold,
+                is_callback: false,
+                reserved_for: None,
+                due: Some(released),
+                released: Some(released),
+                n,
+                first_due: at,
+                first_release: at,
+                on_call_until: None,
+            };
+            rows.push(group(released, true, Some(now)));
+            rows.push(group(n - released, false, later));
         }
         Ok(rows)
     }

@@ -182,6 +182,34 @@ async fn a_phone_called_in_one_campaign_is_counted_as_held_by_its_gap_in_the_oth
     assert_eq!(body["campaign"]["id"], second);
 }
 
+async fn contacts_in_their_own_zones_are_counted_by_their_own_windows(app: TestApp) {
+    let campaign = app
+        .running_campaign(
+            json!({"calling_windows": windows("09:00", "12:00")}),
+            "phone,timezone\n13800138000,\n13800138001,Europe/London\n13800138002,Asia/Shanghai\n",
+        )
+        .await;
+    app.agent("agent", None).await;
+    // 10:00 in Shanghai (the campaign's zone and one contact's), 02:00 in London.
+    let f = funnel(&app, campaign).await;
+    assert_eq!(f["callable_now"], 2, "{f}");
+    assert_eq!(f["blocked"]["outside_campaign_window"], 1, "{f}");
+    assert_eq!(f["next_callable_at"], "2026-11-25T17:00:00+08:00");
+    // Once the hand-out has held the London contact back, it is counted by what it recorded.
+    let (_, agent) = app.agent("second", None).await;
+    app.take(&agent).await;
+    let (_, other) = app.agent("third", None).await;
+    app.take(&other).await;
+    app.next(&app.agent("fourth", None).await.1)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let f = funnel(&app, campaign).await;
+    assert_eq!(f["callable_now"], 0, "{f}");
+    assert_eq!(f["blocked"]["leased"], 2, "{f}");
+    assert_eq!(f["blocked"]["outside_campaign_window"], 1, "{f}");
+    assert_eq!(f["next_callable_at"], "2026-11-25T17:00:00+08:00");
+}
+
 async fn a_campaign_whose_teams_have_nobody_says_so(app: TestApp) {
     let campaign = app
         .running_campaign(json!({"teams": ["华东"]}), "phone\n13800138000\n")
@@ -265,6 +293,7 @@ async fn a_person_is_found_by_phone_in_any_form(app: TestApp) {
 crate::on_both_backends!(
     a_person_is_found_by_phone_in_any_form,
     a_phone_called_in_one_campaign_is_counted_as_held_by_its_gap_in_the_others,
+    contacts_in_their_own_zones_are_counted_by_their_own_windows,
     a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen,
     every_reason_that_applies_is_named_with_when_it_stops,
     a_campaign_whose_teams_have_nobody_says_so,
