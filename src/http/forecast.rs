@@ -77,9 +77,9 @@ pub struct ForecastView {
     pub agents_needed_to_finish_by_end: Option<u32>,
 }
 
-fn number<T: std::str::FromStr>(field: &str, text: Option<&str>, range: (T, T)) -> Result<Option<T>>
+fn number<T>(field: &str, text: Option<&str>, range: (T, T)) -> Result<Option<T>>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
