@@ -70,9 +70,6 @@ impl Hold {
             Hold::PhoneMinGap => Reason::PhoneMinGap,
         }
     }
-
-    /// The holds a change of a campaign's windows or zone may lift.
-    pub const WINDOWS: [Hold; 2] = [Hold::OutsideCampaignWindow, Hold::OutsideCallingHours];
 }
 
 /// One rule that holds a contact back now, and the instant it stops (`None`: never by itself).

@@ -16,8 +16,20 @@ use crate::{
 
 use crate::campaigns::{CampaignDef, windows::resolve};
 
-/// How finely a day is simulated, in seconds.
+/// How finely a day is simulated, in seconds; contacts due within the same step are one cohort.
 const STEP_S: i64 = 300;
+
+/// A cohort smaller than this is dropped: it is a vanishing tail (callbacks of callbacks), and
+/// keeping it would let cohorts multiply without bound.
+const NEGLIGIBLE: f64 = 1e-6;
+
+/// The unfinished contacts, by (due step, attempts made): merged, so their number stays bounded
+/// by the steps a retry can reach ahead times the attempts allowed.
+type Queue = BTreeMap<(i64, i64), f64>;
+
+fn bucket(due: i64) -> i64 {
+    due.div_euclid(STEP_S * 1000) * STEP_S * 1000
+}
 
 /// What the simulation assumes.
 #[derive(Debug, Clone)]
@@ -82,11 +94,14 @@ pub fn simulate(
     def: &CampaignDef,
     hours: &CallingHours,
     a: &Assumptions,
-    mut queue: Vec<Cohort>,
+    cohorts: Vec<Cohort>,
     from: Instant,
     days: u32,
 ) -> Vec<Day> {
-    queue.sort_by_key(|c| c.due);
+    let mut queue = Queue::new();
+    for c in cohorts {
+        *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
+    }
     let tz = def.timezone;
     let first = from.utc().with_timezone(&tz).date_naive();
     let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
@@ -116,7 +131,7 @@ pub fn simulate(
                 t += STEP_S * 1000;
             }
         }
-        day.remaining = queue.iter().map(|c| c.n).sum();
+        day.remaining = queue.values().sum();
         out.push(day);
     }
     out
@@ -127,7 +142,7 @@ pub fn simulate(
 fn step(
     def: &CampaignDef,
     a: &Assumptions,
-    queue: &mut Vec<Cohort>,
+    queue: &mut Queue,
     t: i64,
     budget: f64,
     day: &mut Day,
@@ -135,21 +150,31 @@ fn step(
     let mut used = 0.0;
     let mut next = Vec::new();
     while used < budget - 1e-9 {
-        let Some(first) = queue.first_mut().filter(|c| c.due <= t) else {
+        let Some(mut first) = queue.first_entry().filter(|e| e.key().0 <= t) else {
             break;
         };
-        let take = first.n.min(budget - used);
-        let cohort = Cohort { n: take, ..*first };
-        first.n -= take;
-        if first.n <= 1e-9 {
-            queue.remove(0);
+        let (due, attempts) = *first.key();
+        let take = first.get().min(budget - used);
+        *first.get_mut() -= take;
+        if *first.get() <= NEGLIGIBLE {
+            first.remove();
         }
         used += take;
-        attempt(def, a, cohort, t, day, &mut next);
+        attempt(
+            def,
+            a,
+            Cohort {
+                due,
+                attempts,
+                n: take,
+            },
+            t,
+            day,
+            &mut next,
+        );
     }
-    for c in next {
-        let at = queue.partition_point(|q| q.due <= c.due);
-        queue.insert(at, c);
+    for c in next.into_iter().filter(|c| c.n > NEGLIGIBLE) {
+        *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
     }
     used
 }
@@ -196,4 +221,83 @@ fn attempt(
 /// The first day nothing remains, if any.
 pub fn exhausted_on(days: &[Day]) -> Option<NaiveDate> {
     days.iter().find(|d| d.remaining < 0.5).map(|d| d.date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaigns::{RetryDelays, Windows};
+    use crate::duration::Span;
+
+    fn def(max_attempts: i64) -> CampaignDef {
+        CampaignDef {
+            name: "c".into(),
+            offer_id: crate::ids::OfferId(1),
+            script_id: crate::ids::ScriptId(1),
+            priority: 50,
+            timezone: "Asia/Shanghai".parse().unwrap(),
+            windows: Windows::always(),
+            start_at: None,
+            end_at: None,
+            recurrence: None,
+            max_attempts,
+            retry: RetryDelays {
+                no_answer: Span::from_secs(600),
+                busy: Span::from_secs(600),
+                voicemail: Span::from_secs(600),
+            },
+            lease: Span::from_secs(900),
+            wrap_up: Span::from_secs(0),
+            teams: vec![],
+            owner_first: false,
+        }
+    }
+
+    #[test]
+    fn a_year_of_many_attempts_and_callbacks_stays_small_and_finishes() {
+        let a = Assumptions {
+            agents: 1,
+            handle_time_s: 3600,
+            shares: [
+                (Disposition::NoAnswer, 0.5),
+                (Disposition::Callback, 0.4),
+                (Disposition::Accepted, 0.1),
+            ]
+            .into_iter()
+            .collect(),
+            min_gap_s: 0,
+        };
+        let hours = "00:00-24:00".parse().unwrap();
+        let queue = vec![Cohort {
+            due: 0,
+            attempts: 0,
+            n: 1_000_000.0,
+        }];
+        let days = simulate(&def(100), &hours, &a, queue, Instant::from_millis(0), 366);
+        assert_eq!(days.len(), 366);
+        assert!(
+            days.iter().all(|d| d.attempts <= 24.0 + 1e-6),
+            "one agent, an hour a call"
+        );
+    }
+
+    #[test]
+    fn every_contact_is_attempted_once_per_allowed_attempt_until_final() {
+        let a = Assumptions {
+            agents: 10,
+            handle_time_s: 60,
+            shares: [(Disposition::NoAnswer, 1.0)].into_iter().collect(),
+            min_gap_s: 0,
+        };
+        let hours = "00:00-24:00".parse().unwrap();
+        let queue = vec![Cohort {
+            due: 0,
+            attempts: 0,
+            n: 100.0,
+        }];
+        let days = simulate(&def(3), &hours, &a, queue, Instant::from_millis(0), 2);
+        let total: f64 = days.iter().map(|d| d.attempts).sum();
+        assert!((total - 300.0).abs() < 1e-6, "{total}");
+        assert_eq!(exhausted_on(&days), Some(days[0].date));
+    }
 }

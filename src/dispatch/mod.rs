@@ -164,6 +164,9 @@ pub struct After {
     pub release_at: Instant,
     pub reserved_for: Option<AgentId>,
     pub is_callback: bool,
+    /// A retry the windows pushed past its delay is held by them (a change of the windows frees
+    /// it).
+    pub held: Option<Hold>,
 }
 
 /// Applies an outcome. `attempts` counts this attempt.
@@ -185,6 +188,7 @@ pub fn after_outcome(
         release_at: now.into(),
         reserved_for: None,
         is_callback: false,
+        held: None,
     };
     match disposition {
         Disposition::Callback => {
@@ -196,6 +200,7 @@ pub fn after_outcome(
                     release_at: (at + Duration::seconds(grace.as_secs())).into(),
                     reserved_for: Some(agent_id),
                     is_callback: true,
+                    held: None,
                 },
                 CallbackScope::Campaign => After {
                     state: ContactState::Scheduled,
@@ -203,6 +208,7 @@ pub fn after_outcome(
                     release_at: at.into(),
                     reserved_for: None,
                     is_callback: true,
+                    held: None,
                 },
             }
         }
@@ -221,6 +227,7 @@ pub fn after_outcome(
                     release_at: open.into(),
                     reserved_for: None,
                     is_callback: false,
+                    held: (open > due).then_some(Hold::OutsideCampaignWindow),
                 }
             }
         },

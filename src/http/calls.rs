@@ -144,8 +144,13 @@ async fn calls_next(auth: Require<Agents>, State(state): State<AppState>) -> Res
     match state.next_call(agent).await? {
         None => {
             // When the next call is expected, for the desk (and any client) to wait that long.
-            let outlook = state.agent_outlook(agent).await?;
-            let wait = outlook.expected_at.map(|at| {
+            // Never fails the 204: without an outlook it only lacks the header.
+            let outlook = state.agent_outlook(agent).await;
+            if let Err(error) = &outlook {
+                tracing::warn!(%error, agent = %agent, "no outlook for an empty next");
+            }
+            let expected = outlook.ok().and_then(|o| o.expected_at);
+            let wait = expected.map(|at| {
                 let ms = at.millis() - state.now().millis();
                 ((ms + 999) / 1000).max(1).to_string()
             });

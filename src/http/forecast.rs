@@ -33,7 +33,8 @@ pub struct ForecastParams {
     /// Seconds per attempt (`180`, or `3m`); by default the campaign's observed handle time,
     /// else 180 s.
     pub handle_time: Option<String>,
-    /// RFC 3339 or a date (`2026-12-01`, midnight in the campaign's zone); by default now.
+    /// RFC 3339 or a date (`2026-12-01`, midnight in the service's zone, `OUTCALL_TIMEZONE`); by
+    /// default now.
     pub from: Option<String>,
     /// Days to simulate, 1–366; 30 by default.
     pub days: Option<String>,

@@ -25,8 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct FindParams {
     /// The phone, in any form the imports accept (required).
     pub phone: Option<String>,
-    pub limit: Option<String>,
-    pub after: Option<String>,
 }
 
 /// A person found.

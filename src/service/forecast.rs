@@ -161,9 +161,12 @@ impl Service {
             shares,
             min_gap_s: self.config.phone_min_gap.as_secs(),
         };
-        let hours = &self.config.calling_hours;
-        let days = input.days.unwrap_or(30);
-        let days = simulate(&def, hours, &assumptions, queue, from, days);
+        let (hours, a) = (self.config.calling_hours, assumptions.clone());
+        let days = input.days.unwrap_or(30).min(MAX_DAYS);
+        let days =
+            tokio::task::spawn_blocking(move || simulate(&def, &hours, &a, queue, from, days))
+                .await
+                .map_err(|e| super::Error::Internal(e.into()))?;
         Ok((days, (assumptions, rates_from)))
     }
 

@@ -239,6 +239,7 @@ impl Service {
             release_at: after.release_at,
             reserved_for: after.reserved_for,
             is_callback: after.is_callback,
+            held: after.held,
             now,
         };
         let context = Context {

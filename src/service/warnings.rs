@@ -48,7 +48,8 @@ impl Service {
 
     /// For a recurring campaign, how long a round of its unfinished contacts takes from the
     /// recurrence's next firing, by the
-    /// forecast with its agents, its handle time and the default outcome shares (cheap enough
+    /// forecast with its agents, its handle time and its outcome shares (its own, its offer's or the
+    /// defaults) (cheap enough
     /// for a list view: one cohort, the kept counts).
     async fn round_ms(&self, row: &CampaignRow) -> Result<Option<i64>> {
         let def = row.def();

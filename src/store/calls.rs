@@ -7,7 +7,7 @@
 
 use crate::{
     contacts::ContactState,
-    dispatch::{CallState, Disposition, HistoryKind},
+    dispatch::{CallState, Disposition, HistoryKind, Hold},
     floor::AgentState,
     ids::{AgentId, CallId, CampaignId, ContactId, EntryId},
     on_pool, on_tx,
@@ -51,6 +51,8 @@ pub struct OutcomeWrite<'a> {
     pub release_at: Instant,
     pub reserved_for: Option<AgentId>,
     pub is_callback: bool,
+    /// The rule that holds a retry past its delay (the windows), if any.
+    pub held: Option<Hold>,
     pub now: Instant,
 }
 
@@ -94,7 +96,7 @@ const ENTRY_AFTER_OUTCOME: &str = "UPDATE campaign_contacts SET \
        state = CASE WHEN $2 = 'scheduled' AND EXISTS (SELECT 1 FROM contacts k JOIN dnc d ON d.phone = k.phone \
                      WHERE k.id = campaign_contacts.contact_id) THEN 'suppressed' ELSE $2 END, \
        attempts = $3, last_disposition = $4, next_attempt_at = $5, release_at = $6, reserved_for = $7, \
-       is_callback = $8, updated_at = $9, held_by = NULL \
+       is_callback = $8, updated_at = $9, held_by = $10 \
      WHERE id = $1 RETURNING state, next_attempt_at";
 
 const OUTCOME_HISTORY: &str = "INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, \
@@ -266,6 +268,7 @@ impl Store {
                 .bind(w.reserved_for)
                 .bind(w.is_callback)
                 .bind(w.now)
+                .bind(w.held)
                 .fetch_one(c)
                 .await)?;
         on_tx!(tx, |c| sqlx::query(OUTCOME_HISTORY)

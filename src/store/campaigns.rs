@@ -208,9 +208,9 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        // Contacts the old windows held are judged again by the new ones at once.
+        // Contacts held back are judged again by the new windows at once.
         if was.calling_windows != def.windows || was.tz() != def.timezone {
-            Store::free_window_holds_in(&mut tx, id, now).await?;
+            Store::free_holds_in(&mut tx, id, now).await?;
         }
         let record = change(id, Action::Update).before(before).after(def.json());
         Store::audit_in(&mut tx, by, now, &record).await?;

@@ -109,21 +109,23 @@ const ZONED_POSTGRES: &str = "FROM contacts k CROSS JOIN LATERAL (SELECT e.state
        OFFSET 0) e WHERE k.timezone IS NOT NULL ";
 /// Its queued contacts whose person is on a call now, one row each: from the few leased calls
 /// (the CROSS JOINs keep SQLite's planner starting there, not at the campaign's queue).
-const ON_CALL: &str = "SELECT k.timezone AS zone, e.state, {KEY}, 1 AS n, e.next_attempt_at AS first_due, \
+const ON_CALL: &str = "SELECT k.timezone AS zone, e.state, {KEY}, CAST(1 AS BIGINT) AS n, e.next_attempt_at AS first_due, \
        e.release_at AS first_release, l.lease_expires_at AS on_call_until \
      FROM calls l CROSS JOIN campaign_contacts e CROSS JOIN contacts k \
      WHERE e.contact_id = l.contact_id AND k.id = e.contact_id \
        AND l.state = 'leased' AND e.campaign_id = $1 AND e.state IN ('ready', 'scheduled')";
 
-/// Contacts the campaign's windows held go back to the queue now, to be judged by the new ones:
+/// Every contact a rule held back goes back to the queue now, to be judged by the new windows:
 /// ready at once (a PATCH answered means the next hand-out sees them), except a callback kept
-/// for its agent, which stays theirs and is due to them now.
-const FREE_WINDOW_HOLDS: &str = "UPDATE campaign_contacts SET \
+/// for its agent, which stays theirs and is due to them now. Holds of the cap or the gap are
+/// freed too: the window may have decided their release (the first rule recorded is not always
+/// the one that set it), and the hand-out holds them again at once if they still bind.
+const FREE_HOLDS: &str = "UPDATE campaign_contacts SET \
        state = CASE WHEN reserved_for IS NULL THEN 'ready' ELSE 'scheduled' END, \
        next_attempt_at = $2, \
        release_at = CASE WHEN reserved_for IS NULL THEN $2 ELSE release_at END, held_by = NULL, \
        updated_at = $2 \
-     WHERE campaign_id = $1 AND state = 'scheduled' AND held_by IN ($3, $4)";
+     WHERE campaign_id = $1 AND state = 'scheduled' AND held_by IS NOT NULL";
 
 /// The attributes of a campaign's first contacts, for the script-field warning.
 const ATTRIBUTE_SAMPLE: &str = "SELECT k.attributes FROM campaign_contacts e \
@@ -304,19 +306,12 @@ impl Store {
         Ok(())
     }
 
-    /// Frees the contacts a campaign's windows held, in the caller's transaction (a change of
-    /// its windows or zone). Returns how many.
-    pub async fn free_window_holds_in(
-        tx: &mut Tx,
-        campaign: CampaignId,
-        now: Instant,
-    ) -> Result<u64> {
-        let [a, b] = Hold::WINDOWS;
-        Ok(on_tx!(tx, |c| sqlx::query(FREE_WINDOW_HOLDS)
+    /// Frees the contacts rules held back in a campaign, in the caller's transaction (a change
+    /// of its windows or zone). Returns how many.
+    pub async fn free_holds_in(tx: &mut Tx, campaign: CampaignId, now: Instant) -> Result<u64> {
+        Ok(on_tx!(tx, |c| sqlx::query(FREE_HOLDS)
             .bind(campaign)
             .bind(now)
-            .bind(a)
-            .bind(b)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?)

@@ -105,6 +105,38 @@ async fn a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_w
     app.take(&agent).await;
 }
 
+async fn a_retry_the_old_windows_pushed_to_tomorrow_is_freed_when_they_widen(app: TestApp) {
+    let campaign = app
+        .running_campaign(
+            json!({"calling_windows": windows("09:00", "12:00"), "retry": {"no_answer": "4h"}}),
+            "phone\n13800138000\n",
+        )
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (call, _, body) = app.take(&agent).await;
+    let contact = body["contact"]["id"].as_i64().unwrap();
+    app.outcome(&agent, call, json!({"disposition": "no_answer"}))
+        .await
+        .expect(StatusCode::OK);
+    // Due at 14:00, after the window: held by it until 09:00 tomorrow.
+    let place = eligibility(&app, contact, campaign).await;
+    assert_eq!(place["callable_at"], "2026-11-26T09:00:00+08:00", "{place}");
+    let lead = app.token("lead").await;
+    app.call(
+        Method::PATCH,
+        &format!("/v1/campaigns/{campaign}"),
+        Some(&lead),
+        json!({"calling_windows": windows("09:00", "21:00")}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // Free now, held only by the phone's gap (an hour after the call).
+    let place = eligibility(&app, contact, campaign).await;
+    assert_eq!(codes(&place), ["phone_min_gap"], "{place}");
+    app.advance(3600);
+    app.take(&agent).await;
+}
+
 async fn every_reason_that_applies_is_named_with_when_it_stops(app: TestApp) {
     let campaign = app
         .running_campaign(
@@ -210,6 +242,24 @@ async fn contacts_in_their_own_zones_are_counted_by_their_own_windows(app: TestA
     assert_eq!(f["next_callable_at"], "2026-11-25T17:00:00+08:00");
 }
 
+async fn a_person_on_a_call_in_one_campaign_is_counted_as_leased_in_the_others(app: TestApp) {
+    let first = app
+        .running_campaign(json!({"priority": 90}), "phone\n13800138000\n")
+        .await;
+    let second = app
+        .running_campaign(json!({"priority": 10}), "phone\n13800138000\n13800138001\n")
+        .await;
+    let (_, agent) = app.agent("agent", None).await;
+    let (_, _, body) = app.take(&agent).await;
+    assert_eq!(body["campaign"]["id"], first);
+    let f = funnel(&app, second).await;
+    assert_eq!(f["callable_now"], 1, "{f}");
+    assert_eq!(f["blocked"]["leased"], 1, "{f}");
+    let (_, other) = app.agent("other", None).await;
+    let r = app.get("/v1/agents/me/outlook", &other).await;
+    r.expect(StatusCode::OK);
+}
+
 async fn a_campaign_whose_teams_have_nobody_says_so(app: TestApp) {
     let campaign = app
         .running_campaign(json!({"teams": ["华东"]}), "phone\n13800138000\n")
@@ -292,8 +342,10 @@ async fn a_person_is_found_by_phone_in_any_form(app: TestApp) {
 
 crate::on_both_backends!(
     a_person_is_found_by_phone_in_any_form,
+    a_retry_the_old_windows_pushed_to_tomorrow_is_freed_when_they_widen,
     a_phone_called_in_one_campaign_is_counted_as_held_by_its_gap_in_the_others,
     contacts_in_their_own_zones_are_counted_by_their_own_windows,
+    a_person_on_a_call_in_one_campaign_is_counted_as_leased_in_the_others,
     a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_windows_widen,
     every_reason_that_applies_is_named_with_when_it_stops,
     a_campaign_whose_teams_have_nobody_says_so,
