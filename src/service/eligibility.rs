@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use crate::{
+    campaigns::CampaignDef,
     contacts::ContactState,
     dispatch::{
         Hold, Reason,
         explain::{Campaign, Explanation, Place, explain},
     },
     ids::{AgentId, CampaignId, ContactId},
-    store::{campaigns::CampaignRow, eligibility::GroupRow},
+    store::{agents::Agent, campaigns::CampaignRow, eligibility::GroupRow},
     time::Instant,
 };
 
@@ -62,20 +63,16 @@ fn key(g: &GroupRow) -> Key {
     )
 }
 
-impl Service {
-    /// The active agents a campaign admits.
-    async fn admitted(&self, campaign: &CampaignRow) -> Result<Vec<AgentId>> {
-        let def = campaign.def();
-        Ok(self
-            .store
-            .agents_active()
-            .await?
-            .into_iter()
-            .filter(|a| def.admits(a.team.as_deref()))
-            .map(|a| a.id)
-            .collect())
-    }
+/// The agents among `active` that a campaign admits.
+pub(super) fn admitted(def: &CampaignDef, active: &[Agent]) -> Vec<AgentId> {
+    active
+        .iter()
+        .filter(|a| def.admits(a.team.as_deref()))
+        .map(|a| a.id)
+        .collect()
+}
 
+impl Service {
     /// Why a contact is or is not callable in each of its campaigns, now.
     pub async fn contact_eligibility(&self, contact: ContactId) -> Result<ContactEligibility> {
         let now = self.now();
@@ -89,10 +86,11 @@ impl Service {
             .into_iter()
             .map(Instant::utc)
             .collect();
+        let active = self.store.agents_active().await?;
         let mut campaigns = Vec::new();
         for row in places {
             let campaign = self.store.campaign_get(row.campaign_id).await?;
-            let agents = self.admitted(&campaign).await?;
+            let agents = admitted(&campaign.def(), &active);
             let place = Place {
                 state: row.state,
                 held_by: row.held_by,
@@ -125,13 +123,15 @@ impl Service {
     /// contacts.
     pub async fn campaign_funnel(&self, id: CampaignId) -> Result<Funnel> {
         let campaign = self.store.campaign_get(id).await?;
-        self.funnel_of(&campaign).await
+        let active = self.store.agents_active().await?;
+        self.funnel_of(&campaign, &active).await
     }
 
-    async fn funnel_of(&self, campaign: &CampaignRow) -> Result<Funnel> {
+    /// The funnel of one campaign, with the active agents read once by the caller.
+    async fn funnel_of(&self, campaign: &CampaignRow, active: &[Agent]) -> Result<Funnel> {
         let now = self.now();
         let rules = self.handout.rules();
-        let agents = self.admitted(campaign).await?;
+        let agents = admitted(&campaign.def(), active);
         let states = self.store.contact_states(campaign.id).await?;
         let rows = self.store.campaign_groups(campaign.id, now).await?;
         let facts = Campaign {
@@ -179,6 +179,7 @@ impl Service {
     /// callable contact, else the earliest instant one becomes callable, with its reason.
     pub async fn agent_outlook(&self, agent: AgentId) -> Result<Outlook> {
         let me = self.store.agent_get(agent).await?;
+        let active = self.store.agents_active().await?;
         let mut soonest: Option<(Instant, Reason)> = None;
         // Why nothing comes at all, when nothing ever does: no campaign, or the first reason.
         let mut never = Some(Reason::CampaignNotActive);
@@ -186,7 +187,7 @@ impl Service {
             if !campaign.def().admits(me.team.as_deref()) {
                 continue;
             }
-            let funnel = self.funnel_of(&campaign).await?;
+            let funnel = self.funnel_of(&campaign, &active).await?;
             if funnel.callable_now > 0 {
                 return Ok(Outlook {
                     expected_at: Some(funnel.at),

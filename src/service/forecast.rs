@@ -139,7 +139,10 @@ impl Service {
         };
         let agents = match input.agents {
             Some(n) => n,
-            None => self.admitted_count(&def).await?,
+            None => {
+                let active = self.store.agents_active().await?;
+                (super::eligibility::admitted(&def, &active).len() as u32).max(1)
+            }
         };
         let handle_time_s = match input.handle_time_s {
             Some(s) => s,
@@ -168,16 +171,6 @@ impl Service {
                 .await
                 .map_err(|e| super::Error::Internal(e.into()))?;
         Ok((days, (assumptions, rates_from)))
-    }
-
-    /// How many active agents the campaign's teams admit (at least one, for a forecast).
-    async fn admitted_count(&self, def: &CampaignDef) -> Result<u32> {
-        let agents = self.store.agents_active().await?;
-        let n = agents
-            .iter()
-            .filter(|a| def.admits(a.team.as_deref()))
-            .count();
-        Ok((n as u32).max(1))
     }
 }
 

@@ -48,6 +48,19 @@ async fn funnel(app: &TestApp, campaign: i64) -> Value {
     r.body
 }
 
+/// A lead changes the campaign's windows to every day from `start` to `end`.
+async fn set_windows(app: &TestApp, campaign: i64, start: &str, end: &str) {
+    let lead = app.token("lead").await;
+    app.call(
+        Method::PATCH,
+        &format!("/v1/campaigns/{campaign}"),
+        Some(&lead),
+        json!({"calling_windows": windows(start, end)}),
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
 async fn contact_id(app: &TestApp, campaign: i64) -> i64 {
     app.contacts(campaign, None).await[0]["id"]
         .as_i64()
@@ -90,15 +103,7 @@ async fn a_contact_outside_its_windows_is_explained_and_freed_at_once_when_the_w
     assert_eq!(f["next_callable_at"], "2026-11-25T14:00:00+08:00");
 
     // Widened to the whole day: the contact it held is called now, not at 14:00.
-    let lead = app.token("lead").await;
-    app.call(
-        Method::PATCH,
-        &format!("/v1/campaigns/{campaign}"),
-        Some(&lead),
-        json!({"calling_windows": windows("09:00", "21:00")}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    set_windows(&app, campaign, "09:00", "21:00").await;
     let place = eligibility(&app, contact, campaign).await;
     assert_eq!(place["callable"], true, "{place}");
     assert_eq!(funnel(&app, campaign).await["callable_now"], 1);
@@ -121,15 +126,7 @@ async fn a_retry_the_old_windows_pushed_to_tomorrow_is_freed_when_they_widen(app
     // Due at 14:00, after the window: held by it until 09:00 tomorrow.
     let place = eligibility(&app, contact, campaign).await;
     assert_eq!(place["callable_at"], "2026-11-26T09:00:00+08:00", "{place}");
-    let lead = app.token("lead").await;
-    app.call(
-        Method::PATCH,
-        &format!("/v1/campaigns/{campaign}"),
-        Some(&lead),
-        json!({"calling_windows": windows("09:00", "21:00")}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    set_windows(&app, campaign, "09:00", "21:00").await;
     // Free now, held only by the phone's gap (an hour after the call).
     let place = eligibility(&app, contact, campaign).await;
     assert_eq!(codes(&place), ["phone_min_gap"], "{place}");
