@@ -3,7 +3,7 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    postgres::PgPoolOptions,
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -57,16 +57,20 @@ impl Store {
     /// processes may do this at once on one PostgreSQL: sqlx migrates under an advisory lock.
     pub async fn connect(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
         let (pool, reads) = if is_postgres(url) {
+            // No JIT: outcall's statements are short, and a batch statement whose estimate
+            // passes JIT's thresholds (easily, on a table just imported into, without
+            // statistics) spent 220 ms compiling for 1 ms of work, every batch of an import.
+            let connect = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_WRITERS)
                 .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
-                .connect(url)
+                .connect_with(connect.clone())
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
             let reads = PgPoolOptions::new()
                 .max_connections(POSTGRES_READERS)
                 .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
-                .connect_lazy(url)?;
+                .connect_lazy_with(connect);
             (Pool::Postgres(pool), Pool::Postgres(reads))
         } else if url.starts_with("sqlite:") {
             // One connection: SQLite has one writer anyway, and waiting in the pool's queue wakes
