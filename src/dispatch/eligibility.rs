@@ -130,30 +130,59 @@ pub fn judge(
         });
     }
     if !is_callback {
-        let max = rules.cap.max as usize;
-        if recent.len() >= max {
-            let frees = recent[max - 1] + Duration::seconds(rules.cap.period.as_secs());
-            if frees > now {
-                held.push(Held {
-                    hold: Hold::PhoneCap,
-                    until: Some(frees),
-                });
-                earliest = earliest.max(frees);
-            }
-        }
-        if let Some(last) = recent.first() {
-            let gap_ends = *last + Duration::seconds(rules.min_gap.as_secs());
-            if gap_ends > now {
-                held.push(Held {
-                    hold: Hold::PhoneMinGap,
-                    until: Some(gap_ends),
-                });
-                earliest = earliest.max(gap_ends);
-            }
+        for h in phone_holds(recent, rules, now) {
+            earliest = earliest.max(h.until.unwrap_or(earliest));
+            held.push(h);
         }
     }
     let callable_at = windows.next_open(earliest, tz, &rules.hours);
     Judgement { held, callable_at }
+}
+
+/// What the phone's cap and minimum gap say at `now` about a person tried at `recent`
+/// (newest first): the cap, then the gap, each while it binds, with the instant it stops.
+pub fn phone_holds(recent: &[DateTime<Utc>], rules: &Pressure, now: DateTime<Utc>) -> Vec<Held> {
+    let mut held = Vec::new();
+    let max = rules.cap.max as usize;
+    if max > 0 && recent.len() >= max {
+        let frees = recent[max - 1] + Duration::seconds(rules.cap.period.as_secs());
+        if frees > now {
+            held.push(Held {
+                hold: Hold::PhoneCap,
+                until: Some(frees),
+            });
+        }
+    }
+    if let Some(last) = recent.first() {
+        let gap_ends = *last + Duration::seconds(rules.min_gap.as_secs());
+        if gap_ends > now {
+            held.push(Held {
+                hold: Hold::PhoneMinGap,
+                until: Some(gap_ends),
+            });
+        }
+    }
+    held
+}
+
+/// Attempts that make [`phone_holds`] end the gap at `gap_until` and the cap at `cap_until`
+/// (each `None`: it does not bind): what a group of people alike in their phone rules stands
+/// for, since a group carries those ends rather than anyone's history.
+pub fn standing_attempts(
+    gap_until: Option<DateTime<Utc>>,
+    cap_until: Option<DateTime<Utc>>,
+    rules: &Pressure,
+) -> Vec<DateTime<Utc>> {
+    let cap_at = cap_until.map(|c| c - Duration::seconds(rules.cap.period.as_secs()));
+    let last = gap_until.map(|g| g - Duration::seconds(rules.min_gap.as_secs()));
+    let mut recent: Vec<DateTime<Utc>> = last.into_iter().collect();
+    if let Some(at) = cap_at {
+        if recent.is_empty() {
+            recent.push(at);
+        }
+        recent.resize((rules.cap.max as usize).max(1), at);
+    }
+    recent
 }
 
 #[cfg(test)]
@@ -199,6 +228,27 @@ mod tests {
         assert_eq!(j.held[2].until, Some(last + Duration::hours(1)));
         assert_eq!(j.callable_at, Some(nine));
         assert_eq!(j.first(), Some(Hold::OutsideCampaignWindow));
+    }
+
+    #[test]
+    fn the_attempts_a_standing_stands_for_give_back_its_gap_and_cap() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap();
+        let at = |minutes| Some(now + Duration::minutes(minutes));
+        for (gap, cap) in [
+            (at(20), at(600)),
+            (at(20), None),
+            (None, at(600)),
+            (at(60), at(30)),
+        ] {
+            let recent = standing_attempts(gap, cap, &rules());
+            let holds = phone_holds(&recent, &rules(), now);
+            let until = |hold| holds.iter().find(|h| h.hold == hold).and_then(|h| h.until);
+            assert_eq!(
+                (until(Hold::PhoneMinGap), until(Hold::PhoneCap)),
+                (gap, cap)
+            );
+        }
+        assert!(standing_attempts(None, None, &rules()).is_empty());
     }
 
     #[test]

@@ -10,10 +10,11 @@ use crate::{
     contacts::ContactState,
     dispatch::{
         Hold, Reason,
+        eligibility::standing_attempts,
         explain::{Campaign, Explanation, Place, explain},
     },
     ids::{AgentId, CampaignId, ContactId},
-    store::{agents::Agent, campaigns::CampaignRow, eligibility::GroupRow},
+    store::{agents::Agent, campaigns::CampaignRow, funnel::GroupRow},
     time::Instant,
 };
 
@@ -133,7 +134,7 @@ impl Service {
         let rules = self.handout.rules();
         let agents = admitted(&campaign.def(), active);
         let states = self.store.contact_states(campaign.id).await?;
-        let rows = self.store.campaign_groups(campaign.id, now).await?;
+        let (rows, parts) = self.store.campaign_groups(campaign.id, now).await?;
         let facts = Campaign {
             status: campaign.status,
             start_at: campaign.start_at,
@@ -146,7 +147,12 @@ impl Service {
             blocked: Reason::ALL.iter().map(|r| (*r, 0)).collect(),
             next: None,
         };
-        for g in groups(&states, rows) {
+        for g in groups(&states, rows, parts) {
+            let recent = standing_attempts(
+                g.gap_until.map(Instant::utc),
+                g.cap_until.map(Instant::utc),
+                &rules,
+            );
             let place = Place {
                 state: g.state,
                 held_by: g.held_by,
@@ -155,7 +161,7 @@ impl Service {
                 next_attempt_at: g.first_due.unwrap_or(now),
                 release_at: g.first_release.unwrap_or(now),
                 zone: g.zone.map_or(campaign.tz(), |z| z.0),
-                recent: &[],
+                recent: &recent,
                 on_call_until: g.on_call_until,
                 listed: false,
             };
@@ -218,64 +224,38 @@ impl Service {
 }
 
 /// The campaign's contacts as groups alike in everything the rules look at, each counted
-/// once: the whole-campaign groups less their zoned parts, the zoned parts less the contacts
-/// on a call, those one by one, and the states the rules need nothing more for.
-fn groups(states: &BTreeMap<ContactState, i64>, rows: Vec<GroupRow>) -> Vec<GroupRow> {
+/// once: the groups as read less their parts (contacts whose phone rules bind, contacts on a
+/// call), those parts, and in each state the rest (its kept count less the groups read): the
+/// contacts the campaign's zone and rules judge alike.
+fn groups(
+    states: &BTreeMap<ContactState, i64>,
+    mut out: Vec<GroupRow>,
+    parts: Vec<GroupRow>,
+) -> Vec<GroupRow> {
     let count = |s| states.get(&s).copied().unwrap_or(0);
-    let (whole, rest): (Vec<GroupRow>, Vec<GroupRow>) = rows
-        .into_iter()
-        .partition(|g| g.zone.is_none() && g.on_call_until.is_none());
-    let ready_callbacks: i64 = whole
-        .iter()
-        .filter(|g| g.state == ContactState::Ready)
-        .map(|g| g.n)
-        .sum();
-    let mut out: Vec<GroupRow> = whole;
-    out.push(group(
-        ContactState::Ready,
-        count(ContactState::Ready) - ready_callbacks,
-    ));
+    let read =
+        |out: &[GroupRow], s| -> i64 { out.iter().filter(|g| g.state == s).map(|g| g.n).sum() };
     for state in [
+        ContactState::Ready,
         ContactState::Leased,
         ContactState::Done,
         ContactState::Exhausted,
         ContactState::Suppressed,
     ] {
-        out.push(group(state, count(state)));
+        out.push(GroupRow {
+            n: count(state) - read(&out, state),
+            ..GroupRow::alike(None, state)
+        });
     }
-    // Each zoned group and each contact on a call is taken out of the group it was counted in.
-    for part in rest {
-        let zone = if part.on_call_until.is_some() {
-            part.zone
-        } else {
-            None
-        };
-        if let Some(from) = out.iter_mut().find(|g| {
-            g.on_call_until.is_none()
-                && g.zone.map(|z| z.0) == zone.map(|z| z.0)
-                && key(g) == key(&part)
-        }) {
+    for part in &parts {
+        if let Some(from) = out
+            .iter_mut()
+            .find(|g| g.zone == part.zone && key(g) == key(part))
+        {
             from.n -= part.n;
         }
-        out.push(part);
     }
+    out.extend(parts);
     out.retain(|g| g.n > 0);
     out
-}
-
-/// A group of contacts in a state the rules need nothing more about.
-fn group(state: ContactState, n: i64) -> GroupRow {
-    GroupRow {
-        zone: None,
-        state,
-        held_by: None,
-        is_callback: false,
-        reserved_for: None,
-        due: None,
-        released: None,
-        n,
-        first_due: None,
-        first_release: None,
-        on_call_until: None,
-    }
 }

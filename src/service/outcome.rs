@@ -10,15 +10,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    dispatch::{self, CallbackScope, Disposition},
+    dispatch::{self, CallbackScope, Disposition, Hold},
     events::EventKind,
     floor::AgentState,
-    ids::{AgentId, CallId, TokenId},
+    ids::{AgentId, CallId, ContactId, TokenId},
     people::{Principal, Role},
     store::{
-        Store,
+        Store, Tx,
         calls::{OutcomeWrite, Recorded},
         campaigns::CampaignRow,
+        eligibility::Standing,
         idempotency::Remembered,
     },
     text::{Notes, check_free_text},
@@ -260,6 +261,26 @@ impl Service {
         Ok(answer)
     }
 
+    /// Where the person's phone rules stand now, their outcome just recorded in `tx`.
+    async fn standing_in(&self, tx: &mut Tx, contact: ContactId, now: Instant) -> Result<Standing> {
+        let rules = self.handout.rules();
+        let since = now - rules.cap.period;
+        let recent: Vec<_> = Store::recent_attempts_in(tx, contact, since, rules.cap.max as i64)
+            .await?
+            .into_iter()
+            .map(Instant::utc)
+            .collect();
+        let mut standing = Standing::default();
+        for held in dispatch::eligibility::phone_holds(&recent, &rules, now.utc()) {
+            let until = held.until.map(Instant::from_utc);
+            match held.hold {
+                Hold::PhoneCap => standing.cap_until = until,
+                _ => standing.gap_until = until,
+            }
+        }
+        Ok(standing)
+    }
+
     /// The outcome's transaction: the call, the entry and the history, the DNC listing and the
     /// follow-up it brings, the live event and the idempotency record, committed together.
     async fn write_outcome(&self, w: &OutcomeWrite<'_>, ctx: &Context<'_>) -> Result<Answer> {
@@ -298,11 +319,8 @@ impl Service {
         self.store
             .handle_time_in(&mut tx, &done, w.talk_seconds, now)
             .await?;
-        let gap = self.config.phone_min_gap.as_secs();
-        if gap > 0 {
-            let until = now.plus_millis(gap * 1000);
-            Store::hold_person_in(&mut tx, done.contact_id, done.cc_id, until, now).await?;
-        }
+        let standing = self.standing_in(&mut tx, done.contact_id, now).await?;
+        Store::person_standing_in(&mut tx, done.contact_id, done.cc_id, &standing, now).await?;
         if live {
             // The agent wraps up, for the campaign's wrap-up time at most.
             let wrap_up = ctx.campaign.wrap_up_seconds;

@@ -135,12 +135,25 @@ const UPSERT_TAIL: &str = " WHERE true \
        attributes = CASE WHEN excluded.attributes = '{}' THEN contacts.attributes ELSE excluded.attributes END, \
        updated_at = excluded.updated_at";
 const PROBE: &str = "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value ->> 'phone' FROM ";
+/// The entries carry the person's zone and phone rules (see migration 0018), from the
+/// person's row: the CROSS JOIN keeps SQLite reading the batch first, one probe of the phone
+/// index each.
 const ENTRIES_HEAD: &str = "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, \
-       owner_agent, next_attempt_at, release_at, created_at, updated_at) \
-     SELECT $1, (SELECT k.id FROM contacts k WHERE k.phone = j.value ->> 'phone'), $3, \
-       CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), $2, $2, $2, $2 \
+       owner_agent, next_attempt_at, release_at, created_at, updated_at, zone, gap_until, cap_until, \
+       person_until) \
+     SELECT $1, k.id, $3, CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), \
+       $2, $2, $2, $2, k.timezone, k.gap_until, k.cap_until, \
+       CASE WHEN k.cap_until IS NULL OR k.gap_until > k.cap_until THEN k.gap_until ELSE k.cap_until END \
      FROM ";
-const ENTRIES_TAIL: &str = " WHERE true ON CONFLICT (campaign_id, contact_id) DO NOTHING";
+const ENTRIES_TAIL: &str = " CROSS JOIN contacts k WHERE k.phone = j.value ->> 'phone' \
+     ON CONFLICT (campaign_id, contact_id) DO NOTHING";
+/// A batch that gives people a zone moves their entries in every campaign to it (the upsert
+/// keeps a zone the batch does not give).
+const ENTRIES_ZONE: &str = "UPDATE campaign_contacts SET zone = (SELECT k.timezone FROM contacts k \
+       WHERE k.id = campaign_contacts.contact_id) \
+     WHERE contact_id IN (SELECT k.id FROM contacts k WHERE k.phone IN (SELECT j.value ->> 'phone' FROM {ROWS} \
+       WHERE j.value ->> 'timezone' IS NOT NULL)) \
+       AND (zone IS NULL OR zone <> (SELECT k.timezone FROM contacts k WHERE k.id = campaign_contacts.contact_id))";
 
 // A page of a campaign's contacts: each filter its own statement, so each is a range scan of
 // an index in entry order (cc_by_campaign, cc_list) whatever the campaign's size.
@@ -207,6 +220,17 @@ impl Store {
             .fetch_all(c)
             .await)?;
             listed.extend(found);
+        }
+
+        if unique.iter().any(|c| c.timezone.is_some()) {
+            let rezone = ENTRIES_ZONE.replace("{ROWS}", &tx.json_rows(1));
+            for part in &contacts {
+                on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(rezone.clone()))
+                    .bind(part)
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
+            }
         }
 
         // Listed phones join the campaign suppressed, the rest ready; what the campaign had

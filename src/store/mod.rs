@@ -21,6 +21,7 @@ pub mod events;
 pub mod floor;
 pub mod follow_ups;
 pub mod forecast;
+pub mod funnel;
 pub mod idempotency;
 pub mod imports;
 pub mod locks;

@@ -12,31 +12,31 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 
 const CASES: usize = 24;
-const ZONES: [&str; 3] = ["Asia/Shanghai", "Europe/London", "America/New_York"];
-const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub(crate) const ZONES: [&str; 3] = ["Asia/Shanghai", "Europe/London", "America/New_York"];
+pub(crate) const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// xorshift64*: small, seeded, the same on every machine.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[self.below(from.len() as u64) as usize]
     }
 }
 
-fn random_windows(rng: &mut Rng) -> Value {
+pub(crate) fn random_windows(rng: &mut Rng) -> Value {
     let mut days: Vec<&str> = DAYS.iter().copied().filter(|_| rng.chance(70)).collect();
     if days.is_empty() {
         days.push(rng.pick(&DAYS));
@@ -46,7 +46,7 @@ fn random_windows(rng: &mut Rng) -> Value {
     json!([{"days": days, "start": format!("{start:02}:00"), "end": format!("{end:02}:00")}])
 }
 
-fn instant(text: &Value) -> DateTime<Utc> {
+pub(crate) fn instant(text: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text.as_str().unwrap())
         .unwrap()
         .with_timezone(&Utc)

@@ -20,6 +20,8 @@ mod events;
 mod faults;
 mod floor;
 mod forecast;
+mod funnel;
+mod funnel_property;
 mod handle_time;
 mod import_blips;
 mod injection;
