@@ -36,23 +36,43 @@ const GIVEN: [&str; 12] = [
 const PLANS: [&str; 4] = ["全球通 88", "动感地带 38", "神州行 18", "5G 畅享 128"];
 const PREFIXES: [&str; 8] = ["138", "139", "135", "136", "150", "158", "187", "188"];
 
-/// The CSV of `rows` contacts (deterministic; phones unique for rows ≤ 80 million).
+/// The CSV of `rows` contacts (deterministic; phones unique for rows ≤ 80 million). With
+/// `ZONE_EVERY=n` in the environment, every n-th contact has a zone of its own (a `timezone`
+/// column, empty for the rest).
 pub fn csv(rows: usize) -> String {
+    let every: usize = std::env::var("ZONE_EVERY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let mut out = String::with_capacity(rows * 60);
-    out.push_str("phone,name,plan,monthly_spend,city\n");
+    out.push_str("phone,name,plan,monthly_spend,city");
+    out.push_str(if every > 0 { ",timezone\n" } else { "\n" });
     for i in 0..rows {
-        let prefix = PREFIXES[i % PREFIXES.len()];
-        let n = i / PREFIXES.len();
-        out.push_str(&format!(
-            "{prefix}{n:08},{}{},{},{},{}\n",
-            SURNAMES[i % 12],
-            GIVEN[(i / 12) % 12],
-            PLANS[i % 4],
-            30 + (i * 7) % 300,
-            if i % 3 == 0 { "北京" } else { "上海" }
-        ));
+        out.push_str(&row(i));
+        if every > 0 {
+            out.push_str(if i % every == 0 {
+                ",Europe/London"
+            } else {
+                ","
+            });
+        }
+        out.push('\n');
     }
     out
+}
+
+/// One contact's row, without its line end.
+fn row(i: usize) -> String {
+    let prefix = PREFIXES[i % PREFIXES.len()];
+    let n = i / PREFIXES.len();
+    format!(
+        "{prefix}{n:08},{}{},{},{},{}",
+        SURNAMES[i % 12],
+        GIVEN[(i / 12) % 12],
+        PLANS[i % 4],
+        30 + (i * 7) % 300,
+        if i.is_multiple_of(3) { "北京" } else { "上海" }
+    )
 }
 
 #[tokio::main]

@@ -5,8 +5,12 @@
 #   - fresh: every contact ready;
 #   - night: every contact held back by the campaign's windows (written straight into the
 #     database, as a night of hand-outs would leave it: state scheduled, held_by set);
-#   - mixed: half of them ready again and a tenth of all contacts with a zone of their own
-#     (the funnel judges those by zone).
+#   - mixed: half of them ready again, a tenth of all contacts with a zone of their own (the
+#     funnel judges those by zone) and one in fifty called within the last half hour (their
+#     phone's gap still runs: the funnel reads those one by one);
+#   - zoned: every contact in a zone of its own, three zones in all.
+# The zone and the phone rules are written on the queue too (migration 0018); on an older build
+# those statements fail and are skipped.
 # Timed: the campaign's funnel, one contact's explanation, a 30-day forecast with 50 agents and
 # the campaign view (with its warnings); beside them, in the same run, `GET /healthz` (the HTTP
 # floor) and the campaign's stats (a read of the kept counts), the references the funnel is
@@ -45,7 +49,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   for i in 1 2 3; do api POST /v1/agents "{\"name\":\"funnel $i\"}" >/dev/null; done
   contact=$(api GET "/v1/campaigns/$campaign/contacts?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
   echo "$backend, $ROWS contacts (imported at $(json_field "$seeded" rows_per_second) rows/s):"
-  for shape in fresh night mixed; do
+  for shape in fresh night mixed zoned; do
     case $shape in
       night)
         stop_server
@@ -57,6 +61,15 @@ for backend in ${BACKENDS:-sqlite postgres}; do
         stop_server
         sql "$url" "UPDATE contacts SET timezone = 'Europe/London' WHERE id % 10 = 0"
         sql "$url" "UPDATE campaign_contacts SET state = 'ready', held_by = NULL WHERE campaign_id = $campaign AND id % 2 = 0"
+        gap=$(( $(date +%s%3N) + 1800 * 1000 ))
+        sql "$url" "UPDATE campaign_contacts SET zone = 'Europe/London' WHERE contact_id % 10 = 0" || true
+        sql "$url" "UPDATE campaign_contacts SET gap_until = $gap, person_until = $gap WHERE id % 50 = 0" || true
+        settle "$url"
+        start_server "$url" ;;
+      zoned)
+        stop_server
+        sql "$url" "UPDATE contacts SET timezone = CASE id % 3 WHEN 0 THEN 'Europe/London' WHEN 1 THEN 'America/New_York' ELSE 'Asia/Shanghai' END"
+        sql "$url" "UPDATE campaign_contacts SET zone = CASE contact_id % 3 WHEN 0 THEN 'Europe/London' WHEN 1 THEN 'America/New_York' ELSE 'Asia/Shanghai' END" || true
         settle "$url"
         start_server "$url" ;;
     esac
