@@ -71,7 +71,11 @@ fn row(i: usize) -> String {
         GIVEN[(i / 12) % 12],
         PLANS[i % 4],
         30 + (i * 7) % 300,
-        if i.is_multiple_of(3) { "北京" } else { "上海" }
+        if i.is_multiple_of(3) {
+            "北京"
+        } else {
+            "上海"
+        }
     )
 }
 
