@@ -150,33 +150,60 @@ impl Store {
                 String::new()
             }
         };
-        let zones = |state: &str, index: &str| {
-            ZONES
-                .replace("{STATE}", state)
-                .replace("{APART}", if index == "cc_held" { "TRUE" } else { APART })
-                .replace("{INDEXED}", &indexed(index))
-        };
         let mut groups = Vec::new();
         let fence = if sqlite { "" } else { " OFFSET 0" };
         let held_sql = HELD
             .replace("{WHERE}", HELD_WHERE)
             .replace("{INDEXED}", &indexed("cc_held"))
             .replace("{FENCE}", fence);
-        let held = zones("e.state = 'scheduled'", "cc_held");
+        let held = ZONES
+            .replace("{STATE}", "e.state = 'scheduled'")
+            .replace("{APART}", "TRUE")
+            .replace("{INDEXED}", &indexed("cc_held"));
         for zone in
             std::iter::once(None).chain(self.zones(&held, campaign).await?.into_iter().map(Some))
         {
             groups.extend(self.held_groups(campaign, zone, now, &held_sql).await?);
         }
-        let apart = |sql: &str| {
-            sql.replace("{APART}", APART)
-                .replace("{INDEXED}", &indexed("cc_set_apart"))
+        groups.extend(
+            self.apart_groups(campaign, &indexed("cc_set_apart"))
+                .await?,
+        );
+        let fill = |sql: &str, index: &str| {
+            sql.replace("{KEY}", GROUP_KEY)
+                .replace("{SUMS}", GROUP_SUMS)
+                .replace("{NO_STANDING}", NO_STANDING)
+                .replace("{INDEXED}", &indexed(index))
         };
+        let callbacks = fill(CALLBACKS, "cc_open_callbacks_by_campaign");
+        groups.extend(self.group_rows(&callbacks, campaign, now).await?);
+        let mut parts = self
+            .group_rows(&fill(BOUND, "cc_person"), campaign, now)
+            .await?;
+        let on_call = if sqlite {
+            ON_CALL
+                .replace("{ENTRIES}", "campaign_contacts")
+                .replace("{JOINED}", &format!("{ON_CALL_ENTRY} AND"))
+        } else {
+            let entries = format!(
+                "LATERAL (SELECT * FROM campaign_contacts e WHERE {ON_CALL_ENTRY} OFFSET 0)"
+            );
+            ON_CALL
+                .replace("{ENTRIES}", &entries)
+                .replace("{JOINED}", "")
+        };
+        parts.extend(self.group_rows(&fill(&on_call, ""), campaign, now).await?);
+        Ok((groups, parts))
+    }
+
+    /// The ready contacts per zone of their own, and the suppressed ones the rules judge apart
+    /// (`indexed` names `cc_set_apart` to SQLite).
+    async fn apart_groups(&self, campaign: CampaignId, indexed: &str) -> Result<Vec<GroupRow>> {
+        let apart = |sql: &str| sql.replace("{APART}", APART).replace("{INDEXED}", indexed);
+        let mut groups = Vec::new();
         let ready_in_zone = apart(READY_IN_ZONE);
-        for zone in self
-            .zones(&zones("e.state = 'ready'", "cc_set_apart"), campaign)
-            .await?
-        {
+        let zones = apart(&ZONES.replace("{STATE}", "e.state = 'ready'"));
+        for zone in self.zones(&zones, campaign).await? {
             let n: i64 = on_pool!(&self.reads, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(
                 ready_in_zone.clone()
             ))
@@ -205,31 +232,7 @@ impl Store {
                     ..GroupRow::alike(zone, ContactState::Suppressed)
                 }),
         );
-        let fill = |sql: &str, index: &str| {
-            sql.replace("{KEY}", GROUP_KEY)
-                .replace("{SUMS}", GROUP_SUMS)
-                .replace("{NO_STANDING}", NO_STANDING)
-                .replace("{INDEXED}", &indexed(index))
-        };
-        let callbacks = fill(CALLBACKS, "cc_open_callbacks_by_campaign");
-        groups.extend(self.group_rows(&callbacks, campaign, now).await?);
-        let mut parts = self
-            .group_rows(&fill(BOUND, "cc_person"), campaign, now)
-            .await?;
-        let on_call = if sqlite {
-            ON_CALL
-                .replace("{ENTRIES}", "campaign_contacts")
-                .replace("{JOINED}", &format!("{ON_CALL_ENTRY} AND"))
-        } else {
-            let entries = format!(
-                "LATERAL (SELECT * FROM campaign_contacts e WHERE {ON_CALL_ENTRY} OFFSET 0)"
-            );
-            ON_CALL
-                .replace("{ENTRIES}", &entries)
-                .replace("{JOINED}", "")
-        };
-        parts.extend(self.group_rows(&fill(&on_call, ""), campaign, now).await?);
-        Ok((groups, parts))
+        Ok(groups)
     }
 
     /// The zones a [`ZONES`] statement finds.
