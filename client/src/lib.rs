@@ -279,6 +279,15 @@ impl Client {
         )
     }
 
+    /// Takes the next call and records `disposition` on it; returns the contact's id.
+    pub async fn call_through(&self, agent_token: &str, disposition: &str) -> i64 {
+        let (call, _, body) = self.take(agent_token).await;
+        self.outcome(agent_token, call, json!({ "disposition": disposition }))
+            .await
+            .expect(StatusCode::OK);
+        body["contact"]["id"].as_i64().unwrap()
+    }
+
     /// Records an outcome.
     pub async fn outcome(&self, agent_token: &str, call: i64, body: Value) -> Reply {
         self.call(

@@ -118,11 +118,7 @@ async fn a_retry_the_old_windows_pushed_to_tomorrow_is_freed_when_they_widen(app
         )
         .await;
     let (_, agent) = app.agent("agent", None).await;
-    let (call, _, body) = app.take(&agent).await;
-    let contact = body["contact"]["id"].as_i64().unwrap();
-    app.outcome(&agent, call, json!({"disposition": "no_answer"}))
-        .await
-        .expect(StatusCode::OK);
+    let contact = app.call_through(&agent, "no_answer").await;
     // Due at 14:00, after the window: held by it until 09:00 tomorrow.
     let place = eligibility(&app, contact, campaign).await;
     assert_eq!(place["callable_at"], "2026-11-26T09:00:00+08:00", "{place}");

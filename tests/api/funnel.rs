@@ -38,11 +38,7 @@ async fn a_retry_due_before_the_phone_gap_ends_is_counted_under_the_gap(app: Tes
         )
         .await;
     let (_, agent) = app.agent("agent", None).await;
-    let (call, _, body) = app.take(&agent).await;
-    let contact = body["contact"]["id"].as_i64().unwrap();
-    app.outcome(&agent, call, json!({"disposition": "no_answer"}))
-        .await
-        .expect(StatusCode::OK);
+    let contact = app.call_through(&agent, "no_answer").await;
     // Waiting for its retry, inside the gap: the gap comes first.
     app.advance(300);
     assert_eq!(
@@ -71,10 +67,7 @@ async fn a_person_added_to_a_campaign_within_their_gap_is_counted_under_it(app: 
     app.running_campaign(json!({}), "phone\n13800138000\n")
         .await;
     let (_, agent) = app.agent("agent", None).await;
-    let (call, _, _) = app.take(&agent).await;
-    app.outcome(&agent, call, json!({"disposition": "declined"}))
-        .await
-        .expect(StatusCode::OK);
+    app.call_through(&agent, "declined").await;
     app.advance(600);
     let later = app
         .running_campaign(json!({}), "phone\n13800138000\n13800138001\n")
@@ -95,11 +88,7 @@ async fn a_person_called_as_often_as_the_cap_allows_is_counted_under_the_cap(app
     let (_, agent) = app.agent("agent", None).await;
     let mut contact = 0;
     for _ in 0..3 {
-        let (call, _, body) = app.take(&agent).await;
-        contact = body["contact"]["id"].as_i64().unwrap();
-        app.outcome(&agent, call, json!({"disposition": "no_answer"}))
-            .await
-            .expect(StatusCode::OK);
+        contact = app.call_through(&agent, "no_answer").await;
         app.advance(3600);
         app.tick().await;
     }
