@@ -4,7 +4,6 @@
 //! explanation. Tests start on Wednesday 2026-11-25 10:00 in Shanghai; the calling hours are
 //! 08:00-21:00, the cap 3/24h and the gap 1h (the defaults).
 
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
