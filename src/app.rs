@@ -51,6 +51,16 @@ impl Running {
 
 /// Starts the service with the given clock and returns once it is listening.
 pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running> {
+    start_with_routes(config, clock, axum::Router::new()).await
+}
+
+/// [`start`], serving `extra` routes too behind every layer (tests only: the binary never
+/// passes any).
+pub async fn start_with_routes(
+    config: Config,
+    clock: SharedClock,
+    extra: axum::Router<AppState>,
+) -> anyhow::Result<Running> {
     crate::telemetry::metrics_handle();
     let options = StoreOptions {
         durable: config.sqlite_durable(),
@@ -88,7 +98,7 @@ pub async fn start(config: Config, clock: SharedClock) -> anyhow::Result<Running
         header_timeout: state.config.header_timeout.std(),
         max_connections: state.config.max_connections.max(1),
     };
-    let app = http::router(state);
+    let app = http::router_with(state, extra);
 
     let stop = shutdown.clone();
     let signal = shutdown.clone();

@@ -35,3 +35,5 @@ pub mod validate;
 
 #[cfg(test)]
 mod layers;
+#[cfg(test)]
+mod parsing_properties;

@@ -11,6 +11,45 @@ fn has_control(text: &str) -> bool {
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
 }
 
+/// At most `max` characters of a client's text, for quoting it in a message: longer text is
+/// cut at a character boundary and marked with `…`.
+pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
+    }
+}
+
+/// Replaces every run of five or more digits (with the separators phone numbers are written
+/// with) by `…`, so a message that quotes a value (an engine's, a panic's) cannot carry a phone number on.
+pub fn scrub_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let end = run.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
+        if run[..end].chars().filter(char::is_ascii_digit).count() >= 5 {
+            out.push('…');
+            out.push_str(&run[end..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit()
+            || (!run.is_empty() && matches!(c, ' ' | '-' | '(' | ')'))
+            || (run.is_empty() && c == '+')
+        {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Refuses control characters other than line breaks and tabs (allowed in long text).
 pub fn check_free_text(text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max {

@@ -6,7 +6,7 @@ use std::{
     ops::{Add, Sub},
 };
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::duration::Span;
@@ -73,6 +73,19 @@ impl Instant {
             .map_err(|_| format!("'{text}' is not an RFC 3339 time like 2026-11-26T09:00:00+08:00"))
     }
 
+    /// An instant written in RFC 3339, or a day `YYYY-MM-DD` read as its first instant in `tz`.
+    pub fn parse_rfc3339_or_day(text: &str, tz: Tz) -> Result<Self, String> {
+        if let Ok(at) = Self::parse_rfc3339(text) {
+            return Ok(at);
+        }
+        let quoted = crate::text::excerpt(text, 40);
+        let day = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("'{quoted}' is neither RFC 3339 nor a date YYYY-MM-DD"))?;
+        resolve(tz, day.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .map(Self::from_utc)
+            .ok_or_else(|| format!("'{quoted}' has no midnight"))
+    }
+
     /// Seconds from `self` until `later`, rounded up (0 when `later` is not after `self`).
     pub fn secs_until(self, later: Instant) -> i64 {
         (later.0.saturating_sub(self.0).max(0) + 999) / 1000
@@ -131,6 +144,19 @@ impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.utc().to_rfc3339())
     }
+}
+
+/// The instant of a local time; a time skipped by a daylight-saving change resolves to the
+/// first instant after the gap, a repeated one to its first occurrence.
+pub fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    for shift in 0..=4 {
+        match tz.from_local_datetime(&(local + chrono::Duration::minutes(30 * shift))) {
+            LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+            LocalResult::Ambiguous(a, _) => return Some(a.with_timezone(&Utc)),
+            LocalResult::None => continue,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! global calling hours they decide whether a contact can be called now, and if not, when next.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
-    Weekday,
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -226,18 +225,7 @@ fn at_minute(date: NaiveDate, minute: u16) -> NaiveDateTime {
     date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(minute as i64)
 }
 
-/// The instant of a local time; a time skipped by a daylight-saving change resolves to the
-/// first instant after the gap, a repeated one to its first occurrence.
-pub fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    for shift in 0..=4 {
-        match tz.from_local_datetime(&(local + Duration::minutes(30 * shift))) {
-            LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
-            LocalResult::Ambiguous(a, _) => return Some(a.with_timezone(&Utc)),
-            LocalResult::None => continue,
-        }
-    }
-    None
-}
+pub use crate::time::resolve;
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,7 @@ impl RenderError {
             _ if detail.contains("too large") || detail.contains("too many") => {
                 RenderError::TooLarge {
                     line,
-                    what: scrub(detail),
+                    what: crate::text::scrub_digits(detail),
                 }
             }
             kind => RenderError::Failed {
@@ -78,7 +78,7 @@ impl RenderError {
                 what: if detail.is_empty() {
                     kind.to_string()
                 } else {
-                    format!("{kind}: {}", scrub(detail))
+                    format!("{kind}: {}", crate::text::scrub_digits(detail))
                 },
             },
         }
@@ -108,36 +108,6 @@ impl fmt::Display for RenderError {
             ),
         }
     }
-}
-
-/// Replaces every run of five or more digits (with the separators phone numbers are written
-/// with) by `…`, so an engine message that quotes a value cannot carry a phone number on.
-fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        let end = run.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
-        if run[..end].chars().filter(char::is_ascii_digit).count() >= 5 {
-            out.push('…');
-            out.push_str(&run[end..]);
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit()
-            || (!run.is_empty() && matches!(c, ' ' | '-' | '(' | ')'))
-            || (run.is_empty() && c == '+')
-        {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }
 
 impl Template {
@@ -358,7 +328,7 @@ mod tests {
         let err = render("{{ phone|int + [] }}", &json!({"phone": "13800138000"})).unwrap_err();
         assert!(!err.exceeds_limits(), "{err:?}");
         assert_eq!(
-            scrub("call +86 138-0013-8000 or 12345, not 1234"),
+            crate::text::scrub_digits("call +86 138-0013-8000 or 12345, not 1234"),
             "call … or …, not 1234"
         );
     }

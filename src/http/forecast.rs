@@ -115,11 +115,9 @@ fn input(state: &AppState, p: ForecastParams) -> Result<ForecastInput> {
     };
     let from = match p.from.as_deref().filter(|t| !t.is_empty()) {
         None => None,
-        Some(t) => Some(
-            Instant::parse_rfc3339(t)
-                .or_else(|_| date(state, t))
-                .map_err(|e| Error::bad("from", e))?,
-        ),
+        Some(t) => {
+            Some(Instant::parse_rfc3339_or_day(t, state.tz()).map_err(|e| Error::bad("from", e))?)
+        }
     };
     Ok(ForecastInput {
         agents: number("agents", p.agents.as_deref(), (1, MAX_AGENTS))?,
@@ -127,15 +125,6 @@ fn input(state: &AppState, p: ForecastParams) -> Result<ForecastInput> {
         from,
         days: number("days", p.days.as_deref(), (1, MAX_DAYS))?,
     })
-}
-
-/// Midnight of a date in the service's zone.
-fn date(state: &AppState, text: &str) -> std::result::Result<Instant, String> {
-    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("'{text}' is neither RFC 3339 nor a date YYYY-MM-DD"))?;
-    crate::campaigns::windows::resolve(state.tz(), d.and_hms_opt(0, 0, 0).unwrap())
-        .map(Instant::from_utc)
-        .ok_or_else(|| format!("'{text}' has no midnight"))
 }
 
 /// The campaign's days ahead — attempts, reached, conversions and contacts remaining — by its

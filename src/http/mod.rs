@@ -43,6 +43,7 @@ pub mod lookup;
 pub mod offers;
 pub mod openapi;
 pub mod pagination;
+pub mod panics;
 pub mod schedules;
 pub mod scripts;
 pub mod serve;
@@ -117,15 +118,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The complete router with every layer.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The complete router with `extra` routes behind the same layers: tests add routes that no
+/// build of the binary serves (one that panics, to prove what a panic does to a request).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let (api, mut doc) = api().split_for_parts();
     openapi::describe(&mut doc);
     let max_body = state.config.max_body_bytes;
     let timeout = state.config.request_timeout.std();
-    api.with_state(state)
+    panics::install_hook();
+    api.merge(extra)
+        .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(web::router())
         .fallback(|| async { error::Error::NotFound })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(panics::catch))
         .layer(middleware::from_fn_with_state(timeout, deadline))
         .layer(middleware::from_fn(problems_and_metrics))
         .layer(
@@ -143,6 +153,12 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Every request gets an id of ours: a client's own `x-request-id` would reach the log
+        // verbatim, and clients have put phone numbers and tokens there.
+        .layer(middleware::map_request(|mut req: Request| async move {
+            req.headers_mut().remove(REQUEST_ID);
+            req
+        }))
 }
 
 /// Routes that take uploads: bounded by their size and by how long they may stall

@@ -334,6 +334,16 @@ impl TestApp {
 
     /// Starts with a configuration adjusted by `tweak`.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_routes(backend, tweak, axum::Router::new()).await
+    }
+
+    /// Starts serving `extra` routes too, behind every layer of the real router (routes no
+    /// build of the binary has, such as one that panics).
+    pub async fn start_with_routes(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        extra: axum::Router<outcall::http::AppState>,
+    ) -> Self {
         static LOGS: Once = Once::new();
         LOGS.call_once(|| {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -348,9 +358,13 @@ impl TestApp {
         config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
         tweak(&mut config);
         let clock = ManualClock::new(start_instant());
-        let running = outcall::app::start(config.clone(), std::sync::Arc::new(clock.clone()))
-            .await
-            .expect("the server starts");
+        let running = outcall::app::start_with_routes(
+            config.clone(),
+            std::sync::Arc::new(clock.clone()),
+            extra,
+        )
+        .await
+        .expect("the server starts");
         Self {
             client: Client::new(format!("http://{}", running.addr), ADMIN_SECRET),
             backend,

@@ -38,5 +38,6 @@ mod security;
 mod slow_clients;
 mod stats;
 mod team_stats;
+mod typed_text;
 mod warnings;
 mod web;

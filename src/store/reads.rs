@@ -1,0 +1,85 @@
+//! The read-only handle the HTTP edge reads through: every change goes through an operation of
+//! the service (which alone holds the [`Store`]), so validation, audit and events never depend
+//! on who wrote the handler. A method here only reads.
+
+use std::collections::BTreeMap;
+
+use super::{
+    Result, Store,
+    agent_states::StateRow,
+    agents::Agent,
+    audit::{AuditFilter, AuditRow},
+    campaigns::{CampaignListFilter, CampaignRow},
+    contacts::{ContactRow, EntryRow, HistoryRow, MembershipRow},
+    dnc::DncEntry,
+    imports::{ImportRow, Invalid},
+    offers::Offer,
+    pause_reasons::PauseReason,
+    scripts::{RenderFailures, Script},
+    stats::ExportRow,
+    targets::TargetRow,
+    tokens::TokenRow,
+};
+use crate::{
+    contacts::ContactState,
+    ids::{AgentId, CampaignId, ContactId, EntryId, ImportId, OfferId, ScriptId, TokenId},
+    outcomes::Disposition,
+    time::Instant,
+};
+
+/// Reads only; cheap to clone.
+#[derive(Clone)]
+pub struct Reads(Store);
+
+impl Reads {
+    pub fn new(store: Store) -> Self {
+        Self(store)
+    }
+}
+
+/// Each read the edge makes, passed on to the store as it is.
+macro_rules! reads {
+    ($( $(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
+        impl Reads {
+            $(
+                $(#[$meta])*
+                pub async fn $name(&self, $($arg: $ty),*) -> $ret {
+                    self.0.$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+reads! {
+    /// Whether the database answers.
+    fn ping() -> bool;
+    fn agent_get(id: AgentId) -> Result<Agent>;
+    fn agent_list(after: AgentId, limit: i64) -> Result<Vec<Agent>>;
+    fn agent_state(agent: AgentId) -> Result<StateRow>;
+    fn audit_list(f: &AuditFilter, before: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    fn campaign_get(id: CampaignId) -> Result<CampaignRow>;
+    fn campaign_contacts(
+        campaign: CampaignId, state: Option<ContactState>, after: EntryId, limit: i64
+    ) -> Result<Vec<EntryRow>>;
+    fn campaign_totals(campaign: CampaignId) -> Result<Vec<(AgentId, String, Disposition, i64)>>;
+    fn contact_states(campaign: CampaignId) -> Result<BTreeMap<ContactState, i64>>;
+    fn queue_depths() -> Result<Vec<(CampaignId, ContactState, i64)>>;
+    fn contact_get(id: ContactId) -> Result<ContactRow>;
+    fn contact_by_phone(phone: &str) -> Result<Option<ContactRow>>;
+    fn contact_memberships(id: ContactId) -> Result<Vec<MembershipRow>>;
+    fn contact_history(id: ContactId) -> Result<Vec<HistoryRow>>;
+    fn dnc_list(after: &str, limit: i64) -> Result<Vec<DncEntry>>;
+    fn import_get(id: ImportId) -> Result<ImportRow>;
+    fn import_invalid(id: ImportId, limit: i64) -> Result<Vec<Invalid>>;
+    fn offer_get(id: OfferId) -> Result<Offer>;
+    fn offer_list(after: OfferId, limit: i64) -> Result<Vec<Offer>>;
+    fn outcomes_export(
+        campaign: CampaignId, after: (Instant, i64), to: Instant, limit: i64
+    ) -> Result<Vec<ExportRow>>;
+    fn script_get(id: ScriptId) -> Result<Script>;
+    fn script_version(id: ScriptId, version: i64) -> Result<Script>;
+    fn script_list(after: ScriptId, limit: i64) -> Result<Vec<Script>>;
+    fn script_failures(first: ScriptId, last: ScriptId) -> Result<Vec<RenderFailures>>;
+    fn token_list(after: TokenId, limit: i64) -> Result<Vec<TokenRow>>;
+}
