@@ -22,6 +22,8 @@ crate::text_enum! {
         Call = "call",
         /// A reason agents may pause for.
         PauseReason = "pause_reason",
+        /// A complaint's follow-up (resolved or re-opened).
+        FollowUp = "follow_up",
     }
 }
 

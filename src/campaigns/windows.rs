@@ -1,9 +1,7 @@
 //! Calling windows: when, in the contact's local time, a campaign may call. Together with the
 //! global calling hours they decide whether a contact can be called now, and if not, when next.
 
-use chrono::{
-    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -230,6 +228,7 @@ pub use crate::time::resolve;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn shanghai() -> Tz {
         "Asia/Shanghai".parse().unwrap()

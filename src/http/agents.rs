@@ -7,7 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     ids::{AgentId, TokenId},
     patch::Patch,
-    people::Secret,
+    service::people::Issued,
     store::{
         Page,
         agents::{Agent, AgentPatch},
@@ -50,8 +50,8 @@ pub struct AgentCreated {
     pub token: String,
 }
 
-fn parse_team(team: String) -> Result<String, String> {
-    Name::parse(&team).map(Name::into_string)
+fn parse_team(team: String) -> Result<Name, String> {
+    Name::parse(&team)
 }
 
 /// Create an agent and its token.
@@ -69,17 +69,10 @@ async fn agents_create(
     let (Some(name), Some(team)) = (name, team) else {
         return Err(v.fail().into());
     };
-    let secret = Secret::generate();
-    let agent = state
-        .store
-        .agent_create(
-            name.as_str(),
-            team.as_deref(),
-            &secret.hash(),
-            state.now(),
-            &auth.0,
-        )
-        .await?;
+    let Issued {
+        what: agent,
+        secret,
+    } = state.agent_create(&name, team.as_ref(), &auth.0).await?;
     let created = AgentCreated {
         id: agent.id,
         name: agent.name,
@@ -99,7 +92,7 @@ async fn agents_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Agent>>> {
     let w = params.window()?;
-    let rows = state.store.agent_list(AgentId(w.after), w.limit).await?;
+    let rows = state.reads.agent_list(AgentId(w.after), w.limit).await?;
     Ok(Json(Page::from_rows(rows, w.limit, |a| a.id.get())))
 }
 
@@ -112,7 +105,7 @@ async fn agents_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<AgentId>,
 ) -> Result<Json<Agent>> {
-    Ok(Json(state.store.agent_get(id).await?))
+    Ok(Json(state.reads.agent_get(id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -148,20 +141,16 @@ async fn agents_update(
         body.name
             .required(|n| Name::parse(&n).map(Name::into_string)),
     );
-    let team = v.check("team", body.team.nullable(parse_team));
+    let team = v.check(
+        "team",
+        body.team.nullable(|t| parse_team(t).map(Name::into_string)),
+    );
     let active = v.check("active", body.active.required(Ok));
     let (Some(name), Some(team), Some(active)) = (name, team, active) else {
         return Err(v.fail().into());
     };
     let patch = AgentPatch { name, team, active };
-    let agent = state
-        .store
-        .agent_update(id, patch, state.now(), &auth.0)
-        .await?;
-    if !agent.active {
-        state.agent_deactivated(agent.id, &auth.0).await?;
-    }
-    Ok(Json(agent))
+    Ok(Json(state.agent_update(id, patch, &auth.0).await?))
 }
 
 /// An agent's new token.
@@ -184,11 +173,10 @@ async fn agents_token(
     State(state): State<AppState>,
     AppPath(id): AppPath<AgentId>,
 ) -> Result<(StatusCode, Json<AgentToken>)> {
-    let secret = Secret::generate();
-    let token = state
-        .store
-        .agent_token_rotate(id, &secret.hash(), state.now(), &auth.0)
-        .await?;
+    let Issued {
+        what: token,
+        secret,
+    } = state.agent_token_rotate(id, &auth.0).await?;
     let issued = AgentToken {
         id: token,
         agent: id,

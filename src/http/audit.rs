@@ -133,7 +133,7 @@ async fn audit_list(
         from: at("from", p.from.as_deref())?,
         to: at("to", p.to.as_deref())?,
     };
-    let rows = state.store.audit_list(&filter, before, w.limit).await?;
+    let rows = state.reads.audit_list(&filter, before, w.limit).await?;
     let tz = state.tz();
     Ok(Json(
         Page::from_rows(rows, w.limit, |r| r.id).map(|r| view(r, tz)),

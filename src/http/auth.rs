@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Auth {
             return Err(refuse());
         }
         let principal = state
-            .store
+            .reads
             .principal_by_hash(&hash_secret(secret.trim()), state.now())
             .await?;
         principal.map(Auth).ok_or_else(refuse)

@@ -118,7 +118,7 @@ async fn page(
 ) -> Result<Json<Page<CallbackView>>> {
     let w = list.window()?;
     let rows = state
-        .store
+        .reads
         .callbacks(filter, EntryId(w.after), w.limit)
         .await?;
     Ok(Json(

@@ -157,7 +157,7 @@ async fn campaigns_list(
         ),
     };
     let rows = state
-        .store
+        .reads
         .campaign_list(status, CampaignId(w.after), w.limit)
         .await?;
     let views = views(&state, rows).await?;
@@ -173,7 +173,7 @@ async fn campaigns_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignView>> {
-    view(&state, state.store.campaign_get(id).await?).await
+    view(&state, state.reads.campaign_get(id).await?).await
 }
 
 /// Change any field; takes effect for the next hand-out.

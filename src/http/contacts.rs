@@ -162,9 +162,9 @@ async fn contacts_list(
                 .map_err(|e| Error::bad("state", e))?,
         ),
     };
-    let campaign = state.store.campaign_get(id).await?;
+    let campaign = state.reads.campaign_get(id).await?;
     let rows = state
-        .store
+        .reads
         .campaign_contacts(id, filter, EntryId(w.after), w.limit)
         .await?;
     let tz = campaign.tz();
@@ -235,10 +235,10 @@ async fn contacts_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<ContactId>,
 ) -> Result<Json<ContactView>> {
-    let contact = state.store.contact_get(id).await?;
+    let contact = state.reads.contact_get(id).await?;
     let tz = contact.tz_or(state.tz());
-    let campaigns = state.store.contact_memberships(id).await?;
-    let history = state.store.contact_history(id).await?;
+    let campaigns = state.reads.contact_memberships(id).await?;
+    let history = state.reads.contact_history(id).await?;
     Ok(Json(ContactView {
         id,
         phone: contact.phone,

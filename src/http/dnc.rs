@@ -138,7 +138,7 @@ async fn dnc_list(
     if let Some(phone) = params.phone.as_deref().filter(|p| !p.trim().is_empty()) {
         let phone = Phone::parse(phone, state.region).map_err(|e| Error::bad("phone", e))?;
         let items = state
-            .store
+            .reads
             .dnc_get(phone.as_str())
             .await?
             .into_iter()
@@ -155,7 +155,7 @@ async fn dnc_list(
             .ok_or_else(|| Error::bad("limit", "must be a whole number from 1 to 1000"))?,
     };
     let after = params.after.unwrap_or_default();
-    let rows = state.store.dnc_list(&after, limit).await?;
+    let rows = state.reads.dnc_list(&after, limit).await?;
     let more = rows.len() as i64 > limit;
     let items: Vec<DncView> = rows
         .into_iter()

@@ -33,6 +33,9 @@ pub enum Error {
     /// 409: the request conflicts with the current state.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409: a value given in a field is already taken (the field is named in `errors`).
+    #[error("taken: {0:?}")]
+    Taken(FieldError),
     /// 413: the body is larger than this route accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -83,7 +86,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::Taken(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,6 +107,7 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(message) => Error::Conflict(message),
+            StoreError::Taken { field, message } => Error::Taken(FieldError::new(field, message)),
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Error::Unavailable
@@ -138,12 +142,18 @@ impl From<service::Error> for Error {
         match error {
             service::Error::NotFound => Error::NotFound,
             service::Error::Conflict(message) => Error::Conflict(message),
+            service::Error::Taken { field, message } => {
+                Error::Taken(FieldError::new(field, message))
+            }
             service::Error::Invalid(invalid) => invalid.into(),
             service::Error::Unreadable(field) => Error::BadRequest {
                 detail: format!("{}: {}", field.field, field.message),
                 errors: vec![field],
             },
             service::Error::TooLarge => Error::PayloadTooLarge,
+            service::Error::Store(StoreError::Other(e)) => {
+                Error::Internal(anyhow::Error::new(e).context(service::Logged))
+            }
             service::Error::Store(e) => e.into(),
             service::Error::Internal(e) => Error::Internal(e),
         }
@@ -203,6 +213,7 @@ impl IntoResponse for Error {
             Error::Forbidden => ("this token's role may not do that".to_owned(), None),
             Error::NotFound => ("nothing here".to_owned(), None),
             Error::Conflict(detail) => (detail, None),
+            Error::Taken(e) => (format!("{}: {}", e.field, e.message), Some(vec![e])),
             Error::PayloadTooLarge => (
                 "the body is larger than this route accepts".to_owned(),
                 None,
@@ -235,7 +246,9 @@ impl IntoResponse for Error {
                 )
             }
             Error::Internal(error) => {
-                tracing::error!(error = %format!("{error:#}"), "internal error");
+                if error.downcast_ref::<service::Logged>().is_none() {
+                    tracing::error!(error = %format!("{error:#}"), "internal error");
+                }
                 ("something went wrong on our side".to_owned(), None)
             }
         };

@@ -16,7 +16,7 @@ use crate::{
     floor::handle_ms,
     ids::CampaignId,
     service::floor::secs,
-    store::{Store, stats::ExportRow},
+    store::{Reads, stats::ExportRow},
     text::spreadsheet_safe,
     time::Instant,
 };
@@ -103,14 +103,14 @@ async fn campaigns_outcomes_csv(
     AppPath(id): AppPath<CampaignId>,
     AppQuery(p): AppQuery<ExportParams>,
 ) -> Result<Response> {
-    let campaign = state.store.campaign_get(id).await?;
+    let campaign = state.reads.campaign_get(id).await?;
     let from = instant("from", p.from.as_deref(), Instant::MIN)?;
     let to = instant("to", p.to.as_deref(), state.now().plus_millis(1))?;
     if from > to {
         return Err(Error::bad("from", "must not be after to"));
     }
     let tz = campaign.tz();
-    let store: Store = state.store.clone();
+    let store: Reads = state.reads.clone();
     // State: (cursor, first page?, finished?); the cursor starts just before `from`.
     let start = (from.plus_millis(-1), i64::MAX);
     let body = stream::unfold((start, true, false), move |(after, first, done)| {

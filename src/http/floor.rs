@@ -152,8 +152,7 @@ async fn agents_my_state_get(
     State(state): State<AppState>,
 ) -> Result<Json<StateView>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    state.store.agent_seen(agent, state.now()).await?;
-    let row = state.store.agent_state(agent).await?;
+    let row = state.desk_heard(agent).await?;
     Ok(Json(view(&state, row)))
 }
 
@@ -185,7 +184,7 @@ async fn agents_state_set(
     AppPath(id): AppPath<AgentId>,
     AppJson(input): AppJson<StateInput>,
 ) -> Result<Json<StateView>> {
-    state.store.agent_get(id).await?;
+    state.reads.agent_get(id).await?;
     let row = state
         .set_agent_state(id, input, Asker::Floor(&auth.0))
         .await?;
@@ -202,7 +201,7 @@ async fn pause_reasons_list(
 ) -> Result<Json<Page<PauseReason>>> {
     let w = p.window()?;
     let rows = state
-        .store
+        .reads
         .pause_reasons(PauseReasonId(w.after), w.limit)
         .await?;
     Ok(Json(Page::from_rows(rows, w.limit, |r| r.id.get())))
@@ -226,9 +225,6 @@ async fn pause_reasons_create(
     AppJson(body): AppJson<NewPauseReason>,
 ) -> Result<(StatusCode, Json<PauseReason>)> {
     let name = Name::parse(&body.name).map_err(|e| Error::field("name", e))?;
-    let reason = state
-        .store
-        .pause_reason_create(name.as_str(), state.now(), &auth.0)
-        .await?;
+    let reason = state.pause_reason_create(&name, &auth.0).await?;
     Ok((StatusCode::CREATED, Json(reason)))
 }

@@ -81,7 +81,7 @@ async fn follow_ups_list(
         Some(_) => return Err(Error::bad("state", "must be open, resolved or all")),
     };
     let rows = state
-        .store
+        .reads
         .follow_ups(open, FollowUpId(w.after), w.limit)
         .await?;
     Ok(Json(
@@ -102,7 +102,7 @@ pub struct FollowUpUpdate {
 #[utoipa::path(patch, path = "/v1/follow-ups/{id}", tag = "calls", params(("id" = i64, Path)), request_body = FollowUpUpdate,
     responses((status = 200, body = FollowUpView), (status = 404, body = super::error::Problem)), security(("bearer" = [])))]
 async fn follow_ups_update(
-    _auth: Require<Leads>,
+    auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<FollowUpId>,
     AppJson(body): AppJson<FollowUpUpdate>,
@@ -112,13 +112,7 @@ async fn follow_ups_update(
         None => None,
     };
     let row = state
-        .store
-        .follow_up_resolve(
-            id,
-            resolution.as_ref().map(Notes::as_str),
-            body.resolved,
-            state.now(),
-        )
+        .follow_up_resolve(id, resolution.as_ref(), body.resolved, &auth.0)
         .await?;
     Ok(Json(view(&state, row)))
 }

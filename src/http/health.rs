@@ -40,7 +40,7 @@ async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = super::error::Problem)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Error> {
-    if state.store.ping().await {
+    if state.reads.ping().await {
         Ok(Json(Health { status: "ready" }))
     } else {
         Err(Error::Unavailable)
@@ -62,7 +62,7 @@ async fn metrics_text(
 ) -> impl IntoResponse {
     // Queue depth is read at scrape time from the kept counts (on a read connection), so every
     // process reports the same truth and a scrape costs the same at any campaign size.
-    if let Ok(depths) = state.store.queue_depths().await {
+    if let Ok(depths) = state.reads.queue_depths().await {
         let now: BTreeSet<(String, String)> = depths
             .iter()
             .map(|(campaign, queue, _)| (campaign.to_string(), queue.to_string()))

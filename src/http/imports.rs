@@ -50,14 +50,14 @@ async fn imports_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<ImportId>,
 ) -> Result<Json<ImportView>> {
-    let row = state.store.import_get(id).await?;
+    let row = state.reads.import_get(id).await?;
     let report = match row.state {
         ImportState::Done | ImportState::Failed => Some(Report {
             total: row.processed as u64,
             accepted: row.accepted as u64,
             duplicates: row.duplicates as u64,
             suppressed: row.suppressed as u64,
-            invalid: state.store.import_invalid(id, LIST_INVALID).await?,
+            invalid: state.reads.import_invalid(id, LIST_INVALID).await?,
         }),
         ImportState::Queued | ImportState::Running => None,
     };

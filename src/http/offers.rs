@@ -52,14 +52,7 @@ async fn offers_create(
         return Err(v.fail().into());
     };
     let offer = state
-        .store
-        .offer_create(
-            code.as_str(),
-            name.as_str(),
-            description.as_ref().map(Notes::as_str),
-            state.now(),
-            &auth.0,
-        )
+        .offer_create(&code, &name, description.as_ref(), &auth.0)
         .await?;
     Ok((StatusCode::CREATED, Json(offer)))
 }
@@ -73,7 +66,7 @@ async fn offers_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<Offer>>> {
     let w = params.window()?;
-    let rows = state.store.offer_list(OfferId(w.after), w.limit).await?;
+    let rows = state.reads.offer_list(OfferId(w.after), w.limit).await?;
     Ok(Json(Page::from_rows(rows, w.limit, |o| o.id.get())))
 }
 
@@ -86,5 +79,5 @@ async fn offers_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<OfferId>,
 ) -> Result<Json<Offer>> {
-    Ok(Json(state.store.offer_get(id).await?))
+    Ok(Json(state.reads.offer_get(id).await?))
 }

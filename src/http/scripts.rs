@@ -79,7 +79,7 @@ async fn views(state: &AppState, scripts: Vec<Script>) -> Result<Vec<ScriptView>
     };
     let mut failures: HashMap<ScriptId, Vec<RenderFailuresView>> = HashMap::new();
     let tz = state.tz();
-    for f in state.store.script_failures(first.id, last.id).await? {
+    for f in state.reads.script_failures(first.id, last.id).await? {
         let RenderFailures {
             script_id,
             version,
@@ -152,7 +152,7 @@ async fn scripts_get(
     State(state): State<AppState>,
     AppPath(id): AppPath<ScriptId>,
 ) -> Result<Json<ScriptView>> {
-    let script = state.store.script_get(id).await?;
+    let script = state.reads.script_get(id).await?;
     Ok(Json(view(&state, script).await?))
 }
 
@@ -166,7 +166,7 @@ async fn scripts_version(
     State(state): State<AppState>,
     AppPath((id, version)): AppPath<(ScriptId, i64)>,
 ) -> Result<Json<ScriptView>> {
-    let script = state.store.script_version(id, version).await?;
+    let script = state.reads.script_version(id, version).await?;
     Ok(Json(view(&state, script).await?))
 }
 
@@ -179,7 +179,7 @@ async fn scripts_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<ScriptView>>> {
     let w = params.window()?;
-    let rows = state.store.script_list(ScriptId(w.after), w.limit).await?;
+    let rows = state.reads.script_list(ScriptId(w.after), w.limit).await?;
     let page = Page::from_rows(rows, w.limit, |s| s.id.get());
     let items = views(&state, page.items).await?;
     Ok(Json(Page {

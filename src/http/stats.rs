@@ -93,10 +93,10 @@ async fn stats_campaign(
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
 ) -> Result<Json<CampaignStats>> {
-    state.store.campaign_get(id).await?;
+    state.reads.campaign_get(id).await?;
     let mut total = Tally::default();
     let mut agents: BTreeMap<AgentId, (String, Tally)> = BTreeMap::new();
-    for (agent, name, disposition, n) in state.store.campaign_totals(id).await? {
+    for (agent, name, disposition, n) in state.reads.campaign_totals(id).await? {
         total.add(disposition, n);
         let (_, tally) = agents
             .entry(agent)
@@ -121,7 +121,7 @@ async fn stats_campaign(
         .into_iter()
         .map(TargetView::from)
         .collect();
-    let contacts = state.store.contact_states(id).await?;
+    let contacts = state.reads.contact_states(id).await?;
     Ok(Json(CampaignStats {
         contacts: contacts
             .into_iter()
@@ -185,12 +185,12 @@ async fn stats_offers(
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
     let filter = Filter::default();
     let groups = state
-        .store
+        .reads
         .tally_range(GroupBy::Offer, &filter, from, to)
         .await?;
     let mut items = vec![];
     for (offer, tally) in groups {
-        let o = state.store.offer_get(crate::ids::OfferId(offer)).await?;
+        let o = state.reads.offer_get(crate::ids::OfferId(offer)).await?;
         items.push(OfferStats {
             offer: o.code,
             name: o.name,
@@ -265,7 +265,7 @@ async fn stats_timeseries(
         ..Filter::default()
     };
     let hours = state
-        .store
+        .reads
         .tally_range(GroupBy::Hour, &filter, from, to)
         .await?;
     let mut buckets: BTreeMap<Instant, Tally> = BTreeMap::new();
@@ -314,14 +314,14 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
         ..Filter::default()
     };
     let groups = state
-        .store
+        .reads
         .tally_range(GroupBy::Agent, &filter, start.hour(), now.hour_ceil() + 1)
         .await?;
     let t = groups.get(&agent.get()).cloned().unwrap_or_default();
     let mut targets = state
         .current_targets(TargetScope::Agent, &agent.to_string())
         .await?;
-    if let Some(team) = state.store.agent_get(agent).await?.team {
+    if let Some(team) = state.reads.agent_get(agent).await?.team {
         targets.extend(state.current_targets(TargetScope::Team, &team).await?);
     }
     Ok(Json(MyStats {

@@ -82,7 +82,7 @@ async fn targets_list(
 ) -> Result<Json<Page<TargetView>>> {
     let w = ListParams::new(p.limit, p.after).window()?;
     let rows = state
-        .store
+        .reads
         .target_list(
             p.scope.as_deref(),
             p.scope_id.as_deref(),
@@ -127,6 +127,6 @@ async fn targets_delete(
     State(state): State<AppState>,
     AppPath(id): AppPath<TargetId>,
 ) -> Result<StatusCode> {
-    state.store.target_delete(id, state.now(), &auth.0).await?;
+    state.target_delete(id, &auth.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

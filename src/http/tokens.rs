@@ -6,7 +6,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     ids::{AgentId, TokenId},
-    people::{Role, Secret},
+    people::Role,
+    service::people::Issued,
     store::Page,
     text::Name,
     time::Instant,
@@ -15,7 +16,7 @@ use crate::{
 use super::{
     AppState,
     auth::{Admins, Require},
-    error::{Error, Result, Validator},
+    error::{Result, Validator},
     extract::{AppJson, AppPath, AppQuery},
     pagination::ListParams,
 };
@@ -93,18 +94,7 @@ async fn tokens_create(
     let (Some(role), Some(name), Some(expires_at)) = (role, name, expires_at) else {
         return Err(v.fail().into());
     };
-    let secret = Secret::generate();
-    let id = state
-        .store
-        .token_create(
-            name.as_str(),
-            role,
-            &secret.hash(),
-            expires_at,
-            now,
-            &auth.0,
-        )
-        .await?;
+    let Issued { what: id, secret } = state.token_create(&name, role, expires_at, &auth.0).await?;
     let created = TokenCreated {
         id,
         name: name.into_string(),
@@ -124,7 +114,7 @@ async fn tokens_list(
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<Json<Page<TokenView>>> {
     let w = params.window()?;
-    let rows = state.store.token_list(TokenId(w.after), w.limit).await?;
+    let rows = state.reads.token_list(TokenId(w.after), w.limit).await?;
     let (now, tz) = (state.now(), state.tz());
     Ok(Json(Page::from_rows(rows, w.limit, |t| t.id.get()).map(
         |t| TokenView {
@@ -150,9 +140,6 @@ async fn tokens_delete(
     State(state): State<AppState>,
     AppPath(id): AppPath<TokenId>,
 ) -> Result<StatusCode> {
-    if state.store.token_revoke(id, state.now(), &auth.0).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
+    state.token_revoke(id, &auth.0).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

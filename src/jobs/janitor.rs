@@ -6,7 +6,6 @@ use apalis::prelude::{BoxDynError, Data};
 use serde::{Deserialize, Serialize};
 
 use super::{Context, JobsDb};
-use crate::time::DAY_MS;
 
 /// One periodic sweep; `slot` is the time slot it was enqueued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,26 +14,12 @@ pub struct Sweep {
     pub slot: i64,
 }
 
-/// How long maintenance log entries are kept.
-const KEEP_LOG_MS: i64 = 7 * DAY_MS;
-
 pub async fn sweep(_job: Sweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
     super::counted("janitor", run(_job, &ctx).await)
 }
 
 async fn run(_job: Sweep, ctx: &Context) -> Result<(), BoxDynError> {
-    let store = &ctx.service.store;
-    let now = ctx.service.now();
-    let pruned = store.idempotency_prune(now).await?;
-    store
-        .maintenance_prune(now.plus_millis(-KEEP_LOG_MS))
-        .await?;
-    // Last-Event-ID replays reach back a day.
-    store.events_prune(now.plus_millis(-DAY_MS)).await?;
-    store.skips_prune(now).await?;
-    store
-        .maintenance_record("prune_idempotency", now, pruned as i64)
-        .await?;
+    let pruned = ctx.service.prune_kept(ctx.service.now()).await?;
     let jobs = prune_finished_jobs(&ctx.jobs_db).await?;
     if jobs > 0 {
         tracing::debug!(jobs, "pruned finished background jobs");

@@ -88,6 +88,7 @@ impl Service {
 
     /// Sets an agent's state (see the module's doc); returns the agent's row as it is now. An
     /// agent on a call that asks to be ready stays on its call.
+    #[tracing::instrument(skip_all)]
     pub async fn set_agent_state(
         &self,
         agent: AgentId,
@@ -162,6 +163,7 @@ impl Service {
     }
 
     /// A deactivated agent is signed out, and its held call released.
+    #[tracing::instrument(skip_all)]
     pub async fn agent_deactivated(&self, agent: AgentId, by: &Principal) -> Result<()> {
         let input = StateInput {
             state: AgentState::Offline.to_string(),
@@ -175,6 +177,7 @@ impl Service {
     /// with its `event: agent`. Each agent in a transaction of its own under the agent's lock
     /// (as any state change not about a call), so a hand-out or a state change in flight goes
     /// first and the row is read again as it left it.
+    #[tracing::instrument(skip_all)]
     pub async fn end_wrap_ups(&self) -> Result<usize> {
         let now = self.now();
         let mut n = 0;
@@ -201,6 +204,7 @@ impl Service {
 
     /// Signs out every agent whose desk has not been heard from for `OUTCALL_AGENT_IDLE`
     /// (releasing a held call). Off when that is not set.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_out_idle_agents(&self) -> Result<usize> {
         let Some(idle) = self.config.agent_idle else {
             return Ok(0);

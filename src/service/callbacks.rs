@@ -47,6 +47,7 @@ fn audited(
 
 impl Service {
     /// Changes an open callback (see [`CallbackPatch`]); returns it as it is now.
+    #[tracing::instrument(skip_all)]
     pub async fn callback_change(
         &self,
         id: EntryId,

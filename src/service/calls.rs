@@ -50,6 +50,7 @@ pub struct Released {
 
 impl Service {
     /// A call of this agent's; anyone else's is not found.
+    #[tracing::instrument(skip_all)]
     pub async fn own_call(&self, id: CallId, agent: AgentId) -> Result<CallRow> {
         let call = self.store.call_get(id).await?;
         if call.agent_id != agent {
@@ -62,6 +63,7 @@ impl Service {
     /// Extends the agent's lease by the campaign's lease length; returns the new expiry and the
     /// campaign (its zone is the one the answer is shown in). A lease that ran out is reaped and
     /// is a conflict.
+    #[tracing::instrument(skip_all)]
     pub async fn heartbeat(&self, id: CallId, agent: AgentId) -> Result<(Instant, CampaignRow)> {
         let call = self.own_call(id, agent).await?;
         let campaign = self.store.campaign_get(call.campaign_id).await?;
@@ -81,6 +83,7 @@ impl Service {
 
     /// Hands the contact back without counting an attempt; with `skip`, keeps it away from the
     /// call's agent for the campaign's `no_answer` delay.
+    #[tracing::instrument(skip_all)]
     pub async fn release(
         &self,
         id: CallId,

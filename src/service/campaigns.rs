@@ -177,6 +177,7 @@ impl Service {
     }
 
     /// Creates a campaign (status `draft`).
+    #[tracing::instrument(skip_all)]
     pub async fn create_campaign(
         &self,
         input: CampaignInput,
@@ -220,6 +221,7 @@ impl Service {
     }
 
     /// Changes any field; takes effect for the next hand-out. A completed campaign is final.
+    #[tracing::instrument(skip_all)]
     pub async fn update_campaign(
         &self,
         id: CampaignId,
@@ -254,6 +256,7 @@ impl Service {
 
     /// Moves a campaign through its lifecycle; a command its status does not allow is a
     /// conflict.
+    #[tracing::instrument(skip_all)]
     pub async fn transition(
         &self,
         id: CampaignId,

@@ -27,6 +27,7 @@ const BATCH: usize = 1_000;
 
 impl Service {
     /// Lists one phone; returns the entry and whether it was newly listed.
+    #[tracing::instrument(skip_all)]
     pub async fn list_phone(
         &self,
         phone: &str,
@@ -55,6 +56,7 @@ impl Service {
 
     /// Lists every phone of a CSV with a `phone` column and an optional `reason`; one bad row
     /// never keeps the good ones out.
+    #[tracing::instrument(skip_all)]
     pub async fn list_phones_csv(&self, bytes: &[u8], by: &Principal) -> Result<DncReport> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
         let header: Vec<String> = reader
@@ -129,6 +131,7 @@ impl Service {
     }
     /// Removes a listing, saying why; contacts it suppressed may be called again. Not listed:
     /// not found.
+    #[tracing::instrument(skip_all)]
     pub async fn unlist_phone(
         &self,
         phone: &str,

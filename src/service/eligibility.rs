@@ -75,6 +75,7 @@ pub(super) fn admitted(def: &CampaignDef, active: &[Agent]) -> Vec<AgentId> {
 
 impl Service {
     /// Why a contact is or is not callable in each of its campaigns, now.
+    #[tracing::instrument(skip_all)]
     pub async fn contact_eligibility(&self, contact: ContactId) -> Result<ContactEligibility> {
         let now = self.now();
         let rules = self.handout.rules();
@@ -122,6 +123,7 @@ impl Service {
 
     /// A campaign's funnel now: exact, from indexed counts and groups, never a walk of its
     /// contacts.
+    #[tracing::instrument(skip_all)]
     pub async fn campaign_funnel(&self, id: CampaignId) -> Result<Funnel> {
         let campaign = self.store.campaign_get(id).await?;
         let active = self.store.agents_active().await?;
@@ -183,6 +185,7 @@ impl Service {
 
     /// When the agent's next call is expected: now when a campaign they may work has a
     /// callable contact, else the earliest instant one becomes callable, with its reason.
+    #[tracing::instrument(skip_all)]
     pub async fn agent_outlook(&self, agent: AgentId) -> Result<Outlook> {
         let me = self.store.agent_get(agent).await?;
         let active = self.store.agents_active().await?;

@@ -142,6 +142,7 @@ impl Feed {
 impl Service {
     /// The feed of a stream that holds `slot`: what was missed after `after` (or a reset), then
     /// live events; from now when `after` is `None`.
+    #[tracing::instrument(skip_all)]
     pub async fn event_feed(
         &self,
         slot: StreamSlot,

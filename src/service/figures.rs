@@ -41,6 +41,7 @@ impl Service {
 
     /// Each agent with outcomes in the epoch hours `from..to` (a leaderboard: most conversions
     /// first, then by id).
+    #[tracing::instrument(skip_all)]
     pub async fn agent_figures(&self, from: i64, to: i64) -> Result<Vec<AgentFigures>> {
         let mut out: Vec<AgentFigures> = self
             .agent_days_in(from, to)
@@ -63,6 +64,7 @@ impl Service {
 
     /// Each team with any figure in the epoch hours `from..to`, by name, the agents in no team
     /// last.
+    #[tracing::instrument(skip_all)]
     pub async fn team_figures(&self, from: i64, to: i64) -> Result<Vec<TeamFigures>> {
         let mut teams: BTreeMap<(bool, Option<String>), (usize, Day)> = BTreeMap::new();
         for (agent, day) in self.agent_days_in(from, to).await? {

@@ -132,6 +132,7 @@ impl Service {
     /// Each agent's time figures for a campaign: handle, talk and wrap-up time on the
     /// campaign's calls; pauses and occupancy are the agent's own over all time (a pause or
     /// time ready belongs to no campaign).
+    #[tracing::instrument(skip_all)]
     pub async fn campaign_time_stats(
         &self,
         campaign: CampaignId,
@@ -156,6 +157,7 @@ impl Service {
     }
 
     /// Every active agent (of `team`, if given), in id order.
+    #[tracing::instrument(skip_all)]
     pub async fn floor(&self, team: Option<&str>) -> Result<Vec<FloorAgent>> {
         let now = self.now();
         let (days, start) = self.today();

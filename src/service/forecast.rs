@@ -82,6 +82,7 @@ fn shares_of(counts: &[(Disposition, i64)]) -> Option<BTreeMap<Disposition, f64>
 }
 
 impl Service {
+    #[tracing::instrument(skip_all)]
     pub async fn forecast(&self, id: CampaignId, input: ForecastInput) -> Result<Forecast> {
         let row = self.store.campaign_get(id).await?;
         let from = input.from.unwrap_or_else(|| self.now());

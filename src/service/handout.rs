@@ -109,6 +109,7 @@ impl HandOut {
 
     /// Finds and leases the agent's next call, or `None` when nothing is due for them. A call
     /// the agent already holds is returned as it is.
+    #[tracing::instrument(skip_all)]
     pub async fn next(&self, agent_id: AgentId) -> Result<Option<Handout>, StoreError> {
         let store = &self.store;
         let now = self.clock.now();
@@ -314,6 +315,7 @@ async fn begin(
 impl Service {
     /// The agent's next call with everything the agent needs for it, or `None` when nothing
     /// is due for them. Safe to retry: an agent who holds a call gets the same call back.
+    #[tracing::instrument(skip_all)]
     pub async fn next_call(&self, agent: AgentId) -> super::Result<Option<HandedOut>> {
         let Some(handout) = self.handout.next(agent).await? else {
             return Ok(None);

@@ -77,6 +77,7 @@ pub struct EventHub {
 
 impl EventHub {
     /// Starts the pump (and, on PostgreSQL, the listener) until `shutdown`.
+    #[tracing::instrument(skip_all)]
     pub async fn start(
         store: Store,
         limits: StreamLimits,

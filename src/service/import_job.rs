@@ -60,6 +60,7 @@ where
 impl Service {
     /// Claims the import for `worker` (unless it is done, failed, or another live worker has
     /// it), resumes after its committed rows, and commits batch by batch with the progress.
+    #[tracing::instrument(skip_all)]
     pub async fn run_import(&self, id: ImportId, worker: &str) -> Result<()> {
         let stale = self.config.import_stale.as_millis();
         let claim = || self.store.import_claim(id, worker, self.now(), stale);

@@ -66,6 +66,7 @@ fn broke_off(error: impl Display) -> Error {
 
 impl Service {
     /// The campaign an upload goes into, which must not be completed.
+    #[tracing::instrument(skip_all)]
     pub async fn open_campaign(&self, id: CampaignId) -> Result<()> {
         let campaign = self.store.campaign_get(id).await?;
         if campaign.status == CampaignStatus::Completed {
@@ -75,6 +76,7 @@ impl Service {
     }
 
     /// Imports the contacts of a small JSON upload, checked on a blocking thread.
+    #[tracing::instrument(skip_all)]
     pub async fn import_json(
         &self,
         by: &Principal,
@@ -97,6 +99,7 @@ impl Service {
     }
 
     /// Imports a small CSV upload at once.
+    #[tracing::instrument(skip_all)]
     pub async fn import_csv(
         &self,
         by: &Principal,
@@ -118,6 +121,7 @@ impl Service {
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
     /// (for [`Service::import_csv`] or [`Service::import_json`]); past it, it is stored piece
     /// by piece and queued for an import job, as CSV or JSON.
+    #[tracing::instrument(skip_all)]
     pub async fn receive_upload<S, B, E>(
         &self,
         by: &Principal,

@@ -12,7 +12,7 @@ use crate::{
     config::Config,
     contacts::Region,
     ids::ImportId,
-    store::{Store, StoreError},
+    store::{Reads, Store, StoreError},
     time::Instant,
     validate::{FieldError, Invalid},
 };
@@ -31,7 +31,9 @@ pub mod handout;
 pub mod hub;
 pub mod import_job;
 pub mod imports;
+pub mod maintenance;
 pub mod outcome;
+pub mod people;
 pub mod render;
 pub mod scheduler;
 pub mod scripts;
@@ -51,6 +53,12 @@ pub enum Error {
     /// The request conflicts with the current state (the message says how).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value given in `field` is already taken.
+    #[error("{field}: {message}")]
+    Taken {
+        field: &'static str,
+        message: &'static str,
+    },
     /// Input that was read but is not acceptable, field by field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
@@ -73,12 +81,29 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(message) => Error::Conflict(message),
+            StoreError::Taken { field, message } => Error::Taken { field, message },
+            StoreError::Other(e) => {
+                // Logged here, inside the operation's span (its name and ids), once: the edge
+                // answers 500 without logging it again.
+                tracing::error!(error = %e, "storage failed");
+                Error::Store(StoreError::Other(e))
+            }
             other => Error::Store(other),
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Marks a defect already logged where it happened (in the operation's span).
+#[derive(Debug, Clone, Copy)]
+pub struct Logged;
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("logged where it happened")
+    }
+}
 
 /// Where imports too large to read inline wait for a background worker (the job queue; the
 /// service only needs to put one in).
@@ -90,7 +115,10 @@ pub trait ImportQueue: Send + Sync + 'static {
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Service {
-    pub store: Store,
+    /// The only writer: every change goes through an operation here.
+    store: Store,
+    /// Reads for the edge, which never writes through the store.
+    pub reads: Reads,
     pub clock: SharedClock,
     pub config: Arc<Config>,
     pub events: EventHub,
@@ -113,6 +141,7 @@ impl Service {
         let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
         let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
         Ok(Self {
+            reads: Reads::new(store.clone()),
             store,
             clock,
             config,

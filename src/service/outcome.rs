@@ -192,6 +192,7 @@ impl Service {
 
     /// The answer already given for this token's `key`, if any; the same key with another
     /// request is refused.
+    #[tracing::instrument(skip_all)]
     pub async fn replayed(
         &self,
         token: TokenId,
@@ -209,6 +210,7 @@ impl Service {
     }
 
     /// Records what happened on a call (see the module's doc).
+    #[tracing::instrument(skip_all)]
     pub async fn record_outcome(&self, req: OutcomeRequest<'_>) -> Result<Answer> {
         let now = self.now();
         let call = self.own_call(req.call, req.agent).await?;

@@ -51,6 +51,7 @@ impl Renderer {
     }
 
     /// Renders `body` with `vars`, or says why it could not within the limits and the budget.
+    #[tracing::instrument(skip_all)]
     pub async fn render(&self, body: String, vars: Value) -> Result<String, RenderError> {
         self.run(body, move |body, out_of_time| {
             Template::render(body, &vars, out_of_time)
@@ -62,6 +63,7 @@ impl Renderer {
     /// gets a check that says when the budget has run out. Everything that compiles a body
     /// goes through here, not only rendering: the engine evaluates constant expressions while
     /// compiling (`{{ -1 in [0] * 2000000000 }}`), with no fuel.
+    #[tracing::instrument(skip_all)]
     pub async fn run<T: Send + 'static>(
         &self,
         body: String,

@@ -22,6 +22,7 @@ pub struct Ticked {
 impl Service {
     /// One tick. `beat` is called between steps, so a watchdog can tell a slow tick from a
     /// stuck one.
+    #[tracing::instrument(skip_all)]
     pub async fn tick(&self, beat: &(dyn Fn() + Sync)) -> Result<Ticked> {
         let now = self.now();
         self.store.reap_expired(now).await?;

@@ -15,6 +15,7 @@ use super::{Result, Service};
 
 impl Service {
     /// Creates a script at version 1 once its name and body are acceptable.
+    #[tracing::instrument(skip_all)]
     pub async fn script_create(&self, by: &Principal, name: &str, body: &str) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check("name", Name::parse(name));
@@ -29,6 +30,7 @@ impl Service {
     }
 
     /// Saves a new version of a script (and optionally a new name) once both are acceptable.
+    #[tracing::instrument(skip_all)]
     pub async fn script_update(
         &self,
         by: &Principal,

@@ -44,6 +44,7 @@ pub struct Evaluated {
 
 impl Service {
     /// A target's progress now.
+    #[tracing::instrument(skip_all)]
     pub async fn evaluate(&self, target: TargetRow) -> Result<Evaluated> {
         let (start, end) = target.period.range(self.tz());
         let filter = match target.scope {
@@ -78,6 +79,7 @@ impl Service {
     }
 
     /// Every target of a scope for the current month, quarter and year, month first.
+    #[tracing::instrument(skip_all)]
     pub async fn current_targets(
         &self,
         scope: TargetScope,
@@ -93,6 +95,7 @@ impl Service {
     }
 
     /// Sets a target; the scope must name a campaign, an agent or a team that exists.
+    #[tracing::instrument(skip_all)]
     pub async fn create_target(&self, input: TargetInput, by: &Principal) -> Result<Evaluated> {
         let mut v = Validator::new();
         let scope_id = match &input.scope_id {
@@ -145,6 +148,7 @@ impl Service {
     }
 
     /// Changes a target's goal.
+    #[tracing::instrument(skip_all)]
     pub async fn set_goal(
         &self,
         id: crate::ids::TargetId,

@@ -20,6 +20,7 @@ pub const FIELD_SAMPLE: i64 = 1_000;
 
 impl Service {
     /// The warnings of each campaign, in order.
+    #[tracing::instrument(skip_all)]
     pub async fn campaign_warnings(&self, rows: &[CampaignRow]) -> Result<Vec<Vec<Warning>>> {
         let active = self.store.agents_active().await?;
         let anyone = !active.is_empty();

@@ -1,8 +1,10 @@
 //! Follow-ups opened by complaints, for leads to resolve.
 
 use crate::{
+    audit::{Action, Change, Entity},
     ids::{AgentId, CallId, CampaignId, ContactId, FollowUpId},
-    on_pool,
+    on_pool, on_tx,
+    people::Principal,
     time::Instant,
 };
 
@@ -57,31 +59,45 @@ impl Store {
         .await)?)
     }
 
-    /// Resolves (or re-opens, with `resolved` false) a follow-up.
+    /// Resolves (or re-opens, with `resolved` false) a follow-up, audited.
     pub async fn follow_up_resolve(
         &self,
         id: FollowUpId,
         resolution: Option<&str>,
         resolved: bool,
         now: Instant,
+        by: &Principal,
     ) -> Result<FollowUpRow> {
-        let n = on_pool!(&self.pool, |p| sqlx::query(RESOLVE)
+        let mut tx = self.begin().await?;
+        let sql = format!("{SELECT}{BY_ID}");
+        let before: FollowUpRow = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+        .ok_or(StoreError::NotFound)?;
+        on_tx!(&mut tx, |c| sqlx::query(RESOLVE)
             .bind(id)
             .bind(resolved)
             .bind(now)
             .bind(resolution)
-            .execute(p)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let sql = format!("{SELECT}{BY_ID}");
-        Ok(on_pool!(&self.pool, |p| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
-        )
+            .map(|_| ()))?;
+        let after: FollowUpRow = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
         .bind(id)
-        .fetch_one(p)
-        .await)?)
+        .fetch_one(c)
+        .await)?;
+        // Never the phone: the audit log names the follow-up, not the person's number.
+        let state = |r: &FollowUpRow| serde_json::json!({"resolved_at": r.resolved_at, "resolution": r.resolution});
+        let record = Change::new(Entity::FollowUp, id, Action::Update)
+            .before(state(&before))
+            .after(state(&after));
+        Store::audit_in(&mut tx, by, now, &record).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }

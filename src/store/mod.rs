@@ -31,6 +31,7 @@ pub mod page;
 pub mod pause_reasons;
 pub mod queue;
 mod read;
+pub mod reads;
 pub mod releases;
 pub mod scripts;
 pub mod skips;
@@ -40,6 +41,7 @@ pub mod tokens;
 
 pub use connect::{StoreOptions, sqlite_options};
 pub use page::Page;
+pub use reads::Reads;
 
 /// Runs `$body` with `$p` bound to the concrete pool, once per backend, so one SQL text and
 /// one set of binds serve both.
@@ -111,9 +113,16 @@ pub enum StoreError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule would be broken (the message says which).
+    /// The request conflicts with the current state (the message says how).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value a client gave is already taken (a unique rule of the database): the field it
+    /// came in and what is taken, the same words on both backends.
+    #[error("{field}: {message}")]
+    Taken {
+        field: &'static str,
+        message: &'static str,
+    },
     /// The database could not be reached or did not answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
@@ -127,13 +136,64 @@ impl From<sqlx::Error> for StoreError {
         match error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.message().to_owned())
+                match TAKEN.iter().find(|rule| rule.broken_by(&**db)) {
+                    Some(rule) => StoreError::Taken {
+                        field: rule.field,
+                        message: rule.message,
+                    },
+                    // A rule no client value can break (one lease per call, …): a race the
+                    // caller reports in its own words, never the database's.
+                    None => {
+                        StoreError::Conflict("conflicts with a change made at the same time".into())
+                    }
+                }
             }
             _ if is_unavailable(&error) => StoreError::Unavailable(error),
             other => StoreError::Other(other),
         }
     }
 }
+
+/// A unique rule a client's value can break, and the field the value came in.
+struct UniqueRule {
+    /// The table and its columns, as SQLite names them in its message (`offers.code`).
+    columns: &'static str,
+    /// The constraint's name on PostgreSQL.
+    constraint: &'static str,
+    field: &'static str,
+    message: &'static str,
+}
+
+impl UniqueRule {
+    fn broken_by(&self, db: &dyn sqlx::error::DatabaseError) -> bool {
+        db.constraint() == Some(self.constraint)
+            || db
+                .message()
+                .strip_prefix("UNIQUE constraint failed: ")
+                .is_some_and(|cols| cols == self.columns)
+    }
+}
+
+const TAKEN: &[UniqueRule] = &[
+    UniqueRule {
+        columns: "offers.code",
+        constraint: "offers_code_key",
+        field: "code",
+        message: "an offer with this code exists",
+    },
+    UniqueRule {
+        columns: "pause_reasons.name",
+        constraint: "pause_reasons_name_key",
+        field: "name",
+        message: "a pause reason with this name exists",
+    },
+    UniqueRule {
+        columns: "targets.scope, targets.scope_id, targets.period, targets.metric",
+        constraint: "targets_scope_scope_id_period_metric_key",
+        field: "period",
+        message: "a target for this scope, period and metric exists; PATCH it",
+    },
+];
 
 /// Whether an error means the database is out of reach for now (and a retry later may work),
 /// rather than that the request or the code is wrong: no connection to be had in time, a

@@ -10,7 +10,7 @@ use crate::{
     time::Instant,
 };
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store};
 
 /// An offer as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -45,13 +45,7 @@ impl Store {
             .bind(description)
             .bind(now)
             .fetch_one(c)
-            .await)
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("offer code '{code}' is taken"))
-            }
-            other => other,
-        })?;
+            .await)?;
         let record = change(offer.id, Action::Create).after(serde_json::json!(offer));
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;

@@ -9,21 +9,29 @@ use super::{
     agent_states::StateRow,
     agents::Agent,
     audit::{AuditFilter, AuditRow},
-    campaigns::{CampaignListFilter, CampaignRow},
+    callbacks::{CallbackFilter, CallbackRow},
+    campaigns::CampaignRow,
     contacts::{ContactRow, EntryRow, HistoryRow, MembershipRow},
     dnc::DncEntry,
-    imports::{ImportRow, Invalid},
+    follow_ups::FollowUpRow,
+    imports::ImportRow,
     offers::Offer,
     pause_reasons::PauseReason,
     scripts::{RenderFailures, Script},
-    stats::ExportRow,
+    stats::{ExportRow, Filter, GroupBy},
     targets::TargetRow,
     tokens::TokenRow,
 };
 use crate::{
-    contacts::ContactState,
-    ids::{AgentId, CampaignId, ContactId, EntryId, ImportId, OfferId, ScriptId, TokenId},
-    outcomes::Disposition,
+    campaigns::CampaignStatus,
+    contacts::{ContactState, import::Invalid},
+    dispatch::Disposition,
+    ids::{
+        AgentId, CampaignId, ContactId, EntryId, FollowUpId, ImportId, OfferId, PauseReasonId,
+        ScriptId, TargetId, TokenId,
+    },
+    people::Principal,
+    stats::Tally,
     time::Instant,
 };
 
@@ -82,4 +90,19 @@ reads! {
     fn script_list(after: ScriptId, limit: i64) -> Result<Vec<Script>>;
     fn script_failures(first: ScriptId, last: ScriptId) -> Result<Vec<RenderFailures>>;
     fn token_list(after: TokenId, limit: i64) -> Result<Vec<TokenRow>>;
+    /// Whose token this is (the hash of its secret), if it admits anyone now.
+    fn principal_by_hash(hash: &str, now: Instant) -> Result<Option<Principal>>;
+    fn callbacks(filter: CallbackFilter, after: EntryId, limit: i64) -> Result<Vec<CallbackRow>>;
+    fn campaign_list(
+        status: Option<CampaignStatus>, after: CampaignId, limit: i64
+    ) -> Result<Vec<CampaignRow>>;
+    fn dnc_get(phone: &str) -> Result<Option<DncEntry>>;
+    fn pause_reasons(after: PauseReasonId, limit: i64) -> Result<Vec<PauseReason>>;
+    fn follow_ups(open: Option<bool>, after: FollowUpId, limit: i64) -> Result<Vec<FollowUpRow>>;
+    fn tally_range(
+        group: GroupBy, filter: &Filter, from_hour: i64, to_hour: i64
+    ) -> Result<BTreeMap<i64, Tally>>;
+    fn target_list(
+        scope: Option<&str>, scope_id: Option<&str>, after: TargetId, limit: i64
+    ) -> Result<Vec<TargetRow>>;
 }

@@ -79,13 +79,7 @@ impl Store {
         .bind(t.goal)
         .bind(now)
         .fetch_one(c)
-        .await)
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(
-                "a target for this scope, period and metric exists; PATCH it".into(),
-            ),
-            other => other,
-        })?;
+        .await)?;
         let record = change(row.id, Action::Create).after(row.json());
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;

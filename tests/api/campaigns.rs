@@ -124,7 +124,8 @@ async fn a_campaign_starts_as_a_draft_with_sane_defaults(app: TestApp) {
 
 async fn every_lifecycle_transition_is_allowed_or_a_409(app: TestApp) {
     // From each state, each command: the contract's table.
-    let expected: &[(&str, &[(&str, Option<&str>)])] = &[
+    type Outcomes<'a> = &'a [(&'a str, Option<&'a str>)];
+    let expected: &[(&str, Outcomes)] = &[
         (
             "draft",
             &[

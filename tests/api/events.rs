@@ -242,9 +242,9 @@ async fn a_replay_from_events_already_pruned_sends_reset_then_live_events(app: T
     let seen = first[0].0;
     flip(&app, campaign, 1).await;
     // The janitor prunes events older than a day; here, every one older than now + 1 s.
-    let service = &app.running.as_ref().expect("the server runs").service;
-    let cutoff = service.now().plus_millis(1_000);
-    service.store.events_prune(cutoff).await.unwrap();
+    let running = app.running.as_ref().expect("the server runs");
+    let cutoff = running.service.now().plus_millis(1_000);
+    running.store.events_prune(cutoff).await.unwrap();
     let replay = open(&app, &viewer, Some(seen)).await;
     let reader = tokio::spawn(read_events(replay, 2, 10));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -270,9 +270,9 @@ async fn live_events_keep_flowing_after_the_janitor_prunes_a_quiet_day(app: Test
     assert_eq!(seen.len(), 3, "{seen:?}");
     // A day without events: the janitor prunes every one of them.
     app.advance(2 * 86_400);
-    let service = &app.running.as_ref().expect("the server runs").service;
-    let day_ago = service.now().plus_millis(-86_400_000);
-    service.store.events_prune(day_ago).await.unwrap();
+    let running = app.running.as_ref().expect("the server runs");
+    let day_ago = running.service.now().plus_millis(-86_400_000);
+    running.store.events_prune(day_ago).await.unwrap();
     let live = open(&app, &viewer, None).await;
     let reader = tokio::spawn(read_events(live, 1, 10));
     tokio::time::sleep(Duration::from_millis(500)).await;

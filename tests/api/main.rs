@@ -28,6 +28,7 @@ mod injection;
 mod jobs;
 mod limits;
 mod metrics;
+mod one_door;
 mod people;
 mod process;
 mod proxy;

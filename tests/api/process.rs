@@ -72,6 +72,8 @@ impl Server {
         for (k, v) in vars {
             cmd.env(k, v);
         }
+        // Waited for when the process is dropped (killed, then reaped).
+        #[allow(clippy::zombie_processes)]
         let mut child = cmd.spawn().expect("the outcall binary starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();

@@ -29,7 +29,7 @@ async fn guessing_tokens_gets_429_but_valid_tokens_keep_working(app: TestApp) {
             .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
-    app.get("/v1/agents", &format!("oc_guess_x"))
+    app.get("/v1/agents", "oc_guess_x")
         .await
         .expect_problem(StatusCode::TOO_MANY_REQUESTS, "");
     app.get("/v1/agents", app.admin())
