@@ -28,6 +28,7 @@ mod injection;
 mod jobs;
 mod limits;
 mod metrics;
+mod pending;
 mod people;
 mod process;
 mod proxy;
