@@ -12,6 +12,7 @@ mod contacts;
 mod counts;
 mod crash;
 mod crash_schedules;
+mod desk;
 mod dnc;
 mod edge;
 mod eligibility;
