@@ -249,7 +249,12 @@ impl Store {
         let Some(since) = since else {
             return Ok(());
         };
-        type Left = (AgentState, Option<String>, Option<Instant>, Option<CampaignId>);
+        type Left = (
+            AgentState,
+            Option<String>,
+            Option<Instant>,
+            Option<CampaignId>,
+        );
         let moved: Option<Left> = on_tx!(tx, |c| sqlx::query_as(LEAVE_CALL)
             .bind(agent)
             .bind(to)

@@ -126,7 +126,10 @@ async fn an_agents_own_pause_releases_its_call_and_a_supervisors_sign_out_waits_
         .await
         .expect_problem(StatusCode::CONFLICT, "");
     let (_, next, _) = app.take(&third).await;
-    assert_ne!(next, phone, "the signed-out agent's call was finished, not released");
+    assert_ne!(
+        next, phone,
+        "the signed-out agent's call was finished, not released"
+    );
     let audit = app.get("/v1/audit?entity=agent", app.admin()).await;
     let set_state: Vec<&Value> = audit.body["items"]
         .as_array()

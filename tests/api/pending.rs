@@ -39,8 +39,11 @@ async fn history(app: &TestApp, contact: i64) -> Vec<(String, Value)> {
 async fn a_supervisors_pause_of_an_agent_on_a_call_waits_for_its_outcome_and_then_pauses_it(
     app: TestApp,
 ) {
-    app.running_campaign(json!({"wrap_up": "30s"}), "phone\n13800138000\n13800138001\n")
-        .await;
+    app.running_campaign(
+        json!({"wrap_up": "30s"}),
+        "phone\n13800138000\n13800138001\n",
+    )
+    .await;
     app.create("/v1/pause-reasons", json!({"name": "辅导"}))
         .await;
     let (id, agent) = app.agent("agent", None).await;
@@ -75,7 +78,10 @@ async fn a_supervisors_pause_of_an_agent_on_a_call_waits_for_its_outcome_and_the
         .await
         .expect(StatusCode::OK);
     let me = my_state(&app, &agent).await;
-    assert_eq!(me["state"], "paused", "the pause applies, without a wrap-up: {me}");
+    assert_eq!(
+        me["state"], "paused",
+        "the pause applies, without a wrap-up: {me}"
+    );
     assert_eq!(me["reason"], "辅导", "{me}");
     assert_eq!(me["pending"], Value::Null, "{me}");
     assert_eq!(me["since"], "2026-11-25T10:00:20+08:00", "{me}");
@@ -116,14 +122,21 @@ async fn a_supervisors_sign_out_of_an_agent_on_a_call_applies_when_the_superviso
     app.release_with(&supervisor, call, json!({"reason": "客户投诉升级"}))
         .await
         .expect(StatusCode::OK);
-    assert_eq!(on_the_floor(&app, &supervisor, id).await["state"], "offline");
+    assert_eq!(
+        on_the_floor(&app, &supervisor, id).await["state"],
+        "offline"
+    );
 
     let r = app.heartbeat(&agent, call).await;
     r.expect_problem(StatusCode::CONFLICT, "");
     assert_eq!(r.body["code"], "call_released", "{}", r.text);
-    app.outcome(&agent, call, json!({"disposition": "declined", "notes": "不需要"}))
-        .await
-        .expect(StatusCode::OK);
+    app.outcome(
+        &agent,
+        call,
+        json!({"disposition": "declined", "notes": "不需要"}),
+    )
+    .await
+    .expect(StatusCode::OK);
     assert_eq!(
         history(&app, contact).await,
         vec![
@@ -169,8 +182,11 @@ async fn start_with_idle_sign_out(backend: crate::helpers::Backend) -> TestApp {
 async fn an_agent_whose_desk_goes_quiet_on_a_call_is_signed_out_once_its_outcome_is_recorded(
     app: TestApp,
 ) {
-    app.running_campaign(json!({"lease": "10m", "wrap_up": "30s"}), "phone\n13800138000\n")
-        .await;
+    app.running_campaign(
+        json!({"lease": "10m", "wrap_up": "30s"}),
+        "phone\n13800138000\n",
+    )
+    .await;
     let supervisor = app.token("supervisor").await;
     let (id, agent) = app.agent("quiet", None).await;
     let (call, _, _) = app.take(&agent).await;
