@@ -180,7 +180,7 @@ mod tests {
         },
         dispatch::{CallState, HistoryKind},
         events::EventKind,
-        floor::AgentState,
+        floor::{AgentState, Pending},
         people::Role,
         stats::{Metric, TargetScope},
     };
@@ -248,6 +248,7 @@ mod tests {
             ("audit.entity", spellings(Entity::ALL)),
             ("audit.action", spellings(Action::ALL)),
             ("agent_states.state", spellings(AgentState::ALL)),
+            ("agent_states.pending", spellings(Pending::ALL)),
             ("agent_state_time.state", spellings(AgentState::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {

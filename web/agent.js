@@ -1,4 +1,7 @@
 // Agent desk: take the next call, read the script, keep the lease alive, record the outcome.
+// The desk asks for its agent's state every 1.5 s, so it learns within 2 s of a supervisor's
+// pause or sign-out (pending until the call ends) and of a call released under it (whose outcome
+// the server still takes while nobody else has the contact).
 "use strict";
 (() => {
   const { t, h, $, $$, api, showError, toast } = OC;
@@ -18,13 +21,23 @@
   let signedIn = Promise.resolve(); // the sign-in (state ready) a hand-out waits for
   let me = null;           // the agent's state: {state, reason, since, wrap_up_until}
   let outlook = null;      // after an empty next: {next_call_expected_at, reason}
+  let released = false;    // the call shown was released by a supervisor: only its outcome is left
+  let pollTimer = null;
+  const POLL_MS = 1500;
 
   function setStatus(text) { $("#status").textContent = text || ""; }
 
   // ---- The agent's state: ready, paused for a reason, and the wrap-up after an outcome ----
   function renderState() {
     if (!me) return;
-    $("#state").textContent = t("floor.state." + me.state) + (me.reason ? " · " + me.reason : "");
+    const reason = me.state === "paused" ? me.reason : null;
+    $("#state").textContent = t("floor.state." + me.state) + (reason ? " · " + reason : "");
+    // A supervisor's pause or sign-out waiting for this call to end.
+    const pending = me.state === "on_call" && me.pending
+      ? t("agent.pending." + me.pending) + (me.pending_reason ? " · " + me.pending_reason : "")
+      : "";
+    $("#pending").textContent = pending;
+    $("#pending").hidden = !pending;
     const paused = me.state === "paused" || me.state === "offline";
     $("#pause").hidden = paused || me.state === "on_call";
     $("#pause-reason").hidden = paused || me.state === "on_call";
@@ -44,11 +57,45 @@
     try { me = await api("GET", "/v1/agents/me/state"); renderState(); } catch (e) { /* shown on the next action */ }
   }
 
+  // Every 1.5 s while signed in: the state (a sign of life too), and whether the call shown is
+  // still held.
+  async function poll() {
+    if ($("#app").hidden) return;
+    await loadState();
+    if (current && !released && me && me.state !== "on_call") await callGone();
+  }
+
+  // The agent is no longer on the call shown: ask the call how it ended (a state read before a
+  // hand-out may be stale, and then the call is still ours).
+  async function callGone() {
+    const id = current.call.id;
+    try {
+      const r = await api("POST", `/v1/calls/${id}/heartbeat`);
+      expiresAt = Date.parse(r.lease_expires_at);
+    } catch (e) {
+      if (!current || current.call.id !== id) return;
+      if (e.problem.code === "call_released") showReleased();
+      else if (e.status === 409 || e.status === 404) leaseLost();
+    }
+  }
+
+  // Released by a supervisor while the agent talked: the outcome is still taken while nobody
+  // else has the contact, so the form stays, without a lease to count down or hand back.
+  function showReleased() {
+    released = true;
+    clearTimeout(heartbeatTimer);
+    clearInterval(tickTimer);
+    $("#countdown").textContent = "";
+    $("#released-note").hidden = false;
+    $("#release").hidden = true;
+    setStatus(t("code.call_released"));
+  }
+
   async function setState(body) {
     try {
       me = await api("POST", "/v1/agents/me/state", body);
       showError($("#error"), null);
-      if (me.state === "paused") clearCall();
+      if (me.state === "paused" || me.state === "offline") clearCall();
       renderState();
     } catch (e) {
       showError($("#error"), e);
@@ -187,6 +234,9 @@
 
   function clearCall() {
     current = null;
+    released = false;
+    $("#released-note").hidden = true;
+    $("#release").hidden = false;
     clearTimeout(heartbeatTimer);
     clearInterval(tickTimer);
     $("#call").hidden = true;
@@ -209,12 +259,14 @@
       const r = await api("POST", `/v1/calls/${current.call.id}/heartbeat`);
       expiresAt = Date.parse(r.lease_expires_at);
     } catch (e) {
+      if (e.problem.code === "call_released") { showReleased(); return; }
       if (e.status === 409 || e.status === 404) { leaseLost(); return; }
     }
     scheduleHeartbeat();
   }
 
   function tick() {
+    if (released) return;
     const el = $("#countdown");
     const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
     el.textContent = t("agent.lease.left", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
@@ -305,6 +357,19 @@
     } catch (e) { showError($("#error"), e); }
   }
 
+  // "Sign out" signs the agent out on the floor too (offline), after asking when a call is in
+  // hand (the agent's own sign-out hands a held call back), then forgets the token.
+  async function beforeSignOut() {
+    if (current && !window.confirm(t("agent.signout.confirm"))) return false;
+    try {
+      me = await api("POST", "/v1/agents/me/state", { state: "offline" });
+    } catch (e) {
+      if (e.status !== 401) { showError($("#error"), e); return false; }
+    }
+    clearCall();
+    return true;
+  }
+
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target.tagName || "").toLowerCase();
@@ -341,7 +406,8 @@
     setInterval(loadProgress, 60000);
     setInterval(renderLocalTime, 30000);
     // A sign of life while waiting or paused (a held call heart-beats on its own), so an idle
-    // sign-out (OUTCALL_AGENT_IDLE) spares an open desk; it also shows a supervisor's change.
-    setInterval(loadState, 30000);
-  });
+    // sign-out (OUTCALL_AGENT_IDLE) spares an open desk; it shows a supervisor's change and a
+    // call released under the agent within 2 s.
+    if (!pollTimer) pollTimer = setInterval(poll, POLL_MS);
+  }, beforeSignOut);
 })();

@@ -58,9 +58,16 @@ const OC = (() => {
   const tokenKey = "outcall.token." + page;
   let token = sessionStorage.getItem(tokenKey);
 
+  /** A problem's text for people: the translation of its `code` when there is one, else its
+   *  (English) detail. */
+  function problemText(problem) {
+    const code = problem && problem.code;
+    if (code && dict.en["code." + code] !== undefined) return t("code." + code);
+    return (problem && (problem.detail || problem.title)) || t("error.generic");
+  }
   class ApiError extends Error {
     constructor(status, problem) {
-      super((problem && (problem.detail || problem.title)) || t("error.generic"));
+      super(problemText(problem));
       this.status = status;
       this.problem = problem || {};
     }
@@ -129,8 +136,9 @@ const OC = (() => {
     if (message) { box.textContent = message; box.hidden = false; }
   }
 
-  /** Wires the sign-in form; `probe` is a GET path this page's role may read. */
-  function session(probe, start) {
+  /** Wires the sign-in form; `probe` is a GET path this page's role may read. `beforeSignOut`,
+   *  if given, runs when the sign-out button is clicked and may refuse (resolving to false). */
+  function session(probe, start, beforeSignOut) {
     onSignedIn = start;
     const form = $("#signin");
     form.addEventListener("submit", async (ev) => {
@@ -138,7 +146,10 @@ const OC = (() => {
       token = $("#token").value.trim();
       await tryToken(probe);
     });
-    $("#signout").addEventListener("click", () => signOut());
+    $("#signout").addEventListener("click", async () => {
+      if (beforeSignOut && (await beforeSignOut()) === false) return;
+      signOut();
+    });
     if (token) tryToken(probe); else signOut();
   }
 

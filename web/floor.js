@@ -62,11 +62,15 @@
   function tile(a) {
     const inState = secondsSince(a.since);
     const long = (a.state === "on_call" && inState >= LONG_CALL_S) || (a.state === "paused" && inState >= LONG_PAUSE_S);
-    const state = t("floor.state." + a.state) + (a.reason ? " · " + a.reason : "");
+    const reason = a.pending ? null : a.reason;
+    const state = t("floor.state." + a.state) + (reason ? " · " + reason : "");
+    // A pause or sign-out waiting for the agent's call to end.
+    const pending = a.pending ? t("floor.pending." + a.pending) + (a.pending_reason ? " · " + a.pending_reason : "") : null;
     const today = a.today;
     return h("div", { class: "card tile state-" + a.state + (long ? " long" : ""), dataset: { agent: String(a.agent), state: a.state } },
       h("div", { class: "tile-head" }, h("b", { class: "tile-name", text: a.name }), h("span", { class: "muted small", text: a.team || "" })),
       h("div", { class: "tile-state" }, h("span", { text: state }), " ", h("span", { class: "tile-clock", text: clockText(inState) })),
+      pending ? h("div", { class: "small warn-mark tile-pending", text: "→ " + pending }) : null,
       a.call ? h("div", { class: "small tile-call" },
         t("floor.campaign") + " #" + a.call.campaign + " · " + t("floor.left") + " " + clockText(secondsUntil(a.call.lease_expires_at))) : null,
       h("div", { class: "small muted tile-today" },

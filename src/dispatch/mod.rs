@@ -52,7 +52,9 @@ crate::text_enum! {
         Leased = "leased",
         /// Finished with an outcome. Final.
         Completed = "completed",
-        /// Handed back unattempted by the agent (or for them). Final.
+        /// Handed back unattempted by the agent (or for them: a supervisor, the agent's own
+        /// pause). Final (a late outcome may still complete it while nobody else was handed the
+        /// person, as after a supervisor's release while the agent was still talking).
         Released = "released",
         /// The lease ran out; the entry went back to the queue. Final (a late outcome may still
         /// complete it while nobody else was handed the person).

@@ -11,25 +11,61 @@ crate::text_enum! {
     /// Where an agent stands. Only `ready` and `wrap_up` agents are handed calls (and an
     /// `on_call` agent gets its own call back).
     pub enum AgentState {
-        /// Signed out; gets no calls. Every agent starts here. Enters when the agent or a
-        /// supervisor signs it out (releasing a held call), when its desk stopped heart-beating
-        /// for the configured time, or when it is deactivated; leaves when the agent sets `ready`.
+        /// Signed out; gets no calls. Every agent starts here. Enters when the agent signs out
+        /// (releasing a held call), when a supervisor signs it out or its desk stopped
+        /// heart-beating for the configured time (once a held call ends: see [`Pending`]), or when
+        /// it is deactivated (releasing a held call); leaves when the agent sets `ready`.
         Offline = "offline",
         /// Waiting for a call. Enters when the agent sets it (the desk does on sign-in), when its
         /// call is released or its lease runs out, and when a wrap-up's time has passed; leaves
         /// by a hand-out, a pause or a sign-out.
         Ready = "ready",
         /// On a break, with a reason from the leads' list; gets no calls. Enters when the agent
-        /// or a supervisor pauses it (releasing a held call); leaves when the agent sets `ready`
-        /// or it is signed out.
+        /// pauses (releasing a held call) or a supervisor pauses it (once a held call ends: see
+        /// [`Pending`]); leaves when the agent sets `ready` or it is signed out.
         Paused = "paused",
         /// Holds a call under a lease. Enters only by a hand-out, in its transaction; leaves when
         /// the call ends: by its outcome (`wrap_up`), a release or an expired lease (`ready`), or
-        /// a pause or sign-out that releases it.
+        /// the agent's own pause or sign-out that releases it — into the [`Pending`] state
+        /// instead when one is pending.
         OnCall = "on_call",
         /// After an outcome, until the agent is ready again or the campaign's wrap-up time has
         /// passed (then `ready`, from that moment). May take its next call.
         WrapUp = "wrap_up",
+    }
+}
+
+crate::text_enum! {
+    /// A state asked for while the agent holds a call, by a supervisor, lead or admin or by
+    /// inactivity: it waits for the call to end. Set (with a pause's reason) when such a pause or
+    /// sign-out comes while the agent is `on_call`, replaced by a later one; applied and cleared
+    /// when the call ends — by its outcome (instead of the wrap-up), a release or an expired
+    /// lease (instead of `ready`) — and cleared by any other move of the agent (its own pause or
+    /// sign-out, which releases the call at once).
+    pub enum Pending {
+        /// Paused, for the reason kept beside it, once the call ends.
+        Paused = "paused",
+        /// Signed out once the call ends.
+        Offline = "offline",
+    }
+}
+
+impl Pending {
+    /// The state it becomes.
+    pub fn state(self) -> AgentState {
+        match self {
+            Pending::Paused => AgentState::Paused,
+            Pending::Offline => AgentState::Offline,
+        }
+    }
+
+    /// The pending form of a state asked for, if it has one.
+    pub fn of(state: AgentState) -> Option<Pending> {
+        match state {
+            AgentState::Paused => Some(Pending::Paused),
+            AgentState::Offline => Some(Pending::Offline),
+            _ => None,
+        }
     }
 }
 

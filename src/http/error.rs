@@ -36,6 +36,10 @@ pub enum Error {
     /// 409: a value given in a field is already taken (the field is named in `errors`).
     #[error("taken: {0:?}")]
     Taken(FieldError),
+    /// 409 with a stable `code` in the problem (so far only the conflicts a desk must tell
+    /// apart: `lease_lost`, `call_released`).
+    #[error("conflict ({code}): {detail}")]
+    CodedConflict { code: &'static str, detail: String },
     /// 413: the body is larger than this route accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -86,7 +90,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) | Error::Taken(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::Taken(_) | Error::CodedConflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -145,6 +149,7 @@ impl From<service::Error> for Error {
             service::Error::Taken { field, message } => {
                 Error::Taken(FieldError::new(field, message))
             }
+            service::Error::CodedConflict { code, detail } => Error::CodedConflict { code, detail },
             service::Error::Invalid(invalid) => invalid.into(),
             service::Error::Unreadable(field) => Error::BadRequest {
                 detail: format!("{}: {}", field.field, field.message),
@@ -174,12 +179,25 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// A stable identifier of the problem, for pages to translate (only on some problems yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
 
 /// Builds a problem+json response for any status.
 pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError>>) -> Response {
+    coded_problem(status, None, detail, errors)
+}
+
+/// Builds a problem+json response with a stable `code`, if given.
+pub fn coded_problem(
+    status: StatusCode,
+    code: Option<&str>,
+    detail: String,
+    errors: Option<Vec<FieldError>>,
+) -> Response {
     let title = status.canonical_reason().unwrap_or("Error").to_owned();
     let slug = title.to_lowercase().replace(' ', "-");
     let body = Problem {
@@ -187,6 +205,7 @@ pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError
         title,
         status: status.as_u16(),
         detail,
+        code: code.map(str::to_owned),
         errors,
     };
     let mut response = (status, Json(body)).into_response();
@@ -207,12 +226,16 @@ impl IntoResponse for Error {
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };
+        let code = match &self {
+            Error::CodedConflict { code, .. } => Some(*code),
+            _ => None,
+        };
         let (detail, errors) = match self {
             Error::BadRequest { detail, errors } => (detail, Some(errors)),
             Error::Unauthorized => ("a valid bearer token is required".to_owned(), None),
             Error::Forbidden => ("this token's role may not do that".to_owned(), None),
             Error::NotFound => ("nothing here".to_owned(), None),
-            Error::Conflict(detail) => (detail, None),
+            Error::Conflict(detail) | Error::CodedConflict { detail, .. } => (detail, None),
             Error::Taken(e) => (format!("{}: {}", e.field, e.message), Some(vec![e])),
             Error::PayloadTooLarge => (
                 "the body is larger than this route accepts".to_owned(),
@@ -252,7 +275,7 @@ impl IntoResponse for Error {
                 ("something went wrong on our side".to_owned(), None)
             }
         };
-        let mut response = problem(status, detail, errors);
+        let mut response = coded_problem(status, code, detail, errors);
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

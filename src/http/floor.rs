@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    floor::AgentState,
+    floor::{AgentState, Pending},
     ids::{AgentId, CallId, CampaignId, ContactId, PauseReasonId},
     service::{
         agent_states::{Asker, StateInput},
@@ -50,8 +50,14 @@ pub struct FloorAgentView {
     pub name: String,
     pub team: Option<String>,
     pub state: AgentState,
+    /// Why it is paused; on a call with a pause pending, why it will be.
     pub reason: Option<String>,
     pub since: String,
+    /// On a call: `paused` or `offline` when a supervisor's (or inactivity's) pause or sign-out
+    /// waits for the call to end; null otherwise.
+    pub pending: Option<Pending>,
+    /// A pending pause's reason.
+    pub pending_reason: Option<String>,
     pub call: Option<FloorCall>,
     pub today: Today,
 }
@@ -94,8 +100,10 @@ fn floor_view(state: &AppState, a: FloorAgent) -> FloorAgentView {
         name: r.name,
         team: r.team,
         state: a.standing.state,
-        reason: a.standing.reason,
+        reason: a.standing.reason.or(r.pending_reason.clone()),
         since: a.standing.since.rfc3339(tz),
+        pending: r.pending,
+        pending_reason: r.pending_reason,
         call,
         today: a.today,
     }
@@ -122,12 +130,19 @@ async fn floor_get(
 pub struct StateView {
     pub agent: AgentId,
     pub state: AgentState,
-    /// Why it is paused (one of the pause reasons); null otherwise.
+    /// Why it is paused (one of the pause reasons); on a call with a pause pending, why it will
+    /// be; null otherwise.
     pub reason: Option<String>,
     /// Since when (RFC 3339).
     pub since: String,
     /// During a wrap-up: when it ends by itself.
     pub wrap_up_until: Option<String>,
+    /// On a call: `paused` or `offline` when a supervisor's (or inactivity's) pause or sign-out
+    /// waits for the call to end, which then moves the agent there (without a wrap-up); null
+    /// otherwise.
+    pub pending: Option<Pending>,
+    /// A pending pause's reason.
+    pub pending_reason: Option<String>,
 }
 
 fn view(state: &AppState, row: StateRow) -> StateView {
@@ -137,14 +152,18 @@ fn view(state: &AppState, row: StateRow) -> StateView {
     StateView {
         agent: row.agent_id,
         state: standing.state,
-        reason: standing.reason,
+        reason: standing.reason.or(row.pending_reason.clone()),
         since: standing.since.rfc3339(tz),
         wrap_up_until: standing.wrap_up_until.map(|t| t.rfc3339(tz)),
+        pending: row.pending,
+        pending_reason: row.pending_reason,
     }
 }
 
-/// The calling agent's state. Asking is a sign of life of the agent's desk (the desk asks every
-/// 30 s), which an idle sign-out (`OUTCALL_AGENT_IDLE`) counts.
+/// The calling agent's state, with a pause or sign-out pending for the end of its call. Cheap
+/// (one read; the desk asks every 1.5 s to learn of a supervisor's change or release within
+/// 2 s), and a sign of life of the agent's desk, which an idle sign-out (`OUTCALL_AGENT_IDLE`)
+/// counts (written at most every 10 s).
 #[utoipa::path(get, path = "/v1/agents/me/state", tag = "floor",
     responses((status = 200, body = StateView)), security(("bearer" = [])))]
 async fn agents_my_state_get(
@@ -152,13 +171,13 @@ async fn agents_my_state_get(
     State(state): State<AppState>,
 ) -> Result<Json<StateView>> {
     let agent = auth.0.agent_id.ok_or(Error::Forbidden)?;
-    let row = state.desk_heard(agent).await?;
+    let row = state.my_state(agent).await?;
     Ok(Json(view(&state, row)))
 }
 
 /// Set the calling agent's state: `ready` (the desk does on sign-in), `paused` with a reason,
-/// or `offline`. Pausing or signing out releases a held call; an agent on a call that asks to
-/// be ready stays on its call.
+/// or `offline`. The agent's own pause or sign-out releases a held call at once (the desk asks
+/// first); an agent on a call that asks to be ready stays on its call.
 #[utoipa::path(post, path = "/v1/agents/me/state", tag = "floor", request_body = StateInput,
     responses((status = 200, body = StateView), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
@@ -172,23 +191,29 @@ async fn agents_my_state_set(
     Ok(Json(view(&state, row)))
 }
 
-/// Pause an agent (with a reason) or sign it out, releasing a held call. Audited.
+/// Pause an agent (with a reason) or sign it out. Audited. An agent on a call keeps it: the
+/// answer is 202 with `{"state": "on_call", "pending", "reason"}`, and the agent moves there
+/// when the call ends (its outcome, a release or an expired lease).
 #[utoipa::path(post, path = "/v1/agents/{id}/state", tag = "floor", params(("id" = i64, Path)),
     request_body = StateInput,
-    responses((status = 200, body = StateView), (status = 404, body = super::error::Problem),
-        (status = 422, body = super::error::Problem)),
+    responses((status = 200, body = StateView), (status = 202, body = StateView),
+        (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn agents_state_set(
     auth: Require<Supervisors>,
     State(state): State<AppState>,
     AppPath(id): AppPath<AgentId>,
     AppJson(input): AppJson<StateInput>,
-) -> Result<Json<StateView>> {
+) -> Result<(StatusCode, Json<StateView>)> {
     state.reads.agent_get(id).await?;
     let row = state
         .set_agent_state(id, input, Asker::Floor(&auth.0))
         .await?;
-    Ok(Json(view(&state, row)))
+    let status = match row.pending {
+        Some(_) => StatusCode::ACCEPTED,
+        None => StatusCode::OK,
+    };
+    Ok((status, Json(view(&state, row))))
 }
 
 /// The reasons an agent may pause for, in id order.

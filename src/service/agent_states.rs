@@ -1,18 +1,19 @@
 //! Agents' states (see `floor::AgentState`): set by the agent (ready, paused for a reason,
-//! offline), by a supervisor or lead (paused, offline), and by inactivity (offline). A pause or
-//! a sign-out releases a held call in the same transaction. Hand-outs, outcomes, releases and
-//! expired leases move the state too, in their own transactions; the scheduler's tick ends
-//! wrap-ups whose time has passed.
+//! offline), by a supervisor or lead (paused, offline), and by inactivity (offline). The agent's
+//! own pause or sign-out, and a deactivation, release a held call in the same transaction; a
+//! supervisor's or inactivity's waits for the call to end (`floor::Pending`), so no outcome is
+//! lost to it. Hand-outs, outcomes, releases and expired leases move the state too, in their own
+//! transactions; the scheduler's tick ends wrap-ups whose time has passed.
 
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
     audit::{Action, Change, Entity},
-    floor::{AgentState, Standing},
+    floor::{AgentState, Pending, Standing},
     ids::AgentId,
     people::Principal,
-    store::{Store, agent_states::StateRow},
+    store::{Store, Tx, agent_states::StateRow},
     time::Instant,
     validate::Validator,
 };
@@ -34,13 +35,41 @@ pub struct StateInput {
 pub enum Asker<'a> {
     /// The agent itself, from its desk.
     Agent,
-    /// A supervisor, lead or admin: audited.
+    /// A supervisor, lead or admin: audited; a held call is kept until it ends.
     Floor(&'a Principal),
-    /// Nobody: the desk has not been heard from since this instant.
+    /// Nobody: the desk has not been heard from since this instant. A held call is kept until
+    /// it ends.
     Idle(Instant),
+    /// A supervisor, lead or admin deactivating the agent: audited; a held call is released at
+    /// once (the agent's token no longer works, so nobody could finish it).
+    Deactivation(&'a Principal),
 }
 
+impl Asker<'_> {
+    /// Whether a pause or sign-out of an agent on a call waits for the call to end.
+    fn waits_for_call(self) -> bool {
+        matches!(self, Asker::Floor(_) | Asker::Idle(_))
+    }
+}
+
+/// How stale the desk's last sign of life may get before asking for the agent's state marks it
+/// again: the desk asks every second or two, and a write each time would be wasted (an idle
+/// sign-out, `OUTCALL_AGENT_IDLE`, counts in minutes).
+const SEEN_EVERY_MS: i64 = 10_000;
+
 impl Service {
+    /// The agent's state row, for its desk, which asks often: one indexed read, and a sign of
+    /// life written only when the last one is older than a few seconds.
+    pub async fn my_state(&self, agent: AgentId) -> Result<StateRow> {
+        let now = self.now();
+        let mut row = self.store.agent_state(agent).await?;
+        if now.millis() - row.seen_at.millis() >= SEEN_EVERY_MS {
+            self.store.agent_seen(agent, now).await?;
+            row.seen_at = now;
+        }
+        Ok(row)
+    }
+
     /// Checks a state asked for: one the asker may ask, with a reason exactly when paused.
     async fn check_state(&self, input: StateInput, asker: Asker<'_>) -> Result<Standing> {
         let mut v = Validator::new();
@@ -86,8 +115,9 @@ impl Service {
         })
     }
 
-    /// Sets an agent's state (see the module's doc); returns the agent's row as it is now. An
-    /// agent on a call that asks to be ready stays on its call.
+    /// Sets an agent's state (see the module's doc); returns the agent's row as it is now, with
+    /// `pending` set when the state waits for the held call to end. An agent on a call that asks
+    /// to be ready stays on its call.
     #[tracing::instrument(skip_all)]
     pub async fn set_agent_state(
         &self,
@@ -106,6 +136,15 @@ impl Service {
             // Heard from since the sweep looked: its desk is alive after all.
             tx.commit().await?;
             return Ok(self.store.agent_state(agent).await?);
+        }
+        if asker.waits_for_call() {
+            // Locking the state row before any call's is safe here: an agent not on a call
+            // holds none (hand-outs wait for the advisory lock taken above), and one on a call
+            // keeps it: no call row is touched.
+            let row = Store::agent_state_in(&mut tx, agent).await?;
+            if let (AgentState::OnCall, Some(pending)) = (row.state, Pending::of(wanted.state)) {
+                return self.pend(tx, row, pending, wanted, asker).await;
+            }
         }
         // The held call is released before the agent's row is locked: every writer locks a
         // call before its agent's state (see `store::agent_states`).
@@ -142,7 +181,7 @@ impl Service {
         self.store
             .agent_move_in(&mut tx, agent, &from, &wanted)
             .await?;
-        if let Asker::Floor(by) = asker {
+        if let Asker::Floor(by) | Asker::Deactivation(by) = asker {
             let record = Change::new(Entity::Agent, agent, Action::SetState)
                 .before(json!({"state": current.state, "reason": current.reason}))
                 .after(json!({"state": wanted.state, "reason": wanted.reason,
@@ -158,6 +197,44 @@ impl Service {
             since: now,
             wrap_up_until: None,
             wrap_up_campaign: None,
+            pending: None,
+            pending_reason: None,
+            ..row
+        })
+    }
+
+    /// Keeps a pause or sign-out for when the call of the agent (`row`, locked in `tx`, on a
+    /// call) ends, with its `event: agent` and, for a supervisor's, its audit record.
+    async fn pend(
+        &self,
+        mut tx: Tx,
+        row: StateRow,
+        pending: Pending,
+        wanted: Standing,
+        asker: Asker<'_>,
+    ) -> Result<StateRow> {
+        let now = wanted.since;
+        let reason = wanted.reason;
+        if row.pending == Some(pending) && row.pending_reason == reason {
+            tx.commit().await?;
+            return Ok(row);
+        }
+        self.store
+            .agent_pending_in(&mut tx, &row, pending, reason.as_deref(), now)
+            .await?;
+        if let Asker::Floor(by) = asker {
+            let record = Change::new(Entity::Agent, row.agent_id, Action::SetState)
+                .before(json!({"state": row.state, "reason": row.reason,
+                    "pending": row.pending, "pending_reason": row.pending_reason}))
+                .after(json!({"state": row.state, "pending": pending, "pending_reason": reason}));
+            Store::audit_in(&mut tx, by, now, &record).await?;
+        }
+        tx.commit().await?;
+        self.events.poke();
+        tracing::info!(agent = %row.agent_id, pending = %pending, "agent state pending until its call ends");
+        Ok(StateRow {
+            pending: Some(pending),
+            pending_reason: reason,
             ..row
         })
     }
@@ -169,7 +246,8 @@ impl Service {
             state: AgentState::Offline.to_string(),
             reason: None,
         };
-        self.set_agent_state(agent, input, Asker::Floor(by)).await?;
+        self.set_agent_state(agent, input, Asker::Deactivation(by))
+            .await?;
         Ok(())
     }
 
@@ -202,8 +280,9 @@ impl Service {
         Ok(n)
     }
 
-    /// Signs out every agent whose desk has not been heard from for `OUTCALL_AGENT_IDLE`
-    /// (releasing a held call). Off when that is not set.
+    /// Signs out every agent whose desk has not been heard from for `OUTCALL_AGENT_IDLE` (one
+    /// holding a call once the call ends: its outcome is still welcome, and a desk that is
+    /// really gone lets the lease run out). Off when that is not set.
     #[tracing::instrument(skip_all)]
     pub async fn sign_out_idle_agents(&self) -> Result<usize> {
         let Some(idle) = self.config.agent_idle else {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::{
     audit::{Action, Change, Entity},
+    dispatch::CallState,
     ids::{AgentId, CallId},
     people::Principal,
     store::{Store, calls::CallRow, campaigns::CampaignRow, releases::Release},
@@ -18,6 +19,9 @@ use super::{Error, Result, Service};
 
 /// Why a held call can no longer be acted on.
 const LEASE_GONE: &str = "this call's lease has run out or ended";
+/// Why a call released by someone else can no longer be acted on, but for its outcome.
+const RELEASED: &str = "this call was released (by a supervisor or lead); its outcome is still \
+     taken while its contact has not been handed to anyone else";
 
 /// The longest reason a release may give.
 const MAX_REASON: usize = 500;
@@ -74,10 +78,26 @@ impl Service {
                 self.store.agent_seen(agent, now).await?;
                 Ok((at, campaign))
             }
-            None => {
-                self.store.reap_expired(now).await?;
-                Err(Error::Conflict(LEASE_GONE.into()))
-            }
+            None => Err(self.lease_gone(id, now).await),
+        }
+    }
+
+    /// Why a call's lease can no longer be acted on, once a lease that ran out is reaped: the
+    /// call was released (`call_released`) or its lease is lost (`lease_lost`).
+    async fn lease_gone(&self, id: CallId, now: Instant) -> Error {
+        if let Err(e) = self.store.reap_expired(now).await {
+            return e.into();
+        }
+        match self.store.call_get(id).await {
+            Ok(call) if call.state == CallState::Released => Error::CodedConflict {
+                code: "call_released",
+                detail: RELEASED.into(),
+            },
+            Ok(_) => Error::CodedConflict {
+                code: "lease_lost",
+                detail: LEASE_GONE.into(),
+            },
+            Err(e) => e.into(),
         }
     }
 
@@ -117,8 +137,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         if !self.store.release_in(&mut tx, &release, now).await? {
             drop(tx);
-            self.store.reap_expired(now).await?;
-            return Err(Error::Conflict(LEASE_GONE.into()));
+            return Err(self.lease_gone(id, now).await);
         }
         if let Releaser::Floor(by) = by {
             let record = Change::new(Entity::Call, id, Action::Release).after(json!({

@@ -59,6 +59,10 @@ pub enum Error {
         field: &'static str,
         message: &'static str,
     },
+    /// A conflict the pages tell apart by a stable `code` (e.g. `lease_lost`), with the
+    /// English `detail` for logs.
+    #[error("conflict ({code}): {detail}")]
+    CodedConflict { code: &'static str, detail: String },
     /// Input that was read but is not acceptable, field by field.
     #[error(transparent)]
     Invalid(#[from] Invalid),

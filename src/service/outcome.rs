@@ -303,9 +303,12 @@ impl Service {
             {
                 return Ok(Answer::Replayed(answer));
             }
-            return Err(Error::Conflict(
-                "this call already has an outcome, or its lease passed to someone else".into(),
-            ));
+            return Err(Error::CodedConflict {
+                code: "lease_lost",
+                detail: "this call already has an outcome, or its contact was handed to someone \
+                         else since its lease ran out or it was released"
+                    .into(),
+            });
         };
         if d.lists_phone() {
             let phone = Store::contact_phone(&mut tx, done.contact_id).await?;

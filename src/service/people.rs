@@ -8,7 +8,6 @@ use crate::{
     ids::{AgentId, FollowUpId, TargetId, TokenId},
     people::{Principal, Role, Secret},
     store::{
-        agent_states::StateRow,
         agents::{Agent, AgentPatch},
         follow_ups::FollowUpRow,
         offers::Offer,
@@ -165,12 +164,5 @@ impl Service {
     #[instrument(skip_all, fields(target = %id), err(level = "debug"))]
     pub async fn target_delete(&self, id: TargetId, by: &Principal) -> Result<()> {
         Ok(self.store.target_delete(id, self.now(), by).await?)
-    }
-
-    /// The agent's desk was heard from (it asks for its state): its state now.
-    #[instrument(skip_all, fields(agent = %agent), err(level = "debug"))]
-    pub async fn desk_heard(&self, agent: AgentId) -> Result<StateRow> {
-        self.store.agent_seen(agent, self.now()).await?;
-        Ok(self.store.agent_state(agent).await?)
     }
 }

@@ -1,6 +1,8 @@
 //! Agents' states: one row per agent, moved in the transaction of whatever moved it (a hand-out,
 //! an outcome, a release, an expired lease, the agent, a supervisor, inactivity), and the time
 //! spent in each state per agent and local day (the store's zone), added as each stretch ends.
+//! A state pending for the end of a held call (see [`Pending`]) is kept beside the state and
+//! applied by the statement that ends the call, so no end of a call can miss it.
 //!
 //! On PostgreSQL a row is changed under its row lock; moves that are not about a call also
 //! hold the agent's advisory lock (the one hand-outs take, [`super::locks::AGENT`]), so a state
@@ -15,7 +17,7 @@ use serde_json::json;
 
 use crate::{
     events::EventKind,
-    floor::{AgentState, Standing, Stretch, split_by_day},
+    floor::{AgentState, Pending, Standing, Stretch, split_by_day},
     ids::{AgentId, CampaignId},
     on_pool, on_tx,
     time::Instant,
@@ -33,6 +35,10 @@ pub struct StateRow {
     pub wrap_up_until: Option<Instant>,
     pub wrap_up_campaign: Option<CampaignId>,
     pub seen_at: Instant,
+    /// A pause or sign-out waiting for the held call to end (only while `on_call`).
+    pub pending: Option<Pending>,
+    /// A pending pause's reason.
+    pub pending_reason: Option<String>,
 }
 
 impl StateRow {
@@ -47,17 +53,28 @@ impl StateRow {
     }
 }
 
-const COLUMNS: &str = "agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at";
+const COLUMNS: &str = "agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at, \
+     pending, pending_reason";
 const CREATE: &str = "INSERT INTO agent_states (agent_id, state, since, seen_at) \
      VALUES ($1, 'offline', $2, $2)";
 /// The desk showed a sign of life; returns the row (locked until the transaction ends).
 const SEEN: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1 RETURNING ";
+/// Any move but a call's end clears what was pending.
 const SET: &str = "UPDATE agent_states SET state = $2, reason = $3, since = $4, wrap_up_until = $5, \
-       wrap_up_campaign = $6 WHERE agent_id = $1";
-/// Leaving a call: only from `on_call`.
-const LEAVE_CALL: &str = "UPDATE agent_states SET state = $2, reason = NULL, since = $3, \
-       wrap_up_until = $4, wrap_up_campaign = $5 WHERE agent_id = $1 AND state = 'on_call' \
-     RETURNING since";
+       wrap_up_campaign = $6, pending = NULL, pending_reason = NULL WHERE agent_id = $1";
+/// Leaving a call: only from `on_call`, into the pending state if there is one (without a
+/// wrap-up), else into `$2`. The row as the statement finds it decides (on PostgreSQL, as it is
+/// once a concurrent writer of the row committed), so a pending state set just before is seen.
+const LEAVE_CALL: &str = "UPDATE agent_states SET state = COALESCE(pending, $2), \
+       reason = pending_reason, since = $3, \
+       wrap_up_until = CASE WHEN pending IS NULL THEN $4 ELSE NULL END, \
+       wrap_up_campaign = CASE WHEN pending IS NULL THEN $5 ELSE NULL END, \
+       pending = NULL, pending_reason = NULL \
+     WHERE agent_id = $1 AND state = 'on_call' \
+     RETURNING state, reason, wrap_up_until, wrap_up_campaign";
+/// A pause or sign-out for when the held call ends: only while `on_call`.
+const SET_PENDING: &str = "UPDATE agent_states SET pending = $2, pending_reason = $3 \
+     WHERE agent_id = $1 AND state = 'on_call'";
 const ON_CALL_SINCE: &str =
     "SELECT since FROM agent_states WHERE agent_id = $1 AND state = 'on_call'";
 const ADD_TIME: &str = "INSERT INTO agent_state_time (agent_id, day, state, reason, ms) \
@@ -71,13 +88,14 @@ const ADD_WRAP_UP: &str = "INSERT INTO agent_handle_time (agent_id, day, campaig
 /// Agents whose wrap-up ended by itself at or before `$1`.
 const WRAP_UPS_OVER: &str = "SELECT agent_id FROM agent_states \
      WHERE state = 'wrap_up' AND wrap_up_until <= $1 ORDER BY wrap_up_until LIMIT 500";
-/// Agents not offline whose desk has not been seen since `$1`.
+/// Agents not offline (nor bound to be, once their call ends) whose desk has not been seen
+/// since `$1`.
 const IDLE: &str = "SELECT agent_id FROM agent_states WHERE state <> 'offline' AND seen_at <= $1 \
-     ORDER BY seen_at LIMIT 500";
+       AND (pending IS NULL OR pending <> 'offline') ORDER BY seen_at LIMIT 500";
 const SEEN_NOW: &str = "UPDATE agent_states SET seen_at = $2 WHERE agent_id = $1";
 const SEEN_AT: &str = "SELECT seen_at FROM agent_states WHERE agent_id = $1";
-const GET: &str = "SELECT agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at \
-     FROM agent_states WHERE agent_id = $1";
+const GET: &str = "SELECT agent_id, state, reason, since, wrap_up_until, wrap_up_campaign, seen_at, \
+       pending, pending_reason FROM agent_states WHERE agent_id = $1";
 
 impl Store {
     /// The state row of a new agent: offline until its desk signs it in.
@@ -166,20 +184,54 @@ impl Store {
             .execute(c)
             .await
             .map(|_| ()))?;
-        self.agent_event_in(tx, agent, to).await
+        self.agent_event_in(tx, agent, to, None, to.since).await
     }
 
-    /// The live stream's `agent` event for a state just set.
-    async fn agent_event_in(&self, tx: &mut Tx, agent: AgentId, to: &Standing) -> Result<()> {
+    /// Sets what the agent on a call becomes when the call ends (`row` is its row as read, locked,
+    /// in this transaction), with its `event: agent` at `now`; `false` when it is not on a call.
+    pub async fn agent_pending_in(
+        &self,
+        tx: &mut Tx,
+        row: &StateRow,
+        pending: Pending,
+        reason: Option<&str>,
+        now: Instant,
+    ) -> Result<bool> {
+        let set = on_tx!(tx, |c| sqlx::query(SET_PENDING)
+            .bind(row.agent_id)
+            .bind(pending)
+            .bind(reason)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if set == 0 {
+            return Ok(false);
+        }
+        let standing = row.standing();
+        self.agent_event_in(tx, row.agent_id, &standing, Some((pending, reason)), now)
+            .await?;
+        Ok(true)
+    }
+
+    /// The live stream's `agent` event for a state just set (or a pending one), at `at`.
+    async fn agent_event_in(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        to: &Standing,
+        pending: Option<(Pending, Option<&str>)>,
+        at: Instant,
+    ) -> Result<()> {
         let event = json!({"agent": agent, "state": to.state, "reason": to.reason,
             "since": to.since.rfc3339(self.zone),
-            "wrap_up_until": to.wrap_up_until.map(|t| t.rfc3339(self.zone))});
-        Store::event_in(tx, EventKind::Agent, to.since, &event).await
+            "wrap_up_until": to.wrap_up_until.map(|t| t.rfc3339(self.zone)),
+            "pending": pending.map(|(p, _)| p), "pending_reason": pending.and_then(|(_, r)| r)});
+        Store::event_in(tx, EventKind::Agent, at, &event).await
     }
 
-    /// The agent's call ended at `now`: `on_call` becomes `to` (with a wrap-up's end and the
-    /// call's campaign), and the time on the call is added. Nothing when the agent is not
-    /// `on_call`.
+    /// The agent's call ended at `now`: `on_call` becomes the pending state if one is pending,
+    /// else `to` (with a wrap-up's end and the call's campaign), and the time on the call is
+    /// added. Nothing when the agent is not `on_call`.
     pub async fn agent_leave_call_in(
         &self,
         tx: &mut Tx,
@@ -197,7 +249,13 @@ impl Store {
         let Some(since) = since else {
             return Ok(());
         };
-        let moved: Option<Instant> = on_tx!(tx, |c| sqlx::query_scalar(LEAVE_CALL)
+        type Left = (
+            AgentState,
+            Option<String>,
+            Option<Instant>,
+            Option<CampaignId>,
+        );
+        let moved: Option<Left> = on_tx!(tx, |c| sqlx::query_as(LEAVE_CALL)
             .bind(agent)
             .bind(to)
             .bind(now)
@@ -205,7 +263,7 @@ impl Store {
             .bind(wrap_up_campaign)
             .fetch_optional(c)
             .await)?;
-        if moved.is_some() {
+        if let Some((state, reason, wrap_up_until, wrap_up_campaign)) = moved {
             let on_call = Stretch {
                 state: AgentState::OnCall,
                 reason: None,
@@ -215,13 +273,13 @@ impl Store {
             };
             self.add_time_in(tx, agent, &on_call).await?;
             let standing = Standing {
-                state: to,
-                reason: None,
+                state,
+                reason,
                 since: now,
                 wrap_up_until,
                 wrap_up_campaign,
             };
-            self.agent_event_in(tx, agent, &standing).await?;
+            self.agent_event_in(tx, agent, &standing, None, now).await?;
         }
         Ok(())
     }

@@ -61,7 +61,8 @@ pub struct OutcomeWrite<'a> {
 /// scheduled; this entry is already finished by then, so its state here stays true.)
 pub struct Recorded {
     pub call: CallRow,
-    /// The lease was live (the agent was on this call); else a late outcome of an expired one.
+    /// The lease was live (the agent was on this call); else a late outcome of a lease that ran
+    /// out or a call that was released.
     pub live: bool,
     pub entry_state: ContactState,
     pub next_attempt_at: Instant,
@@ -112,12 +113,13 @@ const COMPLETE: &str = "UPDATE calls SET state = 'completed', disposition = $3, 
      WHERE id = $1 AND agent_id = $2 AND ";
 /// The lease is live.
 const LIVE: &str = "state = 'leased'";
-/// The lease ran out, and nobody has been handed the person since, in any campaign.
-const LATE: &str = "state = 'expired' AND NOT EXISTS \
+/// The lease ran out or the call was released (by a supervisor, say, while the agent was still
+/// talking), and nobody has been handed the person since, in any campaign.
+const LATE: &str = "state IN ('expired', 'released') AND NOT EXISTS \
      (SELECT 1 FROM calls later WHERE later.contact_id = calls.contact_id AND later.id > calls.id)";
 
-const EXPIRED_CALL_CONTACT: &str =
-    "SELECT contact_id FROM calls WHERE id = $1 AND agent_id = $2 AND state = 'expired'";
+const ENDED_CALL_CONTACT: &str = "SELECT contact_id FROM calls \
+     WHERE id = $1 AND agent_id = $2 AND state IN ('expired', 'released')";
 
 /// An entry back in the queue after a release or an expired lease (suppressed if its phone was
 /// listed meanwhile).
@@ -232,17 +234,19 @@ impl Store {
 
     /// Records an outcome in the caller's transaction. Returns the call, or `None` if the
     /// call is no longer this agent's to finish (its lease passed to someone else). A lease that
-    /// ran out still takes its outcome only while nobody has been handed the *person* since, in
-    /// any campaign: otherwise two agents' holds on one person would overlap.
+    /// ran out, or a call released (a supervisor's release while the agent talks), still takes
+    /// its outcome only while nobody has been handed the *person* since, in any campaign:
+    /// otherwise two agents' holds on one person would overlap. The release stays in the
+    /// contact's history before the outcome.
     pub async fn outcome_in(tx: &mut Tx, w: &OutcomeWrite<'_>) -> Result<Option<Recorded>> {
         let (call, live) = match complete(tx, w, LIVE).await? {
             Some(call) => (call, true),
             None => {
-                // The lease ran out. A hand-out of this person still in flight (on PostgreSQL,
+                // The lease ran out or was released. A hand-out of this person still in flight (on PostgreSQL,
                 // not visible yet) must finish before the check below looks for it: hand-outs
                 // take the person's lock too, without waiting for it (see `Store::claim`).
                 let contact: Option<ContactId> =
-                    on_tx!(tx, |c| sqlx::query_scalar(EXPIRED_CALL_CONTACT)
+                    on_tx!(tx, |c| sqlx::query_scalar(ENDED_CALL_CONTACT)
                         .bind(w.call_id)
                         .bind(w.agent_id)
                         .fetch_optional(c)

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     dispatch::Disposition,
     events::EventKind,
-    floor::AgentState,
+    floor::{AgentState, Pending},
     ids::{AgentId, CallId, CampaignId, ContactId},
     on_pool, on_tx,
     stats::Tally,
@@ -29,6 +29,9 @@ pub struct FloorRow {
     pub reason: Option<String>,
     pub since: Instant,
     pub wrap_up_until: Option<Instant>,
+    /// A pause or sign-out waiting for the held call to end, and a pending pause's reason.
+    pub pending: Option<Pending>,
+    pub pending_reason: Option<String>,
     pub call_id: Option<CallId>,
     pub campaign_id: Option<CampaignId>,
     pub contact_id: Option<ContactId>,
@@ -83,7 +86,7 @@ pub struct CampaignHandle {
 }
 
 const FLOOR: &str = "SELECT a.id AS agent_id, a.name, a.team, s.state, s.reason, s.since, \
-       s.wrap_up_until, l.id AS call_id, l.campaign_id, l.contact_id, l.leased_at, \
+       s.wrap_up_until, s.pending, s.pending_reason, l.id AS call_id, l.campaign_id, l.contact_id, l.leased_at, \
        l.lease_expires_at \
      FROM agents a JOIN agent_states s ON s.agent_id = a.id \
        LEFT JOIN calls l ON l.agent_id = a.id AND l.state = 'leased' \

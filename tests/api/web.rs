@@ -29,7 +29,7 @@ fn web_dir() -> PathBuf {
 }
 
 /// Runs one scenario of tests/web/e2e.mjs and fails the test with its output if any check fails.
-async fn scenario(app: &TestApp, name: &str, mut input: Value) {
+pub async fn scenario(app: &TestApp, name: &str, mut input: Value) {
     let dir = web_dir();
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),

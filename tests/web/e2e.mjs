@@ -273,6 +273,51 @@ const scenarios = {
 
   // A desk opened while a supervisor has paused its agent signs nobody in: the pause stays,
   // with its reason, and the ready button offers the way back.
+  // A Chinese desk on a call learns within 2 s that its supervisor paused it (pending until the
+  // call ends) and then released the call; it still records the outcome, is paused afterwards,
+  // and its "sign out", confirmed over a held call, signs the agent out on the floor.
+  async desk_pending(browser) {
+    const page = await browser.newPage({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state", { hasText: "就绪" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#call").waitFor({ state: "visible", timeout: TIMEOUT });
+    const sup = { Authorization: "Bearer " + cfg.supervisor_token, "Content-Type": "application/json" };
+    const paused = await fetch(`${cfg.base}/v1/agents/${cfg.agent}/state`, {
+      method: "POST", headers: sup, body: JSON.stringify({ state: "paused", reason: cfg.reason }) });
+    check(paused.status === 202, "a supervisor's pause of an agent on a call is pending: " + paused.status);
+    let t0 = Date.now();
+    await page.locator("#pending", { hasText: "主管已安排暂停，本通电话结束后生效" }).waitFor({ timeout: 2000 });
+    check(Date.now() - t0 <= 2000, "the desk learns of the pending pause within 2 s");
+    check(await page.locator("#call").isVisible(), "the call stays on the desk");
+    await shot(page, "desk-pending");
+
+    const floor = await (await fetch(cfg.base + "/v1/floor", { headers: sup })).json();
+    const call = floor.agents.find((a) => a.agent === cfg.agent).call.id;
+    const released = await fetch(`${cfg.base}/v1/calls/${call}/release`, {
+      method: "POST", headers: sup, body: JSON.stringify({ reason: cfg.release_reason }) });
+    check(released.status === 200, "the supervisor releases the call");
+    t0 = Date.now();
+    await page.locator("#released-note", { hasText: "主管已释放本通电话" }).waitFor({ timeout: 2000 });
+    check(Date.now() - t0 <= 2000, "the desk learns of the release within 2 s");
+    check(!(await page.locator("#release").isVisible()), "a released call cannot be handed back");
+    await page.locator("[data-disposition=declined]").click();
+    await page.locator("#status", { hasText: "已记录：拒绝" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#call").waitFor({ state: "hidden", timeout: TIMEOUT });
+    await page.locator("#state", { hasText: "暂停 · " + cfg.reason }).waitFor({ timeout: TIMEOUT });
+
+    // Back to work, a call in hand, and sign out: the desk asks first.
+    await page.locator("#ready").click();
+    await page.locator("#state", { hasText: "就绪" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#next").click();
+    await page.locator("#call").waitFor({ state: "visible", timeout: TIMEOUT });
+    let asked = null;
+    page.once("dialog", (d) => { asked = d.message(); d.accept(); });
+    await page.locator("#signout").click();
+    await page.locator("#signin-panel").waitFor({ state: "visible", timeout: TIMEOUT });
+    check(asked && asked.includes("通话中"), "sign out over a held call asks first: " + asked);
+  },
+
   async desk_keeps_pause(browser) {
     const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
     await signIn(page, "/app/agent", cfg.agent_token);
