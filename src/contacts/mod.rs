@@ -8,6 +8,7 @@ pub mod csv;
 mod csv_properties;
 pub mod import;
 pub mod json;
+mod numbering;
 pub mod phone;
 
 pub use phone::{Phone, Region};
