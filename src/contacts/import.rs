@@ -248,7 +248,9 @@ impl RawContact {
         }
         let mut attributes = Attributes::new();
         for (key, value) in self.attributes {
+            // An empty cell or value says nothing: the person keeps what they had.
             let text = match value {
+                serde_json::Value::String(s) if s.trim().is_empty() => continue,
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Null => continue,
                 serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),

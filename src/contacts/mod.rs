@@ -8,6 +8,7 @@ pub mod csv;
 mod csv_properties;
 pub mod import;
 pub mod json;
+mod numbering;
 pub mod phone;
 
 pub use phone::{Phone, Region};
@@ -35,7 +36,11 @@ crate::text_enum! {
 /// Free-form contact attributes (`plan`, `monthly_spend`…), string values.
 pub type Attributes = BTreeMap<String, String>;
 
-/// One contact to import, checked.
+/// One contact to import, checked: what its row says about the person. A field the row
+/// leaves out or empty is `None`, and an attribute it leaves out or empty is absent: an
+/// import then keeps what the person had (`Store::contacts_add_batch`). Only a row that
+/// joins the campaign changes the person; one on the do-not-call list, a duplicate or an
+/// invalid row changes nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewContact {
     pub phone: Phone,

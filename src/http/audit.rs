@@ -119,10 +119,8 @@ async fn audit_list(
         (_, None | Some("")) => None,
         // A phone is recorded in E.164 whatever form it is asked for in.
         (Some(Entity::Dnc), Some(phone)) => Some(
-            crate::contacts::Phone::parse(phone, state.region)
-                .map_err(|e| Error::bad("id", e))?
-                .as_str()
-                .to_owned(),
+            crate::contacts::Phone::to_find(phone, state.region)
+                .map_err(|e| Error::bad("id", e))?,
         ),
         (_, Some(id)) => Some(id.to_owned()),
     };

@@ -136,10 +136,10 @@ async fn dnc_list(
 ) -> Result<Json<Page<DncView>>> {
     let tz = state.tz();
     if let Some(phone) = params.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        let phone = Phone::parse(phone, state.region).map_err(|e| Error::bad("phone", e))?;
+        let phone = Phone::to_find(phone, state.region).map_err(|e| Error::bad("phone", e))?;
         let items = state
             .reads
-            .dnc_get(phone.as_str())
+            .dnc_get(&phone)
             .await?
             .into_iter()
             .map(|e| view(e, tz))

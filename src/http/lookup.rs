@@ -49,8 +49,8 @@ async fn contacts_find(
         .phone
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| Error::bad("phone", "is required"))?;
-    let phone = Phone::parse(&text, state.region).map_err(|e| Error::bad("phone", e))?;
-    let found = state.reads.contact_by_phone(phone.as_str()).await?;
+    let phone = Phone::to_find(&text, state.region).map_err(|e| Error::bad("phone", e))?;
+    let found = state.reads.contact_by_phone(&phone).await?;
     let items = found
         .into_iter()
         .map(|c| FoundContact {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::{
-    contacts::{Phone, import::Invalid},
+    contacts::{Phone, import::Invalid, phone::mask},
     people::Principal,
     store::{Store, dnc::DncEntry},
     text::Notes,
@@ -138,8 +138,10 @@ impl Service {
         reason: Option<&str>,
         by: &Principal,
     ) -> Result<()> {
+        // Found as stored: a listing made before phones were held to the numbering plan can
+        // still be removed.
         let phone =
-            Phone::parse(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
+            Phone::to_find(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
         let reason = match reason.map(str::trim) {
             None | Some("") => return Err(InvalidInput::field("reason", "is required").into()),
             Some(r) => Notes::parse(r).map_err(|e| InvalidInput::field("reason", e))?,
@@ -147,12 +149,12 @@ impl Service {
         let now = self.now();
         if !self
             .store
-            .dnc_remove(phone.as_str(), reason.as_str(), now, by)
+            .dnc_remove(&phone, reason.as_str(), now, by)
             .await?
         {
             return Err(Error::NotFound);
         }
-        tracing::info!(phone = %phone, "phone removed from do-not-call list");
+        tracing::info!(phone = %mask(&phone), "phone removed from do-not-call list");
         Ok(())
     }
 }

@@ -126,14 +126,31 @@ fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<S
 // The batch statements: each reads its rows from a JSON array parameter (see
 // [`Tx::json_rows`], which goes between head and tail). `WHERE true` keeps SQLite from reading
 // the upsert's ON as a join constraint.
-const UPSERT_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
+const PEOPLE_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
      SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'attributes', $1, $1 \
      FROM ";
-const UPSERT_TAIL: &str = " WHERE true \
+/// A row that joins campaign `$3` adds its person or updates what the row carries of one
+/// already known: its name, its zone, each attribute it gives; whatever it leaves out stays.
+/// A person already in the campaign (the row is a duplicate) is left as they are, and a row
+/// that carries nothing writes nothing. The two backends merge attributes their own way
+/// (SQLite's `json_patch`, PostgreSQL's `jsonb ||`): the statements differ in that line only.
+const MERGE_TAIL_SQLITE: &str = " WHERE true \
      ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
        timezone = COALESCE(excluded.timezone, contacts.timezone), \
-       attributes = CASE WHEN excluded.attributes = '{}' THEN contacts.attributes ELSE excluded.attributes END, \
-       updated_at = excluded.updated_at";
+       attributes = json_patch(contacts.attributes, excluded.attributes), \
+       updated_at = excluded.updated_at \
+     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.attributes <> '{}') \
+       AND NOT EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.campaign_id = $3 AND e.contact_id = contacts.id)";
+const MERGE_TAIL_POSTGRES: &str = " WHERE true \
+     ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
+       timezone = COALESCE(excluded.timezone, contacts.timezone), \
+       attributes = (contacts.attributes::jsonb || excluded.attributes::jsonb)::text, \
+       updated_at = excluded.updated_at \
+     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.attributes <> '{}') \
+       AND NOT EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.campaign_id = $3 AND e.contact_id = contacts.id)";
+/// A row on the do-not-call list adds a person not known yet (their suppressed entry needs
+/// one) and changes nothing about one who is.
+const KEEP_TAIL: &str = " WHERE true ON CONFLICT (phone) DO NOTHING";
 const PROBE: &str = "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value ->> 'phone' FROM ";
 /// The entries carry the person's zone and phone rules (see migration 0018), from the
 /// person's row: the CROSS JOIN keeps SQLite reading the batch first, one probe of the phone
@@ -175,7 +192,9 @@ const AGENT_IDS: &str = "SELECT id FROM agents";
 
 impl Store {
     /// Adds a batch of checked contacts to a campaign in the caller's transaction. Returns the
-    /// counts for the batch (without invalid rows, which the caller knows).
+    /// counts for the batch (without invalid rows, which the caller knows). A row that joins
+    /// the campaign updates what it carries of its person and keeps the rest; a row on the
+    /// do-not-call list or a duplicate (repeated, or already in the campaign) changes nothing.
     ///
     /// The rows travel as JSON arrays, one parameter per statement, expanded into rows by the
     /// database: a few statements a batch, each with the same text (so it stays prepared), and
@@ -202,17 +221,11 @@ impl Store {
             return Ok(report);
         }
 
+        // The do-not-call list first: a listed row must not change the person it names.
         let contacts = json_arrays(unique.iter().map(|&c| JsonContact::from(c)));
-        let upsert = format!("{UPSERT_HEAD}{}{UPSERT_TAIL}", tx.json_rows(2));
         let probe = format!("{PROBE}{})", tx.json_rows(1));
         let mut listed: HashSet<String> = HashSet::new();
         for part in &contacts {
-            on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(upsert.clone()))
-                .bind(now)
-                .bind(part)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
             let found: Vec<String> = on_tx!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(
                 probe.clone()
             ))
@@ -221,10 +234,50 @@ impl Store {
             .await)?;
             listed.extend(found);
         }
+        let (free, held): (Vec<&NewContact>, Vec<&NewContact>) = unique
+            .iter()
+            .partition(|c| !listed.contains(c.phone.as_str()));
+        report.suppressed = held.len() as u64;
+        let rezone = free.iter().any(|c| c.timezone.is_some());
+        let (ready, suppressed) = if held.is_empty() {
+            (contacts, vec![])
+        } else {
+            (
+                json_arrays(free.into_iter().map(JsonContact::from)),
+                json_arrays(held.into_iter().map(JsonContact::from)),
+            )
+        };
 
-        if unique.iter().any(|c| c.timezone.is_some()) {
+        let merge_tail = match tx {
+            Tx::Sqlite(_) => MERGE_TAIL_SQLITE,
+            Tx::Postgres(_) => MERGE_TAIL_POSTGRES,
+        };
+        let merge = format!("{PEOPLE_HEAD}{}{merge_tail}", tx.json_rows(2));
+        for part in &ready {
+            on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(merge.clone()))
+                .bind(now)
+                .bind(part)
+                .bind(campaign_id)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        let keep = format!("{PEOPLE_HEAD}{}{KEEP_TAIL}", tx.json_rows(2));
+        for part in &suppressed {
+            on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(keep.clone()))
+                .bind(now)
+                .bind(part)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+
+        // A zone given moves the person's entries in every campaign. Run over every row that
+        // may have joined: for a duplicate the person's zone did not change, and neither does
+        // anything here.
+        if rezone {
             let rezone = ENTRIES_ZONE.replace("{ROWS}", &tx.json_rows(1));
-            for part in &contacts {
+            for part in &ready {
                 on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(rezone.clone()))
                     .bind(part)
                     .execute(c)
@@ -236,18 +289,6 @@ impl Store {
         // Listed phones join the campaign suppressed, the rest ready; what the campaign had
         // already is left alone. Nothing is read back: the counts are the rows inserted.
         let insert = format!("{ENTRIES_HEAD}{}{ENTRIES_TAIL}", tx.json_rows(4));
-        let (ready, suppressed) = if listed.is_empty() {
-            (contacts, vec![])
-        } else {
-            let (held, free): (Vec<&NewContact>, Vec<&NewContact>) = unique
-                .iter()
-                .partition(|c| listed.contains(c.phone.as_str()));
-            report.suppressed = held.len() as u64;
-            (
-                json_arrays(free.into_iter().map(JsonContact::from)),
-                json_arrays(held.into_iter().map(JsonContact::from)),
-            )
-        };
         for (arrays, state) in [
             (ready, ContactState::Ready),
             (suppressed, ContactState::Suppressed),

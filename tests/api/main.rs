@@ -25,6 +25,7 @@ mod funnel;
 mod funnel_property;
 mod handle_time;
 mod import_blips;
+mod imports;
 mod injection;
 mod jobs;
 mod limits;

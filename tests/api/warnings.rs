@@ -75,10 +75,16 @@ async fn a_campaign_warns_of_windows_teams_retries_and_script_fields_before_it_d
     assert!(w[3].1.contains("华北"), "{w:?}");
     assert!(w[4].1.contains("21:30-23:00"), "{w:?}");
 
-    // Staffed, with the plan filled in for all but one in ten, and windows fixed: quiet.
+    // Staffed, with the plan filled in for all but one in ten, and windows fixed: quiet. The
+    // missing plan comes from a list of another campaign: a row for someone already in this
+    // one is a duplicate, which changes nothing about them.
     app.agent("north", Some("华北")).await;
+    let other = app.campaign(json!({})).await;
+    app.import_csv(other, "phone,plan\n13800138001,66\n")
+        .await
+        .expect(StatusCode::OK);
     let more: String = (5..10).map(|i| format!("1380013800{i},99\n")).collect();
-    app.import_csv(campaign, format!("phone,plan\n13800138001,66\n{more}"))
+    app.import_csv(campaign, format!("phone,plan\n{more}"))
         .await
         .expect(StatusCode::OK);
     let lead = app.token("lead").await;
