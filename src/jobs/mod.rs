@@ -3,9 +3,10 @@
 //! thin: the work itself is an operation of the [`Service`], the same one tests and the HTTP
 //! edge reach.
 //!
-//! Periodic work is enqueued by a ticker on every process with an idempotency key per time
-//! slot, and every periodic job is itself idempotent (compare-and-set updates), so several
-//! processes on one PostgreSQL never act twice on the same due time.
+//! The janitor's sweeps are enqueued by a ticker on every process with an idempotency key per
+//! time slot; the scheduler ticks on a task of its own on every process ([`scheduler`]). Both
+//! are idempotent (compare-and-set updates), so several processes on one PostgreSQL never act
+//! twice on the same due time.
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,13 +30,10 @@ mod supervisor;
 pub use importer::ImportJob;
 pub use janitor::Sweep;
 pub use queue::{JobsDb, PushError, jobs_sqlite_url};
-pub use scheduler::Tick;
 pub use supervisor::{ImporterWatch, Progress};
 
 use queue::Queue;
 
-/// How often the scheduler runs (schedules, retries coming due, expired leases).
-const TICK: Duration = Duration::from_secs(1);
 /// How long one enqueue may take before the ticker gives up on that slot.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -45,7 +43,6 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Jobs {
     db: JobsDb,
     sweeps: Queue<Sweep>,
-    ticks: Queue<Tick>,
     imports: Queue<ImportJob>,
     monitor: Arc<Mutex<Option<JoinHandle<()>>>>,
     shutdown: CancellationToken,
@@ -73,7 +70,6 @@ impl Jobs {
         let db = JobsDb::open(config, store).await?;
         Ok(Self {
             sweeps: Queue::open(&db, "outcall.sweep"),
-            ticks: Queue::open(&db, "outcall.tick"),
             imports: Queue::open(&db, "outcall.import"),
             db,
             monitor: Arc::new(Mutex::new(None)),
@@ -91,7 +87,6 @@ impl Jobs {
         };
         let supervisor = tokio::spawn(supervisor::supervise(
             self.sweeps.clone(),
-            self.ticks.clone(),
             self.imports.clone(),
             ctx,
             self.shutdown.clone(),
@@ -105,16 +100,6 @@ impl Jobs {
                 let key = Some(format!("sweep-{slot}"));
                 if let Err(e) = sweeps.push(Sweep { slot }, key, 3).await {
                     tracing::debug!(error = %e, slot, "sweep not enqueued (already enqueued elsewhere?)");
-                }
-            }
-        });
-        let ticks = self.ticks.clone();
-        self.spawn_ticker(TICK, move |slot| {
-            let ticks = ticks.clone();
-            async move {
-                let key = Some(format!("tick-{slot}"));
-                if let Err(e) = ticks.push(Tick { slot }, key, 1).await {
-                    tracing::debug!(error = %e, slot, "tick not enqueued (already enqueued elsewhere?)");
                 }
             }
         });

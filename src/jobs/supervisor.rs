@@ -1,6 +1,6 @@
-//! Keeps the background workers running: the importer under its own monitor, the janitor and
-//! the scheduler under a watchdog that starts them afresh when the scheduler stops making
-//! progress.
+//! Keeps the background workers running: the importer under its own monitor, the janitor under
+//! another, and the scheduler's own task under a watchdog that starts it afresh when it stops
+//! making progress (a tick hung on a connection that never answers).
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,12 +8,12 @@ use apalis::prelude::{BackendExt, Monitor, WorkerBuilder};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Context, ImportJob, Sweep, Tick, importer, janitor, queue::Queue, scheduler};
+use super::{Context, ImportJob, Sweep, importer, janitor, queue::Queue, scheduler};
 
 /// How often idle workers look for new work.
 const POLL: Duration = Duration::from_millis(200);
-/// How long the scheduler may go without making progress before its workers are started
-/// afresh. A tick takes milliseconds; one that has not moved for this long is stuck.
+/// How long the scheduler may go without making progress before its task is started afresh.
+/// A tick takes milliseconds; one that has not moved for this long is stuck.
 const STALL: Duration = Duration::from_secs(15);
 /// How often the watchdog looks.
 const WATCH: Duration = Duration::from_secs(2);
@@ -111,14 +111,18 @@ macro_rules! register {
 /// idempotent), and registers new ones. The importer runs apart ([`run_importer`]).
 pub(super) async fn supervise(
     sweeps: Queue<Sweep>,
-    ticks: Queue<Tick>,
     imports: Queue<ImportJob>,
     ctx: Context,
     shutdown: CancellationToken,
 ) {
     let importer = tokio::spawn(run_importer(imports, ctx.clone(), shutdown.clone()));
-    watch_scheduler(sweeps, ticks, ctx, shutdown).await;
+    let janitor = run_until(
+        register!(monitor(), sweeps, "janitor", ctx, janitor::sweep),
+        shutdown.clone(),
+    );
+    watch_scheduler(ctx, shutdown).await;
     let _ = importer.await;
+    let _ = janitor.await;
 }
 
 /// A monitor whose workers apalis starts again whenever they end with an error.
@@ -168,18 +172,10 @@ async fn run_importer(imports: Queue<ImportJob>, ctx: Context, shutdown: Cancell
     }
 }
 
-/// Runs the janitor and the scheduler, and starts them afresh whenever the scheduler stops
-/// making progress.
-async fn watch_scheduler(
-    sweeps: Queue<Sweep>,
-    ticks: Queue<Tick>,
-    ctx: Context,
-    shutdown: CancellationToken,
-) {
+/// Runs the scheduler's task, and starts it afresh whenever it stops making progress.
+async fn watch_scheduler(ctx: Context, shutdown: CancellationToken) {
     loop {
-        let monitor = register!(monitor(), sweeps, "janitor", ctx, janitor::sweep);
-        let monitor = register!(monitor, ticks, "scheduler", ctx, scheduler::tick);
-        let mut run = run_until(monitor, shutdown.clone());
+        let mut run = tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone()));
         ctx.progress.beat();
         loop {
             tokio::select! {
@@ -187,7 +183,7 @@ async fn watch_scheduler(
                     if shutdown.is_cancelled() {
                         return;
                     }
-                    tracing::warn!("background workers ended; starting them again");
+                    tracing::warn!("the scheduler ended; starting it again");
                     break;
                 }
                 _ = tokio::time::sleep(WATCH), if !shutdown.is_cancelled() => {
@@ -196,7 +192,7 @@ async fn watch_scheduler(
                         metrics::counter!("outcall_worker_restarts_total").increment(1);
                         tracing::warn!(
                             idle_secs = idle.as_secs(),
-                            "the scheduler made no progress; starting the background workers afresh"
+                            "the scheduler made no progress; starting it afresh"
                         );
                         run.abort();
                         let _ = run.await;

@@ -28,6 +28,7 @@ mod import_blips;
 mod imports;
 mod injection;
 mod jobs;
+mod keeping_time;
 mod limits;
 mod metrics;
 mod one_door;
