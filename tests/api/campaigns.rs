@@ -34,7 +34,7 @@ async fn campaign_fields_are_validated_and_each_error_names_its_field(app: TestA
             "calling_windows[0].days",
         ),
         (with("calling_windows", json!([])), "calling_windows"),
-        (with("lease", json!("15 minutes")), "lease"),
+        (with("lease", json!("15 fortnights")), "lease"),
         (with("lease", json!("1s")), "lease"),
         (with("retry", json!({"busy": "soon"})), "retry.busy"),
         (with("recurrence", json!("0 9 * * *")), "recurrence"),
