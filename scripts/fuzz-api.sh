@@ -16,6 +16,9 @@
 #   FUZZ_ROLES         "admin agent viewer" (default)
 #   FUZZ_SEED          a fixed seed for a reproducible run (default: random, printed)
 #   FUZZ_STRICT        1: conformance findings fail the run as well
+#   FUZZ_TEXT          unicode: every generated string may be replaced by or joined with
+#                      Chinese, emoji, combining and right-to-left marks, full-width digits and
+#                      NUL (scripts/fuzz_hooks_unicode.py); default: schemathesis' own strings
 #   FUZZ_NO_BUILD      1: use target/release/outcall as it is
 #   FUZZ_VERBOSE       1: print schemathesis' failure details for every role
 #   FUZZ_KEEP_LOGS     a directory to copy the schemathesis logs into
@@ -127,8 +130,12 @@ run_role() { # run_role BACKEND ROLE TOKEN
   local out="$WORK/st-$backend-$role"
   echo "== $backend / $role: schemathesis (max $MAX_EXAMPLES examples per operation, seed $SEED)"
   set +e
+  local hooks=()
+  if [ "${FUZZ_TEXT:-}" = unicode ]; then
+    hooks=(env PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=fuzz_hooks_unicode)
+  fi
   # /v1/events is an endless SSE stream: schemathesis cannot read it to an end.
-  "$VENV/bin/st" run "$BASE/openapi.json" \
+  "${hooks[@]}" "$VENV/bin/st" run "$BASE/openapi.json" \
     --url "$BASE" \
     --header "Authorization: Bearer $token" \
     --checks "$CHECKS" \
