@@ -114,6 +114,9 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(message) => Error::Conflict(message),
             StoreError::Taken { field, message } => Error::Taken(FieldError::new(field, message)),
+            StoreError::OutOfRange { field, message } => {
+                Error::Unprocessable(vec![FieldError::new(field, message)])
+            }
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Error::Unavailable

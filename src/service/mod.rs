@@ -86,6 +86,9 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(message) => Error::Conflict(message),
             StoreError::Taken { field, message } => Error::Taken { field, message },
+            StoreError::OutOfRange { field, message } => {
+                Error::Invalid(Invalid(vec![FieldError::new(field, message)]))
+            }
             StoreError::Other(e) => {
                 // Logged here, inside the operation's span (its name and ids), once: the edge
                 // answers 500 without logging it again.

@@ -123,6 +123,13 @@ pub enum StoreError {
         field: &'static str,
         message: &'static str,
     },
+    /// A value a client gave is outside what a check of the database allows (a defect of the
+    /// validation in front of it, answered as the field it concerns).
+    #[error("{field}: {message}")]
+    OutOfRange {
+        field: &'static str,
+        message: &'static str,
+    },
     /// The database could not be reached or did not answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
@@ -148,47 +155,73 @@ impl From<sqlx::Error> for StoreError {
                     }
                 }
             }
+            sqlx::Error::Database(ref db) if db.is_check_violation() => {
+                match CHECKED.iter().find(|rule| rule.broken_by(&**db)) {
+                    Some(rule) => StoreError::OutOfRange {
+                        field: rule.field,
+                        message: rule.message,
+                    },
+                    None => StoreError::Other(error),
+                }
+            }
             _ if is_unavailable(&error) => StoreError::Unavailable(error),
             other => StoreError::Other(other),
         }
     }
 }
 
-/// A unique rule a client's value can break, and the field the value came in.
-struct UniqueRule {
-    /// The table and its columns, as SQLite names them in its message (`offers.code`).
-    columns: &'static str,
+/// A unique or check rule a client's value can break, and the field the value came in.
+struct Rule {
+    /// What SQLite names in its message after `UNIQUE constraint failed: ` (the table and its
+    /// columns, `offers.code`) or `CHECK constraint failed: ` (the check's expression).
+    sqlite: &'static str,
     /// The constraint's name on PostgreSQL.
     constraint: &'static str,
     field: &'static str,
     message: &'static str,
 }
 
-impl UniqueRule {
+impl Rule {
     fn broken_by(&self, db: &dyn sqlx::error::DatabaseError) -> bool {
+        let message = db.message();
         db.constraint() == Some(self.constraint)
-            || db
-                .message()
-                .strip_prefix("UNIQUE constraint failed: ")
-                .is_some_and(|cols| cols == self.columns)
+            || ["UNIQUE constraint failed: ", "CHECK constraint failed: "]
+                .iter()
+                .any(|prefix| message.strip_prefix(prefix) == Some(self.sqlite))
     }
 }
 
-const TAKEN: &[UniqueRule] = &[
-    UniqueRule {
-        columns: "offers.code",
+/// The checks on values clients give (states and kinds are the code's own, never a client's).
+const CHECKED: &[Rule] = &[
+    Rule {
+        sqlite: "priority BETWEEN 1 AND 100",
+        constraint: "campaigns_priority_check",
+        field: "priority",
+        message: "must be from 1 to 100",
+    },
+    Rule {
+        sqlite: "goal > 0",
+        constraint: "targets_goal_check",
+        field: "goal",
+        message: "must be above zero",
+    },
+];
+
+const TAKEN: &[Rule] = &[
+    Rule {
+        sqlite: "offers.code",
         constraint: "offers_code_key",
         field: "code",
         message: "an offer with this code exists",
     },
-    UniqueRule {
-        columns: "pause_reasons.name",
+    Rule {
+        sqlite: "pause_reasons.name",
         constraint: "pause_reasons_name_key",
         field: "name",
         message: "a pause reason with this name exists",
     },
-    UniqueRule {
-        columns: "targets.scope, targets.scope_id, targets.period, targets.metric",
+    Rule {
+        sqlite: "targets.scope, targets.scope_id, targets.period, targets.metric",
         constraint: "targets_scope_scope_id_period_metric_key",
         field: "period",
         message: "a target for this scope, period and metric exists; PATCH it",

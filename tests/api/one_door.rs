@@ -98,7 +98,41 @@ async fn resolving_and_reopening_a_follow_up_is_audited_without_the_phone(app: T
     );
 }
 
+async fn a_value_a_database_check_refuses_is_answered_as_its_field_on_both_backends(app: TestApp) {
+    use outcall::{
+        ids::TokenId,
+        people::{Principal, Role},
+        stats::{Metric, Period, TargetScope},
+        store::{StoreError, targets::NewTarget},
+    };
+    // The API validates the goal first; behind it, the database's own check is still named.
+    let running = app.running.as_ref().expect("the server runs");
+    let admin = Principal {
+        token_id: TokenId(1),
+        name: "admin".into(),
+        role: Role::Admin,
+        agent_id: None,
+    };
+    let target = NewTarget {
+        scope: TargetScope::Team,
+        scope_id: "深圳二组",
+        period: "2026-12".parse::<Period>().unwrap(),
+        metric: Metric::Conversions,
+        goal: 0,
+    };
+    let refused = running
+        .store
+        .target_create(&target, running.service.now(), &admin)
+        .await
+        .expect_err("a goal of 0 breaks the table's check");
+    assert!(
+        matches!(refused, StoreError::OutOfRange { field: "goal", .. }),
+        "{refused:?}"
+    );
+}
+
 crate::on_both_backends!(
+    a_value_a_database_check_refuses_is_answered_as_its_field_on_both_backends,
     a_value_already_taken_is_a_409_naming_its_field_in_the_same_words_on_both_backends,
     resolving_and_reopening_a_follow_up_is_audited_without_the_phone,
 );
