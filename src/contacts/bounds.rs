@@ -308,7 +308,11 @@ mod tests {
     #[test]
     fn json_nesting_and_contact_size_are_watched() {
         let deep = format!("{{\"contacts\": [{}", "[".repeat(40));
-        assert!(check_json_head(deep.as_bytes()).unwrap_err().contains("deeper"));
+        assert!(
+            check_json_head(deep.as_bytes())
+                .unwrap_err()
+                .contains("deeper")
+        );
         let big = format!(
             "{{\"contacts\": [{{\"phone\": \"{}\"}}]}}",
             "1".repeat(MAX_CONTACT_BYTES)

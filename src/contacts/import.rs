@@ -252,11 +252,11 @@ impl RawContact {
             _ => None,
         };
         let timezone = match self.timezone {
-            Some(tz) if !tz.trim().is_empty() => Some(
-                tz.trim()
-                    .parse::<chrono_tz::Tz>()
-                    .map_err(|_| format!("timezone '{}' is not an IANA time zone", quote(tz.trim())))?,
-            ),
+            Some(tz) if !tz.trim().is_empty() => {
+                Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                    format!("timezone '{}' is not an IANA time zone", quote(tz.trim()))
+                })?)
+            }
             _ => None,
         };
         let priority = match self.priority {

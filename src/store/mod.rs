@@ -204,9 +204,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
         sqlx::Error::Database(db) => {
-            let sqlite = db
-                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
-                .is_some();
+            let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
             db.code()
                 .is_some_and(|code| unavailable_code(&code, sqlite))
         }
@@ -301,7 +299,9 @@ mod tests {
 
     #[test]
     fn permanent_postgresql_errors_are_not_taken_for_an_unavailable_database() {
-        for code in ["22021", "22022", "22P02", "22001", "42501", "23505", "42P01"] {
+        for code in [
+            "22021", "22022", "22P02", "22001", "42501", "23505", "42P01",
+        ] {
             assert!(!unavailable_code(code, false), "{code}");
         }
         for code in ["08006", "08001", "57P01", "57P03", "53300"] {

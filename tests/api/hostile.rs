@@ -64,6 +64,7 @@ async fn a_header_of_a_million_commas_is_refused_naming_the_limit_and_memory_sta
     // Whatever was queued, give a background reader time to do its worst.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let peak = peak_resident_kb(server.child.id());
+    eprintln!("peak resident of the server after the upload: {peak} kB");
     assert!(peak < 150_000, "peak resident {peak} kB");
 }
 
@@ -85,12 +86,18 @@ async fn a_row_with_a_1_mb_field_and_a_row_with_10000_columns_are_invalid_and_th
     assert_eq!(invalid.len(), 2, "{report}");
     assert_eq!(invalid[0]["row"], 3);
     assert!(
-        invalid[0]["reason"].as_str().unwrap().contains("65536 bytes"),
+        invalid[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("65536 bytes"),
         "{report}"
     );
     assert_eq!(invalid[1]["row"], 5);
     assert!(
-        invalid[1]["reason"].as_str().unwrap().contains("200 columns"),
+        invalid[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("200 columns"),
         "{report}"
     );
     assert_eq!(app.contacts(campaign, Some("ready")).await.len(), 3);
@@ -182,7 +189,10 @@ async fn an_import_whose_process_died_twice_is_failed_with_a_reason_at_the_next_
             .contains("stopped the process twice"),
         "{ended}"
     );
-    assert_eq!(ended["report"]["accepted"], 200, "the committed counts stay");
+    assert_eq!(
+        ended["report"]["accepted"], 200,
+        "the committed counts stay"
+    );
 }
 
 /// JSON nested 10,000 deep is a 4xx naming the depth bound, inline and through the job.
