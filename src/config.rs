@@ -177,6 +177,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORT_BATCH", value_parser = batch_rows, hide = true)]
     pub import_batch: Option<usize>,
 
+    /// Imports this process parses at once (inline ones and import jobs alike); more wait their
+    /// turn. Each reads within fixed buffers, so memory is bounded by this number.
+    #[arg(long, env = "OUTCALL_IMPORTS_AT_ONCE", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub imports_at_once: u16,
+
     /// How many due retries and callbacks one sweep moves to the ready queue at most.
     #[arg(
         long,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region};
 use crate::{
     ids::AgentId,
-    text::{Name, check_free_text},
+    text::{Name, check_free_text, excerpt},
 };
 
 crate::text_enum! {
@@ -41,6 +41,37 @@ pub struct Invalid {
     pub reason: String,
 }
 
+/// Characters a quoted cell is cut to in a reason.
+const QUOTED_CHARS: usize = 40;
+/// Characters a whole reason is cut to.
+pub const MAX_REASON_CHARS: usize = 160;
+/// Invalid rows an import keeps with their row and reason (the first ones); past them only the
+/// count grows, so a report stays small whatever the upload.
+pub const MAX_INVALID_LISTED: usize = 1_000;
+
+impl Invalid {
+    /// An invalid row whose reason is safe to store and show: at most [`MAX_REASON_CHARS`]
+    /// characters, with no control characters (PostgreSQL refuses a NUL in text).
+    pub fn new(row: u64, reason: &str) -> Self {
+        let clean: String = reason
+            .chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect();
+        Self {
+            row,
+            reason: excerpt(&clean, MAX_REASON_CHARS).into_owned(),
+        }
+    }
+}
+
+/// A client's cell quoted in a reason: an excerpt, control characters replaced.
+fn quote(cell: &str) -> String {
+    excerpt(cell, QUOTED_CHARS)
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// What an import did, exactly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
@@ -52,17 +83,25 @@ pub struct Report {
     pub duplicates: u64,
     /// Phones on the do-not-call list (kept in the campaign as `suppressed`).
     pub suppressed: u64,
-    /// Rows that could not be read, with why.
+    /// Rows that could not be read, with why: the first [`MAX_INVALID_LISTED`].
     pub invalid: Vec<Invalid>,
+    /// How many rows could not be read, all of them (`invalid` lists the first 1,000).
+    #[serde(default)]
+    pub invalid_count: u64,
 }
 
 impl Report {
+    /// Adds a part's counts, and its invalid rows while fewer than [`MAX_INVALID_LISTED`]
+    /// are listed.
     pub fn add(&mut self, other: &Report) {
         self.total += other.total;
         self.accepted += other.accepted;
         self.duplicates += other.duplicates;
         self.suppressed += other.suppressed;
-        self.invalid.extend(other.invalid.iter().cloned());
+        self.invalid_count += other.invalid_count;
+        let room = MAX_INVALID_LISTED.saturating_sub(self.invalid.len());
+        self.invalid
+            .extend(other.invalid.iter().take(room).cloned());
     }
 }
 
@@ -126,6 +165,9 @@ impl Columns {
 
     /// Reads one record (fields already UTF-8 checked by the caller).
     pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, String> {
+        if let Some(column) = fields.iter().position(|f| f.contains('\0')) {
+            return Err(format!("column {} has a NUL byte", column + 1));
+        }
         if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
             return Err(format!(
                 "has {} fields but the header has {}",
@@ -210,11 +252,11 @@ impl RawContact {
             _ => None,
         };
         let timezone = match self.timezone {
-            Some(tz) if !tz.trim().is_empty() => Some(
-                tz.trim()
-                    .parse::<chrono_tz::Tz>()
-                    .map_err(|_| format!("timezone '{}' is not an IANA time zone", tz.trim()))?,
-            ),
+            Some(tz) if !tz.trim().is_empty() => {
+                Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                    format!("timezone '{}' is not an IANA time zone", quote(tz.trim()))
+                })?)
+            }
             _ => None,
         };
         let priority = match self.priority {
@@ -223,7 +265,7 @@ impl RawContact {
             Some(PriorityInput::Text(t)) => t
                 .trim()
                 .parse()
-                .map_err(|_| format!("priority '{t}' is not a number from 0 to 100"))?,
+                .map_err(|_| format!("priority '{}' is not a number from 0 to 100", quote(&t)))?,
         };
         if !(0..=100).contains(&priority) {
             return Err(format!("priority {priority} is not from 0 to 100"));
@@ -234,7 +276,7 @@ impl RawContact {
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
             Some(OwnerInput::Text(t)) => {
                 Some(AgentId(t.trim().parse().map_err(|_| {
-                    format!("owner_agent '{t}' is not an agent id")
+                    format!("owner_agent '{}' is not an agent id", quote(&t))
                 })?))
             }
         };
@@ -256,16 +298,18 @@ impl RawContact {
                 serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
                 _ => {
                     return Err(format!(
-                        "attribute '{key}' must be text, a number or true/false"
+                        "attribute '{}' must be text, a number or true/false",
+                        quote(&key)
                     ));
                 }
             };
             if key.trim().is_empty() {
                 return Err("attribute names must not be empty".into());
             }
-            check_free_text(&key, 200).map_err(|e| format!("attribute name '{key}' {e}"))?;
+            check_free_text(&key, 200)
+                .map_err(|e| format!("attribute name '{}' {e}", quote(&key)))?;
             check_free_text(&text, MAX_ATTRIBUTE_VALUE)
-                .map_err(|e| format!("attribute '{key}' {e}"))?;
+                .map_err(|e| format!("attribute '{}' {e}", quote(&key)))?;
             attributes.insert(key, text);
         }
         Ok(NewContact {

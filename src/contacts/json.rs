@@ -2,6 +2,8 @@
 //! into the same batches as a CSV (see [`super::csv`]), so a list of any size is read in flat
 //! memory. Each contact is checked on its own: one that is not even the right shape (a number
 //! where a text belongs) is an invalid row like a bad phone, never a reason to refuse the rest.
+//! The bounds of [`super::bounds`] (nesting, one contact's size) are watched as bytes arrive:
+//! past one, the reading ends with an error naming it.
 
 use std::{collections::HashSet, fmt, io::Read};
 
@@ -9,6 +11,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::{
     Region,
+    bounds::{Cut, Watched},
     csv::Batch,
     import::{Invalid, RawContact, RowContext},
 };
@@ -39,12 +42,20 @@ pub fn read_json(
         emit: &mut emit,
         stopped: false,
     };
-    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
+    // The watch sits between the buffer and the parser, so it sees each byte as the parser takes
+    // it and stops the parser before it buffers a value past a bound.
+    let (watched, cut) = Watched::new(std::io::BufReader::new(input));
+    let mut de = serde_json::Deserializer::from_reader(watched);
     let read = Document(&mut reading)
         .deserialize(&mut de)
         .and_then(|()| de.end());
     match read {
         Err(_) if reading.stopped => {}
+        Err(_) if cut.get().is_some() => {
+            let cut = cut.get().unwrap_or(Cut::ContactBytes);
+            let at = reading.index + 1;
+            (reading.emit)(Err(format!("the upload {cut} (at contact {at})")));
+        }
         Err(e) => {
             (reading.emit)(Err(format!("the upload is not a contact list: {e}")));
         }
@@ -54,6 +65,37 @@ pub fn read_json(
         }
         Ok(()) => {}
     }
+}
+
+/// Checks the contacts of a small JSON upload parsed whole (its bounds were checked on its bytes
+/// first, see [`super::bounds::check_json_head`]), in batches.
+pub fn check_json(
+    contacts: Vec<RawContact>,
+    region: Region,
+    agents: &HashSet<AgentId>,
+    batch_rows: usize,
+) -> Vec<Batch> {
+    let exists = |id: AgentId| agents.contains(&id);
+    let ctx = RowContext {
+        region,
+        agent_exists: &exists,
+    };
+    let mut batches = vec![];
+    let mut batch = Batch::default();
+    for (i, raw) in contacts.into_iter().enumerate() {
+        batch.read += 1;
+        match raw.check(&ctx) {
+            Ok(c) => batch.rows.push(c),
+            Err(reason) => batch.invalid.push(Invalid::new(i as u64 + 1, &reason)),
+        }
+        if batch.read as usize >= batch_rows {
+            batches.push(std::mem::take(&mut batch));
+        }
+    }
+    if batch.read > 0 {
+        batches.push(batch);
+    }
+    batches
 }
 
 struct Reading<'a, 'c, F> {
@@ -81,10 +123,7 @@ impl<F: FnMut(Result<Batch, String>) -> bool> Reading<'_, '_, F> {
             .and_then(|raw| raw.check(self.ctx));
         match checked {
             Ok(contact) => self.batch.rows.push(contact),
-            Err(reason) => self.batch.invalid.push(Invalid {
-                row: self.index,
-                reason,
-            }),
+            Err(reason) => self.batch.invalid.push(Invalid::new(self.index, &reason)),
         }
         if self.batch.read as usize >= self.batch_rows
             && !(self.emit)(Ok(std::mem::take(&mut self.batch)))
@@ -213,6 +252,24 @@ mod tests {
         ] {
             let (_, errors) = read(text, 0);
             assert_eq!(errors.len(), 1, "{text}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_document_past_a_bound_ends_with_one_error_naming_it() {
+        let deep = format!(
+            r#"{{"contacts": [{{"phone": "13800138000"}}, {}1{}]}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let big = format!(
+            r#"{{"contacts": [{{"phone": "13800138000"}}, {{"phone": "{}"}}]}}"#,
+            "9".repeat(10 * 1024 * 1024)
+        );
+        for (text, word) in [(deep, "deeper than 32"), (big, "longer than 65536")] {
+            let (_, errors) = read(&text, 0);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].contains(word), "{errors:?}");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod bounds;
 pub mod csv;
 #[cfg(test)]
 mod csv_properties;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    contacts::import::{ImportState, Report},
+    contacts::import::{ImportState, MAX_INVALID_LISTED, Report},
     ids::{CampaignId, ImportId},
 };
 
@@ -34,12 +34,12 @@ pub struct ImportView {
     pub report: Option<Report>,
     /// Why it failed.
     pub error: Option<String>,
-    /// How many invalid rows there are; `report.invalid` lists the first 10,000.
+    /// How many invalid rows there are; `report.invalid` lists the first 1,000.
     pub invalid_count: i64,
 }
 
-/// The largest number of invalid rows listed in a report.
-const LIST_INVALID: i64 = 10_000;
+/// The largest number of invalid rows listed in a report (no more are stored).
+const LIST_INVALID: i64 = MAX_INVALID_LISTED as i64;
 
 /// An import's state, progress and report.
 #[utoipa::path(get, path = "/v1/imports/{id}", tag = "contacts", params(("id" = i64, Path)),
@@ -58,6 +58,7 @@ async fn imports_get(
             duplicates: row.duplicates as u64,
             suppressed: row.suppressed as u64,
             invalid: state.reads.import_invalid(id, LIST_INVALID).await?,
+            invalid_count: row.invalid_count as u64,
         }),
         ImportState::Queued | ImportState::Running => None,
     };

@@ -6,9 +6,14 @@
 //! SQLite's lock) pauses the import, which then carries on where it stopped: every step is
 //! retried while the database is unavailable, for up to [`PATIENCE`]. Progress is a
 //! compare-and-set on the rows read so far, so a batch whose commit was answered by a lost
-//! connection is found committed rather than written twice. Only the upload itself being
-//! unreadable (not a list, no `phone` column) fails the import, and only then — or when it is
-//! done — is the stored upload deleted.
+//! connection is found committed rather than written twice. The upload itself being unreadable
+//! (not a list, no `phone` column, a bound of [`crate::contacts::bounds`] passed), the database
+//! refusing a batch for good (a permanent error: retrying would fail forever), or the import
+//! having stopped its process twice in a row ([`MAX_DEATHS`]) fails the import, and only then
+//! — or when it is done — is the stored upload deleted.
+//!
+//! An import job waits for a turn to read (`OUTCALL_IMPORTS_AT_ONCE`) after claiming its
+//! import, keeping the claim alive meanwhile, so no other worker takes it for abandoned.
 
 use std::{
     future::Future,
@@ -35,6 +40,11 @@ use super::{Error, Result, Service, imports::parse_csv};
 const PATIENCE: Duration = Duration::from_secs(600);
 /// The longest pause between two tries.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
+/// Times an import's process may die (or stop) while reading it, without a batch committed in
+/// between: each death is found by a takeover from the silent worker (counted in the import's
+/// `resumes`), and the takeover that finds this many fails the import instead of reading it
+/// again, so an upload that kills the process cannot crash-loop the service.
+pub const MAX_DEATHS: i64 = 2;
 
 /// Runs `step` until it succeeds, fails for a reason other than the database being
 /// unavailable, or [`PATIENCE`] runs out.
@@ -67,6 +77,18 @@ impl Service {
         let Some(row) = persist("claiming an import", claim).await? else {
             return Ok(());
         };
+        if row.resumes >= MAX_DEATHS {
+            let reason = format!(
+                "the import stopped the process twice; it was not resumed again after row {} \
+                 (the rows before are in)",
+                row.processed
+            );
+            let fail = || self.store.import_finish(id, Some(&reason), self.now());
+            persist("failing an import", fail).await?;
+            tracing::error!(import = %id, "import failed: it stopped its process twice");
+            return Ok(());
+        }
+        let _turn = self.wait_turn(id, worker).await?;
         let agents = Arc::new(persist("reading agents", || self.store.agent_ids()).await?);
         let away = Arc::new(AtomicBool::new(false));
         let reader = ChunkReader {
@@ -99,8 +121,21 @@ impl Service {
             };
             let read = batch.read;
             let commit = || self.commit_batch(row.campaign_id, id, worker, processed, &batch);
-            if !persist("importing a batch", commit).await? {
-                return Ok(()); // taken over after this worker went silent
+            match persist("importing a batch", commit).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()), // taken over after this worker went silent
+                Err(error @ StoreError::Other(_)) => {
+                    let code = crate::store::error_code(&error).unwrap_or_default();
+                    tracing::error!(import = %id, error = %error, "the database refused a batch");
+                    let reason = format!(
+                        "the database refused the rows after row {processed} for good \
+                         (code {code}); the rows before are in"
+                    );
+                    let fail = || self.store.import_finish(id, Some(&reason), self.now());
+                    persist("failing an import", fail).await?;
+                    return Ok(());
+                }
+                Err(error) => return Err(error.into()),
             }
             processed += read as i64;
             metrics::counter!("outcall_import_rows_total").increment(read);
@@ -111,6 +146,26 @@ impl Service {
         .await?;
         tracing::info!(import = %id, "import finished");
         Ok(())
+    }
+
+    /// Waits for a turn to read an import, keeping `worker`'s claim on it alive meanwhile.
+    async fn wait_turn(
+        &self,
+        id: ImportId,
+        worker: &str,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let every = (self.config.import_stale.std() / 3).max(Duration::from_millis(100));
+        let turn = self.turn_to_import();
+        tokio::pin!(turn);
+        loop {
+            tokio::select! {
+                permit = &mut turn => return permit,
+                () = tokio::time::sleep(every) => {
+                    let beat = || self.store.import_beat(id, worker, self.now());
+                    persist("keeping an import's claim", beat).await?;
+                }
+            }
+        }
     }
 
     /// One batch of an import with the import's progress, `from` rows having been committed
@@ -128,6 +183,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
         part.invalid = batch.invalid.clone();
+        part.invalid_count = batch.invalid.len() as u64;
         let rows = (from, batch.read);
         match Store::import_progress(&mut tx, id, worker, &part, rows, now).await {
             Err(StoreError::Conflict(_)) => {

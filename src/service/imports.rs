@@ -16,8 +16,10 @@ use crate::{
     campaigns::CampaignStatus,
     contacts::{
         Region,
-        csv::{Batch, check_json, read_csv},
+        bounds::{check_csv_head, check_json_head},
+        csv::{Batch, read_csv},
         import::{ImportFormat, RawContact, Report},
+        json::check_json,
     },
     ids::{AgentId, CampaignId, ImportId},
     people::Principal,
@@ -57,6 +59,17 @@ pub(super) fn parse_csv(
     rx
 }
 
+/// Refuses an upload whose start (or, for a small one, whole) already goes past a bound of
+/// [`crate::contacts::bounds`]: a CSV header with too many columns or bytes, JSON nested too
+/// deep or with a contact too large. A 422 naming the bound, before anything is stored.
+fn within_bounds(format: ImportFormat, head: &[u8]) -> Result<()> {
+    let checked = match format {
+        ImportFormat::Csv => check_csv_head(head),
+        ImportFormat::Json => check_json_head(head),
+    };
+    checked.map_err(|message| Invalid::field("body", message).into())
+}
+
 fn broke_off(error: impl Display) -> Error {
     Error::Unreadable(FieldError::new(
         "body",
@@ -65,6 +78,16 @@ fn broke_off(error: impl Display) -> Error {
 }
 
 impl Service {
+    /// Waits for a turn to parse an import (see `OUTCALL_IMPORTS_AT_ONCE`); the turn is given
+    /// back when the permit is dropped.
+    pub(super) async fn turn_to_import(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.importing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.into()))
+    }
+
     /// The campaign an upload goes into, which must not be completed.
     #[tracing::instrument(skip_all)]
     pub async fn open_campaign(&self, id: CampaignId) -> Result<()> {
@@ -84,6 +107,7 @@ impl Service {
         contacts: Vec<RawContact>,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
+        let _turn = self.turn_to_import().await?;
         let agents = self.store.agent_ids().await?;
         let (region, rows) = (self.region, self.config.import_batch_rows());
         let batches =
@@ -107,6 +131,7 @@ impl Service {
         bytes: Vec<u8>,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
+        let _turn = self.turn_to_import().await?;
         let agents = Arc::new(self.store.agent_ids().await?);
         let rx = parse_csv(
             std::io::Cursor::new(bytes),
@@ -144,12 +169,14 @@ impl Service {
                 return Err(Error::TooLarge);
             }
             if head.len() > inline_limit {
+                within_bounds(format, &head)?;
                 let id = self
                     .store_for_job(by, campaign, format, head, &mut stream)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
         }
+        within_bounds(format, &head)?;
         Ok(Upload::Small(head))
     }
 
@@ -260,12 +287,13 @@ impl Service {
             let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
             tx.commit().await?;
             part.total = batch.read;
+            part.invalid_count = batch.invalid.len() as u64;
             part.invalid = batch.invalid;
             report.add(&part);
         }
         let done = serde_json::json!({
             "total": report.total, "accepted": report.accepted, "duplicates": report.duplicates,
-            "suppressed": report.suppressed, "invalid": report.invalid.len(),
+            "suppressed": report.suppressed, "invalid": report.invalid_count,
         });
         let record = change(campaign, Action::Import).after(done);
         self.store.audit(by, self.now(), &record).await?;

@@ -135,6 +135,9 @@ pub struct Service {
     /// Renders scripts off the async runtime, within the time budget.
     renderer: Renderer,
     queue: Arc<dyn ImportQueue>,
+    /// Turns to parse an import (`OUTCALL_IMPORTS_AT_ONCE`): an inline import or an import job
+    /// holds one while it reads, so only so many uploads are parsed at once in this process.
+    importing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -147,6 +150,7 @@ impl Service {
     ) -> anyhow::Result<Self> {
         let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
         let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
+        let importing = Arc::new(tokio::sync::Semaphore::new(config.imports_at_once.into()));
         Ok(Self {
             reads: Reads::new(store.clone()),
             store,
@@ -157,6 +161,7 @@ impl Service {
             handout,
             renderer: Renderer::new(render::RENDER_BUDGET),
             queue,
+            importing,
         })
     }
 

@@ -3,7 +3,7 @@
 //! crash they say exactly what was committed and a resumed import skips exactly that.
 
 use crate::{
-    contacts::import::{ImportFormat, ImportState, Invalid, Report},
+    contacts::import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
     ids::{CampaignId, ImportId},
     on_pool, on_tx,
     time::Instant,
@@ -24,6 +24,8 @@ pub struct ImportRow {
     pub duplicates: i64,
     pub suppressed: i64,
     pub invalid_count: i64,
+    /// Takeovers from a silent worker since the last committed batch (migration 0021).
+    pub resumes: i64,
     pub error: Option<String>,
     pub created_at: Instant,
     pub finished_at: Option<Instant>,
@@ -33,7 +35,7 @@ pub struct ImportRow {
 pub const UPLOADING: &str = "upload";
 
 const COLUMNS: &str = "id, campaign_id, state, format, bytes, processed, accepted, duplicates, \
-     suppressed, invalid_count, error, created_at, finished_at";
+     suppressed, invalid_count, resumes, error, created_at, finished_at";
 
 const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at) \
      VALUES ($1, $2, $3, $4, $5, $5) RETURNING id";
@@ -42,16 +44,22 @@ const UPLOADING_BYTES: &str = "UPDATE imports SET bytes = $2, heartbeat_at = $3 
 const UPLOADED: &str =
     "UPDATE imports SET bytes = $2, heartbeat_at = $3, worker = NULL WHERE id = $1";
 const CHUNK: &str = "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2";
-/// Queued with its upload complete, or running under a worker silent since `$5`.
-const CLAIM: &str = "UPDATE imports SET state = $3, worker = $2, heartbeat_at = $4 \
+/// Queued with its upload complete, or running under a worker silent since `$5` (a takeover,
+/// counted in `resumes`).
+const CLAIM: &str = "UPDATE imports SET state = $3, worker = $2, heartbeat_at = $4, \
+       resumes = CASE WHEN state = $3 THEN resumes + 1 ELSE resumes END \
      WHERE id = $1 AND ((state = $6 AND worker IS NULL) OR (state = $3 AND heartbeat_at < $5))";
+/// A worker waiting for its turn to read keeps its claim.
+const BEAT: &str = "UPDATE imports SET heartbeat_at = $3 WHERE id = $1 AND worker = $2";
 /// A compare-and-set on the rows read so far (`$9`): fails when another worker has taken the
 /// import over (`$8` no longer matches) or when this batch was committed already (a retry
-/// after a commit whose answer was lost).
+/// after a commit whose answer was lost). A committed batch clears `resumes`. Answers the
+/// invalid rows counted before this batch.
 const PROGRESS: &str = "UPDATE imports SET processed = processed + $2, accepted = accepted + $3, \
        duplicates = duplicates + $4, suppressed = suppressed + $5, invalid_count = invalid_count + $6, \
-       heartbeat_at = $7 \
-     WHERE id = $1 AND worker = $8 AND processed = $9";
+       heartbeat_at = $7, resumes = 0 \
+     WHERE id = $1 AND worker = $8 AND processed = $9 \
+     RETURNING invalid_count - $6";
 const COMMITTED: &str =
     "SELECT COUNT(*) FROM imports WHERE id = $1 AND worker = $2 AND processed = $3";
 const INVALID_ROW: &str = "INSERT INTO import_invalid (import_id, row_no, reason) VALUES ($1, $2, $3) \
@@ -162,8 +170,21 @@ impl Store {
         }
     }
 
-    /// Records a committed batch inside its transaction: counts, invalid rows, progress, and a
-    /// heartbeat. Fails with `Conflict` if another worker has taken the import over.
+    /// Keeps `worker`'s claim on an import alive while it waits for its turn to read.
+    pub async fn import_beat(&self, id: ImportId, worker: &str, now: Instant) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(BEAT)
+            .bind(id)
+            .bind(worker)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a committed batch inside its transaction: counts, progress, a heartbeat, and its
+    /// invalid rows while the import lists fewer than [`MAX_INVALID_LISTED`] (the count stays
+    /// exact). Fails with `Conflict` if another worker has taken the import over.
     pub async fn import_progress(
         tx: &mut Tx,
         id: ImportId,
@@ -173,27 +194,27 @@ impl Store {
         now: Instant,
     ) -> Result<()> {
         let (from, read) = rows;
-        let n = on_tx!(tx, |c| {
-            sqlx::query(PROGRESS)
+        let before: Option<i64> = on_tx!(tx, |c| {
+            sqlx::query_scalar(PROGRESS)
                 .bind(id)
                 .bind(read as i64)
                 .bind(batch.accepted as i64)
                 .bind(batch.duplicates as i64)
                 .bind(batch.suppressed as i64)
-                .bind(batch.invalid.len() as i64)
+                .bind(batch.invalid_count as i64)
                 .bind(now)
                 .bind(worker)
                 .bind(from)
-                .execute(c)
+                .fetch_optional(c)
                 .await
-                .map(|r| r.rows_affected())
         })?;
-        if n == 0 {
+        let Some(before) = before else {
             return Err(StoreError::Conflict(
                 "another worker took this import over, or the batch is in".into(),
             ));
-        }
-        for Invalid { row, reason } in &batch.invalid {
+        };
+        let room = MAX_INVALID_LISTED.saturating_sub(before.max(0) as usize);
+        for Invalid { row, reason } in batch.invalid.iter().take(room) {
             on_tx!(tx, |c| {
                 sqlx::query(INVALID_ROW)
                     .bind(id)

@@ -230,25 +230,43 @@ const TAKEN: &[Rule] = &[
 
 /// Whether an error means the database is out of reach for now (and a retry later may work),
 /// rather than that the request or the code is wrong: no connection to be had in time, a
-/// connection lost mid-query, or the server refusing or ending sessions (SQLSTATE class 08
-/// connection exceptions; 57P01–57P03 administrator or crash shutdown, not accepting
-/// connections; 53300 too many connections).
+/// connection lost mid-query, or the server refusing or ending sessions. Everything else is
+/// permanent: a data exception (PostgreSQL class 22: a NUL byte in text, 22021; 22P02, …), a
+/// missing privilege (42501), a constraint — retrying those fails the same way forever.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08")
-                || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-                || sqlite_busy(&code)
-        }),
+        sqlx::Error::Database(db) => {
+            let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+            db.code()
+                .is_some_and(|code| unavailable_code(&code, sqlite))
+        }
         _ => false,
     }
 }
 
-/// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` (and their extended codes): another connection
-/// (another program on the file) held the lock past the busy timeout.
-fn sqlite_busy(code: &str) -> bool {
-    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+/// Whether a database error code means unavailable. SQLite's codes are numbers: only
+/// `SQLITE_BUSY` and `SQLITE_LOCKED` (and their extended codes), another connection (another
+/// program on the file) having held the lock past the busy timeout. PostgreSQL's are SQLSTATEs,
+/// read only as SQLSTATEs (22021 read as a number would look like an extended `SQLITE_BUSY`):
+/// class 08 connection exceptions; 57P01–57P03 administrator or crash shutdown, not accepting
+/// connections; 53300 too many connections.
+fn unavailable_code(code: &str, sqlite: bool) -> bool {
+    if sqlite {
+        code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+    } else {
+        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    }
+}
+
+/// The database's code for a storage error (a SQLSTATE, or SQLite's number), for a message
+/// that must not carry the database's own words.
+pub fn error_code(error: &StoreError) -> Option<String> {
+    match error {
+        StoreError::Unavailable(sqlx::Error::Database(db))
+        | StoreError::Other(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -305,5 +323,32 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(&self.reads, |p| p.close().await);
         on_pool!(&self.pool, |p| p.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn permanent_postgresql_errors_are_not_taken_for_an_unavailable_database() {
+        for code in [
+            "22021", "22022", "22P02", "22001", "42501", "23505", "42P01",
+        ] {
+            assert!(!unavailable_code(code, false), "{code}");
+        }
+        for code in ["08006", "08001", "57P01", "57P03", "53300"] {
+            assert!(unavailable_code(code, false), "{code}");
+        }
+    }
+
+    #[test]
+    fn only_busy_and_locked_are_unavailable_on_sqlite() {
+        for code in ["5", "6", "261", "517", "262"] {
+            assert!(unavailable_code(code, true), "{code}");
+        }
+        for code in ["1", "19", "2067", "11", "13"] {
+            assert!(!unavailable_code(code, true), "{code}");
+        }
     }
 }

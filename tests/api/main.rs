@@ -24,6 +24,7 @@ mod forecast;
 mod funnel;
 mod funnel_property;
 mod handle_time;
+mod hostile;
 mod import_blips;
 mod imports;
 mod injection;
