@@ -10,6 +10,7 @@ pub mod agent_states;
 pub mod agents;
 pub mod audit;
 pub mod callbacks;
+pub mod call_scripts;
 pub mod calls;
 pub mod campaigns;
 pub mod connect;
