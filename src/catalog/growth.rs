@@ -11,9 +11,10 @@
 //! - **repetition**: a `*` has no number literal of at most [`MAX_REPEAT`] next to it (on
 //!   either side, and not itself raised by `**`): `'-' * 40` and `price * 2` pass,
 //!   `'x' * (attributes.n|int)`, `a * b` and `'x' * 10 ** 9` do not;
-//! - **self-growth**: a `set` (or `with`) whose value reads one variable twice, or reads the
-//!   variable it sets twice through a namespace (`set s = s ~ s`, `set b = a ~ a`,
-//!   `set ns.s = ns.s ~ ns.s`): each such statement can double what it reads.
+//! - **self-growth**: a `set` (or `with`) whose value builds a string or list (`~`, `+`, `*`,
+//!   `join`, `replace`) and reads one variable twice, a namespace's attribute included
+//!   (`set s = s ~ s`, `set b = a ~ a`, `set ns.s = ns.s ~ ns.s`): each such statement can
+//!   double what it reads. `set g = name if name else '客户'` builds nothing and passes.
 //!
 //! What stays open is bounded by other limits: appending to a variable once per statement
 //! grows it by a bounded piece per engine step (fuel), and the output is capped as it is
@@ -131,7 +132,11 @@ pub(super) fn unbounded_growth(body: &str) -> Option<(usize, String)> {
         let Some(eq) = toks.iter().position(|t| *t == Tok::Op("=".into())) else {
             continue;
         };
-        if !assigns {
+        let builds = toks[eq + 1..].iter().any(|t| {
+            matches!(t, Tok::Op(op) if op == "~" || op == "+" || op == "*")
+                || matches!(t, Tok::Name(f) if f == "join" || f == "replace")
+        });
+        if !assigns || !builds {
             continue;
         }
         let mut seen: Vec<String> = Vec::new();
@@ -196,6 +201,7 @@ mod tests {
             "{{ name ~ name }}{% if a == a %}{% endif %}",
             "{% set x = attributes.a ~ attributes.b %}",
             "{% set y = x|replace('a', 'b')|replace('c', 'd') %}",
+            "{% set g = name if name else '客户' %}",
         ] {
             assert_eq!(unbounded_growth(ok), None, "{ok}");
         }
