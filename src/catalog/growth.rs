@@ -143,8 +143,10 @@ pub(super) fn unbounded_growth(body: &str) -> Option<(usize, String)> {
         for (at, tok) in toks.iter().enumerate().skip(eq + 1) {
             let Tok::Name(name) = tok else { continue };
             let after_dot = at > 0 && toks[at - 1] == Tok::Op(".".into());
-            let keyword = ["and", "or", "not", "in", "is", "if", "else", "true", "false"]
-                .contains(&name.as_str())
+            let keyword = [
+                "and", "or", "not", "in", "is", "if", "else", "true", "false",
+            ]
+            .contains(&name.as_str())
                 || matches!(toks.get(at + 1), Some(Tok::Op(op)) if op == "(" || op == "=");
             let filter = at > 0 && toks[at - 1] == Tok::Op("|".into());
             if after_dot || keyword || filter {

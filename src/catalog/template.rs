@@ -302,7 +302,10 @@ mod tests {
         let body = "{% set s = 'x' * (n|int) %}{% set s = s ~ s %}{{ s }}";
         assert!(Template::parse(body).is_err());
         let err = Template::render(body, &json!({"n": "100000000"}), &|| false).unwrap_err();
-        assert!(matches!(err, RenderError::TooLarge { line: Some(1), .. }), "{err:?}");
+        assert!(
+            matches!(err, RenderError::TooLarge { line: Some(1), .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

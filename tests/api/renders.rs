@@ -17,17 +17,33 @@ async fn exec(app: &TestApp, sql: &'static str, text: &str, id: i64) {
     let url = &app.database_url;
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query(sql).bind(text).bind(id).execute(&mut c).await.unwrap();
+        sqlx::query(sql)
+            .bind(text)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .unwrap();
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(sql).bind(text).bind(id).execute(&mut c).await.unwrap();
+        sqlx::query(sql)
+            .bind(text)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
 }
 
 /// Replaces the body of every version of a script, bypassing the save checks: a script saved
 /// before a check existed.
 async fn poison(app: &TestApp, script: i64, body: &str) {
-    exec(app, "UPDATE script_versions SET body = $1 WHERE script_id = $2", body, script).await;
+    exec(
+        app,
+        "UPDATE script_versions SET body = $1 WHERE script_id = $2",
+        body,
+        script,
+    )
+    .await;
 }
 
 /// A body the engine evaluates while it compiles (a constant expression), for seconds.
@@ -49,19 +65,30 @@ fn peak_memory_kib() -> u64 {
 async fn a_retried_next_returns_the_script_as_rendered_at_hand_out_without_rendering_again(
     app: TestApp,
 ) {
-    let script = app.script("您好{{ name }}，您的套餐是{{ attributes.plan }}").await;
+    let script = app
+        .script("您好{{ name }}，您的套餐是{{ attributes.plan }}")
+        .await;
     let csv = "phone,name,plan\n13800138000,王芳,全球通 88\n";
-    app.running_campaign(json!({"script_id": script}), csv).await;
+    app.running_campaign(json!({"script_id": script}), csv)
+        .await;
     let (_, agent) = app.agent("张伟", None).await;
     let (call, _, first) = app.take(&agent).await;
     assert_eq!(first["script"]["text"], "您好王芳，您的套餐是全球通 88");
     let contact = first["contact"]["id"].as_i64().unwrap();
-    exec(&app, "UPDATE contacts SET attributes = $1 WHERE id = $2", r#"{"plan":"改过"}"#, contact)
-        .await;
+    exec(
+        &app,
+        "UPDATE contacts SET attributes = $1 WHERE id = $2",
+        r#"{"plan":"改过"}"#,
+        contact,
+    )
+    .await;
     let again = app.next(&agent).await;
     again.expect(StatusCode::OK);
     assert_eq!(again.body["call"]["id"], call);
-    assert_eq!(again.body["script"]["text"], "您好王芳，您的套餐是全球通 88");
+    assert_eq!(
+        again.body["script"]["text"],
+        "您好王芳，您的套餐是全球通 88"
+    );
     assert_eq!(again.body["script"]["failed"], false);
 }
 
@@ -70,17 +97,26 @@ async fn a_script_that_doubles_a_huge_string_is_refused_and_a_stored_one_fails_i
 ) {
     let lead = app.token("lead").await;
     let r = app
-        .post("/v1/scripts", &lead, json!({"name": "big", "body": DOUBLING}))
+        .post(
+            "/v1/scripts",
+            &lead,
+            json!({"name": "big", "body": DOUBLING}),
+        )
         .await;
     r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "body");
     let script = app.script("您好").await;
     poison(&app, script, DOUBLING).await;
     let csv = "phone,name,n\n13800138000,王芳,100000000\n";
-    app.running_campaign(json!({"script_id": script}), csv).await;
+    app.running_campaign(json!({"script_id": script}), csv)
+        .await;
     let (_, agent) = app.agent("张伟", None).await;
     let started = Instant::now();
     let (_, _, call) = app.take(&agent).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(call["script"]["failed"], true, "{call}");
     assert_eq!(call["script"]["text"], DOUBLING);
     assert!(call["script"]["error"].is_string(), "{call}");
@@ -122,7 +158,11 @@ async fn listing_campaigns_with_a_slow_compiling_script_does_not_hold_up_an_agen
     // The version's compile ran past its budget once: views no longer wait for it.
     let started = Instant::now();
     app.get("/v1/campaigns", &lead).await.expect(StatusCode::OK);
-    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 async fn a_render_past_its_budget_marks_its_version_and_the_next_hand_out_does_not_render_it_again(
@@ -131,7 +171,8 @@ async fn a_render_past_its_budget_marks_its_version_and_the_next_hand_out_does_n
     let script = app.script("您好").await;
     poison(&app, script, SLOW_TO_RENDER).await;
     let csv = "phone,name\n13800138000,王芳\n13900139000,李雷\n";
-    app.running_campaign(json!({"script_id": script}), csv).await;
+    app.running_campaign(json!({"script_id": script}), csv)
+        .await;
     let (_, a) = app.agent("张伟", None).await;
     let (_, b) = app.agent("赵敏", None).await;
     let (_, _, first) = app.take(&a).await;
@@ -139,7 +180,11 @@ async fn a_render_past_its_budget_marks_its_version_and_the_next_hand_out_does_n
     assert!(error.contains("ms to render"), "{error}");
     let started = Instant::now();
     let (_, _, second) = app.take(&b).await;
-    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(second["script"]["failed"], true);
     let error = second["script"]["error"].as_str().unwrap();
     assert!(error.contains("ran past its time budget before"), "{error}");
@@ -152,7 +197,12 @@ async fn three_saves_of_a_slow_body_differing_by_a_space_are_refused_by_the_guar
     let script = app.script("您好").await;
     let path = format!("/v1/scripts/{script}");
     let first = app
-        .call(Method::PUT, &path, Some(&lead), json!({"body": SLOW_TO_COMPILE}))
+        .call(
+            Method::PUT,
+            &path,
+            Some(&lead),
+            json!({"body": SLOW_TO_COMPILE}),
+        )
         .await;
     first.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "body");
     for spaces in [" ", "  "] {
@@ -163,7 +213,11 @@ async fn three_saves_of_a_slow_body_differing_by_a_space_are_refused_by_the_guar
             .await;
         let took = started.elapsed();
         r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "body");
-        assert!(took < Duration::from_millis(300), "refused after {took:?}: {}", r.text);
+        assert!(
+            took < Duration::from_millis(300),
+            "refused after {took:?}: {}",
+            r.text
+        );
     }
 }
 
