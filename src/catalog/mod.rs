@@ -1,5 +1,6 @@
 //! What campaigns sell and say: offers and call scripts.
 
+mod growth;
 pub mod limits;
 pub mod subject;
 pub mod template;

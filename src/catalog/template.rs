@@ -9,8 +9,9 @@ use std::fmt;
 use minijinja::ErrorKind;
 use serde_json::Value;
 
-use super::limits::{
-    Cut, FUEL, MAX_TAG_OPERATORS, MAX_TEXT_BYTES, Sink, environment, overlong_chain,
+use super::{
+    growth::unbounded_growth,
+    limits::{Cut, FUEL, MAX_TAG_OPERATORS, MAX_TEXT_BYTES, Sink, environment, overlong_chain},
 };
 
 /// The largest script body accepted, in characters.
@@ -37,6 +38,9 @@ pub enum RenderError {
     TooSlow { budget_ms: u64 },
     /// Not attempted: an earlier render of the same body is still running past its budget.
     Overdue,
+    /// Not attempted: a render of this version of the script ran past its time budget before;
+    /// it is not attempted again until the script changes.
+    Marked,
     /// Failed at run time for another reason (a filter that does not fit this data).
     Failed { line: Option<usize>, what: String },
 }
@@ -57,6 +61,7 @@ impl RenderError {
             RenderError::TooLarge { .. } => "size",
             RenderError::TooSlow { .. } => "time",
             RenderError::Overdue => "overdue",
+            RenderError::Marked => "marked",
             RenderError::Failed { .. } => "error",
         }
     }
@@ -106,6 +111,10 @@ impl fmt::Display for RenderError {
                 f,
                 "not rendered: an earlier render of this body is still running past its time budget"
             ),
+            RenderError::Marked => write!(
+                f,
+                "not rendered: this version of the script ran past its time budget before"
+            ),
         }
     }
 }
@@ -124,6 +133,9 @@ impl Template {
         }
         if let Some(line) = overlong_chain(body) {
             return Err(chain_message(line));
+        }
+        if let Some((line, why)) = unbounded_growth(body) {
+            return Err(format!("line {line}: {why}"));
         }
         let env = environment();
         match env.template_from_str(body) {
@@ -173,6 +185,12 @@ impl Template {
             return Err(RenderError::TooLarge {
                 line: None,
                 what: chain_message(line),
+            });
+        }
+        if let Some((line, why)) = unbounded_growth(body) {
+            return Err(RenderError::TooLarge {
+                line: Some(line),
+                what: why,
             });
         }
         let env = environment();
@@ -270,7 +288,7 @@ mod tests {
     #[test]
     fn text_past_the_cap_is_refused_as_it_is_written() {
         for body in [
-            "{{ 'x' * 10000000 }}",
+            "{% for i in range(20) %}{{ 'x' * 100000 }}{% endfor %}",
             "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
         ] {
             assert_eq!(
@@ -279,8 +297,15 @@ mod tests {
                 "{body}"
             );
         }
-        let err = render("{{ 'x' * 1000000000 }}", &json!({})).unwrap_err();
+        let err = Template::render("{{ 'x' * 1000000000 }}", &json!({}), &|| false).unwrap_err();
         assert!(matches!(err, RenderError::TooLarge { .. }), "{err:?}");
+        let body = "{% set s = 'x' * (n|int) %}{% set s = s ~ s %}{{ s }}";
+        assert!(Template::parse(body).is_err());
+        let err = Template::render(body, &json!({"n": "100000000"}), &|| false).unwrap_err();
+        assert!(
+            matches!(err, RenderError::TooLarge { line: Some(1), .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl From<HandedOut> for NextCall {
                 version: h.script.version,
                 text: h.text,
                 failed: h.render_error.is_some(),
-                error: h.render_error.map(|e| e.to_string()),
+                error: h.render_error,
             },
             history: h.history.into_iter().map(|r| history_view(r, tz)).collect(),
         }

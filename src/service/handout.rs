@@ -9,7 +9,7 @@ use std::{
 };
 
 use crate::{
-    catalog::{RenderError, Subject},
+    catalog::Subject,
     clock::SharedClock,
     config::Config,
     dispatch::{self, Hold, Pressure, Verdict},
@@ -19,6 +19,7 @@ use crate::{
         Store, StoreError, Tx,
         agent_states::StateRow,
         agents::Agent,
+        call_scripts::CallScript,
         calls::CallRow,
         campaigns::CampaignRow,
         contacts::{ContactRow, HistoryRow},
@@ -48,7 +49,7 @@ pub struct HandedOut {
     /// The script with the contact's fields filled in, or as written when it would not render.
     pub text: String,
     /// Why the script would not render for this contact, if it would not.
-    pub render_error: Option<RenderError>,
+    pub render_error: Option<String>,
     pub history: Vec<HistoryRow>,
 }
 
@@ -344,13 +345,7 @@ impl Service {
         .vars();
         // The call is handed out whatever the script does: a render that fails or runs out of
         // its budget shows the body as written, marked failed.
-        let (text, render_error) = match self.renderer.render(script.body.clone(), vars).await {
-            Ok(text) => (text, None),
-            Err(error) => {
-                self.script_render_failed(&script, call.id, &error).await;
-                (script.body.clone(), Some(error))
-            }
-        };
+        let (text, render_error) = self.call_script(&call, &script, vars).await?;
         let history = self.store.contact_history(contact.id).await?;
         Ok(Some(HandedOut {
             call,
@@ -361,5 +356,57 @@ impl Service {
             render_error,
             history,
         }))
+    }
+}
+
+/// What a call shows while its script renders, kept if the render never finishes: a retried
+/// `next` answers with it rather than rendering again a script that may have stopped the
+/// service.
+pub const UNFINISHED: &str =
+    "not rendered: the render of this call's script did not finish (the service stopped during it)";
+
+impl Service {
+    /// The script's text for the call and why it would not render, if it would not: as stored
+    /// with the call when a hand-out of it stored it (a retried `next`), otherwise rendered
+    /// now and stored. The note [`UNFINISHED`] is stored before the render starts, so a render
+    /// that takes the process down is not attempted again for this call.
+    async fn call_script(
+        &self,
+        call: &CallRow,
+        script: &Script,
+        vars: serde_json::Value,
+    ) -> super::Result<(String, Option<String>)> {
+        let shown = |stored: CallScript| match stored.text {
+            Some(text) => (text, None),
+            None => (script.body.clone(), stored.error),
+        };
+        if let Some(stored) = self.store.call_script(call.id).await? {
+            return Ok(shown(stored));
+        }
+        if !self.store.call_script_begin(call.id, UNFINISHED).await? {
+            let stored = self.store.call_script(call.id).await?;
+            return Ok(shown(stored.unwrap_or(CallScript {
+                text: None,
+                error: Some(UNFINISHED.into()),
+            })));
+        }
+        let stored = match self.renderer.render(script, vars).await {
+            Ok(text) => CallScript {
+                text: Some(text),
+                error: None,
+            },
+            Err(error) => {
+                self.script_render_failed(script, call.id, &error).await;
+                CallScript {
+                    text: None,
+                    error: Some(error.to_string()),
+                }
+            }
+        };
+        // Best effort: the call is handed out; a retry would show the note instead.
+        if let Err(error) = self.store.call_script_set(call.id, &stored).await {
+            tracing::error!(call = %call.id, %error, "could not store a call's rendered script");
+        }
+        Ok(shown(stored))
     }
 }

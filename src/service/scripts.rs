@@ -11,7 +11,7 @@ use crate::{
     validate::Validator,
 };
 
-use super::{Result, Service};
+use super::{Result, Service, render::Job};
 
 impl Service {
     /// Creates a script at version 1 once its name and body are acceptable.
@@ -19,7 +19,7 @@ impl Service {
     pub async fn script_create(&self, by: &Principal, name: &str, body: &str) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check("name", Name::parse(name));
-        let template = self.check_body(&mut v, body).await;
+        let template = self.check_body(&mut v, Job::Draft(None), body).await;
         let (Some(name), Some(template)) = (name, template) else {
             return Err(v.fail().into());
         };
@@ -40,7 +40,7 @@ impl Service {
     ) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check_opt("name", name, Name::parse);
-        let template = self.check_body(&mut v, body).await;
+        let template = self.check_body(&mut v, Job::Draft(Some(id)), body).await;
         let (Some(name), Some(template)) = (name, template) else {
             return Err(v.fail().into());
         };
@@ -55,11 +55,12 @@ impl Service {
     /// limits; otherwise `body` is named with why. A render that fails for another reason (a
     /// filter that does not fit the sample's data) is no reason to refuse it: real contacts'
     /// data may fit. Parsing runs under the budget too: the engine evaluates constant
-    /// expressions while it compiles.
-    async fn check_body(&self, v: &mut Validator, body: &str) -> Option<Template> {
+    /// expressions while it compiles. While a check of the same script (or of any new script)
+    /// still runs past its budget, another is refused at once, whatever its text.
+    async fn check_body(&self, v: &mut Validator, job: Job, body: &str) -> Option<Template> {
         let checked = self
             .renderer
-            .run(body.to_owned(), |body, out_of_time| {
+            .run(job, body.to_owned(), |body, out_of_time| {
                 let template = match Template::parse(body) {
                     Ok(template) => template,
                     Err(syntax) => return Ok(Err(syntax)),

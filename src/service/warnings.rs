@@ -1,11 +1,12 @@
 //! The warnings campaign views carry, from what the store knows now: the active agents'
-//! teams, the script's fields against the campaign's first contacts, and the time left.
+//! teams, the script's fields against the campaign's first contacts, and the time left. What a
+//! script reads is compiled on the render pool once per version (`Renderer::attributes_read`),
+//! never on the request's thread.
 
 use std::collections::BTreeMap;
 
 use crate::{
     campaigns::warnings::{Facts, Warning, warnings},
-    catalog::Template,
     contacts::ContactState,
     dispatch::forecast::{Cohort, exhausted_on},
     service::forecast::{ForecastInput, MAX_DAYS},
@@ -99,19 +100,19 @@ impl Service {
             Some(v) => self.store.script_version(row.script_id, v).await?,
             None => self.store.script_get(row.script_id).await?,
         };
-        let fields = Template::attributes_read(&script.body);
+        let fields = self.renderer.attributes_read(&script).await;
         if fields.is_empty() {
             return Ok((BTreeMap::new(), 0));
         }
         let sample = self.store.attribute_sample(row.id, FIELD_SAMPLE).await?;
         let lacking = fields
-            .into_iter()
+            .iter()
             .map(|f| {
                 let n = sample
                     .iter()
-                    .filter(|a| a.get(&f).is_none_or(|v| v.trim().is_empty()))
+                    .filter(|a| a.get(f).is_none_or(|v| v.trim().is_empty()))
                     .count();
-                (f, n as i64)
+                (f.clone(), n as i64)
             })
             .collect();
         Ok((lacking, sample.len() as i64))

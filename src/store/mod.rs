@@ -9,6 +9,7 @@ use sqlx::{PgPool, SqlitePool};
 pub mod agent_states;
 pub mod agents;
 pub mod audit;
+pub mod call_scripts;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;

@@ -38,6 +38,7 @@ mod people;
 mod process;
 mod proxy;
 mod release;
+mod renders;
 mod schedules;
 mod scripts;
 mod security;

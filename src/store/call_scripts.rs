@@ -1,0 +1,58 @@
+//! The script as a call's hand-out rendered it, kept with the call (migration 0022): a retried
+//! `next` of the same call answers from it and never renders again.
+
+use crate::{ids::CallId, on_pool};
+
+use super::{Result, Store};
+
+/// What a call's hand-out made of its script.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CallScript {
+    /// The rendered text; `None` when it would not render.
+    #[sqlx(rename = "script_text")]
+    pub text: Option<String>,
+    /// Why it would not render (the message the agent sees).
+    #[sqlx(rename = "script_error")]
+    pub error: Option<String>,
+}
+
+const GET: &str = "SELECT script_text, script_error FROM calls WHERE id = $1";
+/// Claims the render for this hand-out: only a call with nothing stored yet takes the note.
+const BEGIN: &str = "UPDATE calls SET script_error = $2 \
+     WHERE id = $1 AND script_text IS NULL AND script_error IS NULL";
+const SET: &str = "UPDATE calls SET script_text = $2, script_error = $3 WHERE id = $1";
+
+impl Store {
+    /// What the hand-out of `call` stored of its script, if it stored anything.
+    pub async fn call_script(&self, call: CallId) -> Result<Option<CallScript>> {
+        let row: Option<CallScript> = on_pool!(&self.pool, |p| sqlx::query_as(GET)
+            .bind(call)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.filter(|r| r.text.is_some() || r.error.is_some()))
+    }
+
+    /// Stores `unfinished` as the call's script failure unless something is stored already;
+    /// returns whether it did (and so this hand-out is the one to render).
+    pub async fn call_script_begin(&self, call: CallId, unfinished: &str) -> Result<bool> {
+        let changed = on_pool!(&self.pool, |p| sqlx::query(BEGIN)
+            .bind(call)
+            .bind(unfinished)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Stores what the render made of the call's script.
+    pub async fn call_script_set(&self, call: CallId, script: &CallScript) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(SET)
+            .bind(call)
+            .bind(script.text.as_deref())
+            .bind(script.error.as_deref())
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+}
