@@ -130,9 +130,7 @@ const FORMULA_START: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'
 /// which spreadsheets show as text and do not evaluate. E.164 phones start with `+`, so they
 /// get it too. Everything else is unchanged.
 pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
-    let formula = cell
-        .trim_start()
-        .starts_with(FORMULA_START);
+    let formula = cell.trim_start().starts_with(FORMULA_START);
     if formula || cell.starts_with(['\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
     } else {
@@ -146,8 +144,21 @@ mod tests {
 
     #[test]
     fn a_formula_behind_leading_whitespace_or_a_full_width_sign_is_quoted_too() {
-        for formula in [" =1+1", "\t=1", "\n=cmd", "＝1+1", "  \u{3000}+1", "＋1", "－1", "＠A1"] {
-            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"), "{formula:?}");
+        for formula in [
+            " =1+1",
+            "\t=1",
+            "\n=cmd",
+            "＝1+1",
+            "  \u{3000}+1",
+            "＋1",
+            "－1",
+            "＠A1",
+        ] {
+            assert_eq!(
+                spreadsheet_safe(formula),
+                format!("'{formula}"),
+                "{formula:?}"
+            );
         }
         for plain in [" 1+1", "  hello", "\u{3000}王芳"] {
             assert_eq!(spreadsheet_safe(plain), plain);

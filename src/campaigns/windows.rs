@@ -259,14 +259,6 @@ pub use crate::time::resolve;
 mod tests {
     use super::*;
 
-    fn spec(days: &[&str], start: &str, end: &str) -> WindowSpec {
-        WindowSpec {
-            days: days.iter().map(|d| d.to_string()).collect(),
-            start: start.into(),
-            end: end.into(),
-        }
-    }
-
     #[test]
     fn overlapping_and_adjacent_windows_are_merged_day_by_day() {
         let w = Windows::parse(&[
@@ -284,7 +276,11 @@ mod tests {
             .map(|s| (s.days, s.start, s.end))
             .collect();
         let owned = |d: &[&str], s: &str, e: &str| {
-            (d.iter().map(|x| x.to_string()).collect(), s.to_owned(), e.to_owned())
+            (
+                d.iter().map(|x| x.to_string()).collect(),
+                s.to_owned(),
+                e.to_owned(),
+            )
         };
         assert_eq!(
             specs,

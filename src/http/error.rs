@@ -98,7 +98,9 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) | Error::Taken(_) | Error::CodedConflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::Taken(_) | Error::CodedConflict { .. } => {
+                StatusCode::CONFLICT
+            }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -243,9 +245,7 @@ impl IntoResponse for Error {
         let retry_after = match &self {
             Error::TooManyRequests { retry_after }
             | Error::StreamsFull { retry_after, .. }
-            | Error::Limited { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            | Error::Limited { retry_after, .. } => Some(*retry_after),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };

@@ -116,14 +116,17 @@ impl Store {
     }
 
     /// Each agent's own releases in `[from, to)`.
-    pub async fn agent_releases(&self, from: Instant, to: Instant) -> Result<HashMap<AgentId, i64>> {
-        let rows: Vec<(AgentId, i64)> = on_pool!(&self.reads, |p| sqlx::query_as(
-            RELEASES_BETWEEN
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await)?;
+    pub async fn agent_releases(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> Result<HashMap<AgentId, i64>> {
+        let rows: Vec<(AgentId, i64)> =
+            on_pool!(&self.reads, |p| sqlx::query_as(RELEASES_BETWEEN)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await)?;
         Ok(rows.into_iter().collect())
     }
 

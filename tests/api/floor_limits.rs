@@ -24,7 +24,7 @@ fn retry_after(r: &outcall_client::Reply) -> u64 {
         .unwrap()
 }
 
-fn floor_agent<'a>(floor: &'a Value, id: i64) -> &'a Value {
+fn floor_agent(floor: &Value, id: i64) -> &Value {
     floor["agents"]
         .as_array()
         .unwrap()
@@ -142,7 +142,9 @@ async fn fifty_overlapping_windows_are_saved_as_one_and_forecast_as_one(app: Tes
         .collect();
     let overlapping = app.campaign(json!({"calling_windows": many})).await;
     let single = app
-        .campaign(json!({"calling_windows": [{"days": every_day, "start": "09:00", "end": "12:00"}]}))
+        .campaign(
+            json!({"calling_windows": [{"days": every_day, "start": "09:00", "end": "12:00"}]}),
+        )
         .await;
     let saved = app
         .get(&format!("/v1/campaigns/{overlapping}"), app.admin())
@@ -204,9 +206,14 @@ async fn a_reactivated_agent_needs_a_new_token(app: TestApp) {
     let lead = app.token("lead").await;
     let path = format!("/v1/agents/{id}");
     for active in [false, true] {
-        app.call(Method::PATCH, &path, Some(&lead), json!({ "active": active }))
-            .await
-            .expect(StatusCode::OK);
+        app.call(
+            Method::PATCH,
+            &path,
+            Some(&lead),
+            json!({ "active": active }),
+        )
+        .await
+        .expect(StatusCode::OK);
     }
     app.get("/v1/agents/me/stats", &old)
         .await
