@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
     duration::Span,
-    rules::{CallingHours, PhoneCap},
+    rules::{CallingHours, PhoneCap, RateLimit},
 };
 
 /// outcall: an outbound-call campaign scheduler for telemarketing teams.
@@ -76,6 +76,19 @@ pub struct Config {
     /// Most attempts per phone in a rolling period, across all campaigns.
     #[arg(long, env = "OUTCALL_PHONE_CAP", default_value = "3/24h")]
     pub phone_cap: PhoneCap,
+
+    /// Most calls an agent may hand back without an outcome (a release, plain or `skip`, or its
+    /// own pause or sign-out while on a call) in a rolling period; past it `POST /v1/calls/next`
+    /// answers 429 until the oldest of them is that old. Counted from the calls table, so it
+    /// holds across processes and restarts; a supervisor's release does not count.
+    #[arg(long, env = "OUTCALL_RELEASE_LIMIT", default_value = "20/1h")]
+    pub release_limit: RateLimit,
+
+    /// Most phone look-ups (`GET /v1/contacts?phone=`) one token may make in a rolling period;
+    /// past it 429. Counted in each process's memory (a restart forgets, and each process of a
+    /// PostgreSQL deployment counts apart).
+    #[arg(long, env = "OUTCALL_LOOKUP_LIMIT", default_value = "60/1m")]
+    pub lookup_limit: RateLimit,
 
     /// Least time between two attempts on one phone (`0s` disables).
     #[arg(long, env = "OUTCALL_PHONE_MIN_GAP", default_value = "1h")]

@@ -97,6 +97,11 @@ impl FromStr for PhoneCap {
     }
 }
 
+/// At most `max` events in any rolling `period`, written like the phone cap (`20/1h`): an
+/// agent's releases without an outcome (`OUTCALL_RELEASE_LIMIT`), a token's phone look-ups
+/// (`OUTCALL_LOOKUP_LIMIT`).
+pub type RateLimit = PhoneCap;
+
 impl fmt::Display for PhoneCap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.max, self.period)

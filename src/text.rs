@@ -120,12 +120,18 @@ impl Notes {
     }
 }
 
+/// What a spreadsheet reads as the start of a formula: the ASCII signs and their full-width
+/// forms (an input method types `＝` as readily as `=`, and some spreadsheets take it).
+const FORMULA_START: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+
 /// A cell of an export as a spreadsheet may safely open it: text that a spreadsheet would read
-/// as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
-/// `'`, which spreadsheets show as text and do not evaluate. E.164 phones start with `+`, so
-/// they get it too. Everything else is unchanged.
+/// as a formula (starting with `=`, `+`, `-`, `@` or their full-width forms, after any leading
+/// whitespace — spreadsheets skip it — or with a tab or a carriage return) gets a leading `'`,
+/// which spreadsheets show as text and do not evaluate. E.164 phones start with `+`, so they
+/// get it too. Everything else is unchanged.
 pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let formula = cell.trim_start().starts_with(FORMULA_START);
+    if formula || cell.starts_with(['\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
@@ -135,6 +141,29 @@ pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_formula_behind_leading_whitespace_or_a_full_width_sign_is_quoted_too() {
+        for formula in [
+            " =1+1",
+            "\t=1",
+            "\n=cmd",
+            "＝1+1",
+            "  \u{3000}+1",
+            "＋1",
+            "－1",
+            "＠A1",
+        ] {
+            assert_eq!(
+                spreadsheet_safe(formula),
+                format!("'{formula}"),
+                "{formula:?}"
+            );
+        }
+        for plain in [" 1+1", "  hello", "\u{3000}王芳"] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+        }
+    }
 
     #[test]
     fn cells_a_spreadsheet_would_evaluate_are_quoted() {
@@ -152,7 +181,6 @@ mod tests {
             "王芳",
             "",
             "a=b",
-            " =1",
             "2026-11-25T10:00:00+08:00",
             "42",
             "'quoted",

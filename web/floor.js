@@ -71,12 +71,14 @@
       h("div", { class: "tile-head" }, h("b", { class: "tile-name", text: a.name }), h("span", { class: "muted small", text: a.team || "" })),
       h("div", { class: "tile-state" }, h("span", { text: state }), " ", h("span", { class: "tile-clock", text: clockText(inState) })),
       pending ? h("div", { class: "small warn-mark tile-pending", text: "→ " + pending }) : null,
+      a.release_limited ? h("div", { class: "small warn-mark tile-release-limited", text: t("floor.release_limited") }) : null,
       a.call ? h("div", { class: "small tile-call" },
         t("floor.campaign") + " #" + a.call.campaign + " · " + t("floor.left") + " " + clockText(secondsUntil(a.call.lease_expires_at))) : null,
       h("div", { class: "small muted tile-today" },
         `${t("dash.attempts")} ${OC.num(today.attempts)} · ${t("dash.reached")} ${OC.num(today.reached)} · ${t("dash.conversions")} ${OC.num(today.conversions)}`
         + (today.handle_time_avg_s == null ? "" : ` · ${t("floor.aht")} ${clockText(Math.round(today.handle_time_avg_s))}`)
-        + ` · ${t("floor.paused")} ${clockText(today.paused_s)}`));
+        + ` · ${t("floor.paused")} ${clockText(today.paused_s)}`
+        + (today.releases ? ` · ${t("floor.releases")} ${OC.num(today.releases)}` : "")));
   }
 
   function render() {

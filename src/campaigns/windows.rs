@@ -76,6 +76,36 @@ impl Window {
     }
 }
 
+/// The same hours as `windows`, normalised: each day's overlapping or adjacent windows joined,
+/// then the days with the same joined window written as one, by start. So however many windows
+/// a campaign is given, each instant is in at most one, and a day holds at most as many as it
+/// has gaps (what the hand-out, the explanations and the forecast step through).
+fn merged(windows: &[Window]) -> Vec<Window> {
+    let mut by_span: std::collections::BTreeMap<(Minute, Minute), u8> = Default::default();
+    for (bit, (_, day)) in DAYS.iter().enumerate() {
+        let mut spans: Vec<(Minute, Minute)> = windows
+            .iter()
+            .filter(|w| w.on(*day))
+            .map(|w| (w.start, w.end))
+            .collect();
+        spans.sort();
+        let mut joined: Vec<(Minute, Minute)> = Vec::with_capacity(spans.len());
+        for (start, end) in spans {
+            match joined.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => joined.push((start, end)),
+            }
+        }
+        for span in joined {
+            *by_span.entry(span).or_default() |= 1 << bit;
+        }
+    }
+    by_span
+        .into_iter()
+        .map(|((start, end), days)| Window { days, start, end })
+        .collect()
+}
+
 impl Windows {
     /// The default: 09:00–21:00 every day.
     pub fn all_week_9_to_21() -> Self {
@@ -134,7 +164,7 @@ impl Windows {
             }
             out.push(Window { days, start, end });
         }
-        Ok(Self(out))
+        Ok(Self(merged(&out)))
     }
 
     /// The windows that never meet the global hours: no call is ever made in them.
@@ -228,6 +258,43 @@ pub use crate::time::resolve;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_and_adjacent_windows_are_merged_day_by_day() {
+        let w = Windows::parse(&[
+            spec(&["mon", "tue"], "09:00", "12:00"),
+            spec(&["mon"], "11:00", "13:00"),
+            spec(&["mon"], "13:00", "14:00"),
+            spec(&["tue"], "09:30", "10:00"),
+            spec(&["wed"], "18:00", "20:00"),
+            spec(&["wed"], "09:00", "12:00"),
+        ])
+        .unwrap();
+        let specs: Vec<(Vec<String>, String, String)> = w
+            .specs()
+            .into_iter()
+            .map(|s| (s.days, s.start, s.end))
+            .collect();
+        let owned = |d: &[&str], s: &str, e: &str| {
+            (
+                d.iter().map(|x| x.to_string()).collect(),
+                s.to_owned(),
+                e.to_owned(),
+            )
+        };
+        assert_eq!(
+            specs,
+            vec![
+                owned(&["tue", "wed"], "09:00", "12:00"),
+                owned(&["mon"], "09:00", "14:00"),
+                owned(&["wed"], "18:00", "20:00"),
+            ]
+        );
+        let fifty: Vec<WindowSpec> = (0..50)
+            .map(|i| spec(&["mon"], &format!("09:{i:02}"), "12:00"))
+            .collect();
+        assert_eq!(Windows::parse(&fifty).unwrap().specs().len(), 1);
+    }
     use chrono::TimeZone;
 
     fn shanghai() -> Tz {

@@ -48,6 +48,9 @@ pub struct AgentStats {
     pub team: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Calls handed back without an outcome (releases, plain or `skip`, and the agent's own
+    /// pauses or sign-outs on a call); a supervisor's releases are not counted.
+    pub releases: i64,
     #[serde(flatten)]
     pub time: TimeStats,
 }
@@ -59,6 +62,7 @@ impl From<AgentFigures> for AgentStats {
             agent_name: f.agent.name,
             team: f.agent.team,
             counts: Counts::from(&f.outcomes),
+            releases: f.releases,
             time: f.time,
         }
     }
@@ -72,6 +76,8 @@ pub struct TeamStats {
     pub agents: usize,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Its agents' releases without an outcome.
+    pub releases: i64,
     /// The sum of the team's agents' kept figures, put through the same rules as an agent's.
     #[serde(flatten)]
     pub time: TimeStats,
@@ -83,13 +89,14 @@ impl From<TeamFigures> for TeamStats {
             team: f.team,
             agents: f.agents,
             counts: Counts::from(&f.outcomes),
+            releases: f.releases,
             time: f.time,
         }
     }
 }
 
-/// Outcomes, handle time, wrap-up, pauses and occupancy per agent in a time range (a
-/// leaderboard: agents with outcomes, most conversions first).
+/// Outcomes, releases, handle time, wrap-up, pauses and occupancy per agent in a time range (a
+/// leaderboard: agents with outcomes or releases, most conversions first).
 #[utoipa::path(get, path = "/v1/stats/agents", tag = "stats", params(RangeParams),
     responses((status = 200, body = Page<AgentStats>)), security(("bearer" = [])))]
 async fn stats_agents(

@@ -118,13 +118,16 @@ pub struct UpdateAgent {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub team: Patch<String>,
-    /// `false` deactivates the agent: its token stops working at once and the call it holds goes back to the queue.
+    /// `false` deactivates the agent: its tokens are revoked at once and the call it holds goes
+    /// back to the queue. `true` brings the agent back without its old tokens: issue it a new
+    /// one with `POST /v1/agents/{id}/token`.
     #[schema(value_type = Option<bool>)]
     #[serde(default)]
     pub active: Patch<bool>,
 }
 
-/// Rename, move or (de)activate an agent.
+/// Rename, move or (de)activate an agent. Deactivating revokes the agent's tokens for good;
+/// a reactivated agent needs a new token (`POST /v1/agents/{id}/token`).
 #[utoipa::path(patch, path = "/v1/agents/{id}", tag = "people", params(("id" = i64, Path)),
     request_body = UpdateAgent,
     responses((status = 200, body = Agent), (status = 404, body = super::error::Problem)),

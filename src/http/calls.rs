@@ -205,7 +205,7 @@ async fn calls_release(
     OptionalJson(input): OptionalJson<ReleaseInput>,
 ) -> Result<Json<Value>> {
     let by = match (auth.0.role, auth.0.agent_id) {
-        (Role::Agent, Some(agent)) => Releaser::Agent(agent),
+        (Role::Agent, Some(agent)) => Releaser::Agent { agent, by: &auth.0 },
         (Role::Agent, None) => return Err(Error::Forbidden),
         _ => Releaser::Floor(&auth.0),
     };

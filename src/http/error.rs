@@ -52,6 +52,14 @@ pub enum Error {
     /// 429: too many attempts; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
+    /// 429 past a rate limit the pages tell apart by `code` (`release_limit`, `lookup_limit`);
+    /// try again after this many seconds.
+    #[error("limited ({code}): {detail}")]
+    Limited {
+        code: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
     /// 429 when the token holds its cap of open event streams, 503 when this process holds its
     /// own; try again after this many seconds.
     #[error("event streams full: {full}")]
@@ -96,7 +104,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyRequests { .. } | Error::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::StreamsFull { full, .. } => match full {
                 service::hub::Full::Token(_) => StatusCode::TOO_MANY_REQUESTS,
                 service::hub::Full::Process(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -117,6 +125,10 @@ impl From<StoreError> for Error {
             StoreError::OutOfRange { field, message } => {
                 Error::Unprocessable(vec![FieldError::new(field, message)])
             }
+            StoreError::Coded { code, detail } => Error::CodedConflict {
+                code,
+                detail: detail.into(),
+            },
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Error::Unavailable
@@ -155,6 +167,15 @@ impl From<service::Error> for Error {
                 Error::Taken(FieldError::new(field, message))
             }
             service::Error::CodedConflict { code, detail } => Error::CodedConflict { code, detail },
+            service::Error::Limited {
+                code,
+                detail,
+                retry_after,
+            } => Error::Limited {
+                code,
+                detail,
+                retry_after,
+            },
             service::Error::Invalid(invalid) => invalid.into(),
             service::Error::Unreadable(field) => Error::BadRequest {
                 detail: format!("{}: {}", field.field, field.message),
@@ -225,14 +246,14 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let retry_after = match &self {
-            Error::TooManyRequests { retry_after } | Error::StreamsFull { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            Error::TooManyRequests { retry_after }
+            | Error::StreamsFull { retry_after, .. }
+            | Error::Limited { retry_after, .. } => Some(*retry_after),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };
         let code = match &self {
-            Error::CodedConflict { code, .. } => Some(*code),
+            Error::CodedConflict { code, .. } | Error::Limited { code, .. } => Some(*code),
             _ => None,
         };
         let (detail, errors) = match self {
@@ -259,6 +280,11 @@ impl IntoResponse for Error {
                 format!("too many attempts; try again in {retry_after} s"),
                 None,
             ),
+            Error::Limited {
+                detail,
+                retry_after,
+                ..
+            } => (format!("{detail}; try again in {retry_after} s"), None),
             Error::StreamsFull { full, retry_after } => {
                 (format!("{full}; try again in {retry_after} s"), None)
             }

@@ -59,6 +59,9 @@ pub struct FloorAgentView {
     /// A pending pause's reason.
     pub pending_reason: Option<String>,
     pub call: Option<FloorCall>,
+    /// At its limit of calls handed back without an outcome (`OUTCALL_RELEASE_LIMIT`): it gets
+    /// no new call (429) until the oldest of them is a period old.
+    pub release_limited: bool,
     pub today: Today,
 }
 
@@ -105,6 +108,7 @@ fn floor_view(state: &AppState, a: FloorAgent) -> FloorAgentView {
         pending: r.pending,
         pending_reason: r.pending_reason,
         call,
+        release_limited: a.release_limited,
         today: a.today,
     }
 }

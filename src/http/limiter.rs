@@ -7,6 +7,9 @@
 //! most [`MAX_TRACKED`] addresses are tracked in a minute; failures from further addresses
 //! share one bucket, so a flood from very many addresses is limited as one.
 //!
+//! [`PerToken`] limits what one authenticated token may ask for in a period (the phone look-up,
+//! `OUTCALL_LOOKUP_LIMIT`): in this process's memory, by the service's clock.
+//!
 //! Behind a reverse proxy the client's address is the last hop of `X-Forwarded-For` that is not
 //! a trusted proxy (`OUTCALL_TRUSTED_PROXIES`); without that setting the socket's peer address
 //! is used and the header is ignored (a client could write anything in it).
@@ -20,7 +23,7 @@ use std::{
 
 use axum::http::HeaderMap;
 
-use crate::net::Cidr;
+use crate::{ids::TokenId, net::Cidr, rules::RateLimit, time::Instant as At};
 
 /// The most addresses tracked within one minute.
 pub const MAX_TRACKED: usize = 65_536;
@@ -111,9 +114,64 @@ impl FailedAuth {
     }
 }
 
+/// Requests per token in a fixed window that starts at the token's first request: past
+/// `max` in the window, refused until the window ends. Kept in this process's memory (a restart
+/// forgets; processes count apart); windows that ended are dropped once the map holds
+/// [`MAX_TRACKED`] tokens, and past that many live windows every further token shares one.
+pub struct PerToken {
+    limit: RateLimit,
+    windows: Mutex<HashMap<Option<TokenId>, (At, u32)>>,
+}
+
+impl PerToken {
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a request of `token` at `now`; `Err(seconds)` to wait when past the limit (the
+    /// refused request is not counted).
+    pub fn take(&self, token: TokenId, now: At) -> Result<(), u64> {
+        let period = self.limit.period.as_secs() * 1000;
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(&Some(token)) {
+            windows.retain(|_, (start, _)| now.millis() < start.millis() + period);
+        }
+        let key = if windows.len() >= MAX_TRACKED && !windows.contains_key(&Some(token)) {
+            None
+        } else {
+            Some(token)
+        };
+        let (start, n) = windows.entry(key).or_insert((now, 0));
+        if now.millis() >= start.millis() + period {
+            (*start, *n) = (now, 0);
+        }
+        if *n >= self.limit.max {
+            let ms = start.millis() + period - now.millis();
+            return Err(((ms + 999) / 1000).max(1) as u64);
+        }
+        *n += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_past_its_limit_waits_for_its_window_to_end_and_others_do_not() {
+        let limiter = PerToken::new("2/1m".parse().unwrap());
+        let t0 = At::from_millis(1_000_000);
+        let (a, b) = (TokenId(1), TokenId(2));
+        assert_eq!(limiter.take(a, t0), Ok(()));
+        assert_eq!(limiter.take(a, t0.plus_millis(10_000)), Ok(()));
+        assert_eq!(limiter.take(a, t0.plus_millis(20_000)), Err(40));
+        assert_eq!(limiter.take(b, t0.plus_millis(20_000)), Ok(()));
+        assert_eq!(limiter.take(a, t0.plus_millis(60_000)), Ok(()));
+    }
 
     #[test]
     fn behind_a_trusted_proxy_the_last_untrusted_hop_is_the_client() {

@@ -36,15 +36,29 @@ pub struct FoundContact {
     pub timezone: Option<String>,
 }
 
-/// Find people by phone: a page of at most one (a phone is one person).
+/// Find people by phone: a page of at most one (a phone is one person). Each token may look up
+/// `OUTCALL_LOOKUP_LIMIT` phones in a period (60 a minute by default); past it 429 with
+/// `Retry-After`.
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(FindParams),
-    responses((status = 200, body = Page<FoundContact>), (status = 400, body = super::error::Problem)),
+    responses((status = 200, body = Page<FoundContact>), (status = 400, body = super::error::Problem),
+        (status = 429, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn contacts_find(
-    _auth: Require<Finders>,
+    auth: Require<Finders>,
     State(state): State<AppState>,
     AppQuery(p): AppQuery<FindParams>,
 ) -> Result<Json<Page<FoundContact>>> {
+    // One look-up a phone: a token that sweeps numbers is slowed to the limit.
+    if let Err(retry_after) = state.lookups.take(auth.0.token_id, state.now()) {
+        return Err(Error::Limited {
+            code: "lookup_limit",
+            detail: format!(
+                "more than {} phone look-ups within {} by this token",
+                state.config.lookup_limit.max, state.config.lookup_limit.period
+            ),
+            retry_after,
+        });
+    }
     let text = p
         .phone
         .filter(|t| !t.trim().is_empty())

@@ -53,20 +53,24 @@ pub mod tokens;
 pub mod web;
 
 /// What every handler can reach: the operations (and through them the store, clock and
-/// configuration) and the edge's own failed-auth limiter.
+/// configuration) and the edge's own limiters (failed auth, phone look-ups).
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
     pub failed_auth: Arc<limiter::FailedAuth>,
+    /// Phone look-ups per token (`OUTCALL_LOOKUP_LIMIT`), in this process.
+    pub lookups: Arc<limiter::PerToken>,
 }
 
 impl AppState {
     pub fn new(service: Service) -> Self {
         let limit = service.config.auth_failures_per_minute;
         let trusted = service.config.trusted_proxies.clone();
+        let lookups = Arc::new(limiter::PerToken::new(service.config.lookup_limit));
         Self {
             service,
             failed_auth: Arc::new(limiter::FailedAuth::new(limit, trusted)),
+            lookups,
         }
     }
 }

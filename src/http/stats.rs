@@ -297,6 +297,8 @@ pub struct MyStats {
     pub attempts: i64,
     pub reached: i64,
     pub conversions: i64,
+    /// Calls handed back today without an outcome (counted against `OUTCALL_RELEASE_LIMIT`).
+    pub releases: i64,
     /// The agent's own current targets, then their team's.
     pub targets: Vec<TargetView>,
 }
@@ -329,6 +331,7 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
         attempts: t.attempts,
         reached: t.reached,
         conversions: t.conversions,
+        releases: state.releases_today(agent).await?,
         targets: targets.into_iter().map(TargetView::from).collect(),
     }))
 }

@@ -156,7 +156,7 @@ impl Service {
             };
             released = self
                 .store
-                .release_held_in(&mut tx, agent, &why, now)
+                .release_held_in(&mut tx, agent, &why, matches!(asker, Asker::Agent), now)
                 .await?;
         }
         let row = match asker {

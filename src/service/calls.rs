@@ -40,8 +40,9 @@ pub struct ReleaseInput {
 /// Who releases a call.
 #[derive(Debug, Clone, Copy)]
 pub enum Releaser<'a> {
-    /// The agent holding it: only their own call, and only while its lease is live.
-    Agent(AgentId),
+    /// The agent holding it (`by`, its token): only their own call, and only while its lease
+    /// is live; audited, and counted against the agent's release limit.
+    Agent { agent: AgentId, by: &'a Principal },
     /// A supervisor, lead or admin: any call still leased; audited.
     Floor(&'a Principal),
 }
@@ -117,7 +118,7 @@ impl Service {
         v.finish()?;
         let reason = reason.flatten().filter(|r| !r.is_empty());
         let call = match by {
-            Releaser::Agent(agent) => self.own_call(id, agent).await?,
+            Releaser::Agent { agent, .. } => self.own_call(id, agent).await?,
             Releaser::Floor(_) => self.store.call_get(id).await?,
         };
         let now = self.now();
@@ -130,16 +131,20 @@ impl Service {
         let release = Release {
             call: id,
             agent: call.agent_id,
-            live_only: matches!(by, Releaser::Agent(_)),
+            live_only: matches!(by, Releaser::Agent { .. }),
             reason: reason.as_deref(),
             skip_until: skip_until.as_ref().map(|(at, _)| *at),
+            by_agent: matches!(by, Releaser::Agent { .. }),
         };
         let mut tx = self.store.begin().await?;
         if !self.store.release_in(&mut tx, &release, now).await? {
             drop(tx);
             return Err(self.lease_gone(id, now).await);
         }
-        if let Releaser::Floor(by) = by {
+        // Every release is audited: an agent's own too, as each one hands a contact's phone and
+        // name over without an attempt (see `OUTCALL_RELEASE_LIMIT`).
+        {
+            let (Releaser::Floor(by) | Releaser::Agent { by, .. }) = by;
             let record = Change::new(Entity::Call, id, Action::Release).after(json!({
                 "agent": call.agent_id, "reason": release.reason,
                 "skip_until": release.skip_until.map(|t| t.rfc3339(self.tz()))}));

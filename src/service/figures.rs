@@ -14,6 +14,8 @@ use super::{Result, Service, floor::TimeStats};
 pub struct AgentFigures {
     pub agent: Agent,
     pub outcomes: Tally,
+    /// Calls handed back without an outcome (see [`super::floor::Today::releases`]).
+    pub releases: i64,
     pub time: TimeStats,
 }
 
@@ -24,6 +26,8 @@ pub struct TeamFigures {
     /// Agents of the team with any figure in the range.
     pub agents: usize,
     pub outcomes: Tally,
+    /// Its agents' releases without an outcome.
+    pub releases: i64,
     pub time: TimeStats,
 }
 
@@ -39,17 +43,19 @@ impl Service {
         Ok(out)
     }
 
-    /// Each agent with outcomes in the epoch hours `from..to` (a leaderboard: most conversions
-    /// first, then by id).
+    /// Each agent with outcomes or releases in the epoch hours `from..to` (a leaderboard: most
+    /// conversions first, then by id). An agent who only released calls is listed: walking a
+    /// list without attempts is what a supervisor needs to see.
     #[tracing::instrument(skip_all)]
     pub async fn agent_figures(&self, from: i64, to: i64) -> Result<Vec<AgentFigures>> {
         let mut out: Vec<AgentFigures> = self
             .agent_days_in(from, to)
             .await?
             .into_iter()
-            .filter(|(_, day)| day.outcomes.attempts > 0)
+            .filter(|(_, day)| day.outcomes.attempts > 0 || day.releases > 0)
             .map(|(agent, day)| AgentFigures {
                 time: TimeStats::of(&day),
+                releases: day.releases,
                 outcomes: day.outcomes,
                 agent,
             })
@@ -78,9 +84,19 @@ impl Service {
             .map(|((_, team), (agents, day))| TeamFigures {
                 team,
                 agents,
+                releases: day.releases,
                 time: TimeStats::of(&day),
                 outcomes: day.outcomes,
             })
             .collect())
+    }
+
+    /// The agent's releases without an outcome today (the service's local day).
+    #[tracing::instrument(skip_all)]
+    pub async fn releases_today(&self, agent: crate::ids::AgentId) -> Result<i64> {
+        let (_, start) = self.today();
+        let now = self.now();
+        let all = self.store.agent_releases(start, now.plus_millis(1)).await?;
+        Ok(all.get(&agent).copied().unwrap_or(0))
     }
 }

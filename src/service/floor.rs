@@ -16,6 +16,8 @@ use super::{Result, Service};
 /// One agent on the floor.
 pub struct FloorAgent {
     pub row: FloorRow,
+    /// At its release limit (`OUTCALL_RELEASE_LIMIT`): `POST /v1/calls/next` answers 429.
+    pub release_limited: bool,
     /// The state as of now (a wrap-up whose time passed is ready).
     pub standing: Standing,
     pub today: Today,
@@ -31,6 +33,9 @@ pub struct Today {
     pub handle_time_avg_s: Option<f64>,
     /// Time paused today, in seconds (a pause going on counts up to now).
     pub paused_s: i64,
+    /// Calls handed back today without an outcome: releases (plain or `skip`) and the agent's
+    /// own pauses or sign-outs on a call; a supervisor's releases are not counted.
+    pub releases: i64,
 }
 
 /// Handle time, talk, wrap-up, pauses and occupancy over some days (closed stretches), for an
@@ -163,6 +168,12 @@ impl Service {
         let (days, start) = self.today();
         let rows = self.store.floor().await?;
         let mut numbers = self.store.agent_days(&days).await?;
+        let limit = self.config.release_limit;
+        let window = now.plus_millis(-limit.period.as_secs() * 1000);
+        let recent = self
+            .store
+            .agent_releases(window.plus_millis(1), now.plus_millis(1))
+            .await?;
         Ok(rows
             .into_iter()
             .filter(|r| team.is_none_or(|t| r.team.as_deref() == Some(t)))
@@ -182,8 +193,11 @@ impl Service {
                     conversions: day.outcomes.conversions,
                     handle_time_avg_s: secs(day.handle_ms, day.handled),
                     paused_s: paused / 1000,
+                    releases: day.releases,
                 };
+                let released = recent.get(&row.agent_id).copied().unwrap_or(0);
                 FloorAgent {
+                    release_limited: released >= i64::from(limit.max),
                     standing: standing.at(now),
                     row,
                     today,

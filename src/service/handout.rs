@@ -314,10 +314,37 @@ async fn begin(
 }
 
 impl Service {
+    /// Refuses an agent at its release limit (`OUTCALL_RELEASE_LIMIT`): counted from the calls
+    /// table, so every process sees the same count, and a restart forgets nothing.
+    async fn check_release_limit(&self, agent: AgentId) -> super::Result<()> {
+        let limit = self.config.release_limit;
+        let now = self.now();
+        let period_ms = limit.period.as_secs() * 1000;
+        let until = self
+            .store
+            .release_limited_until(agent, limit.max, period_ms, now)
+            .await?;
+        match until {
+            None => Ok(()),
+            Some(until) => {
+                let ms = until.millis() - now.millis();
+                Err(super::Error::Limited {
+                    code: "release_limit",
+                    detail: format!(
+                        "{} calls handed back without an outcome within {}; a supervisor can see it on the floor",
+                        limit.max, limit.period
+                    ),
+                    retry_after: ((ms + 999) / 1000).max(1) as u64,
+                })
+            }
+        }
+    }
+
     /// The agent's next call with everything the agent needs for it, or `None` when nothing
     /// is due for them. Safe to retry: an agent who holds a call gets the same call back.
     #[tracing::instrument(skip_all)]
     pub async fn next_call(&self, agent: AgentId) -> super::Result<Option<HandedOut>> {
+        self.check_release_limit(agent).await?;
         let Some(handout) = self.handout.next(agent).await? else {
             return Ok(None);
         };

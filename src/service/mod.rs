@@ -63,6 +63,14 @@ pub enum Error {
     /// English `detail` for logs.
     #[error("conflict ({code}): {detail}")]
     CodedConflict { code: &'static str, detail: String },
+    /// Past a rate limit (a stable `code`, e.g. `release_limit`): try again in `retry_after`
+    /// whole seconds.
+    #[error("limited ({code}): {detail}")]
+    Limited {
+        code: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
     /// Input that was read but is not acceptable, field by field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
@@ -89,6 +97,10 @@ impl From<StoreError> for Error {
             StoreError::OutOfRange { field, message } => {
                 Error::Invalid(Invalid(vec![FieldError::new(field, message)]))
             }
+            StoreError::Coded { code, detail } => Error::CodedConflict {
+                code,
+                detail: detail.into(),
+            },
             StoreError::Other(e) => {
                 // Logged here, inside the operation's span (its name and ids), once: the edge
                 // answers 500 without logging it again.

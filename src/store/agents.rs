@@ -158,9 +158,24 @@ impl Store {
             .bind(now)
             .fetch_one(c)
             .await)?;
+        // A deactivation ends the agent's tokens for good: reactivating the agent does not
+        // bring them back (a token that left with someone stays dead); it needs a new one.
+        let revoked: Vec<TokenId> = if before.active && !after.active {
+            on_tx!(&mut tx, |c| sqlx::query_scalar(REVOKE_TOKENS)
+                .bind(id)
+                .bind(now)
+                .fetch_all(c)
+                .await)?
+        } else {
+            vec![]
+        };
+        let mut after_json = serde_json::json!(after);
+        if !revoked.is_empty() {
+            after_json["revoked_tokens"] = serde_json::json!(revoked);
+        }
         let record = change(id, Action::Update)
             .before(serde_json::json!(before))
-            .after(serde_json::json!(after));
+            .after(after_json);
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(after)

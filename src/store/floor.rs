@@ -53,6 +53,8 @@ pub struct Day {
     /// Talk time the phone system reported, and on how many calls.
     pub talk_s: i64,
     pub talked: i64,
+    /// Calls the agent handed back without an outcome (see `calls.released_by_agent`).
+    pub releases: i64,
 }
 
 impl Day {
@@ -69,6 +71,7 @@ impl Day {
         self.handle_ms += other.handle_ms;
         self.talk_s += other.talk_s;
         self.talked += other.talked;
+        self.releases += other.releases;
     }
 }
 
@@ -179,6 +182,13 @@ impl Store {
             let day = out.entry(agent).or_default();
             (day.handled, day.handle_ms, day.talk_s, day.talked) =
                 (calls, handle_ms, talk_s, talked);
+        }
+        let hour = |h: i64| Instant::from_millis(h.saturating_mul(3_600_000));
+        let releases = self
+            .agent_releases(hour(days.from_hour), hour(days.to_hour))
+            .await?;
+        for (agent, n) in releases {
+            out.entry(agent).or_default().releases = n;
         }
         Ok(out)
     }

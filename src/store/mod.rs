@@ -131,6 +131,12 @@ pub enum StoreError {
         field: &'static str,
         message: &'static str,
     },
+    /// A conflict a client tells apart by a stable `code` (e.g. `last_admin`).
+    #[error("conflict ({code}): {detail}")]
+    Coded {
+        code: &'static str,
+        detail: &'static str,
+    },
     /// The database could not be reached or did not answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),

@@ -23,7 +23,11 @@ pub struct TokenRow {
 const LIST: &str = "SELECT id, name, role, agent_id, created_at, expires_at, revoked_at FROM tokens \
      WHERE id > $1 ORDER BY id LIMIT $2";
 
-use super::{Result, Store, locks};
+use super::{Result, Store, StoreError, locks};
+
+/// Why the last live admin token stays.
+const LAST_ADMIN: &str = "this is the last admin token that works; issue another admin token \
+     before revoking it";
 
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
@@ -48,7 +52,12 @@ const INSERT: &str = "INSERT INTO tokens (name, role, secret_hash, agent_id, cre
 /// Agents' tokens are not revoked here: they are rotated, or the agent deactivated.
 const REVOKE: &str = "UPDATE tokens SET revoked_at = $2 \
      WHERE id = $1 AND revoked_at IS NULL AND agent_id IS NULL RETURNING name, role";
-const LIVE_ADMINS: &str = "SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL";
+/// Admin tokens that work now: not revoked and not expired (one that expired locks nobody in).
+const LIVE_ADMINS: &str = "SELECT COUNT(*) FROM tokens \
+     WHERE role = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+/// Whether a token is a live admin token.
+const IS_LIVE_ADMIN: &str = "SELECT COUNT(*) FROM tokens \
+     WHERE id = $1 AND role = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)";
 const INSERT_ADMIN: &str =
     "INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4)";
 /// The configured bootstrap secret; a revoked token with this hash is brought back.
@@ -110,9 +119,31 @@ impl Store {
     }
 
     /// Revokes a token that is not an agent's (agents' tokens are rotated instead). Returns
-    /// whether a live token was revoked.
+    /// whether a live token was revoked. The last live admin token is not revoked (a conflict):
+    /// nobody could issue tokens after it. Serialised with the bootstrap, so two admins revoking
+    /// each other at once cannot both succeed.
     pub async fn token_revoke(&self, id: TokenId, now: Instant, by: &Principal) -> Result<bool> {
         let mut tx = self.begin().await?;
+        locks::exclusive(&mut tx, locks::BOOTSTRAP).await?;
+        let admin: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(IS_LIVE_ADMIN)
+            .bind(id)
+            .bind(Role::Admin)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        if admin > 0 {
+            let live: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(LIVE_ADMINS)
+                .bind(Role::Admin)
+                .bind(now)
+                .fetch_one(c)
+                .await)?;
+            if live <= 1 {
+                return Err(StoreError::Coded {
+                    code: "last_admin",
+                    detail: LAST_ADMIN,
+                });
+            }
+        }
         let revoked: Option<(String, Role)> = on_tx!(&mut tx, |c| sqlx::query_as(REVOKE)
             .bind(id)
             .bind(now)
@@ -143,6 +174,7 @@ impl Store {
         locks::exclusive(&mut tx, locks::BOOTSTRAP).await?;
         let n: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(LIVE_ADMINS)
             .bind(Role::Admin)
+            .bind(now)
             .fetch_one(c)
             .await)?;
         if n > 0 {
@@ -160,10 +192,11 @@ impl Store {
         Ok(true)
     }
 
-    /// Whether any live admin token exists.
-    pub async fn admin_token_exists(&self) -> Result<bool> {
+    /// Whether any live admin token (not revoked, not expired) exists at `now`.
+    pub async fn admin_token_exists(&self, now: Instant) -> Result<bool> {
         let n: i64 = on_pool!(&self.reads, |p| sqlx::query_scalar(LIVE_ADMINS)
             .bind(Role::Admin)
+            .bind(now)
             .fetch_one(p)
             .await)?;
         Ok(n > 0)

@@ -266,7 +266,7 @@ async fn unknown_malformed_and_revoked_tokens_are_refused(app: TestApp) {
     .expect_problem(StatusCode::NOT_FOUND, "");
 }
 
-async fn a_deactivated_agent_gets_401_and_a_reactivated_one_works_again(app: TestApp) {
+async fn a_deactivated_agent_gets_401_and_a_reactivated_one_needs_a_new_token(app: TestApp) {
     let (id, token) = app.agent("李雷", Some("north")).await;
     let lead = app.token("lead").await;
     let off = app
@@ -290,10 +290,10 @@ async fn a_deactivated_agent_gets_401_and_a_reactivated_one_works_again(app: Tes
     )
     .await
     .expect(StatusCode::OK);
-    // Back in: an agent token is known again (403 on a lead route, not 401).
+    // Back in, but its old token stays revoked: a new one is issued for it.
     app.get("/v1/agents", &token)
         .await
-        .expect_problem(StatusCode::FORBIDDEN, "");
+        .expect_problem(StatusCode::UNAUTHORIZED, "");
 }
 
 async fn tokens_are_stored_only_as_hashes(app: TestApp) {
@@ -347,7 +347,7 @@ async fn only_admins_issue_tokens_and_roles_are_checked(app: TestApp) {
 crate::on_both_backends!(
     every_route_admits_exactly_the_roles_it_names,
     unknown_malformed_and_revoked_tokens_are_refused,
-    a_deactivated_agent_gets_401_and_a_reactivated_one_works_again,
+    a_deactivated_agent_gets_401_and_a_reactivated_one_needs_a_new_token,
     tokens_are_stored_only_as_hashes,
     only_admins_issue_tokens_and_roles_are_checked,
 );

@@ -183,7 +183,7 @@ async fn an_agents_new_token_works_and_the_tokens_it_had_stop_at_once(app: TestA
         .await
         .expect_problem(StatusCode::UNAUTHORIZED, "");
     app.next(&new).await.expect(StatusCode::OK);
-    // Deactivating and reactivating the agent brings back the current token, not the old one.
+    // Deactivating the agent revokes every token it had: reactivated, it needs a new one.
     for active in [false, true] {
         app.call(
             Method::PATCH,
@@ -194,10 +194,21 @@ async fn an_agents_new_token_works_and_the_tokens_it_had_stop_at_once(app: TestA
         .await
         .expect(StatusCode::OK);
     }
-    app.next(&old)
-        .await
-        .expect_problem(StatusCode::UNAUTHORIZED, "");
-    app.get("/v1/agents/me/stats", &new)
+    for token in [&old, &new] {
+        app.next(token)
+            .await
+            .expect_problem(StatusCode::UNAUTHORIZED, "");
+    }
+    let r = app
+        .post(
+            &format!("/v1/agents/{agent}/token"),
+            app.admin(),
+            Value::Null,
+        )
+        .await;
+    r.expect(StatusCode::CREATED);
+    let newer = r.body["token"].as_str().unwrap().to_owned();
+    app.get("/v1/agents/me/stats", &newer)
         .await
         .expect(StatusCode::OK);
     let entries = audit(&app, "entity=token").await;

@@ -20,6 +20,7 @@ mod eligibility_property;
 mod events;
 mod faults;
 mod floor;
+mod floor_limits;
 mod forecast;
 mod funnel;
 mod funnel_property;
