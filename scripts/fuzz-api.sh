@@ -19,7 +19,8 @@
 #   FUZZ_TEXT          unicode: every generated string may be replaced by or joined with
 #                      Chinese, emoji, combining and right-to-left marks, full-width digits and
 #                      NUL (scripts/fuzz_hooks_unicode.py); default: schemathesis' own strings
-#   FUZZ_NO_BUILD      1: use target/release/outcall as it is
+#   FUZZ_NO_BUILD      1: use target/release/outcall (or BIN) as it is
+#   BIN                the server binary to fuzz (default target/release/outcall)
 #   FUZZ_VERBOSE       1: print schemathesis' failure details for every role
 #   FUZZ_KEEP_LOGS     a directory to copy the schemathesis logs into
 #   OUTCALL_TEST_DATABASE_URL  PostgreSQL admin URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -33,7 +34,7 @@ ROLES="${FUZZ_ROLES:-admin agent viewer}"
 SEED="${FUZZ_SEED:-$RANDOM$RANDOM}"
 PG_ADMIN="${OUTCALL_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 VENV="$ROOT/.venv-fuzz"
-BIN="$ROOT/target/release/outcall"
+BIN="${BIN:-$ROOT/target/release/outcall}"
 ADMIN=fuzz-admin-token-0123456789
 WORK="$(mktemp -d)"
 SERVER_PID=""
