@@ -9,7 +9,7 @@
 //! connection is found committed rather than written twice. The upload itself being unreadable
 //! (not a list, no `phone` column, a bound of [`crate::contacts::bounds`] passed), the database
 //! refusing a batch for good (a permanent error: retrying would fail forever), or the import
-//! having stopped its process twice in a row ([`MAX_DEATHS`]) fails the import, and only then
+//! having stopped its process three times in a row, so after two retries ([`MAX_DEATHS`]), fails the import, and only then
 //! — or when it is done — is the stored upload deleted.
 //!
 //! An import job waits for a turn to read (`OUTCALL_IMPORTS_AT_ONCE`) after claiming its
@@ -44,7 +44,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// between: each death is found by a takeover from the silent worker (counted in the import's
 /// `resumes`), and the takeover that finds this many fails the import instead of reading it
 /// again, so an upload that kills the process cannot crash-loop the service.
-pub const MAX_DEATHS: i64 = 2;
+pub const MAX_DEATHS: i64 = 3;
 
 /// Runs `step` until it succeeds, fails for a reason other than the database being
 /// unavailable, or [`PATIENCE`] runs out.
@@ -79,13 +79,13 @@ impl Service {
         };
         if row.resumes >= MAX_DEATHS {
             let reason = format!(
-                "the import stopped the process twice; it was not resumed again after row {} \
+                "the import stopped the process three times; it was not resumed again after row {} \
                  (the rows before are in)",
                 row.processed
             );
             let fail = || self.store.import_finish(id, Some(&reason), self.now());
             persist("failing an import", fail).await?;
-            tracing::error!(import = %id, "import failed: it stopped its process twice");
+            tracing::error!(import = %id, "import failed: it stopped its process three times");
             return Ok(());
         }
         let _turn = self.wait_turn(id, worker).await?;

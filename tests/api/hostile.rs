@@ -151,10 +151,10 @@ async fn an_upload_with_5000_invalid_rows_answers_a_small_report_with_exact_coun
     assert!(listed[0]["reason"].as_str().unwrap().contains('…'));
 }
 
-/// An import whose process died twice while reading it is not read a third time: marked as
-/// taken over once already after a death (`resumes = 1`), running under a worker gone silent
-/// (the second death), the next resume fails it with a reason.
-async fn an_import_whose_process_died_twice_is_failed_with_a_reason_at_the_next_resume(
+/// An import whose process died while reading it is retried twice, not a third time: marked as
+/// taken over twice already after a death (`resumes = 2`), running under a worker gone silent
+/// (the third death), the next resume fails it with a reason.
+async fn an_import_whose_process_died_three_times_is_failed_with_a_reason_after_two_retries(
     app: TestApp,
 ) {
     let campaign = app.campaign(json!({})).await;
@@ -165,12 +165,12 @@ async fn an_import_whose_process_died_twice_is_failed_with_a_reason_at_the_next_
     let done = import_to_the_end(&app, campaign, csv).await;
     assert_eq!(done["state"], "done", "{done}");
     let id = done["id"].as_i64().unwrap();
-    // As a process that died reading it for the second time left it: running, silent, and
-    // resumed once before.
+    // As a process that died reading it for the third time left it: running, silent, and
+    // resumed twice before.
     let _: Vec<(i64,)> = db_rows(
         &app.database_url,
         "UPDATE imports SET state = 'running', worker = 'importer-gone', heartbeat_at = 0, \
-         finished_at = NULL, resumes = 1 RETURNING id",
+         finished_at = NULL, resumes = 2 RETURNING id",
     )
     .await;
     app.advance(120);
@@ -186,7 +186,7 @@ async fn an_import_whose_process_died_twice_is_failed_with_a_reason_at_the_next_
         ended["error"]
             .as_str()
             .unwrap()
-            .contains("stopped the process twice"),
+            .contains("stopped the process three times"),
         "{ended}"
     );
     assert_eq!(
@@ -228,6 +228,6 @@ crate::on_both_backends!(
     a_row_with_a_1_mb_field_and_a_row_with_10000_columns_are_invalid_and_the_rows_around_them_import,
     a_cell_with_a_nul_byte_is_an_invalid_row_and_the_import_ends_done,
     an_upload_with_5000_invalid_rows_answers_a_small_report_with_exact_counts,
-    an_import_whose_process_died_twice_is_failed_with_a_reason_at_the_next_resume,
+    an_import_whose_process_died_three_times_is_failed_with_a_reason_after_two_retries,
     json_nested_10000_deep_is_a_4xx_not_a_stack_overflow,
 );
