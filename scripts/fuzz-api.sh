@@ -121,7 +121,9 @@ seed_data() {
   done
   api "$LEAD" POST /v1/dnc '{"phone":"13900139000","reason":"asked"}' >/dev/null
   api "$LEAD" POST "/v1/campaigns/$c1/start" >/dev/null
-  # The agent holds a call, so call ids exist and the agent's routes have something to act on.
+  # The agent signs in and holds a call, so call ids exist and the agent's routes have something
+  # to act on (a new agent is offline until its desk signs it in).
+  api "$AGENT" POST /v1/agents/me/state '{"state":"ready"}' >/dev/null
   api "$AGENT" POST /v1/calls/next >/dev/null
 }
 
