@@ -189,6 +189,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        // No query parameter is free text with control characters: a NUL reached PostgreSQL as
+        // a filter and came back as an encoding error (500), found by the non-ASCII fuzz pass.
+        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(_, value)| value.chars().any(|c| c.is_control() && c != '\t'))
+        {
+            let name = crate::text::excerpt(&name, 40).into_owned();
+            return Err(Error::bad(name, "must not contain control characters"));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(AppQuery)
