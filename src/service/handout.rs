@@ -37,6 +37,8 @@ pub struct Handout {
     pub call: CallRow,
     pub agent: Agent,
     pub campaign: CampaignRow,
+    /// Claimed by this hand-out (not a held call handed back to a retried `next`).
+    pub fresh: bool,
 }
 
 /// Everything an agent needs for a call: the call, its contact, campaign, the script rendered
@@ -158,6 +160,7 @@ impl HandOut {
                 call,
                 agent,
                 campaign,
+                fresh: false,
             }));
         }
         let steps = steps(&outlook, &campaigns, all, owner_first);
@@ -184,6 +187,7 @@ impl HandOut {
                         call,
                         agent,
                         campaign,
+                        fresh: true,
                     }));
                 }
                 if exhausted {
@@ -353,6 +357,7 @@ impl Service {
             call,
             agent,
             campaign,
+            fresh,
         } = handout;
         let contact = self.store.contact_get(call.contact_id).await?;
         let script = self
@@ -372,7 +377,7 @@ impl Service {
         .vars();
         // The call is handed out whatever the script does: a render that fails or runs out of
         // its budget shows the body as written, marked failed.
-        let (text, render_error) = self.call_script(&call, &script, vars).await?;
+        let (text, render_error) = self.call_script(&call, fresh, &script, vars).await?;
         let history = self.store.contact_history(contact.id).await?;
         Ok(Some(HandedOut {
             call,
@@ -386,20 +391,15 @@ impl Service {
     }
 }
 
-/// What a call shows while its script renders, kept if the render never finishes: a retried
-/// `next` answers with it rather than rendering again a script that may have stopped the
-/// service.
-pub const UNFINISHED: &str =
-    "not rendered: the render of this call's script did not finish (the service stopped during it)";
-
 impl Service {
     /// The script's text for the call and why it would not render, if it would not: as stored
-    /// with the call when a hand-out of it stored it (a retried `next`), otherwise rendered
-    /// now and stored. The note [`UNFINISHED`] is stored before the render starts, so a render
-    /// that takes the process down is not attempted again for this call.
+    /// with the call for a held call handed back (a retried `next`), otherwise rendered now and
+    /// stored. A fresh claim wrote the note `store::call_scripts::UNFINISHED` with the call, so a render that
+    /// takes the process down is not attempted again for this call.
     async fn call_script(
         &self,
         call: &CallRow,
+        fresh: bool,
         script: &Script,
         vars: serde_json::Value,
     ) -> super::Result<(String, Option<String>)> {
@@ -407,15 +407,10 @@ impl Service {
             Some(text) => (text, None),
             None => (script.body.clone(), stored.error),
         };
-        if let Some(stored) = self.store.call_script(call.id).await? {
+        // A held call handed back answers as stored; one handed out before scripts were kept
+        // with their calls (migration 0022) has nothing stored and is rendered now.
+        if !fresh && let Some(stored) = self.store.call_script(call.id).await? {
             return Ok(shown(stored));
-        }
-        if !self.store.call_script_begin(call.id, UNFINISHED).await? {
-            let stored = self.store.call_script(call.id).await?;
-            return Ok(shown(stored.unwrap_or(CallScript {
-                text: None,
-                error: Some(UNFINISHED.into()),
-            })));
         }
         let stored = match self.renderer.render(script, vars).await {
             Ok(text) => CallScript {

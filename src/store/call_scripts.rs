@@ -16,32 +16,23 @@ pub struct CallScript {
     pub error: Option<String>,
 }
 
+/// What a call shows while its script renders, kept if the render never finishes: a retried
+/// `next` answers with it rather than rendering again a script that may have stopped the
+/// service. The claim writes it with the call.
+pub const UNFINISHED: &str =
+    "not rendered: the render of this call's script did not finish (the service stopped during it)";
+
 const GET: &str = "SELECT script_text, script_error FROM calls WHERE id = $1";
-/// Claims the render for this hand-out: only a call with nothing stored yet takes the note.
-const BEGIN: &str = "UPDATE calls SET script_error = $2 \
-     WHERE id = $1 AND script_text IS NULL AND script_error IS NULL";
 const SET: &str = "UPDATE calls SET script_text = $2, script_error = $3 WHERE id = $1";
 
 impl Store {
     /// What the hand-out of `call` stored of its script, if it stored anything.
     pub async fn call_script(&self, call: CallId) -> Result<Option<CallScript>> {
-        let row: Option<CallScript> = on_pool!(&self.pool, |p| sqlx::query_as(GET)
+        let row: Option<CallScript> = on_pool!(&self.reads, |p| sqlx::query_as(GET)
             .bind(call)
             .fetch_optional(p)
             .await)?;
         Ok(row.filter(|r| r.text.is_some() || r.error.is_some()))
-    }
-
-    /// Stores `unfinished` as the call's script failure unless something is stored already;
-    /// returns whether it did (and so this hand-out is the one to render).
-    pub async fn call_script_begin(&self, call: CallId, unfinished: &str) -> Result<bool> {
-        let changed = on_pool!(&self.pool, |p| sqlx::query(BEGIN)
-            .bind(call)
-            .bind(unfinished)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(changed > 0)
     }
 
     /// Stores what the render made of the call's script.

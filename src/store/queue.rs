@@ -143,13 +143,15 @@ const RESCHEDULE: &str = "UPDATE campaign_contacts SET state = 'scheduled', next
 /// The call, inserted only while its entry is still queued; the PostgreSQL form also takes the
 /// person's lock without waiting (see [`Store::claim`]).
 const CLAIM_SQLITE: &str = "INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, \
-       script_version, state, leased_at, lease_expires_at) SELECT $1, $2, $3, $4, $5, $6, 'leased', $7, $8 \
+       script_version, state, leased_at, lease_expires_at, script_error) \
+     SELECT $1, $2, $3, $4, $5, $6, 'leased', $7, $8, $9 \
      WHERE EXISTS (SELECT 1 FROM campaign_contacts WHERE id = $1 AND state IN ('ready', 'scheduled')) \
      ON CONFLICT DO NOTHING RETURNING ";
 const CLAIM_POSTGRES: &str = "INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, \
-       script_version, state, leased_at, lease_expires_at) SELECT $1, $2, $3, $4, $5, $6, 'leased', $7, $8 \
+       script_version, state, leased_at, lease_expires_at, script_error) \
+     SELECT $1, $2, $3, $4, $5, $6, 'leased', $7, $8, $9 \
      WHERE EXISTS (SELECT 1 FROM campaign_contacts WHERE id = $1 AND state IN ('ready', 'scheduled')) \
-       AND pg_try_advisory_xact_lock($9, $10) \
+       AND pg_try_advisory_xact_lock($10, $11) \
      ON CONFLICT DO NOTHING RETURNING ";
 const MARK_LEASED: &str =
     "UPDATE campaign_contacts SET state = 'leased', updated_at = $2 WHERE id = $1";
@@ -290,6 +292,10 @@ impl Store {
                     .bind(script_version)
                     .bind(now)
                     .bind(lease_until)
+                    // The render's note until the hand-out stores what the render made, so a
+                    // render that takes the process down is never attempted again for this call
+                    // (migration 0022) — written here, in the claim, not in a write of its own.
+                    .bind(super::call_scripts::UNFINISHED)
             };
         }
         let call: Option<CallRow> = match tx {
