@@ -97,6 +97,7 @@ pub async fn start_with_routes(
     let limits = http::serve::Limits {
         header_timeout: state.config.header_timeout.std(),
         max_connections: state.config.max_connections.max(1),
+        per_address: state.config.max_connections_per_address,
     };
     let app = http::router_with(state, extra);
 

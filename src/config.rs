@@ -129,6 +129,16 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
 
+    /// Most connections one client address (an IPv4 address, an IPv6 /64) holds at once; past
+    /// it, its new connections are answered 429 and closed. 0: no limit (behind a load balancer
+    /// or proxy every client shares its address: set this to 0 or to the proxy's pool size).
+    #[arg(
+        long,
+        env = "OUTCALL_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
+
     /// How long an import may go without progress before it is taken for abandoned by its
     /// worker (a crash) and resumed by another; an upload that stalls this long is failed.
     #[arg(long, env = "OUTCALL_IMPORT_STALE", default_value = "30s")]

@@ -180,6 +180,66 @@ async fn a_large_json_list_is_imported_by_a_job_and_a_contact_of_the_wrong_shape
     assert_eq!(report["invalid"][0]["row"], 42, "{done}");
 }
 
+/// A blocking connection to `to` from the loopback address `from` (every 127.x.y.z is this
+/// host), bound through tokio's `TcpSocket` on a small runtime of its own.
+fn connect_from(from: [u8; 4], to: std::net::SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+        let stream = socket.connect(to).await.unwrap().into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// Sends one request on `stream` and reads the first line of the answer.
+fn status_line(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = vec![0; 256];
+    let n = stream.read(&mut got).unwrap_or(0);
+    String::from_utf8_lossy(&got[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn one_address_cannot_hold_every_connection_and_others_are_served_beside_it(app: TestApp) {
+    let addr = addr(&app);
+    tokio::task::spawn_blocking(move || {
+        // The attacker opens its three connections and sends nothing.
+        let held: Vec<TcpStream> = (0..3).map(|_| connect_from([127, 0, 0, 1], addr)).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut fourth = connect_from([127, 0, 0, 1], addr);
+        let (closed, sent) = read_until_closed(&mut fourth, Duration::from_secs(5));
+        assert!(
+            closed,
+            "the fourth connection of one address is closed at once"
+        );
+        assert!(sent.starts_with("HTTP/1.1 429"), "{sent}");
+        assert!(sent.contains("too_many_connections"), "{sent}");
+        // Another address is served while the first holds all it may.
+        let mut other = connect_from([127, 0, 0, 2], addr);
+        assert_eq!(status_line(&mut other), "HTTP/1.1 200 OK");
+        // One closed, the address may connect again.
+        drop(held.into_iter().next());
+        std::thread::sleep(Duration::from_millis(200));
+        let mut again = connect_from([127, 0, 0, 1], addr);
+        assert_eq!(status_line(&mut again), "HTTP/1.1 200 OK");
+    })
+    .await
+    .unwrap();
+}
+
 /// Short limits: headers in 2 s, two connections at once, uploads silent for at most 1 s,
 /// other requests 2 s in all, and imports past 4 KiB by a job.
 async fn short_limits(backend: Backend) -> TestApp {
@@ -208,6 +268,22 @@ crate::on_both_backends!(
     a_client_that_sends_its_headers_too_slowly_is_disconnected_while_others_are_served,
     an_upload_on_a_slow_link_outlasts_the_request_timeout_and_a_stalled_one_is_refused,
     a_large_json_list_is_imported_by_a_job_and_a_contact_of_the_wrong_shape_is_one_invalid_row,
+);
+
+/// Eight connections at once, three per address, headers given all the time they want.
+async fn three_per_address(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |c| {
+        c.max_connections = 8;
+        c.max_connections_per_address = 3;
+        c.header_timeout = "60s".parse().unwrap();
+    })
+    .await
+}
+
+crate::on_both_backends!(
+    start = super::three_per_address;
+    mod per_address_sqlite, per_address_postgres;
+    one_address_cannot_hold_every_connection_and_others_are_served_beside_it,
 );
 
 crate::on_both_backends!(
