@@ -68,6 +68,112 @@ async fn a_header_of_a_million_commas_is_refused_naming_the_limit_and_memory_sta
     assert!(peak < 150_000, "peak resident {peak} kB");
 }
 
+/// The address space the real binary is capped to in the memory tests: room for its threads'
+/// reservations, far less than any upload below would take if it were held whole.
+const ADDRESS_SPACE_CAP: &str = "2147483648";
+
+/// Caps the address space of a running process (`prlimit`, util-linux): an allocation past it
+/// fails, and a process that tried to hold an upload whole would abort.
+fn cap_address_space(pid: u32) {
+    let status = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--as={ADDRESS_SPACE_CAP}"),
+        ])
+        .status()
+        .expect("prlimit runs");
+    assert!(status.success(), "prlimit --as on the server");
+}
+
+/// Uploads `body` to the real binary and waits for its import to end; the import's answer.
+async fn import_on(
+    api: &outcall_client::Client,
+    campaign: i64,
+    content_type: &str,
+    body: String,
+) -> Value {
+    let r = api
+        .raw(
+            Method::POST,
+            &format!("/v1/campaigns/{campaign}/contacts"),
+            Some(api.admin()),
+            content_type,
+            body,
+        )
+        .await;
+    if r.status == StatusCode::OK {
+        return json!({"state": "done", "report": r.body});
+    }
+    if r.status.is_client_error() {
+        return json!({"state": "refused", "problem": r.body});
+    }
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        api.wait_import(id, Duration::from_millis(100)),
+    )
+    .await
+    .expect("the import ends within two minutes")
+}
+
+/// The real binary, its address space capped at 2 GiB: a 20 MB field (5,000 times the field
+/// bound), a 20 MB row of 10 million columns (50,000 times the column bound, 300 times the
+/// row bound) and a 20 MB JSON contact (300 times the contact bound) are each read in bounded
+/// memory: the field and the row are invalid rows while the rows around them import, the JSON
+/// contact is refused naming the bound, the process lives on, and its peak resident memory
+/// stays under 150 MB.
+async fn uploads_far_past_every_bound_are_read_in_bounded_memory_under_a_memory_cap(
+    backend: Backend,
+) {
+    let (url, _dir) = fresh_database(backend).await;
+    let secret = "hostile-input-secret";
+    let server = Server::start(&url, Some(secret));
+    cap_address_space(server.child.id());
+    let api = server.client(secret);
+    let campaign = api.campaign(json!({})).await;
+
+    let mut csv = String::with_capacity(21 << 20);
+    csv.push_str("phone,name\n13800138000,甲\n13800138001,");
+    csv.extend(std::iter::repeat_n('x', 20 << 20));
+    csv.push_str("\n13800138002,乙\n");
+    let done = import_on(&api, campaign, "text/csv", csv).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["report"]["accepted"], 2, "{done}");
+    let invalid = done["report"]["invalid"].as_array().unwrap();
+    assert_eq!(invalid.len(), 1, "{done}");
+    assert_eq!(invalid[0]["row"], 3, "{done}");
+
+    let mut csv = String::with_capacity(21 << 20);
+    csv.push_str("phone\n13800138003\n13800138004");
+    for _ in 0..10_000_000 {
+        csv.push_str(",y");
+    }
+    csv.push_str("\n13800138005\n");
+    let done = import_on(&api, campaign, "text/csv", csv).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["report"]["accepted"], 2, "{done}");
+    assert_eq!(done["report"]["invalid"][0]["row"], 3, "{done}");
+
+    let mut json = String::with_capacity(21 << 20);
+    json.push_str(r#"{"contacts": [{"phone": "13800138006", "name": ""#);
+    json.extend(std::iter::repeat_n('x', 20 << 20));
+    json.push_str(r#""}]}"#);
+    let done = import_on(&api, campaign, "application/json", json).await;
+    assert_eq!(done["state"], "refused", "{done}");
+    assert!(
+        done.to_string().contains("65536 bytes (the limit)"),
+        "{done}"
+    );
+
+    let alive = api.get("/healthz", api.admin()).await;
+    assert_eq!(alive.status, StatusCode::OK, "the server lives on");
+    let peak = peak_resident_kb(server.child.id());
+    eprintln!("peak resident of the server after the uploads: {peak} kB");
+    assert!(peak < 150_000, "peak resident {peak} kB");
+}
+
 async fn a_row_with_a_1_mb_field_and_a_row_with_10000_columns_are_invalid_and_the_rows_around_them_import(
     app: TestApp,
 ) {
@@ -221,6 +327,7 @@ async fn json_nested_10000_deep_is_a_4xx_not_a_stack_overflow(app: TestApp) {
 crate::backend_tests!(
     mod memory_sqlite, memory_postgres;
     a_header_of_a_million_commas_is_refused_naming_the_limit_and_memory_stays_bounded,
+    uploads_far_past_every_bound_are_read_in_bounded_memory_under_a_memory_cap,
 );
 
 crate::on_both_backends!(
