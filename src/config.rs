@@ -205,6 +205,12 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_IMPORTS_AT_ONCE", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub imports_at_once: u16,
 
+    /// Forecasts this process simulates at once; more wait their turn. The worst forecast (366
+    /// days, 100 attempts, the staffing search) takes about a second of CPU (BENCHMARKS.md), so
+    /// this bounds the CPU forecasts can take whatever is asked.
+    #[arg(long, env = "OUTCALL_FORECASTS_AT_ONCE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub forecasts_at_once: u16,
+
     /// How many due retries and callbacks one sweep moves to the ready queue at most.
     #[arg(
         long,

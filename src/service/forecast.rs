@@ -85,6 +85,12 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn forecast(&self, id: CampaignId, input: ForecastInput) -> Result<Forecast> {
         let row = self.store.campaign_get(id).await?;
+        let _turn = self
+            .forecasting
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| super::Error::Internal(e.into()))?;
         let from = input.from.unwrap_or_else(|| self.now());
         let queue: Vec<Cohort> = self
             .store

@@ -150,6 +150,10 @@ pub struct Service {
     /// Turns to parse an import (`OUTCALL_IMPORTS_AT_ONCE`): an inline import or an import job
     /// holds one while it reads, so only so many uploads are parsed at once in this process.
     importing: Arc<tokio::sync::Semaphore>,
+    /// Turns to run a forecast (`OUTCALL_FORECASTS_AT_ONCE`): its year-long simulations and
+    /// staffing search take up to a second of CPU at their worst, so however many leads ask,
+    /// forecasts take at most this many blocking threads at once.
+    forecasting: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -163,6 +167,7 @@ impl Service {
         let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
         let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
         let importing = Arc::new(tokio::sync::Semaphore::new(config.imports_at_once.into()));
+        let forecasting = Arc::new(tokio::sync::Semaphore::new(config.forecasts_at_once.into()));
         Ok(Self {
             reads: Reads::new(store.clone()),
             store,
@@ -174,6 +179,7 @@ impl Service {
             renderer: Renderer::new(render::RENDER_BUDGET),
             queue,
             importing,
+            forecasting,
         })
     }
 
