@@ -14,6 +14,7 @@
 
   let current = null;      // the call being worked: the /v1/calls/next answer
   let expiresAt = 0;       // lease expiry, ms
+  let leasedAt = 0;        // when the call shown was handed out, ms (the talk timer's start)
   let heartbeatTimer = null;
   let tickTimer = null;
   let outcomeKey = null;   // Idempotency-Key of the outcome being sent (kept across retries)
@@ -26,6 +27,29 @@
   const POLL_MS = 1500;
 
   function setStatus(text) { $("#status").textContent = text || ""; }
+
+  // A phone number grouped for reading aloud: a Chinese mobile as 184 8951 2321, a Chinese
+  // landline with its trunk 0 and area code (010 6552 9988), others after their country code
+  // in fours from the end. The tel: link keeps the E.164 form.
+  function groupPhone(e164) {
+    const fours = (d) => d.replace(/\B(?=(\d{4})+$)/g, " ");
+    const m = /^\+86(\d+)$/.exec(e164 || "");
+    if (m) {
+      const n = m[1];
+      if (/^1\d{10}$/.test(n)) return `${n.slice(0, 3)} ${n.slice(3, 7)} ${n.slice(7)}`;
+      const area = /^[12]/.test(n) ? 2 : 3;
+      return `0${n.slice(0, area)} ${fours(n.slice(area))}`;
+    }
+    const intl = /^\+(\d{1,3}?)(\d{6,})$/.exec(e164 || "");
+    return intl ? `+${intl[1]} ${fours(intl[2])}` : e164 || "";
+  }
+
+  // Minutes and seconds (or hours, minutes and seconds) of a span in ms.
+  function clock(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const mm = String(Math.floor(s / 60) % 60).padStart(2, "0"), ss = String(s % 60).padStart(2, "0");
+    return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
+  }
 
   // ---- The agent's state: ready, paused for a reason, and the wrap-up after an outcome ----
   function renderState() {
@@ -42,7 +66,22 @@
     $("#pause").hidden = paused || me.state === "on_call";
     $("#pause-reason").hidden = paused || me.state === "on_call";
     $("#ready").hidden = !paused;
+    // The controls follow the state: "Next call" is the one thing to do only when ready (or
+    // wrapping up) with no call in hand; paused, "Ready" is.
+    const banner = $("#state-banner");
+    banner.className = "state-banner " + me.state;
+    const canTake = !current && (me.state === "ready" || me.state === "wrap_up");
+    $("#next").disabled = !canTake && !current;
+    $("#next").classList.toggle("primary", canTake);
+    document.body.classList.toggle("on-call", !!current);
     renderWrapUp();
+    renderStateTime();
+  }
+
+  // How long the agent has been in this state.
+  function renderStateTime() {
+    const since = me && me.since ? Date.parse(me.since) : NaN;
+    $("#state-time").textContent = Number.isNaN(since) ? "" : clock(Date.now() - since);
   }
 
   function renderWrapUp() {
@@ -84,10 +123,10 @@
   function showReleased() {
     released = true;
     clearTimeout(heartbeatTimer);
-    clearInterval(tickTimer);
-    $("#countdown").textContent = "";
+    // The tick goes on for the talk timer; it shows no lease now.
     $("#released-note").hidden = false;
     $("#release").hidden = true;
+    $("#countdown").hidden = true;
     setStatus(t("code.call_released"));
   }
 
@@ -107,8 +146,14 @@
     try {
       const page = await api("GET", "/v1/agents/me/callbacks?limit=20");
       $("#my-callbacks-box").hidden = page.items.length === 0;
-      $("#my-callbacks").replaceChildren(...page.items.map((c) => h("li", { class: "small" },
-        h("b", { text: c.local_time }), ` (${c.timezone}) · ${c.contact_name || "#" + c.contact} · ${c.campaign_name}`)));
+      // By time, the soonest (and any overdue) first; today's marked.
+      const items = page.items.slice().sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      const today = OC.rfc3339In(new Date(), OC.browserZone).slice(0, 10);
+      $("#my-callbacks").replaceChildren(...items.map((c) => {
+        const due = OC.rfc3339In(new Date(c.at), OC.browserZone).slice(0, 10) <= today;
+        return h("li", { class: "small" },
+          h("b", { class: due ? "cb-due" : "", text: c.local_time }), ` (${c.timezone}) · ${c.contact_name || "#" + c.contact} · ${c.campaign_name}`);
+      }));
     } catch (e) { /* secondary: the desk keeps working */ }
   }
 
@@ -128,8 +173,12 @@
       $("#p-conversions").textContent = OC.num(me.conversions);
       const box = $("#p-targets");
       box.replaceChildren(...me.targets.map((tg) => {
+        // Whose target it is: the agent's own, its team's, or a campaign's.
+        const whose = tg.scope === "agent" ? t("agent.target.mine")
+          : tg.scope === "team" ? t("agent.target.team", { team: tg.scope_id })
+          : t("agent.target.campaign", { campaign: tg.scope_id });
         return h("div", { class: "target" },
-          h("div", { class: "small" }, `${t("metric." + tg.metric)} ${tg.period}: ${tg.actual} / ${tg.goal} `,
+          h("div", { class: "small" }, h("b", { text: whose }), ` · ${t("metric." + tg.metric)} ${tg.period}: ${tg.actual} / ${tg.goal} `,
             h("span", { class: tg.on_track ? "ok" : "behind", text: tg.on_track ? "✓" : "−" + tg.gap })),
           OC.meter(tg.actual, tg.goal, tg.expected_by_now));
       }));
@@ -194,8 +243,9 @@
     }
     const c = call.contact;
     const phone = $("#phone");
-    phone.textContent = c.phone;
+    phone.textContent = groupPhone(c.phone);
     phone.href = "tel:" + c.phone;
+    if (!sameCall) leasedAt = Date.parse(call.call.leased_at) || Date.now();
     $("#name").textContent = c.name || "";
     $("#attributes").replaceChildren(...Object.entries(c.attributes || {}).flatMap(([k, v]) =>
       [h("dt", { text: k }), h("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })]));
@@ -209,6 +259,7 @@
     expiresAt = Date.parse(call.call.lease_expires_at);
     scheduleHeartbeat();
     tick();
+    renderState();
   }
 
   function renderHistory() {
@@ -240,6 +291,8 @@
     clearTimeout(heartbeatTimer);
     clearInterval(tickTimer);
     $("#call").hidden = true;
+    $("#countdown").hidden = true;
+    renderState();
   }
 
   // ---- lease: countdown and automatic heartbeats ----
@@ -265,12 +318,15 @@
     scheduleHeartbeat();
   }
 
+  // Each second on a call: the talk timer, and the lease only as a quiet warning in its last
+  // two minutes (heartbeats keep it alive while the desk is open).
   function tick() {
+    if (current) $("#talk").textContent = clock(Date.now() - leasedAt);
     if (released) return;
     const el = $("#countdown");
     const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
-    el.textContent = t("agent.lease.left", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
-    el.classList.toggle("low", left < 30);
+    el.hidden = left > 120;
+    el.textContent = t("agent.lease.warning", { time: clock(left * 1000) });
     if (left === 0 && current) leaseLost();
   }
 
@@ -399,7 +455,9 @@
       .catch((e) => showError($("#error"), e));
     loadReasons();
     loadCallbacks();
-    setInterval(renderWrapUp, 1000);
+    setInterval(() => { renderWrapUp(); renderStateTime(); }, 1000);
+    // On a phone the side panel starts folded: the call comes first.
+    if (window.matchMedia("(max-width: 760px)").matches) $("#side").open = false;
     // A reload while on a call shows that call again (next gives a held call back as it is).
     signedIn.then((s) => { if (s && s.state === "on_call") next(); });
     loadProgress();

@@ -42,6 +42,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaseView {
     pub id: CallId,
+    /// When the call was handed out (the desk's talk timer counts from it).
+    pub leased_at: String,
     pub lease_expires_at: String,
     /// Which attempt on this contact in this campaign (1 for the first).
     pub attempt: i64,
@@ -102,6 +104,7 @@ impl From<HandedOut> for NextCall {
         NextCall {
             call: LeaseView {
                 id: h.call.id,
+                leased_at: h.call.leased_at.rfc3339(tz),
                 lease_expires_at: h.call.lease_expires_at.rfc3339(tz),
                 attempt: h.call.attempt,
             },

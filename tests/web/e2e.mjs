@@ -31,6 +31,17 @@ function OCpct(x) {
   return (x * 100).toFixed(1) + "%";
 }
 
+/** The call's essentials — phone, name, script, outcome buttons and notes — are on the first
+ *  screen of a viewport `height` px high, without scrolling. */
+async function aboveTheFold(page, height) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  for (const sel of ["#phone", "#name", "#script", "#dispositions", "#notes"]) {
+    const box = await page.locator(sel).boundingBox();
+    check(box && box.y >= 0 && box.y + box.height <= height,
+      `${sel} is on the first screen of ${height} px: ${JSON.stringify(box)}`);
+  }
+}
+
 async function text(page, sel) {
   return (await page.locator(sel).textContent()) || "";
 }
@@ -72,23 +83,38 @@ const scenarios = {
   // An agent signs in, takes a call, sees contact, script and history, records outcomes by
   // button and by keyboard, and the page fits a phone's width.
   async agent(browser) {
-    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({ locale: "en-US", viewport: { width: 1440, height: 900 } });
     await signIn(page, "/app/agent", cfg.agent_token);
+    await page.locator("#state-banner.ready").waitFor({ timeout: TIMEOUT });
+    check(await page.locator("#next.primary").isVisible(), "ready with no call, Next call is the primary action");
     await page.locator("#next").click();
     await page.locator("#call").waitFor({ state: "visible" });
     const phone = page.locator("#phone");
     check((await phone.getAttribute("href")) === "tel:" + cfg.first.phone, "the phone is a tel: link to the contact");
-    check((await phone.textContent()) === cfg.first.phone, "the phone is shown in E.164");
+    const grouped = cfg.first.phone.replace(/^\+86(\d{3})(\d{4})(\d{4})$/, "$1 $2 $3");
+    check((await phone.textContent()) === grouped, "the phone is grouped for reading: " + (await phone.textContent()));
     check((await text(page, "#name")) === cfg.first.name, "the contact's name is shown");
     check((await text(page, "#script")) === cfg.first.script, "the script is rendered with the contact's fields: " + (await text(page, "#script")));
     check((await text(page, "#attributes")).includes(cfg.first.attribute), "attributes are listed");
     check((await text(page, "#history")).includes("First call"), "an empty history says so");
-    await page.waitForFunction(() => /\d+:\d\d left/.test(document.querySelector("#countdown").textContent));
+    // A talk timer, not the lease, counts; the state banner says on a call, with its time.
+    await page.waitForFunction(() => /^\d+:\d\d$/.test(document.querySelector("#talk").textContent));
+    check(await page.locator("#countdown").isHidden(), "the lease is not shown while far from its end");
+    await page.locator("#state-banner.on_call").waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#state")).includes("On a call"), "the banner names the state");
+    check(/\d+:\d\d/.test(await text(page, "#state-time")), "the banner shows the time in the state");
+    check(!(await page.locator("#next").evaluate((b) => b.classList.contains("primary"))), "on a call, Next call is not the primary action");
+    await aboveTheFold(page, 900);
     await shot(page, "agent");
+    // A phone's first screen holds the call too.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await aboveTheFold(page, 844);
+    await shot(page, "agent-phone");
+    await page.setViewportSize({ width: 1440, height: 900 });
     // A reload while on the call shows the same call again, without pressing N.
     await page.reload();
     await page.locator("#call").waitFor({ state: "visible", timeout: TIMEOUT });
-    check((await text(page, "#phone")) === cfg.first.phone, "the held call is back after a reload");
+    check((await text(page, "#phone")).replace(/ /g, "") === cfg.first.phone.replace("+86", ""), "the held call is back after a reload");
     await page.locator("#notes").fill(cfg.notes);
     await page.locator("button[data-disposition=accepted]").click();
     await page.locator("#status", { hasText: "Recorded: Accepted" }).waitFor({ timeout: TIMEOUT });
@@ -97,7 +123,7 @@ const scenarios = {
     // The second call, recorded with the keyboard: 3 = no answer.
     await page.keyboard.press("n");
     await page.locator("#call").waitFor({ state: "visible" });
-    check((await text(page, "#phone")) === cfg.second.phone, "the second call is the second contact");
+    check((await text(page, "#phone")).replace(/ /g, "") === cfg.second.phone.replace("+86", ""), "the second call is the second contact");
     await page.locator("body").click({ position: { x: 5, y: 5 } });
     await page.keyboard.press("3");
     await page.locator("#status", { hasText: "Recorded: No answer" }).waitFor({ timeout: TIMEOUT });
@@ -258,8 +284,9 @@ const scenarios = {
     await page.locator("#pause-reason").selectOption(cfg.reason);
     await page.locator("#pause").click();
     await page.locator("#state", { hasText: "Paused · " + cfg.reason }).waitFor({ timeout: TIMEOUT });
-    await page.locator("#next").click();
-    await page.locator("#error", { hasText: "paused" }).waitFor({ timeout: TIMEOUT });
+    // The controls follow the state: paused, Next call cannot be pressed and Ready is the way on.
+    check(await page.locator("#next").isDisabled(), "paused, Next call is disabled");
+    await page.locator("#state-banner.paused").waitFor({ timeout: TIMEOUT });
     await page.locator("#ready").click();
     await page.locator("#state", { hasText: "Ready" }).waitFor({ timeout: TIMEOUT });
     await page.locator("#next").click();
