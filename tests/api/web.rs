@@ -320,8 +320,14 @@ async fn a_desk_opened_while_its_agent_is_paused_by_a_supervisor_keeps_the_pause
 }
 
 async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
-    app.running_campaign(json!({}), "phone\n13800138000\n")
+    let campaign = app
+        .running_campaign(json!({}), "phone\n13800138000\n")
         .await;
+    let campaign_name = app
+        .get(&format!("/v1/campaigns/{campaign}"), app.admin())
+        .await
+        .body["name"]
+        .clone();
     app.create("/v1/pause-reasons", json!({"name": "培训"}))
         .await;
     let supervisor = app.token("supervisor").await;
@@ -339,9 +345,24 @@ async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
         "floor",
         json!({"supervisor_token": supervisor, "agent_token": agent, "agent": agent_id,
                "paused_agent": paused_id, "reason": "培训", "team": "north",
-               "phone": "13800138000"}),
+               "phone": "13800138000", "campaign": campaign, "campaign_name": campaign_name}),
     )
     .await;
+    // What the supervisor did from the page really happened, and is audited.
+    let floor = app.get("/v1/floor", &supervisor).await.body;
+    let state_of = |id: i64| {
+        floor["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agent"] == id)
+            .map(|a| a["state"].clone())
+            .unwrap()
+    };
+    assert_eq!(state_of(agent_id), "paused", "{floor}");
+    assert_eq!(state_of(paused_id), "offline", "{floor}");
+    let audit = app.get("/v1/audit?limit=100", app.admin()).await;
+    assert!(audit.text.contains("release"), "{}", audit.text);
 }
 
 /// Two days from now in Shanghai, and a calling window open on that weekday only: closed now

@@ -370,6 +370,10 @@ const scenarios = {
     check(res.status === 200, "the agent takes a call");
     await page.locator(`.tile[data-agent="${cfg.agent}"][data-state="on_call"]`).waitFor({ timeout: TIMEOUT });
     check((await text(page, `.tile[data-agent="${cfg.agent}"] .tile-call`)).includes("lease left"), "the call's lease time left is shown");
+    const callText = await text(page, `.tile[data-agent="${cfg.agent}"] .tile-call`);
+    check(callText.includes(cfg.campaign_name) && callText.includes("talk"), "the call shows its campaign by name and the talk time: " + callText);
+    await page.locator(`#summary tr[data-team="north"] td[data-state="on_call"]`, { hasText: "1" }).waitFor({ timeout: TIMEOUT });
+    await page.locator(`#summary li[data-campaign="${cfg.campaign}"]`).waitFor({ timeout: TIMEOUT });
     check(!(await text(page, "#tiles")).includes(cfg.phone), "never a phone number");
     await shot(page, "floor");
     await page.locator("#team").selectOption(cfg.team);
@@ -377,9 +381,23 @@ const scenarios = {
     await page.locator("#team").selectOption("");
     await page.locator("#sort").selectOption("state");
     check((await page.locator(".tile").first().getAttribute("data-state")) === "on_call", "sorted by state, calls first");
+    // The floor acts: each action is confirmed, and the tile shows it at once.
+    const dialogs = [];
+    page.on("dialog", (d) => { dialogs.push(d.message()); d.accept(); });
+    const tileOf = (id) => page.locator(`.tile[data-agent="${id}"]`);
+    await tileOf(cfg.agent).locator(".tile-reason").selectOption(cfg.reason);
+    await tileOf(cfg.agent).locator(".tile-pause").click();
+    await tileOf(cfg.agent).locator(".tile-pending", { hasText: "pause after this call" }).waitFor({ timeout: TIMEOUT });
+    await tileOf(cfg.agent).locator(".tile-release").click();
+    await page.locator(`.tile[data-agent="${cfg.agent}"][data-state="paused"]`).waitFor({ timeout: TIMEOUT });
+    await tileOf(cfg.paused_agent).locator(".tile-signout").click();
+    await page.locator(`.tile[data-agent="${cfg.paused_agent}"][data-state="offline"]`).waitFor({ timeout: TIMEOUT });
+    check(dialogs.length === 3 && dialogs[0].includes(cfg.reason), "each action asked first: " + JSON.stringify(dialogs));
+    await shot(page, "floor-acted");
     await page.locator("#lang-switch").click();
     check((await text(page, "h1")) === "现场", "the floor speaks Chinese");
-    check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("通话中"), "states in Chinese");
+    check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("暂停"), "states in Chinese");
+    check((await text(page, "#summary")).includes("通话中"), "the summary in Chinese");
   },
 
   // "Why isn't it dialing?" in the console: a campaign's warnings in the list, its funnel, its
