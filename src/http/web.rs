@@ -48,6 +48,7 @@ static ASSETS: &[Asset] = &[
     asset!("insight.js", JS),
     asset!("dashboard.js", JS),
     asset!("floor.js", JS),
+    asset!("people.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
 ];

@@ -25,8 +25,6 @@ async fn the_floor_shows_each_agent_its_state_its_call_and_todays_numbers(app: T
         "phone\n13800138000\n13800138001\n13800138002\n",
     )
     .await;
-    app.create("/v1/pause-reasons", json!({"name": "午餐"}))
-        .await;
     let (_, busy) = app.agent("busy", Some("north")).await;
     let (_, done) = app.agent("done", Some("south")).await;
     let (_, away) = app.agent("away", Some("north")).await;

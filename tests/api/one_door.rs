@@ -21,10 +21,10 @@ fn taken(r: &outcall_client::Reply, field: &str, detail: &str) {
 async fn a_value_already_taken_is_a_409_naming_its_field_in_the_same_words_on_both_backends(
     app: TestApp,
 ) {
-    app.create("/v1/pause-reasons", json!({"name": "午餐"}))
+    app.create("/v1/pause-reasons", json!({"name": "午休"}))
         .await;
     let again = app
-        .post("/v1/pause-reasons", app.admin(), json!({"name": "午餐"}))
+        .post("/v1/pause-reasons", app.admin(), json!({"name": "午休"}))
         .await;
     taken(&again, "name", "name: a pause reason with this name exists");
 

@@ -328,8 +328,6 @@ async fn a_supervisor_watches_the_floor_live_in_the_browser(app: TestApp) {
         .await
         .body["name"]
         .clone();
-    app.create("/v1/pause-reasons", json!({"name": "培训"}))
-        .await;
     let supervisor = app.token("supervisor").await;
     let (agent_id, agent) = app.agent("钱坤", Some("north")).await;
     let (paused_id, paused) = app.agent("孙丽", Some("south")).await;
@@ -529,8 +527,28 @@ async fn the_pages_are_served_from_the_binary_with_a_strict_content_security_pol
     }
 }
 
+async fn an_admin_makes_agents_tokens_and_pause_reasons_from_the_console_without_curl(
+    app: TestApp,
+) {
+    scenario(&app, "people", json!({"admin_token": ADMIN_SECRET})).await;
+    let agents = app.get("/v1/agents", app.admin()).await.body;
+    let agent = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "张伟")
+        .cloned()
+        .expect("the agent made in the browser");
+    assert_eq!(agent["team"], "深圳二组", "{agent}");
+    let audit = app.get("/v1/audit?limit=100", app.admin()).await;
+    assert!(audit.text.contains("张伟"), "{}", audit.text);
+    let reasons = app.get("/v1/pause-reasons", app.admin()).await;
+    assert!(reasons.text.contains("辅导"), "{}", reasons.text);
+}
+
 crate::on_both_backends!(
     start = super::browser_app;
+    an_admin_makes_agents_tokens_and_pause_reasons_from_the_console_without_curl,
     an_agent_takes_a_call_sees_the_script_and_records_outcomes_in_the_browser,
     a_callback_picked_in_the_contacts_local_time_is_sent_with_its_offset,
     a_lead_uploads_a_csv_in_the_browser_and_sees_the_report_with_its_invalid_rows,

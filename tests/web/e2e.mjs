@@ -400,6 +400,41 @@ const scenarios = {
     check((await text(page, "#summary")).includes("通话中"), "the summary in Chinese");
   },
 
+  // The console needs no curl for its people: an admin makes an agent in a team (its token shown
+  // once, and working), moves it, makes a supervisor's token, sees the shipped pause reasons and
+  // adds one — in Chinese.
+  async people(browser) {
+    const page = await browser.newPage({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+    await signIn(page, "/app/lead", cfg.admin_token);
+    await page.locator("[data-tab=people]").click();
+    await page.locator("#reason-list li", { hasText: "系统故障" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#reason-list")).includes("休息"), "the shipped pause reasons are listed");
+    await page.locator("#agent-form [name=name]").fill("张伟");
+    await page.locator("#agent-form [name=team]").fill("深圳一组");
+    await page.locator("#agent-form button[type=submit]").click();
+    const shown = page.locator("#people-secret code.secret");
+    await shown.waitFor({ timeout: TIMEOUT });
+    const token = (await shown.textContent()) || "";
+    const me = await fetch(cfg.base + "/v1/agents/me/state", { headers: { Authorization: "Bearer " + token } });
+    check(me.status === 200, "the agent token shown once works: " + me.status);
+    const row = page.locator("#agent-rows tr", { hasText: "张伟" });
+    await row.waitFor({ timeout: TIMEOUT });
+    await row.locator("input").fill("深圳二组");
+    await row.locator("button.move").click();
+    await page.locator("#agent-rows tr", { hasText: "张伟" }).locator("input").evaluate((i) => i.value).then((v) => check(v === "深圳二组", "moved: " + v));
+    await page.locator("#token-form [name=name]").fill("值班主管");
+    await page.locator("#token-role").selectOption("supervisor");
+    await page.locator("#token-form button[type=submit]").click();
+    await page.locator("#token-rows tr", { hasText: "值班主管" }).waitFor({ timeout: TIMEOUT });
+    const sup = (await page.locator("#people-secret code.secret").textContent()) || "";
+    const floor = await fetch(cfg.base + "/v1/floor", { headers: { Authorization: "Bearer " + sup } });
+    check(floor.status === 200, "the supervisor token shown once opens the floor: " + floor.status);
+    await page.locator("#reason-form [name=name]").fill("辅导");
+    await page.locator("#reason-form button[type=submit]").click();
+    await page.locator("#reason-list li", { hasText: "辅导" }).waitFor({ timeout: TIMEOUT });
+    await shot(page, "console-people");
+  },
+
   // "Why isn't it dialing?" in the console: a campaign's warnings in the list, its funnel, its
   // forecast with a chart, the same for a draft, and a contact looked up by phone — in English,
   // then in Chinese.
