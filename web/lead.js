@@ -318,12 +318,36 @@
   }
 
   // ---- targets ----
+  // What a target can be of, by name: campaigns, teams and agents (value: the scope_id).
+  let scopes = { campaign: [], team: [], agent: [] };
+  async function loadScopes() {
+    const [campaigns, agents] = await Promise.all([all("/v1/campaigns"), all("/v1/agents")]);
+    const collator = new Intl.Collator(OC.lang() === "zh" ? "zh-CN" : "en");
+    const byLabel = (a, b) => collator.compare(a.label, b.label);
+    scopes = {
+      campaign: campaigns.map((c) => ({ value: String(c.id), label: c.name })).sort(byLabel),
+      team: [...new Set(agents.map((a) => a.team).filter(Boolean))].map((n) => ({ value: n, label: n })).sort(byLabel),
+      agent: agents.filter((a) => a.active).map((a) => ({ value: String(a.id), label: a.name + (a.team ? ` (${a.team})` : "") })).sort(byLabel),
+    };
+    renderScopeChoices();
+  }
+
+  function renderScopeChoices() {
+    const f = $("#target-form");
+    f.scope_id.replaceChildren(...(scopes[f.scope.value] || []).map((o) => h("option", { value: o.value, text: o.label })));
+  }
+
+  function scopeLabel(tg) {
+    const hit = (scopes[tg.scope] || []).find((o) => o.value === String(tg.scope_id));
+    return `${t("scope." + tg.scope)} ${hit ? hit.label : tg.scope_id}`;
+  }
+
   async function loadTargets() {
     let items;
-    try { items = await all("/v1/targets"); } catch (e) { showError(errorBox(), e); return; }
+    try { await loadScopes(); items = await all("/v1/targets"); } catch (e) { showError(errorBox(), e); return; }
     $("#target-rows").replaceChildren(...items.map((tg) => {
       return h("tr", {},
-        h("td", { text: `${t("scope." + tg.scope)} ${tg.scope_id}` }),
+        h("td", { text: scopeLabel(tg) }),
         h("td", { text: tg.period }),
         h("td", { text: t("metric." + tg.metric) }),
         h("td", {}, h("div", { class: "small" }, `${OC.num(tg.actual)} / ${OC.num(tg.goal)} `,
@@ -339,7 +363,7 @@
     const f = $("#target-form");
     try {
       await api("POST", "/v1/targets", {
-        scope: f.scope.value, scope_id: f.scope_id.value.trim(), period: f.period.value.trim(),
+        scope: f.scope.value, scope_id: f.scope_id.value, period: f.period.value.trim(),
         metric: f.metric.value, goal: Number(f.goal.value),
       });
       showError(errorBox(), null, f);
@@ -352,11 +376,18 @@
   async function loadFollowUps() {
     let items;
     try { items = await all("/v1/follow-ups"); } catch (e) { showError(errorBox(), e); return; }
+    // The oldest deadline first; past ones marked.
+    items.sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at));
     $("#followup-rows").replaceChildren(...(items.length ? items.map((f) => {
       const note = h("input", { placeholder: t("lead.fu.resolution"), maxlength: 4000 });
-      return h("tr", {},
-        h("td", { text: OC.fmtTime(new Date(f.due_at), OC.browserZone) }),
-        h("td", {}, h("a", { href: "tel:" + f.phone, text: f.phone }), ` (#${f.contact}, ${t("agent.campaign")} #${f.campaign})`),
+      const ageDays = Math.floor((Date.now() - Date.parse(f.created_at)) / 86400000);
+      const overdue = Date.parse(f.due_at) < Date.now();
+      return h("tr", { dataset: { followUp: String(f.id) } },
+        h("td", {}, h("span", { class: overdue ? "behind" : "", text: OC.fmtTime(new Date(f.due_at), OC.browserZone) }),
+          h("div", { class: "small muted", text: t("lead.fu.age", { days: ageDays }) })),
+        h("td", {}, h("b", { text: f.contact_name || "#" + f.contact }), " ", h("a", { href: "tel:" + f.phone, text: f.phone }),
+          h("div", { class: "small muted", text: f.campaign_name })),
+        h("td", { class: "fu-agent", text: f.agent_name || "—" }),
         h("td", { text: f.notes || "" }),
         h("td", {}, note, " ", h("button", { type: "button", onclick: async () => {
           try {
@@ -364,7 +395,7 @@
             loadFollowUps();
           } catch (e) { showError(errorBox(), e); }
         } }, t("lead.fu.resolve"))));
-    }) : [h("tr", {}, h("td", { colspan: 4, class: "muted", text: t("lead.fu.empty") }))]));
+    }) : [h("tr", {}, h("td", { colspan: 5, class: "muted", text: t("lead.fu.empty") }))]));
   }
 
   // ---- offers and scripts ----
@@ -395,6 +426,7 @@
   $("#dnc-remove").addEventListener("click", dncRemove);
   $("#dnc-csv-form").addEventListener("submit", dncCsv);
   $("#target-form").addEventListener("submit", addTarget);
+  $("#target-form [name=scope]").addEventListener("change", renderScopeChoices);
   $("#offer-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = ev.target;

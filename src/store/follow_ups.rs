@@ -15,9 +15,13 @@ pub struct FollowUpRow {
     pub id: FollowUpId,
     pub contact_id: ContactId,
     pub phone: String,
+    /// The customer's name, for the lead reading the list.
+    pub contact_name: Option<String>,
     pub campaign_id: CampaignId,
+    pub campaign_name: String,
     pub call_id: CallId,
     pub agent_id: Option<AgentId>,
+    pub agent_name: Option<String>,
     pub notes: Option<String>,
     pub due_at: Instant,
     pub created_at: Instant,
@@ -25,9 +29,11 @@ pub struct FollowUpRow {
     pub resolution: Option<String>,
 }
 
-const SELECT: &str = "SELECT f.id, f.contact_id, k.phone, f.campaign_id, f.call_id, f.agent_id, \
+const SELECT: &str = "SELECT f.id, f.contact_id, k.phone, k.name AS contact_name, f.campaign_id, \
+       c.name AS campaign_name, f.call_id, f.agent_id, a.name AS agent_name, \
        f.notes, f.due_at, f.created_at, f.resolved_at, f.resolution \
-     FROM follow_ups f JOIN contacts k ON k.id = f.contact_id ";
+     FROM follow_ups f JOIN contacts k ON k.id = f.contact_id \
+     JOIN campaigns c ON c.id = f.campaign_id LEFT JOIN agents a ON a.id = f.agent_id ";
 // Pages of follow-ups in id order, each filter a range scan of its own index.
 const ALL: &str = "WHERE f.id > $1 ORDER BY f.id LIMIT $2";
 const OPEN: &str = "WHERE f.resolved_at IS NULL AND f.id > $1 ORDER BY f.id LIMIT $2";

@@ -234,6 +234,7 @@ async fn a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_
         &app,
         "console",
         json!({"lead_token": lead, "campaign": campaign, "reason": reason,
+               "campaign_name": app.get(&format!("/v1/campaigns/{campaign}"), ADMIN_SECRET).await.body["name"],
                "period": format!("{}-{:02}", now.year(), now.month()),
                "complaint_notes": complaint, "resolution": resolution}),
     )

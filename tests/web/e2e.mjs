@@ -226,15 +226,20 @@ const scenarios = {
     await page.locator("[data-tab=targets]").click();
     const tf = page.locator("#target-form");
     await tf.locator("[name=scope]").selectOption("campaign");
-    await tf.locator("[name=scope_id]").fill(String(cfg.campaign));
+    // Chosen by name, not typed as an id.
+    await tf.locator("[name=scope_id]").selectOption({ label: cfg.campaign_name });
     await tf.locator("[name=period]").fill(cfg.period);
     await tf.locator("[name=goal]").fill("20");
     await tf.locator("button[type=submit]").click();
     await page.locator("#target-rows tr", { hasText: "0 / 20" }).waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#target-rows")).includes(cfg.campaign_name), "the target names its campaign");
 
     await page.locator("[data-tab=followups]").click();
     const row = page.locator("#followup-rows tr", { hasText: cfg.complaint_notes });
     await row.waitFor({ timeout: TIMEOUT });
+    const fu = await row.textContent();
+    check(fu.includes("张伟") && fu.includes("agent") && fu.includes(cfg.campaign_name) && fu.includes("opened 0 d ago"),
+      "a follow-up names the customer, the agent, the campaign and its age: " + fu);
     await row.locator("input").fill(cfg.resolution);
     await row.locator("button").click();
     await page.locator("#followup-rows", { hasText: "No open follow-ups" }).waitFor({ timeout: TIMEOUT });
