@@ -15,7 +15,7 @@
     $$("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
     $$("[role=tabpanel]").forEach((p) => { p.hidden = p.id !== "tab-" + name; });
     showError(errorBox(), null);
-    ({ campaigns: loadCampaigns, import: loadCampaigns, targets: loadTargets, followups: loadFollowUps }[name] || (() => {}))();
+    ({ campaigns: loadCampaigns, import: loadCampaigns, targets: loadTargets, followups: loadFollowUps, dnc: () => loadDnc(false) }[name] || (() => {}))();
   }
 
   /** Every page of a list endpoint. */
@@ -317,6 +317,34 @@
     } catch (e) { showError(errorBox(), e); }
   }
 
+  // The list itself, a page at a time, and all of it as CSV.
+  let dncAfter = null;
+  async function loadDnc(more) {
+    if (!more) { dncAfter = null; $("#dnc-rows").replaceChildren(); }
+    try {
+      const page = await api("GET", "/v1/dnc?limit=50" + (dncAfter ? "&after=" + encodeURIComponent(dncAfter) : ""));
+      $("#dnc-rows").append(...page.items.map((e) => h("tr", {},
+        h("td", { text: e.phone }), h("td", { text: e.reason || "" }), h("td", { class: "hide-narrow", text: e.added_by }),
+        h("td", { text: e.added_at ? OC.fmtTime(new Date(e.added_at), OC.browserZone) : "" }))));
+      dncAfter = page.next;
+      $("#dnc-more").hidden = !page.next;
+    } catch (e) { showError(errorBox(), e); }
+  }
+
+  // A download needs the token in a header, which a link cannot send: fetch it, then save it.
+  async function download(path, filename) {
+    try {
+      const res = await fetch(path, { headers: { Authorization: "Bearer " + sessionStorage.getItem("outcall.token.lead") } });
+      if (!res.ok) throw new OC.ApiError(res.status, await res.json().catch(() => ({})));
+      const url = URL.createObjectURL(await res.blob());
+      const a = h("a", { href: url, download: filename });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) { showError(errorBox(), e); }
+  }
+
   // ---- targets ----
   // What a target can be of, by name: campaigns, teams and agents (value: the scope_id).
   let scopes = { campaign: [], team: [], agent: [] };
@@ -425,6 +453,8 @@
   $("#dnc-lookup").addEventListener("click", dncLookup);
   $("#dnc-remove").addEventListener("click", dncRemove);
   $("#dnc-csv-form").addEventListener("submit", dncCsv);
+  $("#dnc-more").addEventListener("click", () => loadDnc(true));
+  $("#dnc-export").addEventListener("click", () => download("/v1/dnc.csv", "dnc.csv"));
   $("#target-form").addEventListener("submit", addTarget);
   $("#target-form [name=scope]").addEventListener("change", renderScopeChoices);
   $("#offer-form").addEventListener("submit", (ev) => {

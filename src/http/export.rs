@@ -1,6 +1,7 @@
-//! `GET /v1/campaigns/{id}/outcomes.csv`: a campaign's outcomes for a period, streamed page by
-//! page so a long history never sits whole in memory. A cell a spreadsheet would evaluate is
-//! written with a leading `'` (`text::spreadsheet_safe`).
+//! `GET /v1/campaigns/{id}/outcomes.csv` (a campaign's outcomes for a period) and
+//! `GET /v1/dnc.csv` (the do-not-call list), streamed page by page from the read side so a long
+//! list never sits whole in memory. A cell a spreadsheet would evaluate is written with a
+//! leading `'` (`text::spreadsheet_safe`).
 
 use axum::{
     body::Body,
@@ -16,7 +17,7 @@ use crate::{
     floor::handle_ms,
     ids::CampaignId,
     service::floor::secs,
-    store::{Reads, stats::ExportRow},
+    store::{Reads, dnc::DncEntry, stats::ExportRow},
     text::spreadsheet_safe,
     time::Instant,
 };
@@ -29,7 +30,9 @@ use super::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(campaigns_outcomes_csv))
+    OpenApiRouter::new()
+        .routes(routes!(campaigns_outcomes_csv))
+        .routes(routes!(dnc_csv))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -141,6 +144,67 @@ async fn campaigns_outcomes_csv(
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, name),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+fn dnc_page(rows: &[DncEntry], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    if header {
+        let _ = w.write_record(["phone", "reason", "added_by", "added_at"]);
+    }
+    for r in rows {
+        let cells = [
+            r.phone.clone(),
+            r.reason.clone().unwrap_or_default(),
+            r.added_by.clone(),
+            r.added_at.rfc3339(tz),
+        ];
+        let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// The do-not-call list as CSV (phone, reason, who listed it, when), in phone order.
+#[utoipa::path(get, path = "/v1/dnc.csv", tag = "dnc",
+    responses((status = 200, content_type = "text/csv", body = String)),
+    security(("bearer" = [])))]
+async fn dnc_csv(_auth: Require<Leads>, State(state): State<AppState>) -> Result<Response> {
+    let tz = state.tz();
+    let store: Reads = state.reads.clone();
+    // State: (the last phone written, first page?, finished?).
+    let body = stream::unfold((String::new(), true, false), move |(after, first, done)| {
+        let store = store.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match store.dnc_list(&after, PAGE).await {
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.phone.clone()).unwrap_or(after);
+                    let finished = (rows.len() as i64) < PAGE;
+                    let bytes = dnc_page(&rows, tz, first);
+                    Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "do-not-call export failed midway");
+                    Some((
+                        Err(std::io::Error::other("export failed")),
+                        (after, false, true),
+                    ))
+                }
+            }
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"dnc.csv\"".to_owned(),
+            ),
         ],
         Body::from_stream(body),
     )

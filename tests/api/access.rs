@@ -105,6 +105,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("PATCH", "/v1/targets/{id}", &["lead"]),
     ("DELETE", "/v1/targets/{id}", &["lead"]),
     ("GET", "/v1/campaigns/{id}/outcomes.csv", &["lead"]),
+    ("GET", "/v1/dnc.csv", &["lead"]),
     (
         "GET",
         "/v1/contacts/{id}/eligibility",

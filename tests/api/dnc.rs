@@ -139,7 +139,52 @@ async fn a_csv_of_phones_lists_many_and_explains_bad_rows(app: TestApp) {
     r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "phone");
 }
 
+/// 1,005 listed phones (past one page of the stream) come out of `GET /v1/dnc.csv` once each in
+/// phone order, with a formula-looking reason written with a leading `'`; a viewer may not.
+async fn the_do_not_call_list_is_exported_whole_as_csv_past_a_page(app: TestApp) {
+    let mut csv = String::from("phone,reason\n");
+    for i in 0..1_005 {
+        csv.push_str(&format!(
+            "1380{i:07},{}\n",
+            if i == 3 {
+                "=HYPERLINK(1)"
+            } else {
+                "客户要求"
+            }
+        ));
+    }
+    app.raw(Method::POST, "/v1/dnc", Some(app.admin()), "text/csv", csv)
+        .await
+        .expect(StatusCode::OK);
+    let r = app.get("/v1/dnc.csv", app.admin()).await;
+    r.expect(StatusCode::OK);
+    assert!(r.content_type.starts_with("text/csv"), "{}", r.content_type);
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(lines[0], "phone,reason,added_by,added_at");
+    assert_eq!(lines.len(), 1 + 1_005, "every phone once");
+    assert!(
+        lines[1].starts_with("'+8613800000000,客户要求,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[4].starts_with("'+8613800000003,'=HYPERLINK(1),"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[1_005].starts_with("'+8613800001004,"),
+        "{}",
+        lines[1_005]
+    );
+    let viewer = app.token("viewer").await;
+    app.get("/v1/dnc.csv", &viewer)
+        .await
+        .expect(StatusCode::FORBIDDEN);
+}
+
 crate::on_both_backends!(
+    the_do_not_call_list_is_exported_whole_as_csv_past_a_page,
     a_phone_is_listed_looked_up_and_removed_in_any_form,
     listing_a_phone_suppresses_it_in_every_campaign_and_removal_restores_it,
     a_csv_of_phones_lists_many_and_explains_bad_rows,

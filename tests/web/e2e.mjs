@@ -222,6 +222,15 @@ const scenarios = {
     await page.locator("#dnc-result", { hasText: "+8613900139000 added" }).waitFor({ timeout: TIMEOUT });
     await page.locator("#dnc-remove").click();
     await page.locator("#dnc-result", { hasText: "removed" }).waitFor({ timeout: TIMEOUT });
+    // The list itself, and all of it as a CSV download.
+    await page.locator("[data-tab=targets]").click();
+    await page.locator("[data-tab=dnc]").click();
+    await page.locator("#dnc-rows tr", { hasText: "+8613800138000" }).waitFor({ timeout: TIMEOUT });
+    check(!(await text(page, "#dnc-rows")).includes("+8613900139000"), "a removed phone is not listed");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#dnc-export").click()]);
+    const { readFileSync } = await import("node:fs");
+    const exported = readFileSync(await download.path(), "utf8");
+    check(exported.startsWith("phone,reason,added_by,added_at") && exported.includes("+8613800138000"), "the export holds the list: " + exported);
 
     await page.locator("[data-tab=targets]").click();
     const tf = page.locator("#target-form");
