@@ -49,6 +49,7 @@ static ASSETS: &[Asset] = &[
     asset!("dashboard.js", JS),
     asset!("floor.js", JS),
     asset!("people.js", JS),
+    asset!("catalog.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
 ];

@@ -252,6 +252,22 @@ const scenarios = {
     await row.locator("input").fill(cfg.resolution);
     await row.locator("button").click();
     await page.locator("#followup-rows", { hasText: "No open follow-ups" }).waitFor({ timeout: TIMEOUT });
+
+    // Offers and scripts are listed; a script is edited into its next version, and the first
+    // version can still be read.
+    await page.locator("[data-tab=catalog]").click();
+    const script = page.locator("#script-rows tr").first();
+    await script.waitFor({ timeout: TIMEOUT });
+    check((await text(page, "#offer-rows")).length > 0, "the offers are listed");
+    await script.locator(".edit-script").click();
+    const form = page.locator("#script-edit");
+    await form.locator("[name=body]").fill("您好{{ name }}，5G 升级只需 {{ attributes.plan }}");
+    await form.locator("button[type=submit]").click();
+    await page.locator("#script-rows tr", { hasText: "v2" }).waitFor({ timeout: TIMEOUT });
+    await page.locator("#script-rows tr", { hasText: "v2" }).locator(".edit-script").click();
+    await page.locator("#script-versions").selectOption("1");
+    await page.locator("#script-version-body", { hasText: "{{ attributes.plan }}" }).waitFor({ timeout: TIMEOUT });
+    check(!(await text(page, "#script-version-body")).includes("5G"), "version 1 is read back as it was");
   },
 
   // The dashboard moves when another agent records an outcome, without a reload; a `reset` on

@@ -1,0 +1,78 @@
+// The console's Offers & scripts tab, beyond the two forms lead.js handles: the offers listed,
+// the scripts listed with their version, each script opened to edit (a save is its next
+// version, checked by the server against a sample contact) and any earlier version read back.
+"use strict";
+(() => {
+  const { t, h, $, api, showError } = OC;
+  const box = () => $("#error");
+  let open = null; // the script being edited: {id, name, version, body}
+
+  async function all(path) {
+    const out = [];
+    let after = null;
+    do {
+      const sep = path.includes("?") ? "&" : "?";
+      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
+      out.push(...page.items);
+      after = page.next;
+    } while (after);
+    return out;
+  }
+
+  async function load() {
+    try {
+      const [offers, scripts] = await Promise.all([all("/v1/offers"), all("/v1/scripts")]);
+      $("#offer-rows").replaceChildren(...offers.map((o) => h("tr", { dataset: { offer: String(o.id) } },
+        h("td", { text: o.code }), h("td", { text: o.name }), h("td", { class: "hide-narrow", text: o.description || "" }))));
+      $("#script-rows").replaceChildren(...scripts.map((s) => h("tr", { dataset: { script: String(s.id) } },
+        h("td", { text: s.name }), h("td", { class: "num", text: "v" + s.version }),
+        h("td", { class: "muted small hide-narrow", text: s.body.length > 60 ? s.body.slice(0, 60) + "…" : s.body }),
+        h("td", {}, h("button", { type: "button", class: "edit-script", text: t("catalog.edit"), onclick: () => edit(s) })))));
+    } catch (e) { showError(box(), e); }
+  }
+
+  function edit(s) {
+    open = { ...s };
+    const f = $("#script-edit");
+    f.hidden = false;
+    $("#script-edit-title").textContent = t("catalog.editing", { name: s.name, version: s.version });
+    f.name.value = s.name;
+    f.body.value = s.body;
+    $("#script-versions").replaceChildren(...Array.from({ length: s.version }, (_, i) => s.version - i).map((v) =>
+      h("option", { value: String(v), text: "v" + v + (v === s.version ? " · " + t("catalog.current") : "") })));
+    $("#script-version-body").textContent = "";
+    f.scrollIntoView({ block: "nearest" });
+  }
+
+  async function showVersion() {
+    if (!open) return;
+    const v = $("#script-versions").value;
+    try {
+      const r = await api("GET", `/v1/scripts/${open.id}/versions/${v}`);
+      $("#script-version-body").textContent = r.body;
+    } catch (e) { showError(box(), e); }
+  }
+
+  async function save(ev) {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      const r = await api("PUT", `/v1/scripts/${open.id}`, { body: f.body.value, name: f.name.value.trim() || undefined });
+      showError(box(), null, f);
+      OC.toast(t("catalog.saved_version", { version: r.version }));
+      f.hidden = true;
+      open = null;
+      load();
+    } catch (e) { showError(box(), e, f); }
+  }
+
+  function init() {
+    $("#script-edit").addEventListener("submit", save);
+    $("#script-edit-cancel").addEventListener("click", () => { $("#script-edit").hidden = true; open = null; });
+    $("#script-versions").addEventListener("change", showVersion);
+    document.querySelector("[data-tab=catalog]").addEventListener("click", load);
+    // A new offer or script made by the forms above shows in the lists.
+    for (const id of ["#offer-form", "#script-form"]) $(id).addEventListener("submit", () => setTimeout(load, 300));
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();
