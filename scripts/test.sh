@@ -48,8 +48,8 @@ browser_ready() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
       { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || true
   fi
-  if [ ! -d tests/web/node_modules/playwright-core ] && command -v npm >/dev/null 2>&1; then
-    echo "scripts/test.sh: installing playwright-core for the browser tests"
+  if { [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ]; } && command -v npm >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing playwright-core and axe-core for the browser tests"
     (cd tests/web && npm ci --no-audit --no-fund --loglevel=error) || true
   fi
   [ -x "$chromium" ] && command -v node >/dev/null 2>&1 && [ -d tests/web/node_modules/playwright-core ]

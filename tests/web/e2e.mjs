@@ -2,7 +2,10 @@
 // Called by tests/api/web.rs, which starts the server, prepares data over HTTP, and passes
 // what the scenario needs as JSON in OUTCALL_E2E. Exit code 0 means every check passed.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const cfg = JSON.parse(process.env.OUTCALL_E2E || "{}");
 const shots = process.env.OUTCALL_SCREENSHOTS || null;
@@ -40,6 +43,18 @@ async function aboveTheFold(page, height) {
     check(box && box.y >= 0 && box.y + box.height <= height,
       `${sel} is on the first screen of ${height} px: ${JSON.stringify(box)}`);
   }
+}
+
+/** An accessibility pass with axe-core (WCAG 2.1 A and AA: contrast, labels, names, roles) over
+ *  what the page shows now; any serious or critical violation fails the scenario. */
+async function accessible(page, what) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  check(found.length === 0, `${what} has no serious accessibility violation:\n  ` + found.join("\n  "));
 }
 
 async function text(page, sel) {
@@ -105,6 +120,7 @@ const scenarios = {
     check(/\d+:\d\d/.test(await text(page, "#state-time")), "the banner shows the time in the state");
     check(!(await page.locator("#next").evaluate((b) => b.classList.contains("primary"))), "on a call, Next call is not the primary action");
     await aboveTheFold(page, 900);
+    await accessible(page, "the desk on a call");
     await shot(page, "agent");
     // A phone's first screen holds the call too.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -268,6 +284,10 @@ const scenarios = {
     await page.locator("#script-versions").selectOption("1");
     await page.locator("#script-version-body", { hasText: "{{ attributes.plan }}" }).waitFor({ timeout: TIMEOUT });
     check(!(await text(page, "#script-version-body")).includes("5G"), "version 1 is read back as it was");
+    await accessible(page, "the console's Offers & scripts tab");
+    await page.locator("[data-tab=campaigns]").click();
+    await page.locator("#campaign-rows tr").first().waitFor({ timeout: TIMEOUT });
+    await accessible(page, "the console's campaigns");
   },
 
   // The dashboard moves when another agent records an outcome, without a reload; a `reset` on
@@ -290,6 +310,7 @@ const scenarios = {
     await page.locator("#leader-rows tr", { hasText: cfg.agent_name }).waitFor({ timeout: TIMEOUT });
     await page.locator("#chart canvas").waitFor({ timeout: TIMEOUT });
     await shot(page, "dashboard");
+    await accessible(page, "the wallboard");
 
     // A reset: the page reads its numbers again. First wait until no refresh is pending (the
     // page refreshes at most every 5 s), then spoil a counter the refresh rewrites.
@@ -424,6 +445,7 @@ const scenarios = {
     await page.locator(`.tile[data-agent="${cfg.paused_agent}"][data-state="offline"]`).waitFor({ timeout: TIMEOUT });
     check(dialogs.length === 3 && dialogs[0].includes(cfg.reason), "each action asked first: " + JSON.stringify(dialogs));
     await shot(page, "floor-acted");
+    await accessible(page, "the floor");
     await page.locator("#lang-switch").click();
     check((await text(page, "h1")) === "现场", "the floor speaks Chinese");
     check((await text(page, `.tile[data-agent="${cfg.agent}"]`)).includes("暂停"), "states in Chinese");
@@ -463,6 +485,7 @@ const scenarios = {
     await page.locator("#reason-form button[type=submit]").click();
     await page.locator("#reason-list li", { hasText: "辅导" }).waitFor({ timeout: TIMEOUT });
     await shot(page, "console-people");
+    await accessible(page, "the console's People tab");
   },
 
   // "Why isn't it dialing?" in the console: a campaign's warnings in the list, its funnel, its
