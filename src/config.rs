@@ -90,6 +90,12 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_LOOKUP_LIMIT", default_value = "60/1m")]
     pub lookup_limit: RateLimit,
 
+    /// How long before a conversion billing reports an agent's `accepted` may be what sold it:
+    /// the conversion is attributed to the latest accepted call for the person and offer in
+    /// this window, else recorded as organic.
+    #[arg(long, env = "OUTCALL_ATTRIBUTION_WINDOW", default_value = "30d")]
+    pub attribution_window: Span,
+
     /// Least time between two attempts on one phone (`0s` disables).
     #[arg(long, env = "OUTCALL_PHONE_MIN_GAP", default_value = "1h")]
     pub phone_min_gap: Span,

@@ -64,4 +64,6 @@ ids! {
     EventId;
     /// A reason agents may pause for.
     PauseReasonId;
+    /// A conversion reported by billing or a CRM.
+    ConversionId;
 }

@@ -27,6 +27,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
+pub mod conversions;
 pub mod dnc;
 pub mod eligibility;
 pub mod error;
@@ -111,6 +112,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(targets::router())
         .merge(events::router())
         .merge(export::router())
+        .merge(conversions::router())
 }
 
 /// The OpenAPI document of every route.

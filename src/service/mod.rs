@@ -21,6 +21,7 @@ pub mod agent_states;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
+pub mod conversions;
 pub mod dnc;
 pub mod eligibility;
 pub mod feed;

@@ -15,6 +15,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod connect;
 pub mod contacts;
+pub mod conversions;
 pub mod counts;
 pub mod dnc;
 pub mod eligibility;

@@ -12,6 +12,7 @@ use super::{
     callbacks::{CallbackFilter, CallbackRow},
     campaigns::CampaignRow,
     contacts::{ContactRow, EntryRow, HistoryRow, MembershipRow},
+    conversions::{FunnelFilter, FunnelRows},
     dnc::DncEntry,
     follow_ups::FollowUpRow,
     imports::ImportRow,
@@ -78,9 +79,11 @@ reads! {
     fn contact_memberships(id: ContactId) -> Result<Vec<MembershipRow>>;
     fn contact_history(id: ContactId) -> Result<Vec<HistoryRow>>;
     fn dnc_list(after: &str, limit: i64) -> Result<Vec<DncEntry>>;
+    fn funnel_rows(f: FunnelFilter) -> Result<FunnelRows>;
     fn import_get(id: ImportId) -> Result<ImportRow>;
     fn import_invalid(id: ImportId, limit: i64) -> Result<Vec<Invalid>>;
     fn offer_get(id: OfferId) -> Result<Offer>;
+    fn offer_by_code(code: &str) -> Result<Option<Offer>>;
     fn offer_list(after: OfferId, limit: i64) -> Result<Vec<Offer>>;
     fn outcomes_export(
         campaign: CampaignId, after: (Instant, i64), to: Instant, limit: i64

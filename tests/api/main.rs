@@ -9,6 +9,7 @@ mod callbacks;
 mod calls;
 mod campaigns;
 mod contacts;
+mod conversions;
 mod counts;
 mod crash;
 mod crash_schedules;
