@@ -131,7 +131,7 @@ impl fmt::Display for RenderError {
             RenderError::NoWorker => write!(f, "not rendered: no render worker could be started"),
             RenderError::Overdue => write!(
                 f,
-                "not checked: a check of this script ran past its time budget moments ago"
+                "not checked: a check of this script ran past its time budget or its memory moments ago"
             ),
             RenderError::Marked(Mark::Time) => write!(
                 f,

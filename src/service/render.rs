@@ -234,7 +234,10 @@ impl Renderer {
 
 /// A worker's answer of the wrong kind for its request: a defect, failed like the engine's.
 fn unexpected(done: Done) -> RenderError {
-    tracing::error!(?done, "a render worker answered a request with another kind of answer");
+    tracing::error!(
+        ?done,
+        "a render worker answered a request with another kind of answer"
+    );
     RenderError::Failed {
         line: None,
         what: "the template engine failed".into(),

@@ -99,6 +99,8 @@ impl Pool {
                 }
             },
             Ok(Err(error)) => {
+                // Dead already, as a rule; killed all the same, so the wait cannot hang.
+                let _ = worker.child.start_kill();
                 let status = worker.child.wait().await;
                 tracing::warn!(?pid, ?status, %error, "a render worker died while rendering");
                 Outcome::Died

@@ -55,7 +55,11 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 fn render_workers(pid: u32) -> Vec<u32> {
     let mut found = vec![];
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
@@ -89,21 +93,37 @@ async fn a_script_that_builds_gigabytes_fails_its_render_in_a_worker_and_the_ser
     let script = client.script("您好").await;
     poison(&url, script, &doubling_through_a_copy()).await;
     client
-        .running_campaign(json!({"script_id": script}), "phone,name\n13800138000,王芳\n")
+        .running_campaign(
+            json!({"script_id": script}),
+            "phone,name\n13800138000,王芳\n",
+        )
         .await;
     let (_, agent) = client.agent("张伟", None).await;
 
     let started = Instant::now();
     let r = client.next(&agent).await;
     r.expect(StatusCode::OK);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
-    assert_eq!(r.body["script"]["failed"], true, "{}", r.body);
-    let error = r.body["script"]["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("more memory than a script may use"), "{error}");
-    assert!(server.child.try_wait().unwrap().is_none(), "the server is up");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server is up"
+    );
     client.get("/healthz", SECRET).await.expect(StatusCode::OK);
     let peak = status_kib(pid, "VmHWM:");
-    assert!(peak < SERVER_PEAK_KIB, "the server's peak memory: {peak} KiB");
+    assert!(
+        peak < SERVER_PEAK_KIB,
+        "the server's peak memory: {peak} KiB"
+    );
+    assert_eq!(r.body["script"]["failed"], true, "{}", r.body);
+    let error = r.body["script"]["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("more memory than a script may use"),
+        "{error}"
+    );
 
     // A healthy campaign's next works.
     let ok = client.script("您好{{ name }}").await;
@@ -123,12 +143,13 @@ async fn a_script_that_builds_gigabytes_fails_its_render_in_a_worker_and_the_ser
     assert_eq!(again.body["script"]["error"], error.as_str());
     assert!(status_kib(pid, "VmHWM:") < SERVER_PEAK_KIB);
     server.terminate();
-    assert!(server.wait_exit(Duration::from_secs(15)), "SIGTERM ends it cleanly");
+    assert!(
+        server.wait_exit(Duration::from_secs(15)),
+        "SIGTERM ends it cleanly"
+    );
 }
 
-async fn a_render_past_its_budget_has_its_worker_killed_and_a_later_render_works(
-    backend: Backend,
-) {
+async fn a_render_past_its_budget_has_its_worker_killed_and_a_later_render_works(backend: Backend) {
     let (url, _dir) = fresh_database(backend).await;
     let server = Server::start_env(&url, Some(SECRET), &[("OUTCALL_RENDER_WORKERS", "1")]);
     let client = server.client(SECRET);
@@ -153,14 +174,24 @@ async fn a_render_past_its_budget_has_its_worker_killed_and_a_later_render_works
     let (_, second) = client.agent("赵敏", None).await;
     let started = Instant::now();
     let (_, _, call) = client.take(&second).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let error = call["script"]["error"].as_str().unwrap();
     assert!(error.contains("ms to render"), "{error}");
-    assert!(!alive(worker), "the worker that ran past its budget is gone");
+    assert!(
+        !alive(worker),
+        "the worker that ran past its budget is gone"
+    );
 
     let later = client.script("再见{{ name }}").await;
     client
-        .running_campaign(json!({"script_id": later}), "phone,name\n13700137000,韩梅\n")
+        .running_campaign(
+            json!({"script_id": later}),
+            "phone,name\n13700137000,韩梅\n",
+        )
         .await;
     let (_, third) = client.agent("钱七", None).await;
     let (_, _, call) = client.take(&third).await;
