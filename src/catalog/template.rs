@@ -445,6 +445,26 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_body_is_rendered_again_and_a_new_body_under_its_key_replaces_it() {
+        let mut compiled = Compiled::default();
+        let vars = json!({"name": "王芳"});
+        let first = compiled.render("7:1", "您好{{ name }}", &vars, &|| false);
+        assert_eq!(first.as_deref(), Ok("您好王芳"));
+        let again = compiled.render("7:1", "您好{{ name }}", &vars, &|| false);
+        assert_eq!(again.as_deref(), Ok("您好王芳"));
+        let changed = compiled.render("7:1", "再见{{ name }}", &vars, &|| false);
+        assert_eq!(changed.as_deref(), Ok("再见王芳"));
+        let growth = "{% set s = 'x' * (n|int) %}{% set s = s ~ s %}";
+        let refused = compiled
+            .render("7:2", growth, &vars, &|| false)
+            .unwrap_err();
+        assert!(
+            matches!(refused, RenderError::TooLarge { .. }),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn errors_on_the_data_are_not_limits_and_quote_no_numbers() {
         let err = render("{{ phone|int + [] }}", &json!({"phone": "13800138000"})).unwrap_err();
         assert!(!err.exceeds_limits(), "{err:?}");

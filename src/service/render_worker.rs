@@ -89,6 +89,20 @@ pub fn run(memory_mib: u32) -> ExitCode {
         eprintln!("outcall render-worker: cannot cap its memory: {error}");
         return ExitCode::FAILURE;
     }
+    // A panic's message may quote the data rendered: never a phone, never all of it.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        let message = crate::text::scrub_digits(&crate::text::excerpt(message, 300));
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        eprintln!("outcall render-worker: the engine panicked at {at:?}: {message}");
+    }));
     let mut input = io::stdin().lock();
     let mut output = io::stdout().lock();
     let mut compiled = Compiled::default();
