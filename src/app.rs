@@ -133,7 +133,10 @@ pub async fn start_with_routes(
 }
 
 /// `outcall serve`: runs on the system clock until SIGTERM or SIGINT.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // Scripts are rendered by workers of this same program (`outcall render-worker`).
+    config.render_worker =
+        Some(std::env::current_exe().context("find this program's path for its render workers")?);
     let running = start(config, Arc::new(SystemClock)).await?;
     println!("outcall listening on http://{}", running.addr);
     let shutdown = running.shutdown.clone();

@@ -20,11 +20,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the one value does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP server (and its background workers) until SIGTERM or SIGINT.
     Serve(Config),
+    /// A render worker, started by the server itself: renders scripts sent on its standard
+    /// input, one at a time, under a memory cap.
+    #[command(hide = true)]
+    RenderWorker(WorkerArgs),
 }
+
+/// Settings for `outcall render-worker`, given by the server that starts it.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The address space the worker may use, in MiB.
+    #[arg(long, default_value_t = DEFAULT_RENDER_MEMORY_MIB)]
+    pub memory_mib: u32,
+}
+
+/// The address space one render worker may use by default, in MiB: its code and engine take
+/// about 40 MiB of it (mostly reserved, 15 MiB resident); a render may build a few hundred MiB.
+pub const DEFAULT_RENDER_MEMORY_MIB: u32 = 512;
 
 /// How log lines are written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +243,23 @@ pub struct Config {
         hide = true
     )]
     pub promote_batch: i64,
+
+    /// Render worker processes (`outcall render-worker`) this process keeps: scripts rendered
+    /// at once; more wait their turn. Unset: the number of CPUs, at least 2 and at most 4.
+    #[arg(long, env = "OUTCALL_RENDER_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub render_workers: Option<u16>,
+
+    /// The address space each render worker may use, in MiB (`RLIMIT_AS`): a script whose
+    /// render needs more fails with "needs more memory than a script may use", and its
+    /// version is not rendered again until the script changes.
+    #[arg(long, env = "OUTCALL_RENDER_MEMORY_MIB", default_value_t = DEFAULT_RENDER_MEMORY_MIB,
+          value_parser = clap::value_parser!(u32).range(64..=65_536))]
+    pub render_memory_mib: u32,
+
+    /// The program render workers are started from: `outcall serve` sets it to its own
+    /// executable; unset, the service does not start (scripts are never rendered in-process).
+    #[arg(skip)]
+    pub render_worker: Option<std::path::PathBuf>,
 }
 
 /// When SQLite makes a commit durable.
@@ -267,6 +302,15 @@ impl Config {
             })
     }
 
+    /// Render worker processes to keep: the setting, or the CPUs between 2 and 4.
+    pub fn render_workers(&self) -> usize {
+        self.render_workers.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .clamp(2, 4)
+        })
+    }
+
     /// Whether SQLite syncs at every commit.
     pub fn sqlite_durable(&self) -> bool {
         self.sqlite_sync == SqliteSync::Full
@@ -286,6 +330,7 @@ impl Config {
         ]);
         match cli.command {
             Command::Serve(config) => config,
+            Command::RenderWorker(_) => unreachable!("parsed as `serve`"),
         }
     }
 }
@@ -296,7 +341,9 @@ mod tests {
 
     fn serve(args: &[&str]) -> Result<Config, clap::Error> {
         let cli = Cli::try_parse_from(["outcall", "serve"].iter().chain(args))?;
-        let Command::Serve(config) = cli.command;
+        let Command::Serve(config) = cli.command else {
+            unreachable!("parsed as `serve`")
+        };
         Ok(config)
     }
 

@@ -10,9 +10,8 @@ fn main() -> std::process::ExitCode {
             outcall::telemetry::init(config.log_format);
             let runtime = tokio::runtime::Runtime::new().expect("start the tokio runtime");
             let served = runtime.block_on(outcall::app::serve(config));
-            // The service has stopped; what may be left is a script render that outlived its
-            // budget on a blocking thread (service/render.rs), which nothing can stop: do not
-            // wait for it for ever, as dropping the runtime would.
+            // The service has stopped; do not wait for ever for blocking work still going (an
+            // import's parser), as dropping the runtime would.
             runtime.shutdown_timeout(std::time::Duration::from_secs(5));
             match served {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -23,5 +22,6 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::RenderWorker(args) => outcall::service::render_worker::run(args.memory_mib),
     }
 }

@@ -32,7 +32,8 @@ pub const FUEL: u64 = 250_000;
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 
 /// How deep blocks and macro calls may nest. minijinja's default (500) was measured on a main
-/// thread; renders run on the blocking pool's threads with 2 MiB stacks.
+/// thread; this limit holds on a 2 MiB stack (renders run on a render worker's main thread,
+/// with the system's stack size, usually 8 MiB; the unit tests' on 2 MiB threads).
 pub const MAX_DEPTH: usize = 100;
 
 /// The largest count a filter may be given (`batch`, `slice`): what `range()` allows.

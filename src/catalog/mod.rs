@@ -6,4 +6,4 @@ pub mod subject;
 pub mod template;
 
 pub use subject::Subject;
-pub use template::{RenderError, Template};
+pub use template::{Compiled, Mark, RenderError, Template};

@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use minijinja::ErrorKind;
+use minijinja::{Environment, ErrorKind};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
@@ -17,14 +18,24 @@ use super::{
 /// The largest script body accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 100_000;
 
+/// Why a version of a script is not rendered again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Mark {
+    /// A render of it ran past its time budget.
+    Time,
+    /// A render of it needed more memory than a script may use.
+    Memory,
+}
+
 /// A script body known to parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template(String);
 
 /// Why a render gave no text. The messages name the line where the engine knows it and never
 /// quote the data rendered: a contact's phone number must reach neither the logs nor the
-/// script's record of failures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// script's record of failures. Serialisable: renders run in worker processes
+/// (`service::render_worker`), which answer with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RenderError {
     /// More engine steps than [`FUEL`]: a loop too long for the data, or endless recursion.
     OutOfFuel { line: Option<usize> },
@@ -36,11 +47,16 @@ pub enum RenderError {
     TooLarge { line: Option<usize>, what: String },
     /// Still running when its time budget (milliseconds) ran out.
     TooSlow { budget_ms: u64 },
-    /// Not attempted: an earlier render of the same body is still running past its budget.
+    /// The worker process rendering it died: it needed more memory than a script may use
+    /// (the worker's address space is capped), or the engine aborted.
+    TooMuchMemory,
+    /// Not attempted: no render worker could be started (the server's log says why).
+    NoWorker,
+    /// Not attempted: a check of the same script being saved ran past its budget moments ago.
     Overdue,
-    /// Not attempted: a render of this version of the script ran past its time budget before;
-    /// it is not attempted again until the script changes.
-    Marked,
+    /// Not attempted: a render of this version of the script ran past its time budget or its
+    /// memory before; it is not attempted again until the script changes.
+    Marked(Mark),
     /// Failed at run time for another reason (a filter that does not fit this data).
     Failed { line: Option<usize>, what: String },
 }
@@ -60,8 +76,10 @@ impl RenderError {
             RenderError::TooDeep { .. } => "depth",
             RenderError::TooLarge { .. } => "size",
             RenderError::TooSlow { .. } => "time",
+            RenderError::TooMuchMemory => "memory",
+            RenderError::NoWorker => "worker",
             RenderError::Overdue => "overdue",
-            RenderError::Marked => "marked",
+            RenderError::Marked(_) => "marked",
             RenderError::Failed { .. } => "error",
         }
     }
@@ -107,13 +125,21 @@ impl fmt::Display for RenderError {
             RenderError::TooSlow { budget_ms } => {
                 write!(f, "takes longer than {budget_ms} ms to render")
             }
+            RenderError::TooMuchMemory => {
+                write!(f, "the script needs more memory than a script may use")
+            }
+            RenderError::NoWorker => write!(f, "not rendered: no render worker could be started"),
             RenderError::Overdue => write!(
                 f,
-                "not rendered: an earlier render of this body is still running past its time budget"
+                "not checked: a check of this script ran past its time budget or its memory moments ago"
             ),
-            RenderError::Marked => write!(
+            RenderError::Marked(Mark::Time) => write!(
                 f,
                 "not rendered: this version of the script ran past its time budget before"
+            ),
+            RenderError::Marked(Mark::Memory) => write!(
+                f,
+                "not rendered: this version of the script needed more memory than a script may use before"
             ),
         }
     }
@@ -164,6 +190,12 @@ impl Template {
             .collect()
     }
 
+    /// A body that [`Template::parse`] accepted in a render worker (`service::render_worker`),
+    /// where parsing is held to the time budget and the worker's memory cap.
+    pub fn checked_elsewhere(body: &str) -> Self {
+        Self(body.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -181,32 +213,96 @@ impl Template {
         vars: &Value,
         out_of_time: &dyn Fn() -> bool,
     ) -> Result<String, RenderError> {
-        if let Some(line) = overlong_chain(body) {
-            return Err(RenderError::TooLarge {
-                line: None,
-                what: chain_message(line),
-            });
-        }
-        if let Some((line, why)) = unbounded_growth(body) {
-            return Err(RenderError::TooLarge {
-                line: Some(line),
-                what: why,
-            });
-        }
+        precheck(body)?;
         let env = environment();
-        let mut sink = Sink::new(out_of_time);
-        let rendered = env
+        let template = env
             .template_from_str(body)
-            .and_then(|template| template.render_captured_to(vars, &mut sink).map(drop));
-        match (rendered, sink.cut) {
-            (_, Some(Cut::TooLong)) => Err(RenderError::TooLong),
-            (_, Some(Cut::OutOfTime)) => Err(RenderError::TooSlow { budget_ms: 0 }),
-            (Err(error), None) => Err(RenderError::from_engine(&error)),
-            (Ok(_), None) => String::from_utf8(sink.text).map_err(|_| RenderError::Failed {
-                line: None,
-                what: "rendered text is not UTF-8".into(),
-            }),
+            .map_err(|error| RenderError::from_engine(&error))?;
+        render_compiled(&template, vars, out_of_time)
+    }
+}
+
+/// Checks a body must pass before the engine sees it, at every compile.
+fn precheck(body: &str) -> Result<(), RenderError> {
+    if let Some(line) = overlong_chain(body) {
+        return Err(RenderError::TooLarge {
+            line: None,
+            what: chain_message(line),
+        });
+    }
+    if let Some((line, why)) = unbounded_growth(body) {
+        return Err(RenderError::TooLarge {
+            line: Some(line),
+            what: why,
+        });
+    }
+    Ok(())
+}
+
+fn render_compiled(
+    template: &minijinja::Template<'_, '_>,
+    vars: &Value,
+    out_of_time: &dyn Fn() -> bool,
+) -> Result<String, RenderError> {
+    let mut sink = Sink::new(out_of_time);
+    let rendered = template.render_captured_to(vars, &mut sink).map(drop);
+    match (rendered, sink.cut) {
+        (_, Some(Cut::TooLong)) => Err(RenderError::TooLong),
+        (_, Some(Cut::OutOfTime)) => Err(RenderError::TooSlow { budget_ms: 0 }),
+        (Err(error), None) => Err(RenderError::from_engine(&error)),
+        (Ok(_), None) => String::from_utf8(sink.text).map_err(|_| RenderError::Failed {
+            line: None,
+            what: "rendered text is not UTF-8".into(),
+        }),
+    }
+}
+
+/// The most compiled bodies a [`Compiled`] keeps; past it, it starts again.
+const COMPILED_KEPT: usize = 64;
+
+/// Bodies compiled once and kept by a caller's key (a script's version), in one engine: a
+/// render of a kept key with the same body does not parse or compile it again.
+pub struct Compiled {
+    env: Environment<'static>,
+    bodies: std::collections::HashMap<String, String>,
+}
+
+impl Default for Compiled {
+    fn default() -> Self {
+        Self {
+            env: environment(),
+            bodies: Default::default(),
         }
+    }
+}
+
+impl Compiled {
+    /// Renders `body`, kept under `key` (compiled now if `key` holds another body or none),
+    /// within the limits, like [`Template::render`].
+    pub fn render(
+        &mut self,
+        key: &str,
+        body: &str,
+        vars: &Value,
+        out_of_time: &dyn Fn() -> bool,
+    ) -> Result<String, RenderError> {
+        if self.bodies.get(key).map(String::as_str) != Some(body) {
+            precheck(body)?;
+            if self.bodies.len() >= COMPILED_KEPT {
+                self.env.clear_templates();
+                self.bodies.clear();
+            }
+            self.bodies.remove(key);
+            self.env
+                .add_template_owned(key.to_owned(), body.to_owned())
+                .map_err(|error| RenderError::from_engine(&error))?;
+            self.bodies.insert(key.to_owned(), body.to_owned());
+        }
+        let template = self
+            .env
+            .get_template(key)
+            .map_err(|error| RenderError::from_engine(&error))?;
+        render_compiled(&template, vars, out_of_time)
     }
 }
 
@@ -346,6 +442,26 @@ mod tests {
         let body = "{% for i in range(1000) %}x{% endfor %}";
         let err = Template::render(body, &json!({}), &|| true).unwrap_err();
         assert_eq!(err, RenderError::TooSlow { budget_ms: 0 });
+    }
+
+    #[test]
+    fn a_kept_body_is_rendered_again_and_a_new_body_under_its_key_replaces_it() {
+        let mut compiled = Compiled::default();
+        let vars = json!({"name": "王芳"});
+        let first = compiled.render("7:1", "您好{{ name }}", &vars, &|| false);
+        assert_eq!(first.as_deref(), Ok("您好王芳"));
+        let again = compiled.render("7:1", "您好{{ name }}", &vars, &|| false);
+        assert_eq!(again.as_deref(), Ok("您好王芳"));
+        let changed = compiled.render("7:1", "再见{{ name }}", &vars, &|| false);
+        assert_eq!(changed.as_deref(), Ok("再见王芳"));
+        let growth = "{% set s = 'x' * (n|int) %}{% set s = s ~ s %}";
+        let refused = compiled
+            .render("7:2", growth, &vars, &|| false)
+            .unwrap_err();
+        assert!(
+            matches!(refused, RenderError::TooLarge { .. }),
+            "{refused:?}"
+        );
     }
 
     #[test]

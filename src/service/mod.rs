@@ -36,6 +36,8 @@ pub mod maintenance;
 pub mod outcome;
 pub mod people;
 pub mod render;
+mod render_pool;
+pub mod render_worker;
 pub mod scheduler;
 pub mod scripts;
 pub mod targets;
@@ -145,7 +147,7 @@ pub struct Service {
     /// The region national phone numbers are read in.
     pub region: Region,
     handout: Arc<HandOut>,
-    /// Renders scripts off the async runtime, within the time budget.
+    /// Renders scripts in worker processes, within the time budget.
     renderer: Renderer,
     queue: Arc<dyn ImportQueue>,
     /// Turns to parse an import (`OUTCALL_IMPORTS_AT_ONCE`): an inline import or an import job
@@ -169,6 +171,12 @@ impl Service {
         let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
         let importing = Arc::new(tokio::sync::Semaphore::new(config.imports_at_once.into()));
         let forecasting = Arc::new(tokio::sync::Semaphore::new(config.forecasts_at_once.into()));
+        let renderer = Renderer::new(
+            config.render_worker.clone(),
+            config.render_workers(),
+            config.render_memory_mib,
+            render::RENDER_BUDGET,
+        )?;
         Ok(Self {
             reads: Reads::new(store.clone()),
             store,
@@ -177,7 +185,7 @@ impl Service {
             events,
             region,
             handout,
-            renderer: Renderer::new(render::RENDER_BUDGET),
+            renderer,
             queue,
             importing,
             forecasting,

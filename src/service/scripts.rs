@@ -3,7 +3,7 @@
 //! unlike the sample) is recorded against the script's version for leads to see.
 
 use crate::{
-    catalog::{RenderError, Subject, Template},
+    catalog::{RenderError, Template},
     ids::{CallId, ScriptId},
     people::Principal,
     store::scripts::Script,
@@ -55,24 +55,12 @@ impl Service {
     /// limits; otherwise `body` is named with why. A render that fails for another reason (a
     /// filter that does not fit the sample's data) is no reason to refuse it: real contacts'
     /// data may fit. Parsing runs under the budget too: the engine evaluates constant
-    /// expressions while it compiles. While a check of the same script (or of any new script)
-    /// still runs past its budget, another is refused at once, whatever its text.
+    /// expressions while it compiles. Both run in a render worker. For a while after a check of
+    /// the same script (or of any new script) ran past its budget, another is refused at once,
+    /// whatever its text.
     async fn check_body(&self, v: &mut Validator, job: Job, body: &str) -> Option<Template> {
-        let checked = self
-            .renderer
-            .run(job, body.to_owned(), |body, out_of_time| {
-                let template = match Template::parse(body) {
-                    Ok(template) => template,
-                    Err(syntax) => return Ok(Err(syntax)),
-                };
-                match Template::render(body, &Subject::sample(), out_of_time) {
-                    Err(error) if error.exceeds_limits() => Err(error),
-                    _ => Ok(Ok(template)),
-                }
-            })
-            .await;
-        let refused = match checked {
-            Ok(Ok(template)) => return Some(template),
+        let refused = match self.renderer.check(job, body).await {
+            Ok(Ok(())) => return Some(Template::checked_elsewhere(body)),
             Ok(Err(syntax)) => syntax,
             Err(error) => format!("for a sample contact, {error}"),
         };

@@ -1,6 +1,6 @@
 //! The warnings campaign views carry, from what the store knows now: the active agents'
 //! teams, the script's fields against the campaign's first contacts, and the time left. What a
-//! script reads is compiled on the render pool once per version (`Renderer::attributes_read`),
+//! script reads is compiled in a render worker once per version (`Renderer::attributes_read`),
 //! never on the request's thread.
 
 use std::collections::BTreeMap;

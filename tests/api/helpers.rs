@@ -356,6 +356,7 @@ impl TestApp {
         let (url, dir) = fresh_database(backend).await;
         let mut config = Config::for_database(&url);
         config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
+        config.render_worker = Some(env!("CARGO_BIN_EXE_outcall").into());
         tweak(&mut config);
         let clock = ManualClock::new(start_instant());
         let running = outcall::app::start_with_routes(
@@ -393,6 +394,7 @@ impl TestApp {
     pub async fn another_process(&self) -> Running {
         let mut config = Config::for_database(&self.database_url);
         config.bootstrap_token = Some(ADMIN_SECRET.to_owned());
+        config.render_worker = Some(env!("CARGO_BIN_EXE_outcall").into());
         outcall::app::start(config, std::sync::Arc::new(self.clock.clone()))
             .await
             .expect("the second process starts")

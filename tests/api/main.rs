@@ -40,6 +40,7 @@ mod people;
 mod process;
 mod proxy;
 mod release;
+mod render_workers;
 mod renders;
 mod schedules;
 mod scripts;
