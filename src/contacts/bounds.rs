@@ -75,9 +75,14 @@ pub struct Records<R> {
 
 impl<R: Read> Records<R> {
     pub fn new(input: R) -> Self {
+        Self::with_delimiter(input, b',')
+    }
+
+    /// Records separated by `delimiter` (a comma, tab or semicolon).
+    pub fn with_delimiter(input: R, delimiter: u8) -> Self {
         Self {
             input,
-            core: csv_core::Reader::new(),
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
             buf: vec![0; 64 * 1024].into_boxed_slice(),
             pos: 0,
             len: 0,

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region};
+use super::{
+    Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region,
+    mapping::{Mapping, Target},
+};
 use crate::{
     ids::AgentId,
     text::{Name, check_free_text, excerpt},
@@ -88,6 +91,9 @@ pub struct Report {
     /// How many rows could not be read, all of them (`invalid` lists the first 1,000).
     #[serde(default)]
     pub invalid_count: u64,
+    /// The charset a CSV upload was read in (given with it, or told from its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<super::charset::Charset>,
 }
 
 impl Report {
@@ -105,6 +111,9 @@ impl Report {
     }
 }
 
+/// Longest `external_id`, in characters (the column's CHECK says the same, migration 0025).
+pub const MAX_EXTERNAL_ID: usize = 100;
+
 /// Longest attribute name and value.
 const MAX_ATTRIBUTE_VALUE: usize = 1_000;
 const MAX_ATTRIBUTES: usize = 100;
@@ -115,50 +124,117 @@ pub struct Columns {
     phone: usize,
     name: Option<usize>,
     timezone: Option<usize>,
+    external_id: Option<usize>,
     priority: Option<usize>,
     owner_agent: Option<usize>,
     attributes: Vec<(usize, String)>,
     width: usize,
+    /// Each column's name and what it is read as (`None`: skipped), for a preview.
+    pub resolved: Vec<(String, Option<Target>)>,
 }
 
+/// Why a header cannot be read: the field to name (`phone`, or `mapping` when the mapping
+/// given is at fault) and the message.
+pub type HeaderError = (&'static str, String);
+
 impl Columns {
-    /// Reads the header row; `phone` is required, other unknown columns become attributes.
-    pub fn from_header(header: &[String]) -> Result<Self, String> {
+    /// Reads the header row. A column is what `mapping` says it is, else what its name is
+    /// recognised as ([`Target::recognise`]: the first column recognised as a field takes it,
+    /// a later one becomes an attribute under its own name), else an attribute. A phone column
+    /// is required.
+    pub fn from_header(header: &[String], mapping: Option<&Mapping>) -> Result<Self, HeaderError> {
+        let bad = |m: String| ("phone", m);
+        let mut names = Vec::with_capacity(header.len());
+        let mut seen = HashSet::new();
+        for (i, raw) in header.iter().enumerate() {
+            let name = raw.trim_start_matches('\u{feff}').trim();
+            if !name.is_empty() && !seen.insert(name.to_lowercase()) {
+                return Err(bad(format!("column '{}' appears twice in the header", quote(name))));
+            }
+            if name.chars().any(char::is_control) || name.chars().count() > 200 {
+                return Err(bad(format!("column {} has an unusable name", i + 1)));
+            }
+            names.push(name.to_owned());
+        }
+        if let Some(mapping) = mapping
+            && let Some(missing) = mapping.0.keys().find(|k| !seen.contains(&k.to_lowercase()))
+        {
+            return Err((
+                "mapping",
+                format!("names column '{}', which the header does not have", quote(missing)),
+            ));
+        }
+        // Mapped columns first: they take their fields before any recognised name does.
+        let mut resolved: Vec<Option<Option<Target>>> = names
+            .iter()
+            .map(|n| mapping.and_then(|m| m.get(n)).cloned())
+            .collect();
+        let mut taken: HashSet<Target> = HashSet::new();
+        for (i, target) in resolved.iter().enumerate() {
+            if let Some(Some(t)) = target
+                && !taken.insert(t.clone())
+            {
+                return Err((
+                    "mapping",
+                    format!("maps two columns to {} (column {})", t.spelling(), i + 1),
+                ));
+            }
+        }
+        for (i, target) in resolved.iter_mut().enumerate() {
+            if target.is_some() || names[i].is_empty() {
+                continue;
+            }
+            let known = Target::recognise(&names[i]).filter(|t| !taken.contains(t));
+            let t = known.unwrap_or_else(|| Target::Attribute(names[i].clone()));
+            if !taken.insert(t.clone()) {
+                return Err(bad(format!(
+                    "column '{}' is read as {}, which another column already is",
+                    quote(&names[i]),
+                    t.spelling()
+                )));
+            }
+            *target = Some(Some(t));
+        }
         let mut cols = Columns {
             phone: usize::MAX,
             name: None,
             timezone: None,
+            external_id: None,
             priority: None,
             owner_agent: None,
             attributes: vec![],
             width: header.len(),
+            resolved: vec![],
         };
-        let mut seen = HashSet::new();
-        for (i, raw) in header.iter().enumerate() {
-            let name = raw.trim_start_matches('\u{feff}').trim();
-            if name.is_empty() {
-                continue;
-            }
-            if !seen.insert(name.to_lowercase()) {
-                return Err(format!("column '{name}' appears twice in the header"));
-            }
-            if name.chars().any(char::is_control) || name.chars().count() > 200 {
-                return Err(format!("column {} has an unusable name", i + 1));
-            }
-            match name.to_lowercase().as_str() {
-                "phone" => cols.phone = i,
-                "name" => cols.name = Some(i),
-                "timezone" => cols.timezone = Some(i),
-                "priority" => cols.priority = Some(i),
-                "owner_agent" => cols.owner_agent = Some(i),
-                _ => cols.attributes.push((i, name.to_owned())),
+        for (i, target) in resolved.iter().enumerate() {
+            match target.clone().flatten() {
+                None => {}
+                Some(Target::Phone) => cols.phone = i,
+                Some(Target::Name) => cols.name = Some(i),
+                Some(Target::Timezone) => cols.timezone = Some(i),
+                Some(Target::ExternalId) => cols.external_id = Some(i),
+                Some(Target::Priority) => cols.priority = Some(i),
+                Some(Target::OwnerAgent) => cols.owner_agent = Some(i),
+                Some(Target::Attribute(key)) => cols.attributes.push((i, key)),
             }
         }
+        cols.resolved = names
+            .into_iter()
+            .zip(resolved)
+            .map(|(n, t)| (n, t.flatten()))
+            .collect();
         if cols.phone == usize::MAX {
-            return Err("the header has no 'phone' column".into());
+            return Err(match mapping {
+                Some(_) => ("mapping", "maps no column to phone".into()),
+                None => bad(
+                    "the header has no phone column (phone, 手机号码, 手机, 电话, 号码, 联系电话 or \
+                     mobile; or give a mapping)"
+                        .into(),
+                ),
+            });
         }
         if cols.attributes.len() > MAX_ATTRIBUTES {
-            return Err(format!("at most {MAX_ATTRIBUTES} attribute columns"));
+            return Err(bad(format!("at most {MAX_ATTRIBUTES} attribute columns")));
         }
         Ok(cols)
     }
@@ -184,6 +260,7 @@ impl Columns {
             phone: get(Some(self.phone)).unwrap_or("").to_owned(),
             name: get(self.name).map(str::to_owned),
             timezone: get(self.timezone).map(str::to_owned),
+            external_id: get(self.external_id).map(str::to_owned),
             priority: get(self.priority).map(|p| PriorityInput::Text(p.to_owned())),
             owner_agent: get(self.owner_agent).map(|p| OwnerInput::Text(p.to_owned())),
             attributes: self
@@ -228,6 +305,8 @@ pub struct RawContact {
     pub name: Option<String>,
     /// IANA time zone; the campaign's when absent.
     pub timezone: Option<String>,
+    /// The person's id in another system (a CRM's 客户编号), up to 100 characters.
+    pub external_id: Option<String>,
     /// 0..100; 50 when absent.
     #[schema(value_type = Option<i64>)]
     pub priority: Option<PriorityInput>,
@@ -256,6 +335,15 @@ impl RawContact {
                 Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
                     format!("timezone '{}' is not an IANA time zone", quote(tz.trim()))
                 })?)
+            }
+            _ => None,
+        };
+        let external_id = match self.external_id {
+            Some(id) if !id.trim().is_empty() => {
+                let id = id.trim();
+                check_free_text(id, MAX_EXTERNAL_ID)
+                    .map_err(|e| format!("external_id '{}' {e}", quote(id)))?;
+                Some(id.to_owned())
             }
             _ => None,
         };
@@ -316,6 +404,7 @@ impl RawContact {
             phone,
             name,
             timezone,
+            external_id,
             priority,
             owner_agent,
             attributes,
@@ -335,7 +424,7 @@ mod tests {
     }
 
     fn header(cols: &[&str]) -> Columns {
-        Columns::from_header(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>()).unwrap()
+        Columns::from_header(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>(), None).unwrap()
     }
 
     #[test]
@@ -388,6 +477,6 @@ mod tests {
             let err = cols.read(&fields, &ctx()).unwrap_err();
             assert!(err.contains(word), "{fields:?}: {err}");
         }
-        assert!(Columns::from_header(&["name".to_string()]).is_err());
+        assert!(Columns::from_header(&["name".to_string()], None).is_err());
     }
 }

@@ -3,7 +3,12 @@
 //! crash they say exactly what was committed and a resumed import skips exactly that.
 
 use crate::{
-    contacts::import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
+    contacts::{
+        charset::Charset,
+        import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
+        mapping::Mapping,
+    },
+    stored::JsonText,
     ids::{CampaignId, ImportId},
     on_pool, on_tx,
     time::Instant,
@@ -27,6 +32,9 @@ pub struct ImportRow {
     /// Takeovers from a silent worker since the last committed batch (migration 0021).
     pub resumes: i64,
     pub error: Option<String>,
+    /// The charset a CSV upload is read in, and the mapping given with it (migration 0025).
+    pub charset: Option<Charset>,
+    pub mapping: Option<JsonText<Mapping>>,
     pub created_at: Instant,
     pub finished_at: Option<Instant>,
 }
@@ -35,10 +43,10 @@ pub struct ImportRow {
 pub const UPLOADING: &str = "upload";
 
 const COLUMNS: &str = "id, campaign_id, state, format, bytes, processed, accepted, duplicates, \
-     suppressed, invalid_count, resumes, error, created_at, finished_at";
+     suppressed, invalid_count, resumes, error, charset, mapping, created_at, finished_at";
 
-const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at) \
-     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id";
+const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at, \
+       charset, mapping) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id";
 const PUT_CHUNK: &str = "INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)";
 const UPLOADING_BYTES: &str = "UPDATE imports SET bytes = $2, heartbeat_at = $3 WHERE id = $1";
 const UPLOADED: &str =
@@ -77,14 +85,19 @@ impl Store {
         &self,
         campaign_id: CampaignId,
         format: ImportFormat,
+        charset: Option<Charset>,
+        mapping: Option<&Mapping>,
         now: Instant,
     ) -> Result<ImportId> {
+        let mapping = mapping.map(|m| m.to_json().to_string());
         Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
             .bind(campaign_id)
             .bind(ImportState::Queued)
             .bind(format)
             .bind(UPLOADING)
             .bind(now)
+            .bind(charset)
+            .bind(mapping.clone())
             .fetch_one(p)
             .await)?)
     }
