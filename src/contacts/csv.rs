@@ -7,7 +7,7 @@ use super::{
     NewContact, Region,
     bounds::{Cut, MAX_ROW_BYTES, Records},
     charset::{Charset, Decoded, with_delimiter},
-    import::{Columns, HeaderError, Invalid, RowContext},
+    import::{Columns, HeaderError, Invalid, RowContext, RowError},
     mapping::Mapping,
 };
 use crate::ids::AgentId;
@@ -194,13 +194,16 @@ pub fn read_csv(
         }
         batch.read += 1;
         let checked = match fields {
-            Err(cut) => Err(format!("row {cut}")),
-            Ok(Err(_)) => Err("is not UTF-8 text".into()),
+            Err(cut) => Err(cut.row_error()),
+            Ok(Err(_)) => Err(RowError::new(
+                "not_utf8",
+                "is not UTF-8 text (send the upload's charset=, e.g. text/csv; charset=gbk)",
+            )),
             Ok(Ok(fields)) => columns.read(&fields, &ctx),
         };
         match checked {
             Ok(contact) => batch.rows.push(contact),
-            Err(reason) => batch.invalid.push(Invalid::new(row, &reason)),
+            Err(e) => batch.invalid.push(Invalid::of(row, e)),
         }
         if batch.read as usize >= batch_rows && !emit(Ok(std::mem::take(&mut batch))) {
             return;

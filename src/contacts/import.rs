@@ -37,11 +37,66 @@ crate::text_enum! {
     }
 }
 
-/// One row that could not be imported.
+/// One row that could not be imported: where, the offending value (cut to
+/// [`MAX_VALUE_CHARS`]), a stable reason `code` with its `params` (the pages translate them,
+/// `code.<code>` in web/i18n.js) and the reason in English for logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invalid {
     pub row: u64,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default = "invalid_row")]
+    pub code: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
     pub reason: String,
+}
+
+fn invalid_row() -> String {
+    "invalid_row".into()
+}
+
+/// Characters of the offending value a report keeps.
+pub const MAX_VALUE_CHARS: usize = 100;
+
+/// Why a row is invalid: a stable snake_case `code` with its `params`, the offending value
+/// and an English reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub code: &'static str,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl RowError {
+    pub fn new(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            params: serde_json::Map::new(),
+            value: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The offending value, cut to [`MAX_VALUE_CHARS`] with control characters replaced.
+    pub fn value(mut self, value: &str) -> Self {
+        self.value = Some(clean(&excerpt(value, MAX_VALUE_CHARS)));
+        self
+    }
+
+    pub fn param(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// `text` with control characters replaced (PostgreSQL refuses a NUL in text).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Characters a quoted cell is cut to in a reason.
@@ -56,13 +111,22 @@ impl Invalid {
     /// An invalid row whose reason is safe to store and show: at most [`MAX_REASON_CHARS`]
     /// characters, with no control characters (PostgreSQL refuses a NUL in text).
     pub fn new(row: u64, reason: &str) -> Self {
-        let clean: String = reason
-            .chars()
-            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-            .collect();
         Self {
             row,
-            reason: excerpt(&clean, MAX_REASON_CHARS).into_owned(),
+            value: None,
+            code: invalid_row(),
+            params: serde_json::json!({}),
+            reason: excerpt(&clean(reason), MAX_REASON_CHARS).into_owned(),
+        }
+    }
+
+    /// An invalid row with its code, parameters and value.
+    pub fn of(row: u64, e: RowError) -> Self {
+        Self {
+            code: e.code.to_owned(),
+            params: serde_json::Value::Object(e.params),
+            value: e.value,
+            ..Self::new(row, &e.reason)
         }
     }
 }
@@ -94,6 +158,9 @@ pub struct Report {
     /// The charset a CSV upload was read in (given with it, or told from its start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<super::charset::Charset>,
+    /// The import's id (`GET /v1/imports/{id}`, `…/invalid.csv`), for an import read at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<crate::ids::ImportId>,
 }
 
 impl Report {
@@ -240,16 +307,23 @@ impl Columns {
     }
 
     /// Reads one record (fields already UTF-8 checked by the caller).
-    pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, String> {
+    pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, RowError> {
         if let Some(column) = fields.iter().position(|f| f.contains('\0')) {
-            return Err(format!("column {} has a NUL byte", column + 1));
+            return Err(
+                RowError::new("nul_byte", format!("column {} has a NUL byte", column + 1))
+                    .param("column", column + 1)
+                    .value(fields[column]),
+            );
         }
         if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
-            return Err(format!(
-                "has {} fields but the header has {}",
-                fields.len(),
-                self.width
-            ));
+            let extra = fields[self.width..].iter().find(|f| !f.trim().is_empty());
+            return Err(RowError::new(
+                "too_many_fields",
+                format!("has {} fields but the header has {}", fields.len(), self.width),
+            )
+            .param("fields", fields.len())
+            .param("columns", self.width)
+            .value(extra.copied().unwrap_or("")));
         }
         let get = |i: Option<usize>| {
             i.and_then(|i| fields.get(i))
@@ -320,12 +394,15 @@ pub struct RawContact {
 
 impl RawContact {
     /// Checks every field; the error says which and why.
-    pub fn check(self, ctx: &RowContext) -> Result<NewContact, String> {
-        let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| format!("phone {e}"))?;
+    pub fn check(self, ctx: &RowContext) -> Result<NewContact, RowError> {
+        let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| {
+            let code = if self.phone.trim().is_empty() { "phone_missing" } else { "phone_invalid" };
+            RowError::new(code, format!("phone {e}")).value(&self.phone)
+        })?;
         let name = match self.name {
             Some(n) if !n.trim().is_empty() => Some(
                 Name::parse(&n)
-                    .map_err(|e| format!("name {e}"))?
+                    .map_err(|e| RowError::new("name_invalid", format!("name {e}")).value(&n))?
                     .into_string(),
             ),
             _ => None,
@@ -333,7 +410,9 @@ impl RawContact {
         let timezone = match self.timezone {
             Some(tz) if !tz.trim().is_empty() => {
                 Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-                    format!("timezone '{}' is not an IANA time zone", quote(tz.trim()))
+                    let reason =
+                        format!("timezone '{}' is not an IANA time zone", quote(tz.trim()));
+                    RowError::new("timezone_unknown", reason).value(tz.trim())
                 })?)
             }
             _ => None,
@@ -341,8 +420,11 @@ impl RawContact {
         let external_id = match self.external_id {
             Some(id) if !id.trim().is_empty() => {
                 let id = id.trim();
-                check_free_text(id, MAX_EXTERNAL_ID)
-                    .map_err(|e| format!("external_id '{}' {e}", quote(id)))?;
+                check_free_text(id, MAX_EXTERNAL_ID).map_err(|e| {
+                    RowError::new("external_id_invalid", format!("external_id '{}' {e}", quote(id)))
+                        .param("max", MAX_EXTERNAL_ID)
+                        .value(id)
+                })?;
                 Some(id.to_owned())
             }
             _ => None,
@@ -353,10 +435,17 @@ impl RawContact {
             Some(PriorityInput::Text(t)) => t
                 .trim()
                 .parse()
-                .map_err(|_| format!("priority '{}' is not a number from 0 to 100", quote(&t)))?,
+                .map_err(|_| {
+                    let reason = format!("priority '{}' is not a number from 0 to 100", quote(&t));
+                    RowError::new("priority_invalid", reason).value(&t)
+                })?,
         };
         if !(0..=100).contains(&priority) {
-            return Err(format!("priority {priority} is not from 0 to 100"));
+            return Err(RowError::new(
+                "priority_invalid",
+                format!("priority {priority} is not from 0 to 100"),
+            )
+            .value(&priority.to_string()));
         }
         let owner_agent = match self.owner_agent {
             None => None,
@@ -364,17 +453,25 @@ impl RawContact {
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
             Some(OwnerInput::Text(t)) => {
                 Some(AgentId(t.trim().parse().map_err(|_| {
-                    format!("owner_agent '{}' is not an agent id", quote(&t))
+                    let reason = format!("owner_agent '{}' is not an agent id", quote(&t));
+                    RowError::new("owner_agent_unknown", reason).value(&t)
                 })?))
             }
         };
         if let Some(id) = owner_agent
             && !(ctx.agent_exists)(id)
         {
-            return Err(format!("owner_agent {id} is not an agent"));
+            return Err(
+                RowError::new("owner_agent_unknown", format!("owner_agent {id} is not an agent"))
+                    .value(&id.to_string()),
+            );
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
-            return Err(format!("at most {MAX_ATTRIBUTES} attributes"));
+            return Err(RowError::new(
+                "too_many_attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes"),
+            )
+            .param("max", MAX_ATTRIBUTES));
         }
         let mut attributes = Attributes::new();
         for (key, value) in self.attributes {
@@ -385,19 +482,30 @@ impl RawContact {
                 serde_json::Value::Null => continue,
                 serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
                 _ => {
-                    return Err(format!(
+                    let reason = format!(
                         "attribute '{}' must be text, a number or true/false",
                         quote(&key)
-                    ));
+                    );
+                    return Err(RowError::new("attribute_invalid", reason)
+                        .param("key", quote(&key))
+                        .value(&value.to_string()));
                 }
             };
             if key.trim().is_empty() {
-                return Err("attribute names must not be empty".into());
+                return Err(RowError::new(
+                    "attribute_name_invalid",
+                    "attribute names must not be empty",
+                ));
             }
-            check_free_text(&key, 200)
-                .map_err(|e| format!("attribute name '{}' {e}", quote(&key)))?;
-            check_free_text(&text, MAX_ATTRIBUTE_VALUE)
-                .map_err(|e| format!("attribute '{}' {e}", quote(&key)))?;
+            check_free_text(&key, 200).map_err(|e| {
+                RowError::new("attribute_name_invalid", format!("attribute name '{}' {e}", quote(&key)))
+                    .value(&key)
+            })?;
+            check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| {
+                RowError::new("attribute_invalid", format!("attribute '{}' {e}", quote(&key)))
+                    .param("key", quote(&key))
+                    .value(&text)
+            })?;
             attributes.insert(key, text);
         }
         Ok(NewContact {
@@ -464,6 +572,30 @@ mod tests {
     }
 
     #[test]
+    fn the_first_column_recognised_takes_a_field_and_a_mapping_comes_first() {
+        let names = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let cols = Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), None).unwrap();
+        let read = cols.read(&["13800138000", "010-12345678", "王芳", "全球通"], &ctx()).unwrap();
+        assert_eq!(read.phone.as_str(), "+8613800138000");
+        assert_eq!(read.name.as_deref(), Some("王芳"));
+        assert_eq!(read.attributes.get("电话").map(String::as_str), Some("010-12345678"));
+        // The mapping takes 电话 for the phone, so 手机 is an attribute; 套餐 is skipped.
+        let mapping = Mapping::parse(r#"{"电话": "phone", "套餐": null}"#).unwrap();
+        let cols =
+            Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), Some(&mapping))
+                .unwrap();
+        let read = cols.read(&["010-1", "13800138000", "王芳", "全球通"], &ctx()).unwrap();
+        assert_eq!(read.phone.as_str(), "+8613800138000");
+        assert_eq!(read.attributes.len(), 1, "{:?}", read.attributes);
+        assert_eq!(read.attributes.get("手机").map(String::as_str), Some("010-1"));
+        let missing = Mapping::parse(r#"{"mobile": "phone"}"#).unwrap();
+        assert_eq!(
+            Columns::from_header(&names(&["手机"]), Some(&missing)).unwrap_err().0,
+            "mapping"
+        );
+    }
+
+    #[test]
     fn each_bad_field_is_explained() {
         let cols = header(&["phone", "timezone", "priority", "owner_agent"]);
         for (fields, word) in [
@@ -475,7 +607,8 @@ mod tests {
             (vec!["13800138000", "", "", "", "extra"], "fields"),
         ] {
             let err = cols.read(&fields, &ctx()).unwrap_err();
-            assert!(err.contains(word), "{fields:?}: {err}");
+            assert!(err.reason.contains(word), "{fields:?}: {err:?}");
+            assert!(err.code.contains(word), "{fields:?}: {err:?}");
         }
         assert!(Columns::from_header(&["name".to_string()], None).is_err());
     }

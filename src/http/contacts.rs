@@ -172,7 +172,9 @@ async fn contacts_import(
         ImportFormat::Csv => state.import_csv(&auth.0, id, bytes, csv).await?,
         ImportFormat::Json => {
             let upload: ContactsUpload = parse_json(&bytes)?;
-            state.import_json(&auth.0, id, upload.contacts).await?
+            state
+                .import_json(&auth.0, id, upload.contacts, bytes.len())
+                .await?
         }
     };
     Ok(Json(report).into_response())

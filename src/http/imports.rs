@@ -4,6 +4,8 @@
 use axum::{
     Json,
     extract::{Request, State},
+    http::header,
+    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -11,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     contacts::import::{ImportFormat, ImportState, MAX_INVALID_LISTED, Report},
     ids::{CampaignId, ImportId},
+    text::spreadsheet_safe,
 };
 
 use super::{
@@ -24,6 +27,44 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(imports_get))
         .routes(routes!(imports_preview))
+        .routes(routes!(imports_invalid_csv))
+}
+
+/// An import's invalid rows as CSV (`row,value,code,reason`), to fix and upload again: the
+/// rows the report lists (the first 1,000), each cell spreadsheet-safe (a value may start
+/// with `=`). The body is bounded: 1,000 rows of at most 100 + 160 characters.
+#[utoipa::path(get, path = "/v1/imports/{id}/invalid.csv", tag = "contacts", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/csv", body = String),
+        (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn imports_invalid_csv(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<ImportId>,
+) -> Result<Response> {
+    state.reads.import_get(id).await?;
+    let rows = state.reads.import_invalid(id, LIST_INVALID).await?;
+    let mut w = csv::Writer::from_writer(vec![]);
+    let _ = w.write_record(["row", "value", "code", "reason"]);
+    for r in rows {
+        let cells = [
+            r.row.to_string(),
+            r.value.unwrap_or_default(),
+            r.code,
+            r.reason,
+        ];
+        let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
+    }
+    let body = w.into_inner().unwrap_or_default();
+    let name = format!("attachment; filename=\"import-{id}-invalid.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -114,6 +155,7 @@ async fn imports_get(
             invalid: state.reads.import_invalid(id, LIST_INVALID).await?,
             invalid_count: row.invalid_count as u64,
             charset: row.charset,
+            import: None,
         }),
         ImportState::Queued | ImportState::Running => None,
     };

@@ -135,6 +135,7 @@ impl Service {
         by: &Principal,
         campaign: CampaignId,
         contacts: Vec<RawContact>,
+        bytes: usize,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
@@ -149,7 +150,8 @@ impl Service {
             let _ = tx.try_send(Ok(batch));
         }
         drop(tx);
-        self.ingest_inline(by, campaign, rx, "contacts").await
+        self.ingest_inline(by, campaign, rx, "contacts", ImportFormat::Json, None, bytes)
+            .await
     }
 
     /// Imports a small CSV upload at once.
@@ -164,7 +166,7 @@ impl Service {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
         let agents = Arc::new(self.store.agent_ids().await?);
-        let charset = options.charset;
+        let (charset, size) = (options.charset, bytes.len());
         let rx = parse_csv(
             std::io::Cursor::new(bytes),
             options,
@@ -173,9 +175,9 @@ impl Service {
             0,
             self.config.import_batch_rows(),
         );
-        let mut report = self.ingest_inline(by, campaign, rx, "phone").await?;
-        report.charset = Some(charset);
-        Ok(report)
+        let csv = ImportFormat::Csv;
+        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size)
+            .await
     }
 
     /// How an upload would be read, without importing it: its columns, what each is read as,
@@ -212,10 +214,10 @@ impl Service {
                 None => self.store.script_get(row.script_id).await?,
             };
             let read = self.renderer.attributes_read(&script).await;
-            let carried: HashSet<&str> = seen.attributes().collect();
+            let carried: HashSet<String> = seen.attributes().map(str::to_owned).collect();
             seen.missing_for_script = read
                 .iter()
-                .filter(|f| !carried.contains(f.as_str()))
+                .filter(|f| !carried.contains(*f))
                 .cloned()
                 .collect();
         }
@@ -359,12 +361,16 @@ impl Service {
     /// (the header is the reader's first message). Should the process stop midway, a retried
     /// upload finds the committed rows already in the campaign and counts them as duplicates.
     /// The audit log records the import with its report once it is done.
+    #[allow(clippy::too_many_arguments)]
     async fn ingest_inline(
         &self,
         by: &Principal,
         campaign: CampaignId,
         mut batches: mpsc::Receiver<Result<Batch, String>>,
         field: &str,
+        format: ImportFormat,
+        charset: Option<Charset>,
+        bytes: usize,
     ) -> Result<Report> {
         let now = self.now();
         let mut report = Report::default();
@@ -382,8 +388,16 @@ impl Service {
             "total": report.total, "accepted": report.accepted, "duplicates": report.duplicates,
             "suppressed": report.suppressed, "invalid": report.invalid_count,
         });
+        // Recorded with the audit entry, so the report and its invalid rows can be read again.
+        report.charset = charset;
+        let mut tx = self.store.begin().await?;
+        let id = Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;
+        let mut done = done;
+        done["import"] = serde_json::json!(id);
         let record = change(campaign, Action::Import).after(done);
-        self.store.audit(by, self.now(), &record).await?;
+        Store::audit_in(&mut tx, by, self.now(), &record).await?;
+        tx.commit().await?;
+        report.import = Some(id);
         Ok(report)
     }
 }

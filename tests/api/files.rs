@@ -234,7 +234,68 @@ async fn a_preview_shows_columns_mapping_rows_and_what_the_script_reads_without_
     assert!(people(&app, campaign).await.is_empty());
 }
 
+async fn each_invalid_row_says_its_value_and_a_translated_code_and_the_rows_download_as_csv(
+    app: TestApp,
+) {
+    let campaign = app.campaign(json!({})).await;
+    // Past the 1,000-character attribute bound, within the 4 KiB field bound.
+    let long = "长".repeat(1_200);
+    let csv = format!(
+        "phone,timezone,plan\n12,,a\n13800138000,Mars/Base,b\n13800138001,,{long}\n=1+1,,c\n13800138002,,d\n"
+    );
+    let r = app.import_csv(campaign, csv).await;
+    r.expect(StatusCode::OK);
+    assert_eq!(r.body["accepted"], 1, "{}", r.text);
+    let invalid = r.body["invalid"].as_array().unwrap().clone();
+    let codes: Vec<(&str, &str)> = invalid
+        .iter()
+        .map(|i| (i["code"].as_str().unwrap(), i["value"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(codes[0], ("phone_invalid", "12"));
+    assert_eq!(codes[1], ("timezone_unknown", "Mars/Base"));
+    assert_eq!(codes[2].0, "attribute_invalid");
+    // The value is bounded: 100 characters and an ellipsis, whatever the cell.
+    assert_eq!(codes[2].1.chars().count(), 101, "{}", codes[2].1);
+    assert_eq!(invalid[2]["params"], json!({"key": "plan"}));
+    assert_eq!(codes[3], ("phone_invalid", "=1+1"));
+    assert_eq!(
+        invalid.iter().map(|i| i["row"].as_u64().unwrap()).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5]
+    );
+    for i in &invalid {
+        assert!(i["reason"].as_str().is_some_and(|r| !r.is_empty()), "{i}");
+    }
+    // Every code the report uses is translated on the pages, in both languages.
+    let i18n = include_str!("../../web/i18n.js");
+    for (code, _) in &codes {
+        assert_eq!(i18n.matches(&format!("\"code.{code}\"")).count(), 2, "code.{code}");
+    }
+
+    // The import is recorded: its report and its invalid rows can be read again.
+    let id = r.body["import"].as_i64().expect("an inline import has an id");
+    let again = app.get(&format!("/v1/imports/{id}"), app.admin()).await;
+    again.expect(StatusCode::OK);
+    assert_eq!(again.body["report"]["invalid"], json!(invalid), "{}", again.text);
+    let file = app.get(&format!("/v1/imports/{id}/invalid.csv"), app.admin()).await;
+    file.expect(StatusCode::OK);
+    let lines: Vec<&str> = file.text.lines().collect();
+    assert_eq!(lines[0], "row,value,code,reason");
+    assert_eq!(lines.len(), 5, "{}", file.text);
+    assert!(lines[1].starts_with("2,12,phone_invalid,"), "{}", lines[1]);
+    // A value a spreadsheet would run as a formula is written as text.
+    assert!(lines[4].starts_with("5,'=1+1,phone_invalid,"), "{}", lines[4]);
+    let viewer = app.token("viewer").await;
+    assert_eq!(
+        app.get(&format!("/v1/imports/{id}/invalid.csv"), &viewer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.get("/v1/imports/999999/invalid.csv", app.admin())
+        .await
+        .expect(StatusCode::NOT_FOUND);
+}
+
 crate::on_both_backends!(
+    each_invalid_row_says_its_value_and_a_translated_code_and_the_rows_download_as_csv,
     lists_saved_by_excel_in_each_charset_and_separator_are_read_with_their_chinese_headers,
     a_declared_charset_is_used_and_one_outcall_cannot_read_is_refused,
     a_crm_export_is_read_through_the_mapping_given_and_a_bad_mapping_is_refused_naming_it,
