@@ -185,12 +185,12 @@ pub fn delimiter(header_line: &[u8]) -> u8 {
     }
 }
 
+/// A reader whose first bytes were read ahead, then the rest.
+pub type ReadAhead<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// `input` with its first line (up to `max` bytes) read ahead to tell its separator; reading
 /// the result gives every byte of `input`, in order.
-pub fn with_delimiter<R: Read>(
-    mut input: R,
-    max: usize,
-) -> io::Result<(u8, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+pub fn with_delimiter<R: Read>(mut input: R, max: usize) -> io::Result<(u8, ReadAhead<R>)> {
     let mut head = Vec::new();
     let mut byte_buf = [0u8; 1024];
     while head.len() < max && !head.contains(&b'\n') {
@@ -244,14 +244,20 @@ mod tests {
         assert_eq!(decode(&le, Charset::Utf16Le), text);
         let mut be = vec![0xFE, 0xFF];
         be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
-        assert_eq!(Charset::sniff(&be, Some(Charset::Gb18030)), Charset::Utf16Be);
+        assert_eq!(
+            Charset::sniff(&be, Some(Charset::Gb18030)),
+            Charset::Utf16Be
+        );
         assert_eq!(decode(&be, Charset::Utf16Be), text);
         let bare: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
         assert_eq!(Charset::sniff(&bare, None), Charset::Utf16Le);
         assert_eq!(Charset::sniff(text.as_bytes(), None), Charset::Utf8);
         // A UTF-8 head cut inside a character is still UTF-8.
         assert_eq!(Charset::sniff(&text.as_bytes()[..4], None), Charset::Utf8);
-        assert_eq!(Charset::sniff(text.as_bytes(), Some(Charset::Gb18030)), Charset::Gb18030);
+        assert_eq!(
+            Charset::sniff(text.as_bytes(), Some(Charset::Gb18030)),
+            Charset::Gb18030
+        );
         for (label, want) in [
             ("GBK", Some(Charset::Gb18030)),
             ("gb2312", Some(Charset::Gb18030)),

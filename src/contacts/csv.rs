@@ -87,7 +87,9 @@ pub fn preview(head: &[u8], options: &CsvOptions) -> Result<Preview, HeaderError
             Ok(Some(Ok(fields))) => rows.push(
                 fields
                     .iter()
-                    .map(|f| crate::text::excerpt(&String::from_utf8_lossy(f), PREVIEW_CELL).into_owned())
+                    .map(|f| {
+                        crate::text::excerpt(&String::from_utf8_lossy(f), PREVIEW_CELL).into_owned()
+                    })
                     .collect(),
             ),
             Ok(Some(Err(_))) => rows.push(vec![]),
@@ -100,7 +102,9 @@ pub fn preview(head: &[u8], options: &CsvOptions) -> Result<Preview, HeaderError
             .iter()
             .filter(|(name, _)| !name.is_empty())
             .map(|(name, t)| {
-                let t = t.as_ref().map_or(serde_json::Value::Null, |t| t.spelling().into());
+                let t = t
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |t| t.spelling().into());
                 (name.clone(), t)
             })
             .collect(),

@@ -216,7 +216,10 @@ impl Columns {
         for (i, raw) in header.iter().enumerate() {
             let name = raw.trim_start_matches('\u{feff}').trim();
             if !name.is_empty() && !seen.insert(name.to_lowercase()) {
-                return Err(bad(format!("column '{}' appears twice in the header", quote(name))));
+                return Err(bad(format!(
+                    "column '{}' appears twice in the header",
+                    quote(name)
+                )));
             }
             if name.chars().any(char::is_control) || name.chars().count() > 200 {
                 return Err(bad(format!("column {} has an unusable name", i + 1)));
@@ -228,7 +231,10 @@ impl Columns {
         {
             return Err((
                 "mapping",
-                format!("names column '{}', which the header does not have", quote(missing)),
+                format!(
+                    "names column '{}', which the header does not have",
+                    quote(missing)
+                ),
             ));
         }
         // Mapped columns first: they take their fields before any recognised name does.
@@ -319,7 +325,11 @@ impl Columns {
             let extra = fields[self.width..].iter().find(|f| !f.trim().is_empty());
             return Err(RowError::new(
                 "too_many_fields",
-                format!("has {} fields but the header has {}", fields.len(), self.width),
+                format!(
+                    "has {} fields but the header has {}",
+                    fields.len(),
+                    self.width
+                ),
             )
             .param("fields", fields.len())
             .param("columns", self.width)
@@ -396,7 +406,11 @@ impl RawContact {
     /// Checks every field; the error says which and why.
     pub fn check(self, ctx: &RowContext) -> Result<NewContact, RowError> {
         let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| {
-            let code = if self.phone.trim().is_empty() { "phone_missing" } else { "phone_invalid" };
+            let code = if self.phone.trim().is_empty() {
+                "phone_missing"
+            } else {
+                "phone_invalid"
+            };
             RowError::new(code, format!("phone {e}")).value(&self.phone)
         })?;
         let name = match self.name {
@@ -421,9 +435,12 @@ impl RawContact {
             Some(id) if !id.trim().is_empty() => {
                 let id = id.trim();
                 check_free_text(id, MAX_EXTERNAL_ID).map_err(|e| {
-                    RowError::new("external_id_invalid", format!("external_id '{}' {e}", quote(id)))
-                        .param("max", MAX_EXTERNAL_ID)
-                        .value(id)
+                    RowError::new(
+                        "external_id_invalid",
+                        format!("external_id '{}' {e}", quote(id)),
+                    )
+                    .param("max", MAX_EXTERNAL_ID)
+                    .value(id)
                 })?;
                 Some(id.to_owned())
             }
@@ -432,13 +449,10 @@ impl RawContact {
         let priority = match self.priority {
             None => DEFAULT_PRIORITY,
             Some(PriorityInput::Number(n)) => n,
-            Some(PriorityInput::Text(t)) => t
-                .trim()
-                .parse()
-                .map_err(|_| {
-                    let reason = format!("priority '{}' is not a number from 0 to 100", quote(&t));
-                    RowError::new("priority_invalid", reason).value(&t)
-                })?,
+            Some(PriorityInput::Text(t)) => t.trim().parse().map_err(|_| {
+                let reason = format!("priority '{}' is not a number from 0 to 100", quote(&t));
+                RowError::new("priority_invalid", reason).value(&t)
+            })?,
         };
         if !(0..=100).contains(&priority) {
             return Err(RowError::new(
@@ -451,20 +465,19 @@ impl RawContact {
             None => None,
             Some(OwnerInput::Number(n)) => Some(AgentId(n)),
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
-            Some(OwnerInput::Text(t)) => {
-                Some(AgentId(t.trim().parse().map_err(|_| {
-                    let reason = format!("owner_agent '{}' is not an agent id", quote(&t));
-                    RowError::new("owner_agent_unknown", reason).value(&t)
-                })?))
-            }
+            Some(OwnerInput::Text(t)) => Some(AgentId(t.trim().parse().map_err(|_| {
+                let reason = format!("owner_agent '{}' is not an agent id", quote(&t));
+                RowError::new("owner_agent_unknown", reason).value(&t)
+            })?)),
         };
         if let Some(id) = owner_agent
             && !(ctx.agent_exists)(id)
         {
-            return Err(
-                RowError::new("owner_agent_unknown", format!("owner_agent {id} is not an agent"))
-                    .value(&id.to_string()),
-            );
+            return Err(RowError::new(
+                "owner_agent_unknown",
+                format!("owner_agent {id} is not an agent"),
+            )
+            .value(&id.to_string()));
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
             return Err(RowError::new(
@@ -498,13 +511,19 @@ impl RawContact {
                 ));
             }
             check_free_text(&key, 200).map_err(|e| {
-                RowError::new("attribute_name_invalid", format!("attribute name '{}' {e}", quote(&key)))
-                    .value(&key)
+                RowError::new(
+                    "attribute_name_invalid",
+                    format!("attribute name '{}' {e}", quote(&key)),
+                )
+                .value(&key)
             })?;
             check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| {
-                RowError::new("attribute_invalid", format!("attribute '{}' {e}", quote(&key)))
-                    .param("key", quote(&key))
-                    .value(&text)
+                RowError::new(
+                    "attribute_invalid",
+                    format!("attribute '{}' {e}", quote(&key)),
+                )
+                .param("key", quote(&key))
+                .value(&text)
             })?;
             attributes.insert(key, text);
         }
@@ -532,7 +551,11 @@ mod tests {
     }
 
     fn header(cols: &[&str]) -> Columns {
-        Columns::from_header(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>(), None).unwrap()
+        Columns::from_header(
+            &cols.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -574,23 +597,38 @@ mod tests {
     #[test]
     fn the_first_column_recognised_takes_a_field_and_a_mapping_comes_first() {
         let names = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-        let cols = Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), None).unwrap();
-        let read = cols.read(&["13800138000", "010-12345678", "王芳", "全球通"], &ctx()).unwrap();
+        let cols =
+            Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), None).unwrap();
+        let read = cols
+            .read(&["13800138000", "010-12345678", "王芳", "全球通"], &ctx())
+            .unwrap();
         assert_eq!(read.phone.as_str(), "+8613800138000");
         assert_eq!(read.name.as_deref(), Some("王芳"));
-        assert_eq!(read.attributes.get("电话").map(String::as_str), Some("010-12345678"));
+        assert_eq!(
+            read.attributes.get("电话").map(String::as_str),
+            Some("010-12345678")
+        );
         // The mapping takes 电话 for the phone, so 手机 is an attribute; 套餐 is skipped.
         let mapping = Mapping::parse(r#"{"电话": "phone", "套餐": null}"#).unwrap();
-        let cols =
-            Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), Some(&mapping))
-                .unwrap();
-        let read = cols.read(&["010-1", "13800138000", "王芳", "全球通"], &ctx()).unwrap();
+        let cols = Columns::from_header(
+            &names(&["手机", "电话", "客户姓名", "套餐"]),
+            Some(&mapping),
+        )
+        .unwrap();
+        let read = cols
+            .read(&["010-1", "13800138000", "王芳", "全球通"], &ctx())
+            .unwrap();
         assert_eq!(read.phone.as_str(), "+8613800138000");
         assert_eq!(read.attributes.len(), 1, "{:?}", read.attributes);
-        assert_eq!(read.attributes.get("手机").map(String::as_str), Some("010-1"));
+        assert_eq!(
+            read.attributes.get("手机").map(String::as_str),
+            Some("010-1")
+        );
         let missing = Mapping::parse(r#"{"mobile": "phone"}"#).unwrap();
         assert_eq!(
-            Columns::from_header(&names(&["手机"]), Some(&missing)).unwrap_err().0,
+            Columns::from_header(&names(&["手机"]), Some(&missing))
+                .unwrap_err()
+                .0,
             "mapping"
         );
     }

@@ -101,12 +101,13 @@ impl Mapping {
         }
         let mut mapping = BTreeMap::new();
         for (column, target) in raw {
-            let target = match target {
-                None => None,
-                Some(t) => Some(Target::parse(t.trim()).map_err(|e| {
-                    format!("column '{}': {e}", crate::text::excerpt(&column, 40))
-                })?),
-            };
+            let target =
+                match target {
+                    None => None,
+                    Some(t) => Some(Target::parse(t.trim()).map_err(|e| {
+                        format!("column '{}': {e}", crate::text::excerpt(&column, 40))
+                    })?),
+                };
             mapping.insert(column.trim().to_owned(), target);
         }
         Ok(Mapping(mapping))
@@ -128,7 +129,9 @@ impl Mapping {
             self.0
                 .iter()
                 .map(|(k, v)| {
-                    let v = v.as_ref().map_or(serde_json::Value::Null, |t| t.spelling().into());
+                    let v = v
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, |t| t.spelling().into());
                     (k.clone(), v)
                 })
                 .collect(),
@@ -183,7 +186,11 @@ mod tests {
             serde_json::json!({"客户手机": "phone", "套餐": "attributes.plan", "备注": null})
         );
         assert!(Mapping::parse("[1]").is_err());
-        assert!(Mapping::parse(r#"{"a": "email"}"#).unwrap_err().contains("'email'"));
+        assert!(
+            Mapping::parse(r#"{"a": "email"}"#)
+                .unwrap_err()
+                .contains("'email'")
+        );
         assert!(Mapping::parse(r#"{"a": "attributes."}"#).is_err());
         assert!(Mapping::parse(r#"{"a": 3}"#).is_err());
     }

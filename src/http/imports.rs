@@ -112,7 +112,9 @@ async fn imports_preview(
     let options = super::contacts::upload_options(&req, upload)?;
     let idle = state.config.upload_idle.std();
     let stream = idle_limited(req.into_body(), idle);
-    Ok(Json(state.preview_upload(campaign, &options, stream).await?))
+    Ok(Json(
+        state.preview_upload(campaign, &options, stream).await?,
+    ))
 }
 
 /// An import's progress and, once finished, its report.

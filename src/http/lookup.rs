@@ -73,7 +73,10 @@ async fn contacts_find(
     let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
     let (found, page) = match (blank(&p.phone), blank(&p.external_id)) {
         (false, false) => {
-            return Err(Error::bad("external_id", "give phone or external_id, not both"));
+            return Err(Error::bad(
+                "external_id",
+                "give phone or external_id, not both",
+            ));
         }
         (true, true) => return Err(Error::bad("phone", "is required (or external_id)")),
         (false, true) => {

@@ -62,9 +62,15 @@ pub(super) fn parse_csv(
 ) -> mpsc::Receiver<Result<Batch, String>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        read_csv(input, &options, region, &agents, skip, batch_rows, |message| {
-            tx.blocking_send(message).is_ok()
-        });
+        read_csv(
+            input,
+            &options,
+            region,
+            &agents,
+            skip,
+            batch_rows,
+            |message| tx.blocking_send(message).is_ok(),
+        );
     });
     rx
 }
@@ -150,8 +156,16 @@ impl Service {
             let _ = tx.try_send(Ok(batch));
         }
         drop(tx);
-        self.ingest_inline(by, campaign, rx, "contacts", ImportFormat::Json, None, bytes)
-            .await
+        self.ingest_inline(
+            by,
+            campaign,
+            rx,
+            "contacts",
+            ImportFormat::Json,
+            None,
+            bytes,
+        )
+        .await
     }
 
     /// Imports a small CSV upload at once.
@@ -391,7 +405,8 @@ impl Service {
         // Recorded with the audit entry, so the report and its invalid rows can be read again.
         report.charset = charset;
         let mut tx = self.store.begin().await?;
-        let id = Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;
+        let id =
+            Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;
         let mut done = done;
         done["import"] = serde_json::json!(id);
         let record = change(campaign, Action::Import).after(done);

@@ -8,9 +8,9 @@ use crate::{
         import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
         mapping::Mapping,
     },
-    stored::JsonText,
     ids::{CampaignId, ImportId},
     on_pool, on_tx,
+    stored::JsonText,
     time::Instant,
 };
 

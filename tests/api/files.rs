@@ -17,7 +17,8 @@ const SEMICOLON: &[u8] = include_bytes!("../fixtures/files/excel-semicolon.csv")
 const CRM: &[u8] = include_bytes!("../fixtures/files/crm-export.csv");
 
 /// The CRM export's columns mapped: its phone, name and id columns, its note skipped.
-const CRM_MAPPING: &str = r#"{"客户手机": "phone", "称呼": "name", "CRM_ID": "external_id", "备注": null}"#;
+const CRM_MAPPING: &str =
+    r#"{"客户手机": "phone", "称呼": "name", "CRM_ID": "external_id", "备注": null}"#;
 
 fn query(mapping: &str) -> String {
     form_urlencoded::Serializer::new(String::new())
@@ -62,7 +63,12 @@ async fn lists_saved_by_excel_in_each_charset_and_separator_are_read_with_their_
         let r = upload(&app, campaign, "", "text/csv", fixture).await;
         r.expect(StatusCode::OK);
         assert_eq!(r.body["charset"], charset, "{}", r.text);
-        assert_eq!((r.body["total"].as_u64(), r.body["accepted"].as_u64()), (Some(4), Some(3)), "{charset}: {}", r.text);
+        assert_eq!(
+            (r.body["total"].as_u64(), r.body["accepted"].as_u64()),
+            (Some(4), Some(3)),
+            "{charset}: {}",
+            r.text
+        );
         assert_eq!(r.body["invalid"][0]["row"], 5, "{}", r.text);
         let people = people(&app, campaign).await;
         assert_eq!(people.len(), 3);
@@ -138,7 +144,9 @@ async fn people_are_found_by_their_external_id_and_an_id_past_its_bound_is_refus
     assert_eq!(items.len(), 1, "{}", found.text);
     assert_eq!(items[0]["phone"], "+8613900139001");
     assert_eq!(items[0]["external_id"], "C-0002");
-    let page = app.get("/v1/contacts?external_id=C-9999", app.admin()).await;
+    let page = app
+        .get("/v1/contacts?external_id=C-9999", app.admin())
+        .await;
     assert_eq!(page.body["items"], json!([]), "{}", page.text);
     let long = "x".repeat(101);
     app.get(&format!("/v1/contacts?external_id={long}"), app.admin())
@@ -164,8 +172,14 @@ async fn people_are_found_by_their_external_id_and_an_id_past_its_bound_is_refus
     upload(&app, other, "", "text/csv", b"phone\n13800138111\n")
         .await
         .expect(StatusCode::OK);
-    let found = app.get("/v1/contacts?external_id=C-0111", app.admin()).await;
-    assert_eq!(found.body["items"][0]["phone"], "+8613800138111", "{}", found.text);
+    let found = app
+        .get("/v1/contacts?external_id=C-0111", app.admin())
+        .await;
+    assert_eq!(
+        found.body["items"][0]["phone"], "+8613800138111",
+        "{}",
+        found.text
+    );
 }
 
 async fn importing_by_job(backend: Backend) -> TestApp {
@@ -185,9 +199,15 @@ async fn a_large_upload_is_read_by_the_job_in_its_charset_and_through_its_mappin
     assert_eq!(people[1]["external_id"], "C-0001");
     assert_eq!(people[1]["name"], "王芳");
     // A mapping the header does not fit is refused before anything is stored.
-    upload(&app, campaign, &query(r#"{"手机": "phone"}"#), "text/csv", CRM)
-        .await
-        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "mapping");
+    upload(
+        &app,
+        campaign,
+        &query(r#"{"手机": "phone"}"#),
+        "text/csv",
+        CRM,
+    )
+    .await
+    .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "mapping");
 }
 
 async fn a_preview_shows_columns_mapping_rows_and_what_the_script_reads_without_importing(
@@ -249,7 +269,12 @@ async fn each_invalid_row_says_its_value_and_a_translated_code_and_the_rows_down
     let invalid = r.body["invalid"].as_array().unwrap().clone();
     let codes: Vec<(&str, &str)> = invalid
         .iter()
-        .map(|i| (i["code"].as_str().unwrap(), i["value"].as_str().unwrap_or("")))
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap(),
+                i["value"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(codes[0], ("phone_invalid", "12"));
     assert_eq!(codes[1], ("timezone_unknown", "Mars/Base"));
@@ -259,7 +284,10 @@ async fn each_invalid_row_says_its_value_and_a_translated_code_and_the_rows_down
     assert_eq!(invalid[2]["params"], json!({"key": "plan"}));
     assert_eq!(codes[3], ("phone_invalid", "=1+1"));
     assert_eq!(
-        invalid.iter().map(|i| i["row"].as_u64().unwrap()).collect::<Vec<_>>(),
+        invalid
+            .iter()
+            .map(|i| i["row"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
         vec![2, 3, 4, 5]
     );
     for i in &invalid {
@@ -268,25 +296,44 @@ async fn each_invalid_row_says_its_value_and_a_translated_code_and_the_rows_down
     // Every code the report uses is translated on the pages, in both languages.
     let i18n = include_str!("../../web/i18n.js");
     for (code, _) in &codes {
-        assert_eq!(i18n.matches(&format!("\"code.{code}\"")).count(), 2, "code.{code}");
+        assert_eq!(
+            i18n.matches(&format!("\"code.{code}\"")).count(),
+            2,
+            "code.{code}"
+        );
     }
 
     // The import is recorded: its report and its invalid rows can be read again.
-    let id = r.body["import"].as_i64().expect("an inline import has an id");
+    let id = r.body["import"]
+        .as_i64()
+        .expect("an inline import has an id");
     let again = app.get(&format!("/v1/imports/{id}"), app.admin()).await;
     again.expect(StatusCode::OK);
-    assert_eq!(again.body["report"]["invalid"], json!(invalid), "{}", again.text);
-    let file = app.get(&format!("/v1/imports/{id}/invalid.csv"), app.admin()).await;
+    assert_eq!(
+        again.body["report"]["invalid"],
+        json!(invalid),
+        "{}",
+        again.text
+    );
+    let file = app
+        .get(&format!("/v1/imports/{id}/invalid.csv"), app.admin())
+        .await;
     file.expect(StatusCode::OK);
     let lines: Vec<&str> = file.text.lines().collect();
     assert_eq!(lines[0], "row,value,code,reason");
     assert_eq!(lines.len(), 5, "{}", file.text);
     assert!(lines[1].starts_with("2,12,phone_invalid,"), "{}", lines[1]);
     // A value a spreadsheet would run as a formula is written as text.
-    assert!(lines[4].starts_with("5,'=1+1,phone_invalid,"), "{}", lines[4]);
+    assert!(
+        lines[4].starts_with("5,'=1+1,phone_invalid,"),
+        "{}",
+        lines[4]
+    );
     let viewer = app.token("viewer").await;
     assert_eq!(
-        app.get(&format!("/v1/imports/{id}/invalid.csv"), &viewer).await.status,
+        app.get(&format!("/v1/imports/{id}/invalid.csv"), &viewer)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     app.get("/v1/imports/999999/invalid.csv", app.admin())
