@@ -143,10 +143,10 @@ proptest! {
         let _ = Template::parse(&a);
         let _ = Windows::parse(&[WindowSpec { days: vec![a.clone(), b.clone()], start: b.clone(), end: c.clone() }]);
         let header = [a.clone(), "phone".to_owned(), b.clone()];
-        if let Ok(columns) = Columns::from_header(&header) {
+        if let Ok(columns) = Columns::from_header(&header, None) {
             let _ = columns.read(&[&c, &a, &b], &row_context());
         }
-        let _ = Columns::from_header(&[a.clone(), b.clone()]);
+        let _ = Columns::from_header(&[a.clone(), b.clone()], None);
     }
 
     #[test]

@@ -176,6 +176,7 @@ mod tests {
         campaigns::CampaignStatus,
         contacts::{
             ContactState,
+            charset::Charset,
             import::{ImportFormat, ImportState},
         },
         dispatch::{CallState, HistoryKind},
@@ -241,6 +242,7 @@ mod tests {
             ("history.kind", spellings(HistoryKind::ALL)),
             ("imports.state", spellings(ImportState::ALL)),
             ("imports.format", spellings(ImportFormat::ALL)),
+            ("imports.charset", spellings(Charset::ALL)),
             ("targets.scope", spellings(TargetScope::ALL)),
             ("targets.metric", spellings(Metric::ALL)),
             ("tokens.role", spellings(Role::ALL)),

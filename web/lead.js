@@ -213,11 +213,62 @@
     });
   }
 
-  async function importCsv(ev) {
+  // The upload is previewed first (its first megabyte): the columns with a picker each, the
+  // first rows, the charset, and the attributes the campaign's script needs that no column has.
+  let pending = null; // { file, campaign } previewed and waiting for "Import"
+  const TARGETS = ["phone", "name", "timezone", "external_id", "priority"];
+
+  async function previewCsv(ev) {
     ev.preventDefault();
     const file = $("#import-file").files[0];
     const campaign = $("#import-campaign").value;
     if (!file || !campaign) return;
+    showError(errorBox(), null);
+    $("#import-report").hidden = true;
+    $("#import-progress").hidden = true;
+    try {
+      const p = await api("POST", `/v1/imports/preview?campaign=${encodeURIComponent(campaign)}`,
+        file.slice(0, 1 << 20), { headers: { "Content-Type": "text/csv" } });
+      pending = { file, campaign };
+      renderPreview(p);
+    } catch (e) {
+      $("#import-preview").hidden = true;
+      showError(errorBox(), e);
+    }
+  }
+
+  function renderPreview(p) {
+    const named = p.columns.filter((c) => c !== "");
+    $("#preview-map").replaceChildren(...named.map((c) => {
+      const sel = h("select", { dataset: { column: c }, "aria-label": c },
+        ...TARGETS.map((v) => h("option", { value: v, text: t("lead.import.as." + v) })),
+        h("option", { value: "attributes." + c, text: t("lead.import.as.attribute", { name: c }) }),
+        h("option", { value: "", text: t("lead.import.as.skip") }));
+      const now = p.mapping[c] ?? "";
+      if (![...sel.options].some((o) => o.value === now)) sel.append(h("option", { value: now, text: now }));
+      sel.value = now;
+      return h("th", {}, sel);
+    }));
+    $("#preview-head").replaceChildren(...named.map((c) => h("th", { text: c })));
+    $("#preview-rows").replaceChildren(...p.rows.map((r) => h("tr", {}, ...r.map((v) => h("td", { text: v })))));
+    $("#preview-info").textContent = t("lead.import.preview", { charset: p.charset, n: p.rows.length });
+    const missing = $("#preview-missing");
+    missing.hidden = p.missing_for_script.length === 0;
+    missing.textContent = t("lead.import.missing", { names: p.missing_for_script.join(", ") });
+    $("#import-preview").hidden = false;
+  }
+
+  function chosenMapping() {
+    const mapping = {};
+    $$("#preview-map select").forEach((s) => { mapping[s.dataset.column] = s.value || null; });
+    return mapping;
+  }
+
+  async function importCsv() {
+    if (!pending) return;
+    const { file, campaign } = pending;
+    const mapping = encodeURIComponent(JSON.stringify(chosenMapping()));
+    $("#import-preview").hidden = true;
     const bar = $("#import-bar");
     const status = $("#import-status");
     $("#import-progress").hidden = false;
@@ -226,11 +277,12 @@
     // Rows are roughly lines; the bar uses that estimate until the server reports the total.
     const estimate = Math.max(1, (await file.slice(0, 8 << 20).text()).split("\n").length * Math.max(1, file.size / (8 << 20)) - 1);
     try {
-      const res = await upload(`/v1/campaigns/${campaign}/contacts`, file, (share) => {
+      const res = await upload(`/v1/campaigns/${campaign}/contacts?mapping=${mapping}`, file, (share) => {
         bar.value = share * 50;
         status.textContent = t("lead.import.uploading", { pct: Math.round(share * 100) });
       });
       let report = res.data;
+      reportImport = res.status === 202 ? res.data.id : null;
       if (res.status === 202) {
         for (;;) {
           const job = await api("GET", `/v1/imports/${res.data.id}`);
@@ -261,11 +313,35 @@
     $("#r-accepted").textContent = OC.num(r.accepted);
     $("#r-duplicates").textContent = OC.num(r.duplicates);
     $("#r-suppressed").textContent = OC.num(r.suppressed);
-    $("#r-invalid").textContent = OC.num(r.invalid.length);
+    $("#r-invalid").textContent = OC.num(r.invalid_count ?? r.invalid.length);
+    // Each reason in the page's language from its code, the English reason when untranslated.
+    const why = (i) => {
+      const key = "code." + i.code;
+      const text = t(key, i.params || {});
+      return text === key || i.code === "invalid_row" ? i.reason : text;
+    };
     $("#invalid-rows").replaceChildren(...r.invalid.slice(0, 1000).map((i) => h("tr", {},
-      h("td", { class: "num", text: i.row }), h("td", { text: i.reason }))));
+      h("td", { class: "num", text: i.row }), h("td", { text: i.value ?? "" }), h("td", { text: why(i), title: i.reason }))));
     $("#invalid-table").hidden = r.invalid.length === 0;
+    const download = $("#invalid-download");
+    download.hidden = !(r.invalid.length && (r.import || reportImport));
+    download.dataset.import = r.import || reportImport || "";
     $("#import-report").hidden = false;
+  }
+  let reportImport = null; // the job's import id, when the report came from one
+
+  async function downloadInvalid() {
+    const id = $("#invalid-download").dataset.import;
+    if (!id) return;
+    try {
+      const text = await api("GET", `/v1/imports/${id}/invalid.csv`);
+      const url = URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv" }));
+      const a = h("a", { href: url, download: `import-${id}-invalid.csv` });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (e) {
+      showError(errorBox(), e);
+    }
   }
 
   // ---- do-not-call ----
@@ -448,7 +524,9 @@
   $("#add-window").addEventListener("click", () => $("#windows").append(windowRow({ days: DAYS.slice(0, 5), start: "09:00", end: "18:00" })));
   $("[name=recurrence]").addEventListener("input", preview);
   $("[name=timezone]").addEventListener("change", preview);
-  $("#import-form").addEventListener("submit", importCsv);
+  $("#import-form").addEventListener("submit", previewCsv);
+  $("#import-confirm").addEventListener("click", importCsv);
+  $("#invalid-download").addEventListener("click", downloadInvalid);
   $("#dnc-form").addEventListener("submit", dncAdd);
   $("#dnc-lookup").addEventListener("click", dncLookup);
   $("#dnc-remove").addEventListener("click", dncRemove);

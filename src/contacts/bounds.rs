@@ -40,6 +40,30 @@ pub enum Cut {
     ContactBytes,
 }
 
+impl Cut {
+    /// The invalid row a record past this bound is: "row " and the bound, with its code.
+    pub fn row_error(self) -> super::import::RowError {
+        use super::import::RowError;
+        let e = RowError::new(
+            match self {
+                Cut::Columns => "too_many_columns",
+                Cut::RowBytes => "row_too_long",
+                Cut::FieldBytes(_) => "field_too_long",
+                Cut::Depth => "nesting_too_deep",
+                Cut::ContactBytes => "contact_too_large",
+            },
+            format!("row {self}"),
+        );
+        match self {
+            Cut::Columns => e.param("max", MAX_COLUMNS),
+            Cut::RowBytes => e.param("max_bytes", MAX_ROW_BYTES),
+            Cut::FieldBytes(c) => e.param("column", c).param("max_bytes", MAX_FIELD_BYTES),
+            Cut::Depth => e.param("max", MAX_JSON_DEPTH),
+            Cut::ContactBytes => e.param("max_bytes", MAX_CONTACT_BYTES),
+        }
+    }
+}
+
 impl std::fmt::Display for Cut {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match self {
@@ -75,9 +99,14 @@ pub struct Records<R> {
 
 impl<R: Read> Records<R> {
     pub fn new(input: R) -> Self {
+        Self::with_delimiter(input, b',')
+    }
+
+    /// Records separated by `delimiter` (a comma, tab or semicolon).
+    pub fn with_delimiter(input: R, delimiter: u8) -> Self {
         Self {
             input,
-            core: csv_core::Reader::new(),
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
             buf: vec![0; 64 * 1024].into_boxed_slice(),
             pos: 0,
             len: 0,

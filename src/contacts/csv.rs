@@ -5,14 +5,118 @@ use std::{collections::HashSet, io::Read};
 
 use super::{
     NewContact, Region,
-    bounds::{Cut, Records},
-    import::{Columns, Invalid, RowContext},
+    bounds::{Cut, MAX_ROW_BYTES, Records},
+    charset::{Charset, Decoded, with_delimiter},
+    import::{Columns, HeaderError, Invalid, RowContext, RowError},
+    mapping::Mapping,
 };
 use crate::ids::AgentId;
 
 /// Rows per committed batch on PostgreSQL, and in the readers' own tests
 /// (`Config::import_batch_rows`).
 pub const BATCH: usize = 1_000;
+
+/// How a CSV upload is read: the charset it is in and the mapping given with it.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    pub charset: Charset,
+    pub mapping: Option<Mapping>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            charset: Charset::Utf8,
+            mapping: None,
+        }
+    }
+}
+
+/// The records of a CSV upload in `charset`, separated by what its header line uses.
+pub fn open(input: impl Read, charset: Charset) -> std::io::Result<Records<impl Read>> {
+    let (sep, text) = with_delimiter(Decoded::new(input, charset), MAX_ROW_BYTES)?;
+    Ok(Records::with_delimiter(text, sep))
+}
+
+/// Rows a preview shows.
+pub const PREVIEW_ROWS: usize = 20;
+/// Characters a preview shows of one cell.
+const PREVIEW_CELL: usize = 100;
+
+/// The start of a CSV upload as the import would read it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Preview {
+    /// The header's column names.
+    pub columns: Vec<String>,
+    /// Each column → what it is read as (`phone`, `attributes.plan`…), or null when skipped.
+    pub mapping: serde_json::Value,
+    /// The first rows' cells (each cut to 100 characters).
+    pub rows: Vec<Vec<String>>,
+    pub charset: Charset,
+    /// Attributes the campaign's script reads that no column carries (filled in by the
+    /// service when a campaign is named).
+    pub missing_for_script: Vec<String>,
+}
+
+impl Preview {
+    /// The attribute keys the columns carry.
+    pub fn attributes(&self) -> impl Iterator<Item = &str> {
+        self.mapping
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(|v| v.as_str()?.strip_prefix("attributes."))
+    }
+}
+
+/// Reads the header of an upload's start (`head`: the whole of a small upload, or the first
+/// megabyte of a large one) and its first rows: the columns and what they are read as, or
+/// why the header cannot be read (past a bound, no phone column, a mapping that does not
+/// fit it).
+pub fn preview(head: &[u8], options: &CsvOptions) -> Result<Preview, HeaderError> {
+    let mut records = open(head, options.charset).map_err(|e| ("body", e.to_string()))?;
+    let first = records.next_record();
+    if let Ok(Some(Err(cut @ (Cut::Columns | Cut::RowBytes)))) = &first {
+        return Err(("body", format!("the header row {cut}")));
+    }
+    let names = header_names(first).map_err(|m| ("phone", m))?;
+    let columns = Columns::from_header(&names, options.mapping.as_ref())?;
+    let mut rows = vec![];
+    while rows.len() < PREVIEW_ROWS {
+        match records.next_record() {
+            Ok(Some(Ok(fields))) => rows.push(
+                fields
+                    .iter()
+                    .map(|f| {
+                        crate::text::excerpt(&String::from_utf8_lossy(f), PREVIEW_CELL).into_owned()
+                    })
+                    .collect(),
+            ),
+            Ok(Some(Err(_))) => rows.push(vec![]),
+            _ => break,
+        }
+    }
+    let mapping = serde_json::Value::Object(
+        columns
+            .resolved
+            .iter()
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, t)| {
+                let t = t
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |t| t.spelling().into());
+                (name.clone(), t)
+            })
+            .collect(),
+    );
+    Ok(Preview {
+        columns: columns.resolved.iter().map(|(n, _)| n.clone()).collect(),
+        mapping,
+        rows,
+        charset: options.charset,
+        missing_for_script: vec![],
+    })
+}
 
 /// A batch of read rows.
 #[derive(Debug, Default)]
@@ -30,14 +134,23 @@ pub struct Batch {
 /// Input that fails to read ends the reading with an error message.
 pub fn read_csv(
     input: impl Read,
+    options: &CsvOptions,
     region: Region,
     agents: &HashSet<AgentId>,
     skip: u64,
     batch_rows: usize,
     mut emit: impl FnMut(Result<Batch, String>) -> bool,
 ) {
-    let mut records = Records::new(input);
-    let columns = match header(records.next_record()) {
+    let mut records = match open(input, options.charset) {
+        Ok(records) => records,
+        Err(e) => {
+            emit(Err(format!("the upload cannot be read: {e}")));
+            return;
+        }
+    };
+    let columns = match header_names(records.next_record())
+        .and_then(|names| Columns::from_header(&names, options.mapping.as_ref()).map_err(|e| e.1))
+    {
         Ok(c) => c,
         Err(e) => {
             emit(Err(e));
@@ -85,13 +198,16 @@ pub fn read_csv(
         }
         batch.read += 1;
         let checked = match fields {
-            Err(cut) => Err(format!("row {cut}")),
-            Ok(Err(_)) => Err("is not UTF-8 text".into()),
+            Err(cut) => Err(cut.row_error()),
+            Ok(Err(_)) => Err(RowError::new(
+                "not_utf8",
+                "is not UTF-8 text (send the upload's charset=, e.g. text/csv; charset=gbk)",
+            )),
             Ok(Ok(fields)) => columns.read(&fields, &ctx),
         };
         match checked {
             Ok(contact) => batch.rows.push(contact),
-            Err(reason) => batch.invalid.push(Invalid::new(row, &reason)),
+            Err(e) => batch.invalid.push(Invalid::of(row, e)),
         }
         if batch.read as usize >= batch_rows && !emit(Ok(std::mem::take(&mut batch))) {
             return;
@@ -102,21 +218,22 @@ pub fn read_csv(
     }
 }
 
-/// The columns the header row names; a list without one, or without `phone`, or with a header
-/// past a bound, cannot be read.
+/// The header row's column names; a list without one, or with a header past a bound, cannot
+/// be read.
 #[allow(clippy::type_complexity)]
-fn header(first: std::io::Result<Option<Result<Vec<&[u8]>, Cut>>>) -> Result<Columns, String> {
+fn header_names(
+    first: std::io::Result<Option<Result<Vec<&[u8]>, Cut>>>,
+) -> Result<Vec<String>, String> {
     let header = match first {
         Ok(None) => {
-            return Err("the upload is empty; it needs a header row with a 'phone' column".into());
+            return Err("the upload is empty; it needs a header row with a phone column".into());
         }
         Err(e) => return Err(format!("the header row cannot be read: {e}")),
         Ok(Some(Err(cut))) => return Err(format!("the header row {cut}")),
         Ok(Some(Ok(h))) => h,
     };
-    let names: Vec<String> = header
+    Ok(header
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    Columns::from_header(&names)
+        .collect())
 }

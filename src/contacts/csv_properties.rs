@@ -40,6 +40,7 @@ fn read(input: &[u8], skip: u64) -> Read {
     };
     read_csv(
         input,
+        &super::csv::CsvOptions::default(),
         Region::parse("CN").unwrap(),
         &agents,
         skip,

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region};
+use super::{
+    Attributes, DEFAULT_PRIORITY, NewContact, Phone, Region,
+    mapping::{Mapping, Target},
+};
 use crate::{
     ids::AgentId,
     text::{Name, check_free_text, excerpt},
@@ -34,11 +37,66 @@ crate::text_enum! {
     }
 }
 
-/// One row that could not be imported.
+/// One row that could not be imported: where, the offending value (cut to
+/// [`MAX_VALUE_CHARS`]), a stable reason `code` with its `params` (the pages translate them,
+/// `code.<code>` in web/i18n.js) and the reason in English for logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invalid {
     pub row: u64,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default = "invalid_row")]
+    pub code: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
     pub reason: String,
+}
+
+fn invalid_row() -> String {
+    "invalid_row".into()
+}
+
+/// Characters of the offending value a report keeps.
+pub const MAX_VALUE_CHARS: usize = 100;
+
+/// Why a row is invalid: a stable snake_case `code` with its `params`, the offending value
+/// and an English reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub code: &'static str,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl RowError {
+    pub fn new(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            params: serde_json::Map::new(),
+            value: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The offending value, cut to [`MAX_VALUE_CHARS`] with control characters replaced.
+    pub fn value(mut self, value: &str) -> Self {
+        self.value = Some(clean(&excerpt(value, MAX_VALUE_CHARS)));
+        self
+    }
+
+    pub fn param(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// `text` with control characters replaced (PostgreSQL refuses a NUL in text).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Characters a quoted cell is cut to in a reason.
@@ -53,13 +111,22 @@ impl Invalid {
     /// An invalid row whose reason is safe to store and show: at most [`MAX_REASON_CHARS`]
     /// characters, with no control characters (PostgreSQL refuses a NUL in text).
     pub fn new(row: u64, reason: &str) -> Self {
-        let clean: String = reason
-            .chars()
-            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-            .collect();
         Self {
             row,
-            reason: excerpt(&clean, MAX_REASON_CHARS).into_owned(),
+            value: None,
+            code: invalid_row(),
+            params: serde_json::json!({}),
+            reason: excerpt(&clean(reason), MAX_REASON_CHARS).into_owned(),
+        }
+    }
+
+    /// An invalid row with its code, parameters and value.
+    pub fn of(row: u64, e: RowError) -> Self {
+        Self {
+            code: e.code.to_owned(),
+            params: serde_json::Value::Object(e.params),
+            value: e.value,
+            ..Self::new(row, &e.reason)
         }
     }
 }
@@ -88,6 +155,12 @@ pub struct Report {
     /// How many rows could not be read, all of them (`invalid` lists the first 1,000).
     #[serde(default)]
     pub invalid_count: u64,
+    /// The charset a CSV upload was read in (given with it, or told from its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<super::charset::Charset>,
+    /// The import's id (`GET /v1/imports/{id}`, `…/invalid.csv`), for an import read at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<crate::ids::ImportId>,
 }
 
 impl Report {
@@ -105,6 +178,9 @@ impl Report {
     }
 }
 
+/// Longest `external_id`, in characters (the column's CHECK says the same, migration 0025).
+pub const MAX_EXTERNAL_ID: usize = 100;
+
 /// Longest attribute name and value.
 const MAX_ATTRIBUTE_VALUE: usize = 1_000;
 const MAX_ATTRIBUTES: usize = 100;
@@ -115,65 +191,149 @@ pub struct Columns {
     phone: usize,
     name: Option<usize>,
     timezone: Option<usize>,
+    external_id: Option<usize>,
     priority: Option<usize>,
     owner_agent: Option<usize>,
     attributes: Vec<(usize, String)>,
     width: usize,
+    /// Each column's name and what it is read as (`None`: skipped), for a preview.
+    pub resolved: Vec<(String, Option<Target>)>,
 }
 
+/// Why a header cannot be read: the field to name (`phone`, or `mapping` when the mapping
+/// given is at fault) and the message.
+pub type HeaderError = (&'static str, String);
+
 impl Columns {
-    /// Reads the header row; `phone` is required, other unknown columns become attributes.
-    pub fn from_header(header: &[String]) -> Result<Self, String> {
+    /// Reads the header row. A column is what `mapping` says it is, else what its name is
+    /// recognised as ([`Target::recognise`]: the first column recognised as a field takes it,
+    /// a later one becomes an attribute under its own name), else an attribute. A phone column
+    /// is required.
+    pub fn from_header(header: &[String], mapping: Option<&Mapping>) -> Result<Self, HeaderError> {
+        let bad = |m: String| ("phone", m);
+        let mut names = Vec::with_capacity(header.len());
+        let mut seen = HashSet::new();
+        for (i, raw) in header.iter().enumerate() {
+            let name = raw.trim_start_matches('\u{feff}').trim();
+            if !name.is_empty() && !seen.insert(name.to_lowercase()) {
+                return Err(bad(format!(
+                    "column '{}' appears twice in the header",
+                    quote(name)
+                )));
+            }
+            if name.chars().any(char::is_control) || name.chars().count() > 200 {
+                return Err(bad(format!("column {} has an unusable name", i + 1)));
+            }
+            names.push(name.to_owned());
+        }
+        if let Some(mapping) = mapping
+            && let Some(missing) = mapping.0.keys().find(|k| !seen.contains(&k.to_lowercase()))
+        {
+            return Err((
+                "mapping",
+                format!(
+                    "names column '{}', which the header does not have",
+                    quote(missing)
+                ),
+            ));
+        }
+        // Mapped columns first: they take their fields before any recognised name does.
+        let mut resolved: Vec<Option<Option<Target>>> = names
+            .iter()
+            .map(|n| mapping.and_then(|m| m.get(n)).cloned())
+            .collect();
+        let mut taken: HashSet<Target> = HashSet::new();
+        for (i, target) in resolved.iter().enumerate() {
+            if let Some(Some(t)) = target
+                && !taken.insert(t.clone())
+            {
+                return Err((
+                    "mapping",
+                    format!("maps two columns to {} (column {})", t.spelling(), i + 1),
+                ));
+            }
+        }
+        for (i, target) in resolved.iter_mut().enumerate() {
+            if target.is_some() || names[i].is_empty() {
+                continue;
+            }
+            let known = Target::recognise(&names[i]).filter(|t| !taken.contains(t));
+            let t = known.unwrap_or_else(|| Target::Attribute(names[i].clone()));
+            if !taken.insert(t.clone()) {
+                return Err(bad(format!(
+                    "column '{}' is read as {}, which another column already is",
+                    quote(&names[i]),
+                    t.spelling()
+                )));
+            }
+            *target = Some(Some(t));
+        }
         let mut cols = Columns {
             phone: usize::MAX,
             name: None,
             timezone: None,
+            external_id: None,
             priority: None,
             owner_agent: None,
             attributes: vec![],
             width: header.len(),
+            resolved: vec![],
         };
-        let mut seen = HashSet::new();
-        for (i, raw) in header.iter().enumerate() {
-            let name = raw.trim_start_matches('\u{feff}').trim();
-            if name.is_empty() {
-                continue;
-            }
-            if !seen.insert(name.to_lowercase()) {
-                return Err(format!("column '{name}' appears twice in the header"));
-            }
-            if name.chars().any(char::is_control) || name.chars().count() > 200 {
-                return Err(format!("column {} has an unusable name", i + 1));
-            }
-            match name.to_lowercase().as_str() {
-                "phone" => cols.phone = i,
-                "name" => cols.name = Some(i),
-                "timezone" => cols.timezone = Some(i),
-                "priority" => cols.priority = Some(i),
-                "owner_agent" => cols.owner_agent = Some(i),
-                _ => cols.attributes.push((i, name.to_owned())),
+        for (i, target) in resolved.iter().enumerate() {
+            match target.clone().flatten() {
+                None => {}
+                Some(Target::Phone) => cols.phone = i,
+                Some(Target::Name) => cols.name = Some(i),
+                Some(Target::Timezone) => cols.timezone = Some(i),
+                Some(Target::ExternalId) => cols.external_id = Some(i),
+                Some(Target::Priority) => cols.priority = Some(i),
+                Some(Target::OwnerAgent) => cols.owner_agent = Some(i),
+                Some(Target::Attribute(key)) => cols.attributes.push((i, key)),
             }
         }
+        cols.resolved = names
+            .into_iter()
+            .zip(resolved)
+            .map(|(n, t)| (n, t.flatten()))
+            .collect();
         if cols.phone == usize::MAX {
-            return Err("the header has no 'phone' column".into());
+            return Err(match mapping {
+                Some(_) => ("mapping", "maps no column to phone".into()),
+                None => bad(
+                    "the header has no phone column (phone, 手机号码, 手机, 电话, 号码, 联系电话 or \
+                     mobile; or give a mapping)"
+                        .into(),
+                ),
+            });
         }
         if cols.attributes.len() > MAX_ATTRIBUTES {
-            return Err(format!("at most {MAX_ATTRIBUTES} attribute columns"));
+            return Err(bad(format!("at most {MAX_ATTRIBUTES} attribute columns")));
         }
         Ok(cols)
     }
 
     /// Reads one record (fields already UTF-8 checked by the caller).
-    pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, String> {
+    pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, RowError> {
         if let Some(column) = fields.iter().position(|f| f.contains('\0')) {
-            return Err(format!("column {} has a NUL byte", column + 1));
+            return Err(
+                RowError::new("nul_byte", format!("column {} has a NUL byte", column + 1))
+                    .param("column", column + 1)
+                    .value(fields[column]),
+            );
         }
         if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
-            return Err(format!(
-                "has {} fields but the header has {}",
-                fields.len(),
-                self.width
-            ));
+            let extra = fields[self.width..].iter().find(|f| !f.trim().is_empty());
+            return Err(RowError::new(
+                "too_many_fields",
+                format!(
+                    "has {} fields but the header has {}",
+                    fields.len(),
+                    self.width
+                ),
+            )
+            .param("fields", fields.len())
+            .param("columns", self.width)
+            .value(extra.copied().unwrap_or("")));
         }
         let get = |i: Option<usize>| {
             i.and_then(|i| fields.get(i))
@@ -184,6 +344,7 @@ impl Columns {
             phone: get(Some(self.phone)).unwrap_or("").to_owned(),
             name: get(self.name).map(str::to_owned),
             timezone: get(self.timezone).map(str::to_owned),
+            external_id: get(self.external_id).map(str::to_owned),
             priority: get(self.priority).map(|p| PriorityInput::Text(p.to_owned())),
             owner_agent: get(self.owner_agent).map(|p| OwnerInput::Text(p.to_owned())),
             attributes: self
@@ -228,6 +389,8 @@ pub struct RawContact {
     pub name: Option<String>,
     /// IANA time zone; the campaign's when absent.
     pub timezone: Option<String>,
+    /// The person's id in another system (a CRM's 客户编号), up to 100 characters.
+    pub external_id: Option<String>,
     /// 0..100; 50 when absent.
     #[schema(value_type = Option<i64>)]
     pub priority: Option<PriorityInput>,
@@ -241,12 +404,19 @@ pub struct RawContact {
 
 impl RawContact {
     /// Checks every field; the error says which and why.
-    pub fn check(self, ctx: &RowContext) -> Result<NewContact, String> {
-        let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| format!("phone {e}"))?;
+    pub fn check(self, ctx: &RowContext) -> Result<NewContact, RowError> {
+        let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| {
+            let code = if self.phone.trim().is_empty() {
+                "phone_missing"
+            } else {
+                "phone_invalid"
+            };
+            RowError::new(code, format!("phone {e}")).value(&self.phone)
+        })?;
         let name = match self.name {
             Some(n) if !n.trim().is_empty() => Some(
                 Name::parse(&n)
-                    .map_err(|e| format!("name {e}"))?
+                    .map_err(|e| RowError::new("name_invalid", format!("name {e}")).value(&n))?
                     .into_string(),
             ),
             _ => None,
@@ -254,39 +424,67 @@ impl RawContact {
         let timezone = match self.timezone {
             Some(tz) if !tz.trim().is_empty() => {
                 Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-                    format!("timezone '{}' is not an IANA time zone", quote(tz.trim()))
+                    let reason =
+                        format!("timezone '{}' is not an IANA time zone", quote(tz.trim()));
+                    RowError::new("timezone_unknown", reason).value(tz.trim())
                 })?)
+            }
+            _ => None,
+        };
+        let external_id = match self.external_id {
+            Some(id) if !id.trim().is_empty() => {
+                let id = id.trim();
+                check_free_text(id, MAX_EXTERNAL_ID).map_err(|e| {
+                    RowError::new(
+                        "external_id_invalid",
+                        format!("external_id '{}' {e}", quote(id)),
+                    )
+                    .param("max", MAX_EXTERNAL_ID)
+                    .value(id)
+                })?;
+                Some(id.to_owned())
             }
             _ => None,
         };
         let priority = match self.priority {
             None => DEFAULT_PRIORITY,
             Some(PriorityInput::Number(n)) => n,
-            Some(PriorityInput::Text(t)) => t
-                .trim()
-                .parse()
-                .map_err(|_| format!("priority '{}' is not a number from 0 to 100", quote(&t)))?,
+            Some(PriorityInput::Text(t)) => t.trim().parse().map_err(|_| {
+                let reason = format!("priority '{}' is not a number from 0 to 100", quote(&t));
+                RowError::new("priority_invalid", reason).value(&t)
+            })?,
         };
         if !(0..=100).contains(&priority) {
-            return Err(format!("priority {priority} is not from 0 to 100"));
+            return Err(RowError::new(
+                "priority_invalid",
+                format!("priority {priority} is not from 0 to 100"),
+            )
+            .value(&priority.to_string()));
         }
         let owner_agent = match self.owner_agent {
             None => None,
             Some(OwnerInput::Number(n)) => Some(AgentId(n)),
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
-            Some(OwnerInput::Text(t)) => {
-                Some(AgentId(t.trim().parse().map_err(|_| {
-                    format!("owner_agent '{}' is not an agent id", quote(&t))
-                })?))
-            }
+            Some(OwnerInput::Text(t)) => Some(AgentId(t.trim().parse().map_err(|_| {
+                let reason = format!("owner_agent '{}' is not an agent id", quote(&t));
+                RowError::new("owner_agent_unknown", reason).value(&t)
+            })?)),
         };
         if let Some(id) = owner_agent
             && !(ctx.agent_exists)(id)
         {
-            return Err(format!("owner_agent {id} is not an agent"));
+            return Err(RowError::new(
+                "owner_agent_unknown",
+                format!("owner_agent {id} is not an agent"),
+            )
+            .value(&id.to_string()));
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
-            return Err(format!("at most {MAX_ATTRIBUTES} attributes"));
+            return Err(RowError::new(
+                "too_many_attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes"),
+            )
+            .param("max", MAX_ATTRIBUTES));
         }
         let mut attributes = Attributes::new();
         for (key, value) in self.attributes {
@@ -297,25 +495,43 @@ impl RawContact {
                 serde_json::Value::Null => continue,
                 serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
                 _ => {
-                    return Err(format!(
+                    let reason = format!(
                         "attribute '{}' must be text, a number or true/false",
                         quote(&key)
-                    ));
+                    );
+                    return Err(RowError::new("attribute_invalid", reason)
+                        .param("key", quote(&key))
+                        .value(&value.to_string()));
                 }
             };
             if key.trim().is_empty() {
-                return Err("attribute names must not be empty".into());
+                return Err(RowError::new(
+                    "attribute_name_invalid",
+                    "attribute names must not be empty",
+                ));
             }
-            check_free_text(&key, 200)
-                .map_err(|e| format!("attribute name '{}' {e}", quote(&key)))?;
-            check_free_text(&text, MAX_ATTRIBUTE_VALUE)
-                .map_err(|e| format!("attribute '{}' {e}", quote(&key)))?;
+            check_free_text(&key, 200).map_err(|e| {
+                RowError::new(
+                    "attribute_name_invalid",
+                    format!("attribute name '{}' {e}", quote(&key)),
+                )
+                .value(&key)
+            })?;
+            check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| {
+                RowError::new(
+                    "attribute_invalid",
+                    format!("attribute '{}' {e}", quote(&key)),
+                )
+                .param("key", quote(&key))
+                .value(&text)
+            })?;
             attributes.insert(key, text);
         }
         Ok(NewContact {
             phone,
             name,
             timezone,
+            external_id,
             priority,
             owner_agent,
             attributes,
@@ -335,7 +551,11 @@ mod tests {
     }
 
     fn header(cols: &[&str]) -> Columns {
-        Columns::from_header(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>()).unwrap()
+        Columns::from_header(
+            &cols.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -375,6 +595,45 @@ mod tests {
     }
 
     #[test]
+    fn the_first_column_recognised_takes_a_field_and_a_mapping_comes_first() {
+        let names = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let cols =
+            Columns::from_header(&names(&["手机", "电话", "客户姓名", "套餐"]), None).unwrap();
+        let read = cols
+            .read(&["13800138000", "010-12345678", "王芳", "全球通"], &ctx())
+            .unwrap();
+        assert_eq!(read.phone.as_str(), "+8613800138000");
+        assert_eq!(read.name.as_deref(), Some("王芳"));
+        assert_eq!(
+            read.attributes.get("电话").map(String::as_str),
+            Some("010-12345678")
+        );
+        // The mapping takes 电话 for the phone, so 手机 is an attribute; 套餐 is skipped.
+        let mapping = Mapping::parse(r#"{"电话": "phone", "套餐": null}"#).unwrap();
+        let cols = Columns::from_header(
+            &names(&["手机", "电话", "客户姓名", "套餐"]),
+            Some(&mapping),
+        )
+        .unwrap();
+        let read = cols
+            .read(&["010-1", "13800138000", "王芳", "全球通"], &ctx())
+            .unwrap();
+        assert_eq!(read.phone.as_str(), "+8613800138000");
+        assert_eq!(read.attributes.len(), 1, "{:?}", read.attributes);
+        assert_eq!(
+            read.attributes.get("手机").map(String::as_str),
+            Some("010-1")
+        );
+        let missing = Mapping::parse(r#"{"mobile": "phone"}"#).unwrap();
+        assert_eq!(
+            Columns::from_header(&names(&["手机"]), Some(&missing))
+                .unwrap_err()
+                .0,
+            "mapping"
+        );
+    }
+
+    #[test]
     fn each_bad_field_is_explained() {
         let cols = header(&["phone", "timezone", "priority", "owner_agent"]);
         for (fields, word) in [
@@ -386,8 +645,9 @@ mod tests {
             (vec!["13800138000", "", "", "", "extra"], "fields"),
         ] {
             let err = cols.read(&fields, &ctx()).unwrap_err();
-            assert!(err.contains(word), "{fields:?}: {err}");
+            assert!(err.reason.contains(word), "{fields:?}: {err:?}");
+            assert!(err.code.contains(word), "{fields:?}: {err:?}");
         }
-        assert!(Columns::from_header(&["name".to_string()]).is_err());
+        assert!(Columns::from_header(&["name".to_string()], None).is_err());
     }
 }

@@ -13,7 +13,7 @@ use super::{
     Region,
     bounds::{Cut, Watched},
     csv::Batch,
-    import::{Invalid, RawContact, RowContext},
+    import::{Invalid, RawContact, RowContext, RowError},
 };
 use crate::ids::AgentId;
 
@@ -86,7 +86,7 @@ pub fn check_json(
         batch.read += 1;
         match raw.check(&ctx) {
             Ok(c) => batch.rows.push(c),
-            Err(reason) => batch.invalid.push(Invalid::new(i as u64 + 1, &reason)),
+            Err(e) => batch.invalid.push(Invalid::of(i as u64 + 1, e)),
         }
         if batch.read as usize >= batch_rows {
             batches.push(std::mem::take(&mut batch));
@@ -119,11 +119,11 @@ impl<F: FnMut(Result<Batch, String>) -> bool> Reading<'_, '_, F> {
         }
         self.batch.read += 1;
         let checked = serde_json::from_value::<RawContact>(value)
-            .map_err(|e| format!("is not a contact: {e}"))
+            .map_err(|e| RowError::new("not_a_contact", format!("is not a contact: {e}")))
             .and_then(|raw| raw.check(self.ctx));
         match checked {
             Ok(contact) => self.batch.rows.push(contact),
-            Err(reason) => self.batch.invalid.push(Invalid::new(self.index, &reason)),
+            Err(e) => self.batch.invalid.push(Invalid::of(self.index, e)),
         }
         if self.batch.read as usize >= self.batch_rows
             && !(self.emit)(Ok(std::mem::take(&mut self.batch)))

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 
 pub mod bounds;
+pub mod charset;
 pub mod csv;
 #[cfg(test)]
 mod csv_properties;
 pub mod import;
 pub mod json;
+pub mod mapping;
 mod numbering;
 pub mod phone;
 
@@ -47,6 +49,8 @@ pub struct NewContact {
     pub phone: Phone,
     pub name: Option<String>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// The person's id in another system (a CRM's customer number).
+    pub external_id: Option<String>,
     pub priority: i64,
     pub owner_agent: Option<AgentId>,
     pub attributes: Attributes,

@@ -14,11 +14,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     contacts::{
         ContactState,
+        charset::Charset,
         import::{ImportFormat, ImportState, RawContact, Report},
+        mapping::Mapping,
     },
     dispatch::{Disposition, HistoryKind},
     ids::{AgentId, CampaignId, ContactId, EntryId, ImportId},
-    service::imports::Upload,
+    service::imports::{Upload, UploadOptions},
     store::{Page, contacts::HistoryRow},
 };
 
@@ -49,7 +51,60 @@ pub struct ImportAccepted {
     pub state: ImportState,
 }
 
-fn format_of(req: &Request) -> Result<ImportFormat> {
+/// How an upload is to be read, from its query string.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// A JSON object: file column → `phone`, `name`, `timezone`, `external_id`, `priority`,
+    /// `attributes.<key>`, or null to skip the column (CSV uploads). Columns it leaves out are
+    /// read by their header: 手机号码/手机/电话/号码/联系电话/phone/mobile, 姓名/客户姓名/客户名称/name,
+    /// 时区/timezone, 外部编号/客户编号/external_id; any other becomes an attribute.
+    pub mapping: Option<String>,
+}
+
+/// The options an upload's request gives: its `charset=` (415 if outcall does not read it)
+/// and its `mapping` (400 if not a JSON object, 422 if it maps a column to what is not a
+/// field).
+pub fn upload_options(req: &Request, params: UploadParams) -> Result<UploadOptions> {
+    let charset = match charset_param(req) {
+        None => None,
+        Some(label) => Some(Charset::from_label(&label).ok_or_else(|| {
+            Error::UnsupportedMediaType(format!(
+                "charset '{}' is not one outcall reads: send UTF-8, GB18030/GBK or UTF-16",
+                crate::text::excerpt(&label, 40)
+            ))
+        })?),
+    };
+    let mapping = match params.mapping.as_deref() {
+        None => None,
+        Some(text) => {
+            serde_json::from_str::<std::collections::BTreeMap<String, Option<String>>>(text)
+                .map_err(|_| {
+                    Error::bad(
+                        "mapping",
+                        "must be a JSON object of file column → field name or null",
+                    )
+                })?;
+            Some(Mapping::parse(text).map_err(|m| {
+                Error::Unprocessable(vec![crate::validate::FieldError::new("mapping", m)])
+            })?)
+        }
+    };
+    Ok(UploadOptions { charset, mapping })
+}
+
+/// The `charset=` parameter of the request's content type, if any.
+fn charset_param(req: &Request) -> Option<String> {
+    let ct = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().to_owned())
+    })
+}
+
+pub fn format_of(req: &Request) -> Result<ImportFormat> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -74,8 +129,10 @@ fn format_of(req: &Request) -> Result<ImportFormat> {
 }
 
 /// Import contacts: 200 with the report, or 202 with an import id for large uploads (CSV or
-/// JSON), read by a background job.
-#[utoipa::path(post, path = "/v1/campaigns/{id}/contacts", tag = "contacts", params(("id" = i64, Path)),
+/// JSON), read by a background job. CSV comes in UTF-8, GB18030/GBK or UTF-16 (its
+/// `charset=`, else told from its start), separated by commas, tabs or semicolons.
+#[utoipa::path(post, path = "/v1/campaigns/{id}/contacts", tag = "contacts",
+    params(("id" = i64, Path), UploadParams),
     request_body(content(
         (ContactsUpload = "application/json"),
         (String = "text/csv", example = "phone,name,plan\n13800138000,王芳,全球通 88\n")
@@ -89,14 +146,19 @@ async fn contacts_import(
     auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<CampaignId>,
+    AppQuery(params): AppQuery<UploadParams>,
     req: Request,
 ) -> Result<Response> {
     state.open_campaign(id).await?;
     let format = format_of(&req)?;
+    let options = upload_options(&req, params)?;
     let idle = state.config.upload_idle.std();
     let stream = idle_limited(req.into_body(), idle);
-    let bytes = match state.receive_upload(&auth.0, id, format, stream).await? {
-        Upload::Small(bytes) => bytes,
+    let (bytes, csv) = match state
+        .receive_upload(&auth.0, id, format, &options, stream)
+        .await?
+    {
+        Upload::Small(bytes, csv) => (bytes, csv),
         Upload::Queued(import) => {
             let accepted = ImportAccepted {
                 id: import,
@@ -107,10 +169,12 @@ async fn contacts_import(
         }
     };
     let report = match format {
-        ImportFormat::Csv => state.import_csv(&auth.0, id, bytes).await?,
+        ImportFormat::Csv => state.import_csv(&auth.0, id, bytes, csv).await?,
         ImportFormat::Json => {
             let upload: ContactsUpload = parse_json(&bytes)?;
-            state.import_json(&auth.0, id, upload.contacts).await?
+            state
+                .import_json(&auth.0, id, upload.contacts, bytes.len())
+                .await?
         }
     };
     Ok(Json(report).into_response())
@@ -123,6 +187,8 @@ pub struct EntryView {
     pub phone: String,
     pub name: Option<String>,
     pub timezone: Option<String>,
+    /// The person's id in another system (a CRM's customer number).
+    pub external_id: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Value,
     pub state: ContactState,
@@ -177,6 +243,7 @@ async fn contacts_list(
                 phone: r.phone,
                 name: r.name,
                 timezone: own.map(|z| z.name().to_owned()),
+                external_id: r.external_id,
                 attributes: serde_json::json!(r.attributes.0),
                 state: r.state,
                 priority: r.priority,
@@ -220,6 +287,8 @@ pub struct ContactView {
     pub phone: String,
     pub name: Option<String>,
     pub timezone: Option<String>,
+    /// The person's id in another system (a CRM's customer number).
+    pub external_id: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Value,
     pub campaigns: Vec<MembershipView>,
@@ -244,6 +313,7 @@ async fn contacts_get(
         phone: contact.phone,
         name: contact.name,
         timezone: contact.timezone.map(|z| z.to_string()),
+        external_id: contact.external_id,
         attributes: serde_json::json!(contact.attributes.0),
         campaigns: campaigns
             .into_iter()

@@ -1,23 +1,120 @@
-//! `GET /v1/imports/{id}`: the progress of a large import and, once finished, its report.
+//! `GET /v1/imports/{id}`: the progress of a large import and, once finished, its report; and
+//! `POST /v1/imports/preview`: how an upload would be read, without importing it.
 
-use axum::{Json, extract::State};
-use serde::Serialize;
+use axum::{
+    Json,
+    extract::{Request, State},
+    http::header,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    contacts::import::{ImportState, MAX_INVALID_LISTED, Report},
+    contacts::import::{ImportFormat, ImportState, MAX_INVALID_LISTED, Report},
     ids::{CampaignId, ImportId},
+    text::spreadsheet_safe,
 };
 
 use super::{
     AppState,
     auth::{Leads, Require},
-    error::Result,
-    extract::AppPath,
+    error::{Error, Result},
+    extract::{AppPath, AppQuery, idle_limited},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(imports_get))
+    OpenApiRouter::new()
+        .routes(routes!(imports_get))
+        .routes(routes!(imports_preview))
+        .routes(routes!(imports_invalid_csv))
+}
+
+/// An import's invalid rows as CSV (`row,value,code,reason`), to fix and upload again: the
+/// rows the report lists (the first 1,000), each cell spreadsheet-safe (a value may start
+/// with `=`). The body is bounded: 1,000 rows of at most 100 + 160 characters.
+#[utoipa::path(get, path = "/v1/imports/{id}/invalid.csv", tag = "contacts", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/csv", body = String),
+        (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn imports_invalid_csv(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<ImportId>,
+) -> Result<Response> {
+    state.reads.import_get(id).await?;
+    let rows = state.reads.import_invalid(id, LIST_INVALID).await?;
+    let mut w = csv::Writer::from_writer(vec![]);
+    let _ = w.write_record(["row", "value", "code", "reason"]);
+    for r in rows {
+        let cells = [
+            r.row.to_string(),
+            r.value.unwrap_or_default(),
+            r.code,
+            r.reason,
+        ];
+        let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
+    }
+    let body = w.into_inner().unwrap_or_default();
+    let name = format!("attachment; filename=\"import-{id}-invalid.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// The campaign the list is for: the preview names the attributes its script reads that
+    /// the file does not carry.
+    pub campaign: Option<String>,
+    /// As for an upload (`POST /v1/campaigns/{id}/contacts`).
+    pub mapping: Option<String>,
+}
+
+/// How a CSV upload would be read, without importing it: its columns, what each is read as
+/// (`mapping`), its first 20 rows, its charset, and the attributes the campaign's script reads
+/// that no column carries. Same body and parameters as an upload; a header that cannot be read
+/// is the same 422 the upload would get.
+#[utoipa::path(post, path = "/v1/imports/preview", tag = "contacts", params(PreviewParams),
+    request_body(content((String = "text/csv", example = "手机号码,客户姓名,套餐\n13800138000,王芳,全球通 88\n"))),
+    responses((status = 200, body = Object), (status = 400, body = super::error::Problem),
+        (status = 404, body = super::error::Problem), (status = 415, body = super::error::Problem),
+        (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn imports_preview(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<PreviewParams>,
+    req: Request,
+) -> Result<Json<crate::contacts::csv::Preview>> {
+    let campaign = match params.campaign.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map(CampaignId)
+                .map_err(|_| Error::bad("campaign", "must be a campaign id"))?,
+        ),
+    };
+    if super::contacts::format_of(&req)? != ImportFormat::Csv {
+        return Err(Error::UnsupportedMediaType(
+            "a preview reads text/csv".into(),
+        ));
+    }
+    let upload = super::contacts::UploadParams {
+        mapping: params.mapping,
+    };
+    let options = super::contacts::upload_options(&req, upload)?;
+    let idle = state.config.upload_idle.std();
+    let stream = idle_limited(req.into_body(), idle);
+    Ok(Json(
+        state.preview_upload(campaign, &options, stream).await?,
+    ))
 }
 
 /// An import's progress and, once finished, its report.
@@ -59,6 +156,8 @@ async fn imports_get(
             suppressed: row.suppressed as u64,
             invalid: state.reads.import_invalid(id, LIST_INVALID).await?,
             invalid_count: row.invalid_count as u64,
+            charset: row.charset,
+            import: None,
         }),
         ImportState::Queued | ImportState::Running => None,
     };

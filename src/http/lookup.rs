@@ -1,12 +1,16 @@
-//! `GET /v1/contacts?phone=`: finds the person with a phone (any form; it is normalised), for a
-//! lead asking "why isn't this customer being called?" and a CRM looking a caller up. Searching
-//! by `name` and `external_id` comes with the audience work.
+//! `GET /v1/contacts?phone=` or `?external_id=`: finds the person with a phone (any form; it is
+//! normalised), or the people with a CRM's id, for a lead asking "why isn't this customer being
+//! called?" and a CRM looking a caller up. Searching by `name` comes with the audience work.
 
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{contacts::phone::Phone, ids::ContactId, store::Page};
+use crate::{
+    contacts::{import::MAX_EXTERNAL_ID, phone::Phone},
+    ids::ContactId,
+    store::Page,
+};
 
 use super::{
     AppState,
@@ -23,9 +27,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindParams {
-    /// The phone, in any form the imports accept (required).
+    /// The phone, in any form the imports accept (this or `external_id` is required).
     pub phone: Option<String>,
+    /// The person's id in another system, exactly as imported.
+    pub external_id: Option<String>,
 }
+
+/// People one `external_id` look-up answers at most (a CRM customer with several phones is
+/// several people).
+const EXTERNAL_ID_PAGE: i64 = 50;
 
 /// A person found.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -34,11 +44,12 @@ pub struct FoundContact {
     pub phone: String,
     pub name: Option<String>,
     pub timezone: Option<String>,
+    pub external_id: Option<String>,
 }
 
-/// Find people by phone: a page of at most one (a phone is one person). Each token may look up
-/// `OUTCALL_LOOKUP_LIMIT` phones in a period (60 a minute by default); past it 429 with
-/// `Retry-After`.
+/// Find people by phone (a page of at most one: a phone is one person) or by `external_id` (up
+/// to 50). Each token may look up `OUTCALL_LOOKUP_LIMIT` people in a period (60 a minute by
+/// default), by phone and by `external_id` together; past it 429 with `Retry-After`.
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(FindParams),
     responses((status = 200, body = Page<FoundContact>), (status = 400, body = super::error::Problem),
         (status = 429, body = super::error::Problem)),
@@ -59,12 +70,33 @@ async fn contacts_find(
             retry_after,
         });
     }
-    let text = p
-        .phone
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| Error::bad("phone", "is required"))?;
-    let phone = Phone::to_find(&text, state.region).map_err(|e| Error::bad("phone", e))?;
-    let found = state.reads.contact_by_phone(&phone).await?;
+    let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+    let (found, page) = match (blank(&p.phone), blank(&p.external_id)) {
+        (false, false) => {
+            return Err(Error::bad(
+                "external_id",
+                "give phone or external_id, not both",
+            ));
+        }
+        (true, true) => return Err(Error::bad("phone", "is required (or external_id)")),
+        (false, true) => {
+            let text = p.phone.unwrap_or_default();
+            let phone = Phone::to_find(&text, state.region).map_err(|e| Error::bad("phone", e))?;
+            let found = state.reads.contact_by_phone(&phone).await?;
+            (found.into_iter().collect::<Vec<_>>(), 1)
+        }
+        (true, false) => {
+            let id = p.external_id.unwrap_or_default();
+            let id = id.trim();
+            crate::text::check_free_text(id, MAX_EXTERNAL_ID)
+                .map_err(|e| Error::bad("external_id", e))?;
+            let found = state
+                .reads
+                .contacts_by_external_id(id, ContactId(0), EXTERNAL_ID_PAGE + 1)
+                .await?;
+            (found, EXTERNAL_ID_PAGE)
+        }
+    };
     let items = found
         .into_iter()
         .map(|c| FoundContact {
@@ -72,9 +104,10 @@ async fn contacts_find(
             phone: c.phone,
             name: c.name,
             timezone: c.timezone.map(|z| z.to_string()),
+            external_id: c.external_id,
         })
         .collect();
-    Ok(Json(Page::from_rows(items, 1, |c: &FoundContact| {
+    Ok(Json(Page::from_rows(items, page, |c: &FoundContact| {
         c.id.get()
     })))
 }

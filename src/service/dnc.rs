@@ -97,7 +97,7 @@ impl Service {
             });
             match parsed {
                 Ok(entry) => batch.push(entry),
-                Err(reason) => report.invalid.push(Invalid { row, reason }),
+                Err(reason) => report.invalid.push(Invalid::new(row, &reason)),
             }
             if batch.len() >= BATCH {
                 self.list_batch(&mut batch, by, &mut report).await?;

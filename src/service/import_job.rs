@@ -28,7 +28,12 @@ use std::{
 use tokio::sync::mpsc;
 
 use crate::{
-    contacts::{csv::Batch, import::ImportFormat, json::read_json},
+    contacts::{
+        charset::Charset,
+        csv::{Batch, CsvOptions},
+        import::ImportFormat,
+        json::read_json,
+    },
     ids::{CampaignId, ImportId},
     store::{Store, StoreError},
 };
@@ -102,7 +107,13 @@ impl Service {
         };
         let (skip, rows) = (row.processed as u64, self.config.import_batch_rows());
         let mut batches = match row.format {
-            ImportFormat::Csv => parse_csv(reader, self.region, agents, skip, rows),
+            ImportFormat::Csv => {
+                let options = CsvOptions {
+                    charset: row.charset.unwrap_or(Charset::Utf8),
+                    mapping: row.mapping.clone().map(|m| m.0),
+                };
+                parse_csv(reader, options, self.region, agents, skip, rows)
+            }
             ImportFormat::Json => parse_json(reader, self.region, agents, skip, rows),
         };
         let mut processed = row.processed;

@@ -16,8 +16,9 @@ use crate::{
     campaigns::CampaignStatus,
     contacts::{
         Region,
-        bounds::{check_csv_head, check_json_head},
-        csv::{Batch, read_csv},
+        bounds::check_json_head,
+        charset::Charset,
+        csv::{Batch, CsvOptions, Preview, preview, read_csv},
         import::{ImportFormat, RawContact, Report},
         json::check_json,
     },
@@ -32,11 +33,19 @@ use super::{Error, Result, Service};
 /// Pieces an upload is stored in for its import job.
 const CHUNK: usize = 1024 * 1024;
 
-/// What an upload became: small enough to import at once (its bytes), or an import queued for
-/// a worker.
+/// What an upload became: small enough to import at once (its bytes, and how a CSV upload is
+/// read), or an import queued for a worker.
 pub enum Upload {
-    Small(Vec<u8>),
+    Small(Vec<u8>, CsvOptions),
     Queued(ImportId),
+}
+
+/// What the request says about how to read its upload: the `charset=` of its content type
+/// and the `mapping` given with it (CSV only).
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub charset: Option<Charset>,
+    pub mapping: Option<crate::contacts::mapping::Mapping>,
 }
 
 /// Parses CSV from `input` on a blocking thread and sends batches of up to
@@ -45,6 +54,7 @@ pub enum Upload {
 /// without `phone` is the first and only message, as an error.
 pub(super) fn parse_csv(
     input: impl Read + Send + 'static,
+    options: CsvOptions,
     region: Region,
     agents: Arc<HashSet<AgentId>>,
     skip: u64,
@@ -52,22 +62,48 @@ pub(super) fn parse_csv(
 ) -> mpsc::Receiver<Result<Batch, String>> {
     let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        read_csv(input, region, &agents, skip, batch_rows, |message| {
-            tx.blocking_send(message).is_ok()
-        });
+        read_csv(
+            input,
+            &options,
+            region,
+            &agents,
+            skip,
+            batch_rows,
+            |message| tx.blocking_send(message).is_ok(),
+        );
     });
     rx
 }
 
-/// Refuses an upload whose start (or, for a small one, whole) already goes past a bound of
-/// [`crate::contacts::bounds`]: a CSV header with too many columns or bytes, JSON nested too
-/// deep or with a contact too large. A 422 naming the bound, before anything is stored.
-fn within_bounds(format: ImportFormat, head: &[u8]) -> Result<()> {
-    let checked = match format {
-        ImportFormat::Csv => check_csv_head(head),
-        ImportFormat::Json => check_json_head(head),
-    };
-    checked.map_err(|message| Invalid::field("body", message).into())
+/// Refuses an upload whose start (or, for a small one, whole) cannot be read: past a bound of
+/// [`crate::contacts::bounds`] (a CSV header with too many columns or bytes, JSON nested too
+/// deep or with a contact too large), a CSV header without a phone column or that the
+/// mapping does not fit. A 422 naming the field, before anything is stored. For CSV, how
+/// the upload is read: its charset (given, or told from `head`) and mapping.
+fn within_bounds(
+    format: ImportFormat,
+    head: &[u8],
+    options: &UploadOptions,
+) -> Result<Option<(CsvOptions, Preview)>> {
+    match format {
+        ImportFormat::Csv => {
+            let csv = CsvOptions {
+                charset: Charset::sniff(head, options.charset),
+                mapping: options.mapping.clone(),
+            };
+            let seen = preview(head, &csv).map_err(|(field, m)| Invalid::field(field, m))?;
+            Ok(Some((csv, seen)))
+        }
+        ImportFormat::Json if options.mapping.is_some() => Err(Invalid::field(
+            "mapping",
+            "applies to CSV uploads; a JSON upload names its fields",
+        )
+        .into()),
+        ImportFormat::Json => {
+            check_json_head(head).map_err(|m| Invalid::field("body", m))?;
+            Ok(None)
+        }
+    }
 }
 
 fn broke_off(error: impl Display) -> Error {
@@ -105,6 +141,7 @@ impl Service {
         by: &Principal,
         campaign: CampaignId,
         contacts: Vec<RawContact>,
+        bytes: usize,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
@@ -119,7 +156,16 @@ impl Service {
             let _ = tx.try_send(Ok(batch));
         }
         drop(tx);
-        self.ingest_inline(by, campaign, rx, "contacts").await
+        self.ingest_inline(
+            by,
+            campaign,
+            rx,
+            "contacts",
+            ImportFormat::Json,
+            None,
+            bytes,
+        )
+        .await
     }
 
     /// Imports a small CSV upload at once.
@@ -129,18 +175,67 @@ impl Service {
         by: &Principal,
         campaign: CampaignId,
         bytes: Vec<u8>,
+        options: CsvOptions,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
         let agents = Arc::new(self.store.agent_ids().await?);
+        let (charset, size) = (options.charset, bytes.len());
         let rx = parse_csv(
             std::io::Cursor::new(bytes),
+            options,
             self.region,
             agents,
             0,
             self.config.import_batch_rows(),
         );
-        self.ingest_inline(by, campaign, rx, "phone").await
+        let csv = ImportFormat::Csv;
+        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size)
+            .await
+    }
+
+    /// How an upload would be read, without importing it: its columns, what each is read as,
+    /// its first rows and its charset (`POST /v1/imports/preview`). Reads at most the inline
+    /// threshold of the upload (a larger one's start is previewed).
+    #[tracing::instrument(skip_all)]
+    pub async fn preview_upload<S, B, E>(
+        &self,
+        campaign: Option<CampaignId>,
+        options: &UploadOptions,
+        mut stream: S,
+    ) -> Result<Preview>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let limit = self.config.import_inline_bytes;
+        let mut head: Vec<u8> = vec![];
+        while let Some(chunk) = stream.next().await {
+            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
+            if head.len() > limit {
+                break;
+            }
+        }
+        let Some((_, mut seen)) = within_bounds(ImportFormat::Csv, &head, options)? else {
+            return Err(Invalid::field("body", "a preview reads CSV").into());
+        };
+        if let Some(id) = campaign {
+            // The campaign-warnings check: attributes the script reads that no column carries.
+            let row = self.store.campaign_get(id).await?;
+            let script = match row.script_version {
+                Some(v) => self.store.script_version(row.script_id, v).await?,
+                None => self.store.script_get(row.script_id).await?,
+            };
+            let read = self.renderer.attributes_read(&script).await;
+            let carried: HashSet<String> = seen.attributes().map(str::to_owned).collect();
+            seen.missing_for_script = read
+                .iter()
+                .filter(|f| !carried.contains(*f))
+                .cloned()
+                .collect();
+        }
+        Ok(seen)
     }
 
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
@@ -152,6 +247,7 @@ impl Service {
         by: &Principal,
         campaign: CampaignId,
         format: ImportFormat,
+        options: &UploadOptions,
         mut stream: S,
     ) -> Result<Upload>
     where
@@ -169,15 +265,15 @@ impl Service {
                 return Err(Error::TooLarge);
             }
             if head.len() > inline_limit {
-                within_bounds(format, &head)?;
+                let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
                 let id = self
-                    .store_for_job(by, campaign, format, head, &mut stream)
+                    .store_for_job(by, campaign, format, csv, head, &mut stream)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
         }
-        within_bounds(format, &head)?;
-        Ok(Upload::Small(head))
+        let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
+        Ok(Upload::Small(head, csv.unwrap_or_default()))
     }
 
     /// Stores an upload for an import job and queues it; the audit log records the queued
@@ -187,6 +283,7 @@ impl Service {
         by: &Principal,
         campaign: CampaignId,
         format: ImportFormat,
+        csv: Option<CsvOptions>,
         head: Vec<u8>,
         stream: &mut S,
     ) -> Result<ImportId>
@@ -196,9 +293,13 @@ impl Service {
         E: Display,
     {
         let max = self.config.max_upload_bytes;
+        let (charset, mapping) = match csv {
+            Some(csv) => (Some(csv.charset), csv.mapping),
+            None => (None, None),
+        };
         let id = self
             .store
-            .import_create(campaign, format, self.now())
+            .import_create(campaign, format, charset, mapping.as_ref(), self.now())
             .await?;
         let total = match self.store_upload(id, head, stream, max).await {
             Ok(total) => total,
@@ -217,7 +318,9 @@ impl Service {
             .import_uploaded(id, total as i64, self.now())
             .await?;
         self.queue.push(id).await?;
-        let queued = serde_json::json!({ "import": id, "format": format, "bytes": total });
+        let queued = serde_json::json!({
+            "import": id, "format": format, "bytes": total, "charset": charset,
+        });
         let record = change(campaign, Action::Import).after(queued);
         self.store.audit(by, self.now(), &record).await?;
         metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
@@ -272,12 +375,16 @@ impl Service {
     /// (the header is the reader's first message). Should the process stop midway, a retried
     /// upload finds the committed rows already in the campaign and counts them as duplicates.
     /// The audit log records the import with its report once it is done.
+    #[allow(clippy::too_many_arguments)]
     async fn ingest_inline(
         &self,
         by: &Principal,
         campaign: CampaignId,
         mut batches: mpsc::Receiver<Result<Batch, String>>,
         field: &str,
+        format: ImportFormat,
+        charset: Option<Charset>,
+        bytes: usize,
     ) -> Result<Report> {
         let now = self.now();
         let mut report = Report::default();
@@ -295,8 +402,17 @@ impl Service {
             "total": report.total, "accepted": report.accepted, "duplicates": report.duplicates,
             "suppressed": report.suppressed, "invalid": report.invalid_count,
         });
+        // Recorded with the audit entry, so the report and its invalid rows can be read again.
+        report.charset = charset;
+        let mut tx = self.store.begin().await?;
+        let id =
+            Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;
+        let mut done = done;
+        done["import"] = serde_json::json!(id);
         let record = change(campaign, Action::Import).after(done);
-        self.store.audit(by, self.now(), &record).await?;
+        Store::audit_in(&mut tx, by, self.now(), &record).await?;
+        tx.commit().await?;
+        report.import = Some(id);
         Ok(report)
     }
 }

@@ -22,6 +22,8 @@ pub struct EntryRow {
     pub name: Option<String>,
     pub timezone: Option<Zone>,
     pub attributes: JsonText<Attributes>,
+    /// The person's id in another system (migration 0025).
+    pub external_id: Option<String>,
     pub state: ContactState,
     pub priority: i64,
     pub owner_agent: Option<AgentId>,
@@ -38,6 +40,8 @@ pub struct ContactRow {
     pub name: Option<String>,
     pub timezone: Option<Zone>,
     pub attributes: JsonText<Attributes>,
+    /// The person's id in another system (migration 0025).
+    pub external_id: Option<String>,
 }
 
 impl ContactRow {
@@ -78,6 +82,7 @@ struct JsonContact<'a> {
     phone: &'a str,
     name: Option<&'a str>,
     timezone: Option<&'static str>,
+    external_id: Option<&'a str>,
     /// The attributes as stored: a JSON object in text.
     attributes: String,
     priority: i64,
@@ -90,6 +95,7 @@ impl<'a> From<&'a NewContact> for JsonContact<'a> {
             phone: c.phone.as_str(),
             name: c.name.as_deref(),
             timezone: c.timezone.map(|t| t.name()),
+            external_id: c.external_id.as_deref(),
             attributes: serde_json::to_string(&c.attributes).unwrap_or_else(|_| "{}".into()),
             priority: c.priority,
             owner_agent: c.owner_agent,
@@ -126,8 +132,9 @@ fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<S
 // The batch statements: each reads its rows from a JSON array parameter (see
 // [`Tx::json_rows`], which goes between head and tail). `WHERE true` keeps SQLite from reading
 // the upsert's ON as a join constraint.
-const PEOPLE_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, attributes, created_at, updated_at) \
-     SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'attributes', $1, $1 \
+const PEOPLE_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, external_id, attributes, created_at, updated_at) \
+     SELECT j.value ->> 'phone', j.value ->> 'name', j.value ->> 'timezone', j.value ->> 'external_id', \
+       j.value ->> 'attributes', $1, $1 \
      FROM ";
 /// A row that joins campaign `$3` adds its person or updates what the row carries of one
 /// already known: its name, its zone, each attribute it gives; whatever it leaves out stays.
@@ -137,16 +144,20 @@ const PEOPLE_HEAD: &str = "INSERT INTO contacts (phone, name, timezone, attribut
 const MERGE_TAIL_SQLITE: &str = " WHERE true \
      ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
        timezone = COALESCE(excluded.timezone, contacts.timezone), \
+       external_id = COALESCE(excluded.external_id, contacts.external_id), \
        attributes = json_patch(contacts.attributes, excluded.attributes), \
        updated_at = excluded.updated_at \
-     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.attributes <> '{}') \
+     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.external_id IS NOT NULL \
+       OR excluded.attributes <> '{}') \
        AND NOT EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.campaign_id = $3 AND e.contact_id = contacts.id)";
 const MERGE_TAIL_POSTGRES: &str = " WHERE true \
      ON CONFLICT (phone) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), \
        timezone = COALESCE(excluded.timezone, contacts.timezone), \
+       external_id = COALESCE(excluded.external_id, contacts.external_id), \
        attributes = (contacts.attributes::jsonb || excluded.attributes::jsonb)::text, \
        updated_at = excluded.updated_at \
-     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.attributes <> '{}') \
+     WHERE (excluded.name IS NOT NULL OR excluded.timezone IS NOT NULL OR excluded.external_id IS NOT NULL \
+       OR excluded.attributes <> '{}') \
        AND NOT EXISTS (SELECT 1 FROM campaign_contacts e WHERE e.campaign_id = $3 AND e.contact_id = contacts.id)";
 /// A row on the do-not-call list adds a person not known yet (their suppressed entry needs
 /// one) and changes nothing about one who is.
@@ -174,13 +185,18 @@ const ENTRIES_ZONE: &str = "UPDATE campaign_contacts SET zone = (SELECT k.timezo
 
 // A page of a campaign's contacts: each filter its own statement, so each is a range scan of
 // an index in entry order (cc_by_campaign, cc_list) whatever the campaign's size.
-const ENTRIES: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, \
+const ENTRIES: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, k.external_id, \
        e.state, e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition \
      FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
 const ALL_STATES: &str = "WHERE e.campaign_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3";
 const IN_STATE: &str =
     "WHERE e.campaign_id = $1 AND e.state = $4 AND e.id > $2 ORDER BY e.id LIMIT $3";
-const CONTACT: &str = "SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = $1";
+const CONTACT: &str =
+    "SELECT id, phone, name, timezone, attributes, external_id FROM contacts WHERE id = $1";
+/// People by their id in another system: a page in id order (a CRM customer with two phones
+/// is two people here, sharing the id).
+const BY_EXTERNAL_ID: &str = "SELECT id, phone, name, timezone, attributes, external_id FROM contacts \
+     WHERE external_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 const MEMBERSHIPS: &str = "SELECT e.campaign_id, c.name AS campaign_name, e.state, e.attempts, \
        e.next_attempt_at, e.last_disposition FROM campaign_contacts e JOIN campaigns c ON c.id = e.campaign_id \
      WHERE e.contact_id = $1 ORDER BY e.campaign_id";
@@ -341,6 +357,21 @@ impl Store {
 
     pub async fn contact_get(&self, id: ContactId) -> Result<ContactRow> {
         self.read_by_id(CONTACT, id).await
+    }
+
+    /// Up to `limit` people with this `external_id` after the cursor, in id order.
+    pub async fn contacts_by_external_id(
+        &self,
+        external_id: &str,
+        after: ContactId,
+        limit: i64,
+    ) -> Result<Vec<ContactRow>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(BY_EXTERNAL_ID)
+            .bind(external_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?)
     }
 
     pub async fn contact_memberships(&self, id: ContactId) -> Result<Vec<MembershipRow>> {

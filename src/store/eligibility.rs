@@ -111,7 +111,7 @@ const STANDING_ENTRIES: &str = "UPDATE campaign_contacts SET gap_until = $2, cap
 const STANDING_HOLDS: &str = "$5 AND id <> $7 AND state = 'ready' AND NOT is_callback";
 
 const BY_PHONE: &str =
-    "SELECT id, phone, name, timezone, attributes FROM contacts WHERE phone = $1";
+    "SELECT id, phone, name, timezone, attributes, external_id FROM contacts WHERE phone = $1";
 
 impl Store {
     /// The person with this phone (normalised), if any.

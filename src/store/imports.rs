@@ -3,9 +3,14 @@
 //! crash they say exactly what was committed and a resumed import skips exactly that.
 
 use crate::{
-    contacts::import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
+    contacts::{
+        charset::Charset,
+        import::{ImportFormat, ImportState, Invalid, MAX_INVALID_LISTED, Report},
+        mapping::Mapping,
+    },
     ids::{CampaignId, ImportId},
     on_pool, on_tx,
+    stored::JsonText,
     time::Instant,
 };
 
@@ -27,6 +32,9 @@ pub struct ImportRow {
     /// Takeovers from a silent worker since the last committed batch (migration 0021).
     pub resumes: i64,
     pub error: Option<String>,
+    /// The charset a CSV upload is read in, and the mapping given with it (migration 0025).
+    pub charset: Option<Charset>,
+    pub mapping: Option<JsonText<Mapping>>,
     pub created_at: Instant,
     pub finished_at: Option<Instant>,
 }
@@ -35,10 +43,10 @@ pub struct ImportRow {
 pub const UPLOADING: &str = "upload";
 
 const COLUMNS: &str = "id, campaign_id, state, format, bytes, processed, accepted, duplicates, \
-     suppressed, invalid_count, resumes, error, created_at, finished_at";
+     suppressed, invalid_count, resumes, error, charset, mapping, created_at, finished_at";
 
-const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at) \
-     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id";
+const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at, \
+       charset, mapping) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id";
 const PUT_CHUNK: &str = "INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)";
 const UPLOADING_BYTES: &str = "UPDATE imports SET bytes = $2, heartbeat_at = $3 WHERE id = $1";
 const UPLOADED: &str =
@@ -62,12 +70,17 @@ const PROGRESS: &str = "UPDATE imports SET processed = processed + $2, accepted 
      RETURNING invalid_count - $6";
 const COMMITTED: &str =
     "SELECT COUNT(*) FROM imports WHERE id = $1 AND worker = $2 AND processed = $3";
-const INVALID_ROW: &str = "INSERT INTO import_invalid (import_id, row_no, reason) VALUES ($1, $2, $3) \
-     ON CONFLICT DO NOTHING";
+const INVALID_ROW: &str = "INSERT INTO import_invalid (import_id, row_no, reason, code, params, value) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+/// An inline import, recorded once done: its counts, charset and (in the same transaction) its
+/// invalid rows, so its report and `invalid.csv` can be read again like a job's.
+const RECORD: &str = "INSERT INTO imports (campaign_id, state, format, bytes, processed, accepted, \
+       duplicates, suppressed, invalid_count, created_at, finished_at, charset) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id";
 const FINISH: &str = "UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1";
 const DROP_CHUNKS: &str = "DELETE FROM import_chunks WHERE import_id = $1";
-const INVALID_ROWS: &str =
-    "SELECT row_no, reason FROM import_invalid WHERE import_id = $1 ORDER BY row_no LIMIT $2";
+const INVALID_ROWS: &str = "SELECT row_no, reason, code, params, value FROM import_invalid \
+     WHERE import_id = $1 ORDER BY row_no LIMIT $2";
 const ORPHANED: &str =
     "SELECT id, worker FROM imports WHERE state IN ($2, $3) AND heartbeat_at < $1";
 
@@ -77,14 +90,19 @@ impl Store {
         &self,
         campaign_id: CampaignId,
         format: ImportFormat,
+        charset: Option<Charset>,
+        mapping: Option<&Mapping>,
         now: Instant,
     ) -> Result<ImportId> {
+        let mapping = mapping.map(|m| m.to_json().to_string());
         Ok(on_pool!(&self.pool, |p| sqlx::query_scalar(INSERT)
             .bind(campaign_id)
             .bind(ImportState::Queued)
             .bind(format)
             .bind(UPLOADING)
             .bind(now)
+            .bind(charset)
+            .bind(mapping.clone())
             .fetch_one(p)
             .await)?)
     }
@@ -170,6 +188,49 @@ impl Store {
         }
     }
 
+    /// Records an import read at once (inline), done, with its report's counts and its first
+    /// invalid rows, in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_record(
+        tx: &mut Tx,
+        campaign_id: CampaignId,
+        format: ImportFormat,
+        bytes: i64,
+        report: &Report,
+        now: Instant,
+    ) -> Result<ImportId> {
+        let id: ImportId = on_tx!(tx, |c| sqlx::query_scalar(RECORD)
+            .bind(campaign_id)
+            .bind(ImportState::Done)
+            .bind(format)
+            .bind(bytes)
+            .bind(report.total as i64)
+            .bind(report.accepted as i64)
+            .bind(report.duplicates as i64)
+            .bind(report.suppressed as i64)
+            .bind(report.invalid_count as i64)
+            .bind(now)
+            .bind(report.charset)
+            .fetch_one(c)
+            .await)?;
+        for invalid in report.invalid.iter().take(MAX_INVALID_LISTED) {
+            let params = invalid.params.to_string();
+            on_tx!(tx, |c| {
+                sqlx::query(INVALID_ROW)
+                    .bind(id)
+                    .bind(invalid.row as i64)
+                    .bind(&invalid.reason)
+                    .bind(&invalid.code)
+                    .bind(&params)
+                    .bind(&invalid.value)
+                    .execute(c)
+                    .await
+                    .map(|_| ())
+            })?;
+        }
+        Ok(id)
+    }
+
     /// Keeps `worker`'s claim on an import alive while it waits for its turn to read.
     pub async fn import_beat(&self, id: ImportId, worker: &str, now: Instant) -> Result<()> {
         on_pool!(&self.pool, |p| sqlx::query(BEAT)
@@ -214,12 +275,16 @@ impl Store {
             ));
         };
         let room = MAX_INVALID_LISTED.saturating_sub(before.max(0) as usize);
-        for Invalid { row, reason } in batch.invalid.iter().take(room) {
+        for invalid in batch.invalid.iter().take(room) {
+            let params = invalid.params.to_string();
             on_tx!(tx, |c| {
                 sqlx::query(INVALID_ROW)
                     .bind(id)
-                    .bind(*row as i64)
-                    .bind(reason)
+                    .bind(invalid.row as i64)
+                    .bind(&invalid.reason)
+                    .bind(&invalid.code)
+                    .bind(&params)
+                    .bind(&invalid.value)
                     .execute(c)
                     .await
                     .map(|_| ())
@@ -276,15 +341,20 @@ impl Store {
 
     /// The invalid rows of an import, in row order, at most `limit`.
     pub async fn import_invalid(&self, id: ImportId, limit: i64) -> Result<Vec<Invalid>> {
-        let rows: Vec<(i64, String)> = on_pool!(&self.reads, |p| sqlx::query_as(INVALID_ROWS)
-            .bind(id)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, String, String, String, Option<String>)> =
+            on_pool!(&self.reads, |p| sqlx::query_as(INVALID_ROWS)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(p)
+                .await)?;
         Ok(rows
             .into_iter()
-            .map(|(row, reason)| Invalid {
+            .map(|(row, reason, code, params, value)| Invalid {
                 row: row as u64,
+                value,
+                code,
+                params: serde_json::from_str(&params).unwrap_or_else(|_| serde_json::json!({})),
                 reason,
             })
             .collect())

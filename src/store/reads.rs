@@ -76,6 +76,9 @@ reads! {
     fn queue_depths() -> Result<Vec<(CampaignId, ContactState, i64)>>;
     fn contact_get(id: ContactId) -> Result<ContactRow>;
     fn contact_by_phone(phone: &str) -> Result<Option<ContactRow>>;
+    fn contacts_by_external_id(
+        external_id: &str, after: ContactId, limit: i64
+    ) -> Result<Vec<ContactRow>>;
     fn contact_memberships(id: ContactId) -> Result<Vec<MembershipRow>>;
     fn contact_history(id: ContactId) -> Result<Vec<HistoryRow>>;
     fn dnc_list(after: &str, limit: i64) -> Result<Vec<DncEntry>>;

@@ -54,6 +54,8 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/campaigns/{id}/contacts", &["lead"]),
     ("GET", "/v1/contacts/{id}", &["lead"]),
     ("GET", "/v1/imports/{id}", &["lead"]),
+    ("GET", "/v1/imports/{id}/invalid.csv", &["lead"]),
+    ("POST", "/v1/imports/preview", &["lead"]),
     ("POST", "/v1/dnc", &["lead"]),
     ("GET", "/v1/dnc", &["lead"]),
     ("DELETE", "/v1/dnc/{phone}", &["lead"]),

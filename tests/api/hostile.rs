@@ -234,7 +234,9 @@ async fn a_cell_with_a_nul_byte_is_an_invalid_row_and_the_import_ends_done(app: 
 }
 
 /// 5,000 invalid rows each quoting a 2,000-character cell: the counts are exact, the first
-/// 1,000 are listed, each reason quotes an excerpt, and the answer stays under 200 KB.
+/// 1,000 are listed, each reason quotes an excerpt and each `value` (contract v1.2) is cut to
+/// 100 characters, and the answer stays under 300 KB (it was 200 KB before rows carried their
+/// value, code and params; it is a fixed bound either way, whatever the cells hold).
 async fn an_upload_with_5000_invalid_rows_answers_a_small_report_with_exact_counts(app: TestApp) {
     let campaign = app.campaign(json!({})).await;
     let zone = "Z".repeat(2000);
@@ -250,7 +252,7 @@ async fn an_upload_with_5000_invalid_rows_answers_a_small_report_with_exact_coun
     assert_eq!(done["report"]["invalid_count"], 5_000);
     let id = done["id"].as_i64().unwrap();
     let answer = app.get(&format!("/v1/imports/{id}"), app.admin()).await;
-    assert!(answer.text.len() < 200_000, "{} bytes", answer.text.len());
+    assert!(answer.text.len() < 300_000, "{} bytes", answer.text.len());
     let listed = answer.body["report"]["invalid"].as_array().unwrap();
     assert_eq!(listed.len(), 1_000);
     assert_eq!(listed[0]["row"], 3);

@@ -20,6 +20,7 @@ mod eligibility;
 mod eligibility_property;
 mod events;
 mod faults;
+mod files;
 mod floor;
 mod floor_limits;
 mod forecast;

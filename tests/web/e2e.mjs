@@ -181,6 +181,11 @@ const scenarios = {
     await page.locator("#import-campaign").selectOption(String(cfg.campaign));
     await page.locator("#import-file").setInputFiles({ name: "contacts.csv", mimeType: "text/csv", buffer: Buffer.from(cfg.csv) });
     await page.locator("#import-form button[type=submit]").click();
+    // The preview first: each column with what it is read as, the first rows, then the import.
+    await page.locator("#import-preview").waitFor({ state: "visible", timeout: TIMEOUT });
+    check((await page.locator("#preview-map select").first().inputValue()) === "phone", "the phone column is read as the phone");
+    check((await page.locator("#preview-rows tr").count()) === cfg.report.total, "the first rows are shown");
+    await page.locator("#import-confirm").click();
     await page.locator("#import-report").waitFor({ state: "visible", timeout: TIMEOUT });
     check((await text(page, "#r-total")) === String(cfg.report.total), "total rows");
     check((await text(page, "#r-accepted")) === String(cfg.report.accepted), "accepted rows");
@@ -188,7 +193,9 @@ const scenarios = {
     check((await text(page, "#r-invalid")) === String(cfg.report.invalid.length), "invalid count");
     const rows = await page.locator("#invalid-rows tr").allTextContents();
     check(rows.length === cfg.report.invalid.length, "one line per invalid row");
-    cfg.report.invalid.forEach((r, i) => check(rows[i].startsWith(String(r.row)) && rows[i].includes(r.reason), `invalid row ${r.row} shows its reason: ${rows[i]}`));
+    // Each invalid row with its value and its reason translated from its code.
+    cfg.report.invalid.forEach((r, i) => check(rows[i].startsWith(String(r.row)) && rows[i].includes(r.value) && !rows[i].includes(r.code), `invalid row ${r.row} shows its value and translated reason: ${rows[i]}`));
+    check(await page.locator("#invalid-download").isVisible(), "the invalid rows can be downloaded");
     await shot(page, "lead-import");
   },
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Import benchmark by charset (issue 25): the same ROWS (default 1,000,000) generated contacts
+# uploaded as UTF-8 CSV, as GB18030 CSV (Excel's "CSV" on Chinese Windows, CRLF) and as UTF-16
+# tab-separated text (Excel's "Unicode text"), each into a fresh database, each read by the
+# import job. Prints rows/s per charset, the ratio to the UTF-8 path, and the server's peak
+# memory (the decoders' buffers are fixed: it should not grow with the charset).
+# BACKENDS=sqlite (or postgres) runs one backend. The .xlsx path is not built yet.
+source "$(dirname "$0")/bench-lib.sh"
+ROWS="${ROWS:-1000000}"
+build
+"$LOADGEN" csv "$ROWS" > "$WORK/utf-8.csv"
+python3 - "$WORK" <<'PY'
+import sys
+work = sys.argv[1]
+text = open(f"{work}/utf-8.csv", encoding="utf-8", newline="").read().replace("\r\n", "\n")
+open(f"{work}/gb18030.csv", "wb").write(text.replace("\n", "\r\n").encode("gb18030"))
+open(f"{work}/utf-16.txt", "wb").write(text.replace(",", "\t").replace("\n", "\r\n").encode("utf-16"))
+PY
+for f in utf-8.csv gb18030.csv utf-16.txt; do echo "file $f: $(du -h "$WORK/$f" | cut -f1) for $ROWS rows"; done
+
+upload() { # upload FILE CAMPAIGN -> rows/s, upload to the import's end
+  local start end id state
+  start=$(date +%s.%N)
+  id=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: text/csv" \
+    --data-binary "@$1" "$BASE/v1/campaigns/$2/contacts" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+  while :; do
+    state=$(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/v1/imports/$id" \
+      | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['state'], d.get('report', {}) and d['report'].get('charset'))")
+    case "$state" in done*|failed*) break ;; esac
+    sleep 0.5
+  done
+  end=$(date +%s.%N)
+  echo "$state $(python3 -c "print(round($ROWS / ($end - $start)))")"
+}
+
+for backend in ${BACKENDS:-sqlite postgres}; do
+  base=""
+  for f in utf-8.csv gb18030.csv utf-16.txt; do
+    url=$(fresh_db $backend)
+    start_server "$url"
+    campaign=$(new_campaign "charset bench $f")
+    result=$(upload "$WORK/$f" "$campaign")
+    rss=$(peak_rss_mib)
+    stop_server
+    rate=${result##* }
+    base=${base:-$rate}
+    echo "$backend $f: ${result% *}, $rate rows/s ($(ratio "$rate" "$base")x UTF-8), peak RSS $rss MiB"
+  done
+done
