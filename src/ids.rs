@@ -64,4 +64,8 @@ ids! {
     EventId;
     /// A reason agents may pause for.
     PauseReasonId;
+    /// A webhook subscription.
+    WebhookId;
+    /// One event for one webhook in the outbox (its `id` in the body sent).
+    DeliveryId;
 }

@@ -32,6 +32,8 @@ pub struct Supervisors;
 pub struct AgentsAndSupervisors;
 /// Finding people: leads, supervisors and machine callers (a CRM looking a caller up).
 pub struct Finders;
+/// Machine callers' own routes (webhooks): integration tokens.
+pub struct Integrators;
 
 impl Admits for Admins {
     const ROLES: &'static [Role] = &[];
@@ -50,6 +52,9 @@ impl Admits for Supervisors {
 }
 impl Admits for Finders {
     const ROLES: &'static [Role] = &[Role::Lead, Role::Supervisor, Role::Integration];
+}
+impl Admits for Integrators {
+    const ROLES: &'static [Role] = &[Role::Integration];
 }
 impl Admits for AgentsAndSupervisors {
     const ROLES: &'static [Role] = &[Role::Agent, Role::Supervisor, Role::Lead];

@@ -51,6 +51,7 @@ pub mod stats;
 pub mod targets;
 pub mod tokens;
 pub mod web;
+pub mod webhooks;
 
 /// What every handler can reach: the operations (and through them the store, clock and
 /// configuration) and the edge's own limiters (failed auth, phone look-ups).
@@ -111,6 +112,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(targets::router())
         .merge(events::router())
         .merge(export::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document of every route.

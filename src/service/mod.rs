@@ -21,6 +21,7 @@ pub mod agent_states;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
+pub mod deliveries;
 pub mod dnc;
 pub mod eligibility;
 pub mod feed;
@@ -39,6 +40,7 @@ pub mod scheduler;
 pub mod scripts;
 pub mod targets;
 pub mod warnings;
+pub mod webhooks;
 
 pub use handout::HandOut;
 pub use hub::EventHub;
@@ -150,6 +152,10 @@ pub struct Service {
     /// Turns to parse an import (`OUTCALL_IMPORTS_AT_ONCE`): an inline import or an import job
     /// holds one while it reads, so only so many uploads are parsed at once in this process.
     importing: Arc<tokio::sync::Semaphore>,
+    /// Sends webhook deliveries (only the deliverer, never a request).
+    sender: Arc<deliveries::Sender>,
+    /// Wakes this process's deliverer when a change may have written deliveries.
+    pub deliveries_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -163,6 +169,8 @@ impl Service {
         let region = Region::parse(&config.default_region).map_err(anyhow::Error::msg)?;
         let handout = Arc::new(HandOut::new(store.clone(), clock.clone(), &config));
         let importing = Arc::new(tokio::sync::Semaphore::new(config.imports_at_once.into()));
+        let allow = crate::webhooks::Allow(config.webhook_allow.clone());
+        let sender = Arc::new(deliveries::Sender::new(allow)?);
         Ok(Self {
             reads: Reads::new(store.clone()),
             store,
@@ -174,6 +182,8 @@ impl Service {
             renderer: Renderer::new(render::RENDER_BUDGET),
             queue,
             importing,
+            sender,
+            deliveries_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
