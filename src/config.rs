@@ -217,7 +217,12 @@ pub struct Config {
     pub webhook_keep: Span,
 
     /// How often, in milliseconds, each process looks for webhook deliveries that are due.
-    #[arg(long, env = "OUTCALL_WEBHOOK_POLL_MS", default_value_t = 1_000, hide = true)]
+    #[arg(
+        long,
+        env = "OUTCALL_WEBHOOK_POLL_MS",
+        default_value_t = 1_000,
+        hide = true
+    )]
     pub webhook_poll_ms: u64,
 
     /// How many due retries and callbacks one sweep moves to the ready queue at most.

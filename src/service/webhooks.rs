@@ -49,8 +49,7 @@ fn check_events(events: Vec<String>) -> Result<Vec<WebhookEvent>, String> {
 
 fn check_secret(secret: String) -> Result<String, String> {
     check_free_text(&secret, *SECRET_CHARS.end())?;
-    if !SECRET_CHARS.contains(&secret.chars().count()) || secret.chars().any(char::is_whitespace)
-    {
+    if !SECRET_CHARS.contains(&secret.chars().count()) || secret.chars().any(char::is_whitespace) {
         return Err(format!(
             "must be {} to {} characters without spaces",
             SECRET_CHARS.start(),

@@ -12,10 +12,7 @@ use crate::{
     webhooks::WebhookEvent,
 };
 
-use super::{
-    Result, Store, Tx,
-    webhooks::Announcement,
-};
+use super::{Result, Store, Tx, webhooks::Announcement};
 
 /// One listed phone.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -77,7 +74,8 @@ impl Store {
                 .bind(phone)
                 .fetch_optional(c)
                 .await)?;
-            let data = serde_json::json!({"contact": contact, "reason": reason, "added_by": added_by});
+            let data =
+                serde_json::json!({"contact": contact, "reason": reason, "added_by": added_by});
             let event = Announcement {
                 kind: WebhookEvent::Dnc,
                 contact,

@@ -28,8 +28,8 @@ use crate::{
     contacts::{ContactState, import::Invalid},
     dispatch::Disposition,
     ids::{
-        AgentId, CampaignId, ContactId, EntryId, FollowUpId, ImportId, OfferId, PauseReasonId,
-        DeliveryId, ScriptId, TargetId, TokenId, WebhookId,
+        AgentId, CampaignId, ContactId, DeliveryId, EntryId, FollowUpId, ImportId, OfferId,
+        PauseReasonId, ScriptId, TargetId, TokenId, WebhookId,
     },
     people::Principal,
     stats::Tally,

@@ -121,8 +121,7 @@ const RETRY: &str = "UPDATE webhook_outbox SET state = 'pending', next_at = $3 \
      WHERE webhook_id = $1 AND id = $2";
 /// Whether anything is due: one read of the partial index, so an idle deliverer never takes
 /// SQLite's writer.
-const ANY_DUE: &str =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_outbox WHERE state = 'pending' AND next_at <= $1 LIMIT 1) d";
+const ANY_DUE: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_outbox WHERE state = 'pending' AND next_at <= $1 LIMIT 1) d";
 /// Due rows whose contact has no earlier pending event for the same webhook.
 const DUE: &str = "SELECT o.id FROM webhook_outbox o \
      WHERE o.state = 'pending' AND o.next_at <= $1 \
@@ -145,7 +144,6 @@ const PRUNE: &str = "DELETE FROM webhook_outbox WHERE state = 'delivered' AND de
 
 impl Store {
     /// Stores a webhook and the events it wants, audited (never its secret).
-    #[allow(clippy::too_many_arguments)]
     pub async fn webhook_create(
         &self,
         url: &str,
@@ -194,10 +192,17 @@ impl Store {
         after: WebhookId,
         limit: i64,
     ) -> Result<Vec<WebhookRow>> {
-        let sql = format!("{COLUMNS}{}", if owner.is_some() { LIST_OWNED } else { LIST_ALL });
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
+        let sql = format!(
+            "{COLUMNS}{}",
+            if owner.is_some() {
+                LIST_OWNED
+            } else {
+                LIST_ALL
+            }
+        );
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(after)
         .bind(limit + 1)
         .bind(owner)
@@ -208,9 +213,9 @@ impl Store {
     /// One webhook.
     pub async fn webhook_get(&self, id: WebhookId) -> Result<Option<WebhookRow>> {
         let sql = format!("{COLUMNS}{BY_ID}");
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(id)
         .fetch_optional(p)
         .await)?)
@@ -245,7 +250,8 @@ impl Store {
         if gone == 0 {
             return Err(StoreError::NotFound);
         }
-        let before = serde_json::json!({"url": webhook.url, "include_phone": webhook.include_phone});
+        let before =
+            serde_json::json!({"url": webhook.url, "include_phone": webhook.include_phone});
         let record = change(webhook.id, Action::Delete).before(before);
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
@@ -260,9 +266,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<DeliveryRow>> {
         let sql = format!("{DELIVERY_COLUMNS}{DELIVERIES}");
-        Ok(on_pool!(&self.reads, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(webhook)
         .bind(after)
         .bind(limit + 1)
@@ -313,7 +319,13 @@ impl Store {
         .fetch_one(c)
         .await)?;
         let after = serde_json::json!({"delivery": delivery});
-        Store::audit_in(&mut tx, by, now, &change(webhook, Action::Retry).after(after)).await?;
+        Store::audit_in(
+            &mut tx,
+            by,
+            now,
+            &change(webhook, Action::Retry).after(after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row)
     }

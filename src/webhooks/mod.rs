@@ -158,7 +158,12 @@ mod tests {
             assert!(is_internal(ip(bad)), "{bad}");
             assert!(!permitted(ip(bad), &[]), "{bad}");
         }
-        for good in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for good in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_internal(ip(good)), "{good}");
         }
     }
@@ -177,8 +182,14 @@ mod tests {
         let day = 86_400_000;
         assert_eq!(next_attempt(1, 10_000, day, 0, 0), Some(10_000));
         assert_eq!(next_attempt(2, 10_000, day, 0, 0), Some(20_000));
-        assert_eq!(next_attempt(20, 10_000, day, 0, 5), Some(5 + MAX_BACKOFF_MS));
+        assert_eq!(
+            next_attempt(20, 10_000, day, 0, 5),
+            Some(5 + MAX_BACKOFF_MS)
+        );
         assert_eq!(next_attempt(30, 10_000, day, 0, day), None);
-        assert_eq!(next_attempt(3, 10_000, day, 0, day - 1), Some(day - 1 + 40_000));
+        assert_eq!(
+            next_attempt(3, 10_000, day, 0, day - 1),
+            Some(day - 1 + 40_000)
+        );
     }
 }

@@ -28,13 +28,17 @@ mod tests {
     fn the_signature_is_the_rfc_4231_hmac_of_time_dot_body() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         assert_eq!(
-            sign("Jefe", 0, "what do ya want for nothing?")
-                .len(),
+            sign("Jefe", 0, "what do ya want for nothing?").len(),
             "t=0,v1=".len() + 64
         );
         let mut mac = HmacSha256::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(
             hex,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

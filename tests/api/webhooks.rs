@@ -236,7 +236,10 @@ async fn an_outcome_is_delivered_to_its_receiver_signed_with_the_webhook_secret(
     assert!(body["id"].is_i64() && body["at"].is_string(), "{body}");
     assert_eq!(body["data"]["contact"], contact);
     assert_eq!(body["data"]["disposition"], "accepted");
-    assert!(body["data"].get("phone").is_none(), "no phone unless asked for");
+    assert!(
+        body["data"].get("phone").is_none(),
+        "no phone unless asked for"
+    );
     assert!(!event.body.contains("13800130000"), "no phone anywhere");
 
     let listed = app
@@ -350,9 +353,13 @@ async fn an_internal_address_is_refused_without_the_allow_list_at_creation_and_a
         "http://169.254.169.254/latest/meta-data".to_owned(),
         "http://[fd00::1]/hook".to_owned(),
     ] {
-        app.post("/v1/webhooks", &admin, json!({"url": url, "events": ["outcome"]}))
-            .await
-            .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "url");
+        app.post(
+            "/v1/webhooks",
+            &admin,
+            json!({"url": url, "events": ["outcome"]}),
+        )
+        .await
+        .expect_problem(StatusCode::UNPROCESSABLE_ENTITY, "url");
     }
     // A name is checked once resolved, at each delivery.
     let url = format!("http://localhost:{port}/hook");
@@ -375,7 +382,10 @@ async fn an_internal_address_is_refused_without_the_allow_list_at_creation_and_a
         "{attempt}"
     );
     assert!(attempt["response_code"].is_null());
-    assert!(receiver.received().is_empty(), "nothing reached the receiver");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
 }
 
 async fn a_delivery_retried_through_the_api_is_sent_again_and_listed_with_both_attempts(
@@ -445,9 +455,16 @@ async fn an_integration_token_reaches_only_its_own_webhooks(app: TestApp) {
     let own = listed(mine.clone()).await;
     assert_eq!(own.len(), 1);
     assert_eq!(own[0]["events"], json!(["dnc"]));
-    assert!(own[0].get("secret").is_none(), "never listed with its secret");
+    assert!(
+        own[0].get("secret").is_none(),
+        "never listed with its secret"
+    );
     assert!(listed(theirs.clone()).await.is_empty());
-    assert_eq!(listed(app.admin().to_owned()).await.len(), 1, "an admin sees all");
+    assert_eq!(
+        listed(app.admin().to_owned()).await.len(),
+        1,
+        "an admin sees all"
+    );
     let path = format!("/v1/webhooks/{webhook}");
     app.get(&format!("{path}/deliveries"), &theirs)
         .await
@@ -469,13 +486,28 @@ async fn a_webhook_that_cannot_work_is_refused_naming_the_field(app: TestApp) {
     let admin = app.admin().to_owned();
     let long = format!("https://example.com/{}", "a".repeat(2_000));
     let cases = [
-        (json!({"url": "ftp://example.com/", "events": ["outcome"]}), "url"),
+        (
+            json!({"url": "ftp://example.com/", "events": ["outcome"]}),
+            "url",
+        ),
         (json!({"url": "", "events": ["outcome"]}), "url"),
         (json!({"url": long, "events": ["outcome"]}), "url"),
-        (json!({"url": "https://u:p@example.com/", "events": ["outcome"]}), "url"),
-        (json!({"url": "https://example.com/", "events": []}), "events"),
-        (json!({"url": "https://example.com/", "events": ["outcome", "sale"]}), "events"),
-        (json!({"url": "https://example.com/", "events": ["dnc"], "secret": "short"}), "secret"),
+        (
+            json!({"url": "https://u:p@example.com/", "events": ["outcome"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["outcome", "sale"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["dnc"], "secret": "short"}),
+            "secret",
+        ),
     ];
     for (body, field) in cases {
         app.post("/v1/webhooks", &admin, body.clone())
@@ -535,8 +567,16 @@ async fn two_postgresql_processes_send_each_event_once_per_attempt(backend: Back
     let got = wait_for(&app, &receiver, 36).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_now = receiver.received();
-    assert_eq!(got_now.len(), 36, "no event sent twice: {}", got_now.len() - got.len());
-    let ids: BTreeSet<i64> = got_now.iter().map(|r| r.json()["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        got_now.len(),
+        36,
+        "no event sent twice: {}",
+        got_now.len() - got.len()
+    );
+    let ids: BTreeSet<i64> = got_now
+        .iter()
+        .map(|r| r.json()["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids.len(), 36);
     for d in deliveries(&app, &admin, webhook).await {
         assert_eq!(d["attempts"].as_array().unwrap().len(), 1, "{d}");
