@@ -12,7 +12,9 @@
 # Prints, per backend: next and outcome latency (p50/p95/p99/max, quiet and busy), cycles/s,
 # errors, wallboard refresh, /metrics and contact-page latency, import time alone and busy, and
 # the server's peak RSS. BACKENDS=sqlite (or postgres) runs one; BIN= runs another build;
-# SRV_ENV="OUTCALL_SQLITE_SYNC=normal" passes settings to the server.
+# SRV_ENV="OUTCALL_SQLITE_SYNC=normal" passes settings to the server. SLOW_WEBHOOK=1 adds one
+# webhook subscription (outcome, dnc, follow_up, campaign) to a local receiver that sleeps 5 s per
+# request, so the mixed load can be compared with and without a slow receiver (issue 28).
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 export RATE="${RATE:-100}" AGENTS="${AGENTS:-64}" QUIET="${QUIET:-20}" BUSY="${BUSY:-30}"
@@ -23,10 +25,42 @@ export IMPORT_ROWS="${IMPORT_ROWS:-1000000}"
 MIXED="$ROOT/target/release/examples/mixed"
 build
 
+# A receiver that answers every POST 200 after 5 s, many at once; prints requests received.
+RECEIVER_PID=""
+start_slow_receiver() {
+  local port=$((40000 + RANDOM % 20000))
+  python3 - "$port" "$WORK/webhook-hits" <<'PY' &
+import http.server, sys, threading, time
+port, hits = int(sys.argv[1]), sys.argv[2]
+lock, n = threading.Lock(), [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        time.sleep(5)
+        with lock:
+            n[0] += 1
+            open(hits, "w").write(str(n[0]))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+  RECEIVER_PID=$!
+  RECEIVER_URL="http://127.0.0.1:$port/hook"
+}
+stop_slow_receiver() { [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null; RECEIVER_PID=""; }
+trap 'stop_slow_receiver; cleanup' EXIT
+if [ -n "${SLOW_WEBHOOK:-}" ]; then
+  SRV_ENV="${SRV_ENV:-} OUTCALL_WEBHOOK_ALLOW=127.0.0.0/8"
+fi
+
 echo "rows $ROWS, $RATE cycles/s over $AGENTS agents, quiet ${QUIET}s, busy >= ${BUSY}s, import $IMPORT_ROWS rows, bin $BIN"
 for backend in ${BACKENDS:-sqlite postgres}; do
   url=$(fresh_db $backend)
   start_server "$url"
+  if [ -n "${SLOW_WEBHOOK:-}" ]; then
+    start_slow_receiver
+    api POST /v1/webhooks "{\"url\": \"$RECEIVER_URL\", \"events\": [\"outcome\", \"dnc\", \"follow_up\", \"campaign\"]}" >/dev/null
+  fi
   main=$(new_campaign "floor")
   seeded=$("$LOADGEN" import "$BASE" "$TOKEN" "$main" "$ROWS")
   api POST "/v1/campaigns/$main/start" >/dev/null
@@ -34,6 +68,10 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   result=$("$MIXED" "$BASE" "$TOKEN" "$main" "$alone" "$busy")
   rss=$(peak_rss_mib)
   stop_server
+  if [ -n "${SLOW_WEBHOOK:-}" ]; then
+    stop_slow_receiver
+    echo "$backend: slow webhook receiver got $(cat "$WORK/webhook-hits" 2>/dev/null || echo 0) requests (5 s each)"
+  fi
   echo "$result" > "$WORK/mixed-$backend.json"
   python3 - "$backend" "$result" "$rss" "$(json_field "$seeded" rows_per_second)" <<'PY'
 import json, sys

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, TargetId, TokenId};
+use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, TargetId, TokenId, WebhookId};
 
 crate::text_enum! {
     /// What kind of thing changed.
@@ -24,6 +24,8 @@ crate::text_enum! {
         PauseReason = "pause_reason",
         /// A complaint's follow-up (resolved or re-opened).
         FollowUp = "follow_up",
+        /// A webhook subscription (created, deleted, a delivery of it retried).
+        Webhook = "webhook",
     }
 }
 
@@ -52,6 +54,8 @@ crate::text_enum! {
         Release = "release",
         /// An agent's state set by a supervisor or lead.
         SetState = "set_state",
+        /// A webhook delivery sent again by hand.
+        Retry = "retry",
     }
 }
 
@@ -109,6 +113,9 @@ impl Audited for TokenId {
 }
 impl Audited for TargetId {
     const ENTITY: Entity = Entity::Target;
+}
+impl Audited for WebhookId {
+    const ENTITY: Entity = Entity::Webhook;
 }
 
 /// A change of the thing `id` names.

@@ -234,6 +234,35 @@ pub struct Config {
     /// this bounds the CPU forecasts can take whatever is asked.
     #[arg(long, env = "OUTCALL_FORECASTS_AT_ONCE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub forecasts_at_once: u16,
+    /// Internal address blocks webhooks may reach nonetheless (comma-separated, e.g.
+    /// `127.0.0.0/8,::1`); by default a webhook goes only to public addresses, checked after
+    /// every DNS resolution.
+    #[arg(long, env = "OUTCALL_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<crate::net::Cidr>,
+
+    /// How long a webhook delivery waits after its first failed attempt; each further failure
+    /// doubles the wait, to an hour at most.
+    #[arg(long, env = "OUTCALL_WEBHOOK_BACKOFF", default_value = "10s")]
+    pub webhook_backoff: Span,
+
+    /// How long a webhook delivery is retried before it is given up (`failed`, retried only by
+    /// hand): at least a day.
+    #[arg(long, env = "OUTCALL_WEBHOOK_RETRY_FOR", default_value = "24h")]
+    pub webhook_retry_for: Span,
+
+    /// How long delivered webhook events (and their attempts) are kept for the deliveries list
+    /// before the janitor prunes them.
+    #[arg(long, env = "OUTCALL_WEBHOOK_KEEP", default_value = "7d")]
+    pub webhook_keep: Span,
+
+    /// How often, in milliseconds, each process looks for webhook deliveries that are due.
+    #[arg(
+        long,
+        env = "OUTCALL_WEBHOOK_POLL_MS",
+        default_value_t = 1_000,
+        hide = true
+    )]
+    pub webhook_poll_ms: u64,
 
     /// How many due retries and callbacks one sweep moves to the ready queue at most.
     #[arg(

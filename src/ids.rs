@@ -66,4 +66,8 @@ ids! {
     PauseReasonId;
     /// A conversion reported by billing or a CRM.
     ConversionId;
+    /// A webhook subscription.
+    WebhookId;
+    /// One event for one webhook in the outbox (its `id` in the body sent).
+    DeliveryId;
 }

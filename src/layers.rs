@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("catalog", 0),
     ("config", 0),
     ("telemetry", 0),
+    ("webhooks", 0),
     ("store", 1),
     ("service", 2),
     ("http", 3),

@@ -32,6 +32,7 @@ pub mod telemetry;
 pub mod text;
 pub mod time;
 pub mod validate;
+pub mod webhooks;
 
 #[cfg(test)]
 mod layers;

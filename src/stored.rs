@@ -184,6 +184,7 @@ mod tests {
         floor::{AgentState, Pending},
         people::Role,
         stats::{Metric, TargetScope},
+        webhooks::{AttemptResult, DeliveryState, WebhookEvent},
     };
 
     /// `table.column` → the values its latest CHECK allows, from one backend's migrations.
@@ -252,6 +253,10 @@ mod tests {
             ("agent_states.state", spellings(AgentState::ALL)),
             ("agent_states.pending", spellings(Pending::ALL)),
             ("agent_state_time.state", spellings(AgentState::ALL)),
+            ("webhook_events.kind", spellings(WebhookEvent::ALL)),
+            ("webhook_outbox.kind", spellings(WebhookEvent::ALL)),
+            ("webhook_outbox.state", spellings(DeliveryState::ALL)),
+            ("webhook_attempts.result", spellings(AttemptResult::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {
             let found = checks(dir);

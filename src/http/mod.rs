@@ -52,6 +52,7 @@ pub mod stats;
 pub mod targets;
 pub mod tokens;
 pub mod web;
+pub mod webhooks;
 
 /// What every handler can reach: the operations (and through them the store, clock and
 /// configuration) and the edge's own limiters (failed auth, phone look-ups).
@@ -113,6 +114,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(export::router())
         .merge(conversions::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document of every route.

@@ -21,6 +21,7 @@ use crate::{
     store::Store,
 };
 
+mod deliverer;
 pub mod importer;
 pub mod janitor;
 pub mod queue;
@@ -92,6 +93,7 @@ impl Jobs {
             self.shutdown.clone(),
         ));
         *self.monitor.lock().await = Some(supervisor);
+        tokio::spawn(deliverer::run(service.clone(), self.shutdown.clone()));
         let every = service.config.sweep_every.std().max(Duration::from_secs(1));
         let sweeps = self.sweeps.clone();
         self.spawn_ticker(every, move |slot| {

@@ -1,5 +1,6 @@
 //! Pruning what is kept only for a while: idempotency records past their time, the event log
-//! past its replay window, agents' skips past their time, the maintenance log itself.
+//! past its replay window, agents' skips past their time, delivered webhook events past
+//! `OUTCALL_WEBHOOK_KEEP`, the maintenance log itself.
 
 use crate::time::{DAY_MS, Instant};
 
@@ -19,6 +20,10 @@ impl Service {
         // Last-Event-ID replays reach back a day.
         self.store.events_prune(now.plus_millis(-DAY_MS)).await?;
         self.store.skips_prune(now).await?;
+        let delivered = self.deliveries_prune().await?;
+        if delivered > 0 {
+            tracing::info!(delivered, "pruned delivered webhook events");
+        }
         self.store
             .maintenance_record("prune_idempotency", now, pruned as i64)
             .await?;

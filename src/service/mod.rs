@@ -22,6 +22,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod conversions;
+pub mod deliveries;
 pub mod dnc;
 pub mod eligibility;
 pub mod feed;
@@ -42,6 +43,7 @@ pub mod scheduler;
 pub mod scripts;
 pub mod targets;
 pub mod warnings;
+pub mod webhooks;
 
 pub use handout::HandOut;
 pub use hub::EventHub;
@@ -157,6 +159,10 @@ pub struct Service {
     /// staffing search take up to a second of CPU at their worst, so however many leads ask,
     /// forecasts take at most this many blocking threads at once.
     forecasting: Arc<tokio::sync::Semaphore>,
+    /// Sends webhook deliveries (only the deliverer, never a request).
+    sender: Arc<deliveries::Sender>,
+    /// Wakes this process's deliverer when a change may have written deliveries.
+    pub deliveries_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -177,6 +183,8 @@ impl Service {
             config.render_memory_mib,
             render::RENDER_BUDGET,
         )?;
+        let allow = crate::webhooks::Allow(config.webhook_allow.clone());
+        let sender = Arc::new(deliveries::Sender::new(allow)?);
         Ok(Self {
             reads: Reads::new(store.clone()),
             store,
@@ -189,6 +197,8 @@ impl Service {
             queue,
             importing,
             forecasting,
+            sender,
+            deliveries_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -21,10 +21,12 @@ use crate::{
         campaigns::CampaignRow,
         eligibility::Standing,
         idempotency::Remembered,
+        webhooks::Announcement,
     },
     text::{Notes, check_free_text},
     time::{DAY_MS, Instant},
     validate::{Invalid, Validator},
+    webhooks::WebhookEvent,
 };
 
 use super::{Error, Result, Service};
@@ -247,6 +249,7 @@ impl Service {
         };
         let context = Context {
             token: req.token,
+            phone: &contact.phone,
             agent_name: req.agent_name,
             key: req.key.as_ref(),
             campaign: &campaign,
@@ -256,6 +259,7 @@ impl Service {
         let d = write.disposition;
         if let Answer::Recorded(_) = &answer {
             self.events.poke();
+            self.deliveries_wake.notify_one();
             metrics::counter!("outcall_outcomes_total", "disposition" => d.as_str()).increment(1);
             tracing::info!(call = %req.call, campaign = %campaign.id, agent = %req.agent,
                 disposition = %d, "outcome recorded");
@@ -341,12 +345,22 @@ impl Service {
         if d == Disposition::Complaint {
             let due = now.plus_millis(FOLLOW_UP_DUE_MS);
             Store::follow_up_in(&mut tx, &done, w.notes, due, now).await?;
+            let data = json!({"contact": done.contact_id, "campaign": done.campaign_id,
+                "call": done.id, "due_at": due.rfc3339(chrono_tz::UTC), "resolved": false});
+            let event = announcement(WebhookEvent::FollowUp, done.contact_id, now, data, ctx);
+            Store::announce_in(&mut tx, &event).await?;
         }
         let campaign = ctx.campaign;
         let event = json!({"campaign": campaign.id, "offer": campaign.offer_code, "agent": w.agent_id,
             "agent_name": ctx.agent_name, "disposition": d, "reached": d.reached(),
             "conversion": d.converts(), "at": now.rfc3339(self.tz())});
         Store::event_in(&mut tx, EventKind::Outcome, now, &event).await?;
+        let data = json!({"contact": done.contact_id, "call": done.id, "campaign": campaign.id,
+            "offer": campaign.offer_code, "agent": w.agent_id, "disposition": d,
+            "reached": d.reached(), "conversion": d.converts(), "attempt": done.attempt,
+            "callback_at": w.callback_at.map(|t| t.rfc3339(chrono_tz::UTC))});
+        let outcome = announcement(WebhookEvent::Outcome, done.contact_id, now, data, ctx);
+        Store::announce_in(&mut tx, &outcome).await?;
         let answer = json!({
             "call": {"id": done.id, "state": "completed", "disposition": d, "attempt": done.attempt,
                      "script_version": done.script_version, "finished_at": now.rfc3339(tz)},
@@ -366,9 +380,28 @@ impl Service {
     }
 }
 
+/// An event of this outcome for webhooks (the phone only for those that asked for it).
+fn announcement<'a>(
+    kind: WebhookEvent,
+    contact: ContactId,
+    at: Instant,
+    data: Value,
+    ctx: &'a Context<'_>,
+) -> Announcement<'a> {
+    Announcement {
+        kind,
+        contact: Some(contact),
+        at,
+        data,
+        phone: Some(ctx.phone),
+    }
+}
+
 /// What the outcome's transaction needs besides the write itself.
 struct Context<'a> {
     token: TokenId,
+    /// The contact's phone, for webhooks that asked for it.
+    phone: &'a str,
     agent_name: &'a str,
     key: Option<&'a (String, String)>,
     campaign: &'a CampaignRow,

@@ -402,5 +402,14 @@ async fn campaign_event(
 ) -> Result<()> {
     let payload =
         serde_json::json!({"campaign": id, "name": name, "status": status, "at": now.millis()});
-    Store::event_in(tx, EventKind::Campaign, now, &payload).await
+    Store::event_in(tx, EventKind::Campaign, now, &payload).await?;
+    let data = serde_json::json!({"campaign": id, "name": name, "status": status});
+    let event = super::webhooks::Announcement {
+        kind: crate::webhooks::WebhookEvent::Campaign,
+        contact: None,
+        at: now,
+        data,
+        phone: None,
+    };
+    Store::announce_in(tx, &event).await
 }

@@ -5,12 +5,14 @@ use serde::Serialize;
 
 use crate::{
     audit::{Action, Change, Entity},
+    ids::ContactId,
     on_pool, on_tx,
     people::Principal,
     time::Instant,
+    webhooks::WebhookEvent,
 };
 
-use super::{Result, Store, Tx};
+use super::{Result, Store, Tx, webhooks::Announcement};
 
 /// One listed phone.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -28,6 +30,7 @@ const INSERT: &str = "INSERT INTO dnc (phone, reason, added_by, added_at) VALUES
 /// Entries are suppressed only while queued: a leased one is caught at its outcome or release.
 const SUPPRESS: &str = "UPDATE campaign_contacts SET state = 'suppressed', updated_at = $2 \
      WHERE state IN ('ready', 'scheduled') AND contact_id IN (SELECT id FROM contacts WHERE phone = $1)";
+const CONTACT_BY_PHONE: &str = "SELECT id FROM contacts WHERE phone = $1";
 const GET: &str = "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone = $1";
 const LIST: &str =
     "SELECT phone, reason, added_by, added_at FROM dnc WHERE phone > $1 ORDER BY phone LIMIT $2";
@@ -67,6 +70,20 @@ impl Store {
             let after = serde_json::json!({"reason": reason, "added_by": added_by});
             let record = Change::new(Entity::Dnc, phone, Action::List).after(after);
             Store::audit_in(tx, by, now, &record).await?;
+            let contact: Option<ContactId> = on_tx!(tx, |c| sqlx::query_scalar(CONTACT_BY_PHONE)
+                .bind(phone)
+                .fetch_optional(c)
+                .await)?;
+            let data =
+                serde_json::json!({"contact": contact, "reason": reason, "added_by": added_by});
+            let event = Announcement {
+                kind: WebhookEvent::Dnc,
+                contact,
+                at: now,
+                data,
+                phone: Some(phone),
+            };
+            Store::announce_in(tx, &event).await?;
         }
         Ok(added == 1)
     }

@@ -103,6 +103,17 @@ impl Store {
             .before(state(&before))
             .after(state(&after));
         Store::audit_in(&mut tx, by, now, &record).await?;
+        let data = serde_json::json!({"follow_up": id, "contact": after.contact_id,
+            "campaign": after.campaign_id, "call": after.call_id,
+            "resolved": after.resolved_at.is_some(), "resolution": after.resolution});
+        let event = super::webhooks::Announcement {
+            kind: crate::webhooks::WebhookEvent::FollowUp,
+            contact: Some(after.contact_id),
+            at: now,
+            data,
+            phone: Some(&after.phone),
+        };
+        Store::announce_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(after)
     }

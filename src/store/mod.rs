@@ -40,6 +40,7 @@ pub mod skips;
 pub mod stats;
 pub mod targets;
 pub mod tokens;
+pub mod webhooks;
 
 pub use connect::{StoreOptions, sqlite_options};
 pub use page::Page;

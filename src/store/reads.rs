@@ -22,18 +22,20 @@ use super::{
     stats::{ExportRow, Filter, GroupBy},
     targets::TargetRow,
     tokens::TokenRow,
+    webhooks::{AttemptRow, DeliveryRow, WebhookRow},
 };
 use crate::{
     campaigns::CampaignStatus,
     contacts::{ContactState, import::Invalid},
     dispatch::Disposition,
     ids::{
-        AgentId, CampaignId, ContactId, EntryId, FollowUpId, ImportId, OfferId, PauseReasonId,
-        ScriptId, TargetId, TokenId,
+        AgentId, CampaignId, ContactId, DeliveryId, EntryId, FollowUpId, ImportId, OfferId,
+        PauseReasonId, ScriptId, TargetId, TokenId, WebhookId,
     },
     people::Principal,
     stats::Tally,
     time::Instant,
+    webhooks::WebhookEvent,
 };
 
 /// Reads only; cheap to clone.
@@ -111,4 +113,15 @@ reads! {
     fn target_list(
         scope: Option<&str>, scope_id: Option<&str>, after: TargetId, limit: i64
     ) -> Result<Vec<TargetRow>>;
+    fn webhooks_list(
+        owner: Option<TokenId>, after: WebhookId, limit: i64
+    ) -> Result<Vec<WebhookRow>>;
+    fn webhook_get(id: WebhookId) -> Result<Option<WebhookRow>>;
+    fn webhook_events(from: WebhookId, to: WebhookId) -> Result<Vec<(WebhookId, WebhookEvent)>>;
+    fn webhook_deliveries(
+        webhook: WebhookId, after: DeliveryId, limit: i64
+    ) -> Result<Vec<DeliveryRow>>;
+    fn webhook_attempts(
+        webhook: WebhookId, from: DeliveryId, to: DeliveryId
+    ) -> Result<Vec<AttemptRow>>;
 }

@@ -136,6 +136,15 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "/v1/events",
         &["lead", "viewer", "supervisor", "stream"],
     ),
+    ("POST", "/v1/webhooks", &["integration"]),
+    ("GET", "/v1/webhooks", &["integration"]),
+    ("DELETE", "/v1/webhooks/{id}", &["integration"]),
+    ("GET", "/v1/webhooks/{id}/deliveries", &["integration"]),
+    (
+        "POST",
+        "/v1/webhooks/{id}/deliveries/{delivery}/retry",
+        &["integration"],
+    ),
 ];
 
 async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
@@ -177,6 +186,7 @@ async fn every_route_admits_exactly_the_roles_it_names(app: TestApp) {
         let concrete = path
             .replace("{id}", "999999")
             .replace("{version}", "1")
+            .replace("{delivery}", "1")
             .replace("{phone}", "13800138000");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {

@@ -52,3 +52,4 @@ mod team_stats;
 mod typed_text;
 mod warnings;
 mod web;
+mod webhooks;
