@@ -2,6 +2,7 @@
 //! lead asking "why isn't this customer being called?" and a CRM looking a caller up. Searching
 //! by `name` and `external_id` comes with the audience work.
 
+use crate::codes::Code;
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -51,7 +52,7 @@ async fn contacts_find(
     // One look-up a phone: a token that sweeps numbers is slowed to the limit.
     if let Err(retry_after) = state.lookups.take(auth.0.token_id, state.now()) {
         return Err(Error::Limited {
-            code: "lookup_limit",
+            code: crate::codes::Code::LookupLimit,
             detail: format!(
                 "more than {} phone look-ups within {} by this token",
                 state.config.lookup_limit.max, state.config.lookup_limit.period
@@ -62,8 +63,9 @@ async fn contacts_find(
     let text = p
         .phone
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| Error::bad("phone", "is required"))?;
-    let phone = Phone::to_find(&text, state.region).map_err(|e| Error::bad("phone", e))?;
+        .ok_or_else(|| Error::bad("phone", Code::Required.because("is required")))?;
+    let phone = Phone::to_find(&text, state.region)
+        .map_err(|e| Error::bad("phone", Code::PhoneInvalid.because(e)))?;
     let found = state.reads.contact_by_phone(&phone).await?;
     let items = found
         .into_iter()

@@ -6,6 +6,7 @@
 //! a whole list (the writer's queue is fair: a hand-out that waits goes before the import's
 //! next batch).
 
+use crate::codes::Code;
 use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
 
 use futures::{Stream, StreamExt};
@@ -67,13 +68,13 @@ fn within_bounds(format: ImportFormat, head: &[u8]) -> Result<()> {
         ImportFormat::Csv => check_csv_head(head),
         ImportFormat::Json => check_json_head(head),
     };
-    checked.map_err(|message| Invalid::field("body", message).into())
+    checked.map_err(|message| Invalid::field("body", Code::TooLarge.because(message)).into())
 }
 
 fn broke_off(error: impl Display) -> Error {
     Error::Unreadable(FieldError::new(
         "body",
-        format!("the upload broke off: {error}"),
+        Code::UploadBroken.because(format!("the upload broke off: {error}")),
     ))
 }
 
@@ -93,7 +94,9 @@ impl Service {
     pub async fn open_campaign(&self, id: CampaignId) -> Result<()> {
         let campaign = self.store.campaign_get(id).await?;
         if campaign.status == CampaignStatus::Completed {
-            return Err(Error::Conflict("the campaign is completed".into()));
+            return Err(Error::Conflict(
+                Code::CampaignCompleted.because("the campaign is completed"),
+            ));
         }
         Ok(())
     }
@@ -282,7 +285,8 @@ impl Service {
         let now = self.now();
         let mut report = Report::default();
         while let Some(batch) = batches.recv().await {
-            let batch = batch.map_err(|m| Invalid::field(field, m))?;
+            let batch =
+                batch.map_err(|m| Invalid::field(field, Code::FileUnreadable.because(m)))?;
             let mut tx = self.store.begin().await?;
             let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
             tx.commit().await?;

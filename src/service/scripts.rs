@@ -2,6 +2,7 @@
 //! limits (`catalog::limits`) and the time budget; a hand-out whose render fails anyway (data
 //! unlike the sample) is recorded against the script's version for leads to see.
 
+use crate::codes::Code;
 use crate::{
     catalog::{RenderError, Subject, Template},
     ids::{CallId, ScriptId},
@@ -73,8 +74,8 @@ impl Service {
             .await;
         let refused = match checked {
             Ok(Ok(template)) => return Some(template),
-            Ok(Err(syntax)) => syntax,
-            Err(error) => format!("for a sample contact, {error}"),
+            Ok(Err(syntax)) => Code::TemplateInvalid.because(syntax),
+            Err(error) => Code::TemplateTooCostly.because(format!("for a sample contact, {error}")),
         };
         v.push("body", refused);
         None
