@@ -121,7 +121,7 @@ window.OC_I18N = {
     "code.team_without_active_agent": "Team {team} has no active agent.",
     "code.no_active_agent": "No active agent may work this campaign.",
     "code.retry_longer_than_time_left": "The {what} retry delay {delay} is longer than the time left before the end.",
-    "code.script_field_missing": "{percent}% of the contacts ({lacking} of {looked_at}) have no {field}, which the script reads.",
+    "code.script_field_missing": "{percent}% of the contacts looked at ({lacking} of {looked_at}) have no {field}, which the script reads.",
     "code.recurrence_before_round_ends": "The campaign recurs every {every_days} days but a round takes {round_days}.",
     "floor.pending.paused": "pause after this call",
     "floor.pending.offline": "sign-out after this call",
@@ -358,7 +358,15 @@ window.OC_I18N = {
     "dash.live": "live",
     "dash.reconnecting": "reconnecting…",
     "dash.agent": "Agent",
-    "dash.no_target": "no target set"
+    "dash.no_target": "no target set",
+    "dash.period.today": "today",
+    "dash.period.month": "this month",
+    "dash.period.12h": "last 12 hours",
+    "dash.agents_by_state": "Agents now",
+    "dash.campaigns.note": "calls and conversions: all time",
+    "dash.callable_now": "Callable now",
+    "dash.runs_out": "List runs out",
+    "dash.runs_out.later": "beyond the forecast"
   },
   zh: {
     "lang.other": "English",
@@ -717,6 +725,14 @@ window.OC_I18N = {
     "dash.live": "实时",
     "dash.reconnecting": "重新连接中…",
     "dash.agent": "坐席",
-    "dash.no_target": "未设目标"
+    "dash.no_target": "未设目标",
+    "dash.period.today": "今日",
+    "dash.period.month": "本月",
+    "dash.period.12h": "最近 12 小时",
+    "dash.agents_by_state": "当前坐席",
+    "dash.campaigns.note": "通话与成交：累计",
+    "dash.callable_now": "当前可拨",
+    "dash.runs_out": "名单用完",
+    "dash.runs_out.later": "超出预测范围"
   }
 };
