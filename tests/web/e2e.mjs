@@ -194,6 +194,12 @@ const scenarios = {
     // Said once, next to the field, in the page's words (code phone_invalid), not again above.
     check((await text(page, "#dnc-phone + .field-error")) === "Not a valid phone number.", "the field error is the translated code");
     check(!(await page.locator("#error:visible", { hasText: "phone" }).count()), "the field error is not repeated in the box");
+    // The same in Chinese: the page translates the code, it does not show the server's English.
+    await page.locator("#lang-switch").click();
+    await page.locator("#dnc-form button[type=submit]").click();
+    await page.locator("#dnc-phone + .field-error", { hasText: "不是有效的电话号码。" }).waitFor({ timeout: TIMEOUT });
+    check((await page.locator(".field-error").count()) === 1, "one error, shown once");
+    await page.locator("#lang-switch").click();
     await page.locator("#dnc-phone").fill("13900139000");
     await page.locator("#dnc-form button[type=submit]").click();
     await page.locator("#dnc-result", { hasText: "+8613900139000 added" }).waitFor({ timeout: TIMEOUT });
