@@ -3,6 +3,7 @@
 
 use std::{fmt, str::FromStr};
 
+use crate::codes::{Code, Reason};
 use serde::{Deserialize, Serialize};
 
 /// A non-negative span of time, written back as `<n><unit>` with unit `s`, `m`, `h` or `d`.
@@ -60,25 +61,33 @@ impl Span {
 }
 
 impl FromStr for Span {
-    type Err = String;
+    type Err = Reason;
     /// A number and a unit, as people type them: `90s`, `15m`, `2h`, `1d`, `1w`, `15 min`,
     /// `1.5h`, `15分钟`, `２小时`, `十五分钟`, `一个半小时`, `3天`, `1周`. The number is ASCII or
     /// full-width digits (with an optional decimal part) or a Chinese numeral; the result must
     /// be a whole number of seconds.
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, Reason> {
         let bad = || {
-            format!(
-                "'{}' is not a duration: write a number and a unit, like \"90s\", \"15m\", \
+            Code::DurationInvalid
+                .because(format!(
+                    "'{}' is not a duration: write a number and a unit, like \"90s\", \"15m\", \
                  \"2h\", \"1d\", \"15分钟\" or \"2小时\"",
-                crate::text::excerpt(text, 40)
-            )
+                    crate::text::excerpt(text, 40)
+                ))
+                .with("value", crate::text::excerpt(text, 40))
+                .with(
+                    "examples",
+                    vec!["90s", "15m", "2h", "1d", "15分钟", "2小时"],
+                )
         };
         let seconds = parse_seconds(text.trim()).ok_or_else(bad)?;
         let seconds = seconds.filter(|s| *s <= MAX_SECONDS).ok_or_else(|| {
-            format!(
-                "'{}' is longer than ten years",
-                crate::text::excerpt(text, 40)
-            )
+            Code::DurationOutOfRange
+                .because(format!(
+                    "'{}' is longer than ten years",
+                    crate::text::excerpt(text, 40)
+                ))
+                .with("max", "10y")
         })?;
         Ok(Self { seconds })
     }
@@ -340,7 +349,7 @@ mod tests {
     #[test]
     fn a_refusal_gives_examples_and_quotes_a_bounded_excerpt() {
         let long = "分".repeat(10_000);
-        let e = long.parse::<Span>().unwrap_err();
+        let e = long.parse::<Span>().unwrap_err().message;
         assert!(e.contains("15分钟") && e.contains("\"15m\""), "{e}");
         assert!(e.chars().count() < 200, "{e}");
     }

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("text", 0),
     ("stored", 0),
     ("validate", 0),
+    ("codes", 0),
     ("patch", 0),
     ("rules", 0),
     ("net", 0),

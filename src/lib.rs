@@ -11,6 +11,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod catalog;
 pub mod clock;
+pub mod codes;
 pub mod config;
 pub mod contacts;
 pub mod dispatch;

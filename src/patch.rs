@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer};
 
+use crate::codes::{Code, Reason};
+
 /// One field of a PATCH body. Use with `#[serde(default)]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -27,11 +29,11 @@ impl<T> Patch<T> {
     /// For a field that cannot be cleared: absent is `None`, `null` is refused.
     pub fn required<U>(
         self,
-        parse: impl FnOnce(T) -> Result<U, String>,
-    ) -> Result<Option<U>, String> {
+        parse: impl FnOnce(T) -> Result<U, Reason>,
+    ) -> Result<Option<U>, Reason> {
         match self {
             Patch::Missing => Ok(None),
-            Patch::Null => Err("must not be null".into()),
+            Patch::Null => Err(Code::Required.because("must not be null")),
             Patch::Value(v) => parse(v).map(Some),
         }
     }
@@ -39,8 +41,8 @@ impl<T> Patch<T> {
     /// For a field that can be cleared: absent is `None`, `null` is `Some(None)`.
     pub fn nullable<U>(
         self,
-        parse: impl FnOnce(T) -> Result<U, String>,
-    ) -> Result<Option<Option<U>>, String> {
+        parse: impl FnOnce(T) -> Result<U, Reason>,
+    ) -> Result<Option<Option<U>>, Reason> {
         match self {
             Patch::Missing => Ok(None),
             Patch::Null => Ok(Some(None)),

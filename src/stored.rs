@@ -95,14 +95,16 @@ macro_rules! text_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = $crate::codes::Reason;
+            fn from_str(s: &str) -> Result<Self, $crate::codes::Reason> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "must be one of {}",
-                        Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-                    )),
+                    _ => {
+                        let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                        Err($crate::codes::Code::OneOf
+                            .because(format!("must be one of {}", allowed.join(", ")))
+                            .with("allowed", allowed.join(", ")))
+                    }
                 }
             }
         }

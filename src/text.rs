@@ -4,6 +4,7 @@
 
 use std::{borrow::Cow, fmt};
 
+use crate::codes::{Code, Reason};
 use serde::Serialize;
 
 fn has_control(text: &str) -> bool {
@@ -50,13 +51,25 @@ pub fn scrub_digits(text: &str) -> String {
     out
 }
 
+/// Longer than `max` characters.
+pub fn too_long(max: usize) -> Reason {
+    Code::TooLong
+        .because(format!("must be at most {max} characters"))
+        .with("max", max)
+}
+
+/// Holds control characters.
+pub fn control_characters() -> Reason {
+    Code::ControlCharacters.because("must not contain control characters")
+}
+
 /// Refuses control characters other than line breaks and tabs (allowed in long text).
-pub fn check_free_text(text: &str, max: usize) -> Result<(), String> {
+pub fn check_free_text(text: &str, max: usize) -> Result<(), Reason> {
     if text.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
+        return Err(too_long(max));
     }
     if has_control(text) {
-        return Err("must not contain control characters".into());
+        return Err(control_characters());
     }
     Ok(())
 }
@@ -69,16 +82,16 @@ pub struct Name(String);
 impl Name {
     pub const MAX: usize = 200;
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Reason> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Err("must not be empty".into());
+            return Err(Code::Required.because("must not be empty"));
         }
         if trimmed.chars().count() > Self::MAX {
-            return Err(format!("must be at most {} characters", Self::MAX));
+            return Err(too_long(Self::MAX));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+            return Err(control_characters());
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -106,7 +119,7 @@ pub struct Notes(String);
 impl Notes {
     pub const MAX: usize = 4_000;
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Reason> {
         check_free_text(text, Self::MAX)?;
         Ok(Self(text.to_owned()))
     }

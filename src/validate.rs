@@ -1,20 +1,32 @@
 //! Checking input field by field: [`Validator`] collects every bad field of a request, and
-//! [`Invalid`] carries them to the edge, which answers 422 naming each.
+//! [`Invalid`] carries them to the edge, which answers 422 naming each with its code.
 
 use serde::Serialize;
 
-/// One field that was wrong and why.
+use crate::codes::{Code, Params, Reason};
+
+/// One field that was wrong: its stable code and params, and why in English.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// What is wrong, for pages to translate (`code.<code>`).
+    #[schema(value_type = String)]
+    pub code: Code,
+    /// The code's parameters (possibly empty).
+    #[schema(value_type = Object)]
+    pub params: Params,
+    /// The same in English, for logs and as a fallback.
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
+        let reason = reason.into();
         Self {
             field: field.into(),
-            message: message.into(),
+            code: reason.code,
+            params: reason.params,
+            message: reason.message,
         }
     }
 }
@@ -26,8 +38,8 @@ pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
     /// One bad field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid(vec![FieldError::new(field, message)])
+    pub fn field(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
+        Invalid(vec![FieldError::new(field, reason)])
     }
 }
 
@@ -43,22 +55,22 @@ impl Validator {
     }
 
     /// Keeps the value, or records the error under `field` and returns `None`.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    pub fn check<T, E: Into<Reason>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
-            Err(message) => {
-                self.errors.push(FieldError::new(field, message));
+            Err(reason) => {
+                self.errors.push(FieldError::new(field, reason));
                 None
             }
         }
     }
 
     /// Like [`Validator::check`] for an optional input.
-    pub fn check_opt<T, U>(
+    pub fn check_opt<T, U, E: Into<Reason>>(
         &mut self,
         field: &str,
         value: Option<U>,
-        parse: impl FnOnce(U) -> Result<T, String>,
+        parse: impl FnOnce(U) -> Result<T, E>,
     ) -> Option<Option<T>> {
         match value {
             None => Some(None),
@@ -66,8 +78,8 @@ impl Validator {
         }
     }
 
-    pub fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, message));
+    pub fn push(&mut self, field: &str, reason: impl Into<Reason>) {
+        self.errors.push(FieldError::new(field, reason));
     }
 
     pub fn is_ok(&self) -> bool {

@@ -58,12 +58,29 @@ const OC = (() => {
   const tokenKey = "outcall.token." + page;
   let token = sessionStorage.getItem(tokenKey);
 
-  /** A problem's text for people: the translation of its `code` when there is one, else its
-   *  (English) detail. */
+  /** The translation of a server `code` with its `params` (lists joined for the reader), or
+   *  `fallback` (the server's English words) when the code is unknown to the pages or a
+   *  placeholder has no value. */
+  function codeText(code, params, fallback) {
+    if (!code || dict.en["code." + code] === undefined) return fallback;
+    const sep = lang === "zh" ? "、" : ", ";
+    const vars = {};
+    for (const [k, v] of Object.entries(params || {})) {
+      vars[k] = Array.isArray(v) ? v.join(sep) : typeof v === "number" ? num(v) : v;
+    }
+    const s = t("code." + code, vars);
+    return /\{[a-z_]+\}/.test(s) && fallback ? fallback : s;
+  }
+
+  /** A problem's text for people: its translated `code`, else its (English) detail. */
   function problemText(problem) {
-    const code = problem && problem.code;
-    if (code && dict.en["code." + code] !== undefined) return t("code." + code);
-    return (problem && (problem.detail || problem.title)) || t("error.generic");
+    const fallback = (problem && (problem.detail || problem.title)) || t("error.generic");
+    return codeText(problem && problem.code, problem && problem.params, fallback);
+  }
+
+  /** One `errors[]` item's text for people (without the field's name). */
+  function fieldText(f) {
+    return codeText(f.code, f.params, f.message);
   }
   class ApiError extends Error {
     constructor(status, problem) {
@@ -105,16 +122,22 @@ const OC = (() => {
       $$("[aria-invalid]", form).forEach((e) => e.removeAttribute("aria-invalid"));
     }
     if (!err) { if (box) { box.textContent = ""; box.hidden = true; } return; }
-    const lines = [err.message];
-    for (const f of (err.fields || [])) {
+    // Each error once: a field's next to its input, the others (and the problem's own text
+    // when no field is left to say it) in the box.
+    const fields = err.fields || [];
+    const lines = [];
+    for (const f of fields) {
       const input = form && form.querySelector(`[data-field="${CSS.escape(f.field)}"]`);
       if (input) {
         input.setAttribute("aria-invalid", "true");
-        input.insertAdjacentElement("afterend", h("div", { class: "field-error", role: "alert", text: f.field + ": " + f.message }));
-      } else if (!err.message.includes(f.message)) {
-        lines.push(f.field + ": " + f.message);
+        const id = "err-" + f.field.replace(/[^A-Za-z0-9_-]/g, "_");
+        input.setAttribute("aria-describedby", id);
+        input.insertAdjacentElement("afterend", h("div", { class: "field-error", id, text: fieldText(f) }));
+      } else {
+        lines.push(f.field + ": " + fieldText(f));
       }
     }
+    if (!lines.length) lines.push(err.message);
     if (box) { box.textContent = lines.join("\n"); box.hidden = false; }
   }
 
@@ -310,7 +333,7 @@ const OC = (() => {
   init();
 
   return {
-    t, h, $, $$, api, ApiError, showError, toast, session, meter, signOut, events, applyI18n,
+    t, h, $, $$, api, ApiError, showError, codeText, fieldText, toast, session, meter, signOut, events, applyI18n,
     onLang: (f) => langListeners.push(f), lang: () => lang,
     zonedToInstant, rfc3339In, localInputValue, fmtTime, offsetMinutes, browserZone, pct, num,
   };

@@ -1,5 +1,7 @@
-// Wall dashboard: today's numbers, campaigns against target, offers, outcomes per hour and an
-// agent leaderboard, kept live by the event stream (every server process feeds it).
+// Wall dashboard: today's and this month's numbers, agents by state, campaigns (callable now,
+// the day the list runs out, against target), offers, outcomes per hour and an agent
+// leaderboard, kept live by the event stream. Every date, hour and number is written in the
+// board's language; nothing needs a hover; it fits one screen.
 "use strict";
 (() => {
   const { t, h, $, api, showError } = OC;
@@ -18,7 +20,16 @@
     d.setHours(0, 0, 0, 0);
     return d;
   }
+  function monthStart() {
+    const d = todayStart();
+    d.setDate(1);
+    return d;
+  }
   const q = (d) => encodeURIComponent(d.toISOString());
+  const locale = () => (OC.lang() === "zh" ? "zh-CN" : "en-GB");
+  // What a role may not read (the floor and forecasts are for supervisors) is left out quietly.
+  const optional = (p) => p.catch((e) => (e.status === 403 ? null : Promise.reject(e)));
+  const STATES = ["on_call", "wrap_up", "ready", "paused", "offline"];
 
   async function refresh() {
     if (refreshing) return soon();
@@ -29,19 +40,26 @@
     const from = q(todayStart());
     const to = q(new Date());
     try {
-      const [offers, agents, campaigns, series] = await Promise.all([
+      const [offers, month, floor, agents, campaigns, series] = await Promise.all([
         api("GET", `/v1/stats/offers?from=${from}&to=${to}`),
+        api("GET", `/v1/stats/offers?from=${q(monthStart())}&to=${to}`),
+        optional(api("GET", "/v1/floor")),
         api("GET", `/v1/stats/agents?from=${from}&to=${to}`),
         api("GET", "/v1/campaigns?limit=100"),
         api("GET", `/v1/stats/timeseries?bucket=hour&from=${q(new Date(Date.now() - 12 * 3600e3))}&to=${to}&timezone=${encodeURIComponent(OC.browserZone)}`),
       ]);
       const live = campaigns.items.filter((c) => c.status !== "completed" && c.status !== "draft");
-      const stats = await Promise.all(live.map((c) => api("GET", `/v1/stats/campaigns/${c.id}`)));
+      const [stats, funnels, forecasts] = await Promise.all([
+        Promise.all(live.map((c) => api("GET", `/v1/stats/campaigns/${c.id}`))),
+        Promise.all(live.map((c) => optional(api("GET", `/v1/campaigns/${c.id}/eligibility`)))),
+        Promise.all(live.map((c) => optional(api("GET", `/v1/campaigns/${c.id}/forecast`)))),
+      ]);
       showError($("#error"), null);
-      renderKpis(offers.items);
+      renderKpis(offers.items, month.items);
+      renderStates(floor);
       renderOffers(offers.items);
       renderLeaders(agents.items);
-      renderCampaigns(live, stats);
+      renderCampaigns(live, stats, funnels, forecasts);
       renderChart(series.items);
     } catch (e) {
       showError($("#error"), e);
@@ -64,8 +82,9 @@
     return s;
   }
 
-  function renderKpis(offers) {
+  function renderKpis(offers, month) {
     const s = sum(offers);
+    $("#k-month").textContent = OC.num(sum(month).conversions);
     $("#k-attempts").textContent = OC.num(s.attempts);
     $("#k-reached").textContent = OC.num(s.reached);
     $("#k-conversions").textContent = OC.num(s.conversions);
@@ -73,18 +92,34 @@
     $("#k-conversion-rate").textContent = s.attempts ? OC.pct(s.conversions / s.attempts) : "–";
   }
 
+  function renderStates(floor) {
+    $("#k-states").hidden = !floor;
+    if (!floor) return;
+    const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
+    for (const a of floor.agents) counts[a.state] = (counts[a.state] || 0) + 1;
+    $("#state-counts").replaceChildren(...STATES.map((s) => h("li", { class: "state-" + s, dataset: { state: s } },
+      h("b", { text: OC.num(counts[s]) }), t("floor.state." + s))));
+  }
+
   function renderOffers(items) {
-    $("#offer-rows").replaceChildren(...items.map((o) => h("tr", {},
-      h("td", { text: `${o.name} (${o.offer})` }),
+    const top = [...items].sort((a, b) => b.conversions - a.conversions || b.attempts - a.attempts).slice(0, 6);
+    $("#offer-rows").replaceChildren(...top.map((o) => h("tr", {},
+      h("td", { text: o.name }),
       h("td", { class: "num", text: OC.num(o.attempts) }),
-      h("td", { class: "num", text: OC.num(o.reached) }),
       h("td", { class: "num", text: OC.num(o.conversions) }),
-      h("td", { class: "num", text: OC.pct(o.contact_rate) }),
       h("td", { class: "num", text: OC.pct(o.conversion_rate) }))));
   }
 
+  /** A day "YYYY-MM-DD" in the board's language ("12月7日" / "7 Dec"). */
+  function day(text) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text || "");
+    if (!m) return text || "";
+    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], 12));
+    return new Intl.DateTimeFormat(locale(), { timeZone: "UTC", month: "short", day: "numeric", weekday: "short" }).format(d);
+  }
+
   function renderLeaders(items) {
-    const top = [...items].sort((a, b) => b.conversions - a.conversions || b.reached - a.reached || a.agent_name.localeCompare(b.agent_name)).slice(0, 10);
+    const top = [...items].sort((a, b) => b.conversions - a.conversions || b.reached - a.reached || a.agent_name.localeCompare(b.agent_name)).slice(0, 8);
     $("#leader-rows").replaceChildren(...top.map((a, i) => h("tr", { dataset: { agent: a.agent } },
       h("td", { text: i + 1 }),
       h("td", { text: a.agent_name + (a.team ? ` · ${a.team}` : "") }),
@@ -103,14 +138,18 @@
       OC.meter(target.actual, target.goal, target.expected_by_now));
   }
 
-  function renderCampaigns(list, stats) {
-    $("#campaign-rows").replaceChildren(...list.map((c, i) => {
+  function renderCampaigns(list, stats, funnels, forecasts) {
+    $("#campaign-rows").replaceChildren(...list.slice(0, 8).map((c, i) => {
       const s = stats[i];
+      const funnel = funnels[i];
+      const forecast = forecasts[i];
+      const runsOut = !forecast ? "–" : forecast.exhausted_on ? day(forecast.exhausted_on) : t("dash.runs_out.later");
       return h("tr", { dataset: { campaign: c.id } },
         h("td", {}, c.name, " ", h("span", { class: "badge " + c.status, text: t("status." + c.status) })),
+        h("td", { class: "num", dataset: { callable: c.id }, text: funnel ? OC.num(funnel.callable_now) : "–" }),
+        h("td", { dataset: { runsOut: c.id }, text: runsOut }),
         h("td", { class: "num", text: OC.num(s.attempts) }),
         h("td", { class: "num", dataset: { conversions: c.id }, text: OC.num(s.conversions) }),
-        h("td", { class: "num", text: OC.pct(s.contact_rate) }),
         h("td", { class: "num", text: OC.pct(s.conversion_rate) }),
         targetCell(s.target));
     }));
@@ -125,26 +164,48 @@
     const get = (hr, k) => (byHour.get(hr) || {})[k] || 0;
     const data = [hours.map((hr) => hr * 3600), hours.map((hr) => get(hr, "attempts")),
       hours.map((hr) => get(hr, "reached")), hours.map((hr) => get(hr, "conversions"))];
-    const width = Math.max(280, box.clientWidth || 600);
-    if (chart) { chart.setData(data); chart.setSize({ width, height: 260 }); return; }
+    const { width, height } = chartSize();
+    if (chart) { chart.setData(data); chart.setSize({ width, height }); return; }
     const bars = uPlot.paths.bars({ size: [0.8, 40] });
-    const axis = { stroke: "#93a1b5", grid: { stroke: "#263447" }, ticks: { stroke: "#263447" } };
+    const axis = { stroke: "#93a1b5", grid: { stroke: "#263447" }, ticks: { stroke: "#263447" }, font: "14px system-ui, sans-serif" };
+    // Hours and counts in the board's language ("14:00", never "2pm" or "12/7/26").
+    const hour = new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const series = [
+      { label: t("dash.attempts"), stroke: "#58a6ff", fill: "rgba(88,166,255,.25)", paths: bars },
+      { label: t("dash.reached"), stroke: "#d29922", width: 2 },
+      { label: t("dash.conversions"), stroke: "#3fb950", width: 3 },
+    ];
+    $("#chart-legend").replaceChildren(...series.map((s) => h("span", {}, legendSwatch(s.stroke), s.label)));
     chart = new uPlot({
-      width, height: 260,
-      series: [
-        {},
-        { label: t("dash.attempts"), stroke: "#58a6ff", fill: "rgba(88,166,255,.25)", paths: bars },
-        { label: t("dash.reached"), stroke: "#d29922", width: 2 },
-        { label: t("dash.conversions"), stroke: "#3fb950", width: 3 },
+      width, height,
+      legend: { show: false },
+      cursor: { show: false },
+      series: [{}, ...series],
+      axes: [
+        { ...axis, space: 70, values: (u, ticks) => ticks.map((s) => hour.format(new Date(s * 1000))) },
+        { ...axis, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], values: (u, ticks) => ticks.map((n) => OC.num(n)) },
       ],
-      axes: [axis, axis],
       scales: { x: { time: true } },
     }, data, box);
   }
 
+  function legendSwatch(colour) {
+    const i = h("i");
+    i.style.background = colour;
+    return i;
+  }
+
+  function chartSize() {
+    const box = $("#chart");
+    const card = box.parentElement;
+    const used = [...card.children].filter((c) => c !== box).reduce((n, c) => n + c.offsetHeight, 0);
+    return { width: Math.max(280, box.clientWidth || 600), height: Math.max(140, card.clientHeight - used - 24) };
+  }
+
   function onEvent(kind, e) {
-    // The floor's events (agents' states, calls) change nothing this page shows.
-    if (kind === "agent" || kind === "call") return;
+    // Calls change nothing this page shows; agents' states change the counts by state.
+    if (kind === "call") return;
+    if (kind === "agent") { soon(); return; }
     if (kind === "reset") {
       // The server could not send everything this page missed (too much, or already pruned):
       // the counters and the feed lack events, so the numbers are read again, throttled like
@@ -158,7 +219,7 @@
       if (e.reached) bump("#k-reached");
       if (e.conversion) bump("#k-conversions");
       feed.unshift(e);
-      feed.length = Math.min(feed.length, 30);
+      feed.length = Math.min(feed.length, 12);
       renderFeed();
     }
     soon();
@@ -186,7 +247,7 @@
   function clock() { $("#clock").textContent = OC.fmtTime(new Date(), OC.browserZone); }
 
   OC.onLang(() => { if (chart) { chart.destroy(); chart = null; } renderFeed(); refresh(); clock(); });
-  window.addEventListener("resize", () => { if (chart) chart.setSize({ width: Math.max(280, $("#chart").clientWidth), height: 260 }); });
+  window.addEventListener("resize", () => { if (chart) chart.setSize(chartSize()); });
   OC.session("/v1/stats/offers", () => {
     refresh();
     if (stream) stream.stop();

@@ -35,7 +35,7 @@
     if (!list.length) return null;
     return h("button", {
       type: "button", class: "warn-mark", dataset: { count: list.length },
-      title: list.map((w) => `${t("warn." + w.code)}: ${w.message}`).join("\n"),
+      title: list.map((w) => `${t("warn." + w.kind)}: ${OC.codeText(w.code, w.params, w.message)}`).join("\n"),
       "aria-label": t("lead.warnings", { n: list.length }),
       onclick: () => open(c),
     }, "⚠ " + list.length);
@@ -67,7 +67,7 @@
     $("#insight-title").textContent = t("in.title", { id: c.id, name: c.name });
     const list = c.warnings || [];
     $("#insight-warnings").replaceChildren(...(list.length
-      ? list.map((w) => h("li", { dataset: { code: w.code } }, h("b", { text: t("warn." + w.code) }), " — ", w.message))
+      ? list.map((w) => h("li", { dataset: { code: w.kind } }, h("b", { text: t("warn." + w.kind) }), " — ", OC.codeText(w.code, w.params, w.message)))
       : [h("li", { class: "muted", text: t("in.warnings.none") })]));
     renderFunnel();
     renderForecast();

@@ -187,7 +187,7 @@
         const p = await api("GET", `/v1/schedules/preview?recurrence=${encodeURIComponent(rec)}&timezone=${encodeURIComponent(zone)}&count=5`);
         $("#preview").replaceChildren(...p.next.map((d) => h("li", { text: OC.fmtTime(new Date(d), p.timezone) + " (" + p.timezone + ")" })));
       } catch (e) {
-        $("#preview").replaceChildren(h("li", { class: "field-error", text: (e.fields[0] && e.fields[0].message) || e.message }));
+        $("#preview").replaceChildren(h("li", { class: "field-error", text: (e.fields[0] && OC.fieldText(e.fields[0])) || e.message }));
       }
       box.hidden = false;
     }, 300);

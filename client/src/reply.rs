@@ -78,6 +78,22 @@ impl Reply {
             "{}",
             self.text
         );
+        // Contract v1.2: a stable snake_case code and its params on the problem and on each
+        // field error, for the pages to translate.
+        let snake = |v: &serde_json::Value| {
+            v.as_str().is_some_and(|c| {
+                !c.is_empty() && c.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+        };
+        assert!(snake(&self.body["code"]), "no code: {}", self.text);
+        assert!(self.body["params"].is_object(), "no params: {}", self.text);
+        for e in self.body["errors"].as_array().into_iter().flatten() {
+            assert!(
+                e["field"].is_string() && snake(&e["code"]) && e["params"].is_object(),
+                "a field error without field, code or params: {}",
+                self.text
+            );
+        }
         if !field.is_empty() {
             let named = self.body["errors"]
                 .as_array()

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::{
+    codes::{Code, Params, Reason},
     rules::CallingHours,
     time::{DAY_MS, Instant},
 };
@@ -30,10 +31,14 @@ crate::text_enum! {
     }
 }
 
-/// One warning, for people.
+/// One warning: its kind, a code with params for pages to translate, and English words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Warning {
-    pub code: WarningCode,
+    pub kind: WarningCode,
+    #[schema(value_type = String)]
+    pub code: Code,
+    #[schema(value_type = Object)]
+    pub params: Params,
     pub message: String,
 }
 
@@ -62,29 +67,41 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
     if facts.status == CampaignStatus::Completed {
         return out;
     }
-    let mut warn = |code, message: String| out.push(Warning { code, message });
+    let mut warn = |kind, reason: Reason| {
+        out.push(Warning {
+            kind,
+            code: reason.code,
+            params: reason.params,
+            message: reason.message,
+        })
+    };
     for w in def.windows.outside(facts.hours) {
+        let days = w.days.join(",");
         warn(
             WarningCode::WindowOutsideCallingHours,
-            format!(
-                "the window {}-{} on {} never meets the calling hours {}",
-                w.start,
-                w.end,
-                w.days.join(","),
-                facts.hours
-            ),
+            Code::WindowOutsideCallingHours
+                .because(format!(
+                    "the window {}-{} on {days} never meets the calling hours {}",
+                    w.start, w.end, facts.hours
+                ))
+                .with("start", w.start.to_string())
+                .with("end", w.end.to_string())
+                .with("days", days)
+                .with("hours", facts.hours.to_string()),
         );
     }
     for team in def.teams.iter().filter(|t| !facts.staffed.contains(t)) {
         warn(
             WarningCode::TeamWithoutActiveAgent,
-            format!("team {team} has no active agent"),
+            Code::TeamWithoutActiveAgent
+                .because(format!("team {team} has no active agent"))
+                .with("team", team.as_str()),
         );
     }
     if def.teams.is_empty() && !facts.anyone {
         warn(
             WarningCode::TeamWithoutActiveAgent,
-            "no active agent may work this campaign".to_owned(),
+            Code::NoActiveAgent.because("no active agent may work this campaign"),
         );
     }
     if let Some(end) = def.end_at {
@@ -97,9 +114,13 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
         for (what, delay) in delays.iter().filter(|(_, d)| d.as_secs() > left) {
             warn(
                 WarningCode::RetryLongerThanTimeLeft,
-                format!(
-                    "the {what} retry delay {delay} is longer than the {left} s left before end_at"
-                ),
+                Code::RetryLongerThanTimeLeft
+                    .because(format!(
+                        "the {what} retry delay {delay} is longer than the {left} s left before end_at"
+                    ))
+                    .with("what", *what)
+                    .with("delay", delay.to_string())
+                    .with("left", left),
             );
         }
     }
@@ -107,13 +128,18 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
         for (field, lacking) in facts.lacking {
             let share = *lacking as f64 / facts.looked_at as f64;
             if share > MISSING_SHARE {
+                let percent = format!("{:.0}", share * 100.0);
                 warn(
                     WarningCode::ScriptFieldMissing,
-                    format!(
-                        "{:.0}% of the contacts looked at ({lacking} of {}) have no {field}, which the script reads",
-                        share * 100.0,
-                        facts.looked_at
-                    ),
+                    Code::ScriptFieldMissing
+                        .because(format!(
+                            "{percent}% of the contacts looked at ({lacking} of {}) have no {field}, which the script reads",
+                            facts.looked_at
+                        ))
+                        .with("percent", percent)
+                        .with("lacking", *lacking)
+                        .with("looked_at", facts.looked_at)
+                        .with("field", field.as_str()),
                 );
             }
         }
@@ -124,13 +150,16 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
         if let (Some(a), Some(b)) = (next, after) {
             let every = (b - a).num_milliseconds();
             if round > every {
+                let every_days = format!("{:.1}", every as f64 / DAY_MS as f64);
+                let round_days = format!("{:.1}", round as f64 / DAY_MS as f64);
                 warn(
                     WarningCode::RecurrenceBeforeRoundEnds,
-                    format!(
-                        "the recurrence comes every {:.1} days but a round takes {:.1}",
-                        every as f64 / DAY_MS as f64,
-                        round as f64 / DAY_MS as f64
-                    ),
+                    Code::RecurrenceBeforeRoundEnds
+                        .because(format!(
+                            "the recurrence comes every {every_days} days but a round takes {round_days}"
+                        ))
+                        .with("every_days", every_days)
+                        .with("round_days", round_days),
                 );
             }
         }

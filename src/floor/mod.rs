@@ -5,7 +5,11 @@
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
-use crate::{ids::CampaignId, time::Instant};
+use crate::{
+    codes::{Code, Reason},
+    ids::CampaignId,
+    time::Instant,
+};
 
 crate::text_enum! {
     /// Where an agent stands. Only `ready` and `wrap_up` agents are handed calls (and an
@@ -105,18 +109,21 @@ pub struct Stretch {
 }
 
 /// Why a hand-out gives this agent no call, if it gives none: the problem's detail.
-pub fn no_calls_because(standing: &Standing) -> Option<String> {
+pub fn no_calls_because(standing: &Standing) -> Option<Reason> {
     match (standing.state, &standing.reason) {
-        (AgentState::Paused, Some(reason)) => Some(format!(
-            "you are paused ({reason}): set your state to ready to take calls"
-        )),
-        (AgentState::Paused, None) => {
-            Some("you are paused: set your state to ready to take calls".to_owned())
-        }
-        (AgentState::Offline, _) => Some(
-            "you are offline: sign in (set your state to ready, as the desk does) to take calls"
-                .to_owned(),
+        (AgentState::Paused, Some(reason)) => Some(
+            Code::AgentPaused
+                .because(format!(
+                    "you are paused ({reason}): set your state to ready to take calls"
+                ))
+                .with("reason", reason.as_str()),
         ),
+        (AgentState::Paused, None) => {
+            Some(Code::AgentPaused.because("you are paused: set your state to ready to take calls"))
+        }
+        (AgentState::Offline, _) => Some(Code::AgentOffline.because(
+            "you are offline: sign in (set your state to ready, as the desk does) to take calls",
+        )),
         _ => None,
     }
 }

@@ -1,5 +1,6 @@
 //! `/v1/agents`: the people who take calls. Leads create them; each gets one token, shown once.
 
+use crate::codes::Reason;
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -50,7 +51,7 @@ pub struct AgentCreated {
     pub token: String,
 }
 
-fn parse_team(team: String) -> Result<Name, String> {
+fn parse_team(team: String) -> Result<Name, Reason> {
     Name::parse(&team)
 }
 

@@ -2,6 +2,7 @@
 //! scripts, offers, agents, tokens, targets and the DNC list, with the values before and after,
 //! newest first.
 
+use crate::codes::Code;
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -99,11 +100,12 @@ async fn audit_list(
     let w = ListParams::new(p.limit, None).window()?;
     let before = match p.after.as_deref() {
         None | Some("") => i64::MAX,
-        Some(t) => t
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::bad("after", "is not a cursor this list gave out"))?,
+        Some(t) => t.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::bad(
+                "after",
+                Code::IdInvalid.because("is not a cursor this list gave out"),
+            )
+        })?,
     };
     let entity = match p.entity.as_deref() {
         None | Some("") => None,
@@ -113,14 +115,14 @@ async fn audit_list(
         None | Some("") => Ok(None),
         Some(t) => Instant::parse_rfc3339(t)
             .map(Some)
-            .map_err(|e| Error::bad(field, e)),
+            .map_err(|e| Error::bad(field, Code::TimeInvalid.because(e))),
     };
     let id = match (entity, p.id.as_deref()) {
         (_, None | Some("")) => None,
         // A phone is recorded in E.164 whatever form it is asked for in.
         (Some(Entity::Dnc), Some(phone)) => Some(
             crate::contacts::Phone::to_find(phone, state.region)
-                .map_err(|e| Error::bad("id", e))?,
+                .map_err(|e| Error::bad("id", Code::PhoneInvalid.because(e)))?,
         ),
         (_, Some(id)) => Some(id.to_owned()),
     };

@@ -2,6 +2,7 @@
 //! across agents (and to reassign, move or cancel), and for an agent their own, with the
 //! contact's local time. Never a phone number: the call brings it when it is handed out.
 
+use crate::codes::Code;
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -98,7 +99,7 @@ fn id_param<T: std::str::FromStr>(field: &str, text: Option<&str>) -> Result<Opt
         Some(t) => t
             .parse()
             .map(Some)
-            .map_err(|_| Error::bad(field, "must be an id")),
+            .map_err(|_| Error::bad(field, Code::IdInvalid.because("must be an id"))),
     }
 }
 
@@ -107,7 +108,7 @@ fn due_param(text: Option<&str>) -> Result<Option<Instant>> {
         None | Some("") => Ok(None),
         Some(t) => Instant::parse_rfc3339(t)
             .map(Some)
-            .map_err(|e| Error::bad("due_before", e)),
+            .map_err(|e| Error::bad("due_before", Code::TimeInvalid.because(e))),
     }
 }
 

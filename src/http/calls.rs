@@ -1,6 +1,7 @@
 //! `/v1/calls`: the agent's loop. Next call under a lease, heartbeats, release, and the
 //! outcome, recorded once (Idempotency-Key) and never lost once answered.
 
+use crate::codes::Code;
 use axum::{
     Json,
     extract::{Request, State},
@@ -230,12 +231,19 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
     };
     let key = value
         .to_str()
-        .map_err(|_| Error::bad("Idempotency-Key", "must be visible ASCII"))?
+        .map_err(|_| {
+            Error::bad(
+                "Idempotency-Key",
+                Code::HeaderInvalid.because("must be visible ASCII"),
+            )
+        })?
         .trim();
     if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::bad(
             "Idempotency-Key",
-            "must be 1 to 200 visible ASCII characters",
+            Code::HeaderInvalid
+                .because("must be 1 to 200 visible ASCII characters")
+                .with("max", 200),
         ));
     }
     Ok(Some(key.to_owned()))

@@ -1,6 +1,7 @@
 //! Contact lists: `POST /v1/campaigns/{id}/contacts` (CSV or JSON), the campaign's contacts,
 //! and one contact with its history.
 
+use crate::codes::Code;
 use axum::{
     Json,
     extract::{Request, State},
@@ -82,11 +83,15 @@ pub fn upload_options(req: &Request, params: UploadParams) -> Result<UploadOptio
                 .map_err(|_| {
                     Error::bad(
                         "mapping",
-                        "must be a JSON object of file column → field name or null",
+                        Code::MappingInvalid
+                            .because("must be a JSON object of file column → field name or null"),
                     )
                 })?;
             Some(Mapping::parse(text).map_err(|m| {
-                Error::Unprocessable(vec![crate::validate::FieldError::new("mapping", m)])
+                Error::Unprocessable(vec![crate::validate::FieldError::new(
+                    "mapping",
+                    Code::MappingInvalid.because(m),
+                )])
             })?)
         }
     };

@@ -1,6 +1,7 @@
 //! `POST /v1/conversions` (billing or a CRM reports an activation) and `GET /v1/stats/funnel`
 //! (`attempts → reached → accepted → activated`, by agent and by script version).
 
+use crate::codes::Code;
 use std::collections::HashMap;
 
 use axum::{Json, extract::State, http::StatusCode};
@@ -97,12 +98,12 @@ async fn conversions_create(
         _ => {
             return Err(Error::bad(
                 "phone",
-                "give exactly one of phone and external_id",
+                Code::OneOfTwo.because("give exactly one of phone and external_id"),
             ));
         }
     };
-    let occurred_at =
-        Instant::parse_rfc3339(&body.occurred_at).map_err(|e| Error::bad("occurred_at", e))?;
+    let occurred_at = Instant::parse_rfc3339(&body.occurred_at)
+        .map_err(|e| Error::bad("occurred_at", Code::TimeInvalid.because(e)))?;
     let (row, created) = state
         .record_conversion(Reported {
             who,
@@ -171,11 +172,9 @@ async fn stats_funnel(
 ) -> Result<Json<FunnelView>> {
     let campaign = match p.campaign.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => {
-            Some(CampaignId(c.parse().map_err(|_| {
-                Error::bad("campaign", "must be a campaign id")
-            })?))
-        }
+        Some(c) => Some(CampaignId(c.parse().map_err(|_| {
+            Error::bad("campaign", Code::IdInvalid.because("must be a campaign id"))
+        })?)),
     };
     let offer = match p.offer.as_deref().filter(|o| !o.is_empty()) {
         None => None,
@@ -184,13 +183,17 @@ async fn stats_funnel(
                 .reads
                 .offer_by_code(code)
                 .await?
-                .ok_or_else(|| Error::bad("offer", "no offer has this code"))?
+                .ok_or_else(|| {
+                    Error::bad("offer", Code::Unknown.because("no offer has this code"))
+                })?
                 .id,
         ),
     };
     let instant = |field: &str, text: Option<&str>, default: Instant| match text {
         None | Some("") => Ok(default),
-        Some(t) => Instant::parse_rfc3339(t).map_err(|e| Error::bad(field, e)),
+        Some(t) => {
+            Instant::parse_rfc3339(t).map_err(|e| Error::bad(field, Code::TimeInvalid.because(e)))
+        }
     };
     let from = instant("from", p.from.as_deref(), Instant::MIN)?;
     // Billing may report activations dated after the service's clock (its own clock, a day

@@ -1,6 +1,7 @@
 //! `/v1/dnc`: the do-not-call list. A listing takes effect for every campaign the moment it
 //! commits; removing one lets suppressed contacts be called again.
 
+use crate::codes::Code;
 use axum::{
     Json,
     extract::{Request, State},
@@ -136,7 +137,8 @@ async fn dnc_list(
 ) -> Result<Json<Page<DncView>>> {
     let tz = state.tz();
     if let Some(phone) = params.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        let phone = Phone::to_find(phone, state.region).map_err(|e| Error::bad("phone", e))?;
+        let phone = Phone::to_find(phone, state.region)
+            .map_err(|e| Error::bad("phone", Code::PhoneInvalid.because(e)))?;
         let items = state
             .reads
             .dnc_get(&phone)
@@ -152,7 +154,7 @@ async fn dnc_list(
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| Error::bad("limit", "must be a whole number from 1 to 1000"))?,
+            .ok_or_else(|| Error::bad("limit", crate::http::pagination::limit_range()))?,
     };
     let after = params.after.unwrap_or_default();
     let rows = state.reads.dnc_list(&after, limit).await?;

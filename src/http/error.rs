@@ -8,7 +8,11 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{service, store::StoreError};
+use crate::{
+    codes::{Code, Params, Reason},
+    service,
+    store::StoreError,
+};
 
 pub use crate::validate::{FieldError, Validator};
 
@@ -30,16 +34,13 @@ pub enum Error {
     /// 404: nothing at this path.
     #[error("not found")]
     NotFound,
-    /// 409: the request conflicts with the current state.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// 409: the request conflicts with the current state (a stable code the pages tell
+    /// apart, e.g. `lease_lost`, `call_released`, `agent_paused`).
+    #[error("conflict ({}): {}", .0.code, .0.message)]
+    Conflict(Reason),
     /// 409: a value given in a field is already taken (the field is named in `errors`).
     #[error("taken: {0:?}")]
     Taken(FieldError),
-    /// 409 with a stable `code` in the problem (so far only the conflicts a desk must tell
-    /// apart: `lease_lost`, `call_released`).
-    #[error("conflict ({code}): {detail}")]
-    CodedConflict { code: &'static str, detail: String },
     /// 413: the body is larger than this route accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -56,7 +57,7 @@ pub enum Error {
     /// try again after this many seconds.
     #[error("limited ({code}): {detail}")]
     Limited {
-        code: &'static str,
+        code: Code,
         detail: String,
         retry_after: u64,
     },
@@ -79,13 +80,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A 422 about one field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Unprocessable(vec![FieldError::new(field, message)])
+    pub fn field(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
+        Error::Unprocessable(vec![FieldError::new(field, reason)])
     }
 
     /// A 400 about one field.
-    pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let e = FieldError::new(field, message);
+    pub fn bad(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
+        let e = FieldError::new(field, reason);
         Error::BadRequest {
             detail: format!("{}: {}", e.field, e.message),
             errors: vec![e],
@@ -98,9 +99,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) | Error::Taken(_) | Error::CodedConflict { .. } => {
-                StatusCode::CONFLICT
-            }
+            Error::Conflict(_) | Error::Taken(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -121,14 +120,15 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(message) => Error::Conflict(message),
-            StoreError::Taken { field, message } => Error::Taken(FieldError::new(field, message)),
-            StoreError::OutOfRange { field, message } => {
-                Error::Unprocessable(vec![FieldError::new(field, message)])
+            StoreError::Taken { field, message } => {
+                Error::Taken(FieldError::new(field, Code::AlreadyExists.because(message)))
             }
-            StoreError::Coded { code, detail } => Error::CodedConflict {
-                code,
-                detail: detail.into(),
-            },
+            StoreError::OutOfRange { field, message } => {
+                Error::Unprocessable(vec![FieldError::new(
+                    field,
+                    Code::OutOfRange.because(message),
+                )])
+            }
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Error::Unavailable
@@ -162,11 +162,10 @@ impl From<service::Error> for Error {
     fn from(error: service::Error) -> Self {
         match error {
             service::Error::NotFound => Error::NotFound,
-            service::Error::Conflict(message) => Error::Conflict(message),
+            service::Error::Conflict(reason) => Error::Conflict(reason),
             service::Error::Taken { field, message } => {
-                Error::Taken(FieldError::new(field, message))
+                Error::Taken(FieldError::new(field, Code::AlreadyExists.because(message)))
             }
-            service::Error::CodedConflict { code, detail } => Error::CodedConflict { code, detail },
             service::Error::Limited {
                 code,
                 detail,
@@ -205,23 +204,44 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// A stable identifier of the problem, for pages to translate (only on some problems yet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    /// A stable identifier of the problem, for pages to translate (`code.<code>`).
+    #[schema(value_type = String)]
+    pub code: Code,
+    /// The code's parameters (possibly empty).
+    #[schema(value_type = Object)]
+    pub params: Params,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
 
-/// Builds a problem+json response for any status.
-pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError>>) -> Response {
-    coded_problem(status, None, detail, errors)
+/// The code of a problem that has no more precise one, by its status.
+pub fn status_code(status: StatusCode) -> Code {
+    match status {
+        StatusCode::BAD_REQUEST => Code::BadRequest,
+        StatusCode::UNAUTHORIZED => Code::Unauthorized,
+        StatusCode::FORBIDDEN => Code::Forbidden,
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT => Code::RequestTimeout,
+        StatusCode::CONFLICT => Code::Conflict,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidInput,
+        StatusCode::TOO_MANY_REQUESTS => Code::TooManyRequests,
+        StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
+        _ => Code::Internal,
+    }
 }
 
-/// Builds a problem+json response with a stable `code`, if given.
+/// Builds a problem+json response for any status, with the status's own code.
+pub fn problem(status: StatusCode, detail: String, errors: Option<Vec<FieldError>>) -> Response {
+    coded_problem(status, status_code(status).because(detail), errors)
+}
+
+/// Builds a problem+json response with a stable `code`, its params and the English detail.
 pub fn coded_problem(
     status: StatusCode,
-    code: Option<&str>,
-    detail: String,
+    reason: Reason,
     errors: Option<Vec<FieldError>>,
 ) -> Response {
     let title = status.canonical_reason().unwrap_or("Error").to_owned();
@@ -230,8 +250,9 @@ pub fn coded_problem(
         kind: format!("https://outcall.dev/problems/{slug}"),
         title,
         status: status.as_u16(),
-        detail,
-        code: code.map(str::to_owned),
+        detail: reason.message,
+        code: reason.code,
+        params: reason.params,
         errors,
     };
     let mut response = (status, Json(body)).into_response();
@@ -252,16 +273,22 @@ impl IntoResponse for Error {
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };
-        let code = match &self {
-            Error::CodedConflict { code, .. } | Error::Limited { code, .. } => Some(*code),
-            _ => None,
+        let (code, mut params) = match &self {
+            Error::Conflict(reason) => (reason.code, reason.params.clone()),
+            Error::Limited { code, .. } => (*code, Params::new()),
+            Error::Taken(_) => (Code::Taken, Params::new()),
+            Error::StreamsFull { .. } => (Code::StreamsFull, Params::new()),
+            _ => (status_code(status), Params::new()),
         };
+        if let Some(seconds) = retry_after {
+            params.insert("retry_after".into(), seconds.into());
+        }
         let (detail, errors) = match self {
             Error::BadRequest { detail, errors } => (detail, Some(errors)),
             Error::Unauthorized => ("a valid bearer token is required".to_owned(), None),
             Error::Forbidden => ("this token's role may not do that".to_owned(), None),
             Error::NotFound => ("nothing here".to_owned(), None),
-            Error::Conflict(detail) | Error::CodedConflict { detail, .. } => (detail, None),
+            Error::Conflict(reason) => (reason.message, None),
             Error::Taken(e) => (format!("{}: {}", e.field, e.message), Some(vec![e])),
             Error::PayloadTooLarge => (
                 "the body is larger than this route accepts".to_owned(),
@@ -306,7 +333,12 @@ impl IntoResponse for Error {
                 ("something went wrong on our side".to_owned(), None)
             }
         };
-        let mut response = coded_problem(status, code, detail, errors);
+        let reason = Reason {
+            code,
+            params,
+            message: detail,
+        };
+        let mut response = coded_problem(status, reason, errors);
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

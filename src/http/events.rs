@@ -5,6 +5,7 @@
 //! the last day, or `event: reset` when that cannot be sent whole (`service/feed.rs`). Open
 //! streams are capped per token (429) and per process (503), both with `Retry-After`.
 
+use crate::codes::Code;
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
@@ -78,11 +79,12 @@ async fn events_stream(
     let after = match header.or(params.last_event_id) {
         None => None,
         Some(t) if t.trim().is_empty() => None,
-        Some(t) => Some(
-            t.trim()
-                .parse::<EventId>()
-                .map_err(|_| Error::bad("Last-Event-ID", "must be an event id"))?,
-        ),
+        Some(t) => Some(t.trim().parse::<EventId>().map_err(|_| {
+            Error::bad(
+                "Last-Event-ID",
+                Code::IdInvalid.because("must be an event id"),
+            )
+        })?),
     };
     // A refused client should come back once a vanished client's place is noticed free.
     let slot = state

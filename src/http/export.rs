@@ -3,6 +3,7 @@
 //! list never sits whole in memory. A cell a spreadsheet would evaluate is written with a
 //! leading `'` (`text::spreadsheet_safe`).
 
+use crate::codes::Code;
 use axum::{
     body::Body,
     extract::State,
@@ -49,7 +50,9 @@ const PAGE: i64 = 1_000;
 fn instant(field: &str, text: Option<&str>, default: Instant) -> Result<Instant> {
     match text {
         None | Some("") => Ok(default),
-        Some(t) => Instant::parse_rfc3339(t).map_err(|e| Error::bad(field, e)),
+        Some(t) => {
+            Instant::parse_rfc3339(t).map_err(|e| Error::bad(field, Code::TimeInvalid.because(e)))
+        }
     }
 }
 
@@ -110,7 +113,7 @@ async fn campaigns_outcomes_csv(
     let from = instant("from", p.from.as_deref(), Instant::MIN)?;
     let to = instant("to", p.to.as_deref(), state.now().plus_millis(1))?;
     if from > to {
-        return Err(Error::bad("from", "must not be after to"));
+        return Err(Error::bad("from", crate::http::stats::reversed()));
     }
     let tz = campaign.tz();
     let store: Reads = state.reads.clone();

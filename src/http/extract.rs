@@ -1,6 +1,7 @@
 //! Extractors that fail in problem+json and name the field: JSON bodies, query strings and
 //! path parameters.
 
+use crate::codes::Code;
 use axum::{
     extract::{FromRequest, FromRequestParts, Request, path::ErrorKind, rejection::PathRejection},
     http::{header, request::Parts},
@@ -33,10 +34,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| Error::BadRequest {
             detail: format!("the body is not valid JSON: {e}"),
-            errors: vec![FieldError::new("body", strip_position(&e.to_string()))],
+            errors: vec![FieldError::new(
+                "body",
+                Code::InvalidJson.because(strip_position(&e.to_string())),
+            )],
         })?;
     if !value.is_object() {
-        return Err(Error::field("body", "must be a JSON object"));
+        return Err(Error::field(
+            "body",
+            Code::NotAnObject.because("must be a JSON object"),
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
@@ -52,8 +59,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         } else {
             path
         };
-        Error::Unprocessable(vec![FieldError::new(field, strip_position(&message))])
+        let reason = shape(&message).because(strip_position(&message));
+        Error::Unprocessable(vec![FieldError::new(field, reason)])
     })
+}
+
+/// The code of a deserializer's complaint: a missing field, an unknown one, or a value of the
+/// wrong type or form.
+fn shape(message: &str) -> Code {
+    if missing_field(message).is_some() {
+        Code::Required
+    } else if message.starts_with("unknown field") {
+        Code::UnknownField
+    } else {
+        Code::WrongType
+    }
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -130,7 +150,7 @@ pub async fn body_bytes<S: Send + Sync>(
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
             } else {
-                Error::bad("body", rejection.body_text())
+                Error::bad("body", Code::UploadBroken.because(rejection.body_text()))
             }
         })
 }
@@ -168,7 +188,12 @@ pub async fn read_idle_limited(
     let mut chunks = idle_limited(body, idle);
     let mut out = vec![];
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| Error::bad("body", format!("the upload broke off: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            Error::bad(
+                "body",
+                Code::UploadBroken.because(format!("the upload broke off: {e}")),
+            )
+        })?;
         if out.len() + chunk.len() > max {
             return Err(Error::PayloadTooLarge);
         }
@@ -195,7 +220,7 @@ where
             .find(|(_, value)| value.chars().any(|c| c.is_control() && c != '\t'))
         {
             let name = crate::text::excerpt(&name, 40).into_owned();
-            return Err(Error::bad(name, "must not contain control characters"));
+            return Err(Error::bad(name, crate::text::control_characters()));
         }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
@@ -213,7 +238,7 @@ where
                             path
                         }
                     });
-                Error::bad(field, message)
+                Error::bad(field, shape(&message).because(message))
             })
     }
 }
@@ -247,9 +272,15 @@ where
                         .map(|s| s.trim_end_matches(['}', '/']).to_owned())
                         .unwrap_or_else(|| "path".to_owned()),
                 };
-                Err(Error::bad(field, e.body_text()))
+                Err(Error::bad(
+                    field,
+                    Code::ParameterInvalid.because(e.body_text()),
+                ))
             }
-            Err(other) => Err(Error::bad("path", other.body_text())),
+            Err(other) => Err(Error::bad(
+                "path",
+                Code::ParameterInvalid.because(other.body_text()),
+            )),
         }
     }
 }

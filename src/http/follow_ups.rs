@@ -1,5 +1,6 @@
 //! `/v1/follow-ups`: what leads must act on after a complaint.
 
+use crate::codes::Code;
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -86,7 +87,14 @@ async fn follow_ups_list(
         None | Some("") | Some("open") => Some(true),
         Some("resolved") => Some(false),
         Some("all") => None,
-        Some(_) => return Err(Error::bad("state", "must be open, resolved or all")),
+        Some(_) => {
+            return Err(Error::bad(
+                "state",
+                Code::OneOf
+                    .because("must be open, resolved or all")
+                    .with("allowed", "open, resolved, all"),
+            ));
+        }
     };
     let rows = state
         .reads

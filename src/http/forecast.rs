@@ -1,5 +1,6 @@
 //! `GET /v1/campaigns/{id}/forecast`: the campaign's days ahead, simulated by its own rules.
 
+use crate::codes::Code;
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
@@ -89,7 +90,13 @@ where
         Ok(n) if n >= range.0 && n <= range.1 => Ok(Some(n)),
         _ => Err(Error::bad(
             field,
-            format!("must be a whole number from {} to {}", range.0, range.1),
+            Code::OutOfRange
+                .because(format!(
+                    "must be a whole number from {} to {}",
+                    range.0, range.1
+                ))
+                .with("min", range.0.to_string())
+                .with("max", range.1.to_string()),
         )),
     }
 }
@@ -107,7 +114,9 @@ fn input(state: &AppState, p: ForecastParams) -> Result<ForecastInput> {
                 _ => {
                     return Err(Error::bad(
                         "handle_time",
-                        "must be seconds (1 to 86400) or a duration like \"3m\"",
+                        Code::DurationInvalid
+                            .because("must be seconds (1 to 86400) or a duration like \"3m\"")
+                            .with("examples", vec!["180", "3m"]),
                     ));
                 }
             }
@@ -115,9 +124,10 @@ fn input(state: &AppState, p: ForecastParams) -> Result<ForecastInput> {
     };
     let from = match p.from.as_deref().filter(|t| !t.is_empty()) {
         None => None,
-        Some(t) => {
-            Some(Instant::parse_rfc3339_or_day(t, state.tz()).map_err(|e| Error::bad("from", e))?)
-        }
+        Some(t) => Some(
+            Instant::parse_rfc3339_or_day(t, state.tz())
+                .map_err(|e| Error::bad("from", Code::TimeInvalid.because(e)))?,
+        ),
     };
     Ok(ForecastInput {
         agents: number("agents", p.agents.as_deref(), (1, MAX_AGENTS))?,

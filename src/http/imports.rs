@@ -1,6 +1,7 @@
 //! `GET /v1/imports/{id}`: the progress of a large import and, once finished, its report; and
 //! `POST /v1/imports/preview`: how an upload would be read, without importing it.
 
+use crate::codes::Code;
 use axum::{
     Json,
     extract::{Request, State},
@@ -95,11 +96,9 @@ async fn imports_preview(
 ) -> Result<Json<crate::contacts::csv::Preview>> {
     let campaign = match params.campaign.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map(CampaignId)
-                .map_err(|_| Error::bad("campaign", "must be a campaign id"))?,
-        ),
+        Some(c) => Some(c.parse::<i64>().map(CampaignId).map_err(|_| {
+            Error::bad("campaign", Code::IdInvalid.because("must be a campaign id"))
+        })?),
     };
     if super::contacts::format_of(&req)? != ImportFormat::Csv {
         return Err(Error::UnsupportedMediaType(

@@ -2,6 +2,7 @@
 //! normalised), or the people with a CRM's id, for a lead asking "why isn't this customer being
 //! called?" and a CRM looking a caller up. Searching by `name` comes with the audience work.
 
+use crate::codes::Code;
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -62,7 +63,7 @@ async fn contacts_find(
     // One look-up a phone: a token that sweeps numbers is slowed to the limit.
     if let Err(retry_after) = state.lookups.take(auth.0.token_id, state.now()) {
         return Err(Error::Limited {
-            code: "lookup_limit",
+            code: crate::codes::Code::LookupLimit,
             detail: format!(
                 "more than {} phone look-ups within {} by this token",
                 state.config.lookup_limit.max, state.config.lookup_limit.period
@@ -75,13 +76,19 @@ async fn contacts_find(
         (false, false) => {
             return Err(Error::bad(
                 "external_id",
-                "give phone or external_id, not both",
+                Code::OneOfTwo.because("give phone or external_id, not both"),
             ));
         }
-        (true, true) => return Err(Error::bad("phone", "is required (or external_id)")),
+        (true, true) => {
+            return Err(Error::bad(
+                "phone",
+                Code::Required.because("is required (or external_id)"),
+            ));
+        }
         (false, true) => {
             let text = p.phone.unwrap_or_default();
-            let phone = Phone::to_find(&text, state.region).map_err(|e| Error::bad("phone", e))?;
+            let phone = Phone::to_find(&text, state.region)
+                .map_err(|e| Error::bad("phone", Code::PhoneInvalid.because(e)))?;
             let found = state.reads.contact_by_phone(&phone).await?;
             (found.into_iter().collect::<Vec<_>>(), 1)
         }

@@ -12,6 +12,15 @@ pub fn describe(doc: &mut utoipa::openapi::OpenApi) {
     doc.info.title = "outcall".into();
     doc.info.description = Some("Outbound-call campaign scheduler: HTTP API v1".into());
     doc.info.version = env!("CARGO_PKG_VERSION").into();
+    // outcall's own licence, and no person: not the OpenAPI crate's author and licence, which
+    // its derive would otherwise put here.
+    doc.info.contact = None;
+    doc.info.license = Some(
+        utoipa::openapi::LicenseBuilder::new()
+            .name("MIT")
+            .identifier(Some("MIT"))
+            .build(),
+    );
     let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
     doc.components
         .get_or_insert_with(Default::default)

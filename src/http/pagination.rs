@@ -1,5 +1,6 @@
 //! `?limit=` (default 50, at most 1000) and `?after=<cursor>`.
 
+use crate::codes::{Code, Reason};
 use serde::Deserialize;
 
 use super::error::{Error, Result};
@@ -31,16 +32,29 @@ impl ListParams {
             None => 50,
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (1..=1000).contains(&n) => n,
-                _ => return Err(Error::bad("limit", "must be a whole number from 1 to 1000")),
+                _ => return Err(Error::bad("limit", limit_range())),
             },
         };
         let after = match self.after.as_deref() {
             None | Some("") => 0,
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if n >= 0 => n,
-                _ => return Err(Error::bad("after", "is not a cursor this list gave out")),
+                _ => {
+                    return Err(Error::bad(
+                        "after",
+                        Code::IdInvalid.because("is not a cursor this list gave out"),
+                    ));
+                }
             },
         };
         Ok(Window { after, limit })
     }
+}
+
+/// What a `limit` must be.
+pub fn limit_range() -> Reason {
+    Code::OutOfRange
+        .because("must be a whole number from 1 to 1000")
+        .with("min", 1)
+        .with("max", 1000)
 }

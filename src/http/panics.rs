@@ -124,7 +124,7 @@ fn answer(request_id: &str) -> Response {
         "title": "Internal Server Error",
         "status": 500,
         "detail": format!("something went wrong on our side (request {request_id})"),
-        "code": "internal",
+        "code": crate::codes::Code::Internal.as_str(),
         "params": {},
         "request_id": request_id,
     });

@@ -1,6 +1,7 @@
 //! `/v1/schedules/preview`: the next due times of a recurrence, so a lead can read what a cron
 //! expression means before saving it.
 
+use crate::codes::{Code, Coded};
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -50,10 +51,16 @@ async fn schedules_preview(
     AppQuery(p): AppQuery<PreviewParams>,
 ) -> Result<Json<Preview>> {
     let mut v = Validator::new();
-    let recurrence = v.check("recurrence", Recurrence::parse(&p.recurrence));
+    let recurrence = v.check(
+        "recurrence",
+        Recurrence::parse(&p.recurrence).coded(Code::RecurrenceInvalid),
+    );
     let tz = match p.timezone.as_deref().map(str::trim) {
         None | Some("") => Some(state.tz()),
-        Some(t) => v.check("timezone", t.parse::<Zone>().map(|z| z.0)),
+        Some(t) => v.check(
+            "timezone",
+            t.parse::<Zone>().map(|z| z.0).coded(Code::TimezoneUnknown),
+        ),
     };
     let count = match p.count.as_deref().map(str::trim) {
         None | Some("") => Some(5),
@@ -62,7 +69,12 @@ async fn schedules_preview(
             c.parse::<usize>()
                 .ok()
                 .filter(|n| (1..=20).contains(n))
-                .ok_or_else(|| "must be a whole number from 1 to 20".to_owned()),
+                .ok_or_else(|| {
+                    Code::OutOfRange
+                        .because("must be a whole number from 1 to 20")
+                        .with("min", 1)
+                        .with("max", 20)
+                }),
         ),
     };
     v.finish()?;

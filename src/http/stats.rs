@@ -1,6 +1,7 @@
 //! `/v1/stats` and `/v1/agents/me/stats`: numbers for dashboards and managers, read from
 //! roll-ups so their cost does not grow with history.
 
+use crate::codes::{Code, Reason};
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
@@ -152,15 +153,20 @@ pub(super) fn range(state: &AppState, from: Option<&str>, to: Option<&str>) -> R
         None | Some("") => Ok(None),
         Some(t) => Instant::parse_rfc3339(t)
             .map(Some)
-            .map_err(|e| Error::bad(field, e)),
+            .map_err(|e| Error::bad(field, Code::TimeInvalid.because(e))),
     };
     let to = parse("to", to)?.unwrap_or_else(|| state.now());
     let from = parse("from", from)?.unwrap_or(to.plus_millis(-30 * DAY_MS));
     if from > to {
-        return Err(Error::bad("from", "must not be after to"));
+        return Err(Error::bad("from", reversed()));
     }
     if to.millis() - from.millis() > MAX_RANGE_MS {
-        return Err(Error::bad("from", "the range is at most ten years"));
+        return Err(Error::bad(
+            "from",
+            Code::RangeTooLong
+                .because("the range is at most ten years")
+                .with("years", 10),
+        ));
     }
     Ok((from.hour(), to.hour_ceil()))
 }
@@ -246,19 +252,29 @@ async fn stats_timeseries(
     let (from, to) = range(&state, p.from.as_deref(), p.to.as_deref())?;
     let tz: Tz = match p.timezone.as_deref() {
         None | Some("") => state.tz(),
-        Some(t) => t.parse::<Zone>().map_err(|e| Error::bad("timezone", e))?.0,
+        Some(t) => {
+            t.parse::<Zone>()
+                .map_err(|e| Error::bad("timezone", Code::TimezoneUnknown.because(e)))?
+                .0
+        }
     };
     let campaign = match p.campaign.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            c.parse::<CampaignId>()
-                .map_err(|_| Error::bad("campaign", "must be a campaign id"))?,
-        ),
+        Some(c) => Some(c.parse::<CampaignId>().map_err(|_| {
+            Error::bad("campaign", Code::IdInvalid.because("must be a campaign id"))
+        })?),
     };
     let day = match p.bucket.as_deref() {
         None | Some("") | Some("hour") => false,
         Some("day") => true,
-        Some(_) => return Err(Error::bad("bucket", "must be hour or day")),
+        Some(_) => {
+            return Err(Error::bad(
+                "bucket",
+                Code::OneOf
+                    .because("must be hour or day")
+                    .with("allowed", "hour, day"),
+            ));
+        }
     };
     let filter = Filter {
         campaign,
@@ -334,4 +350,11 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
         releases: state.releases_today(agent).await?,
         targets: targets.into_iter().map(TargetView::from).collect(),
     }))
+}
+
+/// `from` after `to`.
+pub(super) fn reversed() -> Reason {
+    Code::RangeReversed
+        .because("must not be after to")
+        .with("after", "to")
 }

@@ -1,5 +1,6 @@
 //! `/v1/tokens`: admins issue and revoke tokens for leads, viewers and other admins.
 
+use crate::codes::{Code, Coded};
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -77,19 +78,25 @@ async fn tokens_create(
     let role = v.check(
         "role",
         match body.role.parse::<Role>() {
-            Ok(Role::Agent) => Err("agent tokens are made with POST /v1/agents".to_owned()),
+            Ok(Role::Agent) => Err(Code::OneOf
+                .because("agent tokens are made with POST /v1/agents")
+                .with("allowed", "admin, lead, viewer, supervisor, integration")),
             Ok(role) => Ok(role),
-            Err(_) => Err("must be one of admin, lead, viewer, supervisor, integration".to_owned()),
+            Err(_) => Err(Code::OneOf
+                .because("must be one of admin, lead, viewer, supervisor, integration")
+                .with("allowed", "admin, lead, viewer, supervisor, integration")),
         },
     );
     let name = v.check("name", Name::parse(&body.name));
     let now = state.now();
     let expires_at = v.check_opt("expires_at", body.expires_at, |t| {
-        Instant::parse_rfc3339(&t).and_then(|at| {
-            (at > now)
-                .then_some(at)
-                .ok_or_else(|| "must be in the future".into())
-        })
+        Instant::parse_rfc3339(&t)
+            .coded(Code::TimeInvalid)
+            .and_then(|at| {
+                (at > now)
+                    .then_some(at)
+                    .ok_or_else(|| Code::TimeInPast.because("must be in the future"))
+            })
     });
     let (Some(role), Some(name), Some(expires_at)) = (role, name, expires_at) else {
         return Err(v.fail().into());

@@ -31,6 +31,7 @@ macro_rules! asset {
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 static PAGES: &[Asset] = &[
     asset!("agent.html", HTML),
@@ -52,6 +53,7 @@ static ASSETS: &[Asset] = &[
     asset!("catalog.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
+    asset!("favicon.svg", SVG),
 ];
 
 /// Scripts, styles and data only from this origin; no framing.
@@ -64,6 +66,11 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/app", get(|| async { Redirect::to("/app/agent") }))
         .route("/app/{page}", get(page))
         .route("/app/assets/{*name}", get(asset))
+        // Browsers ask for it whatever the page says; the same SVG icon.
+        .route(
+            "/favicon.ico",
+            get(|| async { serve(ASSETS, "favicon.svg") }),
+        )
 }
 
 async fn page(Path(page): Path<String>) -> Response {

@@ -5,6 +5,7 @@
 //! lost to it. Hand-outs, outcomes, releases and expired leases move the state too, in their own
 //! transactions; the scheduler's tick ends wrap-ups whose time has passed.
 
+use crate::codes::Code;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -85,7 +86,11 @@ impl Service {
                 .parse::<AgentState>()
                 .ok()
                 .filter(|s| allowed.contains(s))
-                .ok_or_else(|| format!("must be one of {}", names.join(", "))),
+                .ok_or_else(|| {
+                    Code::OneOf
+                        .because(format!("must be one of {}", names.join(", ")))
+                        .with("allowed", names.join(", "))
+                }),
         );
         let reason = input.reason.map(|r| r.trim().to_owned());
         let known = match (state, &reason) {
@@ -93,13 +98,23 @@ impl Service {
             _ => true,
         };
         match (state, &reason) {
-            (Some(AgentState::Paused), None) => v.push("reason", "is required to pause"),
+            (Some(AgentState::Paused), None) => v.push(
+                "reason",
+                Code::RequiredWith
+                    .because("is required to pause")
+                    .with("with", "state=paused"),
+            ),
             (Some(AgentState::Paused), Some(_)) if !known => v.push(
                 "reason",
-                "is not one of the pause reasons (GET /v1/pause-reasons)",
+                Code::Unknown.because("is not one of the pause reasons (GET /v1/pause-reasons)"),
             ),
             (Some(AgentState::Paused), Some(_)) => {}
-            (Some(_), Some(_)) => v.push("reason", "only goes with state paused"),
+            (Some(_), Some(_)) => v.push(
+                "reason",
+                Code::OnlyWith
+                    .because("only goes with state paused")
+                    .with("with", "state=paused"),
+            ),
             _ => {}
         }
         let Some(state) = state else {

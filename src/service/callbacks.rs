@@ -1,6 +1,7 @@
 //! Callbacks leads and supervisors manage: reassigning one to another agent (or to anyone in
 //! its campaign), moving it to another time, cancelling it. One transaction each, audited.
 
+use crate::codes::Code;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -60,7 +61,13 @@ impl Service {
         let taker = match agent {
             Some(Some(id)) => match self.store.agent_get(id).await {
                 Ok(a) if a.active => Some(a),
-                _ => return Err(Invalid::field("agent", "is not an active agent").into()),
+                _ => {
+                    return Err(Invalid::field(
+                        "agent",
+                        Code::AgentInactive.because("is not an active agent"),
+                    )
+                    .into());
+                }
             },
             _ => None,
         };
@@ -71,7 +78,7 @@ impl Service {
             return Err(Error::NotFound);
         }
         if !row.is_open() {
-            return Err(Error::Conflict(BEING_CALLED.into()));
+            return Err(Error::Conflict(Code::BeingCalled.because(BEING_CALLED)));
         }
         if let Some(taker) = taker {
             // Reserved for an agent the hand-out would never give the campaign's calls to, the
@@ -79,7 +86,9 @@ impl Service {
             let def = self.store.campaign_get(row.campaign_id).await?.def();
             if !def.admits(taker.team.as_deref()) {
                 let teams = def.teams.join(", ");
-                let why = format!("is in none of the campaign's teams ({teams})");
+                let why = Code::NotInTeams
+                    .because(format!("is in none of the campaign's teams ({teams})"))
+                    .with("teams", teams);
                 return Err(Invalid::field("agent", why).into());
             }
         }
@@ -115,7 +124,7 @@ impl Service {
                 tz,
             ));
         if !Store::callback_move_in(&mut tx, id, &moved, by, now, &record).await? {
-            return Err(Error::Conflict(BEING_CALLED.into()));
+            return Err(Error::Conflict(Code::BeingCalled.because(BEING_CALLED)));
         }
         tx.commit().await?;
         tracing::info!(callback = %id, by = %by.name, cancelled = change.cancel, "callback changed");

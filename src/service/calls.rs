@@ -1,6 +1,7 @@
 //! An agent's held call between hand-out and outcome: heartbeats and release (by the agent, or
 //! by a supervisor or lead for anyone's call).
 
+use crate::codes::Code;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -90,14 +91,10 @@ impl Service {
             return e.into();
         }
         match self.store.call_get(id).await {
-            Ok(call) if call.state == CallState::Released => Error::CodedConflict {
-                code: "call_released",
-                detail: RELEASED.into(),
-            },
-            Ok(_) => Error::CodedConflict {
-                code: "lease_lost",
-                detail: LEASE_GONE.into(),
-            },
+            Ok(call) if call.state == CallState::Released => {
+                Error::Conflict(Code::CallReleased.because(RELEASED))
+            }
+            Ok(_) => Error::Conflict(Code::LeaseLost.because(LEASE_GONE)),
             Err(e) => e.into(),
         }
     }

@@ -1,6 +1,7 @@
 //! Campaigns: creating and changing one (every field checked, the offer and script looked up)
 //! and moving it through its lifecycle.
 
+use crate::codes::{Code, Coded, Reason};
 use serde::Deserialize;
 
 use crate::{
@@ -98,24 +99,27 @@ pub struct CampaignInput {
 /// The longest retry delay.
 const MAX_RETRY_SECS: i64 = 30 * 86_400;
 
-fn parse_span(text: &str, min: i64, max: i64) -> Result<Span, String> {
+fn parse_span(text: &str, min: i64, max: i64) -> Result<Span, Reason> {
     let span: Span = text.parse()?;
     if span.as_secs() < min || span.as_secs() > max {
-        return Err(format!(
-            "must be from {} to {}",
-            Span::from_secs(min),
-            Span::from_secs(max)
-        ));
+        let (min, max) = (Span::from_secs(min), Span::from_secs(max));
+        return Err(Code::DurationOutOfRange
+            .because(format!("must be from {min} to {max}"))
+            .with("min", min.to_string())
+            .with("max", max.to_string()));
     }
     Ok(span)
 }
 
-fn in_range(range: std::ops::RangeInclusive<i64>) -> impl Fn(i64) -> Result<i64, String> {
+fn in_range(range: std::ops::RangeInclusive<i64>) -> impl Fn(i64) -> Result<i64, Reason> {
     move |n| {
         if range.contains(&n) {
             Ok(n)
         } else {
-            Err(format!("must be from {} to {}", range.start(), range.end()))
+            Err(Code::OutOfRange
+                .because(format!("must be from {} to {}", range.start(), range.end()))
+                .with("min", *range.start())
+                .with("max", *range.end()))
         }
     }
 }
@@ -129,7 +133,7 @@ fn next_recurrence(def: &CampaignDef, now: Instant) -> Option<Instant> {
 }
 
 /// A field's patch applied to `target` when it checks out.
-fn set<T>(v: &mut Validator, field: &str, checked: Result<Option<T>, String>, target: &mut T) {
+fn set<T>(v: &mut Validator, field: &str, checked: Result<Option<T>, Reason>, target: &mut T) {
     if let Some(Some(value)) = v.check(field, checked) {
         *target = value;
     }
@@ -151,7 +155,12 @@ impl Service {
         if let Some(Some(code)) = v.check("offer", take(&mut input.offer).required(Ok)) {
             match self.store.offer_by_code(code.trim()).await? {
                 Some(offer) => def.offer_id = offer.id,
-                None => v.push("offer", format!("no offer has code '{code}'")),
+                None => v.push(
+                    "offer",
+                    Code::Unknown
+                        .because(format!("no offer has code '{code}'"))
+                        .with("value", code.trim()),
+                ),
             }
         }
         let mut script_moved = false;
@@ -161,7 +170,12 @@ impl Service {
                     def.script_id = id;
                     script_moved = true;
                 }
-                Err(StoreError::NotFound) => v.push("script_id", format!("no script has id {id}")),
+                Err(StoreError::NotFound) => v.push(
+                    "script_id",
+                    Code::Unknown
+                        .because(format!("no script has id {id}"))
+                        .with("value", id.to_string()),
+                ),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -170,7 +184,12 @@ impl Service {
         if let (Some(start), Some(end)) = (def.start_at, def.end_at)
             && end <= start
         {
-            v.push("end_at", "must be after start_at");
+            v.push(
+                "end_at",
+                Code::RangeReversed
+                    .because("must be after start_at")
+                    .with("after", "start_at"),
+            );
         }
         v.finish()?;
         Ok((def, script_moved))
@@ -190,7 +209,7 @@ impl Service {
             ("script_id", input.script_id.is_missing()),
         ] {
             if missing {
-                v.push(field, "is required");
+                v.push(field, Code::Required.because("is required"));
             }
         }
         v.finish()?;
@@ -231,7 +250,7 @@ impl Service {
         let row = self.store.campaign_get(id).await?;
         if row.status == CampaignStatus::Completed {
             return Err(Error::Conflict(
-                "a completed campaign cannot be changed".into(),
+                Code::CampaignCompleted.because("a completed campaign cannot be changed"),
             ));
         }
         let recurrence_changed = !input.recurrence.is_missing() || !input.timezone.is_missing();
@@ -273,9 +292,12 @@ impl Service {
             .campaign_transition(id, t.from(), to, pin, t.into(), now, by)
             .await?
         {
-            return Err(Error::Conflict(format!(
-                "cannot {t} a campaign that is {current}"
-            )));
+            return Err(Error::Conflict(
+                Code::StatusTransition
+                    .because(format!("cannot {t} a campaign that is {current}"))
+                    .with("action", t.to_string())
+                    .with("status", current.as_str()),
+            ));
         }
         self.events.poke();
         tracing::info!(campaign = %id, status = %to, "campaign status changed");
@@ -286,21 +308,27 @@ impl Service {
 /// The zone, the calling windows, the start and end and the recurrence.
 fn apply_timing(v: &mut Validator, def: &mut CampaignDef, input: &mut CampaignInput) {
     use std::mem::take;
-    let tz = take(&mut input.timezone).required(|t| t.parse::<Zone>().map(|z| z.0));
+    let tz = take(&mut input.timezone)
+        .required(|t| t.parse::<Zone>().map(|z| z.0).coded(Code::TimezoneUnknown));
     set(v, "timezone", tz, &mut def.timezone);
     match take(&mut input.calling_windows).required(Ok) {
         Ok(None) => {}
         Ok(Some(specs)) => match Windows::parse(&specs) {
             Ok(w) => def.windows = w,
-            Err((at, message)) => v.push(&format!("calling_windows{at}"), message),
+            Err((at, message)) => v.push(
+                &format!("calling_windows{at}"),
+                Code::WindowsInvalid.because(message),
+            ),
         },
         Err(message) => v.push("calling_windows", message),
     }
-    let start = take(&mut input.start_at).nullable(|t| Instant::parse_rfc3339(&t));
+    let time = |t: String| Instant::parse_rfc3339(&t).coded(Code::TimeInvalid);
+    let start = take(&mut input.start_at).nullable(time);
     set(v, "start_at", start, &mut def.start_at);
-    let end = take(&mut input.end_at).nullable(|t| Instant::parse_rfc3339(&t));
+    let end = take(&mut input.end_at).nullable(time);
     set(v, "end_at", end, &mut def.end_at);
-    let recurrence = take(&mut input.recurrence).nullable(|r| Recurrence::parse(&r));
+    let recurrence = take(&mut input.recurrence)
+        .nullable(|r| Recurrence::parse(&r).coded(Code::RecurrenceInvalid));
     set(v, "recurrence", recurrence, &mut def.recurrence);
 }
 
@@ -335,7 +363,7 @@ fn apply_dialing(v: &mut Validator, def: &mut CampaignDef, input: CampaignInput)
     set(v, "wrap_up", wrap_up, &mut def.wrap_up);
     let teams = input.teams.required(|teams| {
         if teams.len() > 100 {
-            return Err("at most 100 teams".to_owned());
+            return Err(Code::TooMany.because("at most 100 teams").with("max", 100));
         }
         teams
             .iter()

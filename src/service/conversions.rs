@@ -3,6 +3,7 @@
 //! `reference`, attributed to the latest accepted call for the same person and offer within
 //! `OUTCALL_ATTRIBUTION_WINDOW`, or recorded as organic.
 
+use crate::codes::Code;
 use crate::{
     contacts::Phone,
     store::conversions::{ConversionRow, NewConversion},
@@ -42,24 +43,31 @@ impl Service {
         if reference.is_empty() || reference.chars().count() > MAX_REFERENCE {
             return Err(Invalid::field(
                 "reference",
-                format!("must be 1 to {MAX_REFERENCE} characters"),
+                Code::TooLong.because(format!("must be 1 to {MAX_REFERENCE} characters")),
             )
             .into());
         }
         if reference.chars().any(char::is_control) {
-            return Err(Invalid::field("reference", "must not hold control characters").into());
+            return Err(Invalid::field(
+                "reference",
+                Code::ControlCharacters.because("must not hold control characters"),
+            )
+            .into());
         }
         let offer = self.store.offer_by_code(&r.offer).await?.ok_or_else(|| {
             Invalid::field(
                 "offer",
-                format!("no offer has the code \"{}\"", excerpt(&r.offer, 40)),
+                Code::Unknown.because(format!(
+                    "no offer has the code \"{}\"",
+                    excerpt(&r.offer, 40)
+                )),
             )
         })?;
         // A person outcall does not know is still a conversion (organic).
         let contact = match &r.who {
             Who::Phone(text) => {
-                let phone =
-                    Phone::parse(text, self.region).map_err(|e| Invalid::field("phone", e))?;
+                let phone = Phone::parse(text, self.region)
+                    .map_err(|e| Invalid::field("phone", Code::PhoneInvalid.because(e)))?;
                 self.store.contact_by_phone(phone.as_str()).await?
             }
             Who::ExternalId(_) => None,

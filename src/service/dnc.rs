@@ -1,6 +1,7 @@
 //! Listing phones as do-not-call: one at a time, or a CSV of many committed in batches. A
 //! listing takes effect for every campaign the moment it commits.
 
+use crate::codes::{Code, Coded};
 use serde::Serialize;
 
 use crate::{
@@ -34,8 +35,9 @@ impl Service {
         reason: Option<&str>,
         by: &Principal,
     ) -> Result<(DncEntry, bool)> {
-        let phone =
-            Phone::parse(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
+        let phone = Phone::parse(phone, self.region)
+            .coded(Code::PhoneInvalid)
+            .map_err(|e| InvalidInput::field("phone", e))?;
         let reason = reason
             .map(Notes::parse)
             .transpose()
@@ -62,7 +64,10 @@ impl Service {
         let header: Vec<String> = reader
             .byte_headers()
             .map_err(|e| {
-                InvalidInput::field("phone", format!("the header row cannot be read: {e}"))
+                InvalidInput::field(
+                    "phone",
+                    Code::FileUnreadable.because(format!("the header row cannot be read: {e}")),
+                )
             })?
             .iter()
             .map(|h| {
@@ -72,10 +77,14 @@ impl Service {
                     .to_lowercase()
             })
             .collect();
-        let phone_col = header
-            .iter()
-            .position(|h| h == "phone")
-            .ok_or_else(|| InvalidInput::field("phone", "the header has no 'phone' column"))?;
+        let phone_col = header.iter().position(|h| h == "phone").ok_or_else(|| {
+            InvalidInput::field(
+                "phone",
+                Code::ColumnMissing
+                    .because("the header has no 'phone' column")
+                    .with("column", "phone"),
+            )
+        })?;
         let reason_col = header.iter().position(|h| h == "reason");
         let mut report = DncReport::default();
         let mut batch: Vec<(Phone, Option<String>)> = vec![];
@@ -140,10 +149,15 @@ impl Service {
     ) -> Result<()> {
         // Found as stored: a listing made before phones were held to the numbering plan can
         // still be removed.
-        let phone =
-            Phone::to_find(phone, self.region).map_err(|e| InvalidInput::field("phone", e))?;
+        let phone = Phone::to_find(phone, self.region)
+            .coded(Code::PhoneInvalid)
+            .map_err(|e| InvalidInput::field("phone", e))?;
         let reason = match reason.map(str::trim) {
-            None | Some("") => return Err(InvalidInput::field("reason", "is required").into()),
+            None | Some("") => {
+                return Err(
+                    InvalidInput::field("reason", Code::Required.because("is required")).into(),
+                );
+            }
             Some(r) => Notes::parse(r).map_err(|e| InvalidInput::field("reason", e))?,
         };
         let now = self.now();

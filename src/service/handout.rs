@@ -333,7 +333,7 @@ impl Service {
             Some(until) => {
                 let ms = until.millis() - now.millis();
                 Err(super::Error::Limited {
-                    code: "release_limit",
+                    code: crate::codes::Code::ReleaseLimit,
                     detail: format!(
                         "{} calls handed back without an outcome within {}; a supervisor can see it on the floor",
                         limit.max, limit.period

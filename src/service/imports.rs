@@ -6,6 +6,7 @@
 //! a whole list (the writer's queue is fair: a hand-out that waits goes before the import's
 //! next batch).
 
+use crate::codes::Code;
 use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
 
 use futures::{Stream, StreamExt};
@@ -91,16 +92,17 @@ fn within_bounds(
                 charset: Charset::sniff(head, options.charset),
                 mapping: options.mapping.clone(),
             };
-            let seen = preview(head, &csv).map_err(|(field, m)| Invalid::field(field, m))?;
+            let seen = preview(head, &csv)
+                .map_err(|(field, m)| Invalid::field(field, Code::ColumnMissing.because(m)))?;
             Ok(Some((csv, seen)))
         }
         ImportFormat::Json if options.mapping.is_some() => Err(Invalid::field(
             "mapping",
-            "applies to CSV uploads; a JSON upload names its fields",
+            Code::MappingInvalid.because("applies to CSV uploads; a JSON upload names its fields"),
         )
         .into()),
         ImportFormat::Json => {
-            check_json_head(head).map_err(|m| Invalid::field("body", m))?;
+            check_json_head(head).map_err(|m| Invalid::field("body", Code::TooLarge.because(m)))?;
             Ok(None)
         }
     }
@@ -109,7 +111,7 @@ fn within_bounds(
 fn broke_off(error: impl Display) -> Error {
     Error::Unreadable(FieldError::new(
         "body",
-        format!("the upload broke off: {error}"),
+        Code::UploadBroken.because(format!("the upload broke off: {error}")),
     ))
 }
 
@@ -129,7 +131,9 @@ impl Service {
     pub async fn open_campaign(&self, id: CampaignId) -> Result<()> {
         let campaign = self.store.campaign_get(id).await?;
         if campaign.status == CampaignStatus::Completed {
-            return Err(Error::Conflict("the campaign is completed".into()));
+            return Err(Error::Conflict(
+                Code::CampaignCompleted.because("the campaign is completed"),
+            ));
         }
         Ok(())
     }
@@ -218,7 +222,11 @@ impl Service {
             }
         }
         let Some((_, mut seen)) = within_bounds(ImportFormat::Csv, &head, options)? else {
-            return Err(Invalid::field("body", "a preview reads CSV").into());
+            return Err(Invalid::field(
+                "body",
+                Code::FileUnreadable.because("a preview reads CSV"),
+            )
+            .into());
         };
         if let Some(id) = campaign {
             // The campaign-warnings check: attributes the script reads that no column carries.
@@ -389,7 +397,8 @@ impl Service {
         let now = self.now();
         let mut report = Report::default();
         while let Some(batch) = batches.recv().await {
-            let batch = batch.map_err(|m| Invalid::field(field, m))?;
+            let batch =
+                batch.map_err(|m| Invalid::field(field, Code::FileUnreadable.because(m)))?;
             let mut tx = self.store.begin().await?;
             let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
             tx.commit().await?;

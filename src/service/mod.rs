@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 
 use crate::{
     clock::SharedClock,
+    codes::{Code, Reason},
     config::Config,
     contacts::Region,
     ids::ImportId,
@@ -55,24 +56,21 @@ pub enum Error {
     /// Nothing with that id (or not the caller's).
     #[error("not found")]
     NotFound,
-    /// The request conflicts with the current state (the message says how).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The request conflicts with the current state: a stable code the pages tell apart
+    /// (`lease_lost`, `agent_paused` …) with the English words for logs.
+    #[error("conflict ({}): {}", .0.code, .0.message)]
+    Conflict(Reason),
     /// A value given in `field` is already taken.
     #[error("{field}: {message}")]
     Taken {
         field: &'static str,
         message: &'static str,
     },
-    /// A conflict the pages tell apart by a stable `code` (e.g. `lease_lost`), with the
-    /// English `detail` for logs.
-    #[error("conflict ({code}): {detail}")]
-    CodedConflict { code: &'static str, detail: String },
     /// Past a rate limit (a stable `code`, e.g. `release_limit`): try again in `retry_after`
     /// whole seconds.
     #[error("limited ({code}): {detail}")]
     Limited {
-        code: &'static str,
+        code: Code,
         detail: String,
         retry_after: u64,
     },
@@ -100,12 +98,11 @@ impl From<StoreError> for Error {
             StoreError::Conflict(message) => Error::Conflict(message),
             StoreError::Taken { field, message } => Error::Taken { field, message },
             StoreError::OutOfRange { field, message } => {
-                Error::Invalid(Invalid(vec![FieldError::new(field, message)]))
+                Error::Invalid(Invalid(vec![FieldError::new(
+                    field,
+                    Code::OutOfRange.because(message),
+                )]))
             }
-            StoreError::Coded { code, detail } => Error::CodedConflict {
-                code,
-                detail: detail.into(),
-            },
             StoreError::Other(e) => {
                 // Logged here, inside the operation's span (its name and ids), once: the edge
                 // answers 500 without logging it again.

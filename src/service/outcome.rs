@@ -4,6 +4,7 @@
 //! and the idempotency record. The answer is sent only after the commit, so an outcome that got
 //! a 2xx is never lost.
 
+use crate::codes::{Code, Coded, Reason};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -97,16 +98,18 @@ fn clean_json(value: &Value) -> bool {
     }
 }
 
-fn check_answers(answers: Value) -> Result<String, String> {
+fn check_answers(answers: Value) -> Result<String, Reason> {
     if !answers.is_object() {
-        return Err("must be an object".to_owned());
+        return Err(Code::NotAnObject.because("must be an object"));
     }
     if !clean_json(&answers) {
-        return Err("must not contain control characters".to_owned());
+        return Err(crate::text::control_characters());
     }
     let text = answers.to_string();
     if text.len() > MAX_ANSWERS_BYTES {
-        Err(format!("must be at most {MAX_ANSWERS_BYTES} bytes"))
+        Err(Code::TooLong
+            .because(format!("must be at most {MAX_ANSWERS_BYTES} bytes"))
+            .with("max", MAX_ANSWERS_BYTES))
     } else {
         Ok(text)
     }
@@ -120,21 +123,27 @@ impl Service {
         at: &str,
         tz: Tz,
         now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, String> {
-        let at = Instant::parse_rfc3339(at)?.utc();
+    ) -> Result<DateTime<Utc>, Reason> {
+        let at = Instant::parse_rfc3339(at).coded(Code::TimeInvalid)?.utc();
         let local = at.with_timezone(&tz);
         let minute = (local.hour() * 60 + local.minute()) as u16;
         let hours = &self.config.calling_hours;
         if at <= now {
-            Err("must be in the future".into())
+            Err(Code::TimeInPast.because("must be in the future"))
         } else if at > now + Duration::days(MAX_CALLBACK_DAYS) {
-            Err(format!("must be within {MAX_CALLBACK_DAYS} days"))
+            Err(Code::TimeOutOfRange
+                .because(format!("must be within {MAX_CALLBACK_DAYS} days"))
+                .with("days", MAX_CALLBACK_DAYS))
         } else if !hours.contains(minute) {
-            Err(format!(
-                "{} in the contact's zone ({}) is outside the calling hours {hours}",
-                local.format("%H:%M"),
-                tz.name(),
-            ))
+            let time = local.format("%H:%M").to_string();
+            Err(Code::OutsideCallingHours
+                .because(format!(
+                    "{time} in the contact's zone ({}) is outside the calling hours {hours}",
+                    tz.name(),
+                ))
+                .with("time", time)
+                .with("zone", tz.name())
+                .with("hours", hours.to_string()))
         } else {
             Ok(at)
         }
@@ -153,7 +162,9 @@ impl Service {
             match s.as_str() {
                 "agent" => Ok(CallbackScope::Agent),
                 "campaign" => Ok(CallbackScope::Campaign),
-                _ => Err("must be agent or campaign".to_owned()),
+                _ => Err(Code::OneOf
+                    .because("must be agent or campaign")
+                    .with("allowed", "agent, campaign")),
             }
         });
         let answers = v.check_opt("answers", input.answers, check_answers);
@@ -161,20 +172,31 @@ impl Service {
             if (0..=MAX_TALK_SECONDS).contains(&s) {
                 Ok(s)
             } else {
-                Err(format!("must be from 0 to {MAX_TALK_SECONDS}"))
+                Err(Code::OutOfRange
+                    .because(format!("must be from 0 to {MAX_TALK_SECONDS}"))
+                    .with("min", 0)
+                    .with("max", MAX_TALK_SECONDS))
             }
         });
         let mut callback = None;
         match (disposition, input.callback_at) {
-            (Some(Disposition::Callback), None) => {
-                v.push("callback_at", "is required with disposition callback")
-            }
+            (Some(Disposition::Callback), None) => v.push(
+                "callback_at",
+                Code::RequiredWith
+                    .because("is required with disposition callback")
+                    .with("with", "disposition=callback"),
+            ),
             (Some(Disposition::Callback), Some(at)) => {
                 if let Some(at) = v.check("callback_at", self.check_callback(&at, tz, now)) {
                     callback = Some((at, scope.flatten().unwrap_or(CallbackScope::Agent)));
                 }
             }
-            (Some(_), Some(_)) => v.push("callback_at", "only goes with disposition callback"),
+            (Some(_), Some(_)) => v.push(
+                "callback_at",
+                Code::OnlyWith
+                    .because("only goes with disposition callback")
+                    .with("with", "disposition=callback"),
+            ),
             _ => {}
         }
         let (Some(disposition), Some(notes), Some(answers), Some(talk_seconds)) =
@@ -204,7 +226,7 @@ impl Service {
         match self.store.idempotency_get(token, key, self.now()).await? {
             Some(answer) if &answer.request_hash != hash => Err(Invalid::field(
                 "Idempotency-Key",
-                "was already used with a different request",
+                Code::KeyReused.because("was already used with a different request"),
             )
             .into()),
             other => Ok(other),
@@ -307,12 +329,10 @@ impl Service {
             {
                 return Ok(Answer::Replayed(answer));
             }
-            return Err(Error::CodedConflict {
-                code: "lease_lost",
-                detail: "this call already has an outcome, or its contact was handed to someone \
-                         else since its lease ran out or it was released"
-                    .into(),
-            });
+            return Err(Error::Conflict(Code::LeaseLost.because(
+                "this call already has an outcome, or its contact was handed to someone else \
+                 since its lease ran out or it was released",
+            )));
         };
         if d.lists_phone() {
             let phone = Store::contact_phone(&mut tx, done.contact_id).await?;

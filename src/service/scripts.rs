@@ -2,6 +2,7 @@
 //! limits (`catalog::limits`) and the time budget; a hand-out whose render fails anyway (data
 //! unlike the sample) is recorded against the script's version for leads to see.
 
+use crate::codes::Code;
 use crate::{
     catalog::{RenderError, Template},
     ids::{CallId, ScriptId},
@@ -61,8 +62,8 @@ impl Service {
     async fn check_body(&self, v: &mut Validator, job: Job, body: &str) -> Option<Template> {
         let refused = match self.renderer.check(job, body).await {
             Ok(Ok(())) => return Some(Template::checked_elsewhere(body)),
-            Ok(Err(syntax)) => syntax,
-            Err(error) => format!("for a sample contact, {error}"),
+            Ok(Err(syntax)) => Code::TemplateInvalid.because(syntax),
+            Err(error) => Code::TemplateTooCostly.because(format!("for a sample contact, {error}")),
         };
         v.push("body", refused);
         None

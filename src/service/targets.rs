@@ -1,6 +1,7 @@
 //! Targets: setting one (its scope checked against what exists) and evaluating progress
 //! against it from the hourly roll-ups, with a linear pace through the period.
 
+use crate::codes::{Code, Coded, Reason};
 use serde::Deserialize;
 
 use crate::{
@@ -34,7 +35,12 @@ pub struct TargetInput {
 
 /// Goals are whole numbers in this range.
 pub const GOALS: std::ops::RangeInclusive<i64> = 1..=1_000_000_000;
-const GOAL_RANGE: &str = "must be from 1 to 1,000,000,000";
+fn goal_range() -> Reason {
+    Code::OutOfRange
+        .because("must be from 1 to 1,000,000,000")
+        .with("min", 1)
+        .with("max", 1_000_000_000)
+}
 
 /// A target with its progress now.
 pub struct Evaluated {
@@ -104,31 +110,49 @@ impl Service {
             _ => {
                 v.push(
                     "scope_id",
-                    "must be a campaign id, a team name or an agent id",
+                    Code::IdInvalid.because("must be a campaign id, a team name or an agent id"),
                 );
                 None
             }
         };
-        let period = v.check("period", input.period.parse::<Period>());
+        let period = v.check(
+            "period",
+            input.period.parse::<Period>().coded(Code::PeriodInvalid),
+        );
         let metric = v.check("metric", input.metric.parse::<Metric>());
         if !GOALS.contains(&input.goal) {
-            v.push("goal", GOAL_RANGE);
+            v.push("goal", goal_range());
         }
         let scope = input.scope.parse::<TargetScope>().ok();
         match (scope, scope_id.as_deref()) {
             (Some(TargetScope::Campaign), Some(id)) => match id.parse::<CampaignId>() {
                 Ok(id) if self.store.campaign_get(id).await.is_ok() => {}
-                _ => v.push("scope_id", format!("no campaign has id {id}")),
+                _ => v.push(
+                    "scope_id",
+                    Code::Unknown
+                        .because(format!("no campaign has id {id}"))
+                        .with("value", id),
+                ),
             },
             (Some(TargetScope::Agent), Some(id)) => match id.parse::<AgentId>() {
                 Ok(id) if self.store.agent_get(id).await.is_ok() => {}
-                _ => v.push("scope_id", format!("no agent has id {id}")),
+                _ => v.push(
+                    "scope_id",
+                    Code::Unknown
+                        .because(format!("no agent has id {id}"))
+                        .with("value", id),
+                ),
             },
             (Some(TargetScope::Team), Some(name)) => {
                 v.check("scope_id", Name::parse(name));
             }
             (Some(_), None) => {}
-            (None, _) => v.push("scope", "must be campaign, team or agent"),
+            (None, _) => v.push(
+                "scope",
+                Code::OneOf
+                    .because("must be campaign, team or agent")
+                    .with("allowed", "campaign, team, agent"),
+            ),
         }
         let (Some(scope), Some(scope_id), Some(period), Some(metric)) =
             (scope, scope_id, period, metric)
@@ -156,7 +180,7 @@ impl Service {
         by: &Principal,
     ) -> Result<Evaluated> {
         if !GOALS.contains(&goal) {
-            return Err(crate::validate::Invalid::field("goal", GOAL_RANGE).into());
+            return Err(crate::validate::Invalid::field("goal", goal_range()).into());
         }
         let row = self.store.target_set_goal(id, goal, self.now(), by).await?;
         self.evaluate(row).await

@@ -2,6 +2,7 @@
 //! given), listed, deleted, and a delivery retried by hand, each audited. An integration token
 //! reaches only the webhooks it created; an admin reaches all.
 
+use crate::codes::{Code, Coded};
 use rand::RngCore;
 
 use crate::{
@@ -76,9 +77,14 @@ impl Service {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn webhook_create(&self, new: NewWebhook, by: &Principal) -> Result<Created> {
         let mut v = Validator::new();
-        let url = v.check("url", checked_url(&new.url, &self.webhook_allow()));
-        let events = v.check("events", check_events(new.events));
-        let secret = v.check_opt("secret", new.secret, check_secret);
+        let url = v.check(
+            "url",
+            checked_url(&new.url, &self.webhook_allow()).coded(Code::ParameterInvalid),
+        );
+        let events = v.check("events", check_events(new.events).coded(Code::OneOf));
+        let secret = v.check_opt("secret", new.secret, |s| {
+            check_secret(s).coded(Code::ParameterInvalid)
+        });
         let (Some(url), Some(events), Some(secret)) = (url, events, secret) else {
             return Err(v.fail().into());
         };

@@ -271,7 +271,8 @@ impl Store {
         })?;
         let Some(before) = before else {
             return Err(StoreError::Conflict(
-                "another worker took this import over, or the batch is in".into(),
+                crate::codes::Code::ImportRunning
+                    .because("another worker took this import over, or the batch is in"),
             ));
         };
         let room = MAX_INVALID_LISTED.saturating_sub(before.max(0) as usize);

@@ -2,6 +2,7 @@
 //! placeholders work on both); statements differ per backend only where semantics really do.
 //! Instants are stored as epoch milliseconds on both backends.
 
+use crate::codes::{Code, Reason};
 use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
@@ -116,9 +117,9 @@ pub enum StoreError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// The request conflicts with the current state (the message says how).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The request conflicts with the current state (a stable code and the English words).
+    #[error("conflict ({}): {}", .0.code, .0.message)]
+    Conflict(Reason),
     /// A value a client gave is already taken (a unique rule of the database): the field it
     /// came in and what is taken, the same words on both backends.
     #[error("{field}: {message}")]
@@ -132,12 +133,6 @@ pub enum StoreError {
     OutOfRange {
         field: &'static str,
         message: &'static str,
-    },
-    /// A conflict a client tells apart by a stable `code` (e.g. `last_admin`).
-    #[error("conflict ({code}): {detail}")]
-    Coded {
-        code: &'static str,
-        detail: &'static str,
     },
     /// The database could not be reached or did not answer in time.
     #[error("database unavailable: {0}")]
@@ -159,9 +154,10 @@ impl From<sqlx::Error> for StoreError {
                     },
                     // A rule no client value can break (one lease per call, …): a race the
                     // caller reports in its own words, never the database's.
-                    None => {
-                        StoreError::Conflict("conflicts with a change made at the same time".into())
-                    }
+                    None => StoreError::Conflict(
+                        Code::ConcurrentChange
+                            .because("conflicts with a change made at the same time"),
+                    ),
                 }
             }
             sqlx::Error::Database(ref db) if db.is_check_violation() => {

@@ -138,10 +138,9 @@ impl Store {
                 .fetch_one(c)
                 .await)?;
             if live <= 1 {
-                return Err(StoreError::Coded {
-                    code: "last_admin",
-                    detail: LAST_ADMIN,
-                });
+                return Err(StoreError::Conflict(
+                    crate::codes::Code::LastAdmin.because(LAST_ADMIN),
+                ));
             }
         }
         let revoked: Option<(String, Role)> = on_tx!(&mut tx, |c| sqlx::query_as(REVOKE)

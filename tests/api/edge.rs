@@ -387,7 +387,32 @@ async fn the_api_description_spells_every_state_as_the_api_sends_it(app: TestApp
     }
 }
 
+async fn the_api_description_names_outcall_its_mit_licence_and_no_person(app: TestApp) {
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, Value::Null)
+        .await;
+    let info = &doc.body["info"];
+    assert_eq!(info["title"], "outcall", "{info}");
+    assert_eq!(info["license"]["name"], "MIT", "{info}");
+    assert!(info.get("contact").is_none(), "credits a person: {info}");
+    assert!(
+        !doc.text.contains('@'),
+        "an e-mail address in the description"
+    );
+}
+
+async fn the_pages_have_a_favicon(app: TestApp) {
+    let r = app
+        .call(Method::GET, "/favicon.ico", None, Value::Null)
+        .await;
+    r.expect(StatusCode::OK);
+    assert!(r.content_type.starts_with("image/"), "{}", r.content_type);
+    assert!(r.text.contains("<svg"), "{}", r.text);
+}
+
 crate::on_both_backends!(
+    the_api_description_names_outcall_its_mit_licence_and_no_person,
+    the_pages_have_a_favicon,
     the_api_description_spells_every_state_as_the_api_sends_it,
     bad_inputs_get_a_4xx_problem_that_names_the_field,
     malformed_bodies_wrong_types_unknown_routes_and_methods_are_problems,

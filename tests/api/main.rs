@@ -8,6 +8,7 @@ mod audit;
 mod callbacks;
 mod calls;
 mod campaigns;
+mod codes;
 mod contacts;
 mod conversions;
 mod counts;

@@ -29,7 +29,7 @@ async fn warnings(app: &TestApp, campaign: i64) -> Vec<(String, String)> {
         .iter()
         .map(|w| {
             (
-                w["code"].as_str().unwrap().to_owned(),
+                w["kind"].as_str().unwrap().to_owned(),
                 w["message"].as_str().unwrap().to_owned(),
             )
         })

@@ -255,6 +255,7 @@ async fn a_lead_keeps_the_do_not_call_list_sets_targets_and_resolves_follow_ups_
 
 async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: TestApp) {
     let viewer = app.token("viewer").await;
+    let supervisor = app.token("supervisor").await;
     let (_, agent) = app.agent("赵敏", Some("north")).await;
     let campaign = app
         .running_campaign(
@@ -274,7 +275,8 @@ async fn the_dashboard_updates_live_when_another_agent_records_an_outcome(app: T
     scenario(
         &app,
         "dashboard",
-        json!({"viewer_token": viewer, "agent_token": agent, "agent_name": "赵敏", "campaign": campaign}),
+        json!({"viewer_token": viewer, "supervisor_token": supervisor, "agent_token": agent,
+               "agent_name": "赵敏", "campaign": campaign}),
     )
     .await;
     let stats = app

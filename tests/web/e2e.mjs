@@ -19,7 +19,7 @@ function check(cond, message) {
 async function shot(page, name) {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: !name.startsWith("dashboard-") });
 }
 
 async function signIn(page, path, token) {
@@ -240,6 +240,15 @@ const scenarios = {
     await page.locator("#dnc-phone").fill("12345");
     await page.locator("#dnc-form button[type=submit]").click();
     await page.locator("#dnc-phone[aria-invalid=true] + .field-error").waitFor({ timeout: TIMEOUT });
+    // Said once, next to the field, in the page's words (code phone_invalid), not again above.
+    check((await text(page, "#dnc-phone + .field-error")) === "Not a valid phone number.", "the field error is the translated code");
+    check(!(await page.locator("#error:visible", { hasText: "phone" }).count()), "the field error is not repeated in the box");
+    // The same in Chinese: the page translates the code, it does not show the server's English.
+    await page.locator("#lang-switch").click();
+    await page.locator("#dnc-form button[type=submit]").click();
+    await page.locator("#dnc-phone + .field-error", { hasText: "不是有效的电话号码。" }).waitFor({ timeout: TIMEOUT });
+    check((await page.locator(".field-error").count()) === 1, "one error, shown once");
+    await page.locator("#lang-switch").click();
     await page.locator("#dnc-phone").fill("13900139000");
     await page.locator("#dnc-form button[type=submit]").click();
     await page.locator("#dnc-result", { hasText: "+8613900139000 added" }).waitFor({ timeout: TIMEOUT });
@@ -330,6 +339,33 @@ const scenarios = {
     check((await text(page, "#k-conversions")) === "spoilt", "nothing refreshes the page on its own");
     await page.evaluate(() => window.__events.at(-1)('id: 1\nevent: reset\ndata: {"reason":"too_many"}\n\n'));
     await page.locator("#k-conversions", { hasText: conversions }).waitFor({ timeout: TIMEOUT });
+
+    // The wall, as a supervisor sees it: it fits 1440×900 and 1920×1080 without scrolling, in
+    // the board's language (no "3am", no "12/7/26"), each figure with its period, agents by
+    // state, and per campaign what is callable now and the day its list runs out.
+    for (const [width, height, locale, name] of [[1440, 900, "zh-CN", "dashboard-zh"], [1920, 1080, "zh-CN", "dashboard-zh-1920"], [1440, 900, "en-US", "dashboard-1440"]]) {
+      const wall = await browser.newPage({ locale, viewport: { width, height } });
+      await signIn(wall, "/app/dashboard", cfg.supervisor_token);
+      const row = wall.locator(`#campaign-rows tr[data-campaign="${cfg.campaign}"]`);
+      await row.locator("td[data-runs-out]").waitFor({ timeout: TIMEOUT });
+      await wall.locator("#state-counts li").first().waitFor({ timeout: TIMEOUT });
+      await wall.locator("#chart canvas").waitFor({ timeout: TIMEOUT });
+      await wall.waitForTimeout(500);
+      await shot(wall, name);
+      const fits = await wall.evaluate(() => document.documentElement.scrollHeight <= innerHeight + 1 && document.documentElement.scrollWidth <= innerWidth + 1);
+      check(fits, `the wall fits ${width}×${height} without scrolling`);
+      check(!(await wall.locator(".u-legend").count()), "no hover legend on the wall");
+      const periods = await wall.locator(".kpi i").allTextContents();
+      const zh = locale === "zh-CN";
+      check(periods.includes(zh ? "今日" : "today") && periods.includes(zh ? "本月" : "this month"), "each figure says its period: " + periods);
+      const runsOut = await text(wall, `#campaign-rows tr[data-campaign="${cfg.campaign}"] td[data-runs-out]`);
+      check(zh ? /月.*日/.test(runsOut) || runsOut === "超出预测范围" : !/\d+\/\d+\/\d+/.test(runsOut), "the day the list runs out is in the board's language: " + runsOut);
+      const callable = await text(wall, `#campaign-rows tr[data-campaign="${cfg.campaign}"] td[data-callable]`);
+      check(/^\d+$/.test(callable), "callable now is shown: " + callable);
+      const states = await text(wall, "#state-counts");
+      check(zh ? states.includes("就绪") : states.includes("Ready"), "agents by state in the board's language: " + states);
+      await wall.close();
+    }
   },
 
   // The desk's state switch: a pause for a reason from the leads' list holds calls back (the
