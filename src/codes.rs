@@ -174,6 +174,25 @@ codes! {
     TooManyConnections = "too_many_connections",
     /// Give exactly one of two fields.
     OneOfTwo = "one_of_two",
+    // ---- why an imported row is invalid (an import report's `invalid[].code`) ----
+    InvalidRow = "invalid_row",
+    PhoneMissing = "phone_missing",
+    NameInvalid = "name_invalid",
+    ExternalIdInvalid = "external_id_invalid",
+    PriorityInvalid = "priority_invalid",
+    OwnerAgentUnknown = "owner_agent_unknown",
+    TooManyAttributes = "too_many_attributes",
+    AttributeInvalid = "attribute_invalid",
+    AttributeNameInvalid = "attribute_name_invalid",
+    NulByte = "nul_byte",
+    TooManyFields = "too_many_fields",
+    NotUtf8 = "not_utf8",
+    TooManyColumns = "too_many_columns",
+    RowTooLong = "row_too_long",
+    FieldTooLong = "field_too_long",
+    NestingTooDeep = "nesting_too_deep",
+    ContactTooLarge = "contact_too_large",
+    NotAContact = "not_a_contact",
 
     // ---- campaign warnings (`kind` and `code`) ----
     WindowOutsideCallingHours = "window_outside_calling_hours",
@@ -287,7 +306,9 @@ mod tests {
         for code in Code::ALL {
             let s = code.as_str();
             assert!(
-                !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                s.starts_with(|c: char| c.is_ascii_lowercase())
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{s}"
             );
             assert!(seen.insert(s), "{s} twice");

@@ -4,6 +4,7 @@
 //! contact's size before the parser buffers it. Memory per reader is therefore a few fixed
 //! buffers, whatever the upload holds.
 
+use crate::codes::Code;
 use std::{
     cell::Cell,
     io::{self, Read},
@@ -46,11 +47,11 @@ impl Cut {
         use super::import::RowError;
         let e = RowError::new(
             match self {
-                Cut::Columns => "too_many_columns",
-                Cut::RowBytes => "row_too_long",
-                Cut::FieldBytes(_) => "field_too_long",
-                Cut::Depth => "nesting_too_deep",
-                Cut::ContactBytes => "contact_too_large",
+                Cut::Columns => Code::TooManyColumns,
+                Cut::RowBytes => Code::RowTooLong,
+                Cut::FieldBytes(_) => Code::FieldTooLong,
+                Cut::Depth => Code::NestingTooDeep,
+                Cut::ContactBytes => Code::ContactTooLarge,
             },
             format!("row {self}"),
         );

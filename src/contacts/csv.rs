@@ -1,6 +1,7 @@
 //! Reading whole contact lists: CSV records into batches of checked contacts and invalid rows,
 //! within the bounds of [`super::bounds`]. Pure: no I/O beyond the reader it is given.
 
+use crate::codes::Code;
 use std::{collections::HashSet, io::Read};
 
 use super::{
@@ -200,7 +201,7 @@ pub fn read_csv(
         let checked = match fields {
             Err(cut) => Err(cut.row_error()),
             Ok(Err(_)) => Err(RowError::new(
-                "not_utf8",
+                Code::NotUtf8,
                 "is not UTF-8 text (send the upload's charset=, e.g. text/csv; charset=gbk)",
             )),
             Ok(Ok(fields)) => columns.read(&fields, &ctx),

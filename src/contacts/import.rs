@@ -2,6 +2,7 @@
 //! invalid, and the import report. Rows are numbered as a spreadsheet shows them: the CSV
 //! header is row 1, the first contact row 2; in a JSON upload the first contact is row 1.
 
+use crate::codes::Code;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -64,14 +65,14 @@ pub const MAX_VALUE_CHARS: usize = 100;
 /// and an English reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowError {
-    pub code: &'static str,
+    pub code: Code,
     pub params: serde_json::Map<String, serde_json::Value>,
     pub value: Option<String>,
     pub reason: String,
 }
 
 impl RowError {
-    pub fn new(code: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(code: Code, reason: impl Into<String>) -> Self {
         Self {
             code,
             params: serde_json::Map::new(),
@@ -123,7 +124,7 @@ impl Invalid {
     /// An invalid row with its code, parameters and value.
     pub fn of(row: u64, e: RowError) -> Self {
         Self {
-            code: e.code.to_owned(),
+            code: e.code.as_str().to_owned(),
             params: serde_json::Value::Object(e.params),
             value: e.value,
             ..Self::new(row, &e.reason)
@@ -315,16 +316,17 @@ impl Columns {
     /// Reads one record (fields already UTF-8 checked by the caller).
     pub fn read(&self, fields: &[&str], ctx: &RowContext) -> Result<NewContact, RowError> {
         if let Some(column) = fields.iter().position(|f| f.contains('\0')) {
-            return Err(
-                RowError::new("nul_byte", format!("column {} has a NUL byte", column + 1))
-                    .param("column", column + 1)
-                    .value(fields[column]),
-            );
+            return Err(RowError::new(
+                Code::NulByte,
+                format!("column {} has a NUL byte", column + 1),
+            )
+            .param("column", column + 1)
+            .value(fields[column]));
         }
         if fields.len() > self.width && fields[self.width..].iter().any(|f| !f.trim().is_empty()) {
             let extra = fields[self.width..].iter().find(|f| !f.trim().is_empty());
             return Err(RowError::new(
-                "too_many_fields",
+                Code::TooManyFields,
                 format!(
                     "has {} fields but the header has {}",
                     fields.len(),
@@ -407,16 +409,16 @@ impl RawContact {
     pub fn check(self, ctx: &RowContext) -> Result<NewContact, RowError> {
         let phone = Phone::parse(&self.phone, ctx.region).map_err(|e| {
             let code = if self.phone.trim().is_empty() {
-                "phone_missing"
+                Code::PhoneMissing
             } else {
-                "phone_invalid"
+                Code::PhoneInvalid
             };
             RowError::new(code, format!("phone {e}")).value(&self.phone)
         })?;
         let name = match self.name {
             Some(n) if !n.trim().is_empty() => Some(
                 Name::parse(&n)
-                    .map_err(|e| RowError::new("name_invalid", format!("name {e}")).value(&n))?
+                    .map_err(|e| RowError::new(Code::NameInvalid, format!("name {e}")).value(&n))?
                     .into_string(),
             ),
             _ => None,
@@ -426,7 +428,7 @@ impl RawContact {
                 Some(tz.trim().parse::<chrono_tz::Tz>().map_err(|_| {
                     let reason =
                         format!("timezone '{}' is not an IANA time zone", quote(tz.trim()));
-                    RowError::new("timezone_unknown", reason).value(tz.trim())
+                    RowError::new(Code::TimezoneUnknown, reason).value(tz.trim())
                 })?)
             }
             _ => None,
@@ -436,7 +438,7 @@ impl RawContact {
                 let id = id.trim();
                 check_free_text(id, MAX_EXTERNAL_ID).map_err(|e| {
                     RowError::new(
-                        "external_id_invalid",
+                        Code::ExternalIdInvalid,
                         format!("external_id '{}' {e}", quote(id)),
                     )
                     .param("max", MAX_EXTERNAL_ID)
@@ -451,12 +453,12 @@ impl RawContact {
             Some(PriorityInput::Number(n)) => n,
             Some(PriorityInput::Text(t)) => t.trim().parse().map_err(|_| {
                 let reason = format!("priority '{}' is not a number from 0 to 100", quote(&t));
-                RowError::new("priority_invalid", reason).value(&t)
+                RowError::new(Code::PriorityInvalid, reason).value(&t)
             })?,
         };
         if !(0..=100).contains(&priority) {
             return Err(RowError::new(
-                "priority_invalid",
+                Code::PriorityInvalid,
                 format!("priority {priority} is not from 0 to 100"),
             )
             .value(&priority.to_string()));
@@ -467,21 +469,21 @@ impl RawContact {
             Some(OwnerInput::Text(t)) if t.trim().is_empty() => None,
             Some(OwnerInput::Text(t)) => Some(AgentId(t.trim().parse().map_err(|_| {
                 let reason = format!("owner_agent '{}' is not an agent id", quote(&t));
-                RowError::new("owner_agent_unknown", reason).value(&t)
+                RowError::new(Code::OwnerAgentUnknown, reason).value(&t)
             })?)),
         };
         if let Some(id) = owner_agent
             && !(ctx.agent_exists)(id)
         {
             return Err(RowError::new(
-                "owner_agent_unknown",
+                Code::OwnerAgentUnknown,
                 format!("owner_agent {id} is not an agent"),
             )
             .value(&id.to_string()));
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
             return Err(RowError::new(
-                "too_many_attributes",
+                Code::TooManyAttributes,
                 format!("at most {MAX_ATTRIBUTES} attributes"),
             )
             .param("max", MAX_ATTRIBUTES));
@@ -499,27 +501,27 @@ impl RawContact {
                         "attribute '{}' must be text, a number or true/false",
                         quote(&key)
                     );
-                    return Err(RowError::new("attribute_invalid", reason)
+                    return Err(RowError::new(Code::AttributeInvalid, reason)
                         .param("key", quote(&key))
                         .value(&value.to_string()));
                 }
             };
             if key.trim().is_empty() {
                 return Err(RowError::new(
-                    "attribute_name_invalid",
+                    Code::AttributeNameInvalid,
                     "attribute names must not be empty",
                 ));
             }
             check_free_text(&key, 200).map_err(|e| {
                 RowError::new(
-                    "attribute_name_invalid",
+                    Code::AttributeNameInvalid,
                     format!("attribute name '{}' {e}", quote(&key)),
                 )
                 .value(&key)
             })?;
             check_free_text(&text, MAX_ATTRIBUTE_VALUE).map_err(|e| {
                 RowError::new(
-                    "attribute_invalid",
+                    Code::AttributeInvalid,
                     format!("attribute '{}' {e}", quote(&key)),
                 )
                 .param("key", quote(&key))
@@ -646,7 +648,7 @@ mod tests {
         ] {
             let err = cols.read(&fields, &ctx()).unwrap_err();
             assert!(err.reason.contains(word), "{fields:?}: {err:?}");
-            assert!(err.code.contains(word), "{fields:?}: {err:?}");
+            assert!(err.code.as_str().contains(word), "{fields:?}: {err:?}");
         }
         assert!(Columns::from_header(&["name".to_string()], None).is_err());
     }

@@ -5,6 +5,7 @@
 //! The bounds of [`super::bounds`] (nesting, one contact's size) are watched as bytes arrive:
 //! past one, the reading ends with an error naming it.
 
+use crate::codes::Code;
 use std::{collections::HashSet, fmt, io::Read};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -119,7 +120,7 @@ impl<F: FnMut(Result<Batch, String>) -> bool> Reading<'_, '_, F> {
         }
         self.batch.read += 1;
         let checked = serde_json::from_value::<RawContact>(value)
-            .map_err(|e| RowError::new("not_a_contact", format!("is not a contact: {e}")))
+            .map_err(|e| RowError::new(Code::NotAContact, format!("is not a contact: {e}")))
             .and_then(|raw| raw.check(self.ctx));
         match checked {
             Ok(contact) => self.batch.rows.push(contact),

@@ -145,11 +145,19 @@ fn address_key(ip: IpAddr) -> IpAddr {
 /// Answers a connection past its address's limit with 429 and closes it, without waiting on
 /// the client: the answer fits a fresh socket's send buffer, and what does not go is dropped.
 fn refuse(stream: tokio::net::TcpStream) {
-    const BODY: &str = r#"{"type":"about:blank","title":"Too Many Requests","status":429,"code":"too_many_connections","params":{},"detail":"this address holds as many connections as one address may; close one and try again"}"#;
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Too Many Requests",
+        "status": 429,
+        "code": crate::codes::Code::TooManyConnections.as_str(),
+        "params": {},
+        "detail": "this address holds as many connections as one address may; close one and try again",
+    })
+    .to_string();
     let answer = format!(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/problem+json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
-        BODY.len()
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
     );
     let _ = stream.try_write(answer.as_bytes());
     tracing::debug!("a connection past its address's limit was refused");
