@@ -235,6 +235,7 @@ mod tests {
             offer_id: crate::ids::OfferId(1),
             script_id: crate::ids::ScriptId(1),
             priority: 50,
+            share: 1,
             timezone: "Asia/Shanghai".parse().unwrap(),
             windows: Windows::always(),
             start_at: None,
