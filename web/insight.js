@@ -8,7 +8,7 @@
   // The reason vocabulary, in the order the server counts first blocking reasons.
   const REASONS = ["campaign_not_active", "outside_campaign_window", "outside_calling_hours", "blackout_date",
     "dnc", "consent_refused", "cool_off", "phone_cap", "phone_min_gap", "retry_wait", "max_attempts", "leased",
-    "reserved_for_agent", "callback_pending", "list_inactive", "no_agent_for_team", "done"];
+    "reserved_for_agent", "callback_pending", "list_inactive", "no_agent_for_team", "agents_busy_elsewhere", "done"];
   const SVG = "http://www.w3.org/2000/svg";
   const errorBox = () => $("#error");
   const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -61,13 +61,21 @@
     await forecast({});
   }
 
+  // A warning in the page's language (`code.<code>` with its params) when there is a
+  // translation, else the server's English message.
+  function warningText(w) {
+    const key = "code." + w.code;
+    const s = t(key, w.params || {});
+    return s === key ? w.message : s;
+  }
+
   function render() {
     if (!shown) return;
     const c = shown.campaign;
     $("#insight-title").textContent = t("in.title", { id: c.id, name: c.name });
     const list = c.warnings || [];
     $("#insight-warnings").replaceChildren(...(list.length
-      ? list.map((w) => h("li", { dataset: { code: w.code } }, h("b", { text: t("warn." + w.code) }), " — ", w.message))
+      ? list.map((w) => h("li", { dataset: { code: w.code } }, h("b", { text: t("warn." + w.code) }), " — ", warningText(w)))
       : [h("li", { class: "muted", text: t("in.warnings.none") })]));
     renderFunnel();
     renderForecast();
@@ -220,7 +228,8 @@
             h("span", { class: "small callable-at", text: place.callable_at
               ? t("why.callable_at", { time: when(place.callable_at), zone }) : place.callable ? "" : t("why.never") })),
           h("ul", { class: "reasons" }, ...place.reasons.map((r) => h("li", { dataset: { reason: r.code } },
-            cap(reason(r.code)), r.until ? h("span", { class: "muted", text: " — " + t("why.until", { time: when(r.until) }) }) : null))));
+            cap(reason(r.code)), r.until ? h("span", { class: "muted", text: " — " + t("why.until", { time: when(r.until) }) }) : null,
+            r.params && r.params.campaigns ? h("span", { class: "muted", text: " — " + r.params.campaigns.join(", ") }) : null))));
       }) : [h("p", { class: "muted", text: t("why.none") })]));
   }
 

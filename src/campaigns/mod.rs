@@ -149,6 +149,14 @@ impl CampaignDef {
         })
     }
 
+    /// Whether some agent may work both this campaign and `other` (a campaign open to every
+    /// agent shares them with every campaign).
+    pub fn shares_agents_with(&self, other: &CampaignDef) -> bool {
+        self.teams.is_empty()
+            || other.teams.is_empty()
+            || self.teams.iter().any(|t| other.teams.contains(t))
+    }
+
     /// Whether an agent of `team` may work this campaign.
     pub fn admits(&self, team: Option<&str>) -> bool {
         self.teams.is_empty() || team.is_some_and(|t| self.teams.iter().any(|x| x == t))

@@ -27,6 +27,10 @@ crate::text_enum! {
         ScriptFieldMissing = "script_field_missing",
         /// The recurrence re-opens the list before a round of it can be called.
         RecurrenceBeforeRoundEnds = "recurrence_before_round_ends",
+        /// Ready contacts and no hand-out for longer than `OUTCALL_STARVED_AFTER` while
+        /// campaigns sharing its agents got theirs (a higher priority, or a larger share);
+        /// `params` names them. Gone at the campaign's next hand-out.
+        Starved = "starved",
     }
 }
 
@@ -34,6 +38,10 @@ crate::text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Warning {
     pub code: WarningCode,
+    /// What the message says, for pages that word it themselves (`code.<code>`); `{}` when
+    /// there is nothing to name.
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
     pub message: String,
 }
 
@@ -53,7 +61,38 @@ pub struct Facts<'a> {
     pub looked_at: i64,
     /// How long a round of the list takes, when a forecast says.
     pub round: Option<i64>,
+    /// The campaign goes without a hand-out while others sharing its agents get theirs.
+    pub starved: Option<&'a Starved>,
     pub now: Instant,
+}
+
+/// A campaign's starvation, as the service found it: since when it has had no hand-out, and
+/// the campaigns (id and name) that got its agents' hand-outs meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Starved {
+    pub since: Instant,
+    pub holders: Vec<(i64, String)>,
+}
+
+/// Whether a campaign is starved: it has ready contacts, its last hand-out (or, never handed
+/// out, its last change) is older than `after`, and campaigns sharing its agents got hand-outs
+/// since then (`holders`, with their latest hand-out). `None` otherwise.
+pub fn starved(
+    ready: i64,
+    since: Instant,
+    holders: Vec<(i64, String, Instant)>,
+    after_ms: i64,
+    now: Instant,
+) -> Option<Starved> {
+    if ready <= 0 || now.millis() - since.millis() <= after_ms {
+        return None;
+    }
+    let holders: Vec<(i64, String)> = holders
+        .into_iter()
+        .filter(|(_, _, last)| *last > since)
+        .map(|(id, name, _)| (id, name))
+        .collect();
+    (!holders.is_empty()).then_some(Starved { since, holders })
 }
 
 /// The warnings for a campaign that is not finished (a completed one has none).
@@ -62,7 +101,13 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
     if facts.status == CampaignStatus::Completed {
         return out;
     }
-    let mut warn = |code, message: String| out.push(Warning { code, message });
+    let mut warn = |code, message: String| {
+        out.push(Warning {
+            code,
+            params: serde_json::json!({}),
+            message,
+        })
+    };
     for w in def.windows.outside(facts.hours) {
         warn(
             WarningCode::WindowOutsideCallingHours,
@@ -134,6 +179,22 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
                 );
             }
         }
+    }
+    if let Some(s) = facts.starved {
+        let names: Vec<&str> = s.holders.iter().map(|(_, n)| n.as_str()).collect();
+        let minutes = (facts.now.millis() - s.since.millis()) / 60_000;
+        out.push(Warning {
+            code: WarningCode::Starved,
+            params: serde_json::json!({
+                "campaigns": names.join(", "),
+                "campaign_ids": s.holders.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                "minutes": minutes,
+            }),
+            message: format!(
+                "no call handed out for {minutes} min while its agents took calls of {}",
+                names.join(", ")
+            ),
+        });
     }
     out
 }

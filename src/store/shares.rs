@@ -1,8 +1,12 @@
 //! The kept counts of each campaign's hand-outs today (migration 0024): written in the claim's
 //! transaction, read by the hand-out to order a priority tier by shares, and by the warnings to
-//! see how long a campaign has gone without a hand-out.
+//! see how long a campaign has gone without a hand-out; and which campaign each agent is on.
 
-use crate::{ids::CampaignId, on_pool, on_tx, time::Instant};
+use crate::{
+    ids::{AgentId, CampaignId},
+    on_pool, on_tx,
+    time::Instant,
+};
 
 use super::{Result, Store, Tx};
 
@@ -30,6 +34,10 @@ const TODAY: &str = "SELECT campaign_id, CAST(SUM(n) AS BIGINT) FROM campaign_ha
 /// The latest hand-out of each campaign listed after it.
 const LAST: &str = "SELECT campaign_id, CAST(MAX(last_at) AS BIGINT) FROM campaign_handouts \
      WHERE campaign_id IN ";
+
+/// Each agent's live call's campaign (the live-lease index).
+const LIVE: &str = "SELECT agent_id, campaign_id FROM calls \
+     WHERE state = 'leased' AND lease_expires_at > $1";
 
 /// `ids` as an SQL list: `(1, 2, 3)`. Ids are numbers, so nothing from outside gets in.
 fn id_list(ids: &[CampaignId]) -> String {
@@ -106,5 +114,13 @@ impl Store {
         )
         .fetch_all(p)
         .await)?)
+    }
+
+    /// The campaign of each agent's live call, for "its agents are busy elsewhere".
+    pub async fn live_calls(&self, now: Instant) -> Result<Vec<(AgentId, CampaignId)>> {
+        Ok(on_pool!(&self.reads, |p| sqlx::query_as(LIVE)
+            .bind(now)
+            .fetch_all(p)
+            .await)?)
     }
 }

@@ -178,6 +178,7 @@ crate::on_both_backends!(
     two_campaigns_at_shares_three_and_one_on_one_team_get_three_quarters_and_a_quarter_of_its_calls,
     a_higher_priority_is_a_strict_tier_whatever_the_shares,
     share_is_one_by_default_checked_from_1_to_100_and_changed_and_audited_like_any_field,
+    a_campaign_whose_agents_take_only_another_campaigns_calls_is_named_starved_and_its_contacts_wait_for_agents_busy_elsewhere,
 );
 
 /// Two server processes on one PostgreSQL database, agents split between them: the counts are
@@ -191,4 +192,131 @@ async fn two_processes_share_one_teams_calls_three_to_one() {
     let got = hand_out(vec![first.client.clone(), on_second], 8, HANDOUTS).await;
     assert_three_to_one(&got, a, b, 8);
     second.shutdown.cancel();
+}
+
+/// The codes of a campaign's warnings, and the `starved` one if it has it.
+async fn starved_warning(app: &TestApp, id: i64) -> Option<Value> {
+    let r = app.get(&format!("/v1/campaigns/{id}"), app.admin()).await;
+    r.expect(StatusCode::OK);
+    r.body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "starved")
+        .cloned()
+}
+
+async fn a_campaign_whose_agents_take_only_another_campaigns_calls_is_named_starved_and_its_contacts_wait_for_agents_busy_elsewhere(
+    app: TestApp,
+) {
+    let team = json!(["深圳二组"]);
+    let care = app
+        .running_campaign(
+            json!({"name": "服务关怀", "priority": 60, "teams": team, "wrap_up": "0s"}),
+            &phones(0, 50),
+        )
+        .await;
+    let sales = app
+        .running_campaign(
+            json!({"name": "新业务推广", "priority": 40, "teams": team, "wrap_up": "0s"}),
+            &phones(100, 50),
+        )
+        .await;
+    let token = app.agent("座席", Some("深圳二组")).await.1;
+    let work = |n: usize| {
+        let (app, token) = (&app, &token);
+        async move {
+            let mut campaigns = vec![];
+            for _ in 0..n {
+                let (call, _, body) = app.take(token).await;
+                campaigns.push(body["campaign"]["id"].as_i64().unwrap());
+                app.outcome(token, call, json!({"disposition": "declined"}))
+                    .await
+                    .expect(StatusCode::OK);
+            }
+            campaigns
+        }
+    };
+    assert!(work(3).await.iter().all(|&c| c == care));
+    app.advance(14 * 60);
+    work(1).await;
+    assert_eq!(starved_warning(&app, sales).await, None, "not yet: 14 min");
+    app.advance(2 * 60);
+    work(1).await;
+    let w = starved_warning(&app, sales)
+        .await
+        .expect("starved after 16 min of calls elsewhere");
+    assert_eq!(w["params"]["campaigns"], "服务关怀", "{w}");
+    assert_eq!(w["params"]["campaign_ids"], json!([care]), "{w}");
+    assert_eq!(w["params"]["minutes"], 16, "{w}");
+    assert!(w["message"].as_str().unwrap().contains("服务关怀"), "{w}");
+    assert_eq!(
+        starved_warning(&app, care).await,
+        None,
+        "the holder is not starved"
+    );
+    // Its funnel counts its callable contacts as waiting for agents busy elsewhere, and a
+    // contact's explanation names the campaign holding them.
+    let funnel = app
+        .get(&format!("/v1/campaigns/{sales}/eligibility"), app.admin())
+        .await;
+    funnel.expect(StatusCode::OK);
+    assert_eq!(funnel.body["callable_now"], 0, "{}", funnel.text);
+    assert_eq!(
+        funnel.body["blocked"]["agents_busy_elsewhere"], 50,
+        "{}",
+        funnel.text
+    );
+    let contact = app.contacts(sales, Some("ready")).await[0]["id"].clone();
+    let why = app
+        .get(&format!("/v1/contacts/{contact}/eligibility"), app.admin())
+        .await;
+    why.expect(StatusCode::OK);
+    let mine = why.body["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["campaign"] == sales)
+        .cloned()
+        .unwrap();
+    assert_eq!(mine["callable"], false, "{mine}");
+    assert_eq!(
+        mine["reasons"][0]["code"], "agents_busy_elsewhere",
+        "{mine}"
+    );
+    assert_eq!(
+        mine["reasons"][0]["params"]["campaigns"],
+        json!(["服务关怀"]),
+        "{mine}"
+    );
+    // The lead pauses the care campaign: the agent's next call is the sales campaign's, and the
+    // warning is gone.
+    app.campaign_action(care, "pause")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(work(1).await, vec![sales]);
+    assert_eq!(
+        starved_warning(&app, sales).await,
+        None,
+        "gone at its hand-out"
+    );
+    let funnel = app
+        .get(&format!("/v1/campaigns/{sales}/eligibility"), app.admin())
+        .await;
+    assert_eq!(
+        funnel.body["blocked"]["agents_busy_elsewhere"], 0,
+        "{}",
+        funnel.text
+    );
+    assert_eq!(funnel.body["callable_now"], 49, "{}", funnel.text);
+    app.campaign_action(care, "resume")
+        .await
+        .expect(StatusCode::OK);
+    app.advance(10 * 60);
+    work(1).await;
+    assert_eq!(
+        starved_warning(&app, sales).await,
+        None,
+        "10 min since its hand-out"
+    );
 }
