@@ -129,17 +129,27 @@ impl Service {
     pub async fn campaign_funnel(&self, id: CampaignId) -> Result<Funnel> {
         let campaign = self.store.campaign_get(id).await?;
         let active = self.store.agents_active().await?;
-        self.funnel_of(&campaign, &active).await
+        self.funnel_of(&campaign, &active, true).await
     }
 
-    /// The funnel of one campaign, with the active agents read once by the caller.
-    async fn funnel_of(&self, campaign: &CampaignRow, active: &[Agent]) -> Result<Funnel> {
+    /// The funnel of one campaign, with the active agents read once by the caller;
+    /// `elsewhere` also judges `agents_busy_elsewhere` (the agent outlook does not: its agent
+    /// is free, and a 204 of the hand-out would pay for it in every campaign).
+    async fn funnel_of(
+        &self,
+        campaign: &CampaignRow,
+        active: &[Agent],
+        elsewhere: bool,
+    ) -> Result<Funnel> {
         let now = self.now();
         let rules = self.handout.rules();
         let agents = admitted(&campaign.def(), active);
         let states = self.store.contact_states(campaign.id).await?;
         let (rows, parts) = self.store.campaign_groups(campaign.id, now).await?;
-        let elsewhere = self.busy_elsewhere(campaign, active, now).await?;
+        let elsewhere = match elsewhere {
+            true => self.busy_elsewhere(campaign, active, now).await?,
+            false => vec![],
+        };
         let facts = Campaign {
             status: campaign.status,
             start_at: campaign.start_at,
@@ -258,7 +268,7 @@ impl Service {
             if !campaign.def().admits(me.team.as_deref()) {
                 continue;
             }
-            let funnel = self.funnel_of(&campaign, &active).await?;
+            let funnel = self.funnel_of(&campaign, &active, false).await?;
             if funnel.callable_now > 0 {
                 return Ok(Outlook {
                     expected_at: Some(funnel.at),
