@@ -53,16 +53,20 @@ impl Assumptions {
             .sum()
     }
 
-    /// The share of reached attempts that convert.
+    /// The share of attempts that convert: the stats' `conversion_rate` (conversions over
+    /// attempts), one definition everywhere.
     pub fn conversion_rate(&self) -> f64 {
-        let reached = self.contact_rate();
-        let accepted = self
-            .shares
+        self.shares
             .get(&Disposition::Accepted)
             .copied()
-            .unwrap_or(0.0);
+            .unwrap_or(0.0)
+    }
+
+    /// The share of reached attempts that convert (not the stats' `conversion_rate`).
+    pub fn conversion_per_reached(&self) -> f64 {
+        let reached = self.contact_rate();
         if reached > 0.0 {
-            accepted / reached
+            self.conversion_rate() / reached
         } else {
             0.0
         }

@@ -48,8 +48,11 @@ pub struct AssumptionsView {
     pub handle_time: i64,
     /// The share of attempts that reach a person.
     pub contact_rate: f64,
-    /// The share of reached attempts that convert.
+    /// The share of attempts that convert (conversions over attempts, as the stats'
+    /// `conversion_rate`).
     pub conversion_rate: f64,
+    /// The share of reached attempts that convert.
+    pub conversion_per_reached: f64,
     /// The share of attempts ending in each disposition.
     pub dispositions: BTreeMap<String, f64>,
     /// Where the shares came from: the campaign's own outcomes (once it has 20), its offer's
@@ -151,6 +154,7 @@ async fn campaigns_forecast(
             handle_time: a.handle_time_s,
             contact_rate: a.contact_rate(),
             conversion_rate: a.conversion_rate(),
+            conversion_per_reached: a.conversion_per_reached(),
             dispositions: a
                 .shares
                 .iter()

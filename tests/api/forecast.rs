@@ -76,6 +76,16 @@ async fn the_forecast_made_at_the_start_matches_the_campaign_run_to_its_end(app:
     assert_eq!(a["rates_from"], "defaults");
     assert_eq!(a["agents"], 2);
     assert_eq!(a["handle_time"], HANDLE_S);
+    // Rates are defined once with the stats': conversions per attempt (issue 27); the rate per
+    // reached attempt has its own name.
+    assert_eq!(
+        a["conversion_rate"], a["dispositions"]["accepted"],
+        "conversion_rate is per attempt: {a}"
+    );
+    assert!(
+        a["conversion_per_reached"].as_f64().unwrap() > a["conversion_rate"].as_f64().unwrap(),
+        "{a}"
+    );
     let mut quota = Quota {
         shares: a["dispositions"]
             .as_object()
