@@ -93,7 +93,8 @@ pub struct Day {
 }
 
 /// Simulates `days` days from `from`'s date (the first from `from` itself) in the campaign's
-/// zone, starting with `queue`.
+/// zone, starting with `queue`. Nothing is called from the campaign's `end_at` on: the days
+/// after it keep what was left then.
 pub fn simulate(
     def: &CampaignDef,
     hours: &CallingHours,
@@ -109,6 +110,7 @@ pub fn simulate(
     let tz = def.timezone;
     let first = from.utc().with_timezone(&tz).date_naive();
     let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
+    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
     let mut out = Vec::new();
     for offset in 0..days as i64 {
         let date = first + Duration::days(offset);
@@ -128,6 +130,7 @@ pub fn simulate(
                 continue;
             };
             t = t.max(from.millis());
+            let end = end.min(stop);
             let mut budget = 0.0;
             while t < end {
                 budget = (budget + per_step).min(per_step.max(1.0) * 2.0);

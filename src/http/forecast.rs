@@ -79,6 +79,9 @@ pub struct ForecastView {
     pub exhausted_on: Option<String>,
     /// The fewest agents that finish it by `end_at` (null without `end_at`, or beyond 5000).
     pub agents_needed_to_finish_by_end: Option<u32>,
+    /// The contacts left unfinished when `end_at` stops the campaign (nothing is called after
+    /// it); null without `end_at` or when it lies beyond the days forecast.
+    pub remaining_at_end: Option<i64>,
 }
 
 fn number<T>(field: &str, text: Option<&str>, range: (T, T)) -> Result<Option<T>>
@@ -175,5 +178,6 @@ async fn campaigns_forecast(
             .collect(),
         exhausted_on: f.exhausted_on.map(|d| d.to_string()),
         agents_needed_to_finish_by_end: f.agents_needed,
+        remaining_at_end: f.remaining_at_end.map(|x| x.round() as i64),
     }))
 }
