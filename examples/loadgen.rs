@@ -38,16 +38,21 @@ const PREFIXES: [&str; 8] = ["138", "139", "135", "136", "150", "158", "187", "1
 
 /// The CSV of `rows` contacts (deterministic; phones unique for rows ≤ 80 million). With
 /// `ZONE_EVERY=n` in the environment, every n-th contact has a zone of its own (a `timezone`
-/// column, empty for the rest).
+/// column, empty for the rest). With `ROW_OFFSET=n` the rows are those from the n-th on, so
+/// lists for several campaigns hold different people.
 pub fn csv(rows: usize) -> String {
     let every: usize = std::env::var("ZONE_EVERY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let offset: usize = std::env::var("ROW_OFFSET")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let mut out = String::with_capacity(rows * 60);
     out.push_str("phone,name,plan,monthly_spend,city");
     out.push_str(if every > 0 { ",timezone\n" } else { "\n" });
-    for i in 0..rows {
+    for i in offset..offset + rows {
         out.push_str(&row(i));
         if every > 0 {
             out.push_str(if i % every == 0 {

@@ -10,6 +10,9 @@
 # touches no database — what this HTTP stack and load generator allow here, an upper bound —
 # and the "rules reference": the cycle's own statements run by the database with no HTTP and no
 # driver (scripts/dispatch-reference.*), what the database allows for this schema and these rules.
+# CAMPAIGNS=20 (default 1) runs every phase with 19 more active campaigns of the same priority
+# beside the measured one, CAMPAIGN_ROWS (10,000) contacts each: the hand-out's cost with many
+# campaigns on one team (issue 27). Compare builds with BIN= in one run.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 SMALL="${SMALL:-10000}"
@@ -96,6 +99,7 @@ for backend in $BACKENDS; do
   campaign=$(new_campaign "dispatch bench")
   "$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$ROWS" >/dev/null
   api POST "/v1/campaigns/$campaign/start" >/dev/null
+  extra_campaigns
   declare -A p50 line
   for agents in $AGENTS; do
     result=$("$LOADGEN" dispatch "$BASE" "$TOKEN" "$agents" "$SECONDS_EACH")
@@ -125,6 +129,7 @@ for backend in $BACKENDS; do
   campaign=$(new_campaign "dispatch bench small")
   "$LOADGEN" import "$BASE" "$TOKEN" "$campaign" "$SMALL" >/dev/null
   api POST "/v1/campaigns/$campaign/start" >/dev/null
+  ROWS=$SMALL extra_campaigns
   small=$("$LOADGEN" dispatch "$BASE" "$TOKEN" 64 "$SECONDS_EACH")
   stop_server
   printf '%-8s latency ratio next p50 at %s vs %s queued (64 agents): %s (%s ms vs %s ms)\n' \

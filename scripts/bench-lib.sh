@@ -3,7 +3,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # BIN=path runs another build of the server (an A/B against a saved binary).
 BIN="${BIN:-$ROOT/target/release/outcall}"
-LOADGEN="$ROOT/target/release/examples/loadgen"
+LOADGEN="${LOADGEN:-$ROOT/target/release/examples/loadgen}"
 PG_ADMIN="${OUTCALL_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 TOKEN=bench-admin-token
 WORK="$(mktemp -d)"
@@ -68,6 +68,20 @@ new_campaign() {
   local script; script=$(api POST /v1/scripts '{"name":"bench","body":"您好{{ name }}，{{ attributes.plan }}"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   api POST /v1/campaigns "{\"name\":\"$1\",\"offer\":\"$code\",\"script_id\":$script,\"max_attempts\":100,\"calling_windows\":[{\"days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"],\"start\":\"00:00\",\"end\":\"24:00\"}]}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+# extra_campaigns: with CAMPAIGNS=n (default 1) in the environment, starts n-1 more campaigns
+# beside the benchmark's own, at the same priority (50) and open to every agent (one team), each
+# with CAMPAIGN_ROWS (default 10,000) contacts of their own (rows after the first ROWS), so the
+# hand-out chooses among n campaigns of one tier by share. Run the same CAMPAIGNS with BIN= set
+# to the build before a change and after it for an A/B in one run.
+extra_campaigns() {
+  local n="${CAMPAIGNS:-1}" rows="${CAMPAIGN_ROWS:-10000}" k id
+  for ((k = 1; k < n; k++)); do
+    id=$(new_campaign "bench campaign $k")
+    ROW_OFFSET=$((ROWS + k * rows)) "$LOADGEN" import "$BASE" "$TOKEN" "$id" "$rows" >/dev/null
+    api POST "/v1/campaigns/$id/start" >/dev/null
+  done
 }
 
 json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }

@@ -15,6 +15,9 @@
 # SRV_ENV="OUTCALL_SQLITE_SYNC=normal" passes settings to the server. SLOW_WEBHOOK=1 adds one
 # webhook subscription (outcome, dnc, follow_up, campaign) to a local receiver that sleeps 5 s per
 # request, so the mixed load can be compared with and without a slow receiver (issue 28).
+# SRV_ENV="OUTCALL_SQLITE_SYNC=normal" passes settings to the server. CAMPAIGNS=20 (default 1)
+# adds 19 active campaigns of the same priority beside the floor's, CAMPAIGN_ROWS (10,000)
+# contacts each, all open to the agents: the hand-out's cost with many campaigns on one team.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 export RATE="${RATE:-100}" AGENTS="${AGENTS:-64}" QUIET="${QUIET:-20}" BUSY="${BUSY:-30}"
@@ -22,7 +25,7 @@ export WALLBOARDS="${WALLBOARDS:-10}" WALLBOARD_EVERY="${WALLBOARD_EVERY:-5}"
 export SCRAPE_EVERY="${SCRAPE_EVERY:-15}" PAGE_EVERY="${PAGE_EVERY:-1}" SSE="${SSE:-5}"
 export FLOORS="${FLOORS:-3}" FLOOR_EVERY="${FLOOR_EVERY:-0.25}"
 export IMPORT_ROWS="${IMPORT_ROWS:-1000000}"
-MIXED="$ROOT/target/release/examples/mixed"
+MIXED="${MIXED:-$ROOT/target/release/examples/mixed}"
 build
 
 # A receiver that answers every POST 200 after 5 s, many at once; prints requests received.
@@ -53,7 +56,7 @@ if [ -n "${SLOW_WEBHOOK:-}" ]; then
   SRV_ENV="${SRV_ENV:-} OUTCALL_WEBHOOK_ALLOW=127.0.0.0/8"
 fi
 
-echo "rows $ROWS, $RATE cycles/s over $AGENTS agents, quiet ${QUIET}s, busy >= ${BUSY}s, import $IMPORT_ROWS rows, bin $BIN"
+echo "rows $ROWS, campaigns ${CAMPAIGNS:-1}, $RATE cycles/s over $AGENTS agents, quiet ${QUIET}s, busy >= ${BUSY}s, import $IMPORT_ROWS rows, bin $BIN"
 for backend in ${BACKENDS:-sqlite postgres}; do
   url=$(fresh_db $backend)
   start_server "$url"
@@ -64,6 +67,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   main=$(new_campaign "floor")
   seeded=$("$LOADGEN" import "$BASE" "$TOKEN" "$main" "$ROWS")
   api POST "/v1/campaigns/$main/start" >/dev/null
+  extra_campaigns
   alone=$(new_campaign "list alone"); busy=$(new_campaign "list while busy")
   result=$("$MIXED" "$BASE" "$TOKEN" "$main" "$alone" "$busy")
   rss=$(peak_rss_mib)

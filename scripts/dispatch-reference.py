@@ -23,7 +23,7 @@ CAP_PERIOD, CAP = 3_600_000, 1000  # the benchmark server's OUTCALL_PHONE_CAP=10
 TOKEN = ("SELECT t.id, t.name, t.role, t.agent_id FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id "
          "WHERE t.secret_hash = ? AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active)")
 CAMPAIGN = ("SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, c.script_id, "
-            "c.script_version, c.priority, c.timezone, c.calling_windows, c.start_at, c.end_at, c.recurrence, "
+            "c.script_version, c.priority, c.share, c.timezone, c.calling_windows, c.start_at, c.end_at, c.recurrence, "
             "c.next_recurrence_at, c.max_attempts, c.retry_no_answer, c.retry_busy, c.retry_voicemail, "
             "c.lease_seconds, c.teams, c.owner_first, c.status, c.created_at, c.updated_at "
             "FROM campaigns c JOIN offers o ON o.id = c.offer_id ")
@@ -61,6 +61,14 @@ ENTRY = ("UPDATE campaign_contacts SET state = CASE WHEN ?2 = 'scheduled' AND EX
          "is_callback = ?8, updated_at = ?9 WHERE id = ?1 RETURNING state, next_attempt_at")
 RECORD = ("INSERT INTO history (contact_id, campaign_id, agent_id, call_id, at, kind, disposition, notes, script_version) "
           "VALUES (?1, ?2, ?3, ?4, ?5, 'outcome', ?6, ?7, ?8)")
+# The day's hand-out count (src/store/shares.rs), last before the commit as in the server.
+HANDOUT_COUNT = ("INSERT INTO campaign_handouts (campaign_id, slot, day, n, last_at) VALUES (?1, ?2, ?3, 1, ?4) "
+                 "ON CONFLICT (campaign_id, slot) DO UPDATE SET "
+                 "n = CASE WHEN campaign_handouts.day = excluded.day THEN campaign_handouts.n + 1 "
+                 "WHEN campaign_handouts.day > excluded.day THEN campaign_handouts.n ELSE 1 END, "
+                 "day = CASE WHEN campaign_handouts.day > excluded.day THEN campaign_handouts.day ELSE excluded.day END, "
+                 "last_at = CASE WHEN campaign_handouts.last_at > excluded.last_at THEN campaign_handouts.last_at "
+                 "ELSE excluded.last_at END")
 EVENT = "INSERT INTO events (kind, at, payload) SELECT ?1, ?2, ?3 WHERE ?4 = ?4"
 
 end = time.perf_counter() + float(sys.argv[2]); n = 0; start = time.perf_counter()
@@ -69,12 +77,13 @@ while time.perf_counter() < end:
     # POST /v1/calls/next
     db.execute(TOKEN, (token,)).fetchone()
     db.execute("SELECT id, name, team, active FROM agents WHERE id = ?", (agent,)).fetchone()
-    (c,) = db.execute(CAMPAIGN + "WHERE c.status = 'active' ORDER BY c.priority DESC, c.id").fetchall()
+    c = db.execute(CAMPAIGN + "WHERE c.status = 'active' ORDER BY c.priority DESC, c.id").fetchall()[0]
     db.execute("BEGIN IMMEDIATE")
     db.execute(OUTLOOK, (agent, t)).fetchone()
     e = db.execute(CANDIDATE, (agent, t, t - CAP_PERIOD, CAP)).fetchone()
     call = db.execute(CLAIM, (e[0], e[1], e[2], agent, e[4] + 1, c[6] or 1, t, t + 300_000, 1, 1)).fetchone()
     db.execute("UPDATE campaign_contacts SET state = 'leased', updated_at = ?2 WHERE id = ?1", (e[0], t))
+    db.execute(HANDOUT_COUNT, (e[1], agent % 8, t - t % 86_400_000, t))
     db.execute("COMMIT")
     db.execute(CONTACT, (e[2],)).fetchone()
     db.execute(SCRIPT, (c[5], c[6] or 1)).fetchone()

@@ -11,10 +11,11 @@
 SELECT t.id, t.name, t.role, t.agent_id FROM tokens t LEFT JOIN agents a ON a.id = t.agent_id
   WHERE t.secret_hash = ':token' AND t.revoked_at IS NULL AND (t.agent_id IS NULL OR a.active);
 SELECT id, name, team, active FROM agents WHERE id = :agent;
-SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, c.script_id, COALESCE(c.script_version, 1) AS version,
-  c.priority, c.timezone, c.calling_windows, c.start_at, c.end_at, c.recurrence, c.next_recurrence_at, c.max_attempts,
+-- (every active campaign is read, as the server does; with several, the first one's fields are kept)
+SELECT * FROM (SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, c.script_id, COALESCE(c.script_version, 1) AS version,
+  c.priority, c.share, c.timezone, c.calling_windows, c.start_at, c.end_at, c.recurrence, c.next_recurrence_at, c.max_attempts,
   c.retry_no_answer, c.retry_busy, c.retry_voicemail, c.lease_seconds, c.teams, c.owner_first, c.status, c.created_at,
-  c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id WHERE c.status = 'active' ORDER BY c.priority DESC, c.id \gset
+  c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id WHERE c.status = 'active' ORDER BY c.priority DESC, c.id) AS active LIMIT 1 \gset
 BEGIN;
 SELECT pg_advisory_xact_lock(1869968484, :agent);
 SELECT (SELECT id FROM calls WHERE agent_id = :agent AND state = 'leased' AND lease_expires_at > :now) AS held,
@@ -38,6 +39,13 @@ INSERT INTO calls (cc_id, campaign_id, contact_id, agent_id, attempt, script_ver
     AND pg_try_advisory_xact_lock(1869968483, (:kid % 2147483647)::int)
   ON CONFLICT DO NOTHING RETURNING id AS call, script_version AS sv \gset
 UPDATE campaign_contacts SET state = 'leased', updated_at = :now WHERE id = :cc;
+-- The day's hand-out count (src/store/shares.rs), last before the commit as in the server.
+INSERT INTO campaign_handouts (campaign_id, slot, day, n, last_at) VALUES (:cid, :agent % 8, :now - :now % 86400000, 1, :now)
+  ON CONFLICT (campaign_id, slot) DO UPDATE SET
+    n = CASE WHEN campaign_handouts.day = excluded.day THEN campaign_handouts.n + 1
+             WHEN campaign_handouts.day > excluded.day THEN campaign_handouts.n ELSE 1 END,
+    day = CASE WHEN campaign_handouts.day > excluded.day THEN campaign_handouts.day ELSE excluded.day END,
+    last_at = CASE WHEN campaign_handouts.last_at > excluded.last_at THEN campaign_handouts.last_at ELSE excluded.last_at END;
 COMMIT;
 SELECT id, phone, name, timezone, attributes FROM contacts WHERE id = :kid;
 SELECT s.id, s.name, v.version, v.body FROM scripts s JOIN script_versions v ON v.script_id = s.id

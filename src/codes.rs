@@ -202,6 +202,8 @@ codes! {
     RetryLongerThanTimeLeft = "retry_longer_than_time_left",
     ScriptFieldMissing = "script_field_missing",
     RecurrenceBeforeRoundEnds = "recurrence_before_round_ends",
+    /// A campaign whose agents all take another campaign's calls (issue 27).
+    Starved = "starved",
 }
 
 impl std::fmt::Display for Code {

@@ -123,6 +123,11 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_CALLBACK_GRACE", default_value = "15m")]
     pub callback_grace: Span,
 
+    /// How long an active campaign with ready contacts may go without a hand-out while
+    /// campaigns sharing its agents get theirs before it carries the `starved` warning.
+    #[arg(long, env = "OUTCALL_STARVED_AFTER", default_value = "15m")]
+    pub starved_after: Span,
+
     /// Largest request body accepted on ordinary routes, in bytes.
     #[arg(long, env = "OUTCALL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -8,7 +8,7 @@
   // The reason vocabulary, in the order the server counts first blocking reasons.
   const REASONS = ["campaign_not_active", "outside_campaign_window", "outside_calling_hours", "blackout_date",
     "dnc", "consent_refused", "cool_off", "phone_cap", "phone_min_gap", "retry_wait", "max_attempts", "leased",
-    "reserved_for_agent", "callback_pending", "list_inactive", "no_agent_for_team", "done"];
+    "reserved_for_agent", "callback_pending", "list_inactive", "no_agent_for_team", "agents_busy_elsewhere", "done"];
   const SVG = "http://www.w3.org/2000/svg";
   const errorBox = () => $("#error");
   const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -59,6 +59,14 @@
       renderFunnel();
     } catch (e) { showError(errorBox(), e); }
     await forecast({});
+  }
+
+  // A warning in the page's language (`code.<code>` with its params) when there is a
+  // translation, else the server's English message.
+  function warningText(w) {
+    const key = "code." + w.code;
+    const s = t(key, w.params || {});
+    return s === key ? w.message : s;
   }
 
   function render() {
@@ -127,7 +135,10 @@
       $("#agents-needed").textContent = ""; $("#assumptions").textContent = "";
       return;
     }
-    $("#forecast-chart").replaceChildren(chart(f.days, f.exhausted_on));
+    // The campaign's start and end, as local dates (its times are written in its zone).
+    const c = shown.campaign;
+    const bounds = { start: c.start_at ? c.start_at.slice(0, 10) : null, end: c.end_at ? c.end_at.slice(0, 10) : null };
+    $("#forecast-chart").replaceChildren(chart(f.days, f.exhausted_on, bounds));
     if (f.exhausted_on) {
       out.dataset.date = f.exhausted_on;
       out.textContent = t("in.exhausted_on", { date: fmtDate(f.exhausted_on) });
@@ -136,8 +147,10 @@
       out.textContent = t("in.exhausted.never", { n: f.days.length });
     }
     const needed = f.agents_needed_to_finish_by_end;
-    $("#agents-needed").textContent = needed === null || needed === undefined
-      ? t("in.agents_needed.none") : t("in.agents_needed", { n: OC.num(needed) });
+    $("#agents-needed").textContent = (needed === null || needed === undefined
+      ? t("in.agents_needed.none") : t("in.agents_needed", { n: OC.num(needed) }))
+      + (f.remaining_at_end === null || f.remaining_at_end === undefined
+        ? "" : " " + t("in.remaining_at_end", { n: OC.num(f.remaining_at_end) }));
     const a = f.assumptions;
     $("#assumptions").textContent = t("in.assumptions", {
       agents: OC.num(a.agents), handle: OC.num(a.handle_time), contact: OC.pct(a.contact_rate),
@@ -153,7 +166,7 @@
   }
 
   /** Bars of the contacts remaining at the end of each day; the day the list runs out stands out. */
-  function chart(days, exhausted) {
+  function chart(days, exhausted, bounds = {}) {
     const W = 720, H = 200, L = 48, R = 8, T = 10, B = 26;
     const max = Math.max(1, ...days.map((d) => d.remaining));
     const step = (W - L - R) / Math.max(1, days.length);
@@ -173,6 +186,17 @@
       svg("line", { class: "out-mark", x1: L + (end + 0.5) * step, y1: T, x2: L + (end + 0.5) * step, y2: H - B }),
       svg("text", { class: "out-mark", x: L + (end + 0.5) * step + 4, y: T + 10, "text-anchor": "start" }, shortDate(exhausted)),
     ];
+    // The campaign's start and end, where they fall within the days shown.
+    const bound = (date, key, row) => {
+      const i = date ? days.findIndex((d) => d.date === date) : -1;
+      if (i < 0) return [];
+      const x = L + i * step + (key === "start" ? 0 : step);
+      return [
+        svg("line", { class: "bound-mark", "data-bound": key, x1: x, y1: T, x2: x, y2: H - B }),
+        svg("text", { class: "bound-mark", x: x + 4, y: T + 10 + row * 12, "text-anchor": "start" }, t("in.bound." + key)),
+      ];
+    };
+    mark.push(...bound(bounds.start, "start", 1), ...bound(bounds.end, "end", 2));
     return svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("in.chart") },
       svg("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }),
       svg("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }),
@@ -220,7 +244,8 @@
             h("span", { class: "small callable-at", text: place.callable_at
               ? t("why.callable_at", { time: when(place.callable_at), zone }) : place.callable ? "" : t("why.never") })),
           h("ul", { class: "reasons" }, ...place.reasons.map((r) => h("li", { dataset: { reason: r.code } },
-            cap(reason(r.code)), r.until ? h("span", { class: "muted", text: " — " + t("why.until", { time: when(r.until) }) }) : null))));
+            cap(reason(r.code)), r.until ? h("span", { class: "muted", text: " — " + t("why.until", { time: when(r.until) }) }) : null,
+            r.params && r.params.campaigns ? h("span", { class: "muted", text: " — " + r.params.campaigns.join(", ") }) : null))));
       }) : [h("p", { class: "muted", text: t("why.none") })]));
   }
 

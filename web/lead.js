@@ -105,13 +105,14 @@
     showError(errorBox(), null, form);
     try { await loadChoices(); } catch (e) { showError(errorBox(), e); return; }
     const v = c || {
-      name: "", priority: 50, timezone: "Asia/Shanghai", max_attempts: 3, lease: "15m", teams: [],
+      name: "", priority: 50, share: 1, timezone: "Asia/Shanghai", max_attempts: 3, lease: "15m", teams: [],
       calling_windows: [{ days: DAYS.slice(0, 5), start: "09:00", end: "12:00" }, { days: DAYS.slice(0, 5), start: "14:00", end: "20:00" }],
       retry: { no_answer: "2h", busy: "15m", voicemail: "4h" }, owner_first: false,
     };
     form.name.value = v.name;
     if (c) { form.offer.value = c.offer; form.script_id.value = c.script_id; }
     form.priority.value = v.priority;
+    form.share.value = v.share ?? 1;
     form.timezone.value = v.timezone;
     form.max_attempts.value = v.max_attempts;
     form.lease.value = v.lease;
@@ -144,6 +145,7 @@
       offer: f.offer.value,
       script_id: Number(f.script_id.value),
       priority: Number(f.priority.value),
+      share: Number(f.share.value),
       timezone: zone,
       calling_windows: readWindows(),
       start_at: at(f.start_at.value),

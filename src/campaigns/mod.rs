@@ -103,6 +103,8 @@ impl Default for RetryDelays {
 
 /// Limits on campaign fields.
 pub const PRIORITY: std::ops::RangeInclusive<i64> = 1..=100;
+/// A campaign's share of its priority tier's hand-outs, against the others' (issue 27).
+pub const SHARE: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MAX_ATTEMPTS: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MIN_LEASE_SECS: i64 = 10;
 pub const MAX_LEASE_SECS: i64 = 24 * 3600;
@@ -116,6 +118,8 @@ pub struct CampaignDef {
     pub offer_id: OfferId,
     pub script_id: ScriptId,
     pub priority: i64,
+    /// Its share of the hand-outs among active campaigns of the same priority (1..100).
+    pub share: i64,
     pub timezone: chrono_tz::Tz,
     pub windows: Windows,
     pub start_at: Option<Instant>,
@@ -135,7 +139,7 @@ impl CampaignDef {
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "name": self.name, "offer_id": self.offer_id, "script_id": self.script_id,
-            "priority": self.priority, "timezone": self.timezone.name(),
+            "priority": self.priority, "share": self.share, "timezone": self.timezone.name(),
             "calling_windows": self.windows.specs(), "start_at": self.start_at.map(|t| t.millis()),
             "end_at": self.end_at.map(|t| t.millis()),
             "recurrence": self.recurrence.as_ref().map(|r| r.as_str()),
@@ -143,6 +147,14 @@ impl CampaignDef {
             "wrap_up": self.wrap_up,
             "teams": self.teams, "owner_first": self.owner_first,
         })
+    }
+
+    /// Whether some agent may work both this campaign and `other` (a campaign open to every
+    /// agent shares them with every campaign).
+    pub fn shares_agents_with(&self, other: &CampaignDef) -> bool {
+        self.teams.is_empty()
+            || other.teams.is_empty()
+            || self.teams.iter().any(|t| other.teams.contains(t))
     }
 
     /// Whether an agent of `team` may work this campaign.

@@ -28,6 +28,10 @@ crate::text_enum! {
         ScriptFieldMissing = "script_field_missing",
         /// The recurrence re-opens the list before a round of it can be called.
         RecurrenceBeforeRoundEnds = "recurrence_before_round_ends",
+        /// Ready contacts and no hand-out for longer than `OUTCALL_STARVED_AFTER` while
+        /// campaigns sharing its agents got theirs (a higher priority, or a larger share);
+        /// `params` names them. Gone at the campaign's next hand-out.
+        Starved = "starved",
     }
 }
 
@@ -58,7 +62,38 @@ pub struct Facts<'a> {
     pub looked_at: i64,
     /// How long a round of the list takes, when a forecast says.
     pub round: Option<i64>,
+    /// The campaign goes without a hand-out while others sharing its agents get theirs.
+    pub starved: Option<&'a Starved>,
     pub now: Instant,
+}
+
+/// A campaign's starvation, as the service found it: since when it has had no hand-out, and
+/// the campaigns (id and name) that got its agents' hand-outs meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Starved {
+    pub since: Instant,
+    pub holders: Vec<(i64, String)>,
+}
+
+/// Whether a campaign is starved: it has ready contacts, its last hand-out (or, never handed
+/// out, its last change) is older than `after`, and campaigns sharing its agents got hand-outs
+/// since then (`holders`, with their latest hand-out). `None` otherwise.
+pub fn starved(
+    ready: i64,
+    since: Instant,
+    holders: Vec<(i64, String, Instant)>,
+    after_ms: i64,
+    now: Instant,
+) -> Option<Starved> {
+    if ready <= 0 || now.millis() - since.millis() <= after_ms {
+        return None;
+    }
+    let holders: Vec<(i64, String)> = holders
+        .into_iter()
+        .filter(|(_, _, last)| *last > since)
+        .map(|(id, name, _)| (id, name))
+        .collect();
+    (!holders.is_empty()).then_some(Starved { since, holders })
 }
 
 /// The warnings for a campaign that is not finished (a completed one has none).
@@ -163,6 +198,25 @@ pub fn warnings(def: &CampaignDef, facts: &Facts) -> Vec<Warning> {
                 );
             }
         }
+    }
+    if let Some(s) = facts.starved {
+        let names: Vec<&str> = s.holders.iter().map(|(_, n)| n.as_str()).collect();
+        let minutes = (facts.now.millis() - s.since.millis()) / 60_000;
+        let ids: Vec<i64> = s.holders.iter().map(|(id, _)| *id).collect();
+        out.push(Warning {
+            kind: WarningCode::Starved,
+            code: Code::Starved,
+            params: Code::Starved
+                .because("")
+                .with("campaigns", names.join(", "))
+                .with("campaign_ids", ids)
+                .with("minutes", minutes)
+                .params,
+            message: format!(
+                "no call handed out for {minutes} min while its agents took calls of {}",
+                names.join(", ")
+            ),
+        });
     }
     out
 }

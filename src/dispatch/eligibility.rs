@@ -45,6 +45,10 @@ crate::text_enum! {
         ListInactive = "list_inactive",
         /// No active agent may work the campaign (its teams have nobody).
         NoAgentForTeam = "no_agent_for_team",
+        /// Otherwise callable, but every active agent the campaign admits is on a call or is
+        /// handed a higher priority's calls first (issue 27); the explanation names the
+        /// campaigns holding them.
+        AgentsBusyElsewhere = "agents_busy_elsewhere",
         /// Finished with a final outcome.
         Done = "done",
     }

@@ -44,6 +44,9 @@ pub struct Campaign<'a> {
     pub windows: &'a Windows,
     /// The active agents its teams admit.
     pub agents: &'a [AgentId],
+    /// When every one of those agents is on a call or is handed a higher priority's calls
+    /// first: the campaigns holding them (names); empty when some agent could take its calls.
+    pub busy_elsewhere: &'a [String],
 }
 
 /// One reason that applies, and the instant it stops applying when it stops by itself.
@@ -59,6 +62,8 @@ pub struct Blocked {
 pub struct Explanation {
     pub reasons: Vec<Blocked>,
     pub callable_at: Option<Instant>,
+    /// With `agents_busy_elsewhere`: the campaigns holding the agents.
+    pub held_by: Vec<String>,
 }
 
 impl Explanation {
@@ -156,11 +161,22 @@ pub fn explain(place: &Place, campaign: &Campaign, rules: &Pressure, now: Instan
             from = later.callable_at.map(Instant::from_utc);
         }
     }
+    // Callable by every rule, but nobody is free for it: it could be handed out the moment an
+    // agent is, which nothing here can tell.
+    let mut held_by = Vec::new();
+    if reasons.is_empty() && !campaign.busy_elsewhere.is_empty() {
+        reasons.push(Blocked {
+            reason: Reason::AgentsBusyElsewhere,
+            until: None,
+        });
+        held_by = campaign.busy_elsewhere.to_vec();
+    }
     reasons.sort_by_key(|b| b.reason);
     reasons.dedup_by_key(|b| b.reason);
     Explanation {
         callable_at: if reasons.is_empty() { Some(now) } else { from },
         reasons,
+        held_by,
     }
 }
 

@@ -53,16 +53,20 @@ impl Assumptions {
             .sum()
     }
 
-    /// The share of reached attempts that convert.
+    /// The share of attempts that convert: the stats' `conversion_rate` (conversions over
+    /// attempts), one definition everywhere.
     pub fn conversion_rate(&self) -> f64 {
-        let reached = self.contact_rate();
-        let accepted = self
-            .shares
+        self.shares
             .get(&Disposition::Accepted)
             .copied()
-            .unwrap_or(0.0);
+            .unwrap_or(0.0)
+    }
+
+    /// The share of reached attempts that convert (not the stats' `conversion_rate`).
+    pub fn conversion_per_reached(&self) -> f64 {
+        let reached = self.contact_rate();
         if reached > 0.0 {
-            accepted / reached
+            self.conversion_rate() / reached
         } else {
             0.0
         }
@@ -89,7 +93,8 @@ pub struct Day {
 }
 
 /// Simulates `days` days from `from`'s date (the first from `from` itself) in the campaign's
-/// zone, starting with `queue`.
+/// zone, starting with `queue`. Nothing is called from the campaign's `end_at` on: the days
+/// after it keep what was left then.
 pub fn simulate(
     def: &CampaignDef,
     hours: &CallingHours,
@@ -105,6 +110,7 @@ pub fn simulate(
     let tz = def.timezone;
     let first = from.utc().with_timezone(&tz).date_naive();
     let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
+    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
     let mut out = Vec::new();
     for offset in 0..days as i64 {
         let date = first + Duration::days(offset);
@@ -124,6 +130,7 @@ pub fn simulate(
                 continue;
             };
             t = t.max(from.millis());
+            let end = end.min(stop);
             let mut budget = 0.0;
             while t < end {
                 budget = (budget + per_step).min(per_step.max(1.0) * 2.0);
@@ -235,6 +242,7 @@ mod tests {
             offer_id: crate::ids::OfferId(1),
             script_id: crate::ids::ScriptId(1),
             priority: 50,
+            share: 1,
             timezone: "Asia/Shanghai".parse().unwrap(),
             windows: Windows::always(),
             start_at: None,

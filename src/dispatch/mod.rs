@@ -9,6 +9,7 @@ pub mod callback;
 pub mod eligibility;
 pub mod explain;
 pub mod forecast;
+pub mod shares;
 
 pub use eligibility::{Hold, Judgement, Reason, judge};
 

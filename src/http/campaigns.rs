@@ -41,6 +41,8 @@ pub struct CampaignView {
     /// The script version agents see; set when the campaign starts.
     pub script_version: Option<i64>,
     pub priority: i64,
+    /// Its share of the hand-outs among active campaigns of the same priority.
+    pub share: i64,
     pub timezone: String,
     pub calling_windows: Vec<WindowSpec>,
     pub start_at: Option<String>,
@@ -97,6 +99,7 @@ impl From<CampaignRow> for CampaignView {
             script_id: row.script_id,
             script_version: row.script_version,
             priority: row.priority,
+            share: row.share,
             timezone: tz.name().to_owned(),
             calling_windows: def.windows.specs(),
             start_at: row.start_at.map(|t| t.rfc3339(tz)),

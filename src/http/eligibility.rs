@@ -36,6 +36,13 @@ pub struct ReasonView {
     /// When it stops applying by itself (RFC 3339); absent when it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// For people; with `agents_busy_elsewhere`, the campaigns holding the agents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// With `agents_busy_elsewhere`: `{"campaigns": [names]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
 }
 
 /// A contact in one campaign.
@@ -89,6 +96,7 @@ fn time(state: &AppState, at: Option<Instant>) -> Option<String> {
 }
 
 fn campaign_view(state: &AppState, c: CampaignRow, e: Explanation) -> CampaignEligibility {
+    let held_by = e.held_by.clone();
     CampaignEligibility {
         campaign: c.id,
         name: c.name,
@@ -98,9 +106,19 @@ fn campaign_view(state: &AppState, c: CampaignRow, e: Explanation) -> CampaignEl
         reasons: e
             .reasons
             .into_iter()
-            .map(|b| ReasonView {
-                code: b.reason,
-                until: time(state, b.until),
+            .map(|b| {
+                let elsewhere = b.reason == Reason::AgentsBusyElsewhere;
+                ReasonView {
+                    code: b.reason,
+                    until: time(state, b.until),
+                    detail: elsewhere.then(|| {
+                        format!(
+                            "every agent who may call it is on a call or taken by {}",
+                            held_by.join(", ")
+                        )
+                    }),
+                    params: elsewhere.then(|| serde_json::json!({"campaigns": held_by})),
+                }
             })
             .collect(),
     }

@@ -49,8 +49,11 @@ pub struct AssumptionsView {
     pub handle_time: i64,
     /// The share of attempts that reach a person.
     pub contact_rate: f64,
-    /// The share of reached attempts that convert.
+    /// The share of attempts that convert (conversions over attempts, as the stats'
+    /// `conversion_rate`).
     pub conversion_rate: f64,
+    /// The share of reached attempts that convert.
+    pub conversion_per_reached: f64,
     /// The share of attempts ending in each disposition.
     pub dispositions: BTreeMap<String, f64>,
     /// Where the shares came from: the campaign's own outcomes (once it has 20), its offer's
@@ -77,6 +80,9 @@ pub struct ForecastView {
     pub exhausted_on: Option<String>,
     /// The fewest agents that finish it by `end_at` (null without `end_at`, or beyond 5000).
     pub agents_needed_to_finish_by_end: Option<u32>,
+    /// The contacts left unfinished when `end_at` stops the campaign (nothing is called after
+    /// it); null without `end_at` or when it lies beyond the days forecast.
+    pub remaining_at_end: Option<i64>,
 }
 
 fn number<T>(field: &str, text: Option<&str>, range: (T, T)) -> Result<Option<T>>
@@ -161,6 +167,7 @@ async fn campaigns_forecast(
             handle_time: a.handle_time_s,
             contact_rate: a.contact_rate(),
             conversion_rate: a.conversion_rate(),
+            conversion_per_reached: a.conversion_per_reached(),
             dispositions: a
                 .shares
                 .iter()
@@ -181,5 +188,6 @@ async fn campaigns_forecast(
             .collect(),
         exhausted_on: f.exhausted_on.map(|d| d.to_string()),
         agents_needed_to_finish_by_end: f.agents_needed,
+        remaining_at_end: f.remaining_at_end.map(|x| x.round() as i64),
     }))
 }

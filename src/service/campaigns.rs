@@ -49,6 +49,11 @@ pub struct CampaignInput {
     #[schema(value_type = Option<i64>)]
     #[serde(default)]
     pub priority: Patch<i64>,
+    /// 1..100 (default 1): among active campaigns of the same priority, each gets this share
+    /// of the day's hand-outs against the others' shares (3 and 1: about 75 % and 25 %).
+    #[schema(value_type = Option<i64>)]
+    #[serde(default)]
+    pub share: Patch<i64>,
     /// IANA zone for contacts that name none (default OUTCALL_TIMEZONE).
     #[schema(value_type = Option<String>)]
     #[serde(default)]
@@ -218,6 +223,7 @@ impl Service {
             offer_id: Default::default(),
             script_id: Default::default(),
             priority: 50,
+            share: 1,
             timezone: self.config.timezone,
             windows: Windows::all_week_9_to_21(),
             start_at: None,
@@ -332,10 +338,12 @@ fn apply_timing(v: &mut Validator, def: &mut CampaignDef, input: &mut CampaignIn
     set(v, "recurrence", recurrence, &mut def.recurrence);
 }
 
-/// Priority, attempts, retry delays, the lease, teams and owner-first.
+/// Priority, share, attempts, retry delays, the lease, teams and owner-first.
 fn apply_dialing(v: &mut Validator, def: &mut CampaignDef, input: CampaignInput) {
     let priority = input.priority.required(in_range(campaigns::PRIORITY));
     set(v, "priority", priority, &mut def.priority);
+    let share = input.share.required(in_range(campaigns::SHARE));
+    set(v, "share", share, &mut def.share);
     let attempts = input
         .max_attempts
         .required(in_range(campaigns::MAX_ATTEMPTS));

@@ -3,10 +3,10 @@
 //! reason) and an agent's outlook (when the next call is expected and why not sooner). All of
 //! them are [`explain`], the rules the hand-out uses, applied to what the store reads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::{
-    campaigns::CampaignDef,
+    campaigns::{CampaignDef, CampaignStatus},
     contacts::ContactState,
     dispatch::{
         Hold, Reason,
@@ -93,6 +93,7 @@ impl Service {
         for row in places {
             let campaign = self.store.campaign_get(row.campaign_id).await?;
             let agents = admitted(&campaign.def(), &active);
+            let elsewhere = self.busy_elsewhere(&campaign, &active, now).await?;
             let place = Place {
                 state: row.state,
                 held_by: row.held_by,
@@ -110,6 +111,7 @@ impl Service {
                 start_at: campaign.start_at,
                 windows: &campaign.calling_windows,
                 agents: &agents,
+                busy_elsewhere: &elsewhere,
             };
             let explanation = explain(&place, &facts, &rules, now);
             campaigns.push((campaign, explanation));
@@ -127,21 +129,33 @@ impl Service {
     pub async fn campaign_funnel(&self, id: CampaignId) -> Result<Funnel> {
         let campaign = self.store.campaign_get(id).await?;
         let active = self.store.agents_active().await?;
-        self.funnel_of(&campaign, &active).await
+        self.funnel_of(&campaign, &active, true).await
     }
 
-    /// The funnel of one campaign, with the active agents read once by the caller.
-    async fn funnel_of(&self, campaign: &CampaignRow, active: &[Agent]) -> Result<Funnel> {
+    /// The funnel of one campaign, with the active agents read once by the caller;
+    /// `elsewhere` also judges `agents_busy_elsewhere` (the agent outlook does not: its agent
+    /// is free, and a 204 of the hand-out would pay for it in every campaign).
+    async fn funnel_of(
+        &self,
+        campaign: &CampaignRow,
+        active: &[Agent],
+        elsewhere: bool,
+    ) -> Result<Funnel> {
         let now = self.now();
         let rules = self.handout.rules();
         let agents = admitted(&campaign.def(), active);
         let states = self.store.contact_states(campaign.id).await?;
         let (rows, parts) = self.store.campaign_groups(campaign.id, now).await?;
+        let elsewhere = match elsewhere {
+            true => self.busy_elsewhere(campaign, active, now).await?,
+            false => vec![],
+        };
         let facts = Campaign {
             status: campaign.status,
             start_at: campaign.start_at,
             windows: &campaign.calling_windows,
             agents: &agents,
+            busy_elsewhere: &elsewhere,
         };
         let mut funnel = Funnel {
             at: now,
@@ -183,6 +197,64 @@ impl Service {
         Ok(funnel)
     }
 
+    /// The campaigns holding an active campaign's agents when every active agent it admits is
+    /// on a call (of another campaign) or may work an active campaign of a higher priority
+    /// that has ready contacts (the hand-out gives that one's first); empty when some agent it
+    /// admits could take its calls, when it admits none (`no_agent_for_team` says so), or when
+    /// its own calls keep them busy.
+    async fn busy_elsewhere(
+        &self,
+        campaign: &CampaignRow,
+        active: &[Agent],
+        now: Instant,
+    ) -> Result<Vec<String>> {
+        let def = campaign.def();
+        let mine: Vec<&Agent> = active
+            .iter()
+            .filter(|a| def.admits(a.team.as_deref()))
+            .collect();
+        if mine.is_empty() || campaign.status != CampaignStatus::Active {
+            return Ok(vec![]);
+        }
+        let calls: HashMap<AgentId, CampaignId> =
+            self.store.live_calls(now).await?.into_iter().collect();
+        let mut higher = Vec::new();
+        for c in self.store.campaigns_active().await? {
+            if c.priority > campaign.priority {
+                let states = self.store.contact_states(c.id).await?;
+                if states.get(&ContactState::Ready).copied().unwrap_or(0) > 0 {
+                    higher.push(c);
+                }
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut seen: Vec<CampaignId> = Vec::new();
+        for agent in mine {
+            let holder = match calls.get(&agent.id) {
+                Some(&c) => Some(c),
+                None => higher
+                    .iter()
+                    .find(|h| h.def().admits(agent.team.as_deref()))
+                    .map(|h| h.id),
+            };
+            let Some(holder) = holder else {
+                return Ok(vec![]);
+            };
+            if holder == campaign.id {
+                continue;
+            }
+            if seen.contains(&holder) {
+                continue;
+            }
+            seen.push(holder);
+            names.push(match higher.iter().find(|h| h.id == holder) {
+                Some(h) => h.name.clone(),
+                None => self.store.campaign_get(holder).await?.name,
+            });
+        }
+        Ok(names)
+    }
+
     /// When the agent's next call is expected: now when a campaign they may work has a
     /// callable contact, else the earliest instant one becomes callable, with its reason.
     #[tracing::instrument(skip_all)]
@@ -196,7 +268,7 @@ impl Service {
             if !campaign.def().admits(me.team.as_deref()) {
                 continue;
             }
-            let funnel = self.funnel_of(&campaign, &active).await?;
+            let funnel = self.funnel_of(&campaign, &active, false).await?;
             if funnel.callable_now > 0 {
                 return Ok(Outlook {
                     expected_at: Some(funnel.at),

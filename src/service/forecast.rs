@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use crate::{
-    campaigns::CampaignDef,
+    campaigns::{CampaignDef, CampaignStatus},
     dispatch::{
         Disposition,
         forecast::{Assumptions, Cohort, Day, exhausted_on, simulate},
@@ -69,6 +69,8 @@ pub struct Forecast {
     pub days: Vec<Day>,
     pub exhausted_on: Option<NaiveDate>,
     pub agents_needed: Option<u32>,
+    /// With an `end_at` within the days simulated: the contacts not finished when it ends.
+    pub remaining_at_end: Option<f64>,
 }
 
 fn shares_of(counts: &[(Disposition, i64)]) -> Option<BTreeMap<Disposition, f64>> {
@@ -91,7 +93,16 @@ impl Service {
             .acquire_owned()
             .await
             .map_err(|e| super::Error::Internal(e.into()))?;
-        let from = input.from.unwrap_or_else(|| self.now());
+        // A campaign not started yet whose `start_at` is ahead is forecast from then.
+        let now = self.now();
+        let not_started = matches!(
+            row.status,
+            CampaignStatus::Draft | CampaignStatus::Scheduled
+        );
+        let from = input.from.unwrap_or(match row.start_at {
+            Some(start) if not_started && start > now => start,
+            _ => now,
+        });
         let queue: Vec<Cohort> = self
             .store
             .campaign_due(id)
@@ -110,6 +121,12 @@ impl Service {
         let (days, (assumptions, rates_from)) =
             self.simulate_round(&row, queue.clone(), input).await?;
         let def = row.def();
+        let remaining_at_end = def.end_at.and_then(|end| {
+            let last = end.utc().with_timezone(&def.timezone).date_naive();
+            let covered = days.last().is_some_and(|d| d.date >= last);
+            let on = days.iter().rfind(|d| d.date <= last);
+            on.filter(|_| covered).map(|d| d.remaining)
+        });
         // Up to a dozen year-long simulations: off the async runtime.
         let (hours, a) = (self.config.calling_hours, assumptions.clone());
         let agents_needed = tokio::task::spawn_blocking(move || {
@@ -124,6 +141,7 @@ impl Service {
             rates_from,
             days,
             agents_needed,
+            remaining_at_end,
         })
     }
 

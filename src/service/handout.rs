@@ -12,7 +12,10 @@ use crate::{
     catalog::Subject,
     clock::SharedClock,
     config::Config,
-    dispatch::{self, Hold, Pressure, Verdict},
+    dispatch::{
+        self, Hold, Pressure, Verdict,
+        shares::{self, Slice},
+    },
     floor::{self, Standing},
     ids::{AgentId, CampaignId},
     store::{
@@ -74,6 +77,8 @@ pub struct HandOut {
     store: Store,
     clock: SharedClock,
     rules: Pressure,
+    /// The service's zone: "today" for the shares' counts is its local day, as for the stats.
+    tz: chrono_tz::Tz,
     /// When a hand-out last swept expired leases and due retries (clock milliseconds).
     swept_at: AtomicI64,
 }
@@ -88,6 +93,7 @@ impl HandOut {
                 cap: config.phone_cap,
                 min_gap: config.phone_min_gap,
             },
+            tz: config.timezone,
             swept_at: AtomicI64::new(0),
         }
     }
@@ -163,7 +169,9 @@ impl HandOut {
                 fresh: false,
             }));
         }
-        let steps = steps(&outlook, &campaigns, all, owner_first);
+        let day = floor::day_start(floor::day_of(now, self.tz), self.tz);
+        let ordered = by_share(&mut tx, &campaigns, day).await?;
+        let steps = steps(&outlook, &ordered, all, owner_first);
         let by_id: HashMap<CampaignId, &CampaignRow> =
             campaigns.iter().map(|c| (c.id, c)).collect();
         for (step, within) in steps {
@@ -180,6 +188,10 @@ impl HandOut {
                 let (found, exhausted) = self.try_batch(&mut tx, &search, &by_id).await?;
                 if let Some(call) = found {
                     self.on_call(&mut tx, &call, &standing, now).await?;
+                    // Last before the commit: on PostgreSQL the count's row stays locked until
+                    // then, and concurrent claims of the campaign on the same slot wait for it.
+                    let (campaign, slot) = (call.campaign_id, agent_id.get());
+                    Store::handout_counted(&mut tx, campaign, slot, day, now).await?;
                     tx.commit().await?;
                     metrics::counter!("outcall_calls_handed_out_total").increment(1);
                     let campaign = by_id[&call.campaign_id].clone();
@@ -270,16 +282,47 @@ impl HandOut {
     }
 }
 
+/// The campaigns in the order their own steps are searched: by priority, and within a priority
+/// by share against today's kept counts (`dispatch::shares`), read in the hand-out's
+/// transaction. Only a tier of several campaigns needs the counts.
+async fn by_share(
+    tx: &mut Tx,
+    campaigns: &[CampaignRow],
+    day: Instant,
+) -> Result<Vec<CampaignId>, StoreError> {
+    let ids = campaigns.iter().map(|c| c.id);
+    if !shares::any_shared_tier(campaigns.iter().map(|c| c.priority)) {
+        return Ok(ids.collect());
+    }
+    let today: HashMap<CampaignId, i64> =
+        Store::handouts_today_in(tx, &ids.collect::<Vec<_>>(), day)
+            .await?
+            .into_iter()
+            .collect();
+    let mut slices: Vec<Slice> = campaigns
+        .iter()
+        .map(|c| Slice {
+            id: c.id,
+            priority: c.priority,
+            share: c.share,
+            today: today.get(&c.id).copied().unwrap_or(0),
+        })
+        .collect();
+    shares::order(&mut slices);
+    Ok(slices.into_iter().map(|s| s.id).collect())
+}
+
 /// The steps to search, in hand-out order, each with the campaigns it looks in: the
-/// cross-campaign steps the outlook saw anything due in, then each campaign by priority.
+/// cross-campaign steps the outlook saw anything due in, then each campaign in `ordered`
+/// (by priority, then share).
 fn steps(
     outlook: &Outlook,
-    campaigns: &[CampaignRow],
+    ordered: &[CampaignId],
     all: Vec<CampaignId>,
     owner_first: Vec<CampaignId>,
 ) -> Vec<(Step, Vec<CampaignId>)> {
     let mut steps = Vec::new();
-    if campaigns.is_empty() {
+    if ordered.is_empty() {
         return steps;
     }
     if outlook.reserved {
@@ -291,7 +334,7 @@ fn steps(
     if outlook.callbacks {
         steps.push((Step::Callbacks, all));
     }
-    steps.extend(campaigns.iter().map(|c| (Step::Campaign(c.id), vec![c.id])));
+    steps.extend(ordered.iter().map(|&c| (Step::Campaign(c), vec![c])));
     steps
 }
 

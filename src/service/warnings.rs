@@ -3,15 +3,20 @@
 //! script reads is compiled in a render worker once per version (`Renderer::attributes_read`),
 //! never on the request's thread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::{
-    campaigns::warnings::{Facts, Warning, warnings},
+    campaigns::{
+        CampaignStatus,
+        warnings::{Facts, Starved, Warning, starved, warnings},
+    },
     contacts::ContactState,
     dispatch::forecast::{Cohort, exhausted_on},
+    ids::CampaignId,
     service::forecast::{ForecastInput, MAX_DAYS},
     store::campaigns::CampaignRow,
     time::DAY_MS,
+    time::Instant,
 };
 
 use super::{Result, Service};
@@ -29,10 +34,15 @@ impl Service {
         staffed.sort();
         staffed.dedup();
         let now = self.now();
+        let active = self.store.campaigns_active().await?;
+        let ids: Vec<_> = active.iter().map(|c| c.id).collect();
+        let last: HashMap<CampaignId, Instant> =
+            self.store.last_handouts(&ids).await?.into_iter().collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let (lacking, looked_at) = self.lacking_fields(row).await?;
             let round = self.round_ms(row).await?;
+            let starved = self.starved(row, &active, &last, now).await?;
             let facts = Facts {
                 status: row.status,
                 hours: &self.config.calling_hours,
@@ -41,11 +51,41 @@ impl Service {
                 lacking: &lacking,
                 looked_at,
                 round,
+                starved: starved.as_ref(),
                 now,
             };
             out.push(warnings(&row.def(), &facts));
         }
         Ok(out)
+    }
+
+    /// Whether an active campaign is starved: its ready contacts (kept counts), its last
+    /// hand-out (kept with the shares' counts; never handed out, its last change), and the
+    /// other active campaigns that share its agents with their last hand-outs.
+    async fn starved(
+        &self,
+        row: &CampaignRow,
+        active: &[CampaignRow],
+        last: &HashMap<CampaignId, Instant>,
+        now: Instant,
+    ) -> Result<Option<Starved>> {
+        if row.status != CampaignStatus::Active {
+            return Ok(None);
+        }
+        let def = row.def();
+        let holders: Vec<(i64, String, Instant)> = active
+            .iter()
+            .filter(|c| c.id != row.id && c.def().shares_agents_with(&def))
+            .filter_map(|c| last.get(&c.id).map(|&at| (c.id.get(), c.name.clone(), at)))
+            .collect();
+        if holders.is_empty() {
+            return Ok(None);
+        }
+        let since = last.get(&row.id).copied().unwrap_or(row.updated_at);
+        let after = self.config.starved_after.as_secs() * 1000;
+        let ready = self.store.contact_states(row.id).await?;
+        let ready = ready.get(&ContactState::Ready).copied().unwrap_or(0);
+        Ok(starved(ready, since, holders, after, now))
     }
 
     /// For a recurring campaign, how long a round of its unfinished contacts takes from the

@@ -37,6 +37,7 @@ mod read;
 pub mod reads;
 pub mod releases;
 pub mod scripts;
+pub mod shares;
 pub mod skips;
 pub mod stats;
 pub mod targets;
@@ -202,6 +203,12 @@ const CHECKED: &[Rule] = &[
         sqlite: "priority BETWEEN 1 AND 100",
         constraint: "campaigns_priority_check",
         field: "priority",
+        message: "must be from 1 to 100",
+    },
+    Rule {
+        sqlite: "share BETWEEN 1 AND 100",
+        constraint: "campaigns_share_check",
+        field: "share",
         message: "must be from 1 to 100",
     },
     Rule {

@@ -248,9 +248,15 @@ async fn a_person_on_a_call_in_one_campaign_is_counted_as_leased_in_the_others(a
     let (_, _, body) = app.take(&agent).await;
     assert_eq!(body["campaign"]["id"], first);
     let f = funnel(&app, second).await;
+    assert_eq!(f["blocked"]["leased"], 1, "{f}");
+    // The other contact waits for an agent: the only one is on the first campaign's call
+    // (issue 27); a second agent could call it now.
+    assert_eq!(f["callable_now"], 0, "{f}");
+    assert_eq!(f["blocked"]["agents_busy_elsewhere"], 1, "{f}");
+    let (_, other) = app.agent("other", None).await;
+    let f = funnel(&app, second).await;
     assert_eq!(f["callable_now"], 1, "{f}");
     assert_eq!(f["blocked"]["leased"], 1, "{f}");
-    let (_, other) = app.agent("other", None).await;
     let r = app.get("/v1/agents/me/outlook", &other).await;
     r.expect(StatusCode::OK);
 }

@@ -76,6 +76,16 @@ async fn the_forecast_made_at_the_start_matches_the_campaign_run_to_its_end(app:
     assert_eq!(a["rates_from"], "defaults");
     assert_eq!(a["agents"], 2);
     assert_eq!(a["handle_time"], HANDLE_S);
+    // Rates are defined once with the stats': conversions per attempt (issue 27); the rate per
+    // reached attempt has its own name.
+    assert_eq!(
+        a["conversion_rate"], a["dispositions"]["accepted"],
+        "conversion_rate is per attempt: {a}"
+    );
+    assert!(
+        a["conversion_per_reached"].as_f64().unwrap() > a["conversion_rate"].as_f64().unwrap(),
+        "{a}"
+    );
     let mut quota = Quota {
         shares: a["dispositions"]
             .as_object()
@@ -211,7 +221,53 @@ async fn a_forecast_is_for_leads_and_supervisors_and_refuses_bad_parameters_by_n
         .expect_problem(StatusCode::NOT_FOUND, "");
 }
 
+async fn a_draft_with_a_start_at_ahead_is_forecast_from_its_start(app: TestApp) {
+    let campaign = app
+        .campaign(json!({"start_at": "2026-12-01T09:00:00+08:00"}))
+        .await;
+    app.import_csv(campaign, "phone\n13800138000\n13800138001\n")
+        .await
+        .expect(StatusCode::OK);
+    let f = app
+        .get(
+            &format!("/v1/campaigns/{campaign}/forecast?agents=1&days=3"),
+            app.admin(),
+        )
+        .await;
+    f.expect(StatusCode::OK);
+    assert_eq!(f.body["days"][0]["date"], "2026-12-01", "{}", f.text);
+    assert!(f.body["remaining_at_end"].is_null(), "{}", f.text);
+}
+
+async fn a_campaign_forecast_stops_at_its_end_and_says_what_is_left(app: TestApp) {
+    let mut csv = String::from("phone\n");
+    for i in 0..500 {
+        csv.push_str(&format!("1380{i:07}\n"));
+    }
+    // One agent, ten minutes a call, until 12:00 the first day: about 12 attempts from 10:00.
+    let campaign = app
+        .campaign(json!({"end_at": "2026-11-25T12:00:00+08:00"}))
+        .await;
+    app.import_csv(campaign, csv).await.expect(StatusCode::OK);
+    let f = app
+        .get(
+            &format!("/v1/campaigns/{campaign}/forecast?agents=1&handle_time=600&days=3"),
+            app.admin(),
+        )
+        .await;
+    f.expect(StatusCode::OK);
+    let days = f.body["days"].as_array().unwrap();
+    let first = days[0]["attempts"].as_i64().unwrap();
+    assert!((10..=14).contains(&first), "{}", f.text);
+    assert_eq!(days[1]["attempts"], 0, "nothing after end_at: {}", f.text);
+    let left = f.body["remaining_at_end"].as_i64().unwrap();
+    assert!(left >= 480, "{}", f.text);
+    assert_eq!(days[2]["remaining"], days[0]["remaining"], "{}", f.text);
+}
+
 crate::on_both_backends!(
+    a_draft_with_a_start_at_ahead_is_forecast_from_its_start,
+    a_campaign_forecast_stops_at_its_end_and_says_what_is_left,
     the_forecast_made_at_the_start_matches_the_campaign_run_to_its_end,
     the_agents_needed_are_the_fewest_that_finish_by_the_end,
     a_forecast_is_for_leads_and_supervisors_and_refuses_bad_parameters_by_name,

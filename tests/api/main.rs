@@ -47,6 +47,7 @@ mod renders;
 mod schedules;
 mod scripts;
 mod security;
+mod shares;
 mod slow_clients;
 mod stats;
 mod team_stats;
