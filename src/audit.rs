@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, TargetId, TokenId};
+use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, SegmentId, TargetId, TokenId};
 
 crate::text_enum! {
     /// What kind of thing changed.
@@ -24,6 +24,8 @@ crate::text_enum! {
         PauseReason = "pause_reason",
         /// A complaint's follow-up (resolved or re-opened).
         FollowUp = "follow_up",
+        /// A saved segment of the customer base.
+        Segment = "segment",
     }
 }
 
@@ -109,6 +111,9 @@ impl Audited for TokenId {
 }
 impl Audited for TargetId {
     const ENTITY: Entity = Entity::Target;
+}
+impl Audited for SegmentId {
+    const ENTITY: Entity = Entity::Segment;
 }
 
 /// A change of the thing `id` names.

@@ -64,4 +64,6 @@ ids! {
     EventId;
     /// A reason agents may pause for.
     PauseReasonId;
+    /// A saved segment (a filter of the customer base).
+    SegmentId;
 }

@@ -37,6 +37,7 @@ pub mod people;
 pub mod render;
 pub mod scheduler;
 pub mod scripts;
+pub mod segments;
 pub mod targets;
 pub mod warnings;
 

@@ -35,6 +35,7 @@ mod read;
 pub mod reads;
 pub mod releases;
 pub mod scripts;
+pub mod segments;
 pub mod skips;
 pub mod stats;
 pub mod targets;

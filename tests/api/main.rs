@@ -43,6 +43,8 @@ mod renders;
 mod schedules;
 mod scripts;
 mod security;
+mod segments;
+mod segments_property;
 mod slow_clients;
 mod stats;
 mod team_stats;
