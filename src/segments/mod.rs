@@ -37,7 +37,10 @@ pub enum Filter {
     /// Some part holds (none: nobody).
     Any(Vec<Filter>),
     Not(Box<Filter>),
-    Attribute { key: String, test: AttributeTest },
+    Attribute {
+        key: String,
+        test: AttributeTest,
+    },
     /// An outcome was recorded for the person within the span, in any campaign.
     CalledWithin(Span),
     /// The person's latest outcome (in any campaign) is one of these, and, with `within`,
@@ -47,7 +50,10 @@ pub enum Filter {
         within: Option<Span>,
     },
     /// An `accepted` outcome on a campaign of the offer with this code (within the span).
-    Converted { offer: String, within: Option<Span> },
+    Converted {
+        offer: String,
+        within: Option<Span>,
+    },
     /// The person is in the campaign (in one of `states`, when any are given).
     InCampaign {
         campaign: CampaignId,
@@ -117,10 +123,7 @@ static NUMBER: LazyLock<regex::Regex> =
 
 /// The number a text is, when it is one (see [`NUMBER_PATTERN`]).
 pub fn as_number(text: &str) -> Option<f64> {
-    NUMBER
-        .is_match(text)
-        .then(|| text.parse().ok())
-        .flatten()
+    NUMBER.is_match(text).then(|| text.parse().ok()).flatten()
 }
 
 /// One recorded outcome of a person's, as a filter reads it.

@@ -3,10 +3,7 @@
 use serde_json::Value as Json;
 
 use super::{AttributeTest, Filter, Op, Value};
-use crate::{
-    contacts::ContactState, duration::Span, ids::CampaignId,
-    validate::Invalid,
-};
+use crate::{contacts::ContactState, duration::Span, ids::CampaignId, validate::Invalid};
 
 /// How deep filters may nest (`{"not": {"all": [..]}}` is two deep).
 pub const MAX_DEPTH: usize = 8;
@@ -38,7 +35,10 @@ impl Parser {
     fn filter(&mut self, json: &Json, path: &str, depth: usize) -> Result<Filter> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(bad(path, format!("a filter holds at most {MAX_NODES} parts")));
+            return Err(bad(
+                path,
+                format!("a filter holds at most {MAX_NODES} parts"),
+            ));
         }
         if depth > MAX_DEPTH {
             return Err(bad(path, format!("filters nest at most {MAX_DEPTH} deep")));
@@ -57,7 +57,10 @@ impl Parser {
             "in_campaign",
         ];
         let Some(kind) = kinds.iter().find(|k| object.contains_key(**k)) else {
-            return Err(bad(path, format!("a filter is one of: {}", kinds.join(", "))));
+            return Err(bad(
+                path,
+                format!("a filter is one of: {}", kinds.join(", ")),
+            ));
         };
         let allowed: &[&str] = match *kind {
             "attribute" => &["attribute", "op", "value"],
@@ -219,9 +222,9 @@ fn attribute(object: &serde_json::Map<String, Json>, path: &str) -> Result<Filte
             value,
         )?),
         other => {
-            let op: Op = other.parse().map_err(|_| {
-                bad(&op_path, "one of eq, ne, in, gt, gte, lt, lte or exists")
-            })?;
+            let op: Op = other
+                .parse()
+                .map_err(|_| bad(&op_path, "one of eq, ne, in, gt, gte, lt, lte or exists"))?;
             let given = given.ok_or_else(|| bad(&value_path, "required"))?;
             AttributeTest::Compare(op, value(given, &value_path)?)
         }

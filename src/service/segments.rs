@@ -103,8 +103,8 @@ impl Service {
                     }
                     other => other?,
                 };
-                let json: Json = serde_json::from_str(&row.filter)
-                    .map_err(|e| Error::Internal(e.into()))?;
+                let json: Json =
+                    serde_json::from_str(&row.filter).map_err(|e| Error::Internal(e.into()))?;
                 Ok(parse(&json, "filter")?)
             }
         }
@@ -135,7 +135,11 @@ impl Service {
                 csv.push(b'\n');
             }
             if queued.is_none() && csv.len() > inline {
-                queued = Some(self.store.import_create(campaign, ImportFormat::Csv, now).await?);
+                queued = Some(
+                    self.store
+                        .import_create(campaign, ImportFormat::Csv, now)
+                        .await?,
+                );
             }
             if let Some(id) = queued {
                 while csv.len() >= CHUNK {
@@ -161,7 +165,9 @@ impl Service {
             self.store.import_put_chunk(id, seq, &csv).await?;
             total += csv.len();
         }
-        self.store.import_uploaded(id, total as i64, self.now()).await?;
+        self.store
+            .import_uploaded(id, total as i64, self.now())
+            .await?;
         self.queue.push(id).await?;
         let record = change(campaign, Action::Import)
             .after(json!({"import": id, "format": "csv", "bytes": total, "from": source_json, "list_name": list}));

@@ -128,15 +128,23 @@ fn symbol(op: Op) -> &'static str {
 /// Each condition is TRUE or FALSE, never NULL, so `not` means what it says.
 fn condition(filter: &Filter, d: Dialect, now: Instant, c: &mut Compiled) -> String {
     let outcome = |c: &mut Compiled| c.bind(Bind::Text(HistoryKind::Outcome.to_string()));
-    let since = |c: &mut Compiled, span: crate::duration::Span| {
-        c.bind(Bind::Int((now - span).millis()))
-    };
+    let since =
+        |c: &mut Compiled, span: crate::duration::Span| c.bind(Bind::Int((now - span).millis()));
     match filter {
         Filter::All(parts) | Filter::Any(parts) if parts.is_empty() => {
-            if matches!(filter, Filter::All(_)) { "TRUE" } else { "FALSE" }.to_owned()
+            if matches!(filter, Filter::All(_)) {
+                "TRUE"
+            } else {
+                "FALSE"
+            }
+            .to_owned()
         }
         Filter::All(parts) | Filter::Any(parts) => {
-            let joint = if matches!(filter, Filter::All(_)) { " AND " } else { " OR " };
+            let joint = if matches!(filter, Filter::All(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
             let parts: Vec<String> = parts.iter().map(|p| condition(p, d, now, c)).collect();
             format!("({})", parts.join(joint))
         }
@@ -148,8 +156,10 @@ fn condition(filter: &Filter, d: Dialect, now: Instant, c: &mut Compiled) -> Str
                 AttributeTest::Exists(false) => format!("({x} IS NULL)"),
                 AttributeTest::Compare(op, value) => compare(d, c, &x, *op, value),
                 AttributeTest::In(values) => {
-                    let parts: Vec<String> =
-                        values.iter().map(|v| compare(d, c, &x, Op::Eq, v)).collect();
+                    let parts: Vec<String> = values
+                        .iter()
+                        .map(|v| compare(d, c, &x, Op::Eq, v))
+                        .collect();
                     format!("({})", parts.join(" OR "))
                 }
             }
@@ -349,4 +359,3 @@ impl Store {
         self.read_by_id(GET, id).await
     }
 }
-

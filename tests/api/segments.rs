@@ -35,7 +35,11 @@ async fn a_preview_counts_exactly_and_shows_a_sample_to_leads_and_supervisors(ap
                                 {"attribute": "spend", "op": "gt", "value": 100}]});
     let supervisor = app.token("supervisor").await;
     let r = app
-        .post("/v1/segments/preview", &supervisor, json!({ "filter": filter }))
+        .post(
+            "/v1/segments/preview",
+            &supervisor,
+            json!({ "filter": filter }),
+        )
         .await;
     r.expect(StatusCode::OK);
     // 120 > 100 and 99.5 < 100 as numbers; "n/a" is not a number, so it compares as text,
@@ -70,7 +74,11 @@ async fn a_saved_segment_is_listed_and_audited(app: TestApp) {
     let lead = app.token("lead").await;
     let filter = json!({"attribute": "plan", "op": "in", "value": ["4G", "5G"]});
     let created = app
-        .post("/v1/segments", &lead, json!({"name": "4G and 5G", "filter": filter}))
+        .post(
+            "/v1/segments",
+            &lead,
+            json!({"name": "4G and 5G", "filter": filter}),
+        )
         .await;
     created.expect(StatusCode::CREATED);
     let id = created.body["id"].as_i64().unwrap();
@@ -104,11 +112,20 @@ async fn adding_a_segment_reports_listed_phones_suppressed_and_members_duplicate
         .clone();
     let path = format!("/v1/campaigns/{target}/contacts/from-segment");
     let r = app
-        .post(&path, &lead, json!({"segment": segment, "list_name": "all plans"}))
+        .post(
+            &path,
+            &lead,
+            json!({"segment": segment, "list_name": "all plans"}),
+        )
         .await;
     r.expect(StatusCode::OK);
     assert_eq!(
-        (&r.body["total"], &r.body["accepted"], &r.body["duplicates"], &r.body["suppressed"]),
+        (
+            &r.body["total"],
+            &r.body["accepted"],
+            &r.body["duplicates"],
+            &r.body["suppressed"]
+        ),
         (&json!(4), &json!(2), &json!(1), &json!(1)),
         "{}",
         r.text
@@ -129,7 +146,11 @@ async fn a_large_segment_is_added_by_an_import_job_with_the_same_report(app: Tes
     let target = app.campaign(json!({})).await;
     let path = format!("/v1/campaigns/{target}/contacts/from-segment");
     let r = app
-        .post(&path, &lead, json!({"filter": {"attribute": "plan", "op": "eq", "value": "4G"}}))
+        .post(
+            &path,
+            &lead,
+            json!({"filter": {"attribute": "plan", "op": "eq", "value": "4G"}}),
+        )
         .await;
     r.expect(StatusCode::ACCEPTED);
     let import = r.body["id"].as_i64().unwrap();

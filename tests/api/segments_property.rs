@@ -84,7 +84,9 @@ fn random_filter(rng: &mut Rng, depth: u32, campaigns: &[i64], offers: &[&str]) 
         }
         2 => json!({"called_within": rng.pick(SPANS)}),
         3 => {
-            let list: Vec<&str> = (0..1 + rng.below(2)).map(|_| rng.pick(DISPOSITIONS)).collect();
+            let list: Vec<&str> = (0..1 + rng.below(2))
+                .map(|_| rng.pick(DISPOSITIONS))
+                .collect();
             within(rng, json!({ "last_disposition": list }))
         }
         4 => {
@@ -111,7 +113,10 @@ fn instant(text: &Value) -> Instant {
 async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> Vec<(i64, Person)> {
     let mut out = vec![];
     for id in ids {
-        let page = app.get(&format!("/v1/contacts/{id}"), app.admin()).await.body;
+        let page = app
+            .get(&format!("/v1/contacts/{id}"), app.admin())
+            .await
+            .body;
         let attributes = page["attributes"]
             .as_object()
             .unwrap()
@@ -125,7 +130,11 @@ async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> V
             .filter(|h| h["event"] == "outcome")
             .map(|h| Outcome {
                 at: instant(&h["at"]),
-                disposition: h["disposition"].as_str().unwrap().parse::<Disposition>().unwrap(),
+                disposition: h["disposition"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Disposition>()
+                    .unwrap(),
                 offer: offers[&h["campaign"].as_i64().unwrap()].clone(),
             })
             .collect();
@@ -138,7 +147,14 @@ async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> V
                 (CampaignId(m["id"].as_i64().unwrap()), state)
             })
             .collect();
-        out.push((*id, Person { attributes, outcomes, memberships }));
+        out.push((
+            *id,
+            Person {
+                attributes,
+                outcomes,
+                memberships,
+            },
+        ));
     }
     out
 }
@@ -171,7 +187,14 @@ async fn segments_select_on_both_backends_what_they_mean_in_memory(app: TestApp)
     app.import_csv(base, csv).await.expect(StatusCode::OK);
     for &c in &campaigns {
         let members: Vec<&String> = phones.iter().filter(|_| rng.chance(60)).collect();
-        let list = format!("phone\n{}\n", members.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("\n"));
+        let list = format!(
+            "phone\n{}\n",
+            members
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         app.import_csv(c, list).await.expect(StatusCode::OK);
         app.start_campaign(c).await;
     }
@@ -217,7 +240,11 @@ async fn segments_select_on_both_backends_what_they_mean_in_memory(app: TestApp)
         let preview = app
             .post("/v1/segments/preview", &lead, json!({ "filter": json }))
             .await;
-        assert_eq!(preview.body["count"], want.len(), "seed {seed} case {case}: {json}");
+        assert_eq!(
+            preview.body["count"],
+            want.len(),
+            "seed {seed} case {case}: {json}"
+        );
     }
 }
 
