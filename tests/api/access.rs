@@ -53,7 +53,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/campaigns/{id}/contacts", &["lead"]),
     ("GET", "/v1/campaigns/{id}/contacts", &["lead"]),
     ("GET", "/v1/contacts/{id}", &["lead"]),
-    ("POST", "/v1/campaigns/{id}/contacts/from-segment", &["lead"]),
+    (
+        "POST",
+        "/v1/campaigns/{id}/contacts/from-segment",
+        &["lead"],
+    ),
     ("POST", "/v1/segments", &["lead"]),
     ("GET", "/v1/segments", &["lead", "supervisor"]),
     ("POST", "/v1/segments/preview", &["lead", "supervisor"]),
