@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, TargetId, TokenId, WebhookId};
+use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, SegmentId, TargetId, TokenId, WebhookId};
 
 crate::text_enum! {
     /// What kind of thing changed.
@@ -26,6 +26,8 @@ crate::text_enum! {
         FollowUp = "follow_up",
         /// A webhook subscription (created, deleted, a delivery of it retried).
         Webhook = "webhook",
+        /// A saved segment of the customer base.
+        Segment = "segment",
     }
 }
 
@@ -116,6 +118,9 @@ impl Audited for TargetId {
 }
 impl Audited for WebhookId {
     const ENTITY: Entity = Entity::Webhook;
+}
+impl Audited for SegmentId {
+    const ENTITY: Entity = Entity::Segment;
 }
 
 /// A change of the thing `id` names.

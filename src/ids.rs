@@ -70,4 +70,6 @@ ids! {
     WebhookId;
     /// One event for one webhook in the outbox (its `id` in the body sent).
     DeliveryId;
+    /// A saved segment (a filter of the customer base).
+    SegmentId;
 }

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("floor", 0),
     ("stats", 0),
     ("people", 0),
+    ("segments", 0),
     ("catalog", 0),
     ("config", 0),
     ("telemetry", 0),

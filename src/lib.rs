@@ -25,6 +25,7 @@ pub mod net;
 pub mod patch;
 pub mod people;
 pub mod rules;
+pub mod segments;
 pub mod service;
 pub mod stats;
 pub mod store;

@@ -20,6 +20,7 @@ use crate::{
     duration::Span,
     ids::AgentId,
     rules::{CallingHours, Minute, PhoneCap},
+    segments,
     stats::Period,
     text::{Name, Notes, excerpt},
     time::{Instant, Zone},
@@ -167,5 +168,31 @@ proptest! {
             // What was read is written back in a form that reads the same.
             prop_assert_eq!(Span::from_str(&span.to_string()), Ok(span));
         }
+    }
+
+    #[test]
+    fn a_segment_filter_of_any_text_parses_or_is_refused_naming_a_path(
+        a in hostile(), b in hostile(), c in hostile(), n in 0usize..6,
+    ) {
+        let filters = [
+            serde_json::json!({"attribute": a, "op": b, "value": c}),
+            serde_json::json!({"all": [{"attribute": a, "op": "gt", "value": b}, {"called_within": c}]}),
+            serde_json::json!({"not": {"last_disposition": [a], "within": b}}),
+            serde_json::json!({"any": [{"converted": a, "within": c}, {"in_campaign": 1, "state": [b]}]}),
+            serde_json::json!({"attribute": a, "op": "in", "value": [b, c]}),
+            serde_json::from_str(&a).unwrap_or(serde_json::Value::Null),
+        ];
+        let person = segments::Person {
+            attributes: [(a.clone(), b.clone()), (b.clone(), c.clone())].into_iter().collect(),
+            outcomes: vec![],
+            memberships: vec![],
+        };
+        match segments::parse(&filters[n], "filter") {
+            Ok(filter) => {
+                let _ = segments::matches(&filter, &person, Instant::from_millis(0));
+            }
+            Err(invalid) => prop_assert!(invalid.0.iter().all(|e| e.field.starts_with("filter"))),
+        }
+        let _ = segments::as_number(&a);
     }
 }

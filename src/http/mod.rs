@@ -47,6 +47,7 @@ pub mod pagination;
 pub mod panics;
 pub mod schedules;
 pub mod scripts;
+pub mod segments;
 pub mod serve;
 pub mod stats;
 pub mod targets;
@@ -99,6 +100,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(campaigns::router())
         .merge(schedules::router())
         .merge(contacts::router())
+        .merge(segments::router())
         .merge(imports::router())
         .merge(dnc::router())
         .merge(calls::router())

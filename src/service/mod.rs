@@ -42,6 +42,7 @@ mod render_pool;
 pub mod render_worker;
 pub mod scheduler;
 pub mod scripts;
+pub mod segments;
 pub mod targets;
 pub mod warnings;
 pub mod webhooks;

@@ -122,6 +122,8 @@ pub fn sqlite_options(url: &str, durable: bool) -> anyhow::Result<SqliteConnectO
     };
     Ok(SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
+        // Segments tell numbers from text with REGEXP (`store::segments`), as PostgreSQL does with `~`.
+        .with_regexp()
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .busy_timeout(Duration::from_secs(30))

@@ -37,6 +37,7 @@ mod read;
 pub mod reads;
 pub mod releases;
 pub mod scripts;
+pub mod segments;
 pub mod shares;
 pub mod skips;
 pub mod stats;

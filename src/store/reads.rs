@@ -19,6 +19,7 @@ use super::{
     offers::Offer,
     pause_reasons::PauseReason,
     scripts::{RenderFailures, Script},
+    segments::SegmentRow,
     stats::{ExportRow, Filter, GroupBy},
     targets::TargetRow,
     tokens::TokenRow,
@@ -30,7 +31,7 @@ use crate::{
     dispatch::Disposition,
     ids::{
         AgentId, CampaignId, ContactId, DeliveryId, EntryId, FollowUpId, ImportId, OfferId,
-        PauseReasonId, ScriptId, TargetId, TokenId, WebhookId,
+        PauseReasonId, ScriptId, SegmentId, TargetId, TokenId, WebhookId,
     },
     people::Principal,
     stats::Tally,
@@ -98,6 +99,7 @@ reads! {
     fn script_list(after: ScriptId, limit: i64) -> Result<Vec<Script>>;
     fn script_failures(first: ScriptId, last: ScriptId) -> Result<Vec<RenderFailures>>;
     fn token_list(after: TokenId, limit: i64) -> Result<Vec<TokenRow>>;
+    fn segment_list(after: SegmentId, limit: i64) -> Result<Vec<SegmentRow>>;
     /// Whose token this is (the hash of its secret), if it admits anyone now.
     fn principal_by_hash(hash: &str, now: Instant) -> Result<Option<Principal>>;
     fn callbacks(filter: CallbackFilter, after: EntryId, limit: i64) -> Result<Vec<CallbackRow>>;

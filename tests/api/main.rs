@@ -47,6 +47,8 @@ mod renders;
 mod schedules;
 mod scripts;
 mod security;
+mod segments;
+mod segments_property;
 mod shares;
 mod slow_clients;
 mod stats;
