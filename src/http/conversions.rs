@@ -212,9 +212,9 @@ async fn stats_funnel(
     let mut names: HashMap<AgentId, String> = HashMap::new();
     let mut by_agent = vec![];
     for (agent, stage) in rows.by(|a, _| a) {
-        if !names.contains_key(&agent) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(agent) {
             let name = state.reads.agent_get(agent).await.map(|a| a.name);
-            names.insert(agent, name.unwrap_or_default());
+            slot.insert(name.unwrap_or_default());
         }
         by_agent.push(AgentStage {
             agent,

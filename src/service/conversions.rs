@@ -70,7 +70,17 @@ impl Service {
                     .map_err(|e| Invalid::field("phone", Code::PhoneInvalid.because(e)))?;
                 self.store.contact_by_phone(phone.as_str()).await?
             }
-            Who::ExternalId(_) => None,
+            Who::ExternalId(id) => {
+                let id = id.trim();
+                crate::text::check_free_text(id, crate::contacts::import::MAX_EXTERNAL_ID)
+                    .map_err(|e| Invalid::field("external_id", e))?;
+                // One id may name more than one person (a mobile and a landline): the first.
+                self.store
+                    .contacts_by_external_id(id, crate::ids::ContactId(0), 1)
+                    .await?
+                    .into_iter()
+                    .next()
+            }
         };
         let new = NewConversion {
             reference: reference.to_owned(),

@@ -103,11 +103,16 @@ const CONVERSIONS: &str = "SELECT v.agent_id, v.script_version, COUNT(*) AS n, \
        AND ($3 IS NULL OR v.campaign_id = $3) AND ($4 IS NULL OR v.offer_id = $4) \
      GROUP BY v.agent_id, v.script_version";
 
+/// Finished calls of one (agent, script version, disposition), and how many.
+pub type CallCount = (Option<AgentId>, Option<i64>, Option<Disposition>, i64);
+/// Conversions of one (agent, script version), and how many of them are organic.
+pub type ConversionCount = (Option<AgentId>, Option<i64>, i64, i64);
+
 /// A funnel's rows, keyed by (agent, script version); organic conversions have neither.
 #[derive(Debug, Clone, Default)]
 pub struct FunnelRows {
-    pub calls: Vec<(Option<AgentId>, Option<i64>, Option<Disposition>, i64)>,
-    pub conversions: Vec<(Option<AgentId>, Option<i64>, i64, i64)>,
+    pub calls: Vec<CallCount>,
+    pub conversions: Vec<ConversionCount>,
 }
 
 impl FunnelRows {
@@ -203,15 +208,14 @@ impl Store {
 
     /// The funnel's calls and conversions for `f`.
     pub async fn funnel_rows(&self, f: FunnelFilter) -> Result<FunnelRows> {
-        let calls: Vec<(Option<AgentId>, Option<i64>, Option<Disposition>, i64)> =
-            on_pool!(&self.reads, |p| sqlx::query_as(CALLS)
-                .bind(f.from)
-                .bind(f.to)
-                .bind(f.campaign)
-                .bind(f.offer)
-                .fetch_all(p)
-                .await)?;
-        let conversions: Vec<(Option<AgentId>, Option<i64>, i64, i64)> =
+        let calls: Vec<CallCount> = on_pool!(&self.reads, |p| sqlx::query_as(CALLS)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(f.campaign)
+            .bind(f.offer)
+            .fetch_all(p)
+            .await)?;
+        let conversions: Vec<ConversionCount> =
             on_pool!(&self.reads, |p| sqlx::query_as(CONVERSIONS)
                 .bind(f.from)
                 .bind(f.to)

@@ -254,8 +254,7 @@ pub struct SegmentRow {
 }
 
 const COUNT: &str = "SELECT COUNT(*) FROM contacts k WHERE ";
-const SAMPLE: &str =
-    "SELECT k.id, k.phone, k.name, k.timezone, k.attributes FROM contacts k WHERE k.id > $1 AND ";
+const SAMPLE: &str = "SELECT k.id, k.phone, k.name, k.timezone, k.attributes, k.external_id FROM contacts k WHERE k.id > $1 AND ";
 const PHONES: &str = "SELECT k.id, k.phone FROM contacts k WHERE k.id > $1 AND ";
 const INSERT: &str = "INSERT INTO segments (name, filter, created_by, created_at) \
      VALUES ($1, $2, $3, $4) RETURNING id";

@@ -74,8 +74,8 @@ pub struct Announcement<'a> {
     /// The contact it is about, which orders it after that contact's earlier events.
     pub contact: Option<ContactId>,
     pub at: Instant,
-    /// The event's `data`, never with a phone. (A contact's `external_id` goes in here too
-    /// once contacts carry one: issue 28, item 2.)
+    /// The event's `data`, never with a phone; the contact's `external_id` is added to it
+    /// (null when the contact has none) by [`Store::announce_in`].
     pub data: serde_json::Value,
     /// The phone, added to `data` as `phone` only for webhooks that asked for it.
     pub phone: Option<&'a str>,
@@ -134,6 +134,8 @@ const CLAIM_RETURNING: &str = "RETURNING id, webhook_id, kind, at, data, attempt
 const PG_CLAIM_RETURNING: &str = "RETURNING webhook_outbox.id, webhook_outbox.webhook_id, \
        webhook_outbox.kind, webhook_outbox.at, webhook_outbox.data, webhook_outbox.attempts";
 const TARGETS: &str = "SELECT id, url, secret FROM webhooks WHERE id = $1";
+/// The contact's own id in the operator's systems, for every event about it.
+const EXTERNAL_ID: &str = "SELECT external_id FROM contacts WHERE id = $1";
 const RECORD_ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, at, result, \
        response_code, error, duration_ms, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 /// Compare-and-set on the attempt number: a deliverer whose lease ran out and whose row was
@@ -333,6 +335,22 @@ impl Store {
     /// Writes `event` to the outbox of every webhook that wants its kind, in the caller's
     /// transaction (nothing when none does).
     pub async fn announce_in(tx: &mut Tx, event: &Announcement<'_>) -> Result<()> {
+        let mut data = event.data.clone();
+        if let (Some(contact), serde_json::Value::Object(map)) = (event.contact, &mut data) {
+            let external_id: Option<Option<String>> =
+                on_tx!(tx, |c| sqlx::query_scalar(EXTERNAL_ID)
+                    .bind(contact)
+                    .fetch_optional(c)
+                    .await)?;
+            map.insert("external_id".into(), external_id.flatten().into());
+        }
+        let event = &Announcement {
+            kind: event.kind,
+            contact: event.contact,
+            at: event.at,
+            data,
+            phone: event.phone,
+        };
         let plain = event.data.to_string();
         let with_phone = match (event.phone, &event.data) {
             (Some(phone), serde_json::Value::Object(map)) => {

@@ -11,7 +11,10 @@ use crate::helpers::TestApp;
 /// Answers (campaign, offer code, agent id, the accepted call).
 async fn a_sale_and_a_refusal(app: &TestApp) -> (i64, String, i64, i64) {
     let campaign = app
-        .running_campaign(json!({}), "phone\n13800138000\n13800138001\n")
+        .running_campaign(
+            json!({}),
+            "phone,external_id\n13800138000,CRM-8000\n13800138001,CRM-8001\n",
+        )
         .await;
     let offer = app
         .get(&format!("/v1/campaigns/{campaign}"), app.admin())
@@ -90,6 +93,22 @@ async fn a_conversion_is_attributed_to_the_accepted_call_and_one_reference_is_on
     assert!(
         answers.iter().all(|r| &r.body["id"] == id),
         "one conversion"
+    );
+
+    // Billing may name the person by the CRM's id instead of the phone.
+    let by_id = app
+        .post(
+            "/v1/conversions",
+            &billing,
+            json!({"external_id": "CRM-8000", "offer": offer, "occurred_at": TWO_DAYS_LATER,
+                   "reference": "BILL-6"}),
+        )
+        .await;
+    by_id.expect(StatusCode::CREATED);
+    assert_eq!(
+        by_id.body["attributed_to"]["call"], accepted,
+        "{}",
+        by_id.text
     );
 
     // The declined person, and a sale past the 30-day window, are organic.

@@ -173,9 +173,9 @@ async fn subscribe(app: &TestApp, token: &str, url: &str, events: &[&str]) -> i6
 
 /// A running campaign with `n` contacts and a signed-in agent's token.
 async fn campaign_of(app: &TestApp, n: usize) -> String {
-    let mut csv = String::from("phone\n");
+    let mut csv = String::from("phone,external_id\n");
     for i in 0..n {
-        csv.push_str(&format!("1380013{i:04}\n"));
+        csv.push_str(&format!("1380013{i:04},CRM-{i}\n"));
     }
     app.running_campaign(json!({}), &csv).await;
     app.agent("Ann", None).await.1
@@ -236,6 +236,10 @@ async fn an_outcome_is_delivered_to_its_receiver_signed_with_the_webhook_secret(
     assert!(body["id"].is_i64() && body["at"].is_string(), "{body}");
     assert_eq!(body["data"]["contact"], contact);
     assert_eq!(body["data"]["disposition"], "accepted");
+    assert_eq!(
+        body["data"]["external_id"], "CRM-0",
+        "the operator's own id for the contact"
+    );
     assert!(
         body["data"].get("phone").is_none(),
         "no phone unless asked for"
