@@ -3,21 +3,9 @@
 // version, checked by the server against a sample contact) and any earlier version read back.
 "use strict";
 (() => {
-  const { t, h, $, api, showError } = OC;
+  const { t, h, $, api, all, showError } = OC;
   const box = () => $("#error");
   let open = null; // the script being edited: {id, name, version, body}
-
-  async function all(path) {
-    const out = [];
-    let after = null;
-    do {
-      const sep = path.includes("?") ? "&" : "?";
-      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
-      out.push(...page.items);
-      after = page.next;
-    } while (after);
-    return out;
-  }
 
   async function load() {
     try {

@@ -332,8 +332,21 @@ const OC = (() => {
   }
   init();
 
+  /** Every page of a list endpoint. */
+  async function all(path) {
+    const out = [];
+    let after = null;
+    do {
+      const sep = path.includes("?") ? "&" : "?";
+      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
+      out.push(...page.items);
+      after = page.next;
+    } while (after);
+    return out;
+  }
+
   return {
-    t, h, $, $$, api, ApiError, showError, codeText, fieldText, toast, session, meter, signOut, events, applyI18n,
+    t, h, $, $$, api, all, ApiError, showError, codeText, fieldText, toast, session, meter, signOut, events, applyI18n,
     onLang: (f) => langListeners.push(f), lang: () => lang,
     zonedToInstant, rfc3339In, localInputValue, fmtTime, offsetMinutes, browserZone, pct, num,
   };

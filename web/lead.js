@@ -3,7 +3,7 @@
 // "why not called?" look-up are in insight.js.
 "use strict";
 (() => {
-  const { t, h, $, $$, api, showError, toast } = OC;
+  const { t, h, $, $$, api, all, showError, toast } = OC;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   let campaigns = [];
@@ -16,19 +16,6 @@
     $$("[role=tabpanel]").forEach((p) => { p.hidden = p.id !== "tab-" + name; });
     showError(errorBox(), null);
     ({ campaigns: loadCampaigns, import: loadCampaigns, targets: loadTargets, followups: loadFollowUps, dnc: () => loadDnc(false) }[name] || (() => {}))();
-  }
-
-  /** Every page of a list endpoint. */
-  async function all(path) {
-    const out = [];
-    let after = null;
-    do {
-      const sep = path.includes("?") ? "&" : "?";
-      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
-      out.push(...page.items);
-      after = page.next;
-    } while (after);
-    return out;
   }
 
   // ---- campaigns ----

@@ -3,23 +3,10 @@
 // the desks offer. Everything through the public API; every change is audited by the server.
 "use strict";
 (() => {
-  const { t, h, $, api, showError } = OC;
+  const { t, h, $, api, all, showError } = OC;
   const box = () => $("#error");
   const ROLES = ["lead", "supervisor", "viewer", "integration", "admin"];
   let collator = null;
-
-  /** Every page of a list endpoint. */
-  async function all(path) {
-    const out = [];
-    let after = null;
-    do {
-      const sep = path.includes("?") ? "&" : "?";
-      const page = await api("GET", path + sep + "limit=1000" + (after ? "&after=" + encodeURIComponent(after) : ""));
-      out.push(...page.items);
-      after = page.next;
-    } while (after);
-    return out;
-  }
 
   /** A secret shown once, with a copy button. */
   function secret(label, token) {
