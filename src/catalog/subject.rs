@@ -18,10 +18,12 @@ pub struct Subject<'a> {
 }
 
 impl Subject<'_> {
-    /// The variables a body is rendered with.
+    /// The variables a body is rendered with. A contact without a name has an empty one, so
+    /// "您好{{ name }}" reads "您好" and never the engine's word for nothing ("none").
     pub fn vars(&self) -> Value {
         json!({
-            "id": self.id, "name": self.name, "phone": self.phone, "timezone": self.timezone,
+            "id": self.id, "name": self.name.unwrap_or(""), "phone": self.phone,
+            "timezone": self.timezone,
             "attributes": self.attributes, "campaign": {"name": self.campaign,
             "offer": self.offer}, "agent": {"name": self.agent},
         })
@@ -50,5 +52,27 @@ impl Subject<'_> {
             agent: "李娜",
         }
         .vars()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_without_a_name_is_greeted_without_the_word_none() {
+        let attributes = Attributes::new();
+        let subject = Subject {
+            id: 7,
+            name: None,
+            phone: "+8613800138000",
+            timezone: "Asia/Shanghai",
+            attributes: &attributes,
+            campaign: "5G 升级",
+            offer: "5G-PLUS",
+            agent: "王芳",
+        };
+        let text = crate::catalog::Template::render("您好{{ name }}，", &subject.vars(), &|| false);
+        assert_eq!(text.as_deref(), Ok("您好，"));
     }
 }
