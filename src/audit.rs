@@ -28,6 +28,12 @@ crate::text_enum! {
         Webhook = "webhook",
         /// A saved segment of the customer base.
         Segment = "segment",
+        /// One import or segment addition into a campaign (switched on or off, emptied).
+        List = "list",
+        /// A person's contact details (name, time zone, attributes, external id).
+        Contact = "contact",
+        /// Conversions reported by billing (a file of them uploaded).
+        Conversion = "conversion",
     }
 }
 

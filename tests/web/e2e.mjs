@@ -2,97 +2,8 @@
 // Called by tests/api/web.rs, which starts the server, prepares data over HTTP, and passes
 // what the scenario needs as JSON in OUTCALL_E2E. Exit code 0 means every check passed.
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-const cfg = JSON.parse(process.env.OUTCALL_E2E || "{}");
-const shots = process.env.OUTCALL_SCREENSHOTS || null;
-const executablePath = process.env.OUTCALL_CHROMIUM || "/usr/bin/chromium";
-const TIMEOUT = 15000;
-
-function check(cond, message) {
-  if (!cond) throw new Error("check failed: " + message);
-}
-
-async function shot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: !name.startsWith("dashboard-") });
-}
-
-async function signIn(page, path, token) {
-  await page.goto(cfg.base + path);
-  await page.locator("#token").fill(token);
-  await page.locator("#signin button[type=submit]").click();
-  await page.locator("#app").waitFor({ state: "visible" });
-}
-
-/** A share as the pages show it (OC.pct). */
-function OCpct(x) {
-  return (x * 100).toFixed(1) + "%";
-}
-
-/** The call's essentials — phone, name, script, outcome buttons and notes — are on the first
- *  screen of a viewport `height` px high, without scrolling. */
-async function aboveTheFold(page, height) {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  for (const sel of ["#phone", "#name", "#script", "#dispositions", "#notes"]) {
-    const box = await page.locator(sel).boundingBox();
-    check(box && box.y >= 0 && box.y + box.height <= height,
-      `${sel} is on the first screen of ${height} px: ${JSON.stringify(box)}`);
-  }
-}
-
-/** An accessibility pass with axe-core (WCAG 2.1 A and AA: contrast, labels, names, roles) over
- *  what the page shows now; any serious or critical violation fails the scenario. */
-async function accessible(page, what) {
-  await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-  });
-  check(found.length === 0, `${what} has no serious accessibility violation:\n  ` + found.join("\n  "));
-}
-
-async function text(page, sel) {
-  return (await page.locator(sel).textContent()) || "";
-}
-
-/** Runs in the page before its scripts: each `/v1/events` stream the page opens passes through
- *  a stream that the test can add text to (`window.__events.at(-1)(text)`), as if the server had
- *  sent it. */
-function injectableEvents() {
-  const realFetch = window.fetch.bind(window);
-  window.__events = [];
-  window.fetch = async (input, init) => {
-    const res = await realFetch(input, init);
-    const url = typeof input === "string" ? input : input.url;
-    if (!url.includes("/v1/events") || !res.ok || !res.body) return res;
-    const reader = res.body.getReader();
-    const body = new ReadableStream({
-      start(controller) {
-        window.__events.push((text) => controller.enqueue(new TextEncoder().encode(text)));
-        (async () => {
-          try {
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              controller.enqueue(value);
-            }
-            controller.close();
-          } catch (e) {
-            controller.error(e);
-          }
-        })();
-      },
-      cancel(reason) { return reader.cancel(reason); },
-    });
-    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-}
+import { readdirSync } from "node:fs";
+import { cfg, shots, executablePath, TIMEOUT, check, shot, signIn, OCpct, aboveTheFold, accessible, text, injectableEvents } from "./lib.mjs";
 
 const scenarios = {
   // An agent signs in, takes a call, sees contact, script and history, records outcomes by
@@ -663,6 +574,11 @@ const scenarios = {
     }
   },
 };
+
+// Each file in scenarios/ exports more scenarios (one file per area, so areas grow apart).
+for (const file of readdirSync(new URL("./scenarios/", import.meta.url)).filter((f) => f.endsWith(".mjs")).sort()) {
+  Object.assign(scenarios, (await import(`./scenarios/${file}`)).default);
+}
 
 const run = scenarios[cfg.scenario];
 if (!run) {
