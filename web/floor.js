@@ -17,6 +17,8 @@
   let pending = null;
   let campaigns = new Map(); // id → {name, callable_now}
   let reasons = [];
+  /** The pause reason a supervisor picked on each agent's tile, kept across redraws. */
+  const picked = new Map();
 
   async function refresh() {
     try {
@@ -94,8 +96,10 @@
     if (a.state === "offline") return null;
     const box = h("div", { class: "tile-actions" });
     if (a.state !== "paused" && !a.pending) {
-      const select = h("select", { class: "tile-reason", "aria-label": t("floor.reason") },
-        ...reasons.map((r) => h("option", { value: r, text: r })));
+      // The tiles are redrawn every second: the reason picked stays picked.
+      const select = h("select", { class: "tile-reason", "aria-label": t("floor.reason"),
+        onchange: () => { picked.set(a.agent, select.value); } },
+        ...reasons.map((r) => h("option", { value: r, text: r, selected: picked.get(a.agent) === r })));
       box.append(select, h("button", { type: "button", class: "tile-pause", disabled: reasons.length === 0,
         onclick: () => pauseAgent(a, select.value), text: t("floor.pause") }));
     }

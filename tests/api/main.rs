@@ -56,4 +56,5 @@ mod team_stats;
 mod typed_text;
 mod warnings;
 mod web;
+mod web_shift;
 mod webhooks;
