@@ -35,6 +35,7 @@ mod injection;
 mod jobs;
 mod keeping_time;
 mod limits;
+mod lists;
 mod metrics;
 mod one_door;
 mod pending;
