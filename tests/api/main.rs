@@ -36,6 +36,7 @@ mod jobs;
 mod keeping_time;
 mod limits;
 mod lists;
+mod lists_web;
 mod metrics;
 mod one_door;
 mod pending;
