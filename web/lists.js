@@ -47,7 +47,7 @@
       return h("tr", { dataset: { list: l.id } },
         h("td", { text: l.name }),
         h("td", { text: t("lists.source." + l.source) }),
-        h("td", { class: "hide-narrow", text: OC.fmtTime(new Date(l.created_at), OC.browserZone()) }),
+        h("td", { class: "hide-narrow", text: OC.fmtTime(new Date(l.created_at), OC.browserZone) }),
         h("td", { class: "small", text: report(l.report) }),
         h("td", {}, h("label", { class: "row" }, toggle,
           h("span", { text: t(l.active ? "lists.on" : "lists.off") }))),
