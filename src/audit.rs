@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::ids::{AgentId, CampaignId, OfferId, ScriptId, SegmentId, TargetId, TokenId, WebhookId};
+use crate::ids::{
+    AgentId, CampaignId, ListId, OfferId, ScriptId, SegmentId, TargetId, TokenId, WebhookId,
+};
 
 crate::text_enum! {
     /// What kind of thing changed.
@@ -127,6 +129,9 @@ impl Audited for WebhookId {
 }
 impl Audited for SegmentId {
     const ENTITY: Entity = Entity::Segment;
+}
+impl Audited for ListId {
+    const ENTITY: Entity = Entity::List;
 }
 
 /// A change of the thing `id` names.

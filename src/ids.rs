@@ -72,4 +72,6 @@ ids! {
     DeliveryId;
     /// A saved segment (a filter of the customer base).
     SegmentId;
+    /// A list: the contacts one import added to a campaign.
+    ListId;
 }

@@ -173,6 +173,7 @@ mod tests {
 
     use std::collections::BTreeMap;
 
+    use crate::contacts::lists::ListSource;
     use crate::{
         audit::{Action, Entity},
         campaigns::CampaignStatus,
@@ -259,6 +260,7 @@ mod tests {
             ("webhook_outbox.kind", spellings(WebhookEvent::ALL)),
             ("webhook_outbox.state", spellings(DeliveryState::ALL)),
             ("webhook_attempts.result", spellings(AttemptResult::ALL)),
+            ("lists.source", spellings(ListSource::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {
             let found = checks(dir);

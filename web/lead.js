@@ -257,6 +257,8 @@
     if (!pending) return;
     const { file, campaign } = pending;
     const mapping = encodeURIComponent(JSON.stringify(chosenMapping()));
+    const listName = $("#import-list-name").value.trim();
+    const named = listName ? `&list_name=${encodeURIComponent(listName)}` : "";
     $("#import-preview").hidden = true;
     const bar = $("#import-bar");
     const status = $("#import-status");
@@ -266,7 +268,7 @@
     // Rows are roughly lines; the bar uses that estimate until the server reports the total.
     const estimate = Math.max(1, (await file.slice(0, 8 << 20).text()).split("\n").length * Math.max(1, file.size / (8 << 20)) - 1);
     try {
-      const res = await upload(`/v1/campaigns/${campaign}/contacts?mapping=${mapping}`, file, (share) => {
+      const res = await upload(`/v1/campaigns/${campaign}/contacts?mapping=${mapping}${named}`, file, (share) => {
         bar.value = share * 50;
         status.textContent = t("lead.import.uploading", { pct: Math.round(share * 100) });
       });
@@ -290,6 +292,7 @@
       if (report && report.total !== undefined) {
         status.textContent = t("lead.import.done");
         renderReport(report);
+        document.dispatchEvent(new CustomEvent("oc:imported", { detail: { campaign } }));
       }
     } catch (e) {
       $("#import-progress").hidden = true;

@@ -10,6 +10,7 @@ pub mod csv;
 mod csv_properties;
 pub mod import;
 pub mod json;
+pub mod lists;
 pub mod mapping;
 mod numbering;
 pub mod phone;

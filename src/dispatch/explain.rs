@@ -34,6 +34,8 @@ pub struct Place<'a> {
     pub on_call_until: Option<Instant>,
     /// The phone is on the do-not-call list.
     pub listed: bool,
+    /// Its list is switched off (a callback is kept all the same).
+    pub list_off: bool,
 }
 
 /// The campaign, as far as the rules look at it.
@@ -116,6 +118,12 @@ pub fn explain(place: &Place, campaign: &Campaign, rules: &Pressure, now: Instan
     if waiting_kind {
         if place.listed && place.state != ContactState::Suppressed {
             push(Reason::Dnc, None);
+            wait(None, &mut from);
+        }
+        // A switched-off list holds its contacts until switched on again, which nothing here
+        // can tell; a callback promised to a person is kept.
+        if place.list_off && !place.is_callback && place.state != ContactState::Suppressed {
+            push(Reason::ListInactive, None);
             wait(None, &mut from);
         }
         if let Some(until) = place.on_call_until {

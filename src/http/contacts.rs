@@ -17,6 +17,7 @@ use crate::{
         ContactState,
         charset::Charset,
         import::{ImportFormat, ImportState, RawContact, Report},
+        lists::{ListSource, NewList},
         mapping::Mapping,
     },
     dispatch::{Disposition, HistoryKind},
@@ -61,6 +62,9 @@ pub struct UploadParams {
     /// read by their header: 手机号码/手机/电话/号码/联系电话/phone/mobile, 姓名/客户姓名/客户名称/name,
     /// 时区/timezone, 外部编号/客户编号/external_id; any other becomes an attribute.
     pub mapping: Option<String>,
+    /// The name of the list the upload makes (1–200 characters); by default `upload` and
+    /// the upload's time.
+    pub list_name: Option<String>,
 }
 
 /// The options an upload's request gives: its `charset=` (415 if outcall does not read it)
@@ -95,7 +99,19 @@ pub fn upload_options(req: &Request, params: UploadParams) -> Result<UploadOptio
             })?)
         }
     };
-    Ok(UploadOptions { charset, mapping })
+    let list = match params.list_name.as_deref() {
+        None => None,
+        Some(given) => Some(
+            NewList::parse(Some(given), ListSource::Upload, String::new).map_err(|r| {
+                Error::Unprocessable(vec![crate::validate::FieldError::new("list_name", r)])
+            })?,
+        ),
+    };
+    Ok(UploadOptions {
+        charset,
+        mapping,
+        list,
+    })
 }
 
 /// The `charset=` parameter of the request's content type, if any.
@@ -159,6 +175,7 @@ async fn contacts_import(
     let options = upload_options(&req, params)?;
     let idle = state.config.upload_idle.std();
     let stream = idle_limited(req.into_body(), idle);
+    let list = options.list.clone();
     let (bytes, csv) = match state
         .receive_upload(&auth.0, id, format, &options, stream)
         .await?
@@ -174,11 +191,11 @@ async fn contacts_import(
         }
     };
     let report = match format {
-        ImportFormat::Csv => state.import_csv(&auth.0, id, bytes, csv).await?,
+        ImportFormat::Csv => state.import_csv(&auth.0, id, bytes, csv, list).await?,
         ImportFormat::Json => {
             let upload: ContactsUpload = parse_json(&bytes)?;
             state
-                .import_json(&auth.0, id, upload.contacts, bytes.len())
+                .import_json(&auth.0, id, upload.contacts, bytes.len(), list)
                 .await?
         }
     };

@@ -107,6 +107,7 @@ async fn imports_preview(
     }
     let upload = super::contacts::UploadParams {
         mapping: params.mapping,
+        list_name: None,
     };
     let options = super::contacts::upload_options(&req, upload)?;
     let idle = state.config.upload_idle.std();

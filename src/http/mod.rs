@@ -40,6 +40,7 @@ pub mod forecast;
 pub mod health;
 pub mod imports;
 pub mod limiter;
+pub mod lists;
 pub mod lookup;
 pub mod offers;
 pub mod openapi;
@@ -101,6 +102,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(schedules::router())
         .merge(contacts::router())
         .merge(segments::router())
+        .merge(lists::router())
         .merge(imports::router())
         .merge(dnc::router())
         .merge(calls::router())

@@ -105,6 +105,7 @@ impl Service {
                 recent: &recent,
                 on_call_until: person.on_call_until,
                 listed: person.listed,
+                list_off: row.list_off,
             };
             let facts = Campaign {
                 status: campaign.status,
@@ -180,6 +181,7 @@ impl Service {
                 recent: &recent,
                 on_call_until: g.on_call_until,
                 listed: false,
+                list_off: g.list_off,
             };
             let e = explain(&place, &facts, &rules, now);
             match e.reasons.first() {

@@ -34,7 +34,7 @@ use crate::{
         import::ImportFormat,
         json::read_json,
     },
-    ids::{CampaignId, ImportId},
+    ids::{CampaignId, ImportId, ListId},
     store::{Store, StoreError},
 };
 
@@ -95,6 +95,7 @@ impl Service {
         }
         let _turn = self.wait_turn(id, worker).await?;
         let agents = Arc::new(persist("reading agents", || self.store.agent_ids()).await?);
+        let list = persist("reading an import's list", || self.store.list_of_import(id)).await?;
         let away = Arc::new(AtomicBool::new(false));
         let reader = ChunkReader {
             store: self.store.clone(),
@@ -131,7 +132,8 @@ impl Service {
                 }
             };
             let read = batch.read;
-            let commit = || self.commit_batch(row.campaign_id, id, worker, processed, &batch);
+            let commit =
+                || self.commit_batch((row.campaign_id, list), id, worker, processed, &batch);
             match persist("importing a batch", commit).await {
                 Ok(true) => {}
                 Ok(false) => return Ok(()), // taken over after this worker went silent
@@ -184,7 +186,7 @@ impl Service {
     /// false if another worker has taken the import over.
     async fn commit_batch(
         &self,
-        campaign: CampaignId,
+        (campaign, list): (CampaignId, Option<ListId>),
         id: ImportId,
         worker: &str,
         from: i64,
@@ -192,7 +194,7 @@ impl Service {
     ) -> Result<bool, StoreError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
+        let mut part = Store::contacts_add_batch(&mut tx, campaign, list, &batch.rows, now).await?;
         part.invalid = batch.invalid.clone();
         part.invalid_count = batch.invalid.len() as u64;
         let rows = (from, batch.read);

@@ -22,8 +22,9 @@ use crate::{
         csv::{Batch, CsvOptions, Preview, preview, read_csv},
         import::{ImportFormat, RawContact, Report},
         json::check_json,
+        lists::{ListSource, NewList},
     },
-    ids::{AgentId, CampaignId, ImportId},
+    ids::{AgentId, CampaignId, ImportId, ListId},
     people::Principal,
     store::Store,
     validate::{FieldError, Invalid},
@@ -47,6 +48,8 @@ pub enum Upload {
 pub struct UploadOptions {
     pub charset: Option<Charset>,
     pub mapping: Option<crate::contacts::mapping::Mapping>,
+    /// The list the upload makes (`?list_name=`); `None`: named for its time.
+    pub list: Option<NewList>,
 }
 
 /// Parses CSV from `input` on a blocking thread and sends batches of up to
@@ -116,6 +119,21 @@ fn broke_off(error: impl Display) -> Error {
 }
 
 impl Service {
+    /// The list an upload makes: the one named, else one named for the upload's time (in the
+    /// service's zone), e.g. `upload 2026-12-07 09:52`.
+    pub fn list_or_default(&self, list: Option<NewList>) -> NewList {
+        list.unwrap_or_else(|| NewList {
+            name: self.upload_list_name(),
+            source: ListSource::Upload,
+        })
+    }
+
+    /// `upload <local time>`, the name of an upload's list when none is given.
+    pub fn upload_list_name(&self) -> String {
+        let at = self.now().utc().with_timezone(&self.tz());
+        format!("upload {}", at.format("%Y-%m-%d %H:%M"))
+    }
+
     /// Waits for a turn to parse an import (see `OUTCALL_IMPORTS_AT_ONCE`); the turn is given
     /// back when the permit is dropped.
     pub(super) async fn turn_to_import(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
@@ -146,6 +164,7 @@ impl Service {
         campaign: CampaignId,
         contacts: Vec<RawContact>,
         bytes: usize,
+        list: Option<NewList>,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
@@ -168,6 +187,7 @@ impl Service {
             ImportFormat::Json,
             None,
             bytes,
+            self.list_or_default(list),
         )
         .await
     }
@@ -180,6 +200,7 @@ impl Service {
         campaign: CampaignId,
         bytes: Vec<u8>,
         options: CsvOptions,
+        list: Option<NewList>,
     ) -> Result<Report> {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
@@ -194,7 +215,8 @@ impl Service {
             self.config.import_batch_rows(),
         );
         let csv = ImportFormat::Csv;
-        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size)
+        let list = self.list_or_default(list);
+        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size, list)
             .await
     }
 
@@ -274,8 +296,9 @@ impl Service {
             }
             if head.len() > inline_limit {
                 let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
+                let list = self.list_or_default(options.list.clone());
                 let id = self
-                    .store_for_job(by, campaign, format, csv, head, &mut stream)
+                    .store_for_job(by, campaign, format, csv, head, &mut stream, list)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
@@ -286,6 +309,7 @@ impl Service {
 
     /// Stores an upload for an import job and queues it; the audit log records the queued
     /// import (its outcome is the import's own record, `GET /v1/imports/{id}`).
+    #[allow(clippy::too_many_arguments)]
     async fn store_for_job<S, B, E>(
         &self,
         by: &Principal,
@@ -294,6 +318,7 @@ impl Service {
         csv: Option<CsvOptions>,
         head: Vec<u8>,
         stream: &mut S,
+        list: NewList,
     ) -> Result<ImportId>
     where
         S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
@@ -308,6 +333,10 @@ impl Service {
         let id = self
             .store
             .import_create(campaign, format, charset, mapping.as_ref(), self.now())
+            .await?;
+        let list_id = self
+            .store
+            .list_create(campaign, &list, id, self.now())
             .await?;
         let total = match self.store_upload(id, head, stream, max).await {
             Ok(total) => total,
@@ -328,6 +357,7 @@ impl Service {
         self.queue.push(id).await?;
         let queued = serde_json::json!({
             "import": id, "format": format, "bytes": total, "charset": charset,
+            "list": list_id, "list_name": list.name,
         });
         let record = change(campaign, Action::Import).after(queued);
         self.store.audit(by, self.now(), &record).await?;
@@ -393,15 +423,24 @@ impl Service {
         format: ImportFormat,
         charset: Option<Charset>,
         bytes: usize,
+        list: NewList,
     ) -> Result<Report> {
         let now = self.now();
         let mut report = Report::default();
+        // The list is made with the first rows, so an upload refused at its header makes none.
+        let mut list_id: Option<ListId> = None;
         while let Some(batch) = batches.recv().await {
             let batch =
                 batch.map_err(|m| Invalid::field(field, Code::FileUnreadable.because(m)))?;
             let mut tx = self.store.begin().await?;
-            let mut part = Store::contacts_add_batch(&mut tx, campaign, &batch.rows, now).await?;
+            let id = match list_id {
+                Some(id) => id,
+                None => Store::list_insert(&mut tx, campaign, &list, None, now).await?,
+            };
+            let mut part =
+                Store::contacts_add_batch(&mut tx, campaign, Some(id), &batch.rows, now).await?;
             tx.commit().await?;
+            list_id = Some(id);
             part.total = batch.read;
             part.invalid_count = batch.invalid.len() as u64;
             part.invalid = batch.invalid;
@@ -416,8 +455,15 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let id =
             Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;
+        let list_id = match list_id {
+            Some(l) => l,
+            None => Store::list_insert(&mut tx, campaign, &list, None, now).await?,
+        };
+        Store::list_attach(&mut tx, list_id, id).await?;
         let mut done = done;
         done["import"] = serde_json::json!(id);
+        done["list"] = serde_json::json!(list_id);
+        done["list_name"] = serde_json::json!(list.name);
         let record = change(campaign, Action::Import).after(done);
         Store::audit_in(&mut tx, by, self.now(), &record).await?;
         tx.commit().await?;

@@ -34,6 +34,7 @@ pub mod handout;
 pub mod hub;
 pub mod import_job;
 pub mod imports;
+pub mod lists;
 pub mod maintenance;
 pub mod outcome;
 pub mod people;

@@ -13,6 +13,7 @@ use serde_json::{Value as Json, json};
 use crate::{
     audit::{Action, change},
     contacts::import::{ImportFormat, Report},
+    contacts::lists::{ListSource, NewList},
     ids::{CampaignId, ContactId, ImportId, SegmentId},
     people::Principal,
     segments::{Filter, parse},
@@ -122,6 +123,20 @@ impl Service {
         }
     }
 
+    /// The list a segment's people join as: the one named, else `segment <its name>` for a
+    /// saved segment and `segment <local time>` for a filter.
+    async fn segment_list(&self, source: &Source, given: Option<&str>) -> Result<NewList> {
+        let default = match (source, given) {
+            (_, Some(_)) => String::new(),
+            (Source::Segment(id), None) => {
+                format!("segment {}", self.store.segment_get(*id).await?.name)
+            }
+            (Source::Filter(_), None) => self.upload_list_name().replacen("upload", "segment", 1),
+        };
+        Ok(NewList::parse(given, ListSource::Segment, || default)
+            .map_err(|r| Invalid::field("list_name", r))?)
+    }
+
     /// Adds the people a segment selects now to a campaign, as an upload of their phones.
     #[tracing::instrument(skip_all)]
     pub async fn segment_add(
@@ -131,9 +146,9 @@ impl Service {
         source: Source,
         list_name: Option<&str>,
     ) -> Result<Added> {
-        let list = list_name.map(|n| name(n, "list_name")).transpose()?;
         self.open_campaign(campaign).await?;
         let filter = self.segment_filter(&source).await?;
+        let list = self.segment_list(&source, list_name).await?;
         let now = self.now();
         let inline = self.config.import_inline_bytes;
         let mut csv = b"phone\n".to_vec();
@@ -177,6 +192,7 @@ impl Service {
                     campaign,
                     csv,
                     crate::contacts::csv::CsvOptions::default(),
+                    Some(list),
                 )
                 .await?,
             ));
@@ -185,12 +201,13 @@ impl Service {
             self.store.import_put_chunk(id, seq, &csv).await?;
             total += csv.len();
         }
+        let list_id = self.store.list_create(campaign, &list, id, now).await?;
         self.store
             .import_uploaded(id, total as i64, self.now())
             .await?;
         self.queue.push(id).await?;
-        let record = change(campaign, Action::Import)
-            .after(json!({"import": id, "format": "csv", "bytes": total, "from": source_json, "list_name": list}));
+        let record = change(campaign, Action::Import).after(json!({"import": id, "format": "csv",
+            "bytes": total, "from": source_json, "list": list_id, "list_name": list.name}));
         self.store.audit(by, self.now(), &record).await?;
         Ok(Added::Queued(id))
     }

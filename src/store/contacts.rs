@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::{
     contacts::{Attributes, ContactState, NewContact, import::Report},
     dispatch::{Disposition, HistoryKind},
-    ids::{AgentId, CampaignId, ContactId, EntryId},
+    ids::{AgentId, CampaignId, ContactId, EntryId, ListId},
     on_pool, on_tx,
     stored::JsonText,
     time::{Instant, Zone},
@@ -168,10 +168,11 @@ const PROBE: &str = "SELECT d.phone FROM dnc d WHERE d.phone IN (SELECT j.value 
 /// index each.
 const ENTRIES_HEAD: &str = "INSERT INTO campaign_contacts (campaign_id, contact_id, state, priority, \
        owner_agent, next_attempt_at, release_at, created_at, updated_at, zone, gap_until, cap_until, \
-       person_until) \
+       person_until, list_id, list_off) \
      SELECT $1, k.id, $3, CAST(j.value ->> 'priority' AS BIGINT), CAST(j.value ->> 'owner_agent' AS BIGINT), \
        $2, $2, $2, $2, k.timezone, k.gap_until, k.cap_until, \
-       CASE WHEN k.cap_until IS NULL OR k.gap_until > k.cap_until THEN k.gap_until ELSE k.cap_until END \
+       CASE WHEN k.cap_until IS NULL OR k.gap_until > k.cap_until THEN k.gap_until ELSE k.cap_until END, \
+       $5, $6 \
      FROM ";
 const ENTRIES_TAIL: &str = " CROSS JOIN contacts k WHERE k.phone = j.value ->> 'phone' \
      ON CONFLICT (campaign_id, contact_id) DO NOTHING";
@@ -216,9 +217,12 @@ impl Store {
     /// database: a few statements a batch, each with the same text (so it stays prepared), and
     /// no per-row parameters (sqlx-sqlite looks every `$N` up by name when binding, which is
     /// quadratic in the parameters of one statement).
+    ///
+    /// Contacts that join belong to `list` and join switched off when it is.
     pub async fn contacts_add_batch(
         tx: &mut Tx,
         campaign_id: CampaignId,
+        list: Option<ListId>,
         rows: &[NewContact],
         now: Instant,
     ) -> Result<Report> {
@@ -305,6 +309,10 @@ impl Store {
         // Listed phones join the campaign suppressed, the rest ready; what the campaign had
         // already is left alone. Nothing is read back: the counts are the rows inserted.
         let insert = format!("{ENTRIES_HEAD}{}{ENTRIES_TAIL}", tx.json_rows(4));
+        let off = match list {
+            Some(l) => Store::list_off_in(tx, l).await?,
+            None => false,
+        };
         for (arrays, state) in [
             (ready, ContactState::Ready),
             (suppressed, ContactState::Suppressed),
@@ -315,6 +323,8 @@ impl Store {
                     .bind(now)
                     .bind(state)
                     .bind(part)
+                    .bind(list)
+                    .bind(off)
                     .execute(c)
                     .await
                     .map(|r| r.rows_affected()))?;

@@ -25,6 +25,8 @@ pub struct PlaceRow {
     pub reserved_for: Option<AgentId>,
     pub next_attempt_at: Instant,
     pub release_at: Instant,
+    /// Its list is switched off (migration 0033).
+    pub list_off: bool,
 }
 
 /// A contact, with what the rules need beyond its places.
@@ -62,7 +64,8 @@ impl Standing {
 }
 
 const PLACES: &str = "SELECT campaign_id, state, held_by, is_callback, reserved_for, \
-       next_attempt_at, release_at FROM campaign_contacts WHERE contact_id = $1 ORDER BY campaign_id";
+       next_attempt_at, release_at, list_off FROM campaign_contacts WHERE contact_id = $1 \
+     ORDER BY campaign_id";
 
 const PERSON: &str = "SELECT k.timezone, \
        EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) AS listed, \

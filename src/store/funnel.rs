@@ -33,6 +33,9 @@ pub struct GroupRow {
     pub on_call_until: Option<Instant>,
     pub gap_until: Option<Instant>,
     pub cap_until: Option<Instant>,
+    /// The group's list is switched off (only the groups [`LIST_OFF`] reads).
+    #[sqlx(default)]
+    pub list_off: bool,
 }
 
 impl GroupRow {
@@ -52,6 +55,7 @@ impl GroupRow {
             on_call_until: None,
             gap_until: None,
             cap_until: None,
+            list_off: false,
         }
     }
 }
@@ -132,6 +136,17 @@ const ON_CALL: &str = "SELECT e.zone, e.state, {KEY}, CAST(1 AS BIGINT) AS n, \
 const ON_CALL_ENTRY: &str =
     "e.campaign_id = $1 AND e.state IN ('ready', 'scheduled') AND e.contact_id = l.contact_id";
 
+/// Its ready contacts (not callbacks, which are kept) of switched-off lists, by zone, as a
+/// part of the ready groups: a range of `cc_list_off`, read only where lists are off. Those
+/// whose person's phone rules bind or who are on a call are counted in those parts (earlier
+/// reasons of the vocabulary), so they are left out here.
+const LIST_OFF: &str = "SELECT e.zone, e.state, {KEY}, {SUMS}, {NO_STANDING}, TRUE AS list_off \
+     FROM campaign_contacts e{INDEXED} WHERE e.campaign_id = $1 AND e.list_off \
+       AND e.state = 'ready' AND NOT e.is_callback \
+       AND (e.person_until IS NULL OR e.person_until <= $2) \
+       AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') \
+     GROUP BY 1, 2, 3, 4, 5, 6, 7";
+
 impl Store {
     /// A campaign's contacts in groups: the scheduled ones by zone, the ready and suppressed
     /// ones judged apart (`n` only), the open callbacks by zone and, as parts
@@ -193,6 +208,10 @@ impl Store {
                 .replace("{JOINED}", "")
         };
         parts.extend(self.group_rows(&fill(&on_call, ""), campaign, now).await?);
+        parts.extend(
+            self.group_rows(&fill(LIST_OFF, "cc_list_off"), campaign, now)
+                .await?,
+        );
         Ok((groups, parts))
     }
 

@@ -27,6 +27,7 @@ pub mod forecast;
 pub mod funnel;
 pub mod idempotency;
 pub mod imports;
+pub mod lists;
 pub mod locks;
 pub mod maintenance;
 pub mod offers;

@@ -115,11 +115,14 @@ const CANDIDATE_GUARDS: &str = "AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phon
 // step its campaign as `$5`.
 const RESERVED: &str = "WHERE e.reserved_for = $3 AND e.state IN ('ready', 'scheduled') \
      AND e.next_attempt_at <= $4 AND e.campaign_id + 0 IN ";
-const OWNED: &str = "WHERE e.owner_agent = $3 AND e.state = 'ready' AND e.next_attempt_at <= $4 \
-     AND e.campaign_id + 0 IN ";
+const OWNED: &str = "WHERE e.owner_agent = $3 AND e.state = 'ready' AND NOT e.list_off \
+     AND e.next_attempt_at <= $4 AND e.campaign_id + 0 IN ";
 const CALLBACKS: &str = "WHERE e.state = 'ready' AND e.is_callback AND e.next_attempt_at <= $4 \
      AND e.campaign_id + 0 IN ";
-const CAMPAIGN: &str = "WHERE e.campaign_id = $5 AND e.state = 'ready' ";
+/// `NOT e.list_off` repeats `cc_ready`'s condition (migration 0033), which SQLite needs to use
+/// it: a switched-off list's contacts are not in the index at all, so they cost the walk
+/// nothing. Callbacks (the steps above) are kept whatever their list.
+const CAMPAIGN: &str = "WHERE e.campaign_id = $5 AND e.state = 'ready' AND NOT e.list_off ";
 
 const BY_DUE: &str = "ORDER BY e.next_attempt_at, e.id";
 const BY_PRIORITY: &str = "ORDER BY e.priority DESC, e.next_attempt_at, e.id";
@@ -130,7 +133,7 @@ const OUTLOOK: &str = "SELECT \
        (SELECT id FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at > $2) AS held, \
        EXISTS (SELECT 1 FROM calls WHERE agent_id = $1 AND state = 'leased' AND lease_expires_at <= $2) AS lapsed, ";
 const RESERVED_DUE: &str = "e.reserved_for = $1 AND e.state IN ('ready', 'scheduled')";
-const OWNED_DUE: &str = "e.owner_agent = $1 AND e.state = 'ready'";
+const OWNED_DUE: &str = "e.owner_agent = $1 AND e.state = 'ready' AND NOT e.list_off";
 const CALLBACKS_DUE: &str = "e.state = 'ready' AND e.is_callback";
 
 /// Moves a candidate aside until `$2` for the rule `$4`; a reserved callback keeps its

@@ -16,6 +16,7 @@ use super::{
     dnc::DncEntry,
     follow_ups::FollowUpRow,
     imports::ImportRow,
+    lists::ListRow,
     offers::Offer,
     pause_reasons::PauseReason,
     scripts::{RenderFailures, Script},
@@ -30,7 +31,7 @@ use crate::{
     contacts::{ContactState, import::Invalid},
     dispatch::Disposition,
     ids::{
-        AgentId, CampaignId, ContactId, DeliveryId, EntryId, FollowUpId, ImportId, OfferId,
+        AgentId, CampaignId, ContactId, DeliveryId, EntryId, FollowUpId, ImportId, ListId, OfferId,
         PauseReasonId, ScriptId, SegmentId, TargetId, TokenId, WebhookId,
     },
     people::Principal,
@@ -100,6 +101,8 @@ reads! {
     fn script_failures(first: ScriptId, last: ScriptId) -> Result<Vec<RenderFailures>>;
     fn token_list(after: TokenId, limit: i64) -> Result<Vec<TokenRow>>;
     fn segment_list(after: SegmentId, limit: i64) -> Result<Vec<SegmentRow>>;
+    fn list_get(id: ListId) -> Result<ListRow>;
+    fn list_page(campaign: CampaignId, after: ListId, limit: i64) -> Result<Vec<ListRow>>;
     /// Whose token this is (the hash of its secret), if it admits anyone now.
     fn principal_by_hash(hash: &str, now: Instant) -> Result<Option<Principal>>;
     fn callbacks(filter: CallbackFilter, after: EntryId, limit: i64) -> Result<Vec<CallbackRow>>;

@@ -35,6 +35,8 @@ mod injection;
 mod jobs;
 mod keeping_time;
 mod limits;
+mod lists;
+mod lists_web;
 mod metrics;
 mod one_door;
 mod pending;
