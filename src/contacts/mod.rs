@@ -13,6 +13,7 @@ pub mod json;
 pub mod mapping;
 mod numbering;
 pub mod phone;
+pub mod xlsx;
 
 pub use phone::{Phone, Region};
 

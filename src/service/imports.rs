@@ -7,7 +7,12 @@
 //! next batch).
 
 use crate::codes::Code;
-use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
+use std::{
+    collections::HashSet,
+    fmt::Display,
+    io::{Read, Seek},
+    sync::Arc,
+};
 
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -22,6 +27,7 @@ use crate::{
         csv::{Batch, CsvOptions, Preview, preview, read_csv},
         import::{ImportFormat, RawContact, Report},
         json::check_json,
+        xlsx::{self, read_xlsx},
     },
     ids::{AgentId, CampaignId, ImportId},
     people::Principal,
@@ -32,7 +38,7 @@ use crate::{
 use super::{Error, Result, Service};
 
 /// Pieces an upload is stored in for its import job.
-const CHUNK: usize = 1024 * 1024;
+pub(super) const CHUNK: usize = 1024 * 1024;
 
 /// What an upload became: small enough to import at once (its bytes, and how a CSV upload is
 /// read), or an import queued for a worker.
@@ -47,6 +53,9 @@ pub enum Upload {
 pub struct UploadOptions {
     pub charset: Option<Charset>,
     pub mapping: Option<crate::contacts::mapping::Mapping>,
+    /// An .xlsx workbook (its content type says so), read from `sheet` or its first sheet.
+    pub workbook: bool,
+    pub sheet: Option<String>,
 }
 
 /// Parses CSV from `input` on a blocking thread and sends batches of up to
@@ -76,6 +85,56 @@ pub(super) fn parse_csv(
     rx
 }
 
+/// Reads an .xlsx workbook on a blocking thread into batches, as [`parse_csv`] does a CSV
+/// file (`crate::contacts::xlsx`).
+pub(super) fn parse_xlsx(
+    input: impl Read + Seek + Send + 'static,
+    options: CsvOptions,
+    region: Region,
+    agents: Arc<HashSet<AgentId>>,
+    skip: u64,
+    batch_rows: usize,
+) -> mpsc::Receiver<Result<Batch, String>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        read_xlsx(
+            input,
+            &options,
+            region,
+            &agents,
+            skip,
+            batch_rows,
+            |message| tx.blocking_send(message).is_ok(),
+        );
+    });
+    rx
+}
+
+/// Opens a workbook on a blocking thread: its parts within their bounds, the sheet asked for,
+/// a header with a phone column. Answers how it would be read, with the sheet resolved.
+async fn probe_workbook(
+    input: impl Read + Seek + Send + 'static,
+    options: &CsvOptions,
+) -> Result<Preview> {
+    let options = options.clone();
+    tokio::task::spawn_blocking(move || {
+        xlsx::open(input, options.sheet.as_deref()).and_then(|mut book| book.preview(&options))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(|e| Invalid(vec![e]).into())
+}
+
+/// How a workbook upload is read, before it is opened.
+fn workbook_options(options: &UploadOptions) -> CsvOptions {
+    CsvOptions {
+        mapping: options.mapping.clone(),
+        workbook: true,
+        sheet: options.sheet.clone(),
+        ..CsvOptions::default()
+    }
+}
+
 /// Refuses an upload whose start (or, for a small one, whole) cannot be read: past a bound of
 /// [`crate::contacts::bounds`] (a CSV header with too many columns or bytes, JSON nested too
 /// deep or with a contact too large), a CSV header without a phone column or that the
@@ -91,6 +150,7 @@ fn within_bounds(
             let csv = CsvOptions {
                 charset: Charset::sniff(head, options.charset),
                 mapping: options.mapping.clone(),
+                ..CsvOptions::default()
             };
             let seen = preview(head, &csv)
                 .map_err(|(field, m)| Invalid::field(field, Code::ColumnMissing.because(m)))?;
@@ -166,7 +226,7 @@ impl Service {
             rx,
             "contacts",
             ImportFormat::Json,
-            None,
+            (None, None),
             bytes,
         )
         .await
@@ -184,49 +244,41 @@ impl Service {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
         let agents = Arc::new(self.store.agent_ids().await?);
-        let (charset, size) = (options.charset, bytes.len());
-        let rx = parse_csv(
-            std::io::Cursor::new(bytes),
-            options,
-            self.region,
-            agents,
-            0,
-            self.config.import_batch_rows(),
-        );
+        let (charset, size, sheet) = (options.charset, bytes.len(), options.sheet.clone());
+        let (input, rows) = (std::io::Cursor::new(bytes), self.config.import_batch_rows());
+        let (rx, charset) = match options.workbook {
+            true => (
+                parse_xlsx(input, options, self.region, agents, 0, rows),
+                None,
+            ),
+            false => (
+                parse_csv(input, options, self.region, agents, 0, rows),
+                Some(charset),
+            ),
+        };
         let csv = ImportFormat::Csv;
-        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size)
+        self.ingest_inline(by, campaign, rx, "phone", csv, (charset, sheet), size)
             .await
     }
 
     /// How an upload would be read, without importing it: its columns, what each is read as,
     /// its first rows and its charset (`POST /v1/imports/preview`). Reads at most the inline
-    /// threshold of the upload (a larger one's start is previewed).
+    /// threshold of a CSV upload (a larger one's start is previewed); a workbook whole.
     #[tracing::instrument(skip_all)]
     pub async fn preview_upload<S, B, E>(
         &self,
         campaign: Option<CampaignId>,
         options: &UploadOptions,
-        mut stream: S,
+        stream: S,
     ) -> Result<Preview>
     where
         S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
         B: AsRef<[u8]>,
         E: Display,
     {
-        let limit = self.config.import_inline_bytes;
-        let mut head: Vec<u8> = vec![];
-        while let Some(chunk) = stream.next().await {
-            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
-            if head.len() > limit {
-                break;
-            }
-        }
-        let Some((_, mut seen)) = within_bounds(ImportFormat::Csv, &head, options)? else {
-            return Err(Invalid::field(
-                "body",
-                Code::FileUnreadable.because("a preview reads CSV"),
-            )
-            .into());
+        let mut seen = match options.workbook {
+            true => self.preview_workbook(options, stream).await?,
+            false => self.preview_csv(options, stream).await?,
         };
         if let Some(id) = campaign {
             // The campaign-warnings check: attributes the script reads that no column carries.
@@ -244,6 +296,61 @@ impl Service {
                 .collect();
         }
         Ok(seen)
+    }
+
+    /// The start of a CSV upload, read as the import would.
+    async fn preview_csv<S, B, E>(&self, options: &UploadOptions, mut stream: S) -> Result<Preview>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let limit = self.config.import_inline_bytes;
+        let mut head: Vec<u8> = vec![];
+        while let Some(chunk) = stream.next().await {
+            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
+            if head.len() > limit {
+                break;
+            }
+        }
+        match within_bounds(ImportFormat::Csv, &head, options)? {
+            Some((_, seen)) => Ok(seen),
+            None => Err(Invalid::field(
+                "body",
+                Code::FileUnreadable.because("a preview reads CSV"),
+            )
+            .into()),
+        }
+    }
+
+    /// A workbook's sheet, read as the import would. A workbook is read from its end, so the
+    /// preview holds the whole upload (at most `OUTCALL_MAX_XLSX_BYTES`) in memory, and takes
+    /// an import's turn (`OUTCALL_IMPORTS_AT_ONCE`) to bound how many are held at once.
+    async fn preview_workbook<S, B, E>(
+        &self,
+        options: &UploadOptions,
+        mut stream: S,
+    ) -> Result<Preview>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let _turn = self.turn_to_import().await?;
+        let max = self.max_workbook_bytes();
+        let mut bytes: Vec<u8> = vec![];
+        while let Some(chunk) = stream.next().await {
+            bytes.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
+            if bytes.len() > max {
+                return Err(Error::TooLarge);
+            }
+        }
+        probe_workbook(std::io::Cursor::new(bytes), &workbook_options(options)).await
+    }
+
+    /// The largest workbook upload: `OUTCALL_MAX_XLSX_BYTES`, within `OUTCALL_MAX_UPLOAD_BYTES`.
+    fn max_workbook_bytes(&self) -> usize {
+        self.config.max_xlsx_bytes.min(self.config.max_upload_bytes)
     }
 
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
@@ -265,7 +372,10 @@ impl Service {
     {
         self.open_campaign(campaign).await?;
         let inline_limit = self.config.import_inline_bytes;
-        let max = self.config.max_upload_bytes;
+        let max = match options.workbook {
+            true => self.max_workbook_bytes(),
+            false => self.config.max_upload_bytes,
+        };
         let mut head: Vec<u8> = vec![];
         while let Some(chunk) = stream.next().await {
             head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
@@ -273,12 +383,23 @@ impl Service {
                 return Err(Error::TooLarge);
             }
             if head.len() > inline_limit {
-                let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
+                let csv = match options.workbook {
+                    true => Some(workbook_options(options)),
+                    false => within_bounds(format, &head, options)?.map(|(csv, _)| csv),
+                };
                 let id = self
                     .store_for_job(by, campaign, format, csv, head, &mut stream)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
+        }
+        if options.workbook {
+            let mut csv = workbook_options(options);
+            // Opening decompresses the workbook's parts once: it takes an import's turn.
+            let _turn = self.turn_to_import().await?;
+            let seen = probe_workbook(std::io::Cursor::new(head.clone()), &csv).await?;
+            csv.sheet = seen.sheet;
+            return Ok(Upload::Small(head, csv));
         }
         let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
         Ok(Upload::Small(head, csv.unwrap_or_default()))
@@ -300,10 +421,14 @@ impl Service {
         B: AsRef<[u8]>,
         E: Display,
     {
-        let max = self.config.max_upload_bytes;
-        let (charset, mapping) = match csv {
-            Some(csv) => (Some(csv.charset), csv.mapping),
-            None => (None, None),
+        let (charset, mapping, workbook) = match csv {
+            Some(csv) if csv.workbook => (None, csv.mapping.clone(), Some(csv)),
+            Some(csv) => (Some(csv.charset), csv.mapping, None),
+            None => (None, None, None),
+        };
+        let max = match workbook {
+            Some(_) => self.max_workbook_bytes(),
+            None => self.config.max_upload_bytes,
         };
         let id = self
             .store
@@ -322,17 +447,47 @@ impl Service {
                 return Err(error);
             }
         };
+        let sheet = match workbook {
+            None => None,
+            Some(csv) => Some(self.probe_stored(id, total, &csv).await?),
+        };
         self.store
             .import_uploaded(id, total as i64, self.now())
             .await?;
         self.queue.push(id).await?;
         let queued = serde_json::json!({
-            "import": id, "format": format, "bytes": total, "charset": charset,
+            "import": id, "format": format, "bytes": total, "charset": charset, "sheet": sheet,
         });
         let record = change(campaign, Action::Import).after(queued);
         self.store.audit(by, self.now(), &record).await?;
         metrics::counter!("outcall_import_uploads_total", "path" => "job").increment(1);
         Ok(id)
+    }
+
+    /// Opens a stored workbook as its import will (the sheet, the header), so a workbook that
+    /// cannot be read is refused with the same 422 a small one gets rather than failing later;
+    /// notes the sheet its rows are in. A refused workbook's import is failed (and its upload
+    /// deleted).
+    async fn probe_stored(&self, id: ImportId, size: usize, csv: &CsvOptions) -> Result<String> {
+        let away = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = super::import_job::ChunkReader::new(self.store.clone(), id, size as u64, away);
+        let turn = self.turn_to_import().await?;
+        let probed = probe_workbook(reader, csv).await;
+        drop(turn);
+        match probed {
+            Ok(seen) => {
+                let sheet = seen.sheet.unwrap_or_default();
+                self.store.import_sheet(id, &sheet).await?;
+                Ok(sheet)
+            }
+            Err(error) => {
+                let reason = "the workbook cannot be read";
+                self.store
+                    .import_finish(id, Some(reason), self.now())
+                    .await?;
+                Err(error)
+            }
+        }
     }
 
     /// Stores the rest of an upload piece by piece, `pending` first; returns its size.
@@ -391,7 +546,7 @@ impl Service {
         mut batches: mpsc::Receiver<Result<Batch, String>>,
         field: &str,
         format: ImportFormat,
-        charset: Option<Charset>,
+        (charset, sheet): (Option<Charset>, Option<String>),
         bytes: usize,
     ) -> Result<Report> {
         let now = self.now();
@@ -413,6 +568,7 @@ impl Service {
         });
         // Recorded with the audit entry, so the report and its invalid rows can be read again.
         report.charset = charset;
+        report.sheet = sheet;
         let mut tx = self.store.begin().await?;
         let id =
             Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;

@@ -56,4 +56,7 @@ mod team_stats;
 mod typed_text;
 mod warnings;
 mod web;
+mod web_xlsx;
 mod webhooks;
+mod xlsx;
+mod xlsx_memory;
