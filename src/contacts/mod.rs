@@ -14,6 +14,7 @@ pub mod mapping;
 mod numbering;
 pub mod phone;
 pub mod xlsx;
+pub mod xlsx_check;
 
 pub use phone::{Phone, Region};
 

@@ -38,10 +38,7 @@ use crate::{
     store::{Store, StoreError},
 };
 
-use super::{
-    Error, Result, Service,
-    imports::{parse_csv, parse_xlsx},
-};
+use super::{Error, Result, Service, imports::parse_csv, workbooks::parse_xlsx};
 
 /// How long the job waits out an unavailable database before it gives up (and leaves the
 /// import to be resumed by the scheduler's orphan sweep).

@@ -46,6 +46,7 @@ pub mod segments;
 pub mod targets;
 pub mod warnings;
 pub mod webhooks;
+mod workbooks;
 
 pub use handout::HandOut;
 pub use hub::EventHub;
