@@ -7,12 +7,7 @@
 //! next batch).
 
 use crate::codes::Code;
-use std::{
-    collections::HashSet,
-    fmt::Display,
-    io::{Read, Seek},
-    sync::Arc,
-};
+use std::{collections::HashSet, fmt::Display, io::Read, sync::Arc};
 
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -36,7 +31,7 @@ use crate::{
 
 use super::{
     Error, Result, Service,
-    workbooks::{probe_workbook, workbook_options},
+    workbooks::{parse_xlsx, probe_workbook, workbook_options},
 };
 
 /// Pieces an upload is stored in for its import job.

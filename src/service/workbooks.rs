@@ -27,7 +27,7 @@ use super::{
     imports::{UploadOptions, broke_off},
 };
 
-/// Reads an .xlsx workbook on a blocking thread into batches, as [`parse_csv`] does a CSV
+/// Reads an .xlsx workbook on a blocking thread into batches, as [`super::imports::parse_csv`] does a CSV
 /// file (`crate::contacts::xlsx`).
 pub(super) fn parse_xlsx(
     input: impl Read + Seek + Send + 'static,
