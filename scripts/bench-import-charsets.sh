@@ -4,7 +4,10 @@
 # tab-separated text (Excel's "Unicode text"), each into a fresh database, each read by the
 # import job. Prints rows/s per charset, the ratio to the UTF-8 path, and the server's peak
 # memory (the decoders' buffers are fixed: it should not grow with the charset).
-# BACKENDS=sqlite (or postgres) runs one backend. The .xlsx path is not built yet.
+# BACKENDS=sqlite (or postgres) runs one backend. XLSX_ROWS (default 200,000) contacts are also
+# uploaded as an .xlsx workbook (scripts/make-fixtures.py --big-xlsx: phones as numbers, names as
+# shared strings) and timed against a UTF-8 CSV of the same rows, in the same run. Raise
+# OUTCALL_MAX_XLSX_BYTES for workbooks past 64 MiB.
 source "$(dirname "$0")/bench-lib.sh"
 ROWS="${ROWS:-1000000}"
 build
@@ -17,11 +20,24 @@ open(f"{work}/gb18030.csv", "wb").write(text.replace("\n", "\r\n").encode("gb180
 open(f"{work}/utf-16.txt", "wb").write(text.replace(",", "\t").replace("\n", "\r\n").encode("utf-16"))
 PY
 for f in utf-8.csv gb18030.csv utf-16.txt; do echo "file $f: $(du -h "$WORK/$f" | cut -f1) for $ROWS rows"; done
+XLSX_ROWS="${XLSX_ROWS:-200000}"
+python3 "$(dirname "$0")/make-fixtures.py" --big-xlsx "$WORK/contacts.xlsx" "$XLSX_ROWS"
+# The same rows as the workbook, as UTF-8 CSV: the baseline the workbook is compared with.
+python3 - "$WORK" "$XLSX_ROWS" <<'PY'
+import sys
+work, rows = sys.argv[1], int(sys.argv[2])
+names = ["王芳", "李雷", "张伟", "赵敏", "刘洋", "陈静", "杨帆", "黄磊"]
+with open(f"{work}/xlsx-rows.csv", "w", encoding="utf-8") as f:
+    f.write("手机号码,客户姓名,月消费\n")
+    for i in range(rows):
+        f.write(f"{13000000000 + i},{names[i % len(names)]},{i % 300}\n")
+PY
+echo "file contacts.xlsx: $(du -h "$WORK/contacts.xlsx" | cut -f1) for $XLSX_ROWS rows"
 
-upload() { # upload FILE CAMPAIGN -> rows/s, upload to the import's end
-  local start end id state
+upload() { # upload FILE CAMPAIGN [ROWS] [TYPE] -> rows/s, upload to the import's end
+  local start end id state rows="${3:-$ROWS}" type="${4:-text/csv}"
   start=$(date +%s.%N)
-  id=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: text/csv" \
+  id=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: $type" \
     --data-binary "@$1" "$BASE/v1/campaigns/$2/contacts" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
   while :; do
     state=$(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/v1/imports/$id" \
@@ -30,7 +46,7 @@ upload() { # upload FILE CAMPAIGN -> rows/s, upload to the import's end
     sleep 0.5
   done
   end=$(date +%s.%N)
-  echo "$state $(python3 -c "print(round($ROWS / ($end - $start)))")"
+  echo "$state $(python3 -c "print(round($rows / ($end - $start)))")"
 }
 
 for backend in ${BACKENDS:-sqlite postgres}; do
@@ -45,5 +61,19 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     rate=${result##* }
     base=${base:-$rate}
     echo "$backend $f: ${result% *}, $rate rows/s ($(ratio "$rate" "$base")x UTF-8), peak RSS $rss MiB"
+  done
+  base=""
+  for f in xlsx-rows.csv contacts.xlsx; do
+    url=$(fresh_db $backend)
+    start_server "$url"
+    campaign=$(new_campaign "xlsx bench $f")
+    type=text/csv
+    [ "$f" = contacts.xlsx ] && type=application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
+    result=$(upload "$WORK/$f" "$campaign" "$XLSX_ROWS" "$type")
+    rss=$(peak_rss_mib)
+    stop_server
+    rate=${result##* }
+    base=${base:-$rate}
+    echo "$backend $f: ${result% *}, $rate rows/s ($(ratio "$rate" "$base")x UTF-8 CSV), peak RSS $rss MiB"
   done
 done

@@ -41,8 +41,30 @@ wait_import() { # wait_import ID: polls until done or failed; prints the import
   done
 }
 
+raw_ms() { # raw_ms BACKEND URL plan|spend: median of 3 counts of that filter in sqlite3 or psql, in ms
+  local sql
+  if [ "$1" = sqlite ]; then
+    case "$3" in
+      plan) sql="SELECT count(*) FROM contacts WHERE json_extract(attributes, '\$.plan') = '5G'" ;;
+      spend) sql="SELECT count(*) FROM contacts WHERE CAST(json_extract(attributes, '\$.monthly_spend') AS REAL) >= 100 AND CAST(json_extract(attributes, '\$.monthly_spend') AS REAL) < 200" ;;
+    esac
+    for _ in 1 2 3; do
+      local t0; t0=$(date +%s.%N); sqlite3 "${2#sqlite://}" "$sql" >/dev/null; ms_since "$t0"
+    done | sort -n | sed -n 2p | sed 's/$/ ms/'
+  else
+    case "$3" in
+      plan) sql="SELECT count(*) FROM contacts WHERE attributes::jsonb ->> 'plan' = '5G'" ;;
+      spend) sql="SELECT count(*) FROM contacts WHERE (attributes::jsonb ->> 'monthly_spend')::numeric >= 100 AND (attributes::jsonb ->> 'monthly_spend')::numeric < 200" ;;
+    esac
+    for _ in 1 2 3; do
+      local t0; t0=$(date +%s.%N); psql "$2" -qAtc "$sql" >/dev/null; ms_since "$t0"
+    done | sort -n | sed -n 2p | sed 's/$/ ms/'
+  fi
+}
+
 for backend in ${BACKENDS:-sqlite postgres}; do
-  start_server "$(fresh_db "$backend")"
+  db=$(fresh_db "$backend")
+  start_server "$db"
   base=$(new_campaign base)
   started=$(date +%s.%N)
   reply=$(people | curl -fsS -X POST "$BASE/v1/campaigns/$base/contacts" -H "Authorization: Bearer $TOKEN" \
@@ -53,6 +75,9 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   echo "  preview spend in [100, 200):     $(preview_ms '{"all":[{"attribute":"monthly_spend","op":"gte","value":100},{"attribute":"monthly_spend","op":"lt","value":200}]}')"
   echo "  preview not called within 30d:   $(preview_ms '{"not":{"called_within":"30d"}}')"
   echo "  preview nested mix:              $(preview_ms '{"any":[{"all":[{"attribute":"plan","op":"in","value":["4G","宽带"]},{"not":{"attribute":"city","op":"eq","value":"上海"}}]},{"last_disposition":["declined"],"within":"90d"}]}')"
+  # The bound: the same filters counted by the database's own shell, no server in between.
+  echo "  reference, raw count plan = 5G:  $(raw_ms "$backend" "$db" plan)"
+  echo "  reference, raw count spend:      $(raw_ms "$backend" "$db" spend)"
   target=$(new_campaign target)
   started=$(date +%s.%N)
   reply=$(api POST "/v1/campaigns/$target/contacts/from-segment" \

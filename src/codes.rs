@@ -176,6 +176,13 @@ codes! {
     OneOfTwo = "one_of_two",
     /// A segment's filter cannot be used (the field names the path in it).
     FilterInvalid = "filter_invalid",
+    /// An .xlsx upload is not a workbook outcall can read (a broken zip, a part missing).
+    WorkbookUnreadable = "workbook_unreadable",
+    /// A part of an .xlsx upload is past a bound (`part`, `limit`): a zip bomb, a cell or a
+    /// shared-strings table too large.
+    WorkbookTooLarge = "workbook_too_large",
+    /// The workbook has no sheet of that name (`sheets` lists the ones it has).
+    SheetUnknown = "sheet_unknown",
     // ---- why an imported row is invalid (an import report's `invalid[].code`) ----
     InvalidRow = "invalid_row",
     PhoneMissing = "phone_missing",

@@ -136,6 +136,12 @@ pub struct Config {
     #[arg(long, env = "OUTCALL_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
     pub max_upload_bytes: usize,
 
+    /// Largest .xlsx upload accepted, in bytes (413 past it). A workbook is a zip, read from
+    /// its end, so it is stored whole before it is read; it is read from the database, not
+    /// memory, but each of its parts is decompressed once to check it (contacts/xlsx.rs).
+    #[arg(long, env = "OUTCALL_MAX_XLSX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_xlsx_bytes: usize,
+
     /// CSV uploads up to this many bytes are imported at once (200 with the report); larger
     /// ones are stored and read by a background job (202 with an import id).
     #[arg(long, env = "OUTCALL_IMPORT_INLINE_BYTES", default_value_t = 1024 * 1024)]

@@ -183,13 +183,13 @@
   }
 
   // ---- import ----
-  function upload(path, file, onProgress) {
+  function upload(path, file, onProgress, type = "text/csv") {
     // XMLHttpRequest, not fetch: it reports upload progress.
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", path);
       xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem("outcall.token.lead"));
-      xhr.setRequestHeader("Content-Type", "text/csv");
+      xhr.setRequestHeader("Content-Type", type);
       xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
       xhr.onload = () => {
         let data = null;
@@ -204,7 +204,10 @@
 
   // The upload is previewed first (its first megabyte): the columns with a picker each, the
   // first rows, the charset, and the attributes the campaign's script needs that no column has.
-  let pending = null; // { file, campaign } previewed and waiting for "Import"
+  let pending = null; // { file, campaign, sheet } previewed and waiting for "Import"
+  const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  // A workbook is a zip read from its end: it is previewed whole, not by its first megabyte.
+  const isXlsx = (file) => /\.xlsx$/i.test(file.name) || file.type === XLSX;
   const TARGETS = ["phone", "name", "timezone", "external_id", "priority"];
 
   async function previewCsv(ev) {
@@ -215,10 +218,16 @@
     showError(errorBox(), null);
     $("#import-report").hidden = true;
     $("#import-progress").hidden = true;
+    await showPreview(file, campaign, null);
+  }
+
+  async function showPreview(file, campaign, sheet) {
+    const xlsx = isXlsx(file);
+    const q = sheet ? `&sheet=${encodeURIComponent(sheet)}` : "";
     try {
-      const p = await api("POST", `/v1/imports/preview?campaign=${encodeURIComponent(campaign)}`,
-        file.slice(0, 1 << 20), { headers: { "Content-Type": "text/csv" } });
-      pending = { file, campaign };
+      const p = await api("POST", `/v1/imports/preview?campaign=${encodeURIComponent(campaign)}${q}`,
+        xlsx ? file : file.slice(0, 1 << 20), { headers: { "Content-Type": xlsx ? XLSX : "text/csv" } });
+      pending = { file, campaign, sheet: p.sheet || null };
       renderPreview(p);
     } catch (e) {
       $("#import-preview").hidden = true;
@@ -240,7 +249,13 @@
     }));
     $("#preview-head").replaceChildren(...named.map((c) => h("th", { text: c })));
     $("#preview-rows").replaceChildren(...p.rows.map((r) => h("tr", {}, ...r.map((v) => h("td", { text: v })))));
-    $("#preview-info").textContent = t("lead.import.preview", { charset: p.charset, n: p.rows.length });
+    $("#preview-info").textContent = p.sheet
+      ? t("lead.import.preview.sheet", { sheet: p.sheet, n: p.rows.length })
+      : t("lead.import.preview", { charset: p.charset, n: p.rows.length });
+    const sheets = p.sheets || [];
+    $("#preview-sheet-label").hidden = sheets.length < 2;
+    $("#preview-sheet").replaceChildren(...sheets.map((n) => h("option", { value: n, text: n })));
+    if (p.sheet) $("#preview-sheet").value = p.sheet;
     const missing = $("#preview-missing");
     missing.hidden = p.missing_for_script.length === 0;
     missing.textContent = t("lead.import.missing", { names: p.missing_for_script.join(", ") });
@@ -255,10 +270,12 @@
 
   async function importCsv() {
     if (!pending) return;
-    const { file, campaign } = pending;
+    const { file, campaign, sheet } = pending;
     const mapping = encodeURIComponent(JSON.stringify(chosenMapping()));
     const listName = $("#import-list-name").value.trim();
     const named = listName ? `&list_name=${encodeURIComponent(listName)}` : "";
+    const xlsx = isXlsx(file);
+    const sheetQ = xlsx && sheet ? `&sheet=${encodeURIComponent(sheet)}` : "";
     $("#import-preview").hidden = true;
     const bar = $("#import-bar");
     const status = $("#import-status");
@@ -266,12 +283,14 @@
     $("#import-report").hidden = true;
     showError(errorBox(), null);
     // Rows are roughly lines; the bar uses that estimate until the server reports the total.
-    const estimate = Math.max(1, (await file.slice(0, 8 << 20).text()).split("\n").length * Math.max(1, file.size / (8 << 20)) - 1);
+    // A workbook is compressed: about 12 bytes of it a row.
+    const estimate = xlsx ? Math.max(1, file.size / 12)
+      : Math.max(1, (await file.slice(0, 8 << 20).text()).split("\n").length * Math.max(1, file.size / (8 << 20)) - 1);
     try {
-      const res = await upload(`/v1/campaigns/${campaign}/contacts?mapping=${mapping}${named}`, file, (share) => {
+      const res = await upload(`/v1/campaigns/${campaign}/contacts?mapping=${mapping}${named}${sheetQ}`, file, (share) => {
         bar.value = share * 50;
         status.textContent = t("lead.import.uploading", { pct: Math.round(share * 100) });
-      });
+      }, xlsx ? XLSX : "text/csv");
       let report = res.data;
       reportImport = res.status === 202 ? res.data.id : null;
       if (res.status === 202) {
@@ -518,6 +537,9 @@
   $("[name=timezone]").addEventListener("change", preview);
   $("#import-form").addEventListener("submit", previewCsv);
   $("#import-confirm").addEventListener("click", importCsv);
+  $("#preview-sheet").addEventListener("change", (e) => {
+    if (pending) showPreview(pending.file, pending.campaign, e.target.value);
+  });
   $("#invalid-download").addEventListener("click", downloadInvalid);
   $("#dnc-form").addEventListener("submit", dncAdd);
   $("#dnc-lookup").addEventListener("click", dncLookup);

@@ -17,11 +17,15 @@ use crate::ids::AgentId;
 /// (`Config::import_batch_rows`).
 pub const BATCH: usize = 1_000;
 
-/// How a CSV upload is read: the charset it is in and the mapping given with it.
+/// How a CSV upload is read: the charset it is in and the mapping given with it; for an .xlsx
+/// upload (whose rows are read as a CSV file's), the sheet they are in (`None`: not a
+/// workbook, or its first sheet before the upload is opened).
 #[derive(Debug, Clone)]
 pub struct CsvOptions {
     pub charset: Charset,
     pub mapping: Option<Mapping>,
+    pub workbook: bool,
+    pub sheet: Option<String>,
 }
 
 impl Default for CsvOptions {
@@ -29,6 +33,8 @@ impl Default for CsvOptions {
         Self {
             charset: Charset::Utf8,
             mapping: None,
+            workbook: false,
+            sheet: None,
         }
     }
 }
@@ -57,6 +63,11 @@ pub struct Preview {
     /// Attributes the campaign's script reads that no column carries (filled in by the
     /// service when a campaign is named).
     pub missing_for_script: Vec<String>,
+    /// The sheet an .xlsx upload is read from, and all its sheets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sheets: Vec<String>,
 }
 
 impl Preview {
@@ -97,7 +108,20 @@ pub fn preview(head: &[u8], options: &CsvOptions) -> Result<Preview, HeaderError
             _ => break,
         }
     }
-    let mapping = serde_json::Value::Object(
+    Ok(Preview {
+        columns: columns.resolved.iter().map(|(n, _)| n.clone()).collect(),
+        mapping: mapping_json(&columns),
+        rows,
+        charset: options.charset,
+        missing_for_script: vec![],
+        sheet: None,
+        sheets: vec![],
+    })
+}
+
+/// Each named column → what it is read as (`phone`, `attributes.plan`…), or null if skipped.
+pub fn mapping_json(columns: &Columns) -> serde_json::Value {
+    serde_json::Value::Object(
         columns
             .resolved
             .iter()
@@ -109,14 +133,7 @@ pub fn preview(head: &[u8], options: &CsvOptions) -> Result<Preview, HeaderError
                 (name.clone(), t)
             })
             .collect(),
-    );
-    Ok(Preview {
-        columns: columns.resolved.iter().map(|(n, _)| n.clone()).collect(),
-        mapping,
-        rows,
-        charset: options.charset,
-        missing_for_script: vec![],
-    })
+    )
 }
 
 /// A batch of read rows.

@@ -159,6 +159,9 @@ pub struct Report {
     /// The charset a CSV upload was read in (given with it, or told from its start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<super::charset::Charset>,
+    /// The sheet an .xlsx upload was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// The import's id (`GET /v1/imports/{id}`, `…/invalid.csv`), for an import read at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<crate::ids::ImportId>,

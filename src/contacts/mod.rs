@@ -14,6 +14,8 @@ pub mod lists;
 pub mod mapping;
 mod numbering;
 pub mod phone;
+pub mod xlsx;
+pub mod xlsx_check;
 
 pub use phone::{Phone, Region};
 

@@ -65,6 +65,30 @@ pub struct UploadParams {
     /// The name of the list the upload makes (1–200 characters); by default `upload` and
     /// the upload's time.
     pub list_name: Option<String>,
+    /// For an .xlsx upload: the sheet whose rows are read (its name); the first sheet when
+    /// absent. 422 naming `sheet` if the workbook has none of that name.
+    pub sheet: Option<String>,
+}
+
+/// The content type of an .xlsx workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Whether the request's body is an .xlsx workbook (by its content type).
+fn is_xlsx(req: &Request) -> bool {
+    mime_of(req) == XLSX
+}
+
+/// The request's content type without its parameters, lower case.
+fn mime_of(req: &Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// The options an upload's request gives: its `charset=` (415 if outcall does not read it)
@@ -107,10 +131,23 @@ pub fn upload_options(req: &Request, params: UploadParams) -> Result<UploadOptio
             })?,
         ),
     };
+    let workbook = is_xlsx(req);
+    let sheet = match params.sheet {
+        Some(_) if !workbook => {
+            return Err(Error::bad(
+                "sheet",
+                Code::ParameterInvalid.because("applies to .xlsx uploads"),
+            ));
+        }
+        Some(s) if s.trim().is_empty() => None,
+        other => other,
+    };
     Ok(UploadOptions {
         charset,
         mapping,
         list,
+        workbook,
+        sheet,
     })
 }
 
@@ -133,30 +170,31 @@ pub fn format_of(req: &Request) -> Result<ImportFormat> {
     if is_json(ct) {
         return Ok(ImportFormat::Json);
     }
-    let mime = ct
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if matches!(mime.as_str(), "text/csv" | "application/csv" | "text/plain") {
+    let mime = mime_of(req);
+    // A workbook's rows are read as a CSV file's are (`contacts::xlsx`).
+    if matches!(
+        mime.as_str(),
+        "text/csv" | "application/csv" | "text/plain" | XLSX
+    ) {
         Ok(ImportFormat::Csv)
     } else {
         Err(Error::UnsupportedMediaType(
-            "send contacts as text/csv or application/json".into(),
+            "send contacts as text/csv, .xlsx or application/json".into(),
         ))
     }
 }
 
-/// Import contacts: 200 with the report, or 202 with an import id for large uploads (CSV or
-/// JSON), read by a background job. CSV comes in UTF-8, GB18030/GBK or UTF-16 (its
-/// `charset=`, else told from its start), separated by commas, tabs or semicolons.
+/// Import contacts: 200 with the report, or 202 with an import id for large uploads (CSV,
+/// .xlsx or JSON), read by a background job. CSV comes in UTF-8, GB18030/GBK or UTF-16 (its
+/// `charset=`, else told from its start), separated by commas, tabs or semicolons. An .xlsx
+/// workbook (`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, at most
+/// `OUTCALL_MAX_XLSX_BYTES`) is read from its first sheet or `sheet`, like a CSV file.
 #[utoipa::path(post, path = "/v1/campaigns/{id}/contacts", tag = "contacts",
     params(("id" = i64, Path), UploadParams),
     request_body(content(
         (ContactsUpload = "application/json"),
-        (String = "text/csv", example = "phone,name,plan\n13800138000,王芳,全球通 88\n")
+        (String = "text/csv", example = "phone,name,plan\n13800138000,王芳,全球通 88\n"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     )),
     responses((status = 200, body = Report), (status = 202, body = ImportAccepted),
         (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem),

@@ -76,14 +76,18 @@ pub struct PreviewParams {
     pub campaign: Option<String>,
     /// As for an upload (`POST /v1/campaigns/{id}/contacts`).
     pub mapping: Option<String>,
+    /// As for an upload: an .xlsx workbook's sheet.
+    pub sheet: Option<String>,
 }
 
-/// How a CSV upload would be read, without importing it: its columns, what each is read as
-/// (`mapping`), its first 20 rows, its charset, and the attributes the campaign's script reads
+/// How a CSV or .xlsx upload would be read, without importing it: its columns, what each is
+/// read as (`mapping`), its first 20 rows, its charset (a workbook: its `sheet` and `sheets`),
+/// and the attributes the campaign's script reads
 /// that no column carries. Same body and parameters as an upload; a header that cannot be read
 /// is the same 422 the upload would get.
 #[utoipa::path(post, path = "/v1/imports/preview", tag = "contacts", params(PreviewParams),
-    request_body(content((String = "text/csv", example = "手机号码,客户姓名,套餐\n13800138000,王芳,全球通 88\n"))),
+    request_body(content((String = "text/csv", example = "手机号码,客户姓名,套餐\n13800138000,王芳,全球通 88\n"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = Object), (status = 400, body = super::error::Problem),
         (status = 404, body = super::error::Problem), (status = 415, body = super::error::Problem),
         (status = 422, body = super::error::Problem)),
@@ -102,12 +106,13 @@ async fn imports_preview(
     };
     if super::contacts::format_of(&req)? != ImportFormat::Csv {
         return Err(Error::UnsupportedMediaType(
-            "a preview reads text/csv".into(),
+            "a preview reads text/csv or .xlsx".into(),
         ));
     }
     let upload = super::contacts::UploadParams {
         mapping: params.mapping,
         list_name: None,
+        sheet: params.sheet,
     };
     let options = super::contacts::upload_options(&req, upload)?;
     let idle = state.config.upload_idle.std();
@@ -157,6 +162,7 @@ async fn imports_get(
             invalid: state.reads.import_invalid(id, LIST_INVALID).await?,
             invalid_count: row.invalid_count as u64,
             charset: row.charset,
+            sheet: row.sheet,
             import: None,
         }),
         ImportState::Queued | ImportState::Running => None,

@@ -17,7 +17,7 @@
 
 use std::{
     future::Future,
-    io::Read,
+    io::{Read, Seek, SeekFrom},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -38,7 +38,7 @@ use crate::{
     store::{Store, StoreError},
 };
 
-use super::{Error, Result, Service, imports::parse_csv};
+use super::{Error, Result, Service, imports::parse_csv, workbooks::parse_xlsx};
 
 /// How long the job waits out an unavailable database before it gives up (and leaves the
 /// import to be resumed by the scheduler's orphan sweep).
@@ -97,23 +97,20 @@ impl Service {
         let agents = Arc::new(persist("reading agents", || self.store.agent_ids()).await?);
         let list = persist("reading an import's list", || self.store.list_of_import(id)).await?;
         let away = Arc::new(AtomicBool::new(false));
-        let reader = ChunkReader {
-            store: self.store.clone(),
-            import_id: id,
-            seq: 0,
-            buf: vec![],
-            pos: 0,
-            handle: tokio::runtime::Handle::current(),
-            away: away.clone(),
-        };
+        let reader = ChunkReader::new(self.store.clone(), id, row.bytes as u64, away.clone());
         let (skip, rows) = (row.processed as u64, self.config.import_batch_rows());
         let mut batches = match row.format {
             ImportFormat::Csv => {
                 let options = CsvOptions {
                     charset: row.charset.unwrap_or(Charset::Utf8),
                     mapping: row.mapping.clone().map(|m| m.0),
+                    workbook: row.sheet.is_some(),
+                    sheet: row.sheet.clone(),
                 };
-                parse_csv(reader, options, self.region, agents, skip, rows)
+                match options.workbook {
+                    true => parse_xlsx(reader, options, self.region, agents, skip, rows),
+                    false => parse_csv(reader, options, self.region, agents, skip, rows),
+                }
             }
             ImportFormat::Json => parse_json(reader, self.region, agents, skip, rows),
         };
@@ -229,21 +226,55 @@ fn parse_json(
 }
 
 /// Reads a stored upload piece by piece from a blocking thread, waiting out an unavailable
-/// database like [`persist`]; if it stays away, reading fails and `away` says why.
-struct ChunkReader {
+/// database like [`persist`]; if it stays away, reading fails and `away` says why. It seeks
+/// too (an .xlsx workbook is a zip, read from its end): an upload is stored in pieces of
+/// exactly [`super::imports::CHUNK`] bytes but the last, so a position names its piece. One
+/// piece is held at a time.
+pub(super) struct ChunkReader {
     store: Store,
     import_id: ImportId,
-    seq: i64,
+    /// The piece held in `buf`: its number and where it starts.
+    held: Option<(i64, u64)>,
     buf: Vec<u8>,
-    pos: usize,
+    /// The position read next, from the upload's start.
+    at: u64,
+    /// The upload's size (for seeking from its end).
+    size: u64,
     handle: tokio::runtime::Handle,
     away: Arc<AtomicBool>,
 }
 
+impl ChunkReader {
+    pub(super) fn new(store: Store, import_id: ImportId, size: u64, away: Arc<AtomicBool>) -> Self {
+        Self {
+            store,
+            import_id,
+            held: None,
+            buf: vec![],
+            at: 0,
+            size,
+            handle: tokio::runtime::Handle::current(),
+            away,
+        }
+    }
+}
+
 impl Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            let (store, id, seq) = (&self.store, self.import_id, self.seq);
+        let end = |(_, start): (i64, u64), len: usize| start + len as u64;
+        let (seq, start) = match self.held {
+            Some(h) if (h.1..end(h, self.buf.len())).contains(&self.at) => h,
+            // Reading on: the next piece, whatever the size of this one.
+            Some(h) if end(h, self.buf.len()) == self.at => (h.0 + 1, self.at),
+            None if self.at == 0 => (0, 0),
+            // A seek: the piece that holds the position.
+            _ => {
+                let piece = super::imports::CHUNK as u64;
+                ((self.at / piece) as i64, self.at / piece * piece)
+            }
+        };
+        if self.held != Some((seq, start)) {
+            let (store, id) = (&self.store, self.import_id);
             let next = self
                 .handle
                 .block_on(persist("reading an upload", || store.import_chunk(id, seq)));
@@ -257,14 +288,31 @@ impl Read for ChunkReader {
                 None => return Ok(0),
                 Some(data) => {
                     self.buf = data;
-                    self.pos = 0;
-                    self.seq += 1;
+                    self.held = Some((seq, start));
                 }
             }
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
+        let from = (self.at - start) as usize;
+        if from >= self.buf.len() {
+            return Ok(0);
+        }
+        let n = out.len().min(self.buf.len() - from);
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
+        self.at += n as u64;
         Ok(n)
+    }
+}
+
+impl Seek for ChunkReader {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let at = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.at.checked_add_signed(d),
+        };
+        self.at = at.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.at)
     }
 }

@@ -30,10 +30,13 @@ use crate::{
     validate::{FieldError, Invalid},
 };
 
-use super::{Error, Result, Service};
+use super::{
+    Error, Result, Service,
+    workbooks::{parse_xlsx, probe_workbook, workbook_options},
+};
 
 /// Pieces an upload is stored in for its import job.
-const CHUNK: usize = 1024 * 1024;
+pub(super) const CHUNK: usize = 1024 * 1024;
 
 /// What an upload became: small enough to import at once (its bytes, and how a CSV upload is
 /// read), or an import queued for a worker.
@@ -50,6 +53,9 @@ pub struct UploadOptions {
     pub mapping: Option<crate::contacts::mapping::Mapping>,
     /// The list the upload makes (`?list_name=`); `None`: named for its time.
     pub list: Option<NewList>,
+    /// An .xlsx workbook (its content type says so), read from `sheet` or its first sheet.
+    pub workbook: bool,
+    pub sheet: Option<String>,
 }
 
 /// Parses CSV from `input` on a blocking thread and sends batches of up to
@@ -94,6 +100,7 @@ fn within_bounds(
             let csv = CsvOptions {
                 charset: Charset::sniff(head, options.charset),
                 mapping: options.mapping.clone(),
+                ..CsvOptions::default()
             };
             let seen = preview(head, &csv)
                 .map_err(|(field, m)| Invalid::field(field, Code::ColumnMissing.because(m)))?;
@@ -111,7 +118,7 @@ fn within_bounds(
     }
 }
 
-fn broke_off(error: impl Display) -> Error {
+pub(super) fn broke_off(error: impl Display) -> Error {
     Error::Unreadable(FieldError::new(
         "body",
         Code::UploadBroken.because(format!("the upload broke off: {error}")),
@@ -185,7 +192,7 @@ impl Service {
             rx,
             "contacts",
             ImportFormat::Json,
-            None,
+            (None, None),
             bytes,
             self.list_or_default(list),
         )
@@ -205,50 +212,42 @@ impl Service {
         self.open_campaign(campaign).await?;
         let _turn = self.turn_to_import().await?;
         let agents = Arc::new(self.store.agent_ids().await?);
-        let (charset, size) = (options.charset, bytes.len());
-        let rx = parse_csv(
-            std::io::Cursor::new(bytes),
-            options,
-            self.region,
-            agents,
-            0,
-            self.config.import_batch_rows(),
-        );
+        let (charset, size, sheet) = (options.charset, bytes.len(), options.sheet.clone());
+        let (input, rows) = (std::io::Cursor::new(bytes), self.config.import_batch_rows());
+        let (rx, charset) = match options.workbook {
+            true => (
+                parse_xlsx(input, options, self.region, agents, 0, rows),
+                None,
+            ),
+            false => (
+                parse_csv(input, options, self.region, agents, 0, rows),
+                Some(charset),
+            ),
+        };
         let csv = ImportFormat::Csv;
         let list = self.list_or_default(list);
-        self.ingest_inline(by, campaign, rx, "phone", csv, Some(charset), size, list)
+        self.ingest_inline(by, campaign, rx, "phone", csv, (charset, sheet), size, list)
             .await
     }
 
     /// How an upload would be read, without importing it: its columns, what each is read as,
     /// its first rows and its charset (`POST /v1/imports/preview`). Reads at most the inline
-    /// threshold of the upload (a larger one's start is previewed).
+    /// threshold of a CSV upload (a larger one's start is previewed); a workbook whole.
     #[tracing::instrument(skip_all)]
     pub async fn preview_upload<S, B, E>(
         &self,
         campaign: Option<CampaignId>,
         options: &UploadOptions,
-        mut stream: S,
+        stream: S,
     ) -> Result<Preview>
     where
         S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
         B: AsRef<[u8]>,
         E: Display,
     {
-        let limit = self.config.import_inline_bytes;
-        let mut head: Vec<u8> = vec![];
-        while let Some(chunk) = stream.next().await {
-            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
-            if head.len() > limit {
-                break;
-            }
-        }
-        let Some((_, mut seen)) = within_bounds(ImportFormat::Csv, &head, options)? else {
-            return Err(Invalid::field(
-                "body",
-                Code::FileUnreadable.because("a preview reads CSV"),
-            )
-            .into());
+        let mut seen = match options.workbook {
+            true => self.preview_workbook(options, stream).await?,
+            false => self.preview_csv(options, stream).await?,
         };
         if let Some(id) = campaign {
             // The campaign-warnings check: attributes the script reads that no column carries.
@@ -266,6 +265,31 @@ impl Service {
                 .collect();
         }
         Ok(seen)
+    }
+
+    /// The start of a CSV upload, read as the import would.
+    async fn preview_csv<S, B, E>(&self, options: &UploadOptions, mut stream: S) -> Result<Preview>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
+        B: AsRef<[u8]>,
+        E: Display,
+    {
+        let limit = self.config.import_inline_bytes;
+        let mut head: Vec<u8> = vec![];
+        while let Some(chunk) = stream.next().await {
+            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
+            if head.len() > limit {
+                break;
+            }
+        }
+        match within_bounds(ImportFormat::Csv, &head, options)? {
+            Some((_, seen)) => Ok(seen),
+            None => Err(Invalid::field(
+                "body",
+                Code::FileUnreadable.because("a preview reads CSV"),
+            )
+            .into()),
+        }
     }
 
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole
@@ -287,7 +311,10 @@ impl Service {
     {
         self.open_campaign(campaign).await?;
         let inline_limit = self.config.import_inline_bytes;
-        let max = self.config.max_upload_bytes;
+        let max = match options.workbook {
+            true => self.max_workbook_bytes(),
+            false => self.config.max_upload_bytes,
+        };
         let mut head: Vec<u8> = vec![];
         while let Some(chunk) = stream.next().await {
             head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
@@ -295,13 +322,24 @@ impl Service {
                 return Err(Error::TooLarge);
             }
             if head.len() > inline_limit {
-                let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
+                let csv = match options.workbook {
+                    true => Some(workbook_options(options)),
+                    false => within_bounds(format, &head, options)?.map(|(csv, _)| csv),
+                };
                 let list = self.list_or_default(options.list.clone());
                 let id = self
                     .store_for_job(by, campaign, format, csv, head, &mut stream, list)
                     .await?;
                 return Ok(Upload::Queued(id));
             }
+        }
+        if options.workbook {
+            let mut csv = workbook_options(options);
+            // Opening decompresses the workbook's parts once: it takes an import's turn.
+            let _turn = self.turn_to_import().await?;
+            let seen = probe_workbook(std::io::Cursor::new(head.clone()), &csv).await?;
+            csv.sheet = seen.sheet;
+            return Ok(Upload::Small(head, csv));
         }
         let csv = within_bounds(format, &head, options)?.map(|(csv, _)| csv);
         Ok(Upload::Small(head, csv.unwrap_or_default()))
@@ -325,10 +363,14 @@ impl Service {
         B: AsRef<[u8]>,
         E: Display,
     {
-        let max = self.config.max_upload_bytes;
-        let (charset, mapping) = match csv {
-            Some(csv) => (Some(csv.charset), csv.mapping),
-            None => (None, None),
+        let (charset, mapping, workbook) = match csv {
+            Some(csv) if csv.workbook => (None, csv.mapping.clone(), Some(csv)),
+            Some(csv) => (Some(csv.charset), csv.mapping, None),
+            None => (None, None, None),
+        };
+        let max = match workbook {
+            Some(_) => self.max_workbook_bytes(),
+            None => self.config.max_upload_bytes,
         };
         let id = self
             .store
@@ -351,12 +393,16 @@ impl Service {
                 return Err(error);
             }
         };
+        let sheet = match workbook {
+            None => None,
+            Some(csv) => Some(self.probe_stored(id, total, &csv).await?),
+        };
         self.store
             .import_uploaded(id, total as i64, self.now())
             .await?;
         self.queue.push(id).await?;
         let queued = serde_json::json!({
-            "import": id, "format": format, "bytes": total, "charset": charset,
+            "import": id, "format": format, "bytes": total, "charset": charset, "sheet": sheet,
             "list": list_id, "list_name": list.name,
         });
         let record = change(campaign, Action::Import).after(queued);
@@ -421,7 +467,7 @@ impl Service {
         mut batches: mpsc::Receiver<Result<Batch, String>>,
         field: &str,
         format: ImportFormat,
-        charset: Option<Charset>,
+        (charset, sheet): (Option<Charset>, Option<String>),
         bytes: usize,
         list: NewList,
     ) -> Result<Report> {
@@ -452,6 +498,7 @@ impl Service {
         });
         // Recorded with the audit entry, so the report and its invalid rows can be read again.
         report.charset = charset;
+        report.sheet = sheet;
         let mut tx = self.store.begin().await?;
         let id =
             Store::import_record(&mut tx, campaign, format, bytes as i64, &report, now).await?;

@@ -47,6 +47,7 @@ pub mod segments;
 pub mod targets;
 pub mod warnings;
 pub mod webhooks;
+mod workbooks;
 
 pub use handout::HandOut;
 pub use hub::EventHub;

@@ -35,6 +35,9 @@ pub struct ImportRow {
     /// The charset a CSV upload is read in, and the mapping given with it (migration 0025).
     pub charset: Option<Charset>,
     pub mapping: Option<JsonText<Mapping>>,
+    /// The sheet of an .xlsx upload its rows are read from; `None`: not a workbook
+    /// (migration 0032).
+    pub sheet: Option<String>,
     pub created_at: Instant,
     pub finished_at: Option<Instant>,
 }
@@ -43,7 +46,7 @@ pub struct ImportRow {
 pub const UPLOADING: &str = "upload";
 
 const COLUMNS: &str = "id, campaign_id, state, format, bytes, processed, accepted, duplicates, \
-     suppressed, invalid_count, resumes, error, charset, mapping, created_at, finished_at";
+     suppressed, invalid_count, resumes, error, charset, mapping, sheet, created_at, finished_at";
 
 const INSERT: &str = "INSERT INTO imports (campaign_id, state, format, worker, created_at, heartbeat_at, \
        charset, mapping) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id";
@@ -75,8 +78,10 @@ const INVALID_ROW: &str = "INSERT INTO import_invalid (import_id, row_no, reason
 /// An inline import, recorded once done: its counts, charset and (in the same transaction) its
 /// invalid rows, so its report and `invalid.csv` can be read again like a job's.
 const RECORD: &str = "INSERT INTO imports (campaign_id, state, format, bytes, processed, accepted, \
-       duplicates, suppressed, invalid_count, created_at, finished_at, charset) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id";
+       duplicates, suppressed, invalid_count, created_at, finished_at, charset, sheet) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING id";
+/// A queued import's upload is an .xlsx workbook read from this sheet.
+const SHEET: &str = "UPDATE imports SET sheet = $2 WHERE id = $1";
 const FINISH: &str = "UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1";
 const DROP_CHUNKS: &str = "DELETE FROM import_chunks WHERE import_id = $1";
 const INVALID_ROWS: &str = "SELECT row_no, reason, code, params, value FROM import_invalid \
@@ -105,6 +110,17 @@ impl Store {
             .bind(mapping.clone())
             .fetch_one(p)
             .await)?)
+    }
+
+    /// Marks a queued import's upload as an .xlsx workbook whose rows are in `sheet`.
+    pub async fn import_sheet(&self, id: ImportId, sheet: &str) -> Result<()> {
+        on_pool!(&self.pool, |p| sqlx::query(SHEET)
+            .bind(id)
+            .bind(sheet)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     pub async fn import_get(&self, id: ImportId) -> Result<ImportRow> {
@@ -211,6 +227,7 @@ impl Store {
             .bind(report.invalid_count as i64)
             .bind(now)
             .bind(report.charset)
+            .bind(report.sheet.clone())
             .fetch_one(c)
             .await)?;
         for invalid in report.invalid.iter().take(MAX_INVALID_LISTED) {

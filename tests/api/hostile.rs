@@ -32,7 +32,7 @@ async fn import_to_the_end(app: &TestApp, campaign: i64, csv: String) -> Value {
 }
 
 /// Peak resident memory of a process, in kB (`VmHWM` in `/proc/<pid>/status`).
-fn peak_resident_kb(pid: u32) -> u64 {
+pub(crate) fn peak_resident_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
@@ -74,7 +74,7 @@ const ADDRESS_SPACE_CAP: &str = "2147483648";
 
 /// Caps the address space of a running process (`prlimit`, util-linux): an allocation past it
 /// fails, and a process that tried to hold an upload whole would abort.
-fn cap_address_space(pid: u32) {
+pub(crate) fn cap_address_space(pid: u32) {
     let status = std::process::Command::new("prlimit")
         .args([
             "--pid",

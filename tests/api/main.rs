@@ -59,4 +59,7 @@ mod typed_text;
 mod warnings;
 mod web;
 mod web_shift;
+mod web_xlsx;
 mod webhooks;
+mod xlsx;
+mod xlsx_memory;
