@@ -174,6 +174,8 @@ codes! {
     TooManyConnections = "too_many_connections",
     /// Give exactly one of two fields.
     OneOfTwo = "one_of_two",
+    /// Give exactly one of several fields (`fields`).
+    OneOfFields = "one_of_fields",
     /// A segment's filter cannot be used (the field names the path in it).
     FilterInvalid = "filter_invalid",
     // ---- why an imported row is invalid (an import report's `invalid[].code`) ----

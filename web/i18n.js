@@ -2,6 +2,8 @@
 // a key missing in one language falls back to English.
 window.OC_I18N = {
   en: {
+    // ---- contacts: search, edit, exports, segment builder (issue 25) ----
+    "code.one_of_fields": "Give exactly one of {fields}.",
     "lang.other": "中文",
     "signin.title": "Sign in",
     "signin.token": "Token",
@@ -475,6 +477,8 @@ window.OC_I18N = {
     "dash.runs_out.later": "beyond the forecast"
   },
   zh: {
+    // ---- contacts: search, edit, exports, segment builder (issue 25) ----
+    "code.one_of_fields": "请只填写以下一项：{fields}。",
     "lang.other": "English",
     "signin.title": "登录",
     "signin.token": "令牌",

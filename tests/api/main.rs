@@ -10,6 +10,8 @@ mod calls;
 mod campaigns;
 mod codes;
 mod contacts;
+mod contacts_export;
+mod contacts_search;
 mod conversions;
 mod counts;
 mod crash;
