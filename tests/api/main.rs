@@ -12,6 +12,7 @@ mod codes;
 mod contacts;
 mod contacts_export;
 mod contacts_search;
+mod contacts_web;
 mod conversions;
 mod counts;
 mod crash;
