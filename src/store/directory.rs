@@ -93,8 +93,11 @@ impl Store {
             Pool::Sqlite(_) => BY_NAME_SQLITE,
             Pool::Postgres(_) => BY_NAME_POSTGRES,
         };
+        // The range starts at the cursor's name on later pages, so each page is a short scan
+        // of the index (Rust compares `str`s by their bytes, as the statements do).
+        let from = prefix.max(after_name.as_str());
         Ok(on_pool!(&self.reads, |p| sqlx::query_as(sql)
-            .bind(prefix)
+            .bind(from)
             .bind(&end)
             .bind(&after_name)
             .bind(after)
