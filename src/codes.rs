@@ -174,6 +174,8 @@ codes! {
     TooManyConnections = "too_many_connections",
     /// Give exactly one of two fields.
     OneOfTwo = "one_of_two",
+    /// Give exactly one of several fields (`fields`).
+    OneOfFields = "one_of_fields",
     /// A segment's filter cannot be used (the field names the path in it).
     FilterInvalid = "filter_invalid",
     /// An .xlsx upload is not a workbook outcall can read (a broken zip, a part missing).

@@ -37,7 +37,7 @@ use super::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(contacts_import, contacts_list))
-        .routes(routes!(contacts_get))
+        .routes(routes!(contacts_get, super::lookup::contacts_update))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,15 +1,11 @@
 //! `GET /v1/campaigns/{id}/outcomes.csv` (a campaign's outcomes for a period) and
 //! `GET /v1/dnc.csv` (the do-not-call list), streamed page by page from the read side so a long
 //! list never sits whole in memory. A cell a spreadsheet would evaluate is written with a
-//! leading `'` (`text::spreadsheet_safe`).
+//! leading `'` (`text::spreadsheet_safe`). `?charset=gb18030` writes them for Excel on Chinese
+//! Windows (see `csv_out`); the outcomes carry the people's attributes as columns.
 
 use crate::codes::Code;
-use axum::{
-    body::Body,
-    extract::State,
-    http::header,
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, response::Response};
 use futures::stream;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,6 +22,7 @@ use crate::{
 use super::{
     AppState,
     auth::{Leads, Require},
+    csv_out::{CharsetParams, OutCharset, csv_download},
     error::{Error, Result},
     extract::{AppPath, AppQuery},
 };
@@ -43,6 +40,26 @@ pub struct ExportParams {
     pub from: Option<String>,
     /// RFC 3339, exclusive; up to now when absent.
     pub to: Option<String>,
+    /// `utf-8` (the default) or `gb18030`.
+    pub charset: Option<String>,
+}
+
+/// Attribute columns an export writes at most (the columns an upload may have).
+pub const MAX_ATTRIBUTE_COLUMNS: i64 = crate::contacts::bounds::MAX_COLUMNS as i64;
+
+/// The header of an attribute column: the key, or `attributes.<key>` (as an upload's mapping
+/// writes it) when the key is also the name of one of the export's own columns.
+pub fn attribute_header(key: &str, own: &[&str]) -> String {
+    if own.contains(&key) {
+        format!("attributes.{key}")
+    } else {
+        key.to_owned()
+    }
+}
+
+/// Writes one record, each cell spreadsheet-safe.
+pub fn write_safe(w: &mut csv::Writer<Vec<u8>>, cells: impl IntoIterator<Item = String>) {
+    let _ = w.write_record(cells.into_iter().map(|c| spreadsheet_safe(&c).into_owned()));
 }
 
 const PAGE: i64 = 1_000;
@@ -56,22 +73,26 @@ fn instant(field: &str, text: Option<&str>, default: Instant) -> Result<Instant>
     }
 }
 
-fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
+const OUTCOME_COLUMNS: [&str; 11] = [
+    "at",
+    "contact_id",
+    "phone",
+    "name",
+    "agent_id",
+    "agent",
+    "disposition",
+    "notes",
+    "script_version",
+    "handle_seconds",
+    "talk_seconds",
+];
+
+fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, keys: &[String], header: bool) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(vec![]);
     if header {
-        let _ = w.write_record([
-            "at",
-            "contact_id",
-            "phone",
-            "name",
-            "agent_id",
-            "agent",
-            "disposition",
-            "notes",
-            "script_version",
-            "handle_seconds",
-            "talk_seconds",
-        ]);
+        let own = OUTCOME_COLUMNS.iter().map(|c| c.to_string());
+        let attrs = keys.iter().map(|k| attribute_header(k, &OUTCOME_COLUMNS));
+        write_safe(&mut w, own.chain(attrs));
     }
     for r in rows {
         let handle = match (r.leased_at, r.lease_expires_at) {
@@ -91,15 +112,19 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
             handle.map(|s| s.to_string()).unwrap_or_default(),
             r.talk_seconds.map(|s| s.to_string()).unwrap_or_default(),
         ];
+        let attrs = keys
+            .iter()
+            .map(|k| r.attributes.0.get(k).cloned().unwrap_or_default());
         // Every cell, not only the free-text ones: the rule is the contract's, whatever the column.
-        let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
+        write_safe(&mut w, cells.into_iter().chain(attrs));
     }
     w.into_inner().unwrap_or_default()
 }
 
 /// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version, the
-/// call's handle time (hand-out to outcome, or to the lease's end for a late outcome) and the
-/// talk time its agent's phone system reported.
+/// call's handle time (hand-out to outcome, or to the lease's end for a late outcome), the
+/// talk time its agent's phone system reported, then one column per attribute key the
+/// campaign's people carry (the first 200, in code point order; the person's values now).
 #[utoipa::path(get, path = "/v1/campaigns/{id}/outcomes.csv", tag = "stats", params(("id" = i64, Path), ExportParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
@@ -115,12 +140,18 @@ async fn campaigns_outcomes_csv(
     if from > to {
         return Err(Error::bad("from", crate::http::stats::reversed()));
     }
+    let charset = OutCharset::parse(p.charset.as_deref())?;
+    let keys = state
+        .reads
+        .campaign_attribute_keys(id, MAX_ATTRIBUTE_COLUMNS)
+        .await?;
     let tz = campaign.tz();
     let store: Reads = state.reads.clone();
     // State: (cursor, first page?, finished?); the cursor starts just before `from`.
     let start = (from.plus_millis(-1), i64::MAX);
     let body = stream::unfold((start, true, false), move |(after, first, done)| {
         let store = store.clone();
+        let keys = keys.clone();
         async move {
             if done {
                 return None;
@@ -129,7 +160,7 @@ async fn campaigns_outcomes_csv(
                 Ok(rows) => {
                     let last = rows.last().map(|r| (r.at, r.id)).unwrap_or(after);
                     let finished = (rows.len() as i64) < PAGE;
-                    let bytes = csv_page(&rows, tz, first);
+                    let bytes = csv_page(&rows, tz, &keys, first);
                     Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))
                 }
                 Err(e) => {
@@ -142,15 +173,8 @@ async fn campaigns_outcomes_csv(
             }
         }
     });
-    let name = format!("attachment; filename=\"campaign-{id}-outcomes.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, name),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+    let name = format!("campaign-{id}-outcomes.csv");
+    Ok(csv_download(&name, charset, body))
 }
 
 fn dnc_page(rows: &[DncEntry], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
@@ -171,10 +195,15 @@ fn dnc_page(rows: &[DncEntry], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
 }
 
 /// The do-not-call list as CSV (phone, reason, who listed it, when), in phone order.
-#[utoipa::path(get, path = "/v1/dnc.csv", tag = "dnc",
+#[utoipa::path(get, path = "/v1/dnc.csv", tag = "dnc", params(CharsetParams),
     responses((status = 200, content_type = "text/csv", body = String)),
     security(("bearer" = [])))]
-async fn dnc_csv(_auth: Require<Leads>, State(state): State<AppState>) -> Result<Response> {
+async fn dnc_csv(
+    _auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppQuery(p): AppQuery<CharsetParams>,
+) -> Result<Response> {
+    let charset = OutCharset::parse(p.charset.as_deref())?;
     let tz = state.tz();
     let store: Reads = state.reads.clone();
     // State: (the last phone written, first page?, finished?).
@@ -201,15 +230,5 @@ async fn dnc_csv(_auth: Require<Leads>, State(state): State<AppState>) -> Result
             }
         }
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"dnc.csv\"".to_owned(),
-            ),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+    Ok(csv_download("dnc.csv", charset, body))
 }

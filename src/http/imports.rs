@@ -5,8 +5,7 @@ use crate::codes::Code;
 use axum::{
     Json,
     extract::{Request, State},
-    http::header,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +19,7 @@ use crate::{
 use super::{
     AppState,
     auth::{Leads, Require},
+    csv_out::{CharsetParams, OutCharset, csv_download},
     error::{Error, Result},
     extract::{AppPath, AppQuery, idle_limited},
 };
@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// An import's invalid rows as CSV (`row,value,code,reason`), to fix and upload again: the
 /// rows the report lists (the first 1,000), each cell spreadsheet-safe (a value may start
 /// with `=`). The body is bounded: 1,000 rows of at most 100 + 160 characters.
-#[utoipa::path(get, path = "/v1/imports/{id}/invalid.csv", tag = "contacts", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/v1/imports/{id}/invalid.csv", tag = "contacts", params(("id" = i64, Path), CharsetParams),
     responses((status = 200, content_type = "text/csv", body = String),
         (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
@@ -42,7 +42,9 @@ async fn imports_invalid_csv(
     _auth: Require<Leads>,
     State(state): State<AppState>,
     AppPath(id): AppPath<ImportId>,
+    AppQuery(p): AppQuery<CharsetParams>,
 ) -> Result<Response> {
+    let charset = OutCharset::parse(p.charset.as_deref())?;
     state.reads.import_get(id).await?;
     let rows = state.reads.import_invalid(id, LIST_INVALID).await?;
     let mut w = csv::Writer::from_writer(vec![]);
@@ -57,15 +59,9 @@ async fn imports_invalid_csv(
         let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
     }
     let body = w.into_inner().unwrap_or_default();
-    let name = format!("attachment; filename=\"import-{id}-invalid.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, name),
-        ],
-        body,
-    )
-        .into_response())
+    let name = format!("import-{id}-invalid.csv");
+    let page = futures::stream::once(async move { Ok(body) });
+    Ok(csv_download(&name, charset, page))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

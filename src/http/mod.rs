@@ -28,11 +28,13 @@ pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod conversions;
+pub mod csv_out;
 pub mod dnc;
 pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod export_contacts;
 pub mod extract;
 pub mod floor;
 pub mod follow_ups;
@@ -117,6 +119,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(targets::router())
         .merge(events::router())
         .merge(export::router())
+        .merge(export_contacts::router())
         .merge(conversions::router())
         .merge(webhooks::router())
 }

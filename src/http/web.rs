@@ -52,6 +52,8 @@ static ASSETS: &[Asset] = &[
     asset!("people.js", JS),
     asset!("catalog.js", JS),
     asset!("lists.js", JS),
+    asset!("contacts.js", JS),
+    asset!("segments.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
     asset!("favicon.svg", SVG),

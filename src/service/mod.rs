@@ -22,6 +22,7 @@ pub mod agent_states;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
+pub mod contact_edit;
 pub mod conversions;
 pub mod deliveries;
 pub mod dnc;

@@ -83,6 +83,8 @@ reads! {
     fn contacts_by_external_id(
         external_id: &str, after: ContactId, limit: i64
     ) -> Result<Vec<ContactRow>>;
+    fn campaign_attribute_keys(campaign: CampaignId, limit: i64) -> Result<Vec<String>>;
+    fn contacts_by_name(prefix: &str, after: ContactId, limit: i64) -> Result<Vec<ContactRow>>;
     fn contact_memberships(id: ContactId) -> Result<Vec<MembershipRow>>;
     fn contact_history(id: ContactId) -> Result<Vec<HistoryRow>>;
     fn dnc_list(after: &str, limit: i64) -> Result<Vec<DncEntry>>;

@@ -119,6 +119,8 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("DELETE", "/v1/targets/{id}", &["lead"]),
     ("GET", "/v1/campaigns/{id}/outcomes.csv", &["lead"]),
     ("GET", "/v1/dnc.csv", &["lead"]),
+    ("GET", "/v1/campaigns/{id}/contacts.csv", &["lead"]),
+    ("PATCH", "/v1/contacts/{id}", &["lead"]),
     ("POST", "/v1/conversions", &["integration"]),
     ("GET", "/v1/stats/funnel", &["lead", "supervisor", "viewer"]),
     (
