@@ -42,10 +42,9 @@ const COLUMNS: [&str; 10] = [
 ];
 
 /// The `list` column: the name of the list (import or segment addition) the entry came in
-/// with. HOOK for the lists work (issue 25 item 4): entries do not know their list yet, so the
-/// column is empty; fill it here (and carry the list's name in `EntryRow`) once they do.
-fn list_cell(_entry: &EntryRow) -> String {
-    String::new()
+/// with; empty for entries older than lists.
+fn list_cell(entry: &EntryRow) -> String {
+    entry.list_name.clone().unwrap_or_default()
 }
 
 fn page(rows: &[EntryRow], tz: chrono_tz::Tz, keys: &[String], header: bool) -> Vec<u8> {

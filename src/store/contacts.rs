@@ -30,6 +30,8 @@ pub struct EntryRow {
     pub attempts: i64,
     pub next_attempt_at: Instant,
     pub last_disposition: Option<Disposition>,
+    /// The list that added the person to the campaign (none for entries older than lists).
+    pub list_name: Option<String>,
 }
 
 /// A contact (the person).
@@ -187,8 +189,10 @@ const ENTRIES_ZONE: &str = "UPDATE campaign_contacts SET zone = (SELECT k.timezo
 // A page of a campaign's contacts: each filter its own statement, so each is a range scan of
 // an index in entry order (cc_by_campaign, cc_list) whatever the campaign's size.
 const ENTRIES: &str = "SELECT e.id AS entry_id, k.id, k.phone, k.name, k.timezone, k.attributes, k.external_id, \
-       e.state, e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition \
-     FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id ";
+       e.state, e.priority, e.owner_agent, e.attempts, e.next_attempt_at, e.last_disposition, \
+       l.name AS list_name \
+     FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id \
+     LEFT JOIN lists l ON l.id = e.list_id ";
 const ALL_STATES: &str = "WHERE e.campaign_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3";
 const IN_STATE: &str =
     "WHERE e.campaign_id = $1 AND e.state = $4 AND e.id > $2 ORDER BY e.id LIMIT $3";

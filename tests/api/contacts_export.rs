@@ -77,6 +77,10 @@ async fn a_campaigns_people_download_with_where_each_stands_and_their_attributes
         .find(|r| r[0] == "'+8613800138000")
         .expect(&text);
     assert_eq!(zhang[1], "张伟");
+    assert!(
+        zhang[8].starts_with("upload "),
+        "the list the upload made, named for its time: {text}"
+    );
     assert_eq!(zhang[10], "'=1+2", "a formula is escaped: {text}");
     assert_eq!(zhang[11], "全球通");
     assert_eq!(zhang[12], "上海");
