@@ -10,6 +10,7 @@ mod calls;
 mod campaigns;
 mod codes;
 mod contacts;
+mod business;
 mod conversions;
 mod counts;
 mod crash;

@@ -1,0 +1,119 @@
+//! Conversions reaching the business: a `conversion` webhook event written with the conversion,
+//! a nightly billing file of conversions, targets counting activations, the activation rate
+//! beside the acceptance rate, and segments that mean a billing conversion by "converted".
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    conversions::{TWO_DAYS_LATER, a_sale_and_a_refusal, report},
+    helpers::{Backend, TestApp},
+    webhooks::Receiver,
+};
+
+mod bulk;
+
+/// The app with loopback allowed for webhooks and a quick deliverer.
+async fn allowing_loopback(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |c| {
+        c.webhook_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        c.webhook_poll_ms = 50;
+    })
+    .await
+}
+
+async fn subscribe(app: &TestApp, url: &str, include_phone: bool) {
+    app.post(
+        "/v1/webhooks",
+        app.admin(),
+        json!({"url": url, "events": ["conversion"], "include_phone": include_phone}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+}
+
+async fn a_subscriber_receives_each_conversion_with_its_attribution_and_no_phone_unless_asked(
+    app: TestApp,
+) {
+    let plain = Receiver::start(Duration::ZERO).await;
+    let phones = Receiver::start(Duration::ZERO).await;
+    subscribe(&app, &plain.url(), false).await;
+    subscribe(&app, &phones.url(), true).await;
+    let (campaign, offer, agent, accepted) = a_sale_and_a_refusal(&app).await;
+    let billing = app.token("integration").await;
+    let sold = app
+        .post(
+            "/v1/conversions",
+            &billing,
+            report("13800138000", &offer, TWO_DAYS_LATER, "BILL-1"),
+        )
+        .await;
+    sold.expect(StatusCode::CREATED);
+    // The same reference again is no new event.
+    app.post(
+        "/v1/conversions",
+        &billing,
+        report("13800138000", &offer, TWO_DAYS_LATER, "BILL-1"),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.post(
+        "/v1/conversions",
+        &billing,
+        json!({"external_id": "NOT-OURS-7", "offer": offer, "occurred_at": TWO_DAYS_LATER,
+               "reference": "BILL-2"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+
+    let got = app
+        .eventually(20, "two conversion events", || async {
+            let got = plain.received();
+            (got.len() >= 2).then_some(got)
+        })
+        .await;
+    let events: Vec<Value> = got.iter().map(|r| r.json()).collect();
+    let first = events
+        .iter()
+        .find(|e| e["data"]["reference"] == "BILL-1")
+        .expect("BILL-1 announced");
+    assert_eq!(first["type"], "conversion");
+    let d = &first["data"];
+    assert_eq!(d["conversion"], sold.body["id"]);
+    assert!(d["contact"].is_i64(), "{d}");
+    assert_eq!(d["external_id"], "CRM-8000");
+    assert_eq!(d["offer"], offer.as_str());
+    assert_eq!(d["attributed_to"]["call"], accepted);
+    assert_eq!(d["attributed_to"]["agent"], agent);
+    assert_eq!(d["attributed_to"]["campaign"], campaign);
+    assert!(d.get("phone").is_none(), "no phone unless asked for: {d}");
+    assert!(!got.iter().any(|r| r.body.contains("13800138000")));
+    let organic = events
+        .iter()
+        .find(|e| e["data"]["reference"] == "BILL-2")
+        .expect("BILL-2 announced");
+    assert_eq!(organic["data"]["attributed_to"], Value::Null);
+    assert_eq!(organic["data"]["contact"], Value::Null);
+    assert_eq!(organic["data"]["external_id"], "NOT-OURS-7");
+
+    let with_phone = app
+        .eventually(20, "the events with phones", || async {
+            let got = phones.received();
+            (got.len() >= 2).then_some(got)
+        })
+        .await;
+    let sale = with_phone
+        .iter()
+        .map(|r| r.json())
+        .find(|e| e["data"]["reference"] == "BILL-1")
+        .unwrap();
+    assert_eq!(sale["data"]["phone"], "+8613800138000");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(plain.received().len(), 2, "one event per conversion");
+}
+
+crate::on_both_backends!(start = super::allowing_loopback;
+    a_subscriber_receives_each_conversion_with_its_attribution_and_no_phone_unless_asked,
+);
