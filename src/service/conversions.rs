@@ -39,6 +39,17 @@ impl Service {
     /// recorded it (false: the reference was reported before).
     #[tracing::instrument(skip_all)]
     pub async fn record_conversion(&self, r: Reported) -> Result<(ConversionRow, bool)> {
+        let new = self.resolve_conversion(r).await?;
+        let window = self.config.attribution_window.as_secs() * 1000;
+        Ok(self
+            .store
+            .conversion_record(&new, window, self.now())
+            .await?)
+    }
+
+    /// A reported conversion checked and resolved: its offer, and the person when outcall
+    /// knows them (a person it does not know is still a conversion: organic).
+    pub async fn resolve_conversion(&self, r: Reported) -> Result<NewConversion> {
         let reference = r.reference.trim();
         if reference.is_empty() || reference.chars().count() > MAX_REFERENCE {
             return Err(Invalid::field(
@@ -95,10 +106,6 @@ impl Service {
             occurred_at: r.occurred_at,
             external_id,
         };
-        let window = self.config.attribution_window.as_secs() * 1000;
-        Ok(self
-            .store
-            .conversion_record(&new, window, self.now())
-            .await?)
+        Ok(new)
     }
 }

@@ -22,6 +22,7 @@ pub mod agent_states;
 pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
+pub mod conversion_import;
 pub mod conversions;
 pub mod deliveries;
 pub mod dnc;

@@ -114,6 +114,87 @@ async fn a_subscriber_receives_each_conversion_with_its_attribution_and_no_phone
     assert_eq!(plain.received().len(), 2, "one event per conversion");
 }
 
-crate::on_both_backends!(start = super::allowing_loopback;
+async fn targets_count_the_activations_billing_attributed_to_their_campaign_and_agent(
+    app: TestApp,
+) {
+    let (campaign, offer, agent, _) = a_sale_and_a_refusal(&app).await;
+    let billing = app.token("integration").await;
+    // One sale attributed to the campaign's agent, one organic.
+    for (phone, reference) in [("13800138000", "B-1"), ("13999999999", "B-2")] {
+        app.post(
+            "/v1/conversions",
+            &billing,
+            report(phone, &offer, TWO_DAYS_LATER, reference),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    }
+    let lead = app.token("lead").await;
+    for (scope, id) in [("campaign", campaign), ("agent", agent)] {
+        let t = app
+            .post(
+                "/v1/targets",
+                &lead,
+                json!({"scope": scope, "scope_id": id, "period": "2026-11",
+                       "metric": "activations", "goal": 4}),
+            )
+            .await;
+        t.expect(StatusCode::CREATED);
+        assert_eq!(t.body["metric"], "activations");
+        assert_eq!(
+            (&t.body["actual"], &t.body["gap"]),
+            (&json!(1), &json!(3)),
+            "{scope}: {}",
+            t.text
+        );
+    }
+    // The month after counts none of them.
+    let next = app
+        .post(
+            "/v1/targets",
+            &lead,
+            json!({"scope": "campaign", "scope_id": campaign, "period": "2026-12",
+                   "metric": "activations", "goal": 4}),
+        )
+        .await;
+    next.expect(StatusCode::CREATED);
+    assert_eq!(next.body["actual"], 0, "{}", next.text);
+}
+
+async fn converted_means_a_conversion_billing_reported_not_an_accepted_outcome(app: TestApp) {
+    let (_, offer, _, _) = a_sale_and_a_refusal(&app).await;
+    let lead = app.token("lead").await;
+    let preview = async |filter: Value| {
+        let r = app
+            .post("/v1/segments/preview", &lead, json!({ "filter": filter }))
+            .await;
+        r.expect(StatusCode::OK);
+        r.body
+    };
+    let before = preview(json!({ "converted": offer })).await;
+    assert_eq!(
+        before["count"], 0,
+        "an accepted outcome is a promise: {before}"
+    );
+    // The person who declined the call bought it anyway.
+    let billing = app.token("integration").await;
+    app.post(
+        "/v1/conversions",
+        &billing,
+        report("13800138001", &offer, TWO_DAYS_LATER, "B-9"),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let after = preview(json!({ "converted": offer })).await;
+    assert_eq!(after["count"], 1, "{after}");
+    assert_eq!(after["sample"][0]["phone"], "+8613800138001", "{after}");
+}
+
+crate::on_both_backends!(
+    targets_count_the_activations_billing_attributed_to_their_campaign_and_agent,
+    converted_means_a_conversion_billing_reported_not_an_accepted_outcome,
+);
+
+crate::on_both_backends!(start = super::allowing_loopback; mod webhook_sqlite, webhook_postgres;
     a_subscriber_receives_each_conversion_with_its_attribution_and_no_phone_unless_asked,
 );
