@@ -472,7 +472,12 @@ window.OC_I18N = {
     "dash.campaigns.note": "calls and conversions: all time",
     "dash.callable_now": "Callable now",
     "dash.runs_out": "List runs out",
-    "dash.runs_out.later": "beyond the forecast"
+    "dash.runs_out.later": "beyond the forecast",
+    // business: activation rate (conversions billing reported) beside acceptance
+    "metric.activations": "Activations",
+    "dash.activation_rate": "Activation rate",
+    "agent.activation_rate": "Activated · month",
+    "agent.activation_rate.note": "Of your accepted calls this month, the share billing has activated"
   },
   zh: {
     "lang.other": "English",
@@ -945,6 +950,11 @@ window.OC_I18N = {
     "dash.campaigns.note": "通话与成交：累计",
     "dash.callable_now": "当前可拨",
     "dash.runs_out": "名单用完",
-    "dash.runs_out.later": "超出预测范围"
+    "dash.runs_out.later": "超出预测范围",
+    // business: activation rate (conversions billing reported) beside acceptance
+    "metric.activations": "开通",
+    "dash.activation_rate": "开通率",
+    "agent.activation_rate": "本月开通率",
+    "agent.activation_rate.note": "本月你成交的客户中，计费系统已开通的比例"
   }
 };

@@ -190,7 +190,60 @@ async fn converted_means_a_conversion_billing_reported_not_an_accepted_outcome(a
     assert_eq!(after["sample"][0]["phone"], "+8613800138001", "{after}");
 }
 
+async fn the_activation_rate_stands_beside_the_acceptance_rate_for_campaign_and_agent(
+    app: TestApp,
+) {
+    let campaign = app
+        .running_campaign(json!({}), "phone\n13800138010\n13800138011\n")
+        .await;
+    let offer = app
+        .get(&format!("/v1/campaigns/{campaign}"), app.admin())
+        .await
+        .body["offer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, agent) = app.agent("李雷", None).await;
+    let viewer = app.token("viewer").await;
+    let before = app
+        .get(&format!("/v1/stats/campaigns/{campaign}"), &viewer)
+        .await;
+    before.expect(StatusCode::OK);
+    assert_eq!(before.body["activation_rate"], Value::Null, "{}", before.text);
+    for _ in 0..2 {
+        app.call_through(&agent, "accepted").await;
+        app.advance(60);
+    }
+    let billing = app.token("integration").await;
+    app.post(
+        "/v1/conversions",
+        &billing,
+        report("13800138011", &offer, TWO_DAYS_LATER, "A-1"),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let stats = app
+        .get(&format!("/v1/stats/campaigns/{campaign}"), &viewer)
+        .await;
+    stats.expect(StatusCode::OK);
+    assert_eq!(
+        (&stats.body["conversions"], &stats.body["activated"], &stats.body["activation_rate"]),
+        (&json!(2), &json!(1), &json!(0.5)),
+        "{}",
+        stats.text
+    );
+    let me = app.get("/v1/agents/me/stats", &agent).await;
+    me.expect(StatusCode::OK);
+    assert_eq!(
+        me.body["month"],
+        json!({"accepted": 2, "activated": 1, "activation_rate": 0.5}),
+        "{}",
+        me.text
+    );
+}
+
 crate::on_both_backends!(
+    the_activation_rate_stands_beside_the_acceptance_rate_for_campaign_and_agent,
     targets_count_the_activations_billing_attributed_to_their_campaign_and_agent,
     converted_means_a_conversion_billing_reported_not_an_accepted_outcome,
 );
