@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    ids::{AgentId, CallId, CampaignId, ConversionId, OfferId},
     contacts::charset::Charset,
+    ids::{AgentId, CallId, CampaignId, ConversionId, OfferId},
     service::{
         conversion_import::ConversionReport,
         conversions::{Reported, Who},
@@ -138,7 +138,18 @@ async fn conversions_create(
         let report = state.import_conversions(body, charset, &auth.0).await?;
         return Ok((StatusCode::OK, Json(report)).into_response());
     }
-    let bytes = body_bytes(req, &state).await?;
+    // The route is an upload's (no overall deadline) for its CSV form: a report in JSON keeps
+    // the deadline every other request has.
+    let limit = state.config.request_timeout.std();
+    let Ok(answer) = tokio::time::timeout(limit, report_one(&state, req)).await else {
+        return Ok(StatusCode::REQUEST_TIMEOUT.into_response());
+    };
+    answer
+}
+
+/// One conversion reported as JSON.
+async fn report_one(state: &AppState, req: Request) -> Result<Response> {
+    let bytes = body_bytes(req, state).await?;
     let body: ReportConversion = parse_json(&bytes)?;
     let who = match (body.phone, body.external_id) {
         (Some(phone), None) => Who::Phone(phone),
@@ -165,7 +176,7 @@ async fn conversions_create(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(view(&state, row))).into_response())
+    Ok((status, Json(view(state, row))).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

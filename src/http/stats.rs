@@ -378,13 +378,23 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
     let (month_start, month_end) = (Instant::from_utc(month_start), Instant::from_utc(month_end));
     let month = state
         .reads
-        .tally_range(GroupBy::Agent, &filter, month_start.hour(), now.hour_ceil() + 1)
+        .tally_range(
+            GroupBy::Agent,
+            &filter,
+            month_start.hour(),
+            now.hour_ceil() + 1,
+        )
         .await?
         .remove(&agent.get())
         .unwrap_or_default();
     let activated = state
         .reads
-        .activations(TargetScope::Agent, &agent.to_string(), month_start, month_end)
+        .activations(
+            TargetScope::Agent,
+            &agent.to_string(),
+            month_start,
+            month_end,
+        )
         .await?;
     Ok(Json(MyStats {
         date: now.utc().with_timezone(&tz).date_naive().to_string(),

@@ -27,7 +27,10 @@ use crate::{
     validate::FieldError,
 };
 
-use super::{Error, Result, Service, conversions::{Reported, Who}};
+use super::{
+    Error, Result, Service,
+    conversions::{Reported, Who},
+};
 
 /// Rows recorded per transaction.
 pub const CHUNK: usize = 1_000;
@@ -110,9 +113,8 @@ fn row(fields: &[&[u8]], c: &Columns) -> std::result::Result<Reported, RowError>
         }
     };
     let at = cell(Some(c.occurred_at)).unwrap_or_default();
-    let occurred_at = Instant::parse_rfc3339(&at).map_err(|e| {
-        RowError::new(Code::TimeInvalid, format!("occurred_at {e}")).value(&at)
-    })?;
+    let occurred_at = Instant::parse_rfc3339(&at)
+        .map_err(|e| RowError::new(Code::TimeInvalid, format!("occurred_at {e}")).value(&at))?;
     Ok(Reported {
         who,
         offer: cell(Some(c.offer)).unwrap_or_default(),
@@ -360,4 +362,3 @@ impl Service {
         Ok(self.store.audit(by, self.now(), &change).await?)
     }
 }
-

@@ -10,10 +10,7 @@ use crate::{
     time::Instant,
 };
 
-use super::{
-    Result, Store, Tx,
-    webhooks::Announcement,
-};
+use super::{Result, Store, Tx, webhooks::Announcement};
 use crate::webhooks::WebhookEvent;
 
 /// The `conversion` webhook event of a conversion just recorded: the contact and its external

@@ -209,7 +209,12 @@ async fn the_activation_rate_stands_beside_the_acceptance_rate_for_campaign_and_
         .get(&format!("/v1/stats/campaigns/{campaign}"), &viewer)
         .await;
     before.expect(StatusCode::OK);
-    assert_eq!(before.body["activation_rate"], Value::Null, "{}", before.text);
+    assert_eq!(
+        before.body["activation_rate"],
+        Value::Null,
+        "{}",
+        before.text
+    );
     for _ in 0..2 {
         app.call_through(&agent, "accepted").await;
         app.advance(60);
@@ -227,7 +232,11 @@ async fn the_activation_rate_stands_beside_the_acceptance_rate_for_campaign_and_
         .await;
     stats.expect(StatusCode::OK);
     assert_eq!(
-        (&stats.body["conversions"], &stats.body["activated"], &stats.body["activation_rate"]),
+        (
+            &stats.body["conversions"],
+            &stats.body["activated"],
+            &stats.body["activation_rate"]
+        ),
         (&json!(2), &json!(1), &json!(0.5)),
         "{}",
         stats.text

@@ -217,7 +217,10 @@ async fn segments_select_on_both_backends_what_they_mean_in_memory(app: TestApp)
             // Billing reports an activation, hours before now, of anyone (called or not).
             let phone = phones[rng.below(PEOPLE as u64) as usize].clone();
             let offer = rng.pick(&["5G-PLUS", "BROADBAND"]).to_owned();
-            let at = app.clock.now().plus_millis(-(rng.below(40) as i64) * 3_600_000);
+            let at = app
+                .clock
+                .now()
+                .plus_millis(-(rng.below(40) as i64) * 3_600_000);
             let text = json!(at.rfc3339(chrono_tz::UTC));
             // As stored: the instant the text names.
             let at = instant(&text);

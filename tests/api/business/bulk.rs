@@ -10,8 +10,14 @@ use crate::{
 };
 
 async fn upload(app: &TestApp, token: &str, csv: String) -> outcall_client::Reply {
-    app.raw(Method::POST, "/v1/conversions", Some(token), "text/csv", csv)
-        .await
+    app.raw(
+        Method::POST,
+        "/v1/conversions",
+        Some(token),
+        "text/csv",
+        csv,
+    )
+    .await
 }
 
 async fn a_billing_file_records_its_good_rows_and_reports_the_rest(app: TestApp) {
@@ -34,8 +40,18 @@ async fn a_billing_file_records_its_good_rows_and_reports_the_rest(app: TestApp)
     r.expect(StatusCode::OK);
     let b = &r.body;
     assert_eq!(
-        (&b["total"], &b["accepted"], &b["duplicates"], &b["attributed"]),
-        (&Value::from(9), &Value::from(3), &Value::from(1), &Value::from(1)),
+        (
+            &b["total"],
+            &b["accepted"],
+            &b["duplicates"],
+            &b["attributed"]
+        ),
+        (
+            &Value::from(9),
+            &Value::from(3),
+            &Value::from(1),
+            &Value::from(1)
+        ),
         "{}",
         r.text
     );
@@ -77,9 +93,7 @@ async fn a_billing_file_records_its_good_rows_and_reports_the_rest(app: TestApp)
         .await;
     assert_eq!(funnel.body["activated"], 1, "{}", funnel.text);
 
-    let audit = app
-        .get("/v1/audit?entity=conversion", app.admin())
-        .await;
+    let audit = app.get("/v1/audit?entity=conversion", app.admin()).await;
     audit.expect(StatusCode::OK);
     let entry = &audit.body["items"][0];
     assert_eq!(entry["action"], "import", "{}", audit.text);
@@ -89,21 +103,38 @@ async fn a_billing_file_records_its_good_rows_and_reports_the_rest(app: TestApp)
 async fn a_billing_file_without_its_columns_is_refused_naming_the_column(app: TestApp) {
     let billing = app.token("integration").await;
     for (csv, field) in [
-        ("phone,offer,occurred_at\n13800138000,X,2026-11-27T12:00:00+08:00\n", "reference"),
-        ("name,offer,occurred_at,reference\nA,X,2026-11-27T12:00:00+08:00,R\n", "phone"),
+        (
+            "phone,offer,occurred_at\n13800138000,X,2026-11-27T12:00:00+08:00\n",
+            "reference",
+        ),
+        (
+            "name,offer,occurred_at,reference\nA,X,2026-11-27T12:00:00+08:00,R\n",
+            "phone",
+        ),
         ("", "body"),
     ] {
         let r = upload(&app, &billing, csv.to_owned()).await;
-        assert!(r.status.is_client_error(), "{field}: {} {}", r.status, r.text);
+        assert!(
+            r.status.is_client_error(),
+            "{field}: {} {}",
+            r.status,
+            r.text
+        );
         assert!(r.text.contains(field), "{field}: {}", r.text);
     }
     let lead = app.token("lead").await;
     upload(&app, &lead, "phone\n".into())
         .await
         .expect(StatusCode::FORBIDDEN);
-    app.raw(Method::POST, "/v1/conversions", Some(&billing), "application/xml", "<a/>")
-        .await
-        .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    app.raw(
+        Method::POST,
+        "/v1/conversions",
+        Some(&billing),
+        "application/xml",
+        "<a/>",
+    )
+    .await
+    .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 crate::on_both_backends!(
