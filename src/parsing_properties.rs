@@ -185,6 +185,7 @@ proptest! {
         let person = segments::Person {
             attributes: [(a.clone(), b.clone()), (b.clone(), c.clone())].into_iter().collect(),
             outcomes: vec![],
+            conversions: vec![],
             memberships: vec![],
         };
         match segments::parse(&filters[n], "filter") {

@@ -171,6 +171,9 @@
       $("#p-attempts").textContent = OC.num(me.attempts);
       $("#p-reached").textContent = OC.num(me.reached);
       $("#p-conversions").textContent = OC.num(me.conversions);
+      // Of this month's accepted, how many billing activated.
+      const m = me.month;
+      $("#p-activation-rate").textContent = m && m.activation_rate != null ? OC.pct(m.activation_rate) : "–";
       const box = $("#p-targets");
       box.replaceChildren(...me.targets.map((tg) => {
         // Whose target it is: the agent's own, its team's, or a campaign's.

@@ -40,13 +40,14 @@
     const from = q(todayStart());
     const to = q(new Date());
     try {
-      const [offers, month, floor, agents, campaigns, series] = await Promise.all([
+      const [offers, month, floor, agents, campaigns, series, funnel] = await Promise.all([
         api("GET", `/v1/stats/offers?from=${from}&to=${to}`),
         api("GET", `/v1/stats/offers?from=${q(monthStart())}&to=${to}`),
         optional(api("GET", "/v1/floor")),
         api("GET", `/v1/stats/agents?from=${from}&to=${to}`),
         api("GET", "/v1/campaigns?limit=100"),
         api("GET", `/v1/stats/timeseries?bucket=hour&from=${q(new Date(Date.now() - 12 * 3600e3))}&to=${to}&timezone=${encodeURIComponent(OC.browserZone)}`),
+        optional(api("GET", `/v1/stats/funnel?from=${q(monthStart())}`)),
       ]);
       const live = campaigns.items.filter((c) => c.status !== "completed" && c.status !== "draft");
       const [stats, funnels, forecasts] = await Promise.all([
@@ -56,6 +57,8 @@
       ]);
       showError($("#error"), null);
       renderKpis(offers.items, month.items);
+      // Of this month's accepted, how many billing activated.
+      $("#k-activation-rate").textContent = funnel && funnel.activation_rate != null ? OC.pct(funnel.activation_rate) : "–";
       renderStates(floor);
       renderOffers(offers.items);
       renderLeaders(agents.items);
@@ -151,6 +154,7 @@
         h("td", { class: "num", text: OC.num(s.attempts) }),
         h("td", { class: "num", dataset: { conversions: c.id }, text: OC.num(s.conversions) }),
         h("td", { class: "num", text: OC.pct(s.conversion_rate) }),
+        h("td", { class: "num", dataset: { activationRate: c.id }, text: s.activation_rate != null ? OC.pct(s.activation_rate) : "–" }),
         targetCell(s.target));
     }));
   }

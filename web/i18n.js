@@ -571,7 +571,12 @@ window.OC_I18N = {
     "lists.switched.off": "{name}: its contacts are no longer called",
     "lists.remove": "Remove untouched contacts",
     "lists.remove.confirm": "Remove every contact of {name} that was never called? Contacts already called stay.",
-    "lists.removed": "{name}: {n} contacts removed"
+    "lists.removed": "{name}: {n} contacts removed",
+    // business: activation rate (conversions billing reported) beside acceptance
+    "metric.activations": "Activations",
+    "dash.activation_rate": "Activation rate",
+    "agent.activation_rate": "Activated · month",
+    "agent.activation_rate.note": "Of your accepted calls this month, the share billing has activated"
   },
   zh: {
     // ---- contacts: search, edit, exports, segment builder (issue 25) ----
@@ -1143,6 +1148,11 @@ window.OC_I18N = {
     "lists.switched.off": "“{name}”：已停止拨打",
     "lists.remove": "移除未拨打的联系人",
     "lists.remove.confirm": "移除名单“{name}”中所有从未拨打过的联系人？已拨打过的联系人会保留。",
-    "lists.removed": "“{name}”：已移除 {n} 个联系人"
+    "lists.removed": "“{name}”：已移除 {n} 个联系人",
+    // business: activation rate (conversions billing reported) beside acceptance
+    "metric.activations": "开通",
+    "dash.activation_rate": "开通率",
+    "agent.activation_rate": "本月开通率",
+    "agent.activation_rate.note": "本月你成交的客户中，计费系统已开通的比例"
   }
 };

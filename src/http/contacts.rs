@@ -152,7 +152,7 @@ pub fn upload_options(req: &Request, params: UploadParams) -> Result<UploadOptio
 }
 
 /// The `charset=` parameter of the request's content type, if any.
-fn charset_param(req: &Request) -> Option<String> {
+pub fn charset_param(req: &Request) -> Option<String> {
     let ct = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;

@@ -4,13 +4,22 @@
 use crate::codes::Code;
 use std::collections::HashMap;
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Request, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    contacts::charset::Charset,
     ids::{AgentId, CallId, CampaignId, ConversionId, OfferId},
-    service::conversions::{Reported, Who},
+    service::{
+        conversion_import::ConversionReport,
+        conversions::{Reported, Who},
+    },
     store::conversions::{ConversionRow, FunnelFilter, Stage},
     time::Instant,
 };
@@ -19,7 +28,7 @@ use super::{
     AppState,
     auth::{Integrators, LeadsAndViewers, Require},
     error::{Error, Result},
-    extract::{AppJson, AppQuery},
+    extract::{AppQuery, body_bytes, idle_limited, is_json, parse_json},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -81,17 +90,67 @@ fn view(state: &AppState, c: ConversionRow) -> ConversionView {
     }
 }
 
-/// Report a conversion (an activation billing saw). 201 the first time, 200 with the first
-/// answer for a reference reported before.
-#[utoipa::path(post, path = "/v1/conversions", tag = "stats", request_body = ReportConversion,
+/// Report a conversion (an activation billing saw): JSON, 201 the first time, 200 with the
+/// first answer for a reference reported before; or a billing file (`text/csv`, columns
+/// `phone|external_id, offer, occurred_at, reference`; `charset=` as for contacts), read as it
+/// streams in and recorded in transactions of 1,000 rows, answered with its report.
+#[utoipa::path(post, path = "/v1/conversions", tag = "stats",
+    request_body(content((ReportConversion = "application/json"),
+        (String = "text/csv", example = "phone,offer,occurred_at,reference\n13800138000,5G-PLUS,2026-11-27T12:00:00+08:00,BILL-1\n"))),
     responses((status = 201, body = ConversionView), (status = 200, body = ConversionView),
-        (status = 422, body = super::error::Problem)),
+        (status = 200, body = ConversionReport, description = "a CSV file's report"),
+        (status = 415, body = super::error::Problem), (status = 422, body = super::error::Problem)),
     security(("bearer" = [])))]
 async fn conversions_create(
-    _auth: Require<Integrators>,
+    auth: Require<Integrators>,
     State(state): State<AppState>,
-    AppJson(body): AppJson<ReportConversion>,
-) -> Result<(StatusCode, Json<ConversionView>)> {
+    req: Request,
+) -> Result<Response> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if !is_json(ct.as_deref()) {
+        let mime = ct
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !matches!(mime.as_str(), "text/csv" | "application/csv" | "text/plain") {
+            return Err(Error::UnsupportedMediaType(
+                "send a conversion as application/json or a billing file as text/csv".into(),
+            ));
+        }
+        let charset = match super::contacts::charset_param(&req) {
+            None => Charset::Utf8,
+            Some(label) => Charset::from_label(&label).ok_or_else(|| {
+                Error::UnsupportedMediaType(format!(
+                    "charset '{}' is not one outcall reads: send UTF-8, GB18030/GBK or UTF-16",
+                    crate::text::excerpt(&label, 40)
+                ))
+            })?,
+        };
+        let body = idle_limited(req.into_body(), state.config.upload_idle.std());
+        let report = state.import_conversions(body, charset, &auth.0).await?;
+        return Ok((StatusCode::OK, Json(report)).into_response());
+    }
+    // The route is an upload's (no overall deadline) for its CSV form: a report in JSON keeps
+    // the deadline every other request has.
+    let limit = state.config.request_timeout.std();
+    let Ok(answer) = tokio::time::timeout(limit, report_one(&state, req)).await else {
+        return Ok(StatusCode::REQUEST_TIMEOUT.into_response());
+    };
+    answer
+}
+
+/// One conversion reported as JSON.
+async fn report_one(state: &AppState, req: Request) -> Result<Response> {
+    let bytes = body_bytes(req, state).await?;
+    let body: ReportConversion = parse_json(&bytes)?;
     let who = match (body.phone, body.external_id) {
         (Some(phone), None) => Who::Phone(phone),
         (None, Some(id)) => Who::ExternalId(id),
@@ -117,7 +176,7 @@ async fn conversions_create(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(view(&state, row))))
+    Ok((status, Json(view(state, row))).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -178,7 +178,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 
 /// Routes that take uploads: bounded by their size and by how long they may stall
 /// (`OUTCALL_UPLOAD_IDLE`), not by a total time, so a large list on a slow link gets through.
-const UPLOADS: &[(&str, &str)] = &[("POST", "/v1/campaigns/{id}/contacts"), ("POST", "/v1/dnc")];
+/// (`POST /v1/conversions` bounds its JSON body by `OUTCALL_REQUEST_TIMEOUT` itself.)
+const UPLOADS: &[(&str, &str)] = &[
+    ("POST", "/v1/campaigns/{id}/contacts"),
+    ("POST", "/v1/dnc"),
+    ("POST", "/v1/conversions"),
+];
 
 /// Answers 408 when a request (other than an upload) takes longer than `limit` in all.
 async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {

@@ -84,6 +84,16 @@ pub struct CampaignStats {
     pub target: Option<TargetView>,
     /// Every current-period target of the campaign.
     pub targets: Vec<TargetView>,
+    /// Conversions billing reported that are attributed to the campaign's calls.
+    pub activated: i64,
+    /// activated / conversions (the agents' `accepted`): how many promises became sales;
+    /// null before any.
+    pub activation_rate: Option<f64>,
+}
+
+/// `activated` of `accepted`, null before any accepted.
+fn activation_rate(activated: i64, accepted: i64) -> Option<f64> {
+    (accepted > 0).then(|| activated as f64 / accepted as f64)
 }
 
 /// A campaign's outcomes, contacts by state, agents and target.
@@ -123,7 +133,18 @@ async fn stats_campaign(
         .map(TargetView::from)
         .collect();
     let contacts = state.reads.contact_states(id).await?;
+    let activated = state
+        .reads
+        .activations(
+            TargetScope::Campaign,
+            &id.to_string(),
+            Instant::MIN,
+            Instant::from_millis(i64::MAX),
+        )
+        .await?;
     Ok(Json(CampaignStats {
+        activated,
+        activation_rate: activation_rate(activated, total.conversions),
         contacts: contacts
             .into_iter()
             .map(|(s, n)| (s.to_string(), n))
@@ -317,6 +338,17 @@ pub struct MyStats {
     pub releases: i64,
     /// The agent's own current targets, then their team's.
     pub targets: Vec<TargetView>,
+    /// This month (server's zone): the agent's `accepted` outcomes, the conversions billing
+    /// reported attributed to the agent, and their ratio (null before any accepted).
+    pub month: MonthFigures,
+}
+
+/// An agent's month: promises (`accepted`) and sales (activations).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MonthFigures {
+    pub accepted: i64,
+    pub activated: i64,
+    pub activation_rate: Option<f64>,
 }
 
 /// The calling agent's numbers for today and their targets.
@@ -342,6 +374,28 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
     if let Some(team) = state.reads.agent_get(agent).await?.team {
         targets.extend(state.current_targets(TargetScope::Team, &team).await?);
     }
+    let (month_start, month_end) = crate::stats::Period::current(now.utc(), tz)[0].range(tz);
+    let (month_start, month_end) = (Instant::from_utc(month_start), Instant::from_utc(month_end));
+    let month = state
+        .reads
+        .tally_range(
+            GroupBy::Agent,
+            &filter,
+            month_start.hour(),
+            now.hour_ceil() + 1,
+        )
+        .await?
+        .remove(&agent.get())
+        .unwrap_or_default();
+    let activated = state
+        .reads
+        .activations(
+            TargetScope::Agent,
+            &agent.to_string(),
+            month_start,
+            month_end,
+        )
+        .await?;
     Ok(Json(MyStats {
         date: now.utc().with_timezone(&tz).date_naive().to_string(),
         attempts: t.attempts,
@@ -349,6 +403,11 @@ async fn stats_me(auth: Require<Agents>, State(state): State<AppState>) -> Resul
         conversions: t.conversions,
         releases: state.releases_today(agent).await?,
         targets: targets.into_iter().map(TargetView::from).collect(),
+        month: MonthFigures {
+            accepted: month.conversions,
+            activated,
+            activation_rate: activation_rate(activated, month.conversions),
+        },
     }))
 }
 

@@ -11,9 +11,10 @@
 //! 64-bit floats; otherwise it compares text by code point. `ne` and the ordering operators
 //! hold only for a person who has the attribute; `not` is the way to include those without.
 //!
-//! Conversions are not recorded yet: until they are, `{"converted": offer}` reads as an
-//! `accepted` outcome on a campaign of that offer. "Called" means an outcome was recorded
-//! (a call released or expired unanswered does not count).
+//! `{"converted": offer}` means a conversion billing reported (`POST /v1/conversions`) for the
+//! person and offer, its `within` measured from when the service was activated; an agent's
+//! `accepted` outcome alone is a promise, not a conversion. "Called" means an outcome was
+//! recorded (a call released or expired unanswered does not count).
 
 mod parse;
 
@@ -49,7 +50,8 @@ pub enum Filter {
         any_of: Vec<Disposition>,
         within: Option<Span>,
     },
-    /// An `accepted` outcome on a campaign of the offer with this code (within the span).
+    /// A conversion billing reported for the person and the offer with this code, activated
+    /// within the span (when given).
     Converted {
         offer: String,
         within: Option<Span>,
@@ -135,12 +137,22 @@ pub struct Outcome {
     pub offer: String,
 }
 
+/// One conversion billing reported for a person, as a filter reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    /// When the service was activated.
+    pub at: Instant,
+    /// The offer's code.
+    pub offer: String,
+}
+
 /// A person as a filter reads them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Person {
     pub attributes: Attributes,
     /// Oldest first (the latest is the last).
     pub outcomes: Vec<Outcome>,
+    pub conversions: Vec<Conversion>,
     pub memberships: Vec<(CampaignId, ContactState)>,
 }
 
@@ -159,9 +171,10 @@ pub fn matches(filter: &Filter, person: &Person, now: Instant) -> bool {
             .outcomes
             .last()
             .is_some_and(|o| any_of.contains(&o.disposition) && since(within, o.at)),
-        Filter::Converted { offer, within } => person.outcomes.iter().any(|o| {
-            o.disposition == Disposition::Accepted && &o.offer == offer && since(within, o.at)
-        }),
+        Filter::Converted { offer, within } => person
+            .conversions
+            .iter()
+            .any(|v| &v.offer == offer && since(within, v.at)),
         Filter::InCampaign { campaign, states } => person
             .memberships
             .iter()

@@ -9,6 +9,7 @@ fn person(attributes: &[(&str, &str)]) -> Person {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         outcomes: vec![],
+        conversions: vec![],
         memberships: vec![],
     }
 }
@@ -100,6 +101,11 @@ fn in_exists_and_history_filters_hold_as_documented() {
                 offer: "4G".into(),
             },
         ],
+        // Billing activated the 5G sold 40 days ago; the accepted 4G was never activated.
+        conversions: vec![Conversion {
+            at: NOW - Span::from_secs(39 * 86_400),
+            offer: "5G".into(),
+        }],
         memberships: vec![(CampaignId(3), ContactState::Done)],
         ..person(&[("plan", "4G")])
     };
@@ -129,6 +135,19 @@ fn in_exists_and_history_filters_hold_as_documented() {
     for f in no {
         assert!(!matches(&filter(f.clone()), &p, NOW), "{f}");
     }
+}
+
+#[test]
+fn an_accepted_outcome_without_a_conversion_is_not_converted() {
+    let p = Person {
+        outcomes: vec![Outcome {
+            at: NOW - Span::from_secs(86_400),
+            disposition: Disposition::Accepted,
+            offer: "5G".into(),
+        }],
+        ..person(&[])
+    };
+    assert!(!matches(&filter(json!({"converted": "5G"})), &p, NOW));
 }
 
 #[test]

@@ -39,6 +39,17 @@ impl Service {
     /// recorded it (false: the reference was reported before).
     #[tracing::instrument(skip_all)]
     pub async fn record_conversion(&self, r: Reported) -> Result<(ConversionRow, bool)> {
+        let new = self.resolve_conversion(r).await?;
+        let window = self.config.attribution_window.as_secs() * 1000;
+        Ok(self
+            .store
+            .conversion_record(&new, window, self.now())
+            .await?)
+    }
+
+    /// A reported conversion checked and resolved: its offer, and the person when outcall
+    /// knows them (a person it does not know is still a conversion: organic).
+    pub async fn resolve_conversion(&self, r: Reported) -> Result<NewConversion> {
         let reference = r.reference.trim();
         if reference.is_empty() || reference.chars().count() > MAX_REFERENCE {
             return Err(Invalid::field(
@@ -64,16 +75,20 @@ impl Service {
             )
         })?;
         // A person outcall does not know is still a conversion (organic).
+        let mut phone = None;
+        let mut external_id = None;
         let contact = match &r.who {
             Who::Phone(text) => {
-                let phone = Phone::parse(text, self.region)
+                let parsed = Phone::parse(text, self.region)
                     .map_err(|e| Invalid::field("phone", Code::PhoneInvalid.because(e)))?;
-                self.store.contact_by_phone(phone.as_str()).await?
+                phone = Some(parsed.as_str().to_owned());
+                self.store.contact_by_phone(parsed.as_str()).await?
             }
             Who::ExternalId(id) => {
                 let id = id.trim();
                 crate::text::check_free_text(id, crate::contacts::import::MAX_EXTERNAL_ID)
                     .map_err(|e| Invalid::field("external_id", e))?;
+                external_id = Some(id.to_owned());
                 // One id may name more than one person (a mobile and a landline): the first.
                 self.store
                     .contacts_by_external_id(id, crate::ids::ContactId(0), 1)
@@ -84,14 +99,13 @@ impl Service {
         };
         let new = NewConversion {
             reference: reference.to_owned(),
+            phone: contact.as_ref().map(|c| c.phone.clone()).or(phone),
             contact: contact.map(|c| c.id),
             offer: offer.id,
+            offer_code: offer.code.clone(),
             occurred_at: r.occurred_at,
+            external_id,
         };
-        let window = self.config.attribution_window.as_secs() * 1000;
-        Ok(self
-            .store
-            .conversion_record(&new, window, self.now())
-            .await?)
+        Ok(new)
     }
 }

@@ -28,7 +28,7 @@ pub struct TargetInput {
     pub scope_id: serde_json::Value,
     /// `2026-11`, `2026-Q4` or `2026`.
     pub period: String,
-    /// `conversions`, `reached` or `attempts`.
+    /// `conversions`, `reached`, `attempts` or `activations`.
     pub metric: String,
     pub goal: i64,
 }
@@ -71,15 +71,21 @@ impl Service {
             crate::time::Instant::from_utc(start),
             crate::time::Instant::from_utc(end),
         );
-        let groups = self
-            .store
-            .tally_range(GroupBy::Hour, &filter, from.hour(), to.hour_ceil())
-            .await?;
-        let mut total = Tally::default();
-        for tally in groups.values() {
-            total.merge(tally);
-        }
-        let actual = target.metric.of(&total);
+        let actual = if target.metric == Metric::Activations {
+            self.store
+                .activations(target.scope, &target.scope_id, from, to)
+                .await?
+        } else {
+            let groups = self
+                .store
+                .tally_range(GroupBy::Hour, &filter, from.hour(), to.hour_ceil())
+                .await?;
+            let mut total = Tally::default();
+            for tally in groups.values() {
+                total.merge(tally);
+            }
+            target.metric.of(&total).unwrap_or_default()
+        };
         let progress = progress(target.goal, actual, (start, end), self.now().utc());
         Ok(Evaluated { target, progress })
     }

@@ -110,6 +110,9 @@ crate::text_enum! {
         Reached = "reached",
         /// Every outcome.
         Attempts = "attempts",
+        /// Conversions billing reported, attributed to a call of the scope (not counted from
+        /// outcomes: read from the conversions).
+        Activations = "activations",
     }
 }
 
@@ -126,11 +129,14 @@ crate::text_enum! {
 }
 
 impl Metric {
-    pub fn of(self, t: &Tally) -> i64 {
+    /// The metric out of outcome counts; `None` for one that outcomes do not count
+    /// (`activations`).
+    pub fn of(self, t: &Tally) -> Option<i64> {
         match self {
-            Metric::Conversions => t.conversions,
-            Metric::Reached => t.reached,
-            Metric::Attempts => t.attempts,
+            Metric::Conversions => Some(t.conversions),
+            Metric::Reached => Some(t.reached),
+            Metric::Attempts => Some(t.attempts),
+            Metric::Activations => None,
         }
     }
 }

@@ -10,7 +10,28 @@ use crate::{
     time::Instant,
 };
 
-use super::{Result, Store};
+use super::{Result, Store, Tx, webhooks::Announcement};
+use crate::webhooks::WebhookEvent;
+
+/// The `conversion` webhook event of a conversion just recorded: the contact and its external
+/// id, the offer, the reference and the call it is attributed to; the phone only for webhooks
+/// that asked for it.
+fn announcement<'a>(new: &'a NewConversion, row: &ConversionRow, now: Instant) -> Announcement<'a> {
+    let attributed_to = row.call_id.map(|call| {
+        serde_json::json!({"call": call, "agent": row.agent_id, "campaign": row.campaign_id,
+            "script_version": row.script_version})
+    });
+    let data = serde_json::json!({"conversion": row.id, "contact": row.contact_id,
+        "external_id": new.external_id, "offer": new.offer_code, "reference": row.reference,
+        "occurred_at": row.occurred_at.rfc3339(chrono_tz::UTC), "attributed_to": attributed_to});
+    Announcement {
+        kind: WebhookEvent::Conversion,
+        contact: row.contact_id,
+        at: now,
+        data,
+        phone: new.phone.as_deref(),
+    }
+}
 
 /// A conversion as recorded, with the call it is attributed to (all `None`: organic).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -33,7 +54,14 @@ pub struct NewConversion {
     pub reference: String,
     pub contact: Option<ContactId>,
     pub offer: OfferId,
+    /// The offer's code, for the `conversion` webhook event.
+    pub offer_code: String,
     pub occurred_at: Instant,
+    /// The person's phone, for webhooks that asked for phones (never written elsewhere).
+    pub phone: Option<String>,
+    /// The external id billing named the person by, for the event when outcall does not know
+    /// the person (a known contact's own external id is used otherwise).
+    pub external_id: Option<String>,
 }
 
 /// The call a conversion is attributed to.
@@ -162,10 +190,23 @@ impl Store {
         now: Instant,
     ) -> Result<(ConversionRow, bool)> {
         let mut tx = self.begin().await?;
+        let answer = Self::conversion_record_in(&mut tx, new, window_ms, now).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// [`Store::conversion_record`] in the caller's transaction; a conversion recorded here is
+    /// announced to the webhooks that want `conversion` events in the same transaction.
+    pub async fn conversion_record_in(
+        tx: &mut Tx,
+        new: &NewConversion,
+        window_ms: i64,
+        now: Instant,
+    ) -> Result<(ConversionRow, bool)> {
         let existing = format!("SELECT {COLUMNS} FROM conversions WHERE reference = $1");
-        let first: Option<ConversionRow> = on_tx!(&mut tx, |c| sqlx::query_as(
-            sqlx::AssertSqlSafe(existing.clone())
-        )
+        let first: Option<ConversionRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+            existing.clone()
+        ))
         .bind(&new.reference)
         .fetch_optional(c)
         .await)?;
@@ -174,7 +215,7 @@ impl Store {
         }
         let attribution: Option<Attribution> = match new.contact {
             None => None,
-            Some(contact) => on_tx!(&mut tx, |c| sqlx::query_as(ATTRIBUTE)
+            Some(contact) => on_tx!(tx, |c| sqlx::query_as(ATTRIBUTE)
                 .bind(contact)
                 .bind(new.offer)
                 .bind(new.occurred_at)
@@ -182,7 +223,7 @@ impl Store {
                 .fetch_optional(c)
                 .await)?,
         };
-        let inserted = on_tx!(&mut tx, |c| sqlx::query(INSERT)
+        let inserted = on_tx!(tx, |c| sqlx::query(INSERT)
             .bind(&new.reference)
             .bind(new.contact)
             .bind(new.offer)
@@ -196,13 +237,15 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?
             == 1;
-        let row: ConversionRow = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
+        let row: ConversionRow = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(
             existing.clone()
         ))
         .bind(&new.reference)
         .fetch_one(c)
         .await)?;
-        tx.commit().await?;
+        if inserted {
+            Store::announce_in(tx, &announcement(new, &row, now)).await?;
+        }
         Ok((row, inserted))
     }
 

@@ -35,7 +35,7 @@ use crate::{
         PauseReasonId, ScriptId, SegmentId, TargetId, TokenId, WebhookId,
     },
     people::Principal,
-    stats::Tally,
+    stats::{Tally, TargetScope},
     time::Instant,
     webhooks::WebhookEvent,
 };
@@ -89,6 +89,9 @@ reads! {
     fn contact_history(id: ContactId) -> Result<Vec<HistoryRow>>;
     fn dnc_list(after: &str, limit: i64) -> Result<Vec<DncEntry>>;
     fn funnel_rows(f: FunnelFilter) -> Result<FunnelRows>;
+    fn activations(
+        scope: TargetScope, scope_id: &str, from: Instant, to: Instant
+    ) -> Result<i64>;
     fn import_get(id: ImportId) -> Result<ImportRow>;
     fn import_invalid(id: ImportId, limit: i64) -> Result<Vec<Invalid>>;
     fn offer_get(id: OfferId) -> Result<Offer>;

@@ -5,7 +5,7 @@
 //! structure. Saved segments are rows of `segments` (migration 0028).
 
 use crate::{
-    dispatch::{Disposition, HistoryKind},
+    dispatch::HistoryKind,
     ids::{ContactId, SegmentId},
     on_pool,
     segments::{AttributeTest, Filter, NUMBER_PATTERN, Op},
@@ -188,16 +188,14 @@ fn condition(filter: &Filter, d: Dialect, now: Instant, c: &mut Compiled) -> Str
             )
         }
         Filter::Converted { offer, within } => {
-            let kind = outcome(c);
-            let accepted = c.bind(Bind::Text(Disposition::Accepted.to_string()));
+            // A conversion billing reported, not an agent's `accepted`.
             let code = c.bind(Bind::Text(offer.clone()));
             let recent = within
-                .map(|span| format!(" AND h.at >= {}", since(c, span)))
+                .map(|span| format!(" AND v.occurred_at >= {}", since(c, span)))
                 .unwrap_or_default();
             format!(
-                "EXISTS (SELECT 1 FROM history h JOIN campaigns cg ON cg.id = h.campaign_id \
-                 JOIN offers o ON o.id = cg.offer_id WHERE h.contact_id = k.id \
-                 AND h.kind = {kind} AND h.disposition = {accepted} AND o.code = {code}{recent})"
+                "EXISTS (SELECT 1 FROM conversions v JOIN offers o ON o.id = v.offer_id \
+                 WHERE v.contact_id = k.id AND o.code = {code}{recent})"
             )
         }
         Filter::InCampaign { campaign, states } => {

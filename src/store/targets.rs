@@ -42,6 +42,15 @@ const GET: &str = "FROM targets WHERE id = $1";
 const CURRENT: &str =
     "FROM targets WHERE scope = $1 AND scope_id = $2 AND period IN ($3, $4, $5) ORDER BY id";
 
+/// Conversions attributed to a call of the scope, activated in a period.
+const ACTIVATIONS_OF_CAMPAIGN: &str = "SELECT COUNT(*) FROM conversions \
+     WHERE campaign_id = $1 AND occurred_at >= $2 AND occurred_at < $3";
+const ACTIVATIONS_OF_AGENT: &str = "SELECT COUNT(*) FROM conversions \
+     WHERE agent_id = $1 AND occurred_at >= $2 AND occurred_at < $3";
+const ACTIVATIONS_OF_TEAM: &str = "SELECT COUNT(*) FROM conversions v \
+     JOIN agents a ON a.id = v.agent_id \
+     WHERE a.team = $1 AND v.occurred_at >= $2 AND v.occurred_at < $3";
+
 impl TargetRow {
     /// The target as the audit log records it.
     pub fn json(&self) -> serde_json::Value {
@@ -143,6 +152,38 @@ impl Store {
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The conversions attributed to calls of a target's scope (a campaign id, an agent id or
+    /// a team's name) and activated in `[from, to)`: the `activations` metric.
+    pub async fn activations(
+        &self,
+        scope: TargetScope,
+        scope_id: &str,
+        from: Instant,
+        to: Instant,
+    ) -> Result<i64> {
+        let (sql, id) = match scope {
+            TargetScope::Campaign => (ACTIVATIONS_OF_CAMPAIGN, scope_id.parse::<i64>().ok()),
+            TargetScope::Agent => (ACTIVATIONS_OF_AGENT, scope_id.parse::<i64>().ok()),
+            TargetScope::Team => {
+                return Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(
+                    ACTIVATIONS_OF_TEAM
+                )
+                .bind(scope_id)
+                .bind(from)
+                .bind(to)
+                .fetch_one(p)
+                .await)?);
+            }
+        };
+        let Some(id) = id else { return Ok(0) };
+        Ok(on_pool!(&self.reads, |p| sqlx::query_scalar(sql)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(p)
+            .await)?)
     }
 
     /// The targets of one scope whose period is one of `periods` (a month, its quarter and its

@@ -9,7 +9,7 @@ use crate::helpers::TestApp;
 
 /// A running campaign of two people; its agent accepts the first and is declined by the second.
 /// Answers (campaign, offer code, agent id, the accepted call).
-async fn a_sale_and_a_refusal(app: &TestApp) -> (i64, String, i64, i64) {
+pub async fn a_sale_and_a_refusal(app: &TestApp) -> (i64, String, i64, i64) {
     let campaign = app
         .running_campaign(
             json!({}),
@@ -37,9 +37,9 @@ async fn a_sale_and_a_refusal(app: &TestApp) -> (i64, String, i64, i64) {
 }
 
 /// 2026-11-25 10:00 Shanghai is the tests' start: the sale is reported two days later.
-const TWO_DAYS_LATER: &str = "2026-11-27T12:00:00+08:00";
+pub const TWO_DAYS_LATER: &str = "2026-11-27T12:00:00+08:00";
 
-fn report(phone: &str, offer: &str, at: &str, reference: &str) -> Value {
+pub fn report(phone: &str, offer: &str, at: &str, reference: &str) -> Value {
     json!({"phone": phone, "offer": offer, "occurred_at": at, "reference": reference})
 }
 

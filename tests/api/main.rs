@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod agent_states;
 mod audit;
+mod business;
 mod callbacks;
 mod calls;
 mod campaigns;

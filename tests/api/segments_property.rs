@@ -1,7 +1,7 @@
 //! A segment selects the same people on both backends as its meaning in memory
 //! (`outcall::segments::matches`): random people (attributes that are numbers, text, Chinese
 //! or missing), random call histories over two campaigns of two offers, a random base of
-//! members, then random filters of every kind, each one's people read from the store and its
+//! members and random conversions billing reported (some for people never called), then random filters of every kind, each one's people read from the store and its
 //! preview's count held against the in-memory evaluation of every person, read back through
 //! the API. Seeded; `OUTCALL_PROPERTY_SEED` replays a failure.
 
@@ -12,7 +12,7 @@ use outcall::{
     contacts::ContactState,
     dispatch::Disposition,
     ids::{CampaignId, ContactId},
-    segments::{Outcome, Person, matches, parse},
+    segments::{Conversion, Outcome, Person, matches, parse},
     time::Instant,
 };
 use reqwest::StatusCode;
@@ -110,7 +110,12 @@ fn instant(text: &Value) -> Instant {
 }
 
 /// Everyone, read back through the API as a filter reads them.
-async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> Vec<(i64, Person)> {
+async fn people(
+    app: &TestApp,
+    ids: &[i64],
+    offers: &BTreeMap<i64, String>,
+    sold: &[(String, Conversion)],
+) -> Vec<(i64, Person)> {
     let mut out = vec![];
     for id in ids {
         let page = app
@@ -138,6 +143,12 @@ async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> V
                 offer: offers[&h["campaign"].as_i64().unwrap()].clone(),
             })
             .collect();
+        let phone = page["phone"].as_str().unwrap();
+        let conversions = sold
+            .iter()
+            .filter(|(p, _)| phone.ends_with(p.as_str()))
+            .map(|(_, c)| c.clone())
+            .collect();
         let memberships = page["campaigns"]
             .as_array()
             .unwrap()
@@ -152,6 +163,7 @@ async fn people(app: &TestApp, ids: &[i64], offers: &BTreeMap<i64, String>) -> V
             Person {
                 attributes,
                 outcomes,
+                conversions,
                 memberships,
             },
         ));
@@ -198,7 +210,27 @@ async fn segments_select_on_both_backends_what_they_mean_in_memory(app: TestApp)
         app.import_csv(c, list).await.expect(StatusCode::OK);
         app.start_campaign(c).await;
     }
-    for _ in 0..30 {
+    let billing = app.token("integration").await;
+    let mut sold: Vec<(String, Conversion)> = vec![];
+    for round in 0..30 {
+        if rng.chance(40) {
+            // Billing reports an activation, hours before now, of anyone (called or not).
+            let phone = phones[rng.below(PEOPLE as u64) as usize].clone();
+            let offer = rng.pick(&["5G-PLUS", "BROADBAND"]).to_owned();
+            let at = app
+                .clock
+                .now()
+                .plus_millis(-(rng.below(40) as i64) * 3_600_000);
+            let text = json!(at.rfc3339(chrono_tz::UTC));
+            // As stored: the instant the text names.
+            let at = instant(&text);
+            let body = json!({"phone": phone, "offer": offer, "reference": format!("R-{round}"),
+                "occurred_at": text});
+            app.post("/v1/conversions", &billing, body)
+                .await
+                .expect(StatusCode::CREATED);
+            sold.push((phone, Conversion { at, offer }));
+        }
         let r = app.next(&agent).await;
         if let Some(call) = r.body["call"]["id"].as_i64() {
             let disposition = rng.pick(DISPOSITIONS);
@@ -215,7 +247,7 @@ async fn segments_select_on_both_backends_what_they_mean_in_memory(app: TestApp)
         .iter()
         .map(|c| c["id"].as_i64().unwrap())
         .collect();
-    let people = people(&app, &ids, &offers).await;
+    let people = people(&app, &ids, &offers, &sold).await;
     let now = app.clock.now();
     let store = &app.running.as_ref().unwrap().store;
     let mut offer_codes: Vec<&str> = offers.values().map(String::as_str).collect();
