@@ -56,45 +56,89 @@ fn instant(field: &str, text: Option<&str>, default: Instant) -> Result<Instant>
     }
 }
 
-fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool) -> Vec<u8> {
+fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, header: bool, keys: &[String]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(vec![]);
     if header {
-        let _ = w.write_record([
-            "at",
-            "contact_id",
-            "phone",
-            "name",
-            "agent_id",
-            "agent",
-            "disposition",
-            "notes",
-            "script_version",
-            "handle_seconds",
-            "talk_seconds",
-        ]);
+        let _ = w.write_record(answer_header(
+            keys,
+            &[
+                "at",
+                "contact_id",
+                "phone",
+                "name",
+                "agent_id",
+                "agent",
+                "disposition",
+                "notes",
+                "script_version",
+                "handle_seconds",
+                "talk_seconds",
+            ],
+        ));
     }
     for r in rows {
         let handle = match (r.leased_at, r.lease_expires_at) {
             (Some(from), Some(until)) => secs(handle_ms(from, until, r.at), 1),
             _ => None,
         };
-        let cells = [
-            r.at.rfc3339(tz),
-            r.contact_id.to_string(),
-            r.phone.clone(),
-            r.contact_name.clone().unwrap_or_default(),
-            r.agent_id.map(|a| a.to_string()).unwrap_or_default(),
-            r.agent_name.clone().unwrap_or_default(),
-            r.disposition.map(|d| d.to_string()).unwrap_or_default(),
-            r.notes.clone().unwrap_or_default(),
-            r.script_version.map(|v| v.to_string()).unwrap_or_default(),
-            handle.map(|s| s.to_string()).unwrap_or_default(),
-            r.talk_seconds.map(|s| s.to_string()).unwrap_or_default(),
-        ];
+        let cells = answer_cells(
+            keys,
+            r.answers.as_deref(),
+            [
+                r.at.rfc3339(tz),
+                r.contact_id.to_string(),
+                r.phone.clone(),
+                r.contact_name.clone().unwrap_or_default(),
+                r.agent_id.map(|a| a.to_string()).unwrap_or_default(),
+                r.agent_name.clone().unwrap_or_default(),
+                r.disposition.map(|d| d.to_string()).unwrap_or_default(),
+                r.notes.clone().unwrap_or_default(),
+                r.script_version.map(|v| v.to_string()).unwrap_or_default(),
+                handle.map(|s| s.to_string()).unwrap_or_default(),
+                r.talk_seconds.map(|s| s.to_string()).unwrap_or_default(),
+            ],
+        );
         // Every cell, not only the free-text ones: the rule is the contract's, whatever the column.
         let _ = w.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()));
     }
     w.into_inner().unwrap_or_default()
+}
+
+/// The header with a column `answer.<key>` for each survey question the campaign's script asks
+/// or asked.
+fn answer_header(keys: &[String], columns: &[&str]) -> Vec<String> {
+    let answers = keys.iter().map(|k| format!("answer.{k}"));
+    columns
+        .iter()
+        .map(|c| (*c).to_owned())
+        .chain(answers)
+        .collect()
+}
+
+/// A row's cells with its answers after them, one per key: a number or text as given, the
+/// options of a `multi` answer joined with `; `, empty when not answered.
+fn answer_cells<const N: usize>(
+    keys: &[String],
+    answers: Option<&str>,
+    cells: [String; N],
+) -> Vec<String> {
+    let answers: serde_json::Map<String, serde_json::Value> = answers
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let answered = keys
+        .iter()
+        .map(|k| answers.get(k).map(cell).unwrap_or_default());
+    cells.into_iter().chain(answered).collect()
 }
 
 /// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version, the
@@ -116,11 +160,16 @@ async fn campaigns_outcomes_csv(
         return Err(Error::bad("from", crate::http::stats::reversed()));
     }
     let tz = campaign.tz();
+    let keys: Vec<String> = (state.reads.campaign_questions(id).await?)
+        .into_iter()
+        .map(|q| q.key)
+        .collect();
     let store: Reads = state.reads.clone();
     // State: (cursor, first page?, finished?); the cursor starts just before `from`.
     let start = (from.plus_millis(-1), i64::MAX);
     let body = stream::unfold((start, true, false), move |(after, first, done)| {
         let store = store.clone();
+        let keys = keys.clone();
         async move {
             if done {
                 return None;
@@ -129,7 +178,7 @@ async fn campaigns_outcomes_csv(
                 Ok(rows) => {
                     let last = rows.last().map(|r| (r.at, r.id)).unwrap_or(after);
                     let finished = (rows.len() as i64) < PAGE;
-                    let bytes = csv_page(&rows, tz, first);
+                    let bytes = csv_page(&rows, tz, first, &keys);
                     Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))
                 }
                 Err(e) => {

@@ -51,6 +51,7 @@ static ASSETS: &[Asset] = &[
     asset!("floor.js", JS),
     asset!("people.js", JS),
     asset!("catalog.js", JS),
+    asset!("survey.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
     asset!("favicon.svg", SVG),

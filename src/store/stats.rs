@@ -63,11 +63,13 @@ pub struct ExportRow {
     pub leased_at: Option<Instant>,
     pub lease_expires_at: Option<Instant>,
     pub talk_seconds: Option<i64>,
+    /// The call's survey answers as kept (a JSON object), if it gave any.
+    pub answers: Option<String>,
 }
 
 const EXPORT: &str = "SELECT h.id, h.at, h.contact_id, k.phone, k.name AS contact_name, h.agent_id, \
        a.name AS agent_name, h.disposition, h.notes, h.script_version, c.leased_at, \
-       c.lease_expires_at, c.talk_seconds FROM history h \
+       c.lease_expires_at, c.talk_seconds, c.answers FROM history h \
        JOIN contacts k ON k.id = h.contact_id LEFT JOIN agents a ON a.id = h.agent_id \
        LEFT JOIN calls c ON c.id = h.call_id \
      WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at < $3 AND (h.at, h.id) > ($2, $4) \

@@ -52,6 +52,7 @@ mod segments_property;
 mod shares;
 mod slow_clients;
 mod stats;
+mod surveys;
 mod team_stats;
 mod typed_text;
 mod warnings;
