@@ -53,6 +53,7 @@ mod shares;
 mod slow_clients;
 mod stats;
 mod surveys;
+mod surveys_web;
 mod team_stats;
 mod typed_text;
 mod warnings;
