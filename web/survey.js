@@ -23,9 +23,9 @@
           ...q.options.map((o) => h("label", { class: "survey-option" },
             h("input", { type: kind, name, value: o, required: q.required && kind === "radio" }), " ", o)));
       } else if (q.type === "number") {
-        input = h("input", { type: "number", step: "any", name, dataset: { field: "answers." + q.key } });
+        input = h("input", { type: "number", step: "any", name, "aria-label": q.label, dataset: { field: "answers." + q.key } });
       } else {
-        input = h("input", { type: "text", maxlength: "1000", name, dataset: { field: "answers." + q.key } });
+        input = h("input", { type: "text", maxlength: "1000", name, "aria-label": q.label, dataset: { field: "answers." + q.key } });
       }
       return h("fieldset", { class: "survey-question", dataset: { key: q.key, type: q.type } }, legend, input);
     }));

@@ -118,6 +118,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/dnc.csv", &["lead"]),
     ("POST", "/v1/conversions", &["integration"]),
     ("GET", "/v1/stats/funnel", &["lead", "supervisor", "viewer"]),
+    ("GET", "/v1/stats/answers", &["lead", "supervisor"]),
     (
         "GET",
         "/v1/contacts/{id}/eligibility",
