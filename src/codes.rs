@@ -140,6 +140,8 @@ codes! {
     TemplateTooCostly = "template_too_costly",
     /// Not answers as the outcome takes them.
     AnswersInvalid = "answers_invalid",
+    /// A survey question's key: lowercase letters, digits and `_`, a letter first (`max`).
+    KeyInvalid = "key_invalid",
     /// Not an id (or a cursor) this server gave out.
     IdInvalid = "id_invalid",
     /// Names something that does not exist (a campaign, agent, offer, script …).

@@ -130,6 +130,13 @@ macro_rules! text_enum {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JsonText<T>(pub T);
 
+/// Shown as the value itself.
+impl<T: serde::Serialize> serde::Serialize for JsonText<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 impl<T, DB: sqlx::Database> sqlx::Type<DB> for JsonText<T>
 where
     str: sqlx::Type<DB>,
@@ -177,6 +184,7 @@ mod tests {
     use crate::{
         audit::{Action, Entity},
         campaigns::CampaignStatus,
+        catalog::survey::QuestionKind,
         contacts::{
             ContactState,
             charset::Charset,
@@ -261,6 +269,7 @@ mod tests {
             ("webhook_outbox.state", spellings(DeliveryState::ALL)),
             ("webhook_attempts.result", spellings(AttemptResult::ALL)),
             ("lists.source", spellings(ListSource::ALL)),
+            ("call_answers.kind", spellings(QuestionKind::ALL)),
         ];
         for dir in ["migrations/sqlite", "migrations/postgres"] {
             let found = checks(dir);

@@ -256,6 +256,7 @@
     $("#offer").textContent = `${call.campaign.offer.name} (${call.campaign.offer.code})`;
     $("#attempt").textContent = t("agent.attempt", { n: call.call.attempt });
     $("#script").textContent = call.script.text;
+    if (!sameCall) OC.survey.renderForm($("#survey"), $("#survey-card"), call.script.questions || []);
     renderHistory();
     renderLocalTime();
     $("#call").hidden = false;
@@ -386,6 +387,8 @@
     busy = true;
     const notes = $("#notes").value.trim();
     if (notes) body.notes = notes;
+    const answers = OC.survey.answersOf($("#survey"));
+    if (Object.keys(answers).length) body.answers = answers;
     // One key per attempt at recording: a retry after a network error cannot record twice.
     const key = JSON.stringify(body);
     if (!outcomeKey || outcomeKey.body !== key) outcomeKey = { body: key, id: crypto.randomUUID() };

@@ -26,6 +26,7 @@
     $("#script-edit-title").textContent = t("catalog.editing", { name: s.name, version: s.version });
     f.name.value = s.name;
     f.body.value = s.body;
+    OC.survey.renderEditor($("#script-questions"), s.questions || []);
     $("#script-versions").replaceChildren(...Array.from({ length: s.version }, (_, i) => s.version - i).map((v) =>
       h("option", { value: String(v), text: "v" + v + (v === s.version ? " · " + t("catalog.current") : "") })));
     $("#script-version-body").textContent = "";
@@ -45,7 +46,9 @@
     ev.preventDefault();
     const f = ev.target;
     try {
-      const r = await api("PUT", `/v1/scripts/${open.id}`, { body: f.body.value, name: f.name.value.trim() || undefined });
+      const r = await api("PUT", `/v1/scripts/${open.id}`, {
+        body: f.body.value, name: f.name.value.trim() || undefined, questions: OC.survey.questionsOf($("#script-questions")),
+      });
       showError(box(), null, f);
       OC.toast(t("catalog.saved_version", { version: r.version }));
       f.hidden = true;

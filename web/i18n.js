@@ -576,7 +576,28 @@ window.OC_I18N = {
     "metric.activations": "Activations",
     "dash.activation_rate": "Activation rate",
     "agent.activation_rate": "Activated · month",
-    "agent.activation_rate.note": "Of your accepted calls this month, the share billing has activated"
+    "agent.activation_rate.note": "Of your accepted calls this month, the share billing has activated",
+    // ---- surveys (issue 28): the desk's questions, the script editor, the answers ----
+    "code.key_invalid": "Use lowercase letters, digits and _ (a letter first), at most {max}.",
+    "survey.title": "Survey",
+    "survey.required": "required for accepted or declined",
+    "survey.questions": "Survey questions",
+    "survey.add": "Add question",
+    "survey.remove": "Remove",
+    "survey.f.key": "Key",
+    "survey.f.label": "Question",
+    "survey.f.type": "Type",
+    "survey.f.options": "Options",
+    "survey.f.options.hint": "separated by commas",
+    "survey.f.required": "Required",
+    "survey.type.choice": "One choice",
+    "survey.type.multi": "Several choices",
+    "survey.type.number": "Number",
+    "survey.type.text": "Text",
+    "survey.answers": "Survey answers",
+    "survey.none": "This campaign's script asks no questions.",
+    "survey.answered": "{n} answered",
+    "survey.number": "mean {mean} · min {min} · max {max}"
   },
   zh: {
     // ---- contacts: search, edit, exports, segment builder (issue 25) ----
@@ -1153,6 +1174,27 @@ window.OC_I18N = {
     "metric.activations": "开通",
     "dash.activation_rate": "开通率",
     "agent.activation_rate": "本月开通率",
-    "agent.activation_rate.note": "本月你成交的客户中，计费系统已开通的比例"
+    "agent.activation_rate.note": "本月你成交的客户中，计费系统已开通的比例",
+    // ---- 问卷（issue 28）：坐席台的问题、话术编辑、答案统计 ----
+    "code.key_invalid": "只能用小写字母、数字和下划线（字母开头），最多 {max} 个字符。",
+    "survey.title": "问卷",
+    "survey.required": "成交或拒绝时必答",
+    "survey.questions": "问卷问题",
+    "survey.add": "添加问题",
+    "survey.remove": "删除",
+    "survey.f.key": "键名",
+    "survey.f.label": "问题",
+    "survey.f.type": "类型",
+    "survey.f.options": "选项",
+    "survey.f.options.hint": "用逗号分隔",
+    "survey.f.required": "必答",
+    "survey.type.choice": "单选",
+    "survey.type.multi": "多选",
+    "survey.type.number": "数字",
+    "survey.type.text": "文字",
+    "survey.answers": "问卷答案",
+    "survey.none": "该活动的话术没有问卷问题。",
+    "survey.answered": "{n} 人作答",
+    "survey.number": "平均 {mean} · 最小 {min} · 最大 {max}"
   }
 };

@@ -3,6 +3,7 @@
 mod growth;
 pub mod limits;
 pub mod subject;
+pub mod survey;
 pub mod template;
 
 pub use subject::Subject;

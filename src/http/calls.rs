@@ -87,6 +87,9 @@ pub struct RenderedScript {
     /// Why it would not render, when `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The survey of this version (`[]` when none): the outcome's `answers` are checked
+    /// against it.
+    pub questions: Vec<crate::catalog::survey::Question>,
 }
 
 /// Everything an agent needs for the call.
@@ -130,6 +133,7 @@ impl From<HandedOut> for NextCall {
                 text: h.text,
                 failed: h.render_error.is_some(),
                 error: h.render_error,
+                questions: h.script.questions.0,
             },
             history: h.history.into_iter().map(|r| history_view(r, tz)).collect(),
         }

@@ -87,12 +87,17 @@ const OUTCOME_COLUMNS: [&str; 11] = [
     "talk_seconds",
 ];
 
-fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, keys: &[String], header: bool) -> Vec<u8> {
+fn csv_page(
+    rows: &[ExportRow],
+    tz: chrono_tz::Tz,
+    (keys, questions): (&[String], &[String]),
+    header: bool,
+) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(vec![]);
     if header {
         let own = OUTCOME_COLUMNS.iter().map(|c| c.to_string());
         let attrs = keys.iter().map(|k| attribute_header(k, &OUTCOME_COLUMNS));
-        write_safe(&mut w, own.chain(attrs));
+        write_safe(&mut w, own.chain(attrs).chain(answer_header(questions)));
     }
     for r in rows {
         let handle = match (r.leased_at, r.lease_expires_at) {
@@ -115,10 +120,37 @@ fn csv_page(rows: &[ExportRow], tz: chrono_tz::Tz, keys: &[String], header: bool
         let attrs = keys
             .iter()
             .map(|k| r.attributes.0.get(k).cloned().unwrap_or_default());
+        let answers = answer_cells(questions, r.answers.as_deref());
         // Every cell, not only the free-text ones: the rule is the contract's, whatever the column.
-        write_safe(&mut w, cells.into_iter().chain(attrs));
+        write_safe(&mut w, cells.into_iter().chain(attrs).chain(answers));
     }
     w.into_inner().unwrap_or_default()
+}
+
+/// A column `answer.<key>` for each survey question the campaign's script asks or asked.
+fn answer_header(keys: &[String]) -> impl Iterator<Item = String> + '_ {
+    keys.iter().map(|k| format!("answer.{k}"))
+}
+
+/// A row's answers, one per key: a number or text as given, the options of a `multi` answer
+/// joined with `; `, empty when not answered.
+fn answer_cells(keys: &[String], answers: Option<&str>) -> Vec<String> {
+    let answers: serde_json::Map<String, serde_json::Value> = answers
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    keys.iter()
+        .map(|k| answers.get(k).map(cell).unwrap_or_default())
+        .collect()
 }
 
 /// The campaign's outcomes as CSV: time, contact, agent, disposition, notes, script version, the
@@ -146,6 +178,10 @@ async fn campaigns_outcomes_csv(
         .campaign_attribute_keys(id, MAX_ATTRIBUTE_COLUMNS)
         .await?;
     let tz = campaign.tz();
+    let questions: Vec<String> = (state.reads.campaign_questions(id).await?)
+        .into_iter()
+        .map(|q| q.key)
+        .collect();
     let store: Reads = state.reads.clone();
     // State: (cursor, first page?, finished?); the cursor starts just before `from`.
     let start = (from.plus_millis(-1), i64::MAX);
@@ -160,7 +196,7 @@ async fn campaigns_outcomes_csv(
                 Ok(rows) => {
                     let last = rows.last().map(|r| (r.at, r.id)).unwrap_or(after);
                     let finished = (rows.len() as i64) < PAGE;
-                    let bytes = csv_page(&rows, tz, &keys, first);
+                    let bytes = csv_page(&rows, tz, (&keys, &questions), first);
                     Some((Ok::<_, std::io::Error>(bytes), (last, false, finished)))
                 }
                 Err(e) => {

@@ -21,6 +21,7 @@ use crate::service::Service;
 
 pub mod agent_stats;
 pub mod agents;
+pub mod answers;
 pub mod audit;
 pub mod auth;
 pub mod callbacks;
@@ -116,6 +117,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(lookup::router())
         .merge(stats::router())
         .merge(agent_stats::router())
+        .merge(answers::router())
         .merge(targets::router())
         .merge(events::router())
         .merge(export::router())

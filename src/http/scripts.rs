@@ -38,6 +38,10 @@ pub struct CreateScript {
     pub name: String,
     /// A minijinja template: `{{ name }}`, `{{ phone }}`, `{{ attributes.plan }}`.
     pub body: String,
+    /// The survey this version asks: `[{"key", "label", "type": "choice"|"multi"|"number"|
+    /// "text", "options"?, "required"?}]`, at most 50.
+    #[schema(value_type = Option<Vec<crate::catalog::survey::Question>>)]
+    pub questions: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -47,6 +51,9 @@ pub struct UpdateScript {
     pub body: String,
     /// Optionally a new name.
     pub name: Option<String>,
+    /// The new version's questions; without them it asks what the previous version asked.
+    #[schema(value_type = Option<Vec<crate::catalog::survey::Question>>)]
+    pub questions: Option<serde_json::Value>,
 }
 
 /// A script at one version, with the versions whose render failed at a hand-out.
@@ -121,7 +128,9 @@ async fn scripts_create(
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateScript>,
 ) -> Result<(StatusCode, Json<ScriptView>)> {
-    let script = state.script_create(&auth.0, &body.name, &body.body).await?;
+    let script = state
+        .script_create(&auth.0, &body.name, &body.body, body.questions)
+        .await?;
     Ok((StatusCode::CREATED, Json(view(&state, script).await?)))
 }
 
@@ -138,7 +147,13 @@ async fn scripts_update(
     AppJson(body): AppJson<UpdateScript>,
 ) -> Result<Json<ScriptView>> {
     let script = state
-        .script_update(&auth.0, id, body.name.as_deref(), &body.body)
+        .script_update(
+            &auth.0,
+            id,
+            body.name.as_deref(),
+            &body.body,
+            body.questions,
+        )
         .await?;
     Ok(Json(view(&state, script).await?))
 }

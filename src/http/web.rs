@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = &[
     asset!("lists.js", JS),
     asset!("contacts.js", JS),
     asset!("segments.js", JS),
+    asset!("survey.js", JS),
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
     asset!("favicon.svg", SVG),

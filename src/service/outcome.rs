@@ -8,9 +8,10 @@ use crate::codes::{Code, Coded, Reason};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::{
+    catalog::survey::{self, AnswerValue},
     dispatch::{self, CallbackScope, Disposition, Hold},
     events::EventKind,
     floor::AgentState,
@@ -83,7 +84,7 @@ struct Checked {
     disposition: Disposition,
     notes: Option<Notes>,
     callback: Option<(DateTime<Utc>, CallbackScope)>,
-    answers: Option<String>,
+    answers: Option<Map<String, Value>>,
     talk_seconds: Option<i64>,
 }
 
@@ -98,20 +99,22 @@ fn clean_json(value: &Value) -> bool {
     }
 }
 
-fn check_answers(answers: Value) -> Result<String, Reason> {
-    if !answers.is_object() {
+/// The answers' shape (an object of clean text, within bounds); what they say is checked
+/// against the call's questions once the call is known.
+fn check_answers(answers: Value) -> Result<Map<String, Value>, Reason> {
+    let Value::Object(map) = answers else {
         return Err(Code::NotAnObject.because("must be an object"));
-    }
-    if !clean_json(&answers) {
+    };
+    if !map.values().all(clean_json) || !map.keys().all(|k| check_free_text(k, 200).is_ok()) {
         return Err(crate::text::control_characters());
     }
-    let text = answers.to_string();
-    if text.len() > MAX_ANSWERS_BYTES {
+    let len = serde_json::to_string(&map).map_or(usize::MAX, |t| t.len());
+    if len > MAX_ANSWERS_BYTES {
         Err(Code::TooLong
             .because(format!("must be at most {MAX_ANSWERS_BYTES} bytes"))
             .with("max", MAX_ANSWERS_BYTES))
     } else {
-        Ok(text)
+        Ok(map)
     }
 }
 
@@ -241,7 +244,15 @@ impl Service {
         let campaign = self.store.campaign_get(call.campaign_id).await?;
         let contact = self.store.contact_get(call.contact_id).await?;
         let tz = contact.tz_or(campaign.tz());
-        let checked = self.check_outcome(req.input, tz, now.utc())?;
+        let mut checked = self.check_outcome(req.input, tz, now.utc())?;
+        let answers = self
+            .survey_answers(
+                &campaign,
+                &call,
+                checked.disposition,
+                checked.answers.take(),
+            )
+            .await?;
         let after = dispatch::after_outcome(
             checked.disposition,
             &campaign.def(),
@@ -259,7 +270,8 @@ impl Service {
             disposition: checked.disposition,
             notes: checked.notes.as_ref().map(Notes::as_str),
             callback_at: checked.callback.map(|(at, _)| at.into()),
-            answers: checked.answers,
+            answers: (!answers.object.is_empty())
+                .then(|| Value::Object(answers.object).to_string()),
             talk_seconds: checked.talk_seconds,
             state: after.state,
             next_attempt_at: after.next_attempt_at,
@@ -276,6 +288,7 @@ impl Service {
             key: req.key.as_ref(),
             campaign: &campaign,
             tz,
+            answers: &answers.values,
         };
         let answer = self.write_outcome(&write, &context).await?;
         let d = write.disposition;
@@ -287,6 +300,29 @@ impl Service {
                 disposition = %d, "outcome recorded");
         }
         Ok(answer)
+    }
+
+    /// The outcome's answers checked against the questions of the script version the call was
+    /// handed out with (each bad one named `answers.<key>`); required questions only for
+    /// `accepted` and `declined`.
+    async fn survey_answers(
+        &self,
+        campaign: &CampaignRow,
+        call: &crate::store::calls::CallRow,
+        disposition: Disposition,
+        given: Option<Map<String, Value>>,
+    ) -> Result<survey::Answers> {
+        let required = matches!(disposition, Disposition::Accepted | Disposition::Declined);
+        if given.is_none() && !required {
+            return Ok(survey::Answers::default());
+        }
+        let script = self
+            .store
+            .script_version(campaign.script_id, call.script_version)
+            .await?;
+        let given = given.unwrap_or_default();
+        survey::check_answers(&script.questions.0, &given, required)
+            .map_err(|errors| Invalid(errors).into())
     }
 
     /// Where the person's phone rules stand now, their outcome just recorded in `tx`.
@@ -348,6 +384,7 @@ impl Service {
         self.store
             .handle_time_in(&mut tx, &done, w.talk_seconds, now)
             .await?;
+        Store::answers_in(&mut tx, done.id, done.campaign_id, now, ctx.answers).await?;
         let standing = self.standing_in(&mut tx, done.contact_id, now).await?;
         Store::person_standing_in(&mut tx, done.contact_id, done.cc_id, &standing, now).await?;
         if live {
@@ -427,4 +464,6 @@ struct Context<'a> {
     campaign: &'a CampaignRow,
     /// The contact's zone, which the answer's times are shown in.
     tz: Tz,
+    /// The survey's answers, to count.
+    answers: &'a [AnswerValue],
 }

@@ -272,6 +272,7 @@ mod tests {
             name: "s".into(),
             version,
             body: body.into(),
+            questions: Default::default(),
         }
     }
 

@@ -2,9 +2,14 @@
 //! limits (`catalog::limits`) and the time budget; a hand-out whose render fails anyway (data
 //! unlike the sample) is recorded against the script's version for leads to see.
 
+use serde_json::Value;
+
 use crate::codes::Code;
 use crate::{
-    catalog::{RenderError, Template},
+    catalog::{
+        RenderError, Template,
+        survey::{Question, parse_questions},
+    },
     ids::{CallId, ScriptId},
     people::Principal,
     store::scripts::Script,
@@ -14,23 +19,41 @@ use crate::{
 
 use super::{Result, Service, render::Job};
 
+/// The request's questions, if it gave any (`None` inside: it did not); the outer `None` when
+/// they are not acceptable (each part named in `v`).
+fn questions_of(v: &mut Validator, given: Option<Value>) -> Option<Option<Vec<Question>>> {
+    match given {
+        None | Some(Value::Null) => Some(None),
+        Some(value) => parse_questions(v, value).map(Some),
+    }
+}
+
 impl Service {
-    /// Creates a script at version 1 once its name and body are acceptable.
+    /// Creates a script at version 1 once its name, body and questions are acceptable.
     #[tracing::instrument(skip_all)]
-    pub async fn script_create(&self, by: &Principal, name: &str, body: &str) -> Result<Script> {
+    pub async fn script_create(
+        &self,
+        by: &Principal,
+        name: &str,
+        body: &str,
+        questions: Option<Value>,
+    ) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check("name", Name::parse(name));
+        let questions = questions_of(&mut v, questions);
         let template = self.check_body(&mut v, Job::Draft(None), body).await;
-        let (Some(name), Some(template)) = (name, template) else {
+        let (Some(name), Some(template), Some(questions)) = (name, template, questions) else {
             return Err(v.fail().into());
         };
+        let questions = questions.unwrap_or_default();
         Ok(self
             .store
-            .script_create(by, name.as_str(), template.as_str(), self.now())
+            .script_create(by, name.as_str(), template.as_str(), &questions, self.now())
             .await?)
     }
 
-    /// Saves a new version of a script (and optionally a new name) once both are acceptable.
+    /// Saves a new version of a script (and optionally a new name and new questions; without
+    /// `questions` the new version asks what the previous one asked) once all are acceptable.
     #[tracing::instrument(skip_all)]
     pub async fn script_update(
         &self,
@@ -38,17 +61,26 @@ impl Service {
         id: ScriptId,
         name: Option<&str>,
         body: &str,
+        questions: Option<Value>,
     ) -> Result<Script> {
         let mut v = Validator::new();
         let name = v.check_opt("name", name, Name::parse);
+        let questions = questions_of(&mut v, questions);
         let template = self.check_body(&mut v, Job::Draft(Some(id)), body).await;
-        let (Some(name), Some(template)) = (name, template) else {
+        let (Some(name), Some(template), Some(questions)) = (name, template, questions) else {
             return Err(v.fail().into());
         };
         let name = name.as_ref().map(Name::as_str);
         Ok(self
             .store
-            .script_update(by, id, name, template.as_str(), self.now())
+            .script_update(
+                by,
+                id,
+                name,
+                template.as_str(),
+                questions.as_deref(),
+                self.now(),
+            )
             .await?)
     }
 

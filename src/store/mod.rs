@@ -9,6 +9,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub mod agent_states;
 pub mod agents;
+pub mod answers;
 pub mod audit;
 pub mod call_scripts;
 pub mod callbacks;

@@ -8,6 +8,7 @@ use super::{
     Result, Store,
     agent_states::StateRow,
     agents::Agent,
+    answers::{AnswerTotal, ChoiceCount},
     audit::{AuditFilter, AuditRow},
     callbacks::{CallbackFilter, CallbackRow},
     campaigns::CampaignRow,
@@ -134,4 +135,8 @@ reads! {
     fn webhook_attempts(
         webhook: WebhookId, from: DeliveryId, to: DeliveryId
     ) -> Result<Vec<AttemptRow>>;
+    fn answer_totals(
+        campaign: CampaignId, from: Instant, to: Instant
+    ) -> Result<(Vec<AnswerTotal>, Vec<ChoiceCount>)>;
+    fn campaign_questions(campaign: CampaignId) -> Result<Vec<crate::catalog::survey::Question>>;
 }

@@ -7,9 +7,11 @@ use serde_json::json;
 
 use crate::{
     audit::{Action, change},
+    catalog::survey::Question,
     ids::{CallId, ScriptId},
     on_pool, on_tx,
     people::Principal,
+    stored::JsonText,
     time::Instant,
 };
 
@@ -22,16 +24,22 @@ pub struct Script {
     pub name: String,
     pub version: i64,
     pub body: String,
+    /// The survey this version asks (`[]` when none).
+    #[schema(value_type = Vec<Question>)]
+    pub questions: JsonText<Vec<Question>>,
 }
 
 const INSERT: &str = "INSERT INTO scripts (name, version, created_at, updated_at) \
      VALUES ($1, 1, $2, $2) RETURNING id";
-const INSERT_VERSION: &str = "INSERT INTO script_versions (script_id, version, body, created_at) \
-     VALUES ($1, $2, $3, $4)";
+/// A new version; without questions (`$5` NULL) it keeps the previous version's.
+const INSERT_VERSION: &str = "INSERT INTO script_versions \
+       (script_id, version, body, created_at, questions) \
+     VALUES ($1, $2, $3, $4, COALESCE($5, (SELECT p.questions FROM script_versions p \
+       WHERE p.script_id = $1 AND p.version = $2 - 1), '[]')) RETURNING questions";
 const NEXT_VERSION: &str = "UPDATE scripts SET version = version + 1, name = COALESCE($2, name), \
        updated_at = $3 WHERE id = $1 RETURNING version, name";
 /// The script columns at the current version; each query appends its own filter.
-const CURRENT: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+const CURRENT: &str = "SELECT s.id, s.name, v.version, v.body, v.questions FROM scripts s \
      JOIN script_versions v ON v.script_id = s.id AND v.version = s.version ";
 /// Marks a call's render as failed; a retried hand-out of the same call inserts nothing.
 const CALL_FAILED: &str = "INSERT INTO script_render_failures (call_id, script_id, version, at) \
@@ -46,7 +54,7 @@ const FAILURES: &str = "SELECT script_id, version, render_failures, last_render_
        last_render_failure_at FROM script_versions \
      WHERE script_id >= $1 AND script_id <= $2 AND render_failures > 0 \
      ORDER BY script_id, version DESC";
-const AT_VERSION: &str = "SELECT s.id, s.name, v.version, v.body FROM scripts s \
+const AT_VERSION: &str = "SELECT s.id, s.name, v.version, v.body, v.questions FROM scripts s \
      JOIN script_versions v ON v.script_id = s.id WHERE s.id = $1 AND v.version = $2";
 
 /// The failed renders of one version of a script.
@@ -71,6 +79,7 @@ impl Store {
         by: &Principal,
         name: &str,
         body: &str,
+        questions: &[Question],
         now: Instant,
     ) -> Result<Script> {
         let mut tx = self.begin().await?;
@@ -79,15 +88,17 @@ impl Store {
             .bind(now)
             .fetch_one(c)
             .await)?;
-        on_tx!(&mut tx, |c| sqlx::query(INSERT_VERSION)
-            .bind(id)
-            .bind(1_i64)
-            .bind(body)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
-        let record = change(id, Action::Create).after(json!({"name": name, "version": 1}));
+        let questions: JsonText<Vec<Question>> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT_VERSION)
+                .bind(id)
+                .bind(1_i64)
+                .bind(body)
+                .bind(now)
+                .bind(JsonText(questions))
+                .fetch_one(c)
+                .await)?;
+        let record = change(id, Action::Create)
+            .after(json!({"name": name, "version": 1, "questions": questions.0.len()}));
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(Script {
@@ -95,6 +106,7 @@ impl Store {
             name: name.to_owned(),
             version: 1,
             body: body.to_owned(),
+            questions,
         })
     }
 
@@ -105,6 +117,7 @@ impl Store {
         id: ScriptId,
         name: Option<&str>,
         body: &str,
+        questions: Option<&[Question]>,
         now: Instant,
     ) -> Result<Script> {
         let mut tx = self.begin().await?;
@@ -115,17 +128,18 @@ impl Store {
             .fetch_optional(c)
             .await)?;
         let (version, name) = row.ok_or(StoreError::NotFound)?;
-        on_tx!(&mut tx, |c| sqlx::query(INSERT_VERSION)
-            .bind(id)
-            .bind(version)
-            .bind(body)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        let questions: JsonText<Vec<Question>> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar(INSERT_VERSION)
+                .bind(id)
+                .bind(version)
+                .bind(body)
+                .bind(now)
+                .bind(questions.map(JsonText))
+                .fetch_one(c)
+                .await)?;
         let record = change(id, Action::Update)
             .before(json!({"version": version - 1}))
-            .after(json!({"name": name, "version": version}));
+            .after(json!({"name": name, "version": version, "questions": questions.0.len()}));
         Store::audit_in(&mut tx, by, now, &record).await?;
         tx.commit().await?;
         Ok(Script {
@@ -133,6 +147,7 @@ impl Store {
             name,
             version,
             body: body.to_owned(),
+            questions,
         })
     }
 

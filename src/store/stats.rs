@@ -67,11 +67,13 @@ pub struct ExportRow {
     pub talk_seconds: Option<i64>,
     /// The person's attributes as they are now.
     pub attributes: JsonText<Attributes>,
+    /// The call's survey answers as kept (a JSON object), if it gave any.
+    pub answers: Option<String>,
 }
 
 const EXPORT: &str = "SELECT h.id, h.at, h.contact_id, k.phone, k.name AS contact_name, h.agent_id, \
        a.name AS agent_name, h.disposition, h.notes, h.script_version, c.leased_at, \
-       c.lease_expires_at, c.talk_seconds, k.attributes FROM history h \
+       c.lease_expires_at, c.talk_seconds, k.attributes, c.answers FROM history h \
        JOIN contacts k ON k.id = h.contact_id LEFT JOIN agents a ON a.id = h.agent_id \
        LEFT JOIN calls c ON c.id = h.call_id \
      WHERE h.campaign_id = $1 AND h.kind = 'outcome' AND h.at < $3 AND (h.at, h.id) > ($2, $4) \

@@ -123,6 +123,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("PATCH", "/v1/contacts/{id}", &["lead"]),
     ("POST", "/v1/conversions", &["integration"]),
     ("GET", "/v1/stats/funnel", &["lead", "supervisor", "viewer"]),
+    ("GET", "/v1/stats/answers", &["lead", "supervisor"]),
     (
         "GET",
         "/v1/contacts/{id}/eligibility",

@@ -58,6 +58,8 @@ mod segments_property;
 mod shares;
 mod slow_clients;
 mod stats;
+mod surveys;
+mod surveys_web;
 mod team_stats;
 mod typed_text;
 mod warnings;
