@@ -25,6 +25,7 @@ mod files;
 mod floor;
 mod floor_limits;
 mod forecast;
+mod forecast_shared;
 mod funnel;
 mod funnel_property;
 mod handle_time;
