@@ -472,7 +472,10 @@ window.OC_I18N = {
     "dash.campaigns.note": "calls and conversions: all time",
     "dash.callable_now": "Callable now",
     "dash.runs_out": "List runs out",
-    "dash.runs_out.later": "beyond the forecast"
+    "dash.runs_out.later": "beyond the forecast",
+    // Attribute labels (forecast helper, issue 26 item 2)
+    "lead.f.attribute_labels": "Attribute labels on the desk (one a line: key = label)",
+    "lead.f.attribute_labels.hint": "e.g. monthly_spend = Monthly spend; a key without a label shows as itself",
   },
   zh: {
     "lang.other": "English",
@@ -945,6 +948,9 @@ window.OC_I18N = {
     "dash.campaigns.note": "通话与成交：累计",
     "dash.callable_now": "当前可拨",
     "dash.runs_out": "名单用完",
-    "dash.runs_out.later": "超出预测范围"
+    "dash.runs_out.later": "超出预测范围",
+    // 属性标签（forecast 助手，issue 26 第 2 项）
+    "lead.f.attribute_labels": "坐席台上的属性标签（每行一个：键 = 标签）",
+    "lead.f.attribute_labels.hint": "例如 monthly_spend = 月消费；没有标签的键按原样显示",
   }
 };

@@ -375,6 +375,7 @@ mod tests {
             wrap_up: Span::from_secs(0),
             teams: vec![],
             owner_first: false,
+            attribute_labels: Default::default(),
         }
     }
 
