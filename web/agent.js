@@ -250,8 +250,10 @@
     phone.href = "tel:" + c.phone;
     if (!sameCall) leasedAt = Date.parse(call.call.leased_at) || Date.now();
     $("#name").textContent = c.name || "";
+    // The campaign's label for each key (issue 26); a key without one shows as itself.
+    const labels = call.campaign.attribute_labels || {};
     $("#attributes").replaceChildren(...Object.entries(c.attributes || {}).flatMap(([k, v]) =>
-      [h("dt", { text: k }), h("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })]));
+      [h("dt", { text: labels[k] || k }), h("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })]));
     $("#campaign").textContent = call.campaign.name;
     $("#offer").textContent = `${call.campaign.offer.name} (${call.campaign.offer.code})`;
     $("#attempt").textContent = t("agent.attempt", { n: call.call.attempt });

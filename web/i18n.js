@@ -597,7 +597,10 @@ window.OC_I18N = {
     "survey.answers": "Survey answers",
     "survey.none": "This campaign's script asks no questions.",
     "survey.answered": "{n} answered",
-    "survey.number": "mean {mean} · min {min} · max {max}"
+    "survey.number": "mean {mean} · min {min} · max {max}",
+    // Attribute labels (forecast helper, issue 26 item 2)
+    "lead.f.attribute_labels": "Attribute labels on the desk (one a line: key = label)",
+    "lead.f.attribute_labels.hint": "e.g. monthly_spend = Monthly spend; a key without a label shows as itself",
   },
   zh: {
     // ---- contacts: search, edit, exports, segment builder (issue 25) ----
@@ -1195,6 +1198,9 @@ window.OC_I18N = {
     "survey.answers": "问卷答案",
     "survey.none": "该活动的话术没有问卷问题。",
     "survey.answered": "{n} 人作答",
-    "survey.number": "平均 {mean} · 最小 {min} · 最大 {max}"
+    "survey.number": "平均 {mean} · 最小 {min} · 最大 {max}",
+    // 属性标签（forecast 助手，issue 26 第 2 项）
+    "lead.f.attribute_labels": "坐席台上的属性标签（每行一个：键 = 标签）",
+    "lead.f.attribute_labels.hint": "例如 monthly_spend = 月消费；没有标签的键按原样显示",
   }
 };

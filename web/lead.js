@@ -104,6 +104,7 @@
     form.max_attempts.value = v.max_attempts;
     form.lease.value = v.lease;
     form.teams.value = (v.teams || []).join(", ");
+    form.attribute_labels.value = Object.entries(v.attribute_labels || {}).map(([k, l]) => `${k} = ${l}`).join("\n");
     form.retry_no_answer.value = v.retry.no_answer;
     form.retry_busy.value = v.retry.busy;
     form.retry_voicemail.value = v.retry.voicemail;
@@ -143,7 +144,20 @@
       lease: f.lease.value,
       teams: f.teams.value.split(",").map((s) => s.trim()).filter(Boolean),
       owner_first: f.owner_first.checked,
+      attribute_labels: readLabels(f.attribute_labels.value),
     };
+  }
+
+  /** Attribute labels typed one a line, `key = label`; a line without `=` is left out. */
+  function readLabels(text) {
+    const labels = {};
+    for (const line of text.split("\n")) {
+      const at = line.indexOf("=");
+      if (at < 0) continue;
+      const key = line.slice(0, at).trim();
+      if (key) labels[key] = line.slice(at + 1).trim();
+    }
+    return labels;
   }
 
   async function saveCampaign(ev) {

@@ -1,5 +1,7 @@
 //! Campaigns: what is promoted to whom, when and how often. Pure rules; no HTTP, no SQL.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub mod recurrence;
@@ -108,6 +110,8 @@ pub const SHARE: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MAX_ATTEMPTS: std::ops::RangeInclusive<i64> = 1..=100;
 pub const MIN_LEASE_SECS: i64 = 10;
 pub const MAX_LEASE_SECS: i64 = 24 * 3600;
+/// The most attribute labels a campaign keeps.
+pub const MAX_ATTRIBUTE_LABELS: usize = 100;
 /// The longest wrap-up a campaign may give its agents.
 pub const MAX_WRAP_UP_SECS: i64 = 3600;
 
@@ -132,6 +136,9 @@ pub struct CampaignDef {
     pub wrap_up: Span,
     pub teams: Vec<String>,
     pub owner_first: bool,
+    /// What the desk shows for each contact attribute key (issue 26); at most
+    /// [`MAX_ATTRIBUTE_LABELS`].
+    pub attribute_labels: BTreeMap<String, String>,
 }
 
 impl CampaignDef {
@@ -146,6 +153,7 @@ impl CampaignDef {
             "max_attempts": self.max_attempts, "retry": self.retry, "lease": self.lease,
             "wrap_up": self.wrap_up,
             "teams": self.teams, "owner_first": self.owner_first,
+            "attribute_labels": self.attribute_labels,
         })
     }
 

@@ -71,6 +71,9 @@ pub struct CampaignRef {
     pub id: CampaignId,
     pub name: String,
     pub offer: OfferRef,
+    /// What the desk shows for the contact's attribute keys (issue 26); a key without a label
+    /// shows as itself.
+    pub attribute_labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -121,6 +124,7 @@ impl From<HandedOut> for NextCall {
             },
             campaign: CampaignRef {
                 id: h.campaign.id,
+                attribute_labels: h.campaign.attribute_labels.0,
                 name: h.campaign.name,
                 offer: OfferRef {
                     code: h.campaign.offer_code,

@@ -58,6 +58,8 @@ pub struct CampaignView {
     pub wrap_up: Span,
     pub teams: Vec<String>,
     pub owner_first: bool,
+    /// What the agent desk shows for contact attribute keys (a key without one shows as itself).
+    pub attribute_labels: std::collections::BTreeMap<String, String>,
     pub status: CampaignStatus,
     /// The lifecycle commands the campaign accepts now (`start`, `pause`, `resume`, `stop`).
     pub actions: Vec<Transition>,
@@ -112,6 +114,7 @@ impl From<CampaignRow> for CampaignView {
             wrap_up: def.wrap_up,
             teams: def.teams,
             owner_first: def.owner_first,
+            attribute_labels: def.attribute_labels,
             status: row.status,
             actions: row.status.actions(),
             created_at: row.created_at.rfc3339(tz),

@@ -3,6 +3,7 @@
 
 use crate::codes::{Code, Coded, Reason};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use crate::{
     campaigns::{
@@ -99,6 +100,11 @@ pub struct CampaignInput {
     #[schema(value_type = Option<bool>)]
     #[serde(default)]
     pub owner_first: Patch<bool>,
+    /// What the agent desk shows for contact attribute keys, e.g. `{"monthly_spend": "月消费"}`
+    /// (at most 100; a key without a label shows as itself; null or `{}` clears).
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[serde(default)]
+    pub attribute_labels: Patch<BTreeMap<String, String>>,
 }
 
 /// The longest retry delay.
@@ -235,6 +241,7 @@ impl Service {
             wrap_up: Span::from_secs(30),
             teams: vec![],
             owner_first: true,
+            attribute_labels: BTreeMap::new(),
         };
         let (def, _) = self.resolve(input, base).await?;
         let now = self.now();
@@ -381,4 +388,29 @@ fn apply_dialing(v: &mut Validator, def: &mut CampaignDef, input: CampaignInput)
     set(v, "teams", teams, &mut def.teams);
     let owner_first = input.owner_first.required(Ok);
     set(v, "owner_first", owner_first, &mut def.owner_first);
+    let labels = input
+        .attribute_labels
+        .nullable(attribute_labels)
+        .map(|l| l.map(Option::unwrap_or_default));
+    set(v, "attribute_labels", labels, &mut def.attribute_labels);
+}
+
+/// Attribute labels: at most [`campaigns::MAX_ATTRIBUTE_LABELS`], each key and label a name
+/// (not blank, at most 200 characters, no control characters).
+fn attribute_labels(labels: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Reason> {
+    let max = campaigns::MAX_ATTRIBUTE_LABELS;
+    if labels.len() > max {
+        return Err(Code::TooMany
+            .because(format!("at most {max} labels"))
+            .with("max", max));
+    }
+    labels
+        .into_iter()
+        .map(|(key, label)| {
+            Ok((
+                Name::parse(&key)?.into_string(),
+                Name::parse(&label)?.into_string(),
+            ))
+        })
+        .collect()
 }

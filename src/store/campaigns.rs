@@ -1,6 +1,8 @@
 //! Campaign rows and their lifecycle: transitions are compare-and-set updates, so concurrent
 //! commands and several processes never disagree about a campaign's status.
 
+use std::collections::BTreeMap;
+
 use crate::{
     audit::{Action, change},
     campaigns::{CampaignDef, CampaignStatus, Recurrence, RetryDelays, Windows},
@@ -41,6 +43,7 @@ pub struct CampaignRow {
     pub wrap_up_seconds: Span,
     pub teams: JsonText<Vec<String>>,
     pub owner_first: bool,
+    pub attribute_labels: JsonText<BTreeMap<String, String>>,
     pub status: CampaignStatus,
     pub created_at: Instant,
     pub updated_at: Instant,
@@ -49,7 +52,7 @@ pub struct CampaignRow {
 const SELECT: &str = "SELECT c.id, c.name, c.offer_id, o.code AS offer_code, o.name AS offer_name, \
      c.script_id, c.script_version, c.priority, c.share, c.timezone, c.calling_windows, c.start_at, c.end_at, \
      c.recurrence, c.next_recurrence_at, c.max_attempts, c.retry_no_answer, c.retry_busy, \
-     c.retry_voicemail, c.lease_seconds, c.wrap_up_seconds, c.teams, c.owner_first, c.status, c.created_at, \
+     c.retry_voicemail, c.lease_seconds, c.wrap_up_seconds, c.teams, c.owner_first, c.attribute_labels, c.status, c.created_at, \
      c.updated_at FROM campaigns c JOIN offers o ON o.id = c.offer_id ";
 
 const BY_ID: &str = "WHERE c.id = $1";
@@ -60,15 +63,16 @@ const ACTIVE: &str = "WHERE c.status = $1 ORDER BY c.priority DESC, c.id";
 const INSERT: &str = "INSERT INTO campaigns (name, offer_id, script_id, priority, timezone, \
        calling_windows, start_at, end_at, recurrence, next_recurrence_at, max_attempts, \
        retry_no_answer, retry_busy, retry_voicemail, lease_seconds, teams, owner_first, \
-       wrap_up_seconds, share, status, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21) \
+       wrap_up_seconds, share, attribute_labels, status, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
      RETURNING id";
 
 const UPDATE: &str = "UPDATE campaigns SET name = $2, offer_id = $3, script_id = $4, priority = $5, \
        timezone = $6, calling_windows = $7, start_at = $8, end_at = $9, recurrence = $10, \
        next_recurrence_at = $11, max_attempts = $12, retry_no_answer = $13, retry_busy = $14, \
        retry_voicemail = $15, lease_seconds = $16, teams = $17, owner_first = $18, \
-       wrap_up_seconds = $19, share = $20, script_version = COALESCE($21, script_version), updated_at = $22 \
+       wrap_up_seconds = $19, share = $20, attribute_labels = $21, \
+       script_version = COALESCE($22, script_version), updated_at = $23 \
      WHERE id = $1";
 
 const STATUS: &str = "SELECT status FROM campaigns WHERE id = $1";
@@ -127,6 +131,7 @@ impl CampaignRow {
             wrap_up: self.wrap_up_seconds,
             teams: self.teams.0.clone(),
             owner_first: self.owner_first,
+            attribute_labels: self.attribute_labels.0.clone(),
         }
     }
 }
@@ -157,6 +162,7 @@ macro_rules! bind_def {
             .bind($def.owner_first)
             .bind($def.wrap_up)
             .bind($def.share)
+            .bind(JsonText(&$def.attribute_labels))
     };
 }
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod agent_states;
+mod attribute_labels;
 mod audit;
 mod business;
 mod callbacks;
@@ -29,6 +30,8 @@ mod files;
 mod floor;
 mod floor_limits;
 mod forecast;
+mod forecast_shared;
+mod forecast_web;
 mod funnel;
 mod funnel_property;
 mod handle_time;
