@@ -30,6 +30,7 @@
     $("#script-versions").replaceChildren(...Array.from({ length: s.version }, (_, i) => s.version - i).map((v) =>
       h("option", { value: String(v), text: "v" + v + (v === s.version ? " · " + t("catalog.current") : "") })));
     $("#script-version-body").textContent = "";
+    $("#script-preview-text").textContent = "";
     f.scrollIntoView({ block: "nearest" });
   }
 
@@ -40,6 +41,26 @@
       const r = await api("GET", `/v1/scripts/${open.id}/versions/${v}`);
       $("#script-version-body").textContent = r.body;
     } catch (e) { showError(box(), e); }
+  }
+
+  /** The body in the editor as an agent would read it: for the person with the phone typed, or
+   *  the server's sample contact; nothing is saved. */
+  async function preview() {
+    const f = $("#script-edit");
+    const out = $("#script-preview-text");
+    out.textContent = "";
+    try {
+      let contact;
+      const phone = $("#script-preview-phone").value.trim();
+      if (phone) {
+        const found = await api("GET", "/v1/contacts?phone=" + encodeURIComponent(phone));
+        if (!found.items.length) { out.textContent = t("catalog.preview.nobody", { phone }); return; }
+        contact = found.items[0].id;
+      }
+      const r = await api("POST", "/v1/scripts/preview", { body: f.body.value, contact });
+      showError(box(), null, f);
+      out.textContent = r.text;
+    } catch (e) { showError(box(), e, f); }
   }
 
   async function save(ev) {
@@ -61,6 +82,7 @@
     $("#script-edit").addEventListener("submit", save);
     $("#script-edit-cancel").addEventListener("click", () => { $("#script-edit").hidden = true; open = null; });
     $("#script-versions").addEventListener("change", showVersion);
+    $("#script-preview").addEventListener("click", preview);
     document.querySelector("[data-tab=catalog]").addEventListener("click", load);
     // A new offer or script made by the forms above shows in the lists.
     for (const id of ["#offer-form", "#script-form"]) $(id).addEventListener("submit", () => setTimeout(load, 300));

@@ -187,7 +187,7 @@ async fn campaigns_outcomes_csv(
     let start = (from.plus_millis(-1), i64::MAX);
     let body = stream::unfold((start, true, false), move |(after, first, done)| {
         let store = store.clone();
-        let keys = keys.clone();
+        let (keys, questions) = (keys.clone(), questions.clone());
         async move {
             if done {
                 return None;

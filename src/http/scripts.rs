@@ -30,6 +30,39 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(scripts_create, scripts_list))
         .routes(routes!(scripts_get, scripts_update))
         .routes(routes!(scripts_version))
+        .routes(routes!(scripts_preview))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewScript {
+    /// The body to read, as it would be saved.
+    pub body: String,
+    /// A person to read it for (a contact's id); the sample contact when absent.
+    #[schema(value_type = Option<i64>)]
+    pub contact: Option<crate::ids::ContactId>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PreviewView {
+    /// The body rendered for the person, as the agent would read it.
+    pub text: String,
+}
+
+/// Read a body as an agent would for one person (or the sample contact), without saving it:
+/// rendered in a worker under a hand-out's limits; 422 naming `body` or `contact`.
+#[utoipa::path(post, path = "/v1/scripts/preview", tag = "catalog", request_body = PreviewScript,
+    responses((status = 200, body = PreviewView), (status = 422, body = super::error::Problem)),
+    security(("bearer" = [])))]
+async fn scripts_preview(
+    auth: Require<Leads>,
+    State(state): State<AppState>,
+    AppJson(body): AppJson<PreviewScript>,
+) -> Result<Json<PreviewView>> {
+    let text = state
+        .script_preview(&auth.0, &body.body, body.contact)
+        .await?;
+    Ok(Json(PreviewView { text }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

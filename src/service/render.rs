@@ -64,6 +64,8 @@ pub enum Job {
     Version(ScriptId, i64),
     /// A body being saved: as a new version of a script, or (`None`) as a new script.
     Draft(Option<ScriptId>),
+    /// A body previewed in the console, saved nowhere.
+    Preview,
 }
 
 impl Job {
@@ -131,6 +133,22 @@ impl Renderer {
             vars,
         };
         match self.run(Job::of(script), request).await? {
+            Done::Text(text) => Ok(text),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Renders `body`, saved nowhere, with `vars`: the console's preview, under the same limits
+    /// and budget as a hand-out's render. A preview stopped at its limits holds previews back
+    /// for a while, never saves or hand-outs.
+    #[tracing::instrument(skip_all)]
+    pub async fn preview(&self, body: &str, vars: Value) -> Result<String, RenderError> {
+        let request = Request::Render {
+            key: "preview".to_owned(),
+            body: body.to_owned(),
+            vars,
+        };
+        match self.run(Job::Preview, request).await? {
             Done::Text(text) => Ok(text),
             other => Err(unexpected(other)),
         }
@@ -219,7 +237,7 @@ impl Renderer {
                 Job::Version(..) => {
                     guard.marked.insert(job, mark);
                 }
-                Job::Draft(_) => {
+                Job::Draft(_) | Job::Preview => {
                     guard.cooling.insert(job, Instant::now() + DRAFT_COOL_OFF);
                 }
             }

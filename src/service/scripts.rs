@@ -6,14 +6,17 @@ use serde_json::Value;
 
 use crate::codes::Code;
 use crate::{
+    catalog::Subject,
     catalog::{
         RenderError, Template,
         survey::{Question, parse_questions},
     },
-    ids::{CallId, ScriptId},
+    ids::{CallId, ContactId, ScriptId},
     people::Principal,
+    store::StoreError,
     store::scripts::Script,
     text::Name,
+    validate::Invalid,
     validate::Validator,
 };
 
@@ -82,6 +85,52 @@ impl Service {
                 self.now(),
             )
             .await?)
+    }
+
+    /// `body` as an agent would read it for the person `contact` (or the sample contact),
+    /// saved nowhere: the console's preview. It renders in a worker under a hand-out's limits
+    /// and budget; a syntax error, a failure on the data or a limit is a 422 naming `body`, an
+    /// unknown person one naming `contact`.
+    #[tracing::instrument(skip_all)]
+    pub async fn script_preview(
+        &self,
+        by: &Principal,
+        body: &str,
+        contact: Option<ContactId>,
+    ) -> Result<String> {
+        let vars = match contact {
+            None => Subject::sample(),
+            Some(id) => match self.store.contact_get(id).await {
+                Ok(k) => Subject {
+                    id: k.id.0,
+                    name: k.name.as_deref(),
+                    phone: &k.phone,
+                    timezone: &k.timezone.map(|z| z.to_string()).unwrap_or_default(),
+                    attributes: &k.attributes.0,
+                    campaign: "",
+                    offer: "",
+                    agent: &by.name,
+                }
+                .vars(),
+                Err(StoreError::NotFound) => {
+                    let unknown = Code::Unknown
+                        .because(format!("no contact has id {}", id.0))
+                        .with("value", id.0.to_string());
+                    return Err(Invalid::field("contact", unknown).into());
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        match self.renderer.preview(body, vars).await {
+            Ok(text) => Ok(text),
+            Err(RenderError::Failed { what, .. }) => {
+                Err(Invalid::field("body", Code::TemplateInvalid.because(what)).into())
+            }
+            Err(error) => {
+                let costly = Code::TemplateTooCostly.because(error.to_string());
+                Err(Invalid::field("body", costly).into())
+            }
+        }
     }
 
     /// The body as a template, if it parses and renders for the sample contact within the

@@ -37,6 +37,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/scripts/{id}", &["lead"]),
     ("PUT", "/v1/scripts/{id}", &["lead"]),
     ("GET", "/v1/scripts/{id}/versions/{version}", &["lead"]),
+    ("POST", "/v1/scripts/preview", &["lead"]),
     ("POST", "/v1/campaigns", &["lead"]),
     ("GET", "/v1/campaigns", &["lead", "viewer", "supervisor"]),
     (

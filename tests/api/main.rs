@@ -54,6 +54,7 @@ mod release;
 mod render_workers;
 mod renders;
 mod schedules;
+mod script_preview;
 mod scripts;
 mod security;
 mod segments;

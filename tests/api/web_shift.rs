@@ -64,6 +64,8 @@ async fn shift(app: TestApp, lang: &str) {
             "campaign_name": campaign_name,
             "gbk_csv": gbk_list(),
             "first_name": PEOPLE[0].1,
+            "first_phone": PEOPLE[0].0,
+            "first_plan": PEOPLE[0].2,
             "rows": PEOPLE.len(),
             "callback_local": format!("{}T10:00", tomorrow.format("%Y-%m-%d")),
         }),

@@ -99,6 +99,17 @@ async function lead(browser, token) {
   await accessible(page, "the import report");
   await shot(page, `shift-${cfg.lang}-import`);
 
+  // The script read as the agent will read it, for a person of the list, before the start.
+  await page.locator("[data-tab=catalog]").click();
+  await page.locator("#script-rows tr", { hasText: cfg.script_name }).locator(".edit-script").click();
+  await page.locator("#script-preview-phone").fill(cfg.first_phone);
+  await page.locator("#script-preview").click();
+  await page.locator("#script-preview-text", { hasText: cfg.first_name }).waitFor({ timeout: TIMEOUT });
+  check((await text(page, "#script-preview-text")).includes(cfg.first_plan), "the preview reads the person's plan: " + (await text(page, "#script-preview-text")));
+  await accessible(page, "the script editor with its preview");
+  await shot(page, `shift-${cfg.lang}-script-preview`);
+  await page.locator("#script-edit-cancel").click();
+
   await page.locator("[data-tab=campaigns]").click();
   await row.locator("[data-action=start]").click();
   await row.locator("[data-status=active]").waitFor({ timeout: TIMEOUT });
