@@ -286,7 +286,8 @@
     if (!pending) return;
     const { file, campaign, sheet } = pending;
     const mapping = encodeURIComponent(JSON.stringify(chosenMapping()));
-    const listName = $("#import-list-name").value.trim();
+    // Unnamed, a list is called after its file (客户名单.csv), as the lead knows it.
+    const listName = ($("#import-list-name").value.trim() || file.name || "").slice(0, 200);
     const named = listName ? `&list_name=${encodeURIComponent(listName)}` : "";
     const xlsx = isXlsx(file);
     const sheetQ = xlsx && sheet ? `&sheet=${encodeURIComponent(sheet)}` : "";

@@ -96,6 +96,7 @@ async function lead(browser, token) {
   await page.locator("#import-confirm").click();
   await page.locator("#import-report").waitFor({ state: "visible", timeout: TIMEOUT });
   check((await text(page, "#r-accepted")) === String(cfg.rows), "every row of the list is accepted: " + (await text(page, "#r-accepted")));
+  await page.locator("#list-rows tr", { hasText: "客户名单.csv" }).waitFor({ timeout: TIMEOUT });
   await accessible(page, "the import report");
   await shot(page, `shift-${cfg.lang}-import`);
 
