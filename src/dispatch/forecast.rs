@@ -15,8 +15,6 @@ use crate::{
 };
 
 use crate::campaigns::{CampaignDef, windows::resolve};
-use crate::dispatch::shares::{Fluid, split_fluid};
-use crate::ids::CampaignId;
 
 /// How finely a day is simulated, in seconds; contacts due within the same step are one cohort.
 const STEP_S: i64 = 300;
@@ -94,17 +92,6 @@ pub struct Day {
     pub remaining: f64,
 }
 
-/// A campaign in a shared simulation: its rules, what it assumes (its `agents` unused: the
-/// pool is shared), its unfinished contacts and its hand-outs so far on the first day.
-#[derive(Debug, Clone)]
-pub struct Lane {
-    pub id: CampaignId,
-    pub def: CampaignDef,
-    pub a: Assumptions,
-    pub cohorts: Vec<Cohort>,
-    pub today: f64,
-}
-
 /// Simulates `days` days from `from`'s date (the first from `from` itself) in the campaign's
 /// zone, starting with `queue`. Nothing is called from the campaign's `end_at` on: the days
 /// after it keep what was left then.
@@ -116,149 +103,45 @@ pub fn simulate(
     from: Instant,
     days: u32,
 ) -> Vec<Day> {
-    let lane = Lane {
-        id: CampaignId(0),
-        def: def.clone(),
-        a: a.clone(),
-        cohorts,
-        today: 0.0,
-    };
-    simulate_shared(&[lane], a.agents, hours, from, days).swap_remove(0)
-}
-
-/// Simulates campaigns that share one pool of `agents` (issue 27), each by its own rules, in
-/// the days of the first lane's zone. At each step the pool's time goes to the campaigns open
-/// then by the hand-out's rule (`dispatch::shares`): a higher priority takes what it has due
-/// first, and within a priority the time is split so each campaign's hand-outs of the day
-/// follow its share, a campaign with nothing due giving its turn to the others. The kept
-/// counts start from each lane's `today` and restart each day. Returns the days of each lane.
-pub fn simulate_shared(
-    lanes: &[Lane],
-    agents: u32,
-    hours: &CallingHours,
-    from: Instant,
-    days: u32,
-) -> Vec<Vec<Day>> {
-    let mut queues: Vec<Queue> = lanes
-        .iter()
-        .map(|l| {
-            let mut queue = Queue::new();
-            for c in &l.cohorts {
-                *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
-            }
-            queue
-        })
-        .collect();
-    let mut today: Vec<f64> = lanes.iter().map(|l| l.today).collect();
-    let Some(tz) = lanes.first().map(|l| l.def.timezone) else {
-        return vec![];
-    };
+    let mut queue = Queue::new();
+    for c in cohorts {
+        *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
+    }
+    let tz = def.timezone;
     let first = from.utc().with_timezone(&tz).date_naive();
-    let pool_step = agents as f64 * STEP_S as f64;
-    let longest = lanes
-        .iter()
-        .map(|l| l.a.handle_time_s.max(1))
-        .max()
-        .unwrap_or(1) as f64;
-    let cap = pool_step.max(longest) * 2.0;
-    let mut out = vec![Vec::new(); lanes.len()];
+    let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
+    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
+    let mut out = Vec::new();
     for offset in 0..days as i64 {
         let date = first + Duration::days(offset);
-        let mut day: Vec<Day> = lanes
-            .iter()
-            .map(|_| Day {
-                date,
-                attempts: 0.0,
-                reached: 0.0,
-                conversions: 0.0,
-                remaining: 0.0,
-            })
-            .collect();
-        if offset > 0 {
-            today.iter_mut().for_each(|n| *n = 0.0);
-        }
-        let open: Vec<Vec<(i64, i64)>> = lanes
-            .iter()
-            .map(|l| open_on(l, hours, date, from))
-            .collect();
-        // Each lane steps from the start of each of its spans; the pool's time accrues with the
-        // time between steps, a step at most, and starts afresh after a pause.
-        let mut instants: Vec<i64> = open
-            .iter()
-            .flatten()
-            .flat_map(|&(s, e)| (s..e).step_by(STEP_S as usize * 1000))
-            .collect();
-        instants.sort_unstable();
-        instants.dedup();
-        let (mut budget, mut last) = (0.0, None::<i64>);
-        for t in instants {
-            let accrued = match last {
-                Some(l) if t - l <= STEP_S * 1000 => {
-                    pool_step * (t - l) as f64 / (STEP_S * 1000) as f64
-                }
-                _ => {
-                    budget = 0.0;
-                    pool_step
-                }
-            };
-            last = Some(t);
-            budget = (budget + accrued).min(cap);
-            let at: Vec<usize> = (0..lanes.len())
-                .filter(|&i| open[i].iter().any(|&(s, e)| s <= t && t < e))
-                .collect();
-            let wanted: Vec<f64> = at.iter().map(|&i| due_at(&queues[i], t)).collect();
-            let slices: Vec<Fluid> = at
-                .iter()
-                .zip(&wanted)
-                .map(|(&i, &due)| Fluid {
-                    priority: lanes[i].def.priority,
-                    share: lanes[i].def.share,
-                    today: today[i],
-                    due,
-                    cost: lanes[i].a.handle_time_s.max(1) as f64,
-                })
-                .collect();
-            for (k, give) in split_fluid(&slices, budget).into_iter().enumerate() {
-                let i = at[k];
-                if give <= 0.0 {
-                    continue;
-                }
-                let lane = &lanes[i];
-                let used = step(&lane.def, &lane.a, &mut queues[i], t, give, &mut day[i]);
-                today[i] += used;
-                budget -= used * slices[k].cost;
-            }
-        }
-        for (i, mut d) in day.into_iter().enumerate() {
-            d.remaining = queues[i].values().sum();
-            out[i].push(d);
-        }
-    }
-    out
-}
-
-/// The spans a lane calls in on `date` (in its own zone), from `from` and before its `end_at`,
-/// in epoch milliseconds.
-fn open_on(lane: &Lane, hours: &CallingHours, date: NaiveDate, from: Instant) -> Vec<(i64, i64)> {
-    let def = &lane.def;
-    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
-    def.windows
-        .open_on(date.weekday(), hours)
-        .into_iter()
-        .filter_map(|(start, end)| {
+        let mut day = Day {
+            date,
+            attempts: 0.0,
+            reached: 0.0,
+            conversions: 0.0,
+            remaining: 0.0,
+        };
+        for (start, end) in def.windows.open_on(date.weekday(), hours) {
             let at = |m: u16| {
                 let local = date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m as i64);
-                resolve(def.timezone, local).map(|t| t.timestamp_millis())
+                resolve(tz, local).map(|t| t.timestamp_millis())
             };
-            let (s, e) = (at(start)?.max(from.millis()), at(end)?.min(stop));
-            (s < e).then_some((s, e))
-        })
-        .collect()
-}
-
-/// The contacts of a queue due at `t`.
-fn due_at(queue: &Queue, t: i64) -> f64 {
-    queue.range(..=(t, i64::MAX)).map(|(_, n)| n).sum()
+            let (Some(mut t), Some(end)) = (at(start), at(end)) else {
+                continue;
+            };
+            t = t.max(from.millis());
+            let end = end.min(stop);
+            let mut budget = 0.0;
+            while t < end {
+                budget = (budget + per_step).min(per_step.max(1.0) * 2.0);
+                budget -= step(def, a, &mut queue, t, budget, &mut day);
+                t += STEP_S * 1000;
+            }
+        }
+        day.remaining = queue.values().sum();
+        out.push(day);
+    }
+    out
 }
 
 /// One step at `t`: attempts up to `budget` on the contacts due, first due first. Returns how
