@@ -78,6 +78,13 @@ async function lead(browser, token) {
   await form.locator("[name=script_id] option", { hasText: cfg.script_name }).waitFor({ state: "attached", timeout: TIMEOUT });
   await form.locator("[name=script_id]").selectOption({ label: (await form.locator("[name=script_id] option", { hasText: cfg.script_name }).textContent()) });
   await form.locator("[name=teams]").fill(cfg.team);
+  // Calls all day, every day, so the test runs at any hour: the form's default windows are
+  // weekday office hours in Shanghai (09–12, 14–20), closed at lunch and at weekends.
+  const windows = page.locator("#windows .window");
+  while ((await windows.count()) > 1) await windows.last().locator("button.danger").click();
+  for (const box of await windows.first().locator("input[type=checkbox]").all()) await box.check();
+  await windows.first().locator(".w-start").fill("00:00");
+  await windows.first().locator(".w-end").fill("23:59");
   await accessible(page, "the campaign form");
   await shot(page, `shift-${cfg.lang}-campaign-form`);
   await page.locator("#campaign-save").click();
