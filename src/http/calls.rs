@@ -18,7 +18,7 @@ use crate::{
     people::Role,
     service::{
         calls::{ReleaseInput, Releaser},
-        handout::HandedOut,
+        next_call::HandedOut,
         outcome::{Answer, OutcomeInput, OutcomeRequest},
     },
     store::idempotency::Remembered,
