@@ -44,8 +44,9 @@ impl Dialect {
                 "json_extract(k.attributes, {})",
                 c.bind(Bind::Text(format!("$.\"{key}\"")))
             ),
+            // `attrs`: the attributes as jsonb, kept beside the text (migration 0038).
             Dialect::Postgres => format!(
-                "(k.attributes::jsonb ->> CAST({} AS TEXT))",
+                "(k.attrs ->> CAST({} AS TEXT))",
                 c.bind(Bind::Text(key.to_owned()))
             ),
         }
