@@ -15,6 +15,8 @@ use crate::{
 };
 
 use crate::campaigns::{CampaignDef, windows::resolve};
+use crate::dispatch::shares::{Fluid, split_fluid};
+use crate::ids::CampaignId;
 
 /// How finely a day is simulated, in seconds; contacts due within the same step are one cohort.
 const STEP_S: i64 = 300;
@@ -92,6 +94,17 @@ pub struct Day {
     pub remaining: f64,
 }
 
+/// A campaign in a shared simulation: its rules, what it assumes (its `agents` unused: the
+/// pool is shared), its unfinished contacts and its hand-outs so far on the first day.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    pub id: CampaignId,
+    pub def: CampaignDef,
+    pub a: Assumptions,
+    pub cohorts: Vec<Cohort>,
+    pub today: f64,
+}
+
 /// Simulates `days` days from `from`'s date (the first from `from` itself) in the campaign's
 /// zone, starting with `queue`. Nothing is called from the campaign's `end_at` on: the days
 /// after it keep what was left then.
@@ -103,45 +116,171 @@ pub fn simulate(
     from: Instant,
     days: u32,
 ) -> Vec<Day> {
-    let mut queue = Queue::new();
-    for c in cohorts {
-        *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
-    }
-    let tz = def.timezone;
+    let lane = Lane {
+        id: CampaignId(0),
+        def: def.clone(),
+        a: a.clone(),
+        cohorts,
+        today: 0.0,
+    };
+    simulate_shared(&[lane], a.agents, hours, from, days).swap_remove(0)
+}
+
+/// Simulates campaigns that share one pool of `agents` (issue 27), each by its own rules, in
+/// the days of the first lane's zone. At each step the pool's time goes to the campaigns open
+/// then by the hand-out's rule (`dispatch::shares`): a higher priority takes what it has due
+/// first, and within a priority the time is split so each campaign's hand-outs of the day
+/// follow its share, a campaign with nothing due giving its turn to the others. The kept
+/// counts start from each lane's `today` and restart each day. Returns the days of each lane.
+pub fn simulate_shared(
+    lanes: &[Lane],
+    agents: u32,
+    hours: &CallingHours,
+    from: Instant,
+    days: u32,
+) -> Vec<Vec<Day>> {
+    let mut queues: Vec<Queue> = lanes
+        .iter()
+        .map(|l| {
+            let mut queue = Queue::new();
+            for c in &l.cohorts {
+                *queue.entry((bucket(c.due), c.attempts)).or_default() += c.n;
+            }
+            queue
+        })
+        .collect();
+    let mut today: Vec<f64> = lanes.iter().map(|l| l.today).collect();
+    let Some(tz) = lanes.first().map(|l| l.def.timezone) else {
+        return vec![];
+    };
     let first = from.utc().with_timezone(&tz).date_naive();
-    let per_step = a.agents as f64 * STEP_S as f64 / a.handle_time_s.max(1) as f64;
-    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
-    let mut out = Vec::new();
+    let pool_step = agents as f64 * STEP_S as f64;
+    let longest = lanes
+        .iter()
+        .map(|l| l.a.handle_time_s.max(1))
+        .max()
+        .unwrap_or(1) as f64;
+    let cap = pool_step.max(longest) * 2.0;
+    let mut out = vec![Vec::new(); lanes.len()];
+    // Reused from step to step: the lanes open at a step and what the rule sees of them.
+    let (mut at, mut slices) = (Vec::new(), Vec::new());
     for offset in 0..days as i64 {
         let date = first + Duration::days(offset);
-        let mut day = Day {
-            date,
-            attempts: 0.0,
-            reached: 0.0,
-            conversions: 0.0,
-            remaining: 0.0,
-        };
-        for (start, end) in def.windows.open_on(date.weekday(), hours) {
-            let at = |m: u16| {
-                let local = date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m as i64);
-                resolve(tz, local).map(|t| t.timestamp_millis())
-            };
-            let (Some(mut t), Some(end)) = (at(start), at(end)) else {
-                continue;
-            };
-            t = t.max(from.millis());
-            let end = end.min(stop);
-            let mut budget = 0.0;
+        let mut day: Vec<Day> = lanes
+            .iter()
+            .map(|_| Day {
+                date,
+                attempts: 0.0,
+                reached: 0.0,
+                conversions: 0.0,
+                remaining: 0.0,
+            })
+            .collect();
+        if offset > 0 {
+            today.iter_mut().for_each(|n| *n = 0.0);
+        }
+        let open: Vec<Vec<(i64, i64)>> = lanes
+            .iter()
+            .map(|l| open_on(l, hours, date, from))
+            .collect();
+        // The pool steps through the spans when any lane is open, a step at a time from each
+        // span's start, whatever the number of windows; a lane is open at a step that falls
+        // in one of its spans. The pool's time starts afresh after a pause.
+        let mut cursor = vec![0; lanes.len()];
+        for (start, end) in merged(open.iter().flatten().copied().collect()) {
+            let (mut t, mut budget) = (start, 0.0);
             while t < end {
-                budget = (budget + per_step).min(per_step.max(1.0) * 2.0);
-                budget -= step(def, a, &mut queue, t, budget, &mut day);
+                budget = (budget + pool_step).min(cap);
+                at.clear();
+                for (i, spans) in open.iter().enumerate() {
+                    while spans.get(cursor[i]).is_some_and(|&(_, e)| e <= t) {
+                        cursor[i] += 1;
+                    }
+                    if spans.get(cursor[i]).is_some_and(|&(s, _)| s <= t) {
+                        at.push(i);
+                    }
+                }
+                slices.clear();
+                slices.extend(at.iter().map(|&i| {
+                    let cost = lanes[i].a.handle_time_s.max(1) as f64;
+                    Fluid {
+                        priority: lanes[i].def.priority,
+                        share: lanes[i].def.share,
+                        today: today[i],
+                        // Alone, a lane takes what the budget buys; beside others, what it has
+                        // due decides how its unused turns go to them.
+                        due: if at.len() == 1 {
+                            budget / cost
+                        } else {
+                            due_at(&queues[i], t, budget / cost)
+                        },
+                        cost,
+                    }
+                }));
+                for (k, give) in split_fluid(&slices, budget).into_iter().enumerate() {
+                    let i = at[k];
+                    if give <= 0.0 {
+                        continue;
+                    }
+                    let lane = &lanes[i];
+                    let used = step(&lane.def, &lane.a, &mut queues[i], t, give, &mut day[i]);
+                    today[i] += used;
+                    budget -= used * slices[k].cost;
+                }
                 t += STEP_S * 1000;
             }
         }
-        day.remaining = queue.values().sum();
-        out.push(day);
+        for (i, mut d) in day.into_iter().enumerate() {
+            d.remaining = queues[i].values().sum();
+            out[i].push(d);
+        }
     }
     out
+}
+
+/// The spans a lane calls in on `date` (in its own zone), from `from` and before its `end_at`,
+/// in epoch milliseconds (a campaign's windows are stored joined: they never overlap).
+fn open_on(lane: &Lane, hours: &CallingHours, date: NaiveDate, from: Instant) -> Vec<(i64, i64)> {
+    let def = &lane.def;
+    let stop = def.end_at.map_or(i64::MAX, Instant::millis);
+    def.windows
+        .open_on(date.weekday(), hours)
+        .into_iter()
+        .filter_map(|(start, end)| {
+            let at = |m: u16| {
+                let local = date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(m as i64);
+                resolve(def.timezone, local).map(|t| t.timestamp_millis())
+            };
+            let (s, e) = (at(start)?.max(from.millis()), at(end)?.min(stop));
+            (s < e).then_some((s, e))
+        })
+        .collect()
+}
+
+/// Spans in order with those that overlap or touch joined: the times any lane of the pool calls.
+fn merged(mut spans: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    spans.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// The contacts of a queue due at `t`, counted up to `enough` (beyond it the number changes
+/// nothing, and a long backlog would cost a sum at every step).
+fn due_at(queue: &Queue, t: i64, enough: f64) -> f64 {
+    let mut n = 0.0;
+    for (_, m) in queue.range(..=(t, i64::MAX)) {
+        n += m;
+        if n >= enough {
+            break;
+        }
+    }
+    n
 }
 
 /// One step at `t`: attempts up to `budget` on the contacts due, first due first. Returns how
@@ -287,6 +426,54 @@ mod tests {
         assert!(
             days.iter().all(|d| d.attempts <= 24.0 + 1e-6),
             "one agent, an hour a call"
+        );
+    }
+
+    fn lane(priority: i64, share: i64, contacts: f64) -> Lane {
+        let mut def = def(1);
+        (def.priority, def.share) = (priority, share);
+        Lane {
+            id: crate::ids::CampaignId(priority * 100 + share),
+            def,
+            a: Assumptions {
+                agents: 0,
+                handle_time_s: 60,
+                shares: [(Disposition::Declined, 1.0)].into_iter().collect(),
+                min_gap_s: 0,
+            },
+            cohorts: vec![Cohort {
+                due: 0,
+                attempts: 0,
+                n: contacts,
+            }],
+            today: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_shared_pool_goes_by_share_within_a_priority_and_to_the_higher_priority_first() {
+        let hours = "00:00-24:00".parse().unwrap();
+        let from = Instant::from_millis(0);
+        // 4 agents at a minute a call from 08:00 in Shanghai (the epoch): 3,840 calls that day.
+        let days = simulate_shared(&[lane(50, 3, 1e6), lane(50, 1, 1e6)], 4, &hours, from, 1);
+        let (a, b) = (days[0][0].attempts, days[1][0].attempts);
+        assert!(
+            (a - 2880.0).abs() < 2.0 && (b - 960.0).abs() < 2.0,
+            "{a} {b}"
+        );
+        // The share-3 lane runs out at 1,000: the other gets every agent after it.
+        let days = simulate_shared(&[lane(50, 3, 1000.0), lane(50, 1, 1e6)], 4, &hours, from, 1);
+        let (a, b) = (days[0][0].attempts, days[1][0].attempts);
+        assert!(
+            (a - 1000.0).abs() < 1e-6 && (b - 2840.0).abs() < 2.0,
+            "{a} {b}"
+        );
+        // A higher priority takes what it has first, whatever the shares.
+        let days = simulate_shared(&[lane(40, 9, 1e6), lane(60, 1, 2000.0)], 4, &hours, from, 1);
+        let (a, b) = (days[0][0].attempts, days[1][0].attempts);
+        assert!(
+            (b - 2000.0).abs() < 1e-6 && (a - 1840.0).abs() < 2.0,
+            "{a} {b}"
         );
     }
 

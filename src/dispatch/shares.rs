@@ -69,6 +69,83 @@ pub fn split(slices: &[Slice], n: i64, mut wants: impl FnMut(usize, i64) -> bool
     got
 }
 
+/// A campaign as the forecast's fluid version of the rule sees it: its tier and share, its
+/// hand-outs so far today, the contacts it has due and what one hand-out costs (seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fluid {
+    pub priority: i64,
+    pub share: i64,
+    pub today: f64,
+    pub due: f64,
+    pub cost: f64,
+}
+
+/// [`split`] for fractional hand-outs (the forecast's cohorts): `budget` (in the unit of
+/// `cost`) goes to the highest tier first, up to what it has due; within a tier it fills the
+/// campaigns furthest behind their share first, so that afterwards every campaign that still
+/// has something due stands at the same `today / share`, none given more than it has due.
+/// Returns the hand-outs each gets, in the order of `slices`.
+pub fn split_fluid(slices: &[Fluid], mut budget: f64) -> Vec<f64> {
+    let mut got = vec![0.0; slices.len()];
+    let mut tiers: Vec<i64> = slices.iter().map(|s| s.priority).collect();
+    tiers.sort_unstable_by(|a, b| b.cmp(a));
+    tiers.dedup();
+    for tier in tiers {
+        if budget <= 0.0 {
+            break;
+        }
+        let members: Vec<usize> = (0..slices.len())
+            .filter(|&i| slices[i].priority == tier && slices[i].due > 0.0)
+            .collect();
+        let at = |level: f64, i: usize| {
+            let s = &slices[i];
+            (level * s.share.max(1) as f64 - s.today.max(0.0)).clamp(0.0, s.due)
+        };
+        let spend =
+            |level: f64| -> f64 { members.iter().map(|&i| at(level, i) * slices[i].cost).sum() };
+        let all: f64 = members
+            .iter()
+            .map(|&i| slices[i].due * slices[i].cost)
+            .sum();
+        if let [only] = members[..] {
+            let s = &slices[only];
+            if s.due * s.cost < budget {
+                got[only] = s.due;
+                budget -= s.due * s.cost;
+                continue;
+            }
+            got[only] = budget / s.cost;
+            break;
+        }
+        if all <= budget {
+            for &i in &members {
+                got[i] = slices[i].due;
+            }
+            budget -= all;
+            continue;
+        }
+        // The level every campaign is filled up to: found by halving, as `spend` grows with it.
+        let (mut lo, mut hi) = (0.0, 0.0f64);
+        for &i in &members {
+            let s = &slices[i];
+            hi = hi.max((s.today.max(0.0) + s.due) / s.share.max(1) as f64);
+        }
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if spend(mid) <= budget {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        for &i in &members {
+            got[i] = at(lo, i);
+        }
+        break;
+    }
+    got
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +185,44 @@ mod tests {
         let mut s = [slice(1, 50, 3, 30), slice(2, 50, 1, 5)];
         order(&mut s);
         assert_eq!(s[0].id, CampaignId(2));
+    }
+
+    fn fluid(priority: i64, share: i64, today: f64, due: f64) -> Fluid {
+        Fluid {
+            priority,
+            share,
+            today,
+            due,
+            cost: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_fluid_split_follows_the_same_rule_as_the_hand_out() {
+        let (mut a, mut b) = (0.0, 0.0);
+        for _ in 0..100 {
+            let got = split_fluid(&[fluid(50, 3, a, 1e9), fluid(50, 1, b, 1e9)], 4.0);
+            (a, b) = (a + got[0], b + got[1]);
+        }
+        assert!(
+            (a - 300.0).abs() < 1e-6 && (b - 100.0).abs() < 1e-6,
+            "{a} {b}"
+        );
+        let got = split_fluid(&[fluid(50, 3, 0.0, 2.0), fluid(50, 1, 0.0, 1e9)], 10.0);
+        assert!(
+            (got[0] - 2.0).abs() < 1e-6 && (got[1] - 8.0).abs() < 1e-6,
+            "{got:?}"
+        );
+        let got = split_fluid(&[fluid(40, 3, 0.0, 1e9), fluid(60, 1, 9.0, 4.0)], 10.0);
+        assert!(
+            (got[0] - 6.0).abs() < 1e-6 && (got[1] - 4.0).abs() < 1e-6,
+            "{got:?}"
+        );
+        let got = split_fluid(&[fluid(50, 1, 0.0, 1e9), fluid(50, 1, 6.0, 1e9)], 4.0);
+        assert!(
+            (got[0] - 4.0).abs() < 1e-6 && got[1].abs() < 1e-6,
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ForecastParams {
-    /// Agents working it, 1–5000; by default the active agents its teams admit.
+    /// Agents working it and the campaigns sharing them, 1–5000; by default the active agents
+    /// its teams admit.
     pub agents: Option<String>,
     /// Seconds per attempt (`180`, or `3m`); by default the campaign's observed handle time,
     /// else 180 s.
@@ -83,6 +84,19 @@ pub struct ForecastView {
     /// The contacts left unfinished when `end_at` stops the campaign (nothing is called after
     /// it); null without `end_at` or when it lies beyond the days forecast.
     pub remaining_at_end: Option<i64>,
+    /// The active campaigns that may take the same agents (issue 27). The forecast gives the
+    /// agents (`assumptions.agents`, the pool) to them and to this one by the hand-out's rule:
+    /// a higher priority first, and within a priority by share.
+    pub shared_with: Vec<SharedView>,
+}
+
+/// A campaign sharing the agents.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SharedView {
+    pub campaign: CampaignId,
+    pub name: String,
+    pub priority: i64,
+    pub share: i64,
 }
 
 fn number<T>(field: &str, text: Option<&str>, range: (T, T)) -> Result<Option<T>>
@@ -189,5 +203,15 @@ async fn campaigns_forecast(
         exhausted_on: f.exhausted_on.map(|d| d.to_string()),
         agents_needed_to_finish_by_end: f.agents_needed,
         remaining_at_end: f.remaining_at_end.map(|x| x.round() as i64),
+        shared_with: f
+            .shared_with
+            .into_iter()
+            .map(|r| SharedView {
+                campaign: r.id,
+                name: r.name,
+                priority: r.priority,
+                share: r.share,
+            })
+            .collect(),
     }))
 }

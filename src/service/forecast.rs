@@ -11,8 +11,9 @@ use crate::{
     campaigns::{CampaignDef, CampaignStatus},
     dispatch::{
         Disposition,
-        forecast::{Assumptions, Cohort, Day, exhausted_on, simulate},
+        forecast::{Assumptions, Cohort, Day, Lane, exhausted_on, simulate_shared},
     },
+    floor,
     ids::CampaignId,
     rules::CallingHours,
     store::campaigns::CampaignRow,
@@ -71,6 +72,18 @@ pub struct Forecast {
     pub agents_needed: Option<u32>,
     /// With an `end_at` within the days simulated: the contacts not finished when it ends.
     pub remaining_at_end: Option<f64>,
+    /// The active campaigns that share its agents (issue 27), whose hand-outs the forecast
+    /// simulated beside its own by the hand-out's rule.
+    pub shared_with: Vec<Rival>,
+}
+
+/// A campaign sharing the forecast campaign's agents.
+#[derive(Debug, Clone)]
+pub struct Rival {
+    pub id: CampaignId,
+    pub name: String,
+    pub priority: i64,
+    pub share: i64,
 }
 
 fn shares_of(counts: &[(Disposition, i64)]) -> Option<BTreeMap<Disposition, f64>> {
@@ -118,8 +131,14 @@ impl Service {
             from: Some(from),
             ..input
         };
-        let (days, (assumptions, rates_from)) =
-            self.simulate_round(&row, queue.clone(), input).await?;
+        let (lanes, pool, rates_from) = self.lanes(&row, queue, &input).await?;
+        let shared_with = self.sharing(&lanes[1..]);
+        let lanes = contending(lanes);
+        let assumptions = Assumptions {
+            agents: pool,
+            ..lanes[0].a.clone()
+        };
+        let days = self.run(lanes.clone(), pool, from, input.days).await?;
         let def = row.def();
         let remaining_at_end = def.end_at.and_then(|end| {
             let last = end.utc().with_timezone(&def.timezone).date_naive();
@@ -128,10 +147,10 @@ impl Service {
             on.filter(|_| covered).map(|d| d.remaining)
         });
         // Up to a dozen year-long simulations: off the async runtime.
-        let (hours, a) = (self.config.calling_hours, assumptions.clone());
+        let hours = self.config.calling_hours;
         let agents_needed = tokio::task::spawn_blocking(move || {
             def.end_at
-                .and_then(|end| agents_needed(&def, &hours, &a, &queue, from, end))
+                .and_then(|end| agents_needed(&def, &hours, &lanes, from, end))
         })
         .await
         .map_err(|e| super::Error::Internal(e.into()))?;
@@ -142,18 +161,141 @@ impl Service {
             days,
             agents_needed,
             remaining_at_end,
+            shared_with,
         })
     }
 
-    /// Runs the campaign's rules over `queue` with what `input` sets and the rest observed.
+    /// Runs the campaign's rules over `queue`, beside the active campaigns that share its
+    /// agents, with what `input` sets and the rest observed.
     pub(super) async fn simulate_round(
         &self,
         row: &CampaignRow,
         queue: Vec<Cohort>,
         input: ForecastInput,
     ) -> Result<(Vec<Day>, (Assumptions, RatesFrom))> {
-        let id = row.id;
+        let from = input.from.unwrap_or_else(|| self.now());
+        let (lanes, pool, rates_from) = self.lanes(row, queue, &input).await?;
+        let assumptions = Assumptions {
+            agents: pool,
+            ..lanes[0].a.clone()
+        };
+        let days = self.run(contending(lanes), pool, from, input.days).await?;
+        Ok((days, (assumptions, rates_from)))
+    }
+
+    /// The first lane's days of a shared simulation, off the async runtime.
+    async fn run(
+        &self,
+        lanes: Vec<Lane>,
+        pool: u32,
+        from: Instant,
+        days: Option<u32>,
+    ) -> Result<Vec<Day>> {
+        let hours = self.config.calling_hours;
+        let days = days.unwrap_or(30).min(MAX_DAYS);
+        let mut all =
+            tokio::task::spawn_blocking(move || simulate_shared(&lanes, pool, &hours, from, days))
+                .await
+                .map_err(|e| super::Error::Internal(e.into()))?;
+        Ok(all.swap_remove(0))
+    }
+
+    /// The campaign's lane first, then one for each other active campaign that may use one of
+    /// its agents (issue 27: the forecast counts the agents it actually gets), with the pool of
+    /// agents (`input.agents`, else the active agents it admits) and where its rates came from.
+    async fn lanes(
+        &self,
+        row: &CampaignRow,
+        queue: Vec<Cohort>,
+        input: &ForecastInput,
+    ) -> Result<(Vec<Lane>, u32, RatesFrom)> {
         let def = row.def();
+        let now = self.now();
+        let from = input.from.unwrap_or(now);
+        let pool = match input.agents {
+            Some(n) => n,
+            None => {
+                let active = self.store.agents_active().await?;
+                (super::eligibility::admitted(&def, &active).len() as u32).max(1)
+            }
+        };
+        let rivals: Vec<CampaignRow> = self
+            .store
+            .campaigns_active()
+            .await?
+            .into_iter()
+            .filter(|c| c.id != row.id && c.def().shares_agents_with(&def))
+            .collect();
+        // The kept counts of today's hand-outs count only when the forecast starts today.
+        let tz = self.config.timezone;
+        let day = floor::day_of(now, tz);
+        let today: BTreeMap<CampaignId, i64> = if floor::day_of(from, tz) == day {
+            let mut ids: Vec<CampaignId> = rivals.iter().map(|c| c.id).collect();
+            ids.push(row.id);
+            let start = floor::day_start(day, tz);
+            self.store
+                .handouts_today(&ids, start)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let (a, rates_from) = self.assume(row, input, pool).await?;
+        let mut lanes = vec![Lane {
+            id: row.id,
+            def,
+            a,
+            cohorts: queue,
+            today: today.get(&row.id).copied().unwrap_or(0) as f64,
+        }];
+        for rival in rivals {
+            let cohorts = self
+                .store
+                .campaign_due(rival.id)
+                .await?
+                .into_iter()
+                .map(|r| Cohort {
+                    due: r.due.millis().max(from.millis()),
+                    attempts: r.attempts,
+                    n: r.n as f64,
+                })
+                .collect();
+            // A handle time the caller states is the floor's: every campaign's calls take it.
+            let (a, _) = self.assume(&rival, input, pool).await?;
+            lanes.push(Lane {
+                id: rival.id,
+                def: rival.def(),
+                a,
+                cohorts,
+                today: today.get(&rival.id).copied().unwrap_or(0) as f64,
+            });
+        }
+        Ok((lanes, pool, rates_from))
+    }
+
+    /// The campaigns of `lanes`, as the forecast names them.
+    fn sharing(&self, lanes: &[Lane]) -> Vec<Rival> {
+        lanes
+            .iter()
+            .map(|l| Rival {
+                id: l.id,
+                name: l.def.name.clone(),
+                priority: l.def.priority,
+                share: l.def.share,
+            })
+            .collect()
+    }
+
+    /// A campaign's outcome shares (its own, its offer's, or the defaults) and handle time
+    /// (`input`'s, its own observed, or the default).
+    async fn assume(
+        &self,
+        row: &CampaignRow,
+        input: &ForecastInput,
+        agents: u32,
+    ) -> Result<(Assumptions, RatesFrom)> {
+        let id = row.id;
         let own = self.store.campaign_outcomes(id).await?;
         let (shares, rates_from) = match shares_of(&own) {
             Some(s) => (s, RatesFrom::Campaign),
@@ -161,13 +303,6 @@ impl Service {
                 Some(s) => (s, RatesFrom::Offer),
                 None => (default_shares(), RatesFrom::Defaults),
             },
-        };
-        let agents = match input.agents {
-            Some(n) => n,
-            None => {
-                let active = self.store.agents_active().await?;
-                (super::eligibility::admitted(&def, &active).len() as u32).max(1)
-            }
         };
         let handle_time_s = match input.handle_time_s {
             Some(s) => s,
@@ -182,21 +317,23 @@ impl Service {
                 }
             }
         };
-        let from = input.from.unwrap_or_else(|| self.now());
         let assumptions = Assumptions {
             agents: agents.max(1),
             handle_time_s,
             shares,
             min_gap_s: self.config.phone_min_gap.as_secs(),
         };
-        let (hours, a) = (self.config.calling_hours, assumptions.clone());
-        let days = input.days.unwrap_or(30).min(MAX_DAYS);
-        let days =
-            tokio::task::spawn_blocking(move || simulate(&def, &hours, &a, queue, from, days))
-                .await
-                .map_err(|e| super::Error::Internal(e.into()))?;
-        Ok((days, (assumptions, rates_from)))
+        Ok((assumptions, rates_from))
     }
+}
+
+/// The first lane and the lanes that can take agents from it: a lower priority only gets what
+/// the higher ones leave, so simulating it would change nothing of the first lane's days.
+fn contending(mut lanes: Vec<Lane>) -> Vec<Lane> {
+    let own = lanes[0].def.priority;
+    let mut first = true;
+    lanes.retain(|l| std::mem::take(&mut first) || l.def.priority >= own);
+    lanes
 }
 
 /// The fewest agents that finish the list by `end`'s date, if any number up to
@@ -204,8 +341,7 @@ impl Service {
 fn agents_needed(
     def: &CampaignDef,
     hours: &CallingHours,
-    a: &Assumptions,
-    queue: &[Cohort],
+    lanes: &[Lane],
     from: Instant,
     end: Instant,
 ) -> Option<u32> {
@@ -218,11 +354,7 @@ fn agents_needed(
     }
     let days = (days as u32).min(MAX_DAYS);
     let finishes = |agents: u32| {
-        let a = Assumptions {
-            agents,
-            ..a.clone()
-        };
-        let run = simulate(def, hours, &a, queue.to_vec(), from, days);
+        let run = simulate_shared(lanes, agents, hours, from, days).swap_remove(0);
         exhausted_on(&run).is_some_and(|d| d <= last)
     };
     if !finishes(MAX_AGENTS) {

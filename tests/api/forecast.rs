@@ -15,14 +15,14 @@ const HANDLE_S: u64 = 600;
 
 /// Picks dispositions so their counts follow the shares as closely as whole calls can: each
 /// call gets the one furthest behind its share.
-struct Quota {
-    shares: Vec<(String, f64)>,
-    counts: BTreeMap<String, f64>,
-    total: f64,
+pub(crate) struct Quota {
+    pub(crate) shares: Vec<(String, f64)>,
+    pub(crate) counts: BTreeMap<String, f64>,
+    pub(crate) total: f64,
 }
 
 impl Quota {
-    fn pick(&mut self) -> String {
+    pub(crate) fn pick(&mut self) -> String {
         self.total += 1.0;
         let (d, _) = self
             .shares
@@ -47,7 +47,7 @@ impl Quota {
     }
 }
 
-fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
+pub(crate) fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
     (at + Duration::hours(8)).date_naive()
 }
 

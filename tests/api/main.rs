@@ -30,6 +30,7 @@ mod files;
 mod floor;
 mod floor_limits;
 mod forecast;
+mod forecast_shared;
 mod forecast_web;
 mod funnel;
 mod funnel_property;
