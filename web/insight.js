@@ -155,7 +155,9 @@
     $("#assumptions").textContent = t("in.assumptions", {
       agents: OC.num(a.agents), handle: OC.num(a.handle_time), contact: OC.pct(a.contact_rate),
       conversion: OC.pct(a.conversion_rate), from: t("in.from." + a.rates_from),
-    });
+    }) + (f.shared_with && f.shared_with.length ? " " + t("in.shared_with", {
+      list: f.shared_with.map((r) => t("in.shared_item", r)).join(t("in.shared_sep")),
+    }) : "");
   }
 
   function svg(tag, attrs, ...children) {

@@ -60,6 +60,7 @@ mod security;
 mod segments;
 mod segments_property;
 mod shares;
+mod shares_web;
 mod slow_clients;
 mod stats;
 mod surveys;
