@@ -116,17 +116,7 @@ impl Service {
             Some(start) if not_started && start > now => start,
             _ => now,
         });
-        let queue: Vec<Cohort> = self
-            .store
-            .campaign_due(id)
-            .await?
-            .into_iter()
-            .map(|r| Cohort {
-                due: r.due.millis().max(from.millis()),
-                attempts: r.attempts,
-                n: r.n as f64,
-            })
-            .collect();
+        let queue = self.cohorts(id, from).await?;
         let input = ForecastInput {
             from: Some(from),
             ..input
@@ -250,17 +240,7 @@ impl Service {
             today: today.get(&row.id).copied().unwrap_or(0) as f64,
         }];
         for rival in rivals {
-            let cohorts = self
-                .store
-                .campaign_due(rival.id)
-                .await?
-                .into_iter()
-                .map(|r| Cohort {
-                    due: r.due.millis().max(from.millis()),
-                    attempts: r.attempts,
-                    n: r.n as f64,
-                })
-                .collect();
+            let cohorts = self.cohorts(rival.id, from).await?;
             // A handle time the caller states is the floor's: every campaign's calls take it.
             let (a, _) = self.assume(&rival, input, pool).await?;
             lanes.push(Lane {
@@ -272,6 +252,21 @@ impl Service {
             });
         }
         Ok((lanes, pool, rates_from))
+    }
+
+    /// A campaign's unfinished contacts as the simulation starts them: none due before `from`.
+    async fn cohorts(&self, id: CampaignId, from: Instant) -> Result<Vec<Cohort>> {
+        Ok(self
+            .store
+            .campaign_due(id)
+            .await?
+            .into_iter()
+            .map(|r| Cohort {
+                due: r.due.millis().max(from.millis()),
+                attempts: r.attempts,
+                n: r.n as f64,
+            })
+            .collect())
     }
 
     /// The campaigns of `lanes`, as the forecast names them.

@@ -47,6 +47,22 @@ impl Quota {
     }
 }
 
+/// A forecast's attempts by day, the days with any.
+pub(crate) fn days_of(forecast: &Value) -> BTreeMap<NaiveDate, i64> {
+    forecast["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().parse().unwrap(),
+                d["attempts"].as_i64().unwrap(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
 pub(crate) fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
     (at + Duration::hours(8)).date_naive()
 }
@@ -132,18 +148,7 @@ async fn the_forecast_made_at_the_start_matches_the_campaign_run_to_its_end(app:
         );
     }
 
-    let forecast: BTreeMap<NaiveDate, i64> = f.body["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["date"].as_str().unwrap().parse().unwrap(),
-                d["attempts"].as_i64().unwrap(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    let forecast = days_of(&f.body);
     eprintln!("forecast {forecast:?}\nactual   {actual:?}\n{}", f.text);
     assert_eq!(
         forecast.keys().collect::<Vec<_>>(),

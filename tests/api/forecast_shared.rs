@@ -11,26 +11,11 @@ use chrono::{Duration, NaiveDate};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::forecast::{Quota, shanghai_date};
+use crate::forecast::{Quota, days_of, shanghai_date};
 use crate::helpers::{TestApp, start_instant};
 
 const HANDLE_S: u64 = 600;
 const AGENTS: usize = 4;
-
-fn days_of(forecast: &Value) -> BTreeMap<NaiveDate, i64> {
-    forecast["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["date"].as_str().unwrap().parse().unwrap(),
-                d["attempts"].as_i64().unwrap(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
 
 async fn the_forecast_of_a_shared_team_matches_the_floor_run_to_its_end(app: TestApp) {
     let rules = json!({
