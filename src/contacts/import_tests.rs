@@ -1,6 +1,7 @@
 //! Unit tests of `import.rs`.
 
 use super::*;
+use crate::contacts::mapping::Mapping;
 
 fn ctx() -> RowContext<'static> {
     RowContext {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 pub mod bounds;
 pub mod charset;
+mod columns;
 pub mod csv;
 #[cfg(test)]
 mod csv_properties;
