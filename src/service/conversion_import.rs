@@ -1,6 +1,7 @@
 //! The nightly billing file: conversions uploaded as CSV (`phone|external_id, offer,
 //! occurred_at, reference`), read as the upload streams in and recorded in transactions of
-//! [`CHUNK`] rows, each row exactly as `POST /v1/conversions` would record it. One bad row is an
+//! [`CHUNK`] rows, each row exactly as `POST /v1/conversions` would record it (a chunk in a
+//! handful of statements: see [`super::conversion_batch`]). One bad row is an
 //! invalid row of the report, never a refused file; a reference seen before (in the file or
 //! earlier) is a duplicate. Memory is a reader's fixed buffers and one chunk, whatever the
 //! file's size. A chunk once committed stays committed: a file that breaks off may be sent
@@ -22,13 +23,13 @@ use crate::{
         import::{Invalid, MAX_INVALID_LISTED, RowError},
     },
     people::Principal,
-    store::Store,
     time::Instant,
     validate::FieldError,
 };
 
 use super::{
     Error, Result, Service,
+    conversion_batch::Offers,
     conversions::{Reported, Who},
 };
 
@@ -53,7 +54,7 @@ pub struct ConversionReport {
 }
 
 /// One row read from the file (numbered as a spreadsheet shows it: the header is row 1).
-type Row = (u64, std::result::Result<Reported, RowError>);
+pub(super) type Row = (u64, std::result::Result<Reported, RowError>);
 /// What the reader hands on: a chunk of rows, or why the file cannot be read at all.
 type Chunk = std::result::Result<Vec<Row>, FieldError>;
 
@@ -221,26 +222,8 @@ impl Read for BodyReader {
     }
 }
 
-/// A row's error from the field error a single report would have answered.
-fn row_error(e: Error) -> std::result::Result<RowError, Error> {
-    match e {
-        Error::Invalid(invalid) => {
-            let first = invalid.0.into_iter().next();
-            Ok(first.map_or_else(
-                || RowError::new(Code::InvalidInput, "invalid"),
-                |f| {
-                    let mut r = RowError::new(f.code, format!("{} {}", f.field, f.message));
-                    r.params = f.params;
-                    r.param("field", f.field)
-                },
-            ))
-        }
-        other => Err(other),
-    }
-}
-
 impl ConversionReport {
-    fn invalid(&mut self, row: u64, e: RowError) {
+    pub(super) fn invalid(&mut self, row: u64, e: RowError) {
         self.invalid_count += 1;
         if self.invalid.len() < MAX_INVALID_LISTED {
             self.invalid.push(Invalid::of(row, e));
@@ -279,6 +262,7 @@ impl Service {
         let mut report = ConversionReport::default();
         let window = self.config.attribution_window.as_secs() * 1000;
         let mut failure = None;
+        let mut offers = Offers::default();
         while let Some(chunk) = rows_rx.recv().await {
             let rows = match chunk {
                 Ok(rows) => rows,
@@ -287,7 +271,10 @@ impl Service {
                     break;
                 }
             };
-            if let Err(e) = self.record_chunk(rows, window, &mut report).await {
+            if let Err(e) = self
+                .record_chunk(rows, window, &mut offers, &mut report)
+                .await
+            {
                 drop(rows_rx);
                 feeder.abort();
                 let _ = reader.await;
@@ -310,49 +297,6 @@ impl Service {
                 ..e
             })),
         }
-    }
-
-    /// One chunk's rows in one transaction.
-    async fn record_chunk(
-        &self,
-        rows: Vec<Row>,
-        window_ms: i64,
-        report: &mut ConversionReport,
-    ) -> Result<()> {
-        let mut resolved = Vec::with_capacity(rows.len());
-        for (n, parsed) in rows {
-            report.total += 1;
-            let reported = match parsed {
-                Ok(reported) => reported,
-                Err(e) => {
-                    report.invalid(n, e);
-                    continue;
-                }
-            };
-            match self.resolve_conversion(reported).await {
-                Ok(new) => resolved.push(new),
-                Err(e) => report.invalid(n, row_error(e)?),
-            }
-        }
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut accepted = (0, 0, 0);
-        for new in &resolved {
-            let (row, created) = Store::conversion_record_in(&mut tx, new, window_ms, now).await?;
-            match (created, row.call_id.is_some()) {
-                (true, true) => {
-                    accepted.0 += 1;
-                    accepted.2 += 1;
-                }
-                (true, false) => accepted.0 += 1,
-                (false, _) => accepted.1 += 1,
-            }
-        }
-        tx.commit().await?;
-        report.accepted += accepted.0;
-        report.duplicates += accepted.1;
-        report.attributed += accepted.2;
-        Ok(())
     }
 
     async fn audit_import(&self, report: &ConversionReport, by: &Principal) -> Result<()> {

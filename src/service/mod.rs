@@ -23,6 +23,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod campaigns;
 pub mod contact_edit;
+pub mod conversion_batch;
 pub mod conversion_import;
 pub mod conversions;
 pub mod deliveries;

@@ -110,7 +110,7 @@ impl<'a> From<&'a NewContact> for JsonContact<'a> {
 const JSON_BYTES: usize = 256 * 1024;
 
 /// `items` as JSON arrays of at most [`JSON_BYTES`] each (a larger item goes alone).
-fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+pub(super) fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<String> {
     let mut arrays = vec![];
     let mut array = String::from("[");
     for item in items {

@@ -16,7 +16,11 @@ use crate::webhooks::WebhookEvent;
 /// The `conversion` webhook event of a conversion just recorded: the contact and its external
 /// id, the offer, the reference and the call it is attributed to; the phone only for webhooks
 /// that asked for it.
-fn announcement<'a>(new: &'a NewConversion, row: &ConversionRow, now: Instant) -> Announcement<'a> {
+pub(super) fn announcement<'a>(
+    new: &'a NewConversion,
+    row: &ConversionRow,
+    now: Instant,
+) -> Announcement<'a> {
     let attributed_to = row.call_id.map(|call| {
         serde_json::json!({"call": call, "agent": row.agent_id, "campaign": row.campaign_id,
             "script_version": row.script_version})
@@ -73,7 +77,7 @@ struct Attribution {
     script_version: i64,
 }
 
-const COLUMNS: &str = "id, reference, contact_id, offer_id, occurred_at, call_id, agent_id, \
+pub(super) const COLUMNS: &str = "id, reference, contact_id, offer_id, occurred_at, call_id, agent_id, \
      campaign_id, script_version";
 /// The latest accepted call for the person and offer in the window before the conversion.
 const ATTRIBUTE: &str = "SELECT l.id AS call_id, l.agent_id, l.campaign_id, l.script_version \

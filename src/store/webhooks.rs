@@ -335,31 +335,17 @@ impl Store {
     /// Writes `event` to the outbox of every webhook that wants its kind, in the caller's
     /// transaction (nothing when none does).
     pub async fn announce_in(tx: &mut Tx, event: &Announcement<'_>) -> Result<()> {
-        let mut data = event.data.clone();
-        if let (Some(contact), serde_json::Value::Object(map)) = (event.contact, &mut data) {
-            let external_id: Option<Option<String>> =
-                on_tx!(tx, |c| sqlx::query_scalar(EXTERNAL_ID)
+        let external_id = match event.contact {
+            Some(contact) => Some(
+                on_tx!(tx, |c| sqlx::query_scalar::<_, Option<String>>(EXTERNAL_ID)
                     .bind(contact)
                     .fetch_optional(c)
-                    .await)?;
-            map.insert("external_id".into(), external_id.flatten().into());
-        }
-        let event = &Announcement {
-            kind: event.kind,
-            contact: event.contact,
-            at: event.at,
-            data,
-            phone: event.phone,
+                    .await)?
+                .flatten(),
+            ),
+            None => None,
         };
-        let plain = event.data.to_string();
-        let with_phone = match (event.phone, &event.data) {
-            (Some(phone), serde_json::Value::Object(map)) => {
-                let mut map = map.clone();
-                map.insert("phone".into(), phone.into());
-                serde_json::Value::Object(map).to_string()
-            }
-            _ => plain.clone(),
-        };
+        let (plain, with_phone) = super::outbox::texts(event, external_id);
         on_tx!(tx, |c| sqlx::query(ANNOUNCE)
             .bind(event.kind)
             .bind(event.contact)

@@ -1,12 +1,15 @@
 //! The nightly billing file: conversions uploaded as CSV, each good row recorded whatever the
 //! bad ones, a reference seen before a duplicate, the upload audited.
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{
     conversions::{TWO_DAYS_LATER, a_sale_and_a_refusal},
     helpers::TestApp,
+    webhooks::Receiver,
 };
 
 async fn upload(app: &TestApp, token: &str, csv: String) -> outcall_client::Reply {
@@ -137,7 +140,148 @@ async fn a_billing_file_without_its_columns_is_refused_naming_the_column(app: Te
     .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
+/// What the JSON report of `reference` answers now: the conversion as first recorded (200).
+async fn recorded(app: &TestApp, billing: &str, offer: &str, reference: &str) -> Value {
+    let r = app
+        .post(
+            "/v1/conversions",
+            billing,
+            crate::conversions::report("13800138000", offer, TWO_DAYS_LATER, reference),
+        )
+        .await;
+    r.expect(StatusCode::OK);
+    r.body
+}
+
+async fn a_billing_file_records_and_announces_each_row_as_its_single_report_would(app: TestApp) {
+    let plain = Receiver::start(Duration::ZERO).await;
+    let phones = Receiver::start(Duration::ZERO).await;
+    super::subscribe(&app, &plain.url(), false).await;
+    super::subscribe(&app, &phones.url(), true).await;
+    let (_, offer, _, accepted) = a_sale_and_a_refusal(&app).await;
+    let billing = app.token("integration").await;
+    app.post(
+        "/v1/conversions",
+        &billing,
+        crate::conversions::report("13800138001", &offer, TWO_DAYS_LATER, "PRE-1"),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let at = TWO_DAYS_LATER;
+    // Before the sale's call: outside its attribution window.
+    let early = "2026-11-24T12:00:00+08:00";
+    let mut csv = format!(
+        "phone,external_id,offer,occurred_at,reference\n\
+         13800138000,,{offer},{at},A-1\n\
+         ,CRM-8000,{offer},{at},A-2\n\
+         ,CRM-8001,{offer},{at},A-3\n\
+         13999999999,,{offer},{at},A-4\n\
+         ,NOT-OURS-9,{offer},{at},A-5\n\
+         13800138000,,{offer},{at},A-1\n\
+         13800138001,,{offer},{at},PRE-1\n\
+         13800138000,,{offer},{early},A-6\n"
+    );
+    // Invalid rows fill the first chunk of 1,000; the second repeats A-2 and adds A-7.
+    for n in 0..992 {
+        csv.push_str(&format!("12,,{offer},{at},X-{n}\n"));
+    }
+    csv.push_str(&format!(
+        ",CRM-8000,{offer},{at},A-2\n13800138000,,{offer},{at},A-7\n"
+    ));
+    let r = upload(&app, &billing, csv).await;
+    r.expect(StatusCode::OK);
+    let b = &r.body;
+    let counts = [
+        "total",
+        "accepted",
+        "duplicates",
+        "attributed",
+        "invalid_count",
+    ]
+    .map(|k| b[k].as_i64().unwrap_or(-1));
+    assert_eq!(counts, [1002, 7, 3, 3, 992], "{}", r.text);
+
+    for (reference, call) in [
+        ("A-1", Some(accepted)),
+        ("A-2", Some(accepted)),
+        ("A-3", None),
+        ("A-4", None),
+        ("A-5", None),
+        ("A-6", None),
+        ("A-7", Some(accepted)),
+        ("PRE-1", None),
+    ] {
+        let c = recorded(&app, &billing, &offer, reference).await;
+        assert_eq!(
+            c["attributed_to"]["call"].as_i64(),
+            call,
+            "{reference}: {c}"
+        );
+    }
+
+    // One event per conversion recorded, with what the single report's event carries.
+    let got = app
+        .eventually(20, "eight conversion events", || async {
+            let got = plain.received();
+            (got.len() >= 8).then_some(got)
+        })
+        .await;
+    let event = |reference: &str| {
+        got.iter()
+            .map(|r| r.json())
+            .find(|e| e["data"]["reference"] == reference)
+            .unwrap_or_else(|| panic!("{reference} announced"))["data"]
+            .clone()
+    };
+    for (reference, external_id, attributed) in [
+        ("A-1", json!("CRM-8000"), true),
+        ("A-2", json!("CRM-8000"), true),
+        ("A-3", json!("CRM-8001"), false),
+        ("A-4", Value::Null, false),
+        ("A-5", json!("NOT-OURS-9"), false),
+        ("A-6", json!("CRM-8000"), false),
+        ("A-7", json!("CRM-8000"), true),
+    ] {
+        let d = event(reference);
+        assert_eq!(d["external_id"], external_id, "{reference}: {d}");
+        assert_eq!(
+            d["attributed_to"]["call"].is_i64(),
+            attributed,
+            "{reference}: {d}"
+        );
+        assert_eq!(d["offer"], offer.as_str(), "{reference}: {d}");
+        assert!(d.get("phone").is_none(), "{reference}: {d}");
+    }
+    assert!(event("A-1")["contact"].is_i64());
+    assert_eq!(event("A-2")["contact"], event("A-1")["contact"]);
+    assert_eq!(event("A-5")["contact"], Value::Null);
+    let with_phone = app
+        .eventually(20, "the events with phones", || async {
+            let got = phones.received();
+            (got.len() >= 8).then_some(got)
+        })
+        .await;
+    let phone_of = |reference: &str| {
+        with_phone
+            .iter()
+            .map(|r| r.json())
+            .find(|e| e["data"]["reference"] == reference)
+            .unwrap()["data"]
+            .get("phone")
+            .cloned()
+    };
+    assert_eq!(phone_of("A-2"), Some(json!("+8613800138000")));
+    assert_eq!(phone_of("A-4"), Some(json!("+8613999999999")));
+    assert_eq!(phone_of("A-5"), None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(plain.received().len(), 8, "one event per conversion");
+}
+
 crate::on_both_backends!(
     a_billing_file_records_its_good_rows_and_reports_the_rest,
     a_billing_file_without_its_columns_is_refused_naming_the_column,
+);
+
+crate::on_both_backends!(start = crate::business::allowing_loopback; mod webhook_sqlite, webhook_postgres;
+    a_billing_file_records_and_announces_each_row_as_its_single_report_would,
 );
