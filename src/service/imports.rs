@@ -58,10 +58,19 @@ pub struct UploadOptions {
     pub sheet: Option<String>,
 }
 
-/// Parses CSV from `input` on a blocking thread and sends batches of up to
-/// [`crate::contacts::csv::BATCH`] records through a small bounded channel, so memory stays
-/// flat whatever the size. The first `skip` records are read but not sent (resuming). A header
-/// without `phone` is the first and only message, as an error.
+/// Runs a list reader on a blocking thread, handing on its batches through a small bounded
+/// channel, so memory stays flat whatever the size; the reader stops when the receiver goes.
+pub(super) fn batches(
+    read: impl FnOnce(&mut dyn FnMut(Result<Batch, String>) -> bool) + Send + 'static,
+) -> mpsc::Receiver<Result<Batch, String>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || read(&mut |message| tx.blocking_send(message).is_ok()));
+    rx
+}
+
+/// Parses CSV from `input` into batches of up to `batch_rows` records ([`batches`]). The first
+/// `skip` records are read but not sent (resuming). A header without `phone` is the first and
+/// only message, as an error.
 pub(super) fn parse_csv(
     input: impl Read + Send + 'static,
     options: CsvOptions,
@@ -70,19 +79,7 @@ pub(super) fn parse_csv(
     skip: u64,
     batch_rows: usize,
 ) -> mpsc::Receiver<Result<Batch, String>> {
-    let (tx, rx) = mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        read_csv(
-            input,
-            &options,
-            region,
-            &agents,
-            skip,
-            batch_rows,
-            |message| tx.blocking_send(message).is_ok(),
-        );
-    });
-    rx
+    batches(move |emit| read_csv(input, &options, region, &agents, skip, batch_rows, emit))
 }
 
 /// Refuses an upload whose start (or, for a small one, whole) cannot be read: past a bound of
@@ -90,7 +87,7 @@ pub(super) fn parse_csv(
 /// deep or with a contact too large), a CSV header without a phone column or that the
 /// mapping does not fit. A 422 naming the field, before anything is stored. For CSV, how
 /// the upload is read: its charset (given, or told from `head`) and mapping.
-fn within_bounds(
+pub(super) fn within_bounds(
     format: ImportFormat,
     head: &[u8],
     options: &UploadOptions,
@@ -228,68 +225,6 @@ impl Service {
         let list = self.list_or_default(list);
         self.ingest_inline(by, campaign, rx, "phone", csv, (charset, sheet), size, list)
             .await
-    }
-
-    /// How an upload would be read, without importing it: its columns, what each is read as,
-    /// its first rows and its charset (`POST /v1/imports/preview`). Reads at most the inline
-    /// threshold of a CSV upload (a larger one's start is previewed); a workbook whole.
-    #[tracing::instrument(skip_all)]
-    pub async fn preview_upload<S, B, E>(
-        &self,
-        campaign: Option<CampaignId>,
-        options: &UploadOptions,
-        stream: S,
-    ) -> Result<Preview>
-    where
-        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
-        B: AsRef<[u8]>,
-        E: Display,
-    {
-        let mut seen = match options.workbook {
-            true => self.preview_workbook(options, stream).await?,
-            false => self.preview_csv(options, stream).await?,
-        };
-        if let Some(id) = campaign {
-            // The campaign-warnings check: attributes the script reads that no column carries.
-            let row = self.store.campaign_get(id).await?;
-            let script = match row.script_version {
-                Some(v) => self.store.script_version(row.script_id, v).await?,
-                None => self.store.script_get(row.script_id).await?,
-            };
-            let read = self.renderer.attributes_read(&script).await;
-            let carried: HashSet<String> = seen.attributes().map(str::to_owned).collect();
-            seen.missing_for_script = read
-                .iter()
-                .filter(|f| !carried.contains(*f))
-                .cloned()
-                .collect();
-        }
-        Ok(seen)
-    }
-
-    /// The start of a CSV upload, read as the import would.
-    async fn preview_csv<S, B, E>(&self, options: &UploadOptions, mut stream: S) -> Result<Preview>
-    where
-        S: Stream<Item = std::result::Result<B, E>> + Unpin + Send,
-        B: AsRef<[u8]>,
-        E: Display,
-    {
-        let limit = self.config.import_inline_bytes;
-        let mut head: Vec<u8> = vec![];
-        while let Some(chunk) = stream.next().await {
-            head.extend_from_slice(chunk.map_err(broke_off)?.as_ref());
-            if head.len() > limit {
-                break;
-            }
-        }
-        match within_bounds(ImportFormat::Csv, &head, options)? {
-            Some((_, seen)) => Ok(seen),
-            None => Err(Invalid::field(
-                "body",
-                Code::FileUnreadable.because("a preview reads CSV"),
-            )
-            .into()),
-        }
     }
 
     /// Receives an upload as it streams in: up to the inline threshold it is handed back whole

@@ -50,6 +50,7 @@ pub mod scheduler;
 pub mod scripts;
 pub mod segments;
 pub mod targets;
+mod upload_preview;
 pub mod warnings;
 pub mod webhooks;
 mod workbooks;

@@ -24,7 +24,7 @@ use crate::{
 
 use super::{
     Error, Result, Service,
-    imports::{UploadOptions, broke_off},
+    imports::{UploadOptions, batches, broke_off},
 };
 
 /// Reads an .xlsx workbook on a blocking thread into batches, as [`super::imports::parse_csv`] does a CSV
@@ -37,19 +37,7 @@ pub(super) fn parse_xlsx(
     skip: u64,
     batch_rows: usize,
 ) -> mpsc::Receiver<Result<Batch, String>> {
-    let (tx, rx) = mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        read_xlsx(
-            input,
-            &options,
-            region,
-            &agents,
-            skip,
-            batch_rows,
-            |message| tx.blocking_send(message).is_ok(),
-        );
-    });
-    rx
+    batches(move |emit| read_xlsx(input, &options, region, &agents, skip, batch_rows, emit))
 }
 
 /// Opens a workbook on a blocking thread: its parts within their bounds, the sheet asked for,
