@@ -84,6 +84,12 @@
     $("#script-versions").addEventListener("change", showVersion);
     $("#script-preview").addEventListener("click", preview);
     document.querySelector("[data-tab=catalog]").addEventListener("click", load);
+    // The new script's questions, none until the lead adds one (survey.js runs after this file).
+    const fresh = $("#new-script-questions");
+    document.querySelector("[data-tab=catalog]").addEventListener("click", () => {
+      if (!fresh.childElementCount) OC.survey.renderEditor(fresh, []);
+    });
+    OC.onLang(() => { if (fresh.childElementCount) OC.survey.renderEditor(fresh, OC.survey.questionsOf(fresh)); });
     // A new offer or script made by the forms above shows in the lists.
     for (const id of ["#offer-form", "#script-form"]) $(id).addEventListener("submit", () => setTimeout(load, 300));
   }

@@ -535,7 +535,8 @@
       showError(errorBox(), null, form);
       form.reset();
       toast(t("saved"));
-    } catch (e) { showError(errorBox(), e, form); }
+      return true;
+    } catch (e) { showError(errorBox(), e, form); return false; }
   }
 
   function zoneList() {
@@ -574,7 +575,11 @@
   $("#script-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = ev.target;
-    createFrom(f, "/v1/scripts", { name: f.name.value.trim(), body: f.body.value });
+    // A new script may ask its questions from its first version (issue 28, surveys).
+    const list = $("#new-script-questions");
+    const questions = OC.survey.questionsOf(list);
+    createFrom(f, "/v1/scripts", { name: f.name.value.trim(), body: f.body.value, questions: questions.length ? questions : undefined })
+      .then((made) => { if (made) OC.survey.renderEditor(list, []); });
   });
   OC.onLang(() => { renderCampaigns(); if (!$("#campaign-form").hidden) preview(); });
   zoneList();

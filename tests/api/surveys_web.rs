@@ -48,6 +48,21 @@ async fn the_desk_answers_a_survey_in_both_languages_and_the_console_charts_and_
         saved.body["questions"][4],
         json!({"key": "satisfied", "label": "Satisfied?", "type": "choice", "options": ["yes", "no"], "required": false})
     );
+    // The script made through the New script form asks its question from version 1.
+    let scripts = app.get("/v1/scripts", &lead).await;
+    let made = scripts.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "问卷话术")
+        .cloned()
+        .unwrap_or_else(|| panic!("the new script was made: {}", scripts.text));
+    assert_eq!(made["version"], 1, "{made}");
+    assert_eq!(
+        made["questions"],
+        json!([{"key": "channel", "label": "从哪里听说？", "type": "choice", "options": ["短信", "营业厅"], "required": false}]),
+        "{made}"
+    );
 }
 
 crate::on_both_backends!(

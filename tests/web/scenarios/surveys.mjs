@@ -76,6 +76,19 @@ export default {
     await added.locator("[name=q-key]").fill("satisfied");
     await page.locator("#script-edit button[type=submit]").click();
     await page.locator("#script-edit").waitFor({ state: "hidden", timeout: TIMEOUT });
+
+    // A new script asks its questions from its first version.
+    const fresh = page.locator("#script-form");
+    await fresh.locator("[name=name]").fill("问卷话术");
+    await fresh.locator("[name=body]").fill("您好，{{ name }}。");
+    await fresh.locator(".add-question").click();
+    const first = fresh.locator(".question-row").first();
+    await first.locator("[name=q-key]").fill("channel");
+    await first.locator("[name=q-label]").fill("从哪里听说？");
+    await first.locator("[name=q-options]").fill("短信, 营业厅");
+    await fresh.locator("button[type=submit]").click();
+    await page.locator("#script-rows tr td", { hasText: "问卷话术" }).waitFor({ timeout: TIMEOUT });
+    check(await fresh.locator(".question-row").count() === 0, "the form's questions are cleared once the script is made");
     await accessible(page, "the console with the survey editor");
   },
 };
