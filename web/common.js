@@ -141,9 +141,12 @@ const OC = (() => {
     if (box) { box.textContent = lines.join("\n"); box.hidden = false; }
   }
 
+  /** A short note at the bottom corner for 4 s; notes that come together stack, never overlap. */
   function toast(text, kind = "ok") {
+    let stack = document.getElementById("toasts");
+    if (!stack) { stack = h("div", { id: "toasts", class: "toasts" }); document.body.append(stack); }
     const el = h("div", { class: kind === "bad" ? "toast bad" : "toast", role: "status", text });
-    document.body.append(el);
+    stack.append(el);
     setTimeout(() => el.remove(), 4000);
   }
 

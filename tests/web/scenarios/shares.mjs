@@ -27,6 +27,11 @@ export default {
       check(assumed.includes(l.shared) && assumed.includes(cfg.holder),
         `${l.locale}: the forecast says whom the agents are shared with: ${assumed}`);
       await shot(page, `shared-team-insight-${l.locale}`);
+      // Two notes at once (a supervisor's actions on the floor) stack instead of overlapping.
+      await page.evaluate(() => { OC.toast("一"); OC.toast("二"); });
+      const boxes = await page.locator(".toast").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+      check(boxes.length === 2 && (boxes[0].bottom <= boxes[1].top || boxes[1].bottom <= boxes[0].top),
+        `${l.locale}: two toasts do not overlap: ${JSON.stringify(boxes)}`);
       await accessible(page, `${l.locale}: Insight of a starved campaign`);
       await page.close();
     }
