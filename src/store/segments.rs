@@ -8,7 +8,7 @@ use crate::{
     dispatch::HistoryKind,
     ids::{ContactId, SegmentId},
     on_pool,
-    segments::{AttributeTest, Filter, NUMBER_PATTERN, Op},
+    segments::{AttributeTest, Filter, MAX_DIGITS, NUMBER_PATTERN, NUMBER_SHAPE, Op},
     time::Instant,
 };
 
@@ -52,11 +52,23 @@ impl Dialect {
         }
     }
 
-    /// Whether text `x` is a number (the same pattern as `segments::as_number`).
+    /// The pattern [`Dialect::is_number`] binds.
+    fn number_pattern(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => NUMBER_PATTERN.as_str(),
+            Dialect::Postgres => NUMBER_SHAPE,
+        }
+    }
+
+    /// Whether text `x` is a number (the same texts as `segments::as_number`): SQLite's REGEXP
+    /// (Rust's regex) takes the whole pattern at no extra cost; PostgreSQL takes its shape and
+    /// counts the digits, four times faster than its bounded alternatives.
     fn is_number(self, x: &str, pattern: &str) -> String {
         match self {
             Dialect::Sqlite => format!("({x} IS NOT NULL AND {x} REGEXP {pattern})"),
-            Dialect::Postgres => format!("({x} ~ {pattern})"),
+            Dialect::Postgres => {
+                format!("({x} ~ {pattern} AND length(translate({x}, '-.', '')) <= {MAX_DIGITS})")
+            }
         }
     }
 
@@ -92,11 +104,11 @@ impl Compiled {
         format!("${}", self.first + self.binds.len() - 1)
     }
 
-    fn pattern(&mut self) -> String {
+    fn pattern(&mut self, d: Dialect) -> String {
         if let Some(p) = &self.pattern {
             return p.clone();
         }
-        let p = self.bind(Bind::Text(NUMBER_PATTERN.clone()));
+        let p = self.bind(Bind::Text(d.number_pattern().to_owned()));
         self.pattern = Some(p.clone());
         p
     }
@@ -231,7 +243,7 @@ fn compare(
     if !value.is_number() {
         return format!("COALESCE({as_text}, FALSE)");
     }
-    let pattern = c.pattern();
+    let pattern = c.pattern(d);
     format!(
         "COALESCE(CASE WHEN {} THEN {} {} {} ELSE {as_text} END, FALSE)",
         d.is_number(x, &pattern),

@@ -24,7 +24,31 @@ const PEOPLE: usize = 30;
 const FILTERS: usize = 150;
 const KEYS: &[&str] = &["plan", "spend", "城市"];
 const VALUES: &[&str] = &[
-    "4G", "5G", "88", "100", "99.5", "-3", "007", "7", "1e3", "abc", "B", "b", "上海", "",
+    "4G",
+    "5G",
+    "88",
+    "100",
+    "99.5",
+    "-3",
+    "007",
+    "7",
+    "1e3",
+    "abc",
+    "B",
+    "b",
+    "上海",
+    // The edges of a number: fifteen digits are one, sixteen are text; half a decimal is text.
+    "123456789012345",
+    "1234567890123456",
+    "12345678901234.5",
+    "123456789012345.6",
+    "1.",
+    ".5",
+    "-",
+    "-0",
+    "١٢",
+    // Last: a person's value only (a filter's value may not be empty).
+    "",
 ];
 const SPANS: &[&str] = &["1h", "6h", "1d", "3d", "30d"];
 const DISPOSITIONS: &[&str] = &["accepted", "declined", "no_answer", "busy", "wrong_number"];
