@@ -4,6 +4,7 @@
 # for each backend: PEOPLE people (default 1,000,000) with random attributes (plan, monthly
 # spend, city), uploaded as one CSV; then the median of 3 previews of each of four filters
 # (an attribute, a numeric range, a "not called within" over an empty history, a nested mix),
+# a lead's search by name prefix,
 # and the wall time of adding one segment (about a third of everyone) to a new campaign,
 # through the import job, with its report.
 #   NO_BUILD=1 BIN=path PEOPLE=10000 BACKENDS=sqlite scripts/bench-segments.sh
@@ -16,9 +17,11 @@ people() {
 import random, sys
 random.seed(25)
 plans, cities = ["4G", "5G", "全球通 88", "宽带"], ["上海", "北京", "广州", "深圳", "杭州"]
-print("phone,plan,monthly_spend,city")
+surnames, given = "王李张刘陈杨黄赵吴周徐孙", "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚"
+print("phone,name,plan,monthly_spend,city")
 for i in range(int(sys.argv[1])):
-    print(f"139{i:08},{random.choice(plans)},{random.randint(10, 400)},{random.choice(cities)}")
+    name = random.choice(surnames) + random.choice(given) + random.choice(given)
+    print(f"139{i:08},{name},{random.choice(plans)},{random.randint(10, 400)},{random.choice(cities)}")
 PY
 }
 
@@ -79,6 +82,8 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   echo "  preview spend in [100, 200):     $(preview_ms '{"all":[{"attribute":"monthly_spend","op":"gte","value":100},{"attribute":"monthly_spend","op":"lt","value":200}]}')"
   echo "  preview not called within 30d:   $(preview_ms '{"not":{"called_within":"30d"}}')"
   echo "  preview nested mix:              $(preview_ms '{"any":[{"all":[{"attribute":"plan","op":"in","value":["4G","宽带"]},{"not":{"attribute":"city","op":"eq","value":"上海"}}]},{"last_disposition":["declined"],"within":"90d"}]}')"
+  # A lead's name search (first page of 50, in name order; SQLite reads the table, migration 0039).
+  echo "  search name 张伟 (first page):   $(for _ in 1 2 3; do curl -fsS -o /dev/null -w '%{time_total}\n' -G "$BASE/v1/contacts" --data-urlencode name=张伟 --data-urlencode limit=50 -H "Authorization: Bearer $TOKEN"; done | sort -n | sed -n 2p | python3 -c "import sys; print(f'{float(sys.stdin.read())*1000:.0f} ms')")"
   # The bound: the same filters counted by the database's own shell, no server in between.
   echo "  reference, raw count plan = 5G:  $(raw_ms "$backend" "$db" plan)"
   echo "  reference, raw count spend:      $(raw_ms "$backend" "$db" spend)"
