@@ -96,6 +96,9 @@ const scenarios = {
     await page.locator("#import-preview").waitFor({ state: "visible", timeout: TIMEOUT });
     check((await page.locator("#preview-map select").first().inputValue()) === "phone", "the phone column is read as the phone");
     check((await page.locator("#preview-rows tr").count()) === cfg.report.total, "the first rows are shown");
+    // The campaign's script reads attributes.plan, which this file does not carry: said before the import.
+    const missing = page.locator("#preview-missing");
+    check((await missing.isVisible()) && (await missing.textContent()).includes("plan"), "the preview warns that the script reads plan, which the file lacks");
     await page.locator("#import-confirm").click();
     await page.locator("#import-report").waitFor({ state: "visible", timeout: TIMEOUT });
     check((await text(page, "#r-total")) === String(cfg.report.total), "total rows");
