@@ -39,7 +39,7 @@ CANDIDATE = (f"SELECT e.id, e.campaign_id, e.contact_id, k.timezone, e.attempts,
              f"CASE WHEN e.is_callback THEN NULL ELSE (SELECT group_concat(CAST(r.at AS TEXT), ',') FROM "
              f"(SELECT h.at FROM history h WHERE h.contact_id = e.contact_id AND h.kind = 'outcome' AND h.at > ?3 "
              f"ORDER BY h.at DESC LIMIT ?4) r) END FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id "
-             f"WHERE e.campaign_id = {campaign} AND e.state = 'ready' AND ?1 = ?1 AND ?2 = ?2 "
+             f"WHERE e.campaign_id = {campaign} AND e.state = 'ready' AND NOT e.list_off AND ?1 = ?1 AND ?2 = ?2 "
              f"AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone) "
              f"AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased') "
              f"ORDER BY e.priority DESC, e.next_attempt_at, e.id LIMIT 1")

@@ -29,7 +29,7 @@ SELECT e.id AS cc, e.campaign_id AS cid, e.contact_id AS kid, k.timezone AS cont
     (SELECT string_agg(CAST(r.at AS TEXT), ',') FROM (SELECT h.at FROM history h WHERE h.contact_id = e.contact_id
        AND h.kind = 'outcome' AND h.at > :now - 3600000 ORDER BY h.at DESC LIMIT 1000) r) END AS recent
   FROM campaign_contacts e JOIN contacts k ON k.id = e.contact_id
-  WHERE e.campaign_id = :campaign AND e.state = 'ready'
+  WHERE e.campaign_id = :campaign AND e.state = 'ready' AND NOT e.list_off
     AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = k.phone)
     AND NOT EXISTS (SELECT 1 FROM calls l WHERE l.contact_id = e.contact_id AND l.state = 'leased')
   ORDER BY e.priority DESC, e.next_attempt_at, e.id LIMIT 1 FOR UPDATE OF e SKIP LOCKED \gset
