@@ -34,19 +34,26 @@ with open(f"{work}/xlsx-rows.csv", "w", encoding="utf-8") as f:
 PY
 echo "file contacts.xlsx: $(du -h "$WORK/contacts.xlsx" | cut -f1) for $XLSX_ROWS rows"
 
-upload() { # upload FILE CAMPAIGN [ROWS] [TYPE] -> rows/s, upload to the import's end
-  local start end id state rows="${3:-$ROWS}" type="${4:-text/csv}"
+upload() { # upload FILE CAMPAIGN [ROWS] [TYPE] -> "state charset wait_s read_rows/s rows/s"
+  # rows/s runs from the upload's start to the import's end; read_rows/s from the first rows
+  # counted to the end, so what comes before them (wait_s: the upload, then a worker taking the
+  # job) is apart.
+  local start end id state rows="${3:-$ROWS}" type="${4:-text/csv}" first="" p0=0
   start=$(date +%s.%N)
   id=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: $type" \
-    --data-binary "@$1" "$BASE/v1/campaigns/$2/contacts" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+    --data-binary "@$1" "$BASE/v1/campaigns/$2/contacts" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('id') or d['import'])")
   while :; do
-    state=$(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/v1/imports/$id" \
-      | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['state'], d.get('report', {}) and d['report'].get('charset'))")
+    read -r state processed < <(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/v1/imports/$id" \
+      | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['state'] + ',' + str(d.get('report', {}) and d['report'].get('charset')), d['processed'])")
+    if [ -z "$first" ] && [ "$processed" -gt 0 ]; then first=$(date +%s.%N); p0=$processed; fi
     case "$state" in done*|failed*) break ;; esac
-    sleep 0.5
+    sleep 0.2
   done
   end=$(date +%s.%N)
-  echo "$state $(python3 -c "print(round($rows / ($end - $start)))")"
+  first=${first:-$end}
+  echo "${state/,/ } $(python3 -c "
+s, f, e, rows, p0 = $start, $first, $end, $rows, $p0
+print(round(f - s, 1), round((rows - p0) / (e - f)) if e > f else 0, round(rows / (e - s)))")"
 }
 
 for backend in ${BACKENDS:-sqlite postgres}; do
@@ -58,9 +65,9 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     result=$(upload "$WORK/$f" "$campaign")
     rss=$(peak_rss_mib)
     stop_server
-    rate=${result##* }
-    base=${base:-$rate}
-    echo "$backend $f: ${result% *}, $rate rows/s ($(ratio "$rate" "$base")x UTF-8), peak RSS $rss MiB"
+    read -r st cs wait read rate <<<"$result"; [ "$cs" = None ] && cs=xlsx
+    base=${base:-$read}
+    echo "$backend $f: $st $cs, reading $read rows/s ($(ratio "$read" "$base")x UTF-8) first rows counted after ${wait} s; $rate rows/s upload to end; peak RSS $rss MiB"
   done
   base=""
   for f in xlsx-rows.csv contacts.xlsx; do
@@ -72,8 +79,8 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     result=$(upload "$WORK/$f" "$campaign" "$XLSX_ROWS" "$type")
     rss=$(peak_rss_mib)
     stop_server
-    rate=${result##* }
-    base=${base:-$rate}
-    echo "$backend $f: ${result% *}, $rate rows/s ($(ratio "$rate" "$base")x UTF-8 CSV), peak RSS $rss MiB"
+    read -r st cs wait read rate <<<"$result"; [ "$cs" = None ] && cs=xlsx
+    base=${base:-$read}
+    echo "$backend $f: $st $cs, reading $read rows/s ($(ratio "$read" "$base")x UTF-8 CSV) first rows counted after ${wait} s; $rate rows/s upload to end; peak RSS $rss MiB"
   done
 done
