@@ -56,6 +56,18 @@ s, f, e, rows, p0 = $start, $first, $end, $rows, $p0
 print(round(f - s, 1), round((rows - p0) / (e - f)) if e > f else 0, round(rows / (e - s)))")"
 }
 
+# say LABEL RESULT BASELINE AGAINST RSS: prints one file's line (to stderr, so the caller keeps
+# stdout) and the baseline's reading rate (the first file's) on stdout.
+say() {
+  local st cs wait read rate base
+  read -r st cs wait read rate <<<"$2"
+  [ "$cs" = None ] && cs=xlsx
+  [ "$read" = 0 ] && read=$rate # a small upload is read in its request: no rows to count apart
+  base=${3:-$read}
+  echo "$1: $st $cs, reading $read rows/s ($(ratio "$read" "$base")x $4) first rows counted after ${wait} s; $rate rows/s upload to end; peak RSS $5 MiB" >&2
+  echo "$base"
+}
+
 for backend in ${BACKENDS:-sqlite postgres}; do
   base=""
   for f in utf-8.csv gb18030.csv utf-16.txt; do
@@ -65,9 +77,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     result=$(upload "$WORK/$f" "$campaign")
     rss=$(peak_rss_mib)
     stop_server
-    read -r st cs wait read rate <<<"$result"; [ "$cs" = None ] && cs=xlsx
-    base=${base:-$read}
-    echo "$backend $f: $st $cs, reading $read rows/s ($(ratio "$read" "$base")x UTF-8) first rows counted after ${wait} s; $rate rows/s upload to end; peak RSS $rss MiB"
+    base=$(say "$backend $f" "$result" "${base:-}" "UTF-8" "$rss")
   done
   base=""
   for f in xlsx-rows.csv contacts.xlsx; do
@@ -79,8 +89,6 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     result=$(upload "$WORK/$f" "$campaign" "$XLSX_ROWS" "$type")
     rss=$(peak_rss_mib)
     stop_server
-    read -r st cs wait read rate <<<"$result"; [ "$cs" = None ] && cs=xlsx
-    base=${base:-$read}
-    echo "$backend $f: $st $cs, reading $read rows/s ($(ratio "$read" "$base")x UTF-8 CSV) first rows counted after ${wait} s; $rate rows/s upload to end; peak RSS $rss MiB"
+    base=$(say "$backend $f" "$result" "${base:-}" "UTF-8 CSV" "$rss")
   done
 done
